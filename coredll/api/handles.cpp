@@ -1,0 +1,17 @@
+// CloseHandle.
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+namespace proto = cek::proto;
+
+extern "C" {
+
+// CE 5: FALSE with ERROR_INVALID_HANDLE for values the caller holds no reference on,
+// pseudo-handles included; TRUE otherwise, last error untouched.
+BOOL WINAPI CloseHandle(HANDLE hObject) {
+    proto::CloseHandleRequest req{handle_to_wire(hObject), 0};
+    proto::CloseHandleReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+}  // extern "C"

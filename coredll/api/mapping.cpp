@@ -1,0 +1,103 @@
+// CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, FlushViewOfFile.
+// The kernel decides everything; the shim maps the pages it is told to at the address it is
+// told, and answers FlushViewOfFile for its own RAM-backed views without a round trip.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "coredll/client/log.h"
+#include "coredll/client/window.h"
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+namespace proto = cek::proto;
+
+namespace {
+
+size_t name_length(LPCWSTR name) {
+    size_t n = 0;
+    // Beyond MAX_PATH the kernel only needs to know it is too long.
+    while (n <= MAX_PATH && name[n] != 0) ++n;
+    return n;
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored in CE 5*/,
+                                 DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                 DWORD dwMaximumSizeLow, LPCWSTR lpName) {
+    proto::CreateMappingRequest req{};
+    req.file = handle_to_wire(hFile);
+    req.protect = flProtect;
+    req.size_high = dwMaximumSizeHigh;
+    req.size_low = dwMaximumSizeLow;
+    std::span<const std::byte> extra;
+    if (lpName != nullptr) {
+        req.has_name = 1;
+        req.name_chars = static_cast<uint32_t>(name_length(lpName));
+        extra = std::as_bytes(std::span(lpName, req.name_chars));
+    }
+    proto::CreateMappingReply rep{};
+    if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
+    return handle_from_wire(rep.handle);
+}
+
+LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+                            DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
+                            SIZE_T dwNumberOfBytesToMap) {
+    Window& window = Window::instance();
+    Connection& kernel = Connection::instance();
+    proto::MapViewRequest req{handle_to_wire(hFileMappingObject), dwDesiredAccess,
+                              dwFileOffsetHigh, dwFileOffsetLow, dwNumberOfBytesToMap};
+    proto::MapViewReply rep{};
+    std::lock_guard guard(window.lock());
+    if (!finish(kernel.call(req, rep))) return nullptr;
+    if (rep.kernel_fd >= 0) {
+        // First view of this mapping here: map the mapping's whole range.
+        int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+        bool mapped = fd >= 0 && window.map(rep.map_base, rep.map_length, fd, rep.writable != 0);
+        int err = errno;
+        if (fd >= 0) ::close(fd);
+        if (!mapped) {
+            log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
+                         rep.map_length, std::strerror(err));
+            proto::UnmapViewRequest undo{rep.address};
+            proto::UnmapViewReply undone{};
+            (void)kernel.call(undo, undone);
+            set_last_error(ERROR_NOT_ENOUGH_MEMORY);
+            return nullptr;
+        }
+    }
+    return reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+}
+
+BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
+    Window& window = Window::instance();
+    proto::UnmapViewRequest req{reinterpret_cast<uintptr_t>(lpBaseAddress)};
+    proto::UnmapViewReply rep{};
+    std::lock_guard guard(window.lock());
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);
+    return TRUE;
+}
+
+BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush) {
+    auto address = reinterpret_cast<uintptr_t>(lpBaseAddress);
+    {
+        // RAM-backed pages have no backing store: TRUE at once for a view mapped here.
+        Window& window = Window::instance();
+        std::lock_guard guard(window.lock());
+        uint64_t base = 0, length = 0;
+        if (window.mapped_here(address, &base, &length)) return TRUE;
+    }
+    proto::FlushViewRequest req{address, dwNumberOfBytesToFlush};
+    proto::FlushViewReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+}  // extern "C"

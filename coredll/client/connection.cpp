@@ -1,0 +1,403 @@
+#include "coredll/client/connection.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "coredll/client/log.h"
+#include "coredll/client/window.h"
+#include "protocol/futex.h"
+#include "protocol/paths.h"
+#include "protocol/shared_region.h"
+
+extern char** environ;
+
+namespace cek::coredll {
+
+namespace bip = boost::interprocess;
+
+namespace {
+
+constexpr uint64_t kDeathCheckNs = 10'000'000;  // sleeping callers look at the socket this often
+constexpr int kAutostartRetries = 50;
+
+thread_local uint32_t t_tid = 0;
+uint32_t current_tid() {
+    if (t_tid == 0) t_tid = static_cast<uint32_t>(::syscall(SYS_gettid));
+    return t_tid;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return (v != nullptr && *v != '\0') ? std::string(v) : fallback;
+}
+
+std::string instance_name() { return env_or("CEK_INSTANCE", "default"); }
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+
+std::string kernel_path() {
+    if (const char* k = std::getenv("CEK_KERNEL"); k != nullptr && *k != '\0') return k;
+#ifdef CEK_BUILD_KERNEL_PATH
+    if (file_exists(CEK_BUILD_KERNEL_PATH)) return CEK_BUILD_KERNEL_PATH;
+#endif
+#ifdef CEK_INSTALL_KERNEL_PATH
+    if (file_exists(CEK_INSTALL_KERNEL_PATH)) return CEK_INSTALL_KERNEL_PATH;
+#endif
+    return "cekernel";
+}
+
+std::string default_root(const std::string& instance) {
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+        return std::string(home) + "/.local/share/cekernel/" + instance;
+    return proto::runtime_dir() + "/" + instance + ".root";
+}
+
+bool receive_with_fds(int sock, void* data, size_t size, int* fds, size_t max_fds,
+                      size_t& nfds) {
+    iovec iov{data, size};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)]{};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    nfds = 0;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+            if (nfds < max_fds)
+                fds[nfds++] = fd;
+            else
+                ::close(fd);
+        }
+    }
+    return n == static_cast<ssize_t>(size);
+}
+
+}  // namespace
+
+Connection& Connection::instance() {
+    static Connection* connection = new Connection();  // never destroyed (exit-time calls)
+    return *connection;
+}
+
+Connection::Connection() {
+    spin_ns_ = ::sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 20'000 : 0;
+    if (const char* s = std::getenv("CEK_SPIN_US"); s != nullptr && *s != '\0')
+        spin_ns_ = std::strtoull(s, nullptr, 10) * 1000;
+    ::pthread_atfork(&Connection::atfork_prepare, &Connection::atfork_parent,
+                     &Connection::atfork_child);
+}
+
+void Connection::atfork_prepare() {
+    instance().connect_mutex_.lock();
+    Window::instance().lock().lock();
+}
+
+void Connection::atfork_parent() {
+    Window::instance().lock().unlock();
+    instance().connect_mutex_.unlock();
+}
+
+void Connection::atfork_child() {
+    // A new process: no kernel link, no handles, no views (CE gives a child nothing).
+    Connection& c = instance();
+    Window::instance().reset_after_fork();
+    Window::instance().lock().unlock();
+    if (c.sock_ >= 0) ::close(c.sock_);
+    if (c.doorbell_ >= 0) ::close(c.doorbell_);
+    if (c.kernel_pidfd_ >= 0) ::close(c.kernel_pidfd_);
+    c.sock_ = c.doorbell_ = c.kernel_pidfd_ = -1;
+    c.channel_region_.reset();
+    c.page_region_.reset();
+    c.channel_ = nullptr;
+    c.page_ = nullptr;
+    c.connected_ = false;
+    c.dead_ = false;
+    c.failure_ = "not connected";
+    c.connect_mutex_.unlock();
+}
+
+bool Connection::ensure_connected(bool diagnostics) {
+    if (connected_.load(std::memory_order_acquire)) return true;
+    if (dead_.load(std::memory_order_acquire)) return false;
+    std::lock_guard guard(connect_mutex_);
+    if (connected_) return true;
+    return connect_locked(diagnostics);
+}
+
+bool Connection::try_connect(bool diagnostics, int& err) {
+    std::string instance = instance_name();
+    std::string path = proto::socket_path(proto::runtime_dir(), instance);
+    int sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (sock < 0) {
+        err = errno;
+        return false;
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        err = errno;
+        ::close(sock);
+        return false;
+    }
+    proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
+                       diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, 0};
+    if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
+        err = errno;
+        ::close(sock);
+        return false;
+    }
+    // The kernel answers at once; a hung kernel must not hang us.
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) != 1) {
+        err = ETIMEDOUT;
+        ::close(sock);
+        return false;
+    }
+    proto::HelloReply reply{};
+    int fds[3] = {-1, -1, -1};
+    size_t nfds = 0;
+    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 3, nfds);
+    auto give_up = [&](int e, const char* why) {
+        for (size_t i = 0; i < nfds; ++i) ::close(fds[i]);
+        ::close(sock);
+        err = e;
+        failure_ = why;
+        return false;
+    };
+    if (!got || reply.magic != proto::kMagic) return give_up(EPROTO, "bad reply from the kernel");
+    hello_ = reply;
+    switch (static_cast<proto::HelloStatus>(reply.status)) {
+    case proto::HelloStatus::Ok:
+        break;
+    case proto::HelloStatus::VersionMismatch:
+        return give_up(EPROTO, "the kernel speaks another protocol version");
+    case proto::HelloStatus::PermissionDenied:
+        return give_up(EACCES, "permission denied by the kernel");
+    default:
+        return give_up(EAGAIN, "the kernel refused the connection");
+    }
+    if (nfds != 3) return give_up(EPROTO, "the kernel sent no channel");
+    try {
+        channel_region_ = std::make_unique<bip::mapped_region>(
+            proto::map_shared(fds[0], sizeof(proto::Channel), true));
+        page_region_ = std::make_unique<bip::mapped_region>(
+            proto::map_shared(fds[1], sizeof(proto::KernelPage), false));
+    } catch (const bip::interprocess_exception& e) {
+        channel_region_.reset();
+        return give_up(ENOMEM, "cannot map the channel");
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    channel_ = static_cast<proto::Channel*>(channel_region_->get_address());
+    page_ = static_cast<const proto::KernelPage*>(page_region_->get_address());
+    doorbell_ = fds[2];
+    sock_ = sock;
+    kernel_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, reply.kernel_pid, 0));
+    if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
+        log()->error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
+                     reply.window_base, reply.window_size);
+    return true;
+}
+
+bool Connection::autostart() {
+    std::string instance = instance_name();
+    std::string root = env_or("CEK_ROOT", default_root(instance));
+    std::string kernel = kernel_path();
+    std::vector<std::string> args = {kernel,   "--instance", instance, "--root",
+                                     root,     "--idle-exit", "3"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    log()->debug("starting a kernel: {} --instance {} --root {}", kernel, instance, root);
+    if (::posix_spawnp(&pid, kernel.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+        log()->error("cannot start the kernel {}: {}", kernel, std::strerror(errno));
+        return false;
+    }
+    // The launcher exits once the kernel listens (0) or found one already running (3).
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
+    if (!ok) log()->error("the kernel {} failed to start (status {})", kernel, status);
+    return ok;
+}
+
+bool Connection::connect_locked(bool diagnostics) {
+    int err = 0;
+    if (try_connect(diagnostics, err)) {
+        connected_.store(true, std::memory_order_release);
+        return true;
+    }
+    const char* autostart_env = std::getenv("CEK_AUTOSTART");
+    bool may_start = !diagnostics && !(autostart_env != nullptr && std::strcmp(autostart_env, "0") == 0);
+    if ((err == ENOENT || err == ECONNREFUSED) && may_start && autostart()) {
+        for (int i = 0; i < kAutostartRetries; ++i) {
+            if (try_connect(diagnostics, err)) {
+                connected_.store(true, std::memory_order_release);
+                return true;
+            }
+            if (err != ENOENT && err != ECONNREFUSED) break;
+            ::usleep(2000);  // the socket of a kernel another process just started
+        }
+    }
+    if (err == ENOENT || err == ECONNREFUSED) failure_ = "no kernel is running for this instance";
+    log()->debug("connect failed: {} ({})", failure_, std::strerror(err));
+    return false;
+}
+
+int Connection::claim_slot() {
+    auto& header = channel_->header;
+    for (;;) {
+        uint64_t busy = header.busy_mask.load(std::memory_order_relaxed);
+        while (busy != ~uint64_t{0}) {
+            int index = __builtin_ctzll(~busy);
+            if (header.busy_mask.compare_exchange_weak(busy, busy | (uint64_t{1} << index),
+                                                       std::memory_order_acquire))
+                return index;
+        }
+        // All 64 slots busy: wait for a release.
+        uint32_t seq = header.free_seq.load(std::memory_order_acquire);
+        header.free_waiters.fetch_add(1, std::memory_order_seq_cst);
+        if (header.busy_mask.load(std::memory_order_seq_cst) == ~uint64_t{0})
+            proto::futex_wait(header.free_seq, seq, kDeathCheckNs);
+        header.free_waiters.fetch_sub(1, std::memory_order_relaxed);
+        if (dead_.load(std::memory_order_relaxed)) return -1;
+    }
+}
+
+void Connection::release_slot(int index) {
+    auto& header = channel_->header;
+    header.busy_mask.fetch_and(~(uint64_t{1} << index), std::memory_order_release);
+    if (header.free_waiters.load(std::memory_order_seq_cst) != 0) {
+        header.free_seq.fetch_add(1, std::memory_order_seq_cst);
+        proto::futex_wake(header.free_seq, 1);
+    }
+}
+
+bool Connection::kernel_alive() {
+    pollfd p{sock_, POLLIN | POLLRDHUP, 0};
+    int n = ::poll(&p, 1, 0);
+    return !(n == 1 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLIN)) != 0);
+}
+
+void Connection::mark_dead() {
+    if (!dead_.exchange(true)) log()->error("the kernel is gone: every call now fails");
+}
+
+bool Connection::wait_reply(proto::Slot& slot, uint32_t seq) {
+    auto& rep = slot.control.rep_seq;
+    if (spin_ns_ != 0) {
+        uint64_t start = proto::monotonic_ns();
+        uint32_t spins = 0;
+        while (rep.load(std::memory_order_acquire) != seq) {
+            proto::cpu_relax();
+            if ((++spins & 63) == 0 && proto::monotonic_ns() - start > spin_ns_) break;
+        }
+    }
+    uint32_t observed = rep.load(std::memory_order_acquire);
+    if (observed == seq) return true;
+    slot.control.client_waiting.store(1, std::memory_order_seq_cst);
+    for (;;) {
+        observed = rep.load(std::memory_order_seq_cst);
+        if (observed == seq) break;
+        if (!proto::futex_wait(rep, observed, kDeathCheckNs) && !kernel_alive()) {
+            slot.control.client_waiting.store(0, std::memory_order_relaxed);
+            mark_dead();
+            return false;
+        }
+    }
+    slot.control.client_waiting.store(0, std::memory_order_relaxed);
+    return true;
+}
+
+CallStatus Connection::call(proto::RequestCode code, const void* body, size_t body_bytes,
+                            std::span<const std::byte> extra, void* reply, size_t reply_bytes,
+                            std::span<std::byte> data) {
+    CallStatus status;
+    if (!ensure_connected()) return status;
+    size_t total = sizeof(proto::RequestHeader) + body_bytes + extra.size();
+    if (total > proto::kRequestBytes) {
+        status.delivered = true;
+        status.error = Win32Error::ERROR_INVALID_PARAMETER;
+        return status;
+    }
+    int index = claim_slot();
+    if (index < 0) return status;
+    proto::Slot& slot = channel_->slots[index];
+    proto::RequestHeader h{static_cast<uint32_t>(code), static_cast<uint32_t>(total),
+                           current_tid(), 0};
+    std::memcpy(slot.request, &h, sizeof h);
+    std::memcpy(slot.request + sizeof h, body, body_bytes);
+    if (!extra.empty()) std::memcpy(slot.request + sizeof h + body_bytes, extra.data(), extra.size());
+    uint32_t seq = slot.control.req_seq.load(std::memory_order_relaxed) + 1;
+    slot.control.req_seq.store(seq, std::memory_order_release);
+    channel_->header.ready_mask.fetch_or(uint64_t{1} << index, std::memory_order_seq_cst);
+    if (page_->sleeping.load(std::memory_order_seq_cst) != 0) {
+        uint64_t one = 1;
+        (void)::write(doorbell_, &one, sizeof one);
+    }
+    if (!wait_reply(slot, seq)) {
+        // The slot stays claimed: the dead kernel might still have been writing into it.
+        return status;
+    }
+    proto::ReplyHeader rh{};
+    std::memcpy(&rh, slot.reply, sizeof rh);
+    status.delivered = true;
+    status.failed = rh.failed != 0;
+    status.set_error = rh.set_error != 0;
+    status.error = static_cast<Win32Error>(rh.error);
+    if (!status.failed) {
+        size_t available = rh.size >= sizeof rh ? rh.size - sizeof rh : 0;
+        available = std::min<size_t>(available, proto::kReplyBytes - sizeof rh);
+        size_t n = std::min(available, reply_bytes);
+        std::memcpy(reply, slot.reply + sizeof rh, n);
+        if (n < reply_bytes) std::memset(static_cast<std::byte*>(reply) + n, 0, reply_bytes - n);
+        if (!data.empty() && available > reply_bytes) {
+            status.data_bytes = std::min(available - reply_bytes, data.size());
+            std::memcpy(data.data(), slot.reply + sizeof rh + reply_bytes, status.data_bytes);
+        }
+    }
+    release_slot(index);
+    return status;
+}
+
+int Connection::take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino) {
+    if (kernel_pidfd_ < 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, kernel_pidfd_, kernel_fd, 0));
+    if (fd < 0) return -1;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
+        // The kernel closed and reused that number meanwhile: not the object we were told.
+        ::close(fd);
+        errno = ESTALE;
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace cek::coredll

@@ -1,0 +1,90 @@
+// Connection: this process's link to its kernel. Connects (and auto-starts the kernel) on the
+// first call, maps the channel and the kernel page, and performs calls through the slots.
+//
+// Any thread may call concurrently: each call claims a free slot. A call spins briefly for the
+// reply, then sleeps on a shared futex, checking the socket for the kernel's death every few
+// milliseconds. When the kernel is gone every call fails with ERROR_SERVICE_NOT_ACTIVE, for
+// good: handles and views died with it (as on a CE reboot). fork() gives the child a fresh,
+// unconnected state; exec() re-attaches through the new image's first call.
+#pragma once
+
+#include <boost/interprocess/mapped_region.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+
+#include "protocol/channel.h"
+#include "protocol/errors.h"
+#include "protocol/messages.h"
+
+namespace cek::coredll {
+
+// What came back from the kernel, before the API layer turns it into a Win32 result.
+struct CallStatus {
+    bool delivered = false;  // false: no kernel (error says why)
+    bool failed = true;
+    bool set_error = true;
+    Win32Error error = Win32Error::ERROR_SERVICE_NOT_ACTIVE;
+    size_t data_bytes = 0;  // variable data after the reply struct
+};
+
+class Connection {
+public:
+    static Connection& instance();
+
+    // One call: `body` (+ `extra`) out, the reply struct into `reply` (+ data into `data`).
+    CallStatus call(proto::RequestCode code, const void* body, size_t body_bytes,
+                    std::span<const std::byte> extra, void* reply, size_t reply_bytes,
+                    std::span<std::byte> data = {});
+
+    template <class Request>
+    CallStatus call(const Request& req, typename proto::RequestTraits<Request>::Reply& reply,
+                    std::span<const std::byte> extra = {}, std::span<std::byte> data = {}) {
+        return call(proto::RequestTraits<Request>::kCode, &req, sizeof req, extra, &reply,
+                    sizeof reply, data);
+    }
+
+    // Takes descriptor `kernel_fd` from the kernel (pidfd_getfd) and checks it is the object
+    // the kernel described. Returns -1 with errno set on failure.
+    int take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino);
+
+    // Connects now if not yet connected (cedump uses diagnostics mode). False if no kernel.
+    bool ensure_connected(bool diagnostics = false);
+    const proto::HelloReply& hello() const { return hello_; }
+    // Why the last connect failed, for tools: "no kernel", "version mismatch"...
+    const char* connect_failure() const { return failure_; }
+
+private:
+    Connection();
+    bool connect_locked(bool diagnostics);
+    bool try_connect(bool diagnostics, int& err);
+    bool autostart();
+    int claim_slot();
+    void release_slot(int index);
+    bool wait_reply(proto::Slot& slot, uint32_t seq);
+    bool kernel_alive();
+    void mark_dead();
+    static void atfork_prepare();
+    static void atfork_parent();
+    static void atfork_child();
+
+    std::mutex connect_mutex_;
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> dead_{false};
+    int sock_ = -1;
+    int doorbell_ = -1;
+    int kernel_pidfd_ = -1;
+    std::unique_ptr<boost::interprocess::mapped_region> channel_region_;
+    std::unique_ptr<boost::interprocess::mapped_region> page_region_;
+    proto::Channel* channel_ = nullptr;
+    const proto::KernelPage* page_ = nullptr;
+    proto::HelloReply hello_{};
+    uint64_t spin_ns_ = 0;
+    const char* failure_ = "not connected";
+};
+
+}  // namespace cek::coredll

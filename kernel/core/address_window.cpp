@@ -1,0 +1,77 @@
+#include "kernel/core/address_window.h"
+
+#include <iterator>
+
+#include "protocol/window.h"
+
+namespace cek::kernel {
+
+namespace {
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+}  // namespace
+
+AddressWindow::AddressWindow(uint64_t base, uint64_t size) : base_(base), size_(size) {
+    free_.emplace(base, size);
+}
+
+uint64_t AddressWindow::rounded_length(uint64_t length) {
+    uint64_t unit = length >= proto::kLargeAlignment ? proto::kLargeAlignment
+                                                    : proto::kWindowGranularity;
+    return align_up(length == 0 ? 1 : length, unit);
+}
+
+std::optional<uint64_t> AddressWindow::allocate(uint64_t length, KernelObject* owner) {
+    if (length == 0 || length > size_) return std::nullopt;
+    uint64_t rounded = rounded_length(length);
+    uint64_t alignment = rounded >= proto::kLargeAlignment ? proto::kLargeAlignment
+                                                          : proto::kWindowGranularity;
+    // First fit: small ranges pack at the bottom, large ones find an aligned hole.
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+        uint64_t start = align_up(it->first, alignment);
+        uint64_t hole_end = it->first + it->second;
+        if (start >= hole_end || hole_end - start < rounded) continue;
+        uint64_t hole_start = it->first;
+        free_.erase(it);
+        if (start > hole_start) free_.emplace(hole_start, start - hole_start);
+        if (start + rounded < hole_end) free_.emplace(start + rounded, hole_end - start - rounded);
+        used_.emplace(start, Used{rounded, owner});
+        in_use_ += rounded;
+        return start;
+    }
+    return std::nullopt;
+}
+
+void AddressWindow::free(uint64_t address) {
+    auto it = used_.find(address);
+    if (it == used_.end()) return;
+    uint64_t start = address;
+    uint64_t length = it->second.length;
+    in_use_ -= length;
+    used_.erase(it);
+    // Coalesce with the neighbours.
+    auto next = free_.lower_bound(start);
+    if (next != free_.end() && start + length == next->first) {
+        length += next->second;
+        next = free_.erase(next);
+    }
+    if (next != free_.begin()) {
+        auto prev = std::prev(next);
+        if (prev->first + prev->second == start) {
+            start = prev->first;
+            length += prev->second;
+            free_.erase(prev);
+        }
+    }
+    free_.emplace(start, length);
+}
+
+KernelObject* AddressWindow::owner_of(uint64_t address, uint64_t* range_base) const {
+    auto it = used_.upper_bound(address);
+    if (it == used_.begin()) return nullptr;
+    --it;
+    if (address - it->first >= it->second.length) return nullptr;
+    if (range_base != nullptr) *range_base = it->first;
+    return it->second.owner;
+}
+
+}  // namespace cek::kernel

@@ -1,0 +1,142 @@
+#include "kernel/core/handle_table.h"
+
+#include <algorithm>
+
+namespace cek::kernel {
+
+namespace {
+constexpr uint16_t kGenerationMask = 0x1FF;  // 9 bits: values stay below 0x80000000
+}
+
+HandleTable::HandleTable(uint32_t capacity) : capacity_(std::min(capacity, kMaxEntries)) {}
+
+Result<HandleValue> HandleTable::insert(Ref<KernelObject> object, ProcessId owner,
+                                        uint32_t access, bool kernel_owned) {
+    uint32_t slot = 0;
+    if (!free_.empty()) {
+        slot = free_.front();
+        free_.pop_front();
+    } else if (entries_.size() < capacity_) {
+        slot = static_cast<uint32_t>(entries_.size());
+        entries_.emplace_back();
+        entries_.back().generation = 1;
+    } else {
+        return Win32Error::ERROR_NO_MORE_USER_HANDLES;
+    }
+    Entry& e = entries_[slot];
+    e.object = std::move(object);
+    e.kernel_owned = kernel_owned;
+    e.total = 1;
+    e.refs.assign(1, ProcessRef{owner, 1, access});
+    by_process_[owner].insert(slot);
+    ++live_;
+    return make_value(slot + kFirstIndex, e.generation);
+}
+
+HandleTable::Entry* HandleTable::decode(HandleValue value) {
+    if ((value.raw & 3u) != 2u) return nullptr;
+    uint32_t index = (value.raw >> 2) & ((1u << kIndexBits) - 1);
+    uint32_t generation = value.raw >> (kIndexBits + 2);
+    if (index < kFirstIndex || index - kFirstIndex >= entries_.size()) return nullptr;
+    Entry& e = entries_[index - kFirstIndex];
+    if (!e.object || e.generation != generation) return nullptr;
+    return &e;
+}
+
+HandleTable::Entry* HandleTable::find(HandleValue value) { return decode(value); }
+
+const HandleTable::Entry* HandleTable::find(HandleValue value) const {
+    return const_cast<HandleTable*>(this)->decode(value);
+}
+
+HandleTable::Entry* HandleTable::find_for(HandleValue value, ProcessId process) {
+    Entry* e = decode(value);
+    if (e == nullptr) return nullptr;
+    if (e->kernel_owned) return e;
+    for (const auto& r : e->refs)
+        if (r.process == process) return e;
+    return nullptr;
+}
+
+void HandleTable::add_ref(HandleValue value, ProcessId process, uint32_t access) {
+    Entry* e = decode(value);
+    if (e == nullptr) return;
+    ++e->total;
+    for (auto& r : e->refs) {
+        if (r.process == process) {
+            ++r.count;
+            r.access |= access;
+            return;
+        }
+    }
+    e->refs.push_back(ProcessRef{process, 1, access});
+    by_process_[process].insert(((value.raw >> 2) & ((1u << kIndexBits) - 1)) - kFirstIndex);
+}
+
+void HandleTable::forget(uint32_t slot, ProcessId process) {
+    auto it = by_process_.find(process);
+    if (it == by_process_.end()) return;
+    it->second.erase(slot);
+    if (it->second.empty()) by_process_.erase(it);
+}
+
+Result<Ref<KernelObject>> HandleTable::release(HandleValue value, ProcessId process) {
+    return drop(value, process, false);
+}
+
+Result<Ref<KernelObject>> HandleTable::release_all(HandleValue value, ProcessId process) {
+    return drop(value, process, true);
+}
+
+Result<Ref<KernelObject>> HandleTable::drop(HandleValue value, ProcessId process, bool all) {
+    Entry* e = decode(value);
+    if (e == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    auto ref = std::find_if(e->refs.begin(), e->refs.end(),
+                            [&](const ProcessRef& r) { return r.process == process; });
+    if (ref == e->refs.end()) return Win32Error::ERROR_INVALID_HANDLE;
+    uint32_t slot = static_cast<uint32_t>(e - entries_.data());
+    uint32_t dropped = all ? ref->count : 1;
+    e->total -= dropped;
+    ref->count -= dropped;
+    if (ref->count == 0) {
+        e->refs.erase(ref);
+        forget(slot, process);
+    }
+    if (e->total != 0) return Ref<KernelObject>{};
+    Ref<KernelObject> object = std::move(e->object);
+    e->refs.clear();
+    e->refs.shrink_to_fit();
+    e->generation = static_cast<uint16_t>((e->generation % kGenerationMask) + 1);
+    free_.push_back(slot);
+    --live_;
+    return object;
+}
+
+std::vector<HandleValue> HandleTable::handles_of(ProcessId process) const {
+    std::vector<HandleValue> out;
+    auto it = by_process_.find(process);
+    if (it == by_process_.end()) return out;
+    out.reserve(it->second.size());
+    for (uint32_t slot : it->second)
+        out.push_back(make_value(slot + kFirstIndex, entries_[slot].generation));
+    return out;
+}
+
+uint32_t HandleTable::references_of(HandleValue value, ProcessId process) const {
+    const Entry* e = find(value);
+    if (e == nullptr) return 0;
+    for (const auto& r : e->refs)
+        if (r.process == process) return r.count;
+    return 0;
+}
+
+size_t HandleTable::memory_bytes() const {
+    size_t bytes = entries_.capacity() * sizeof(Entry) + free_.size() * sizeof(uint32_t);
+    for (const auto& e : entries_) bytes += e.refs.capacity() * sizeof(ProcessRef);
+    for (const auto& [p, set] : by_process_)
+        bytes += set.size() * (sizeof(uint32_t) + 2 * sizeof(void*)) +
+                 set.bucket_count() * sizeof(void*);
+    return bytes;
+}
+
+}  // namespace cek::kernel

@@ -1,0 +1,198 @@
+#include "kernel/dispatch.h"
+
+#include <cstring>
+#include <string>
+
+#include "kernel/kernel.h"
+#include "kernel/log.h"
+#include "protocol/channel.h"
+#include "protocol/messages.h"
+
+namespace cek::kernel {
+
+namespace {
+
+using proto::ReplyHeader;
+using proto::RequestCode;
+using proto::RequestHeader;
+
+// Builds one reply in the caller's buffer.
+class ReplyWriter {
+public:
+    explicit ReplyWriter(std::span<std::byte> out) : out_(out) {}
+
+    template <class Reply>
+    size_t ok(const Reply& body, LastError le = LastError::keep(),
+              std::span<const std::byte> data = {}) {
+        return finish(false, le, &body, sizeof body, data);
+    }
+    size_t fail(Win32Error e) { return finish(true, LastError::to(e), nullptr, 0, {}); }
+    size_t fail_silently() { return finish(true, LastError::keep(), nullptr, 0, {}); }
+
+private:
+    size_t finish(bool failed, LastError le, const void* body, size_t body_size,
+                  std::span<const std::byte> data) {
+        ReplyHeader h{};
+        h.size = static_cast<uint32_t>(sizeof h + body_size + data.size());
+        h.error = static_cast<uint32_t>(le.code);
+        h.failed = failed ? 1 : 0;
+        h.set_error = le.set ? 1 : 0;
+        std::memcpy(out_.data(), &h, sizeof h);
+        if (body_size != 0) std::memcpy(out_.data() + sizeof h, body, body_size);
+        if (!data.empty()) std::memcpy(out_.data() + sizeof h + body_size, data.data(), data.size());
+        return h.size;
+    }
+    std::span<std::byte> out_;
+};
+
+// The body of a request: the fixed struct, then `extra` bytes of variable data.
+template <class Request>
+bool read_body(std::span<const std::byte> body, Request& out, std::span<const std::byte>& extra) {
+    if (body.size() < sizeof(Request)) return false;
+    std::memcpy(&out, body.data(), sizeof(Request));
+    extra = body.subspan(sizeof(Request));
+    return true;
+}
+
+size_t handle_null(Kernel&, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+    proto::NullRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    return w.ok(proto::NullReply{req.cookie});
+}
+
+size_t handle_close(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                    ReplyWriter& w) {
+    proto::CloseHandleRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.close_handle(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::CloseHandleReply{});
+}
+
+size_t handle_create_mapping(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                             ReplyWriter& w) {
+    proto::CreateMappingRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    std::u16string name;
+    if (req.has_name != 0) {
+        // Bounded by what was actually sent, in 64-bit arithmetic.
+        if (uint64_t{req.name_chars} * sizeof(char16_t) > extra.size())
+            return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+        name.resize(req.name_chars);
+        std::memcpy(name.data(), extra.data(), size_t{req.name_chars} * sizeof(char16_t));
+    }
+    LastError le;
+    auto r = k.create_mapping(caller, HandleValue{req.file}, req.protect, req.size_high,
+                              req.size_low, req.has_name != 0 ? &name : nullptr, le);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::CreateMappingReply{r.value().raw, 0}, le);
+}
+
+size_t handle_map_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                       ReplyWriter& w) {
+    proto::MapViewRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.map_view(caller, HandleValue{req.mapping}, req.access, req.offset_high,
+                        req.offset_low, req.size);
+    if (!r) return w.fail(r.error());
+    const MapViewResult& v = r.value();
+    proto::MapViewReply rep{};
+    rep.address = v.address;
+    rep.map_base = v.map_base;
+    rep.map_length = v.map_length;
+    rep.object_id = v.object_id;
+    rep.dev = v.dev;
+    rep.ino = v.ino;
+    rep.kernel_fd = v.kernel_fd;
+    rep.writable = v.writable ? 1 : 0;
+    return w.ok(rep);
+}
+
+size_t handle_unmap_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                         ReplyWriter& w) {
+    proto::UnmapViewRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.unmap_view(caller, req.address);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::UnmapViewReply{r.value().release_base, r.value().release_length});
+}
+
+size_t handle_flush_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                         ReplyWriter& w) {
+    proto::FlushViewRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.flush_view(caller, req.address, req.size);
+    if (!r) return w.fail_silently();  // CE 5: not a mapping, FALSE with the error untouched
+    if (!*r) return w.fail(r->error());
+    return w.ok(proto::FlushViewReply{});
+}
+
+size_t handle_snapshot(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                       ReplyWriter& w) {
+    proto::SnapshotRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    proto::ByteWriter bytes;
+    proto::encode(bytes, k.snapshot());
+    uint64_t total = bytes.bytes().size();
+    k.store_snapshot(caller, std::move(bytes.bytes()));
+    return w.ok(proto::SnapshotReply{total});
+}
+
+size_t handle_snapshot_read(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                            ReplyWriter& w) {
+    proto::SnapshotReadRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    const std::vector<std::byte>* snap = k.stored_snapshot(caller);
+    if (snap == nullptr || req.offset > snap->size())
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    constexpr size_t kRoom =
+        proto::kReplyBytes - sizeof(ReplyHeader) - sizeof(proto::SnapshotReadReply);
+    size_t chunk = std::min<size_t>(kRoom, snap->size() - req.offset);
+    proto::SnapshotReadReply rep{snap->size(), static_cast<uint32_t>(chunk), 0};
+    return w.ok(rep, LastError::keep(), std::span(snap->data() + req.offset, chunk));
+}
+
+using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&);
+
+constexpr Handler kHandlers[] = {
+    handle_null,     handle_close,      handle_create_mapping, handle_map_view,
+    handle_unmap_view, handle_flush_view, handle_snapshot,       handle_snapshot_read,
+};
+static_assert(std::size(kHandlers) == static_cast<size_t>(RequestCode::Count),
+              "one handler per request in requests.def, in order");
+
+}  // namespace
+
+size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
+                           std::span<std::byte> reply) {
+    ReplyWriter w(reply);
+    RequestHeader h{};
+    if (request.size() < sizeof h) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    std::memcpy(&h, request.data(), sizeof h);
+    if (h.size < sizeof h || h.size > request.size() ||
+        h.code >= static_cast<uint32_t>(RequestCode::Count)) {
+        log::ipc()->debug("malformed request code={} size={}", h.code, h.size);
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    }
+    auto code = static_cast<RequestCode>(h.code);
+    auto body = request.subspan(sizeof h, h.size - sizeof h);
+    size_t n = kHandlers[h.code](kernel, caller, body, w);
+    if (log::trace()->should_log(spdlog::level::trace)) {
+        ReplyHeader rh{};
+        std::memcpy(&rh, reply.data(), sizeof rh);
+        log::trace()->trace("process={} tid={} {} -> {}{}({})", caller.raw, h.thread_id,
+                            proto::request_name(code), rh.failed ? "FAILED " : "",
+                            error_name(static_cast<Win32Error>(rh.error)), rh.error);
+    }
+    return n;
+}
+
+}  // namespace cek::kernel

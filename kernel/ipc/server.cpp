@@ -1,0 +1,455 @@
+#include "kernel/ipc/server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <cstring>
+#include <new>
+
+#include "kernel/dispatch.h"
+#include "kernel/kernel.h"
+#include "kernel/log.h"
+#include "protocol/futex.h"
+#include "protocol/messages.h"
+#include "protocol/paths.h"
+#include "protocol/shared_region.h"
+
+namespace cek::kernel {
+
+namespace bip = boost::interprocess;
+
+enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell };
+
+struct Server::Source {
+    SourceKind kind;
+    Client* client;
+};
+
+struct Server::Client {
+    int sock = -1;
+    int doorbell = -1;
+    int pid = 0;
+    ProcessId id{};
+    bool attached = false;
+    bool diagnostics = false;
+    bool dead = false;
+    Source sock_source{SourceKind::Socket, nullptr};
+    Source bell_source{SourceKind::Doorbell, nullptr};
+    std::unique_ptr<bip::mapped_region> region;
+    proto::Channel* channel = nullptr;
+    std::array<uint32_t, proto::kSlotCount> last_seq{};
+};
+
+namespace {
+
+std::string executable_of(int pid) {
+    char buf[PATH_MAX];
+    std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n <= 0) return "?";
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds) {
+    iovec iov{const_cast<void*>(data), size};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)]{};
+    if (nfds > 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        std::memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+    }
+    return ::sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(size);
+}
+
+int make_memfd(const char* name, size_t size) {
+    int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace
+
+Server::Server(Kernel& kernel, ServerOptions options)
+    : kernel_(kernel), options_(std::move(options)) {}
+
+Server::~Server() {
+    for (auto& [p, c] : clients_) {
+        if (c->attached) kernel_.detach_process(c->id);
+        if (c->sock >= 0) ::close(c->sock);
+        if (c->doorbell >= 0) ::close(c->doorbell);
+    }
+    clients_.clear();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        ::unlink(socket_path_.c_str());
+    }
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (page_fd_ >= 0) ::close(page_fd_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the instance lock last
+}
+
+Result<void> Server::start() {
+    if (int e = proto::ensure_runtime_dir(options_.runtime_dir); e != 0) {
+        log::kernel()->error("runtime directory {} unusable: {}", options_.runtime_dir,
+                             std::strerror(e));
+        return Win32Error::ERROR_ACCESS_DENIED;
+    }
+    // One kernel per instance: a record lock, dropped by the host when this process dies, so
+    // holding it proves any earlier kernel is gone and its socket may be replaced.
+    std::string lock = proto::lock_path(options_.runtime_dir, options_.instance);
+    lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) return Win32Error::ERROR_ACCESS_DENIED;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(lock_fd_, F_SETLK, &fl) != 0) {
+        log::kernel()->info("instance {} already has a kernel", options_.instance);
+        return Win32Error::ERROR_ALREADY_EXISTS;
+    }
+
+    socket_path_ = proto::socket_path(options_.runtime_dir, options_.instance);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path_.size() >= sizeof addr.sun_path) {
+        log::kernel()->error("socket path too long: {}", socket_path_);
+        return Win32Error::ERROR_FILENAME_EXCED_RANGE;
+    }
+    std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+    ::unlink(socket_path_.c_str());  // a dead kernel's socket (we hold the lock)
+    listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    mode_t old_mask = ::umask(0077);  // owner-only socket
+    int bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::umask(old_mask);
+    if (bound != 0 || ::listen(listen_fd_, 128) != 0) {
+        log::kernel()->error("cannot listen on {}: {}", socket_path_, std::strerror(errno));
+        return Win32Error::ERROR_ACCESS_DENIED;
+    }
+
+    page_fd_ = make_memfd("cek-kernel-page", sizeof(proto::KernelPage));
+    if (page_fd_ < 0) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    try {
+        page_region_ = std::make_unique<bip::mapped_region>(
+            proto::map_shared(page_fd_, sizeof(proto::KernelPage), true));
+    } catch (const bip::interprocess_exception& e) {
+        log::kernel()->error("cannot map the kernel page: {}", e.what());
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    page_ = new (page_region_->get_address()) proto::KernelPage{};
+    page_->magic = proto::kMagic;
+    page_->version = proto::kProtocolVersion;
+    page_->kernel_pid = ::getpid();
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    signal_fd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    listen_source_ = std::make_unique<Source>(Source{SourceKind::Listen, nullptr});
+    signal_source_ = std::make_unique<Source>(Source{SourceKind::Signal, nullptr});
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = listen_source_.get();
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    ev.data.ptr = signal_source_.get();
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev);
+
+    if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) options_.spin_us = 0;  // spinning on one CPU only steals it
+    idle_since_ns_ = proto::monotonic_ns();
+    log::kernel()->info("kernel ready instance={} pid={} socket={}", options_.instance,
+                        ::getpid(), socket_path_);
+    return {};
+}
+
+void Server::accept_clients() {
+    for (;;) {
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) return;
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+            ::close(fd);
+            continue;
+        }
+        auto client = std::make_unique<Client>();
+        client->sock = fd;
+        client->pid = cred.pid;
+        client->sock_source.client = client.get();
+        client->bell_source.client = client.get();
+        if (cred.uid != ::geteuid()) {
+            // Defence in depth: the socket and its directory are owner-only already.
+            proto::HelloReply reply{};
+            reply.magic = proto::kMagic;
+            reply.version = proto::kProtocolVersion;
+            reply.status = static_cast<uint32_t>(proto::HelloStatus::PermissionDenied);
+            send_with_fds(fd, &reply, sizeof reply, nullptr, 0);
+            log::ipc()->warn("refused pid={} uid={}: not the kernel's user", cred.pid, cred.uid);
+            ::close(fd);
+            continue;
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.ptr = &client->sock_source;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        Client* raw = client.get();
+        clients_.emplace(raw, std::move(client));
+    }
+}
+
+void Server::on_client_readable(Client& c) {
+    if (c.dead) return;
+    if (c.attached) {
+        // After the hello the socket carries nothing; readable means gone (or misbehaving).
+        char byte;
+        ssize_t n = ::recv(c.sock, &byte, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            drop_client(c, "disconnected");
+        else if (n > 0)
+            drop_client(c, "unexpected data on the socket");
+        return;
+    }
+    finish_hello(c);
+}
+
+void Server::finish_hello(Client& c) {
+    proto::Hello hello{};
+    ssize_t n = ::recv(c.sock, &hello, sizeof hello, MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) return;
+    proto::HelloReply reply{};
+    reply.magic = proto::kMagic;
+    reply.version = proto::kProtocolVersion;
+    if (n != static_cast<ssize_t>(sizeof hello) || hello.magic != proto::kMagic) {
+        drop_client(c, "bad hello");
+        return;
+    }
+    if (hello.version != proto::kProtocolVersion) {
+        reply.status = static_cast<uint32_t>(proto::HelloStatus::VersionMismatch);
+        send_with_fds(c.sock, &reply, sizeof reply, nullptr, 0);
+        drop_client(c, "protocol version mismatch");
+        return;
+    }
+    auto fail = [&](proto::HelloStatus status, const char* why) {
+        reply.status = static_cast<uint32_t>(status);
+        send_with_fds(c.sock, &reply, sizeof reply, nullptr, 0);
+        drop_client(c, why);
+    };
+    c.diagnostics = (hello.flags & proto::kHelloDiagnostics) != 0;
+    int channel_fd = make_memfd("cek-channel", sizeof(proto::Channel));
+    if (channel_fd < 0) return fail(proto::HelloStatus::InternalError, "no memory for a channel");
+    try {
+        c.region = std::make_unique<bip::mapped_region>(
+            proto::map_shared(channel_fd, sizeof(proto::Channel), true));
+    } catch (const bip::interprocess_exception& e) {
+        ::close(channel_fd);
+        return fail(proto::HelloStatus::InternalError, "cannot map a channel");
+    }
+    c.channel = new (c.region->get_address()) proto::Channel{};
+    c.channel->header.magic = proto::kMagic;
+    c.channel->header.version = proto::kProtocolVersion;
+    c.channel->header.slot_count = proto::kSlotCount;
+    c.channel->header.slot_bytes = sizeof(proto::Slot);
+    c.doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    auto attached = kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics);
+    if (c.doorbell < 0 || !attached) {
+        ::close(channel_fd);
+        return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
+    }
+    c.id = attached.value();
+    c.attached = true;
+
+    reply.status = static_cast<uint32_t>(proto::HelloStatus::Ok);
+    reply.process_id = c.id.raw;
+    reply.window_base = kernel_.config().window_base;
+    reply.window_size = kernel_.config().window_size;
+    reply.channel_bytes = sizeof(proto::Channel);
+    reply.kernel_pid = ::getpid();
+    reply.personality = kernel_.config().personality;
+    int fds[3] = {channel_fd, page_fd_, c.doorbell};
+    bool sent = send_with_fds(c.sock, &reply, sizeof reply, fds, 3);
+    ::close(channel_fd);  // the client has its own reference now; we keep the mapping
+    if (!sent) {
+        drop_client(c, "hello reply not delivered");
+        return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &c.bell_source;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.doorbell, &ev);
+    active_.push_back(&c);
+    if (!c.diagnostics) {
+        ++app_clients_;
+        idle_since_ns_ = 0;
+    }
+    log::ipc()->info("attached pid={} process={}{}", c.pid, c.id.raw,
+                     c.diagnostics ? " (diagnostics)" : "");
+}
+
+void Server::drop_client(Client& c, const char* why) {
+    if (c.dead) return;
+    c.dead = true;
+    if (c.attached) {
+        log::ipc()->info("detaching pid={} process={}: {}", c.pid, c.id.raw, why);
+        kernel_.detach_process(c.id);
+        c.attached = false;
+        std::erase(active_, &c);
+        if (!c.diagnostics && --app_clients_ == 0) idle_since_ns_ = proto::monotonic_ns();
+    } else {
+        log::ipc()->debug("dropping connection pid={}: {}", c.pid, why);
+    }
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.sock, nullptr);
+    ::close(c.sock);
+    c.sock = -1;
+    if (c.doorbell >= 0) {
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.doorbell, nullptr);
+        ::close(c.doorbell);
+        c.doorbell = -1;
+    }
+    dead_.push_back(&c);
+}
+
+void Server::reap() {
+    for (Client* c : dead_) clients_.erase(c);
+    dead_.clear();
+}
+
+void Server::serve_slot(Client& c, uint32_t index) {
+    proto::Slot& slot = c.channel->slots[index];
+    uint32_t seq = slot.control.req_seq.load(std::memory_order_acquire);
+    if (seq == c.last_seq[index]) return;  // spurious bit: nothing new in this slot
+    c.last_seq[index] = seq;
+    // Copy the request out exactly once; only the copy is ever looked at. The length read
+    // here only bounds the copy: the dispatcher re-reads it from the copy and checks it.
+    uint32_t size = 0;
+    std::memcpy(&size, slot.request + offsetof(proto::RequestHeader, size), sizeof size);
+    size = std::clamp<uint32_t>(size, sizeof(proto::RequestHeader), proto::kRequestBytes);
+    std::memcpy(request_copy_.data(), slot.request, size);
+    size_t n = decode_and_dispatch(kernel_, c.id, std::span(request_copy_.data(), size),
+                                   reply_buffer_);
+    std::memcpy(slot.reply, reply_buffer_.data(), n);
+    slot.control.rep_seq.store(seq, std::memory_order_seq_cst);
+    if (slot.control.client_waiting.load(std::memory_order_seq_cst) != 0)
+        proto::futex_wake(slot.control.rep_seq, INT_MAX);
+}
+
+bool Server::poll_channels() {
+    bool worked = false;
+    // Index loop: a request never adds or removes clients (only socket events do).
+    for (size_t i = 0; i < active_.size(); ++i) {
+        Client& c = *active_[i];
+        auto& ready = c.channel->header.ready_mask;
+        if (ready.load(std::memory_order_relaxed) == 0) continue;
+        uint64_t bits = ready.exchange(0, std::memory_order_seq_cst);
+        while (bits != 0) {
+            auto index = static_cast<uint32_t>(__builtin_ctzll(bits));
+            bits &= bits - 1;
+            serve_slot(c, index);
+            worked = true;
+        }
+    }
+    return worked;
+}
+
+int Server::idle_timeout_ms() const {
+    if (options_.idle_exit_seconds < 0 || idle_since_ns_ == 0) return -1;
+    uint64_t deadline = idle_since_ns_ + uint64_t(options_.idle_exit_seconds) * 1'000'000'000ULL;
+    uint64_t now = proto::monotonic_ns();
+    if (now >= deadline) return 0;
+    return static_cast<int>((deadline - now) / 1'000'000ULL) + 1;
+}
+
+int Server::run() {
+    const uint64_t spin_ns = uint64_t{options_.spin_us} * 1000;
+    uint64_t last_work = proto::monotonic_ns();
+    uint32_t rounds = 0;
+    epoll_event events[64];
+    while (!stop_) {
+        bool worked = poll_channels();
+        // Socket and signal events still get a look while the loop is busy or spinning.
+        bool check_events = (++rounds & 1023) == 0;
+        if (worked) {
+            last_work = proto::monotonic_ns();
+            if (!check_events) continue;
+        } else if (!check_events && proto::monotonic_ns() - last_work < spin_ns) {
+            proto::cpu_relax();
+            continue;
+        }
+        int timeout = 0;
+        if (!worked && !check_events) {
+            page_->sleeping.store(1, std::memory_order_seq_cst);
+            if (poll_channels()) {  // a request published before it saw the flag
+                page_->sleeping.store(0, std::memory_order_relaxed);
+                last_work = proto::monotonic_ns();
+                continue;
+            }
+            timeout = idle_timeout_ms();
+        }
+        int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
+        page_->sleeping.store(0, std::memory_order_relaxed);
+        for (int i = 0; i < n; ++i) {
+            auto* src = static_cast<Source*>(events[i].data.ptr);
+            switch (src->kind) {
+            case SourceKind::Listen:
+                accept_clients();
+                break;
+            case SourceKind::Signal: {
+                signalfd_siginfo si{};
+                while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
+                    log::kernel()->info("signal {}: stopping", si.ssi_signo);
+                    stop_ = true;
+                }
+                break;
+            }
+            case SourceKind::Socket:
+                if ((events[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0 &&
+                    src->client->attached)
+                    drop_client(*src->client, "disconnected");
+                else
+                    on_client_readable(*src->client);
+                break;
+            case SourceKind::Doorbell: {
+                uint64_t v;
+                if (src->client->doorbell >= 0) (void)::read(src->client->doorbell, &v, sizeof v);
+                break;
+            }
+            }
+        }
+        reap();
+        if (n > 0) last_work = proto::monotonic_ns();
+        if (n == 0 && timeout == 0 && idle_timeout_ms() == 0) {
+            log::kernel()->info("no clients for {} s: exiting", options_.idle_exit_seconds);
+            break;
+        }
+    }
+    return 0;
+}
+
+}  // namespace cek::kernel

@@ -1,0 +1,82 @@
+// Server: the kernel's event loop. It owns the listening socket, one channel per client process
+// and the doorbells, and feeds requests to decode_and_dispatch on the single kernel thread.
+//
+// Wake-ups: after work the loop keeps polling the channels for a short, time-bounded spin
+// (a reply followed by the next request costs no sleep); then it publishes `sleeping` in the
+// kernel page, checks once more, and parks in epoll_wait on sockets, doorbells and signals.
+// See docs/architecture.md and docs/decisions/0001-transport.md.
+#pragma once
+
+#include <boost/interprocess/mapped_region.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernel/core/ids.h"
+#include "protocol/channel.h"
+#include "protocol/result.h"
+
+namespace cek::kernel {
+
+class Kernel;
+
+struct ServerOptions {
+    std::string instance;
+    std::string runtime_dir;
+    int idle_exit_seconds = -1;  // < 0: never exit for idleness
+    uint32_t spin_us = 30;       // busy-poll budget after the last request (0 on one CPU)
+};
+
+class Server {
+public:
+    Server(Kernel& kernel, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Takes the instance lock, binds the socket and prepares the loop.
+    // ERROR_ALREADY_EXISTS when another kernel holds the instance.
+    Result<void> start();
+    // Runs until SIGTERM/SIGINT or the idle timeout. Returns the process exit status.
+    int run();
+
+private:
+    struct Client;
+    struct Source;
+
+    void accept_clients();
+    void on_client_readable(Client& c);
+    void finish_hello(Client& c);
+    void drop_client(Client& c, const char* why);
+    bool poll_channels();
+    void serve_slot(Client& c, uint32_t index);
+    void reap();
+    int idle_timeout_ms() const;
+
+    Kernel& kernel_;
+    ServerOptions options_;
+    int lock_fd_ = -1;
+    int listen_fd_ = -1;
+    int epoll_fd_ = -1;
+    int signal_fd_ = -1;
+    int page_fd_ = -1;
+    std::unique_ptr<boost::interprocess::mapped_region> page_region_;
+    proto::KernelPage* page_ = nullptr;
+    std::string socket_path_;
+    std::unique_ptr<Source> listen_source_;
+    std::unique_ptr<Source> signal_source_;
+    std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
+    std::vector<Client*> active_;  // clients with a channel, polled each round
+    std::vector<Client*> dead_;    // dropped this round, freed by reap()
+    uint64_t idle_since_ns_ = 0;   // when the last application client left (0: has clients)
+    size_t app_clients_ = 0;
+    bool stop_ = false;
+    std::array<std::byte, proto::kRequestBytes> request_copy_{};
+    std::array<std::byte, proto::kReplyBytes> reply_buffer_{};
+};
+
+}  // namespace cek::kernel

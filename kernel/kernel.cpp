@@ -1,0 +1,317 @@
+#include "kernel/kernel.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "kernel/log.h"
+#include "protocol/ce_constants.h"
+
+namespace cek::kernel {
+
+namespace {
+
+uint64_t clock_ns(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string utf8(const std::u16string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        uint32_t c = s[i];
+        if (c >= 0xD800 && c < 0xDC00 && i + 1 < s.size() && s[i + 1] >= 0xDC00 &&
+            s[i + 1] < 0xE000) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (s[++i] - 0xDC00);
+        }
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else if (c < 0x800) {
+            out += static_cast<char>(0xC0 | (c >> 6));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            out += static_cast<char>(0xE0 | (c >> 12));
+            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (c >> 18));
+            out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Kernel::Kernel(KernelConfig config)
+    : config_(config),
+      boot_time_ns_(clock_ns(CLOCK_REALTIME)),
+      boot_mono_ns_(clock_ns(CLOCK_MONOTONIC)),
+      window_(config.window_base, config.window_size),
+      handles_(config.handle_capacity) {}
+
+Kernel::~Kernel() {
+    // Detach everyone so objects die in CE order before the window goes.
+    while (!processes_.empty()) detach_process(processes_.begin()->first);
+}
+
+Kernel::Process* Kernel::process(ProcessId id) {
+    auto it = processes_.find(id);
+    return it == processes_.end() ? nullptr : &it->second;
+}
+
+Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics) {
+    if (processes_.size() >= config_.max_processes) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    ProcessId id{next_process_++};
+    if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
+    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}};
+    log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
+    processes_.emplace(id, std::move(p));
+    return id;
+}
+
+void Kernel::detach_process(ProcessId id) {
+    Process* p = process(id);
+    if (p == nullptr) return;
+    size_t views = p->views.size();
+    // CE 5 (CloseMappedFileHandles, then SC_CloseAllHandles): views first, then every handle
+    // the process holds, its whole count at once.
+    while (!p->views.empty()) remove_view(*p, p->views.begin());
+    std::vector<HandleValue> held = handles_.handles_of(id);
+    for (HandleValue h : held) {
+        auto dead = handles_.release_all(h, id);
+        if (dead.ok() && dead.value()) entry_died(dead.value());
+    }
+    log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
+                         held.size(), views);
+    processes_.erase(id);
+}
+
+void Kernel::entry_died(const Ref<KernelObject>& object) {
+    if (object->named()) {
+        auto& space = names(object->type());
+        space.erase(object->name());
+    }
+    log::handle()->debug("last handle closed type={} id={}", object_type_name(object->type()),
+                         object->id());
+}
+
+Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
+    auto dead = handles_.release(handle, caller);
+    if (!dead.ok()) {
+        log::handle()->debug("close h={:#x} -> ERROR_INVALID_HANDLE(6)", handle.raw);
+        return dead.error();
+    }
+    if (dead.value()) entry_died(dead.value());
+    return {};
+}
+
+Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
+                                           uint32_t size_high, uint32_t size_low,
+                                           const std::u16string* name, LastError& last_error) {
+    // 2. Strip the bits CE ignores.
+    protect &= ~(ce::kSecCommit | ce::kPageInternalDbMapping);
+    const bool ram = file.raw == ce::kInvalidHandle;
+    if (!ram) {
+        // File-backed mappings need file objects, which come with the file system.
+        // 3. CE 5 reads the file length through the handle; an unusable handle fails here.
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    }
+    // 4. The mapping length; bit 31 set is rejected before the name is looked up.
+    const uint32_t length = size_low;
+    if ((length & 0x80000000u) != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    // 5. Named: the name is looked up before anything else is validated, so size 0 and any
+    // protection open an existing mapping (the open-by-create idiom).
+    if (name != nullptr) {
+        if (name->size() > ce::kMaxNameChars) return Win32Error::ERROR_INVALID_PARAMETER;
+        auto& space = names(ObjectType::Mapping);
+        auto hit = space.find(*name);
+        if (hit != space.end()) {
+            handles_.add_ref(hit->second, caller, 0);
+            last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
+            log::mapping()->debug("mapping opened by name h={:#x}", hit->second.raw);
+            return hit->second;
+        }
+    }
+    // 8. The late parameter checks.
+    if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if (size_high != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    if (length == 0 || protect == ce::kPageReadOnly) return Win32Error::ERROR_INVALID_PARAMETER;
+    // 9. Room in the window and the host.
+    CEK_TRY(Ref<MappingObject> mapping, MappingObject::create_ram(length, true, window_));
+    if (name != nullptr) mapping->set_name(*name);
+    CEK_TRY(HandleValue handle, handles_.insert(mapping, caller, 0));
+    if (name != nullptr) names(ObjectType::Mapping).emplace(*name, handle);
+    // 11. Named: last error 0; unnamed: left alone.
+    last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
+    log::mapping()->debug("mapping created h={:#x} size={} base={:#x} name={}", handle.raw,
+                          length, mapping->base(), name != nullptr ? utf8(*name) : "");
+    return handle;
+}
+
+Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uint32_t access,
+                                       uint32_t offset_high, uint32_t offset_low,
+                                       uint64_t size) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    HandleTable::Entry* entry = handles_.find_for(handle, caller);
+    auto* mapping = entry != nullptr ? object_cast<MappingObject>(entry->object.get()) : nullptr;
+    if (mapping == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // CE 5: ALL_ACCESS and READ|WRITE mean WRITE; 0 is accepted; any other bit is invalid.
+    if (access == ce::kFileMapAllAccess || access == (ce::kFileMapRead | ce::kFileMapWrite))
+        access = ce::kFileMapWrite;
+    if ((access & ~(ce::kFileMapRead | ce::kFileMapWrite)) != 0)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if ((access & ce::kFileMapWrite) != 0 && !mapping->writable())
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if (offset_high != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    // Byte-granular offsets (CE 5 does not check alignment); size 0 runs to the end.
+    const uint64_t offset = offset_low;
+    if (offset >= mapping->size()) return Win32Error::ERROR_INVALID_PARAMETER;
+    const uint64_t length = size == 0 ? mapping->size() - offset : size;
+    if (length > mapping->size() - offset) return Win32Error::ERROR_INVALID_PARAMETER;
+
+    MapViewResult r{};
+    r.address = mapping->base() + offset;
+    r.map_base = mapping->base();
+    r.map_length = mapping->map_length();
+    r.object_id = mapping->id();
+    r.writable = mapping->writable();  // CE 5: protection is per mapping, not per view
+    r.dev = mapping->dev();
+    r.ino = mapping->ino();
+    uint32_t& in_process = p->mapped[mapping->id()];
+    r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
+    ++in_process;
+    // The view keeps the mapping, its handle entry and so its name alive (CE 5 IncRef).
+    handles_.add_ref(handle, caller, 0);
+    mapping->view_added();
+    p->views.emplace(r.address, View{Ref<MappingObject>(mapping), handle, offset, length, access});
+    log::mapping()->debug("view mapped pid={} h={:#x} addr={:#x} len={}", p->pid, handle.raw,
+                          r.address, length);
+    return r;
+}
+
+UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::iterator it) {
+    View view = std::move(it->second);
+    p.views.erase(it);
+    UnmapResult r;
+    view.mapping->view_removed();
+    auto counted = p.mapped.find(view.mapping->id());
+    if (counted != p.mapped.end() && --counted->second == 0) {
+        p.mapped.erase(counted);
+        r.release_base = view.mapping->base();
+        r.release_length = view.mapping->map_length();
+    }
+    // Drop the handle reference the view held. The entry may already be gone if the
+    // application closed the handle more often than it opened it; the view's own object
+    // reference kept the pages alive until now.
+    auto dead = handles_.release(view.handle, p.id);
+    if (dead.ok() && dead.value()) entry_died(dead.value());
+    if (view.mapping->view_count() == 0 && view.mapping->ref_count() == 1) {
+        // The last reference: CE 5's FreeMap writes dirty pages back before the range goes.
+        (void)view.mapping->flush(0, view.mapping->size());
+    }
+    return r;
+}
+
+Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_ADDRESS;
+    auto it = p->views.find(address);
+    if (it == p->views.end()) {
+        log::mapping()->debug("unmap addr={:#x} -> ERROR_INVALID_ADDRESS(487)", address);
+        return Win32Error::ERROR_INVALID_ADDRESS;
+    }
+    return remove_view(*p, it);
+}
+
+std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t address,
+                                               uint64_t size) {
+    uint64_t base = 0;
+    auto* mapping = object_cast<MappingObject>(window_.owner_of(address, &base));
+    if (mapping == nullptr || address - base >= mapping->size()) return std::nullopt;
+    uint64_t offset = address - base;
+    uint64_t length = size == 0 ? mapping->size() - offset
+                                : std::min<uint64_t>(size, mapping->size() - offset);
+    return mapping->flush(offset, length);
+}
+
+proto::Snapshot Kernel::snapshot() const {
+    proto::Snapshot s;
+    s.header.version = 1;
+    s.header.boot_time_ns = boot_time_ns_;
+    s.header.uptime_ns = clock_ns(CLOCK_MONOTONIC) - boot_mono_ns_;
+    s.header.personality = config_.personality;
+    s.header.kernel_pid = static_cast<int32_t>(::getpid());
+    size_t memory = sizeof(*this) + handles_.memory_bytes();
+
+    std::unordered_map<uint32_t, uint32_t> handle_counts;  // process -> handles held
+    std::set<uint64_t> seen;
+    handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {
+        proto::HandleInfo h;
+        h.value = value.raw;
+        h.object_id = e.object->id();
+        h.type = std::string(object_type_name(e.object->type()));
+        h.kernel_owned = e.kernel_owned;
+        for (const auto& r : e.refs) {
+            h.refs.push_back(proto::HandleRef{r.process.raw, r.count, r.access, 0});
+            ++handle_counts[r.process.raw];
+        }
+        s.handles.push_back(std::move(h));
+    });
+    auto add_object = [&](const KernelObject& o, uint32_t handle) {
+        if (!seen.insert(o.id()).second) return;
+        proto::ObjectInfo info;
+        info.id = o.id();
+        info.type = std::string(object_type_name(o.type()));
+        info.named = o.named();
+        info.name = o.name();
+        info.handle = handle;
+        info.references = o.ref_count();
+        o.describe(info.details);
+        memory += o.memory_bytes();
+        s.objects.push_back(std::move(info));
+    };
+    handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {
+        add_object(*e.object, value.raw);
+    });
+    for (const auto& [id, p] : processes_) {
+        proto::ProcessInfo info;
+        info.id = id.raw;
+        info.pid = p.pid;
+        info.attach_time_ns = p.attach_time_ns;
+        info.handle_count = handle_counts[id.raw];
+        info.view_count = static_cast<uint32_t>(p.views.size());
+        info.executable = p.executable;
+        info.channel_state = p.diagnostics ? "diagnostics" : "attached";
+        s.processes.push_back(std::move(info));
+        memory += sizeof(p) + p.views.size() * (sizeof(View) + 48) + p.executable.capacity();
+        for (const auto& [address, v] : p.views) {
+            add_object(*v.mapping, 0);
+            s.views.push_back(proto::ViewInfo{id.raw, v.access, address, v.mapping->id(),
+                                              v.offset, v.size});
+        }
+    }
+    for (const auto& space : names_)
+        for (const auto& [name, h] : space) memory += sizeof(h) + 48 + name.capacity() * 2;
+    s.header.kernel_memory_bytes = memory;
+    return s;
+}
+
+void Kernel::store_snapshot(ProcessId caller, std::vector<std::byte> bytes) {
+    if (Process* p = process(caller)) p->snapshot = std::move(bytes);
+}
+
+const std::vector<std::byte>* Kernel::stored_snapshot(ProcessId caller) const {
+    auto it = processes_.find(caller);
+    if (it == processes_.end() || it->second.snapshot.empty()) return nullptr;
+    return &it->second.snapshot;
+}
+
+}  // namespace cek::kernel

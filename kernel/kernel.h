@@ -1,0 +1,135 @@
+// Kernel: all kernel state and the CE calls on it, with no IPC. The dispatcher (dispatch.h)
+// decodes requests into these calls; unit tests call them directly with fake processes.
+//
+// Threading: one thread owns a Kernel (the event loop); nothing here locks.
+// Errors: each call returns Result<T>; a failure always sets the caller's last error unless
+// noted. LastError tells the dispatcher what CE does to the last error on success.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernel/core/address_window.h"
+#include "kernel/core/handle_table.h"
+#include "kernel/core/ids.h"
+#include "kernel/objects/mapping_object.h"
+#include "protocol/result.h"
+#include "protocol/snapshot.h"
+
+namespace cek::kernel {
+
+// What a successful call does to the caller's last error.
+struct LastError {
+    bool set = false;
+    Win32Error code = Win32Error::ERROR_SUCCESS;
+    static LastError keep() { return {}; }
+    static LastError to(Win32Error e) { return {true, e}; }
+};
+
+struct KernelConfig {
+    uint64_t window_base = 0;
+    uint64_t window_size = 0;
+    uint32_t personality = 5;
+    uint32_t handle_capacity = HandleTable::kMaxEntries;
+    uint32_t max_processes = 4096;
+};
+
+struct MapViewResult {
+    uint64_t address;
+    uint64_t map_base;
+    uint64_t map_length;
+    uint64_t object_id;
+    int kernel_fd;  // -1 unless this is the process's first view of the mapping
+    bool writable;
+    uint64_t dev;
+    uint64_t ino;
+};
+
+struct UnmapResult {
+    uint64_t release_base = 0;  // non-zero when the process's last view of the mapping went
+    uint64_t release_length = 0;
+};
+
+class Kernel {
+public:
+    explicit Kernel(KernelConfig config);
+    ~Kernel();
+    Kernel(const Kernel&) = delete;
+    Kernel& operator=(const Kernel&) = delete;
+
+    const KernelConfig& config() const { return config_; }
+
+    // Processes. ERROR_NO_MORE_USER_HANDLES... no: ERROR_NOT_ENOUGH_MEMORY when full.
+    Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics);
+    // CE 5 clean-up order: drop the process's views, then close every handle it holds.
+    void detach_process(ProcessId process);
+    bool process_alive(ProcessId process) const { return processes_.count(process) != 0; }
+
+    // CloseHandle. ERROR_INVALID_HANDLE when the caller holds no reference on `handle`.
+    Result<void> close_handle(ProcessId caller, HandleValue handle);
+
+    // CreateFileMappingW, CE 5 order of checks (ce-semantics.md §3.2).
+    Result<HandleValue> create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
+                                       uint32_t size_high, uint32_t size_low,
+                                       const std::u16string* name, LastError& last_error);
+    // MapViewOfFile (§3.3). Last error untouched on success.
+    Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
+                                   uint32_t offset_high, uint32_t offset_low, uint64_t size);
+    // UnmapViewOfFile (§3.4): the exact address of a view of the caller.
+    Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
+    // FlushViewOfFile (§3.4): any address inside any mapping. nullopt: fail without an error.
+    std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
+
+    // Diagnostics.
+    proto::Snapshot snapshot() const;
+    void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
+    const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;
+
+    size_t handle_count() const { return handles_.size(); }
+    size_t process_count() const { return processes_.size(); }
+    HandleTable& handles() { return handles_; }
+    AddressWindow& window() { return window_; }
+
+private:
+    struct View {
+        Ref<MappingObject> mapping;
+        HandleValue handle;  // the mapping handle the view holds a reference on
+        uint64_t offset;
+        uint64_t size;
+        uint32_t access;
+    };
+    struct Process {
+        ProcessId id;
+        int pid;
+        std::string executable;
+        uint64_t attach_time_ns;
+        bool diagnostics;
+        std::multimap<uint64_t, View> views;             // by address
+        std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
+        std::vector<std::byte> snapshot;
+    };
+
+    Process* process(ProcessId id);
+    // Finishes the close of a handle entry that died: drops its name.
+    void entry_died(const Ref<KernelObject>& object);
+    UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
+    std::unordered_map<std::u16string, HandleValue>& names(ObjectType type) {
+        return names_[static_cast<size_t>(type)];
+    }
+
+    KernelConfig config_;
+    uint64_t boot_time_ns_;
+    uint64_t boot_mono_ns_;
+    AddressWindow window_;  // before every object that may hold a range
+    HandleTable handles_;
+    std::unordered_map<std::u16string, HandleValue> names_[static_cast<size_t>(ObjectType::Count)];
+    std::map<ProcessId, Process> processes_;
+    uint32_t next_process_ = 1;
+};
+
+}  // namespace cek::kernel

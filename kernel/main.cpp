@@ -1,0 +1,194 @@
+// cekernel: the CEKernel daemon. Parses options, becomes a background process unless
+// --foreground, opens the CE file system root and runs the event loop.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/cfg/env.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "fsys/root.h"
+#include "kernel/ipc/server.h"
+#include "kernel/kernel.h"
+#include "kernel/log.h"
+#include "protocol/paths.h"
+#include "protocol/window.h"
+
+namespace {
+
+constexpr int kExitAlreadyRunning = 3;
+constexpr int kExitUsage = 2;
+
+struct Options {
+    std::string instance = "default";
+    std::string root;
+    std::string personality = "ce5";
+    std::string log_level = "info";
+    std::string log_file;
+    bool foreground = false;
+    int idle_exit = -1;
+    int spin_us = 30;
+};
+
+void usage() {
+    std::fputs(
+        "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
+        "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
+        "                [--spin-us MICROSECONDS]\n",
+        stderr);
+}
+
+bool parse(int argc, char** argv, Options& o) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= argc) return false;
+            out = argv[++i];
+            return true;
+        };
+        auto number = [&](int& out) {
+            std::string text;
+            if (!value(text)) return false;
+            char* end = nullptr;
+            long v = std::strtol(text.c_str(), &end, 10);
+            if (*end != '\0' || v < 0 || v > 1'000'000) return false;
+            out = static_cast<int>(v);
+            return true;
+        };
+        bool ok = true;
+        if (a == "--instance") ok = value(o.instance);
+        else if (a == "--root") ok = value(o.root);
+        else if (a == "--personality") ok = value(o.personality);
+        else if (a == "--log-level") ok = value(o.log_level);
+        else if (a == "--log-file") ok = value(o.log_file);
+        else if (a == "--foreground") o.foreground = true;
+        else if (a == "--idle-exit") ok = number(o.idle_exit);
+        else if (a == "--spin-us") ok = number(o.spin_us);
+        else if (a == "--help" || a == "-h") return false;
+        else {
+            std::fprintf(stderr, "cekernel: unknown option %s\n", argv[i]);
+            return false;
+        }
+        if (!ok) {
+            std::fprintf(stderr, "cekernel: bad value for %s\n", argv[i]);
+            return false;
+        }
+    }
+    if (!cek::proto::valid_instance_name(o.instance)) {
+        std::fprintf(stderr, "cekernel: bad instance name '%s'\n", o.instance.c_str());
+        return false;
+    }
+    if (o.root.empty()) {
+        std::fputs("cekernel: --root is required\n", stderr);
+        return false;
+    }
+    if (o.personality != "ce5") {
+        std::fprintf(stderr, "cekernel: personality '%s' is not supported (ce5)\n",
+                     o.personality.c_str());
+        return false;
+    }
+    return true;
+}
+
+// Forks; the parent waits for the child's one-byte status and exits with it, so whoever
+// started us knows when the kernel accepts connections. Returns the write end in the child.
+int daemonize() {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid > 0) {
+        ::close(pipe_fds[1]);
+        unsigned char status = 1;
+        pollfd p{pipe_fds[0], POLLIN, 0};
+        if (::poll(&p, 1, 30'000) == 1 && ::read(pipe_fds[0], &status, 1) == 1) std::_Exit(status);
+        std::_Exit(1);
+    }
+    ::close(pipe_fds[0]);
+    ::setsid();
+    return pipe_fds[1];
+}
+
+void report(int fd, unsigned char status) {
+    if (fd < 0) return;
+    (void)::write(fd, &status, 1);
+    ::close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    if (!parse(argc, argv, o)) {
+        usage();
+        return kExitUsage;
+    }
+    std::string runtime = cek::proto::runtime_dir();
+    if (int e = cek::proto::ensure_runtime_dir(runtime); e != 0) {
+        std::fprintf(stderr, "cekernel: runtime directory %s: %s\n", runtime.c_str(),
+                     std::strerror(e));
+        return 1;
+    }
+    int status_fd = -1;
+    if (!o.foreground) {
+        status_fd = daemonize();
+        if (o.log_file.empty()) o.log_file = cek::proto::log_path(runtime, o.instance);
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::close(null);
+    }
+    if (!o.log_file.empty()) {
+        int log = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log >= 0) {
+            ::dup2(log, 2);
+            ::close(log);
+        }
+    }
+    spdlog::set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
+    spdlog::set_level(spdlog::level::from_str(o.log_level));
+    spdlog::cfg::load_env_levels();
+
+    auto root = cek::fsys::Root::open(o.root);
+    if (!root) {
+        cek::kernel::log::kernel()->error("cannot open the CE root {}: {}", o.root,
+                                          cek::error_name(root.error()));
+        report(status_fd, 1);
+        return 1;
+    }
+
+    auto window = cek::proto::window_config_from_env();
+    cek::kernel::KernelConfig config;
+    config.window_base = window.base;
+    config.window_size = window.size;
+    cek::kernel::Kernel kernel(config);
+
+    cek::kernel::ServerOptions server_options;
+    server_options.instance = o.instance;
+    server_options.runtime_dir = runtime;
+    server_options.idle_exit_seconds = o.idle_exit;
+    server_options.spin_us = static_cast<uint32_t>(o.spin_us);
+    cek::kernel::Server server(kernel, server_options);
+    auto started = server.start();
+    if (!started) {
+        bool running = started.error() == cek::Win32Error::ERROR_ALREADY_EXISTS;
+        report(status_fd, running ? kExitAlreadyRunning : 1);
+        return running ? kExitAlreadyRunning : 1;
+    }
+    if (o.foreground) {
+        std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());
+        std::fflush(stdout);
+    }
+    report(status_fd, 0);
+    int rc = server.run();
+    cek::kernel::log::kernel()->info("kernel stopped");
+    return rc;
+}

@@ -1,0 +1,81 @@
+#include "kernel/objects/mapping_object.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "kernel/log.h"
+
+namespace cek::kernel {
+
+namespace {
+uint64_t page_size() {
+    static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    return size;
+}
+std::string hex(uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+}  // namespace
+
+MappingObject::MappingObject(uint64_t size, bool writable, AddressWindow& window)
+    : KernelObject(kType), size_(size), writable_(writable), window_(window) {}
+
+MappingObject::~MappingObject() {
+    if (base_ != 0) window_.free(base_);
+    if (fd_ >= 0) ::close(fd_);
+    log::mapping()->debug("mapping destroyed id={} size={}", id(), size_);
+}
+
+uint64_t MappingObject::map_length() const {
+    return (size_ + page_size() - 1) & ~(page_size() - 1);
+}
+
+Result<Ref<MappingObject>> MappingObject::create_ram(uint64_t size, bool writable,
+                                                     AddressWindow& window) {
+    Ref<MappingObject> m(new MappingObject(size, writable, window));
+    m->fd_ = ::memfd_create("cek-mapping", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (m->fd_ < 0) {
+        log::mapping()->warn("memfd_create failed errno={}", errno);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    // The size is a kernel fact: seal it so that no client can shrink the pages under a view.
+    if (::ftruncate(m->fd_, static_cast<off_t>(m->map_length())) != 0 ||
+        ::fcntl(m->fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        log::mapping()->warn("sizing the mapping memfd failed errno={}", errno);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    struct stat st {};
+    if (::fstat(m->fd_, &st) == 0) {
+        m->dev_ = st.st_dev;
+        m->ino_ = st.st_ino;
+    }
+    auto base = window.allocate(m->map_length(), m.get());
+    if (!base) {
+        log::mapping()->debug("window full: no room for {} bytes", size);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    m->base_ = *base;
+    return m;
+}
+
+Result<void> MappingObject::flush(uint64_t /*offset*/, uint64_t /*length*/) {
+    return {};  // RAM-backed: nothing to write (CE: TRUE, a no-op)
+}
+
+void MappingObject::describe(ObjectDetails& out) const {
+    out.emplace_back("size", std::to_string(size_));
+    out.emplace_back("protection", writable_ ? "PAGE_READWRITE" : "PAGE_READONLY");
+    out.emplace_back("backing", "ram");
+    out.emplace_back("address", hex(base_));
+    out.emplace_back("views", std::to_string(views_));
+}
+
+size_t MappingObject::memory_bytes() const { return sizeof(*this) + name().capacity() * 2; }
+
+}  // namespace cek::kernel

@@ -1,0 +1,99 @@
+// Shared-memory layouts: the per-process channel and the kernel page, plus the socket hello.
+//
+// Channel (one memfd per client process, sealed against resizing, writable by that client and
+// the kernel only): a header and kSlotCount request slots. A client thread claims a slot, writes
+// a request, bumps req_seq and sets its bit in ready_mask; the kernel copies the request out once,
+// handles it, writes the reply and stores rep_seq = req_seq, waking the thread with a shared
+// futex on rep_seq when client_waiting is set. The kernel never blocks or spins on a word the
+// client controls; a client that scribbles here only hurts itself.
+//
+// Kernel page (one memfd, written by the kernel, mapped read-only by every client): the
+// kernel's sleeping flag, read by a client after publishing a request to decide whether to ring
+// its doorbell eventfd.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "version.h"
+
+namespace cek::proto {
+
+inline constexpr uint32_t kSlotCount = 64;      // one bit each in a 64-bit mask
+inline constexpr uint32_t kRequestBytes = 4096;  // header + body
+inline constexpr uint32_t kReplyBytes = 4096;
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+struct alignas(64) SlotControl {
+    std::atomic<uint32_t> req_seq;         // client: the sequence of the published request
+    std::atomic<uint32_t> rep_seq;         // kernel: the sequence answered; the futex word
+    std::atomic<uint32_t> client_waiting;  // client: sleeping on rep_seq, kernel must wake it
+};
+
+struct Slot {
+    SlotControl control;
+    alignas(64) std::byte request[kRequestBytes];
+    alignas(64) std::byte reply[kReplyBytes];
+};
+
+struct alignas(64) ChannelHeader {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t slot_count;
+    uint32_t slot_bytes;
+    alignas(64) std::atomic<uint64_t> ready_mask;  // client sets bits; kernel takes them
+    alignas(64) std::atomic<uint64_t> busy_mask;   // client-private slot allocation
+    std::atomic<uint32_t> free_seq;                // client-private: bumped when a slot frees
+    std::atomic<uint32_t> free_waiters;
+};
+
+struct Channel {
+    ChannelHeader header;
+    Slot slots[kSlotCount];
+};
+
+struct alignas(64) KernelPage {
+    uint32_t magic;
+    uint32_t version;
+    int32_t kernel_pid;
+    uint32_t reserved;
+    alignas(64) std::atomic<uint32_t> sleeping;  // kernel: 1 while parked in epoll_wait
+};
+
+// Socket messages (SOCK_SEQPACKET, one message each way at connect).
+struct Hello {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t flags;  // HelloFlags
+    uint32_t reserved;
+};
+enum HelloFlags : uint32_t {
+    kHelloDiagnostics = 1,  // cedump: attach without appearing as an application process
+};
+
+enum class HelloStatus : uint32_t {
+    Ok = 0,
+    VersionMismatch = 1,
+    PermissionDenied = 2,
+    TooManyProcesses = 3,
+    InternalError = 4,
+};
+
+// Sent with three descriptors: channel memfd, kernel page memfd, doorbell eventfd (Ok only).
+struct HelloReply {
+    uint32_t magic;
+    uint32_t version;  // the kernel's protocol version (meaningful on VersionMismatch too)
+    uint32_t status;   // HelloStatus
+    uint32_t process_id;
+    uint64_t window_base;
+    uint64_t window_size;
+    uint64_t channel_bytes;
+    int32_t kernel_pid;
+    uint32_t personality;  // 5 for ce5
+    uint64_t boot_time_ns;  // CLOCK_REALTIME at kernel start
+};
+
+}  // namespace cek::proto

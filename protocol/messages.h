@@ -1,0 +1,174 @@
+// Request and reply layouts. Every struct is standard-layout, trivially copyable, fixed-width and
+// explicitly padded; no pointers. Variable data (UTF-16 names) follows the fixed part and is
+// described by a length field. Sizes are pinned by static_asserts so that a change is deliberate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace cek::proto {
+
+enum class RequestCode : uint32_t {
+#define CEK_REQUEST(name) name,
+#include "requests.def"
+#undef CEK_REQUEST
+    Count
+};
+
+constexpr const char* request_name(RequestCode code) {
+    switch (code) {
+#define CEK_REQUEST(name)     \
+    case RequestCode::name: \
+        return #name;
+#include "requests.def"
+#undef CEK_REQUEST
+    case RequestCode::Count:
+        break;
+    }
+    return "<unknown>";
+}
+
+// Precedes every request in a slot. `size` counts the header and the body.
+struct RequestHeader {
+    uint32_t code;
+    uint32_t size;
+    uint32_t thread_id;  // the caller's Linux tid, for tracing and (later) wait ownership
+    uint32_t reserved;
+};
+
+// Precedes every reply. `failed` says whether the call failed; `set_error` whether the client
+// must store `error` in the thread's last error. A success may carry an informational error
+// (ERROR_ALREADY_EXISTS); CE also leaves the last error untouched on many successes.
+struct ReplyHeader {
+    uint32_t size;
+    uint32_t error;
+    uint8_t failed;
+    uint8_t set_error;
+    uint8_t reserved[6];
+};
+
+// Null: a round trip that does nothing (benchmarks, liveness). No errors.
+struct NullRequest {
+    uint64_t cookie;
+};
+struct NullReply {
+    uint64_t cookie;
+};
+
+// CloseHandle: drop one of the caller's references to a handle.
+// Errors: ERROR_INVALID_HANDLE (not a handle, stale, or the caller holds no reference).
+struct CloseHandleRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct CloseHandleReply {
+    uint64_t reserved;
+};
+
+// CreateMapping: CreateFileMappingW. `file` is the raw handle value (0xFFFFFFFF for
+// INVALID_HANDLE_VALUE, a RAM-backed mapping). `name_chars` UTF-16 units follow when `has_name`.
+// Errors, in CE 5 order: ERROR_INVALID_PARAMETER (bad size, name too long, protection),
+// ERROR_ACCESS_DENIED (file cannot grow or be accessed), ERROR_NOT_ENOUGH_MEMORY (window full).
+// Success with ERROR_ALREADY_EXISTS when the name existed (same handle value returned).
+struct CreateMappingRequest {
+    uint32_t file;
+    uint32_t protect;
+    uint32_t size_high;
+    uint32_t size_low;
+    uint32_t has_name;
+    uint32_t name_chars;
+};
+struct CreateMappingReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// MapView: MapViewOfFile. Errors: ERROR_INVALID_HANDLE (no such mapping for the caller),
+// ERROR_INVALID_PARAMETER (access bits, write view of a read-only map, offset or size out of
+// range). The reply tells the client where the whole mapping lives and, when this is the first
+// view of the mapping in the calling process, which kernel descriptor to map (pidfd_getfd).
+struct MapViewRequest {
+    uint32_t mapping;
+    uint32_t access;
+    uint32_t offset_high;
+    uint32_t offset_low;
+    uint64_t size;
+};
+struct MapViewReply {
+    uint64_t address;      // what MapViewOfFile returns
+    uint64_t map_base;     // the mapping's range in the window
+    uint64_t map_length;   // page-rounded length of the range
+    uint64_t object_id;
+    uint64_t dev;          // identity of the descriptor, checked after pidfd_getfd
+    uint64_t ino;
+    int32_t kernel_fd;     // descriptor number in the kernel; -1 when already mapped here
+    uint32_t writable;     // map the range PROT_READ|PROT_WRITE (else PROT_READ)
+};
+
+// UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller).
+// When `release_length` is non-zero the client returns that range to the reservation.
+struct UnmapViewRequest {
+    uint64_t address;
+};
+struct UnmapViewReply {
+    uint64_t release_base;
+    uint64_t release_length;
+};
+
+// FlushView: FlushViewOfFile for an address the caller could not flush locally.
+// Fails without setting an error when the address is inside no mapping (CE 5).
+struct FlushViewRequest {
+    uint64_t address;
+    uint64_t size;
+};
+struct FlushViewReply {
+    uint64_t reserved;
+};
+
+// Snapshot: freeze a consistent view of the kernel's objects for diagnostics (cedump).
+// The encoded snapshot (snapshot.h) is kept for this process and read with SnapshotRead.
+struct SnapshotRequest {
+    uint64_t reserved;
+};
+struct SnapshotReply {
+    uint64_t total_bytes;
+};
+
+// SnapshotRead: a chunk of the frozen snapshot, starting at `offset`; data follows the reply.
+// Errors: ERROR_INVALID_PARAMETER (no snapshot taken, offset beyond the end).
+struct SnapshotReadRequest {
+    uint64_t offset;
+};
+struct SnapshotReadReply {
+    uint64_t total_bytes;
+    uint32_t chunk_bytes;
+    uint32_t reserved;
+};
+
+#define CEK_REQUEST(name)                                                                  \
+    static_assert(std::is_trivially_copyable_v<name##Request> &&                           \
+                      std::is_standard_layout_v<name##Request> &&                          \
+                      sizeof(name##Request) % 8 == 0,                                      \
+                  #name "Request must be a fixed, padded layout");                         \
+    static_assert(std::is_trivially_copyable_v<name##Reply> &&                             \
+                      std::is_standard_layout_v<name##Reply> && sizeof(name##Reply) % 8 == 0, \
+                  #name "Reply must be a fixed, padded layout");
+#include "requests.def"
+#undef CEK_REQUEST
+static_assert(sizeof(RequestHeader) == 16 && sizeof(ReplyHeader) == 16);
+static_assert(sizeof(MapViewReply) == 56 && sizeof(CreateMappingRequest) == 24);
+
+// Maps a request struct to its code, for the client's typed call<>() helper.
+template <class Request>
+struct RequestTraits;
+#define CEK_REQUEST(name)                                     \
+    template <>                                               \
+    struct RequestTraits<name##Request> {                     \
+        static constexpr RequestCode kCode = RequestCode::name; \
+        using Reply = name##Reply;                            \
+    };
+#include "requests.def"
+#undef CEK_REQUEST
+
+}  // namespace cek::proto
