@@ -55,6 +55,8 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
     proto::MapViewRequest req{handle_to_wire(hFileMappingObject), dwDesiredAccess,
                               dwFileOffsetHigh, dwFileOffsetLow, dwNumberOfBytesToMap};
     proto::MapViewReply rep{};
+    // Connect before taking the window lock: connecting adopts the kernel's window.
+    if (!kernel.ensure_connected()) return finish(CallStatus{}), nullptr;
     std::lock_guard guard(window.lock());
     if (!finish(kernel.call(req, rep))) return nullptr;
     if (rep.kernel_fd >= 0) {
@@ -80,6 +82,7 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     Window& window = Window::instance();
     proto::UnmapViewRequest req{reinterpret_cast<uintptr_t>(lpBaseAddress)};
     proto::UnmapViewReply rep{};
+    if (!Connection::instance().ensure_connected()) return finish(CallStatus{}), FALSE;
     std::lock_guard guard(window.lock());
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
     if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);

@@ -95,16 +95,29 @@ bool receive_with_fds(int sock, void* data, size_t size, int* fds, size_t max_fd
 }  // namespace
 
 Connection& Connection::instance() {
-    static Connection* connection = new Connection();  // never destroyed (exit-time calls)
+    // Never destroyed: applications call the API from exit handlers and static destructors.
+    static Connection* connection = [] {
+        auto* c = new Connection(instance_name(), false);
+        ::pthread_atfork(&Connection::atfork_prepare, &Connection::atfork_parent,
+                         &Connection::atfork_child);
+        return c;
+    }();
     return *connection;
 }
 
-Connection::Connection() {
+Connection::Connection(std::string instance, bool diagnostics)
+    : instance_(std::move(instance)), diagnostics_(diagnostics) {
     spin_ns_ = ::sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 20'000 : 0;
     if (const char* s = std::getenv("CEK_SPIN_US"); s != nullptr && *s != '\0')
         spin_ns_ = std::strtoull(s, nullptr, 10) * 1000;
-    ::pthread_atfork(&Connection::atfork_prepare, &Connection::atfork_parent,
-                     &Connection::atfork_child);
+}
+
+Connection::~Connection() {
+    channel_region_.reset();
+    page_region_.reset();
+    if (sock_ >= 0) ::close(sock_);
+    if (doorbell_ >= 0) ::close(doorbell_);
+    if (kernel_pidfd_ >= 0) ::close(kernel_pidfd_);
 }
 
 void Connection::atfork_prepare() {
@@ -136,17 +149,22 @@ void Connection::atfork_child() {
     c.connect_mutex_.unlock();
 }
 
-bool Connection::ensure_connected(bool diagnostics) {
+bool Connection::ensure_connected() {
     if (connected_.load(std::memory_order_acquire)) return true;
     if (dead_.load(std::memory_order_acquire)) return false;
     std::lock_guard guard(connect_mutex_);
     if (connected_) return true;
-    return connect_locked(diagnostics);
+    return connect_locked();
 }
 
-bool Connection::try_connect(bool diagnostics, int& err) {
-    std::string instance = instance_name();
-    std::string path = proto::socket_path(proto::runtime_dir(), instance);
+bool Connection::try_connect(int& err) {
+    const bool diagnostics = diagnostics_;
+    if (!proto::valid_instance_name(instance_)) {
+        err = EINVAL;
+        failure_ = "invalid instance name";
+        return false;
+    }
+    std::string path = proto::socket_path(proto::runtime_dir(), instance_);
     int sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (sock < 0) {
         err = errno;
@@ -221,7 +239,7 @@ bool Connection::try_connect(bool diagnostics, int& err) {
 }
 
 bool Connection::autostart() {
-    std::string instance = instance_name();
+    const std::string& instance = instance_;
     std::string root = env_or("CEK_ROOT", default_root(instance));
     std::string kernel = kernel_path();
     std::vector<std::string> args = {kernel,   "--instance", instance, "--root",
@@ -244,17 +262,18 @@ bool Connection::autostart() {
     return ok;
 }
 
-bool Connection::connect_locked(bool diagnostics) {
+bool Connection::connect_locked() {
     int err = 0;
-    if (try_connect(diagnostics, err)) {
+    if (try_connect(err)) {
         connected_.store(true, std::memory_order_release);
         return true;
     }
     const char* autostart_env = std::getenv("CEK_AUTOSTART");
-    bool may_start = !diagnostics && !(autostart_env != nullptr && std::strcmp(autostart_env, "0") == 0);
+    bool may_start =
+        !diagnostics_ && !(autostart_env != nullptr && std::strcmp(autostart_env, "0") == 0);
     if ((err == ENOENT || err == ECONNREFUSED) && may_start && autostart()) {
         for (int i = 0; i < kAutostartRetries; ++i) {
-            if (try_connect(diagnostics, err)) {
+            if (try_connect(err)) {
                 connected_.store(true, std::memory_order_release);
                 return true;
             }

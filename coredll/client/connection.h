@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 
 #include "protocol/channel.h"
 #include "protocol/errors.h"
@@ -34,7 +35,14 @@ struct CallStatus {
 
 class Connection {
 public:
+    // The application's connection: instance from CEK_INSTANCE, auto-start allowed.
     static Connection& instance();
+    // A connection of its own to `instance` (tools and tests). Diagnostics connections never
+    // start a kernel and are not counted as application processes.
+    Connection(std::string instance, bool diagnostics);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
 
     // One call: `body` (+ `extra`) out, the reply struct into `reply` (+ data into `data`).
     CallStatus call(proto::RequestCode code, const void* body, size_t body_bytes,
@@ -52,16 +60,15 @@ public:
     // the kernel described. Returns -1 with errno set on failure.
     int take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino);
 
-    // Connects now if not yet connected (cedump uses diagnostics mode). False if no kernel.
-    bool ensure_connected(bool diagnostics = false);
+    // Connects now if not yet connected. False if there is no kernel.
+    bool ensure_connected();
     const proto::HelloReply& hello() const { return hello_; }
     // Why the last connect failed, for tools: "no kernel", "version mismatch"...
     const char* connect_failure() const { return failure_; }
 
 private:
-    Connection();
-    bool connect_locked(bool diagnostics);
-    bool try_connect(bool diagnostics, int& err);
+    bool connect_locked();
+    bool try_connect(int& err);
     bool autostart();
     int claim_slot();
     void release_slot(int index);
@@ -72,6 +79,8 @@ private:
     static void atfork_parent();
     static void atfork_child();
 
+    std::string instance_;
+    bool diagnostics_;
     std::mutex connect_mutex_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> dead_{false};

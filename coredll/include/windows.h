@@ -104,7 +104,7 @@ typedef union _LARGE_INTEGER {
         DWORD LowPart;
         LONG HighPart;
     } u;
-    struct {
+    __extension__ struct {
         DWORD LowPart;
         LONG HighPart;
     };
@@ -116,7 +116,7 @@ typedef union _ULARGE_INTEGER {
         DWORD LowPart;
         DWORD HighPart;
     } u;
-    struct {
+    __extension__ struct {
         DWORD LowPart;
         DWORD HighPart;
     };

@@ -1,6 +1,7 @@
 // The one Catch2 main of every test executable: quiets spdlog unless CEK_TEST_LOG is set.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <catch2/catch_reporter_tap.hpp>
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "coredll/client/connection.h"
+#include "coredll/client/diagnostics.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
 #include "tools/cedump/render.h"
@@ -72,42 +72,21 @@ int main(int argc, char** argv) {
         }
     }
 
-    auto& kernel = cek::coredll::Connection::instance();
-    if (!kernel.ensure_connected(/*diagnostics=*/true)) {
-        const char* instance = std::getenv("CEK_INSTANCE");
-        std::fprintf(stderr, "cedump: instance '%s': %s\n", instance ? instance : "default",
+    const char* env_instance = std::getenv("CEK_INSTANCE");
+    std::string instance = env_instance != nullptr && *env_instance != '\0' ? env_instance : "default";
+    cek::coredll::Connection kernel(instance, /*diagnostics=*/true);
+    if (!kernel.ensure_connected()) {
+        std::fprintf(stderr, "cedump: instance '%s': %s\n", instance.c_str(),
                      kernel.connect_failure());
         return 1;
     }
-    cek::proto::SnapshotRequest req{};
-    cek::proto::SnapshotReply rep{};
-    auto st = kernel.call(req, rep);
-    if (!st.delivered || st.failed) {
-        std::fprintf(stderr, "cedump: the kernel refused the snapshot (error %u)\n",
-                     static_cast<unsigned>(st.error));
+    auto snapshot = cek::coredll::fetch_snapshot(kernel);
+    if (!snapshot) {
+        std::fprintf(stderr, "cedump: reading the kernel's snapshot failed\n");
         return 1;
     }
-    std::vector<std::byte> bytes;
-    bytes.reserve(rep.total_bytes);
-    std::vector<std::byte> chunk(cek::proto::kReplyBytes);
-    while (bytes.size() < rep.total_bytes) {
-        cek::proto::SnapshotReadRequest rr{bytes.size()};
-        cek::proto::SnapshotReadReply rrep{};
-        auto s = kernel.call(rr, rrep, {}, chunk);
-        if (!s.delivered || s.failed || s.data_bytes == 0) {
-            std::fprintf(stderr, "cedump: reading the snapshot failed\n");
-            return 1;
-        }
-        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + s.data_bytes);
-    }
-    cek::proto::ByteReader reader(bytes.data(), bytes.size());
-    cek::proto::Snapshot snapshot;
-    if (!cek::proto::decode(reader, snapshot)) {
-        std::fprintf(stderr, "cedump: malformed snapshot from the kernel\n");
-        return 1;
-    }
-    std::string out = json ? cek::cedump::render_json(snapshot, section, filter)
-                           : cek::cedump::render_table(snapshot, section, filter);
+    std::string out = json ? cek::cedump::render_json(*snapshot, section, filter)
+                           : cek::cedump::render_table(*snapshot, section, filter);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
 }

@@ -1,0 +1,163 @@
+// Named RAM-backed mappings shared between processes, and what a process's death releases.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <string>
+
+#include "support/kernel_fixture.h"
+
+using namespace cek::test;
+
+namespace {
+
+// "ok <handle> <lasterror>" -> handle
+std::string field(const std::string& answer, size_t index) {
+    auto w = words(answer);
+    return index < w.size() ? w[index] : "";
+}
+
+size_t app_processes(const cek::proto::Snapshot& s) {
+    size_t n = 0;
+    for (const auto& p : s.processes) n += p.channel_state != "diagnostics";
+    return n;
+}
+
+bool holds_anything(const cek::proto::Snapshot& s, int pid) {
+    uint32_t id = 0;
+    for (const auto& p : s.processes)
+        if (p.pid == pid) id = p.id;
+    if (id == 0) return false;
+    for (const auto& h : s.handles)
+        for (const auto& r : h.refs)
+            if (r.process_id == id) return true;
+    for (const auto& v : s.views)
+        if (v.process_id == id) return true;
+    return true;  // still attached
+}
+
+}  // namespace
+
+TEST_CASE("a named mapping is the same pages at the same address in a second process",
+          "[multiproc][mapping]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string created = a->ask("create shared-1 8192 4");
+    REQUIRE(field(created, 0) == "ok");
+    REQUIRE(field(created, 2) == "0");  // named create sets the last error to 0
+    std::string view_a = a->ask("map " + field(created, 1) + " 0xF001F 0 0");
+    REQUIRE(field(view_a, 0) == "ok");
+    REQUIRE(a->ask("write " + field(view_a, 1) + " written-by-a") == "ok");
+
+    // The open-by-create idiom: size 0, same handle value, ERROR_ALREADY_EXISTS.
+    std::string opened = b->ask("create shared-1 0 4");
+    REQUIRE(field(opened, 0) == "ok");
+    CHECK(field(opened, 1) == field(created, 1));
+    CHECK(field(opened, 2) == "183");
+    std::string view_b = b->ask("map " + field(opened, 1) + " 4 0 0");
+    REQUIRE(field(view_b, 0) == "ok");
+    CHECK(field(view_b, 1) == field(view_a, 1));
+    CHECK(b->ask("read " + field(view_b, 1) + " 12") == "ok written-by-a");
+
+    // And back: a READ view of a read-write mapping is writable in CE 5.
+    REQUIRE(b->ask("write " + field(view_b, 1) + " answer-by-b!") == "ok");
+    CHECK(a->ask("read " + field(view_a, 1) + " 12") == "ok answer-by-b!");
+}
+
+TEST_CASE("a handle value that another process never opened is invalid there",
+          "[multiproc][handle]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string created = a->ask("create - 4096 4");
+    REQUIRE(field(created, 0) == "ok");
+    CHECK(field(created, 2) == "keep");  // unnamed: the last error is left alone
+    CHECK(b->ask("map " + field(created, 1) + " 4 0 0") == "fail 6");
+    CHECK(b->ask("close " + field(created, 1)) == "fail 6");
+    CHECK(field(a->ask("close " + field(created, 1)), 0) == "ok");
+}
+
+TEST_CASE("a view in another process keeps the mapping and its name alive",
+          "[multiproc][mapping]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string created = a->ask("create keep-alive 4096 4");
+    std::string h = field(created, 1);
+    std::string view_a = a->ask("map " + h + " 2 0 0");
+    REQUIRE(a->ask("fill " + field(view_a, 1) + " 4096 0x5a") == "ok");
+    std::string view_b = b->ask("map " + field(b->ask("create keep-alive 0 4"), 1) + " 2 0 0");
+    REQUIRE(field(view_b, 0) == "ok");
+    REQUIRE(b->ask("close " + h).rfind("ok", 0) == 0);  // b keeps only its view
+    REQUIRE(a->ask("exit 0").empty());
+    REQUIRE(a->wait(10s));
+    CHECK(b->ask("check " + field(view_b, 1) + " 4096 0x5a") == "ok");
+    auto c = k.spawn_child();
+    CHECK(field(c->ask("create keep-alive 0 4"), 2) == "183");
+}
+
+TEST_CASE("kill -9 of a process releases exactly its handles and views", "[multiproc][death]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string h = field(a->ask("create victim-map 65536 4"), 1);
+    REQUIRE(field(a->ask("map " + h + " 2 0 0"), 0) == "ok");
+    REQUIRE(field(a->ask("map " + h + " 2 100 0"), 0) == "ok");
+    std::string hb = field(b->ask("create survivor-map 4096 4"), 1);
+    REQUIRE(field(b->ask("create victim-map 0 4"), 2) == "183");
+    int pid_a = a->pid();
+    REQUIRE(k.wait_for([&](const auto& s) { return s.views.size() == 2; }));
+
+    a->kill(SIGKILL);
+    REQUIRE(a->wait(10s));
+    REQUIRE(k.wait_for([&](const auto& s) { return app_processes(s) == 1; }));
+    auto s = k.snapshot();
+    CHECK_FALSE(holds_anything(s, pid_a));
+    CHECK(s.views.empty());
+    // b's references are untouched: both mappings still live, each with one reference of b's.
+    REQUIRE(s.handles.size() == 2);
+    for (const auto& handle : s.handles) {
+        REQUIRE(handle.refs.size() == 1);
+        CHECK(handle.refs[0].count == 1);
+    }
+    CHECK(field(b->ask("close " + hb), 0) == "ok");
+}
+
+TEST_CASE("kill -9 in the middle of a storm of calls leaves nothing behind",
+          "[multiproc][death]") {
+    KernelFixture k;
+    auto observer = k.spawn_child();
+    std::string kept = field(observer->ask("create storm-0 4096 4"), 1);  // shared with the storm
+    for (int round = 0; round < 5; ++round) {
+        auto victim = k.spawn_child();
+        victim->write_line("storm 0 " + std::to_string(round));
+        REQUIRE(victim->read_line(10s) == std::optional<std::string>("started"));
+        // Let it run a few kernel round trips of ours, then kill it wherever it is.
+        for (int i = 0; i <= round; ++i) (void)k.snapshot();
+        victim->kill(SIGKILL);
+        REQUIRE(victim->wait(10s));
+        REQUIRE(k.wait_for([&](const auto& s) { return app_processes(s) == 1; }));
+        auto s = k.snapshot();
+        CHECK(s.views.empty());
+        REQUIRE(s.handles.size() == 1);
+        CHECK(s.handles[0].refs.size() == 1);
+        CHECK(s.objects.size() == 1);
+    }
+    // The survivor still works and still holds exactly its handle.
+    CHECK(field(observer->ask("map " + kept + " 2 0 0"), 0) == "ok");
+}
+
+TEST_CASE("threads of one process call the kernel concurrently", "[multiproc][threads]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    CHECK(a->ask("threads 8 200", 60s) == "ok 0");
+    REQUIRE(k.wait_for([](const auto& s) { return s.handles.empty() && s.views.empty(); }));
+}
+
+TEST_CASE("fork gives the child a fresh identity with no handles", "[multiproc][fork]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    std::string h = field(a->ask("create - 4096 4"), 1);
+    CHECK(a->ask("forkcheck " + h, 20s) == "ok");
+    CHECK(field(a->ask("close " + h), 0) == "ok");
+}

@@ -1,0 +1,75 @@
+#include "support/kernel_fixture.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+
+#include "coredll/client/connection.h"
+#include "coredll/client/diagnostics.h"
+
+namespace cek::test {
+
+namespace {
+std::atomic<int> g_counter{0};
+}
+
+KernelFixture::KernelFixture()
+    : instance_("t" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++)),
+      runtime_("cek-run"),
+      root_("cek-root") {
+    start_kernel();
+}
+
+KernelFixture::~KernelFixture() {
+    if (kernel_) {
+        kernel_->kill(SIGTERM);
+        if (!kernel_->wait(10s)) kernel_->kill(SIGKILL);
+    }
+}
+
+void KernelFixture::start_kernel(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> argv = {program("CEK_KERNEL"), "--instance", instance_, "--root",
+                                     root_.path(), "--foreground", "--log-level", "warn"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    kernel_ = std::make_unique<Child>(argv, client_env());
+    auto line = kernel_->read_line(20s);
+    if (!line || line->rfind("cekernel ready", 0) != 0)
+        throw std::runtime_error("the kernel did not start: " + line.value_or("<timeout>"));
+}
+
+void KernelFixture::kill_kernel(int signal) {
+    if (kernel_) kernel_->kill(signal);
+}
+
+std::optional<int> KernelFixture::wait_kernel(std::chrono::milliseconds timeout) {
+    if (!kernel_) return std::nullopt;
+    return kernel_->wait(timeout);
+}
+
+std::map<std::string, std::string> KernelFixture::client_env() const {
+    return {{"CEK_INSTANCE", instance_},
+            {"CEK_RUNTIME_DIR", runtime_.path()},
+            {"CEK_ROOT", root_.path()},
+            {"CEK_AUTOSTART", "0"}};
+}
+
+std::unique_ptr<Child> KernelFixture::spawn_child() {
+    auto child = std::make_unique<Child>(std::vector<std::string>{program("CEK_CHILD")},
+                                         client_env());
+    if (child->ask("ping") != "ok") throw std::runtime_error("the helper did not answer");
+    return child;
+}
+
+proto::Snapshot KernelFixture::snapshot() {
+    // The fixture's runtime directory is private: point the diagnostics connection at it.
+    ::setenv("CEK_RUNTIME_DIR", runtime_.path().c_str(), 1);
+    coredll::Connection diag(instance_, /*diagnostics=*/true);
+    if (!diag.ensure_connected()) throw std::runtime_error("no kernel for the snapshot");
+    auto snap = coredll::fetch_snapshot(diag);
+    if (!snap) throw std::runtime_error("cannot read the kernel's snapshot");
+    return *snap;
+}
+
+}  // namespace cek::test

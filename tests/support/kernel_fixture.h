@@ -1,0 +1,54 @@
+// KernelFixture: a private kernel for one test case: its own instance name, runtime directory
+// and CE root, started in the foreground and stopped (or killed) at the end. Children spawned
+// through it find that kernel through their environment and never auto-start another.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/snapshot.h"
+#include "support/process.h"
+
+namespace cek::test {
+
+class KernelFixture {
+public:
+    KernelFixture();
+    ~KernelFixture();
+
+    const std::string& instance() const { return instance_; }
+    const std::string& root() const { return root_.path(); }
+    const std::string& runtime_dir() const { return runtime_.path(); }
+    pid_t kernel_pid() const { return kernel_ ? kernel_->pid() : -1; }
+
+    // The environment a client of this kernel needs.
+    std::map<std::string, std::string> client_env() const;
+    // A helper program (tests/helpers/ce_child) attached to this kernel, ready for commands.
+    std::unique_ptr<Child> spawn_child();
+    // A consistent picture of the kernel's state, through a diagnostics connection.
+    proto::Snapshot snapshot();
+    // Polls snapshots until `pred` holds, at most `timeout`. Returns the last snapshot's verdict.
+    template <class Pred>
+    bool wait_for(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (pred(snapshot())) return true;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+        }
+    }
+
+    void start_kernel(const std::vector<std::string>& extra_args = {});
+    void kill_kernel(int signal);
+    std::optional<int> wait_kernel(std::chrono::milliseconds timeout);
+
+private:
+    std::string instance_;
+    TempDir runtime_;
+    TempDir root_;
+    std::unique_ptr<Child> kernel_;
+};
+
+}  // namespace cek::test

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Counts test cases over a build's Catch2 JUnit reports and Meson's test log.
+
+Each Meson test writes <name>.junit.xml next to its program. Prints one line,
+"N passed, M failed", and exits non-zero when anything failed. A test program that failed
+without reporting a failed case (a crash, a timeout, no report) counts as one more failure.
+"""
+import glob
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def count_report(path):
+    """(passed, failed) test cases in one report, or None when it is missing or unreadable."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError):
+        return None
+    cases = {}
+    for case in root.iter("testcase"):
+        name = case.get("classname", "") + "/" + case.get("name", "")
+        bad = case.find("failure") is not None or case.find("error") is not None
+        cases[name] = cases.get(name, False) or bad
+    bad = sum(1 for b in cases.values() if b)
+    return len(cases) - bad, bad
+
+
+def main() -> int:
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    passed = failed = 0
+    if not os.path.exists(log):
+        print("0 passed, 1 failed")
+        return 1
+    with open(log) as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    for entry in entries:
+        name = entry.get("name", "")
+        reports = glob.glob(os.path.join(build, "tests", "**", name + ".junit.xml"), recursive=True)
+        counted = count_report(reports[0]) if reports else None
+        ok = entry.get("result") in ("OK", "SKIP", "EXPECTEDFAIL")
+        if counted is not None:
+            passed += counted[0]
+            failed += counted[1]
+            if not ok and counted[1] == 0:
+                failed += 1  # the program failed after reporting success: crash or timeout
+        elif ok:
+            passed += 1  # a plain test with no report of its own
+        else:
+            failed += 1
+    if passed == 0 and failed == 0:
+        failed = 1  # no test ran: that is a failure, not a success
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
