@@ -1,0 +1,165 @@
+// Root: the CE object store rooted in a host directory. Resolves CE paths case-insensitively
+// beneath the root (never above it, never through a symlink) and implements the file
+// operations the kernel's file APIs need. No handles, sharing or file pointers here: the kernel
+// keeps those and gets host descriptors and facts from us. Single-threaded, like the daemon.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fsys/attributes.h"
+#include "fsys/dir_cache.h"
+#include "fsys/path.h"
+#include "fsys/unique_fd.h"
+#include "protocol/result.h"
+
+namespace cek::fsys {
+
+struct RootOptions {
+    bool force_sidecar = false;  // use the sidecar attribute store even where xattrs work
+    DirCache::Limits cache_limits{};
+};
+
+// CreateFile's dwCreationDisposition values.
+enum class Disposition : uint32_t {
+    create_new = 1,
+    create_always = 2,
+    open_existing = 3,
+    open_always = 4,
+    truncate_existing = 5,
+};
+
+// A file's identity on the host: equal ids mean the same file, whatever the path.
+struct FileId {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    bool operator==(const FileId&) const = default;
+};
+
+struct OpenRequest {
+    bool read = false;
+    bool write = false;
+    uint32_t disposition = static_cast<uint32_t>(Disposition::open_existing);  // raw, 1..5
+    uint32_t attributes = 0;       // FILE_ATTRIBUTE_* for a file this call creates or replaces
+    bool allow_directory = false;  // an existing directory opens instead of ACCESS_DENIED
+};
+
+struct OpenedFile {
+    // O_CLOEXEC; O_RDWR when write was asked (the kernel enforces the handle's rights, and
+    // mappings need a readable fd), else O_RDONLY, so access 0 still allows fstat/fgetxattr.
+    UniqueFd fd;
+    bool existed = false;       // for ERROR_ALREADY_EXISTS on CREATE_ALWAYS / OPEN_ALWAYS
+    bool is_directory = false;
+    FileId id;
+    std::u16string ce_path;     // canonical, in the case found on disk ("\Temp\a.txt")
+};
+
+// FILETIMEs: 100 ns units since 1601-01-01 UTC.
+struct FileTimes {
+    uint64_t creation = 0;  // statx birth time; the last write time where the host has none
+    uint64_t last_access = 0;
+    uint64_t last_write = 0;
+};
+
+struct FileInfo {
+    uint32_t attributes = 0;
+    uint64_t size = 0;
+    uint64_t links = 0;
+    FileTimes times;
+    FileId id;
+};
+
+struct FindEntry {
+    std::u16string name;  // real case
+    uint32_t attributes = 0;
+    uint64_t size = 0;
+    FileTimes times;
+};
+
+class Root {
+public:
+    // Opens (creating with parents if missing, the last one mode 0700) the host directory and
+    // adds CE's \Windows, \My Documents, \Program Files and \Temp where no folder of that name
+    // exists in any case. Fails with ERROR_NOT_SUPPORTED on kernels without openat2.
+    static Result<std::unique_ptr<Root>> open(const std::filesystem::path& host_dir,
+                                              RootOptions options = {});
+    ~Root();
+    Root(const Root&) = delete;
+    Root& operator=(const Root&) = delete;
+
+    AttributeBackend attribute_backend() const { return attrs_.backend(); }
+    const DirCache::Stats& cache_stats() const { return cache_.stats(); }
+
+    // CreateFileW / CreateFileForMappingW. Errors: disposition outside 1..5, or
+    // TRUNCATE_EXISTING without write -> INVALID_PARAMETER; missing leaf -> FILE_NOT_FOUND;
+    // missing directory -> PATH_NOT_FOUND; CREATE_NEW on an existing file -> FILE_EXISTS;
+    // directory without allow_directory, READONLY file with write or truncation, symlink or
+    // special file -> ACCESS_DENIED.
+    Result<OpenedFile> open_file(std::u16string_view path, const OpenRequest& request);
+
+    // GetFileAttributesW / SetFileAttributesW. Setting ignores DIRECTORY, NORMAL and unknown
+    // bits; the root cannot be changed (ACCESS_DENIED).
+    Result<uint32_t> get_attributes(std::u16string_view path);
+    Result<void> set_attributes(std::u16string_view path, uint32_t attributes);
+    // The same for a descriptor from open_file.
+    Result<uint32_t> get_attributes(int fd);
+    Result<void> set_attributes(int fd, uint32_t attributes);
+    Result<FileInfo> query(int fd);
+
+    // GetFileTime / SetFileTime by descriptor; nullopt leaves a time unchanged. The host cannot
+    // set a birth time, so a creation time is accepted and ignored.
+    Result<FileTimes> get_times(int fd);
+    Result<void> set_times(int fd, std::optional<uint64_t> creation,
+                           std::optional<uint64_t> last_access,
+                           std::optional<uint64_t> last_write);
+
+    // DeleteFileW: a directory or a READONLY file -> ACCESS_DENIED.
+    Result<void> delete_file(std::u16string_view path);
+    // MoveFileW: files and directories, across directories; never replaces (ALREADY_EXISTS),
+    // except that a case-only rename of the same entry works. READONLY files may move.
+    Result<void> move_file(std::u16string_view from, std::u16string_view to);
+    // CopyFileW: a directory source -> ACCESS_DENIED; existing target and fail_if_exists ->
+    // FILE_EXISTS; READONLY or directory target -> ACCESS_DENIED. Copies data, attributes and
+    // the last write time into a hidden temporary that is then renamed into place.
+    Result<void> copy_file(std::u16string_view from, std::u16string_view to, bool fail_if_exists);
+    // CreateDirectoryW: exists (any case, file or directory) -> ALREADY_EXISTS.
+    Result<void> create_directory(std::u16string_view path);
+    // RemoveDirectoryW: not empty -> DIR_NOT_EMPTY; a file -> DIRECTORY; the root, \Windows,
+    // a root folder carrying TEMPORARY (a CE mount folder) or a READONLY one -> ACCESS_DENIED.
+    Result<void> remove_directory(std::u16string_view path);
+
+    // FindFirstFileW's matches, sorted by folded name (then by host bytes), without "." and
+    // "..", symlinks, special files and names CE cannot address. No match -> FILE_NOT_FOUND;
+    // missing directory -> PATH_NOT_FOUND.
+    Result<std::vector<FindEntry>> find_files(std::u16string_view pattern);
+
+private:
+    struct Walk;
+    struct Child;
+    struct Lookup;
+
+    Root(UniqueFd root_fd, const HostStat& root_st, AttributeStore attrs, RootOptions options);
+
+    Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf);
+    Result<Walk> walk_dirs(const CePath& path, size_t count);
+    Result<Lookup> lookup(const CePath& path);
+    Result<uint32_t> attributes_of(int parent, const std::string& name, const HostStat& st);
+    Result<FindEntry> make_entry(int dirfd, const std::string& host, std::u16string name,
+                                 const HostStat& st);
+    Result<void> create_default_folders();
+    Result<const HostStat*> dir_stat(Walk& w);
+    void changed(Walk& w);  // fsys modified directory w: drop its cached names
+
+    UniqueFd root_fd_;  // O_PATH | O_DIRECTORY
+    HostStat root_st_;
+    AttributeStore attrs_;
+    DirCache cache_;
+    uint64_t temp_counter_ = 0;
+};
+
+}  // namespace cek::fsys
