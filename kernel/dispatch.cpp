@@ -108,7 +108,7 @@ size_t handle_map_view(Kernel& k, ProcessId caller, std::span<const std::byte> b
     rep.dev = v.dev;
     rep.ino = v.ino;
     rep.kernel_fd = v.kernel_fd;
-    rep.writable = v.writable ? 1 : 0;
+    rep.flags = (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
     return w.ok(rep);
 }
 
@@ -160,11 +160,179 @@ size_t handle_snapshot_read(Kernel& k, ProcessId caller, std::span<const std::by
     return w.ok(rep, LastError::keep(), std::span(snap->data() + req.offset, chunk));
 }
 
+// `chars` UTF-16 units from the front of `extra`, bounded by what was sent; false if short.
+bool read_u16(std::span<const std::byte>& extra, uint32_t chars, std::u16string& out) {
+    if (uint64_t{chars} * sizeof(char16_t) > extra.size()) return false;
+    out.resize(chars);
+    std::memcpy(out.data(), extra.data(), size_t{chars} * sizeof(char16_t));
+    extra = extra.subspan(size_t{chars} * sizeof(char16_t));
+    return true;
+}
+
+size_t handle_create_file(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                          ReplyWriter& w) {
+    proto::CreateFileRequest req{};
+    std::span<const std::byte> extra;
+    CreateFileArgs args;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.path_chars, args.path))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    args.access = req.access;
+    args.share = req.share;
+    args.disposition = req.disposition;
+    args.flags_and_attributes = req.flags_and_attributes;
+    args.for_mapping = req.for_mapping != 0;
+    LastError le;
+    auto r = k.create_file(caller, args, le);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::CreateFileReply{r.value().raw, 0}, le);
+}
+
+size_t handle_file_descriptor(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                              ReplyWriter& w) {
+    proto::FileDescriptorRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.file_descriptor(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    const auto& d = r.value();
+    return w.ok(proto::FileDescriptorReply{d.fd, d.access.read, d.access.write, d.kernel_owned,
+                                           d.directory, 0, d.dev, d.ino});
+}
+
+size_t handle_set_end_of_file(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                              ReplyWriter& w) {
+    proto::SetEndOfFileRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.set_end_of_file(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::SetEndOfFileReply{r.value()});
+}
+
+size_t handle_file_info(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                        ReplyWriter& w) {
+    proto::FileInfoRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.file_info(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    const auto& i = r.value();
+    return w.ok(proto::FileInfoReply{i.attributes, static_cast<uint32_t>(i.links), i.size,
+                                     i.times.creation, i.times.last_access, i.times.last_write,
+                                     i.id.dev, i.id.ino});
+}
+
+size_t handle_set_file_time(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                            ReplyWriter& w) {
+    proto::SetFileTimeRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto pick = [&](uint32_t bit, uint64_t v) {
+        return (req.which & bit) != 0 ? std::optional<uint64_t>(v) : std::nullopt;
+    };
+    auto r = k.set_file_time(caller, HandleValue{req.handle}, pick(1, req.creation),
+                             pick(2, req.last_access), pick(4, req.last_write));
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::SetFileTimeReply{});
+}
+
+size_t handle_path_op(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+    proto::PathOpRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string path;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.path_chars, path))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    Result<void> r;
+    uint32_t value = 0;
+    switch (static_cast<proto::PathOpCode>(req.op)) {
+    case proto::PathOpCode::GetAttributes: {
+        auto a = k.get_attributes(path);
+        if (!a) return w.fail(a.error());
+        value = a.value();
+        break;
+    }
+    case proto::PathOpCode::SetAttributes:
+        r = k.set_attributes(path, req.argument);
+        break;
+    case proto::PathOpCode::Unlink:
+        r = k.delete_file(path);
+        break;
+    case proto::PathOpCode::MakeDirectory:
+        r = k.create_directory(path);
+        break;
+    case proto::PathOpCode::RemoveEmptyDirectory:
+        r = k.remove_directory(path);
+        break;
+    default:
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    }
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::PathOpReply{value, 0});
+}
+
+size_t handle_move_path(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+    proto::MovePathRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string from, to;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.from_chars, from) ||
+        !read_u16(extra, req.to_chars, to))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = req.copy != 0 ? k.copy_file(from, to, req.fail_if_exists != 0) : k.move_file(from, to);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::MovePathReply{});
+}
+
+// A directory entry and its name after the reply struct; names longer than the room fail.
+proto::FindEntryWire entry_wire(const fsys::FindEntry& e) {
+    return proto::FindEntryWire{e.attributes,        static_cast<uint32_t>(e.name.size()),
+                                e.size,              e.times.creation,
+                                e.times.last_access, e.times.last_write,
+                                0};
+}
+
+size_t handle_find_first(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                         ReplyWriter& w) {
+    proto::FindFirstRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string pattern;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.path_chars, pattern))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    fsys::FindEntry first;
+    auto r = k.find_first(caller, pattern, first);
+    if (!r) return w.fail(r.error());
+    proto::FindFirstReply rep{r.value().raw, 0, entry_wire(first)};
+    return w.ok(rep, LastError::keep(), std::as_bytes(std::span(first.name)));
+}
+
+size_t handle_find_next(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                        ReplyWriter& w) {
+    proto::FindNextRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.find_next(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    proto::FindNextReply rep{entry_wire(r.value())};
+    return w.ok(rep, LastError::keep(), std::as_bytes(std::span(r.value().name)));
+}
+
+size_t handle_find_close(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                         ReplyWriter& w) {
+    proto::FindCloseRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.find_close(caller, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::FindCloseReply{});
+}
+
 using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&);
 
 constexpr Handler kHandlers[] = {
     handle_null,     handle_close,      handle_create_mapping, handle_map_view,
     handle_unmap_view, handle_flush_view, handle_snapshot,       handle_snapshot_read,
+    handle_create_file, handle_file_descriptor, handle_set_end_of_file, handle_file_info,
+    handle_set_file_time, handle_path_op, handle_move_path, handle_find_first, handle_find_next,
+    handle_find_close,
 };
 static_assert(std::size(kHandlers) == static_cast<size_t>(RequestCode::Count),
               "one handler per request in requests.def, in order");

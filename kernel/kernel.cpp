@@ -48,16 +48,19 @@ std::string utf8(const std::u16string& s) {
 
 }  // namespace
 
-Kernel::Kernel(KernelConfig config)
+Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
     : config_(config),
+      root_(std::move(root)),
       boot_time_ns_(clock_ns(CLOCK_REALTIME)),
       boot_mono_ns_(clock_ns(CLOCK_MONOTONIC)),
       window_(config.window_base, config.window_size),
       handles_(config.handle_capacity) {}
 
 Kernel::~Kernel() {
-    // Detach everyone so objects die in CE order before the window goes.
+    // Detach everyone so objects die in CE order before the window goes, then close what the
+    // kernel itself still owns (taken-over CreateFileForMapping handles).
     while (!processes_.empty()) detach_process(processes_.begin()->first);
+    for (HandleValue h : handles_.handles_of(kKernelProcess)) close_kernel_handle(h);
 }
 
 Kernel::Process* Kernel::process(ProcessId id) {
@@ -69,7 +72,7 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     if (processes_.size() >= config_.max_processes) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
-    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}};
+    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     return id;
@@ -79,8 +82,10 @@ void Kernel::detach_process(ProcessId id) {
     Process* p = process(id);
     if (p == nullptr) return;
     size_t views = p->views.size();
-    // CE 5 (CloseMappedFileHandles, then SC_CloseAllHandles): views first, then every handle
-    // the process holds, its whole count at once.
+    // CE 5 (CloseMappedFileHandles, then SC_CloseAllHandles): CreateFileForMapping handles no
+    // mapping took over, then views, then every handle the process holds, its whole count.
+    std::vector<HandleValue> cffm = std::move(p->cffm);
+    for (HandleValue h : cffm) close_kernel_handle(h);
     while (!p->views.empty()) remove_view(*p, p->views.begin());
     std::vector<HandleValue> held = handles_.handles_of(id);
     for (HandleValue h : held) {
@@ -101,7 +106,34 @@ void Kernel::entry_died(const Ref<KernelObject>& object) {
                          object->id());
 }
 
+Result<HandleValue> Kernel::insert_handle(Ref<KernelObject> object, ProcessId owner,
+                                          uint32_t access, bool kernel_owned) {
+    auto h = handles_.insert(std::move(object), owner, access, kernel_owned);
+    // CE 5 reports a full handle list as what it is there: an allocation failure.
+    if (!h && config_.personality == 5) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    return h;
+}
+
+void Kernel::close_kernel_handle(HandleValue handle) {
+    auto dead = handles_.release_all(handle, kKernelProcess);
+    if (dead.ok() && dead.value()) entry_died(dead.value());
+}
+
+bool Kernel::take_cffm(Process& p, HandleValue file) {
+    auto it = std::find(p.cffm.begin(), p.cffm.end(), file);
+    if (it == p.cffm.end()) return false;
+    p.cffm.erase(it);
+    return true;
+}
+
 Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
+    // CE 5: a CreateFileForMapping handle no mapping has taken over is closed through the
+    // caller's clean-up list (TryCloseMappedHandle); after the take-over the close fails.
+    Process* p = process(caller);
+    if (p != nullptr && take_cffm(*p, handle)) {
+        close_kernel_handle(handle);
+        return {};
+    }
     auto dead = handles_.release(handle, caller);
     if (!dead.ok()) {
         log::handle()->debug("close h={:#x} -> ERROR_INVALID_HANDLE(6)", handle.raw);
@@ -114,14 +146,12 @@ Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
 Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
                                            uint32_t size_high, uint32_t size_low,
                                            const std::u16string* name, LastError& last_error) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     // 2. Strip the bits CE ignores.
     protect &= ~(ce::kSecCommit | ce::kPageInternalDbMapping);
-    const bool ram = file.raw == ce::kInvalidHandle;
-    if (!ram) {
-        // File-backed mappings need file objects, which come with the file system.
-        // 3. CE 5 reads the file length through the handle; an unusable handle fails here.
-        return Win32Error::ERROR_INVALID_PARAMETER;
-    }
+    if (file.raw != ce::kInvalidHandle)
+        return create_file_mapping(*p, file, protect, size_high, size_low, name, last_error);
     // 4. The mapping length; bit 31 set is rejected before the name is looked up.
     const uint32_t length = size_low;
     if ((length & 0x80000000u) != 0) return Win32Error::ERROR_INVALID_PARAMETER;
@@ -146,7 +176,7 @@ Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, u
     // 9. Room in the window and the host.
     CEK_TRY(Ref<MappingObject> mapping, MappingObject::create_ram(length, true, window_));
     if (name != nullptr) mapping->set_name(*name);
-    CEK_TRY(HandleValue handle, handles_.insert(mapping, caller, 0));
+    CEK_TRY(HandleValue handle, insert_handle(mapping, caller, 0));
     if (name != nullptr) names(ObjectType::Mapping).emplace(*name, handle);
     // 11. Named: last error 0; unnamed: left alone.
     last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
@@ -183,6 +213,7 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     r.map_length = mapping->map_length();
     r.object_id = mapping->id();
     r.writable = mapping->writable();  // CE 5: protection is per mapping, not per view
+    r.file_backed = !mapping->ram_backed();
     r.dev = mapping->dev();
     r.ino = mapping->ino();
     uint32_t& in_process = p->mapped[mapping->id()];
@@ -213,11 +244,7 @@ UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::itera
     // reference kept the pages alive until now.
     auto dead = handles_.release(view.handle, p.id);
     if (dead.ok() && dead.value()) entry_died(dead.value());
-    if (view.mapping->view_count() == 0 && view.mapping->ref_count() == 1) {
-        // The last reference: CE 5's FreeMap writes dirty pages back before the range goes.
-        (void)view.mapping->flush(0, view.mapping->size());
-    }
-    return r;
+    return r;  // the last reference frees the mapping, which writes dirty pages back (FreeMap)
 }
 
 Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
@@ -235,7 +262,8 @@ std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t ad
                                                uint64_t size) {
     uint64_t base = 0;
     auto* mapping = object_cast<MappingObject>(window_.owner_of(address, &base));
-    if (mapping == nullptr || address - base >= mapping->size()) return std::nullopt;
+    if (mapping == nullptr || address - base >= mapping->map_length()) return std::nullopt;
+    if (address - base >= mapping->size()) return Result<void>{};  // the tail of the last page
     uint64_t offset = address - base;
     uint64_t length = size == 0 ? mapping->size() - offset
                                 : std::min<uint64_t>(size, mapping->size() - offset);

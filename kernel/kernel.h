@@ -14,9 +14,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fsys/root.h"
 #include "kernel/core/address_window.h"
 #include "kernel/core/handle_table.h"
 #include "kernel/core/ids.h"
+#include "kernel/core/open_files.h"
+#include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
 #include "protocol/result.h"
 #include "protocol/snapshot.h"
@@ -46,6 +49,25 @@ struct MapViewResult {
     uint64_t object_id;
     int kernel_fd;  // -1 unless this is the process's first view of the mapping
     bool writable;
+    bool file_backed;
+    uint64_t dev;
+    uint64_t ino;
+};
+
+struct CreateFileArgs {
+    std::u16string path;
+    uint32_t access = 0;
+    uint32_t share = 0;
+    uint32_t disposition = 0;
+    uint32_t flags_and_attributes = 0;
+    bool for_mapping = false;  // CreateFileForMappingW
+};
+
+struct FileDescriptorResult {
+    int fd;
+    FileAccess access;
+    bool kernel_owned;
+    bool directory;
     uint64_t dev;
     uint64_t ino;
 };
@@ -57,7 +79,8 @@ struct UnmapResult {
 
 class Kernel {
 public:
-    explicit Kernel(KernelConfig config);
+    // `root` is the CE file system; without one every file call fails with ERROR_NOT_SUPPORTED.
+    explicit Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root = nullptr);
     ~Kernel();
     Kernel(const Kernel&) = delete;
     Kernel& operator=(const Kernel&) = delete;
@@ -85,6 +108,28 @@ public:
     // FlushViewOfFile (§3.4): any address inside any mapping. nullopt: fail without an error.
     std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
 
+    // Files (kernel_files.cpp). CreateFileW and CreateFileForMappingW (CE 5: kernel-owned).
+    Result<HandleValue> create_file(ProcessId caller, const CreateFileArgs& args,
+                                    LastError& last_error);
+    // The descriptor behind a file handle the caller may use.
+    Result<FileDescriptorResult> file_descriptor(ProcessId caller, HandleValue file);
+    Result<uint64_t> set_end_of_file(ProcessId caller, HandleValue file);
+    Result<fsys::FileInfo> file_info(ProcessId caller, HandleValue file);
+    Result<void> set_file_time(ProcessId caller, HandleValue file, std::optional<uint64_t> creation,
+                               std::optional<uint64_t> last_access,
+                               std::optional<uint64_t> last_write);
+    Result<uint32_t> get_attributes(std::u16string_view path);
+    Result<void> set_attributes(std::u16string_view path, uint32_t attributes);
+    Result<void> delete_file(std::u16string_view path);
+    Result<void> move_file(std::u16string_view from, std::u16string_view to);
+    Result<void> copy_file(std::u16string_view from, std::u16string_view to, bool fail_if_exists);
+    Result<void> create_directory(std::u16string_view path);
+    Result<void> remove_directory(std::u16string_view path);
+    Result<HandleValue> find_first(ProcessId caller, std::u16string_view pattern,
+                                   fsys::FindEntry& first);
+    Result<fsys::FindEntry> find_next(ProcessId caller, HandleValue search);
+    Result<void> find_close(ProcessId caller, HandleValue search);
+
     // Diagnostics.
     proto::Snapshot snapshot() const;
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
@@ -111,6 +156,7 @@ private:
         bool diagnostics;
         std::multimap<uint64_t, View> views;             // by address
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
+        std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         std::vector<std::byte> snapshot;
     };
 
@@ -118,11 +164,27 @@ private:
     // Finishes the close of a handle entry that died: drops its name.
     void entry_died(const Ref<KernelObject>& object);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
+    // HandleTable::insert with CE 5's error for a full table.
+    Result<HandleValue> insert_handle(Ref<KernelObject> object, ProcessId owner, uint32_t access,
+                                      bool kernel_owned = false);
+    // A file handle the caller may use, or null.
+    FileObject* file_for(ProcessId caller, HandleValue file);
+    // Takes `file` off the caller's CreateFileForMapping clean-up list; true if it was there.
+    bool take_cffm(Process& p, HandleValue file);
+    // Closes a kernel-owned (CreateFileForMapping) handle.
+    void close_kernel_handle(HandleValue file);
+    Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
+                                            uint32_t size_high, uint32_t size_low,
+                                            const std::u16string* name, LastError& last_error);
+    // The sharing key of a CE path: its canonical components, folded.
+    Result<std::u16string> file_key(std::u16string_view path) const;
     std::unordered_map<std::u16string, HandleValue>& names(ObjectType type) {
         return names_[static_cast<size_t>(type)];
     }
 
     KernelConfig config_;
+    std::unique_ptr<fsys::Root> root_;
+    OpenFiles open_files_;
     uint64_t boot_time_ns_;
     uint64_t boot_mono_ns_;
     AddressWindow window_;  // before every object that may hold a range

@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     cek::kernel::KernelConfig config;
     config.window_base = window.base;
     config.window_size = window.size;
-    cek::kernel::Kernel kernel(config);
+    cek::kernel::Kernel kernel(config, std::move(root.value()));
 
     cek::kernel::ServerOptions server_options;
     server_options.instance = o.instance;

@@ -23,4 +23,23 @@ inline constexpr uint32_t kFileMapAllAccess = 0x000F001F;
 // Object names: at most MAX_PATH - 1 characters (CE 5: longer gives ERROR_INVALID_PARAMETER).
 inline constexpr uint32_t kMaxNameChars = 259;
 
+// File access, sharing, creation flags (CreateFileW, CreateFileForMappingW).
+inline constexpr uint32_t kGenericRead = 0x80000000;
+inline constexpr uint32_t kGenericWrite = 0x40000000;
+inline constexpr uint32_t kGenericAll = 0x10000000;
+inline constexpr uint32_t kFileReadData = 0x0001;
+inline constexpr uint32_t kFileWriteData = 0x0002;
+inline constexpr uint32_t kFileAppendData = 0x0004;
+inline constexpr uint32_t kFileShareRead = 0x1;
+inline constexpr uint32_t kFileShareWrite = 0x2;
+inline constexpr uint32_t kFileShareWriteOverride = 0x40000000;  // CE 5 CreateFileForMapping
+inline constexpr uint32_t kCreateAlways = 2;
+inline constexpr uint32_t kOpenAlways = 4;
+inline constexpr uint32_t kTruncateExisting = 5;
+inline constexpr uint32_t kFileFlagWriteThrough = 0x80000000;
+inline constexpr uint32_t kFileFlagRandomAccess = 0x10000000;
+inline constexpr uint32_t kFileFlagSequentialScan = 0x08000000;
+inline constexpr uint32_t kFileFlagBackupSemantics = 0x02000000;
+inline constexpr uint32_t kFileAttributeMask = 0x0000FFFF;
+
 }  // namespace cek::ce

@@ -103,7 +103,11 @@ struct MapViewReply {
     uint64_t dev;          // identity of the descriptor, checked after pidfd_getfd
     uint64_t ino;
     int32_t kernel_fd;     // descriptor number in the kernel; -1 when already mapped here
-    uint32_t writable;     // map the range PROT_READ|PROT_WRITE (else PROT_READ)
+    uint32_t flags;        // MapViewFlags
+};
+enum MapViewFlags : uint32_t {
+    kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
+    kViewFileBacked = 2,  // FlushViewOfFile must write the pages to the file
 };
 
 // UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller).
@@ -144,6 +148,155 @@ struct SnapshotReadReply {
     uint64_t total_bytes;
     uint32_t chunk_bytes;
     uint32_t reserved;
+};
+
+// CreateFile: CreateFileW, or CreateFileForMappingW when `for_mapping` (CE 5: runs in the
+// kernel, the handle is kernel-owned, the share mode is derived from the access). The UTF-16
+// path (`path_chars` units) follows. Errors: those of the file system (FILE_NOT_FOUND,
+// PATH_NOT_FOUND, FILE_EXISTS, ACCESS_DENIED, INVALID_NAME, FILENAME_EXCED_RANGE,
+// INVALID_PARAMETER), SHARING_VIOLATION. Success sets the last error to 0, or to
+// ALREADY_EXISTS when CREATE_ALWAYS / OPEN_ALWAYS found the file.
+struct CreateFileRequest {
+    uint32_t access;
+    uint32_t share;
+    uint32_t disposition;
+    uint32_t flags_and_attributes;
+    uint32_t for_mapping;
+    uint32_t path_chars;
+};
+struct CreateFileReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// FileDescriptor: which kernel descriptor serves a file handle (taken once with pidfd_getfd and
+// cached by the client), with the handle's rights. Errors: INVALID_HANDLE.
+struct FileDescriptorRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct FileDescriptorReply {
+    int32_t kernel_fd;
+    uint32_t read;
+    uint32_t write;
+    uint32_t kernel_owned;  // CFFM: check with the kernel before each use
+    uint32_t directory;
+    uint32_t reserved;
+    uint64_t dev;
+    uint64_t ino;
+};
+
+// SetEndOfFile at the handle's file pointer. Errors: INVALID_HANDLE, ACCESS_DENIED (no write
+// access), USER_MAPPED_FILE (below a mapping of the file), DISK_FULL.
+struct SetEndOfFileRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct SetEndOfFileReply {
+    uint64_t size;
+};
+
+// FileInfo: GetFileInformationByHandle / GetFileTime. Errors: INVALID_HANDLE.
+struct FileInfoRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct FileInfoReply {
+    uint32_t attributes;
+    uint32_t links;
+    uint64_t size;
+    uint64_t creation;
+    uint64_t last_access;
+    uint64_t last_write;
+    uint64_t dev;
+    uint64_t ino;
+};
+
+// SetFileTime; bit 0/1/2 of `which` says creation/access/write are set. Errors: INVALID_HANDLE,
+// ACCESS_DENIED (no write access).
+struct SetFileTimeRequest {
+    uint32_t handle;
+    uint32_t which;
+    uint64_t creation;
+    uint64_t last_access;
+    uint64_t last_write;
+};
+struct SetFileTimeReply {
+    uint64_t reserved;
+};
+
+// PathOp: one path-based call; the path follows. Errors: the file system's, plus
+// SHARING_VIOLATION for deleting an open file. (Names avoid the Win32 API's: <windows.h>
+// macros would rewrite them in coredll.)
+enum class PathOpCode : uint32_t {
+    GetAttributes = 1,   // GetFileAttributesW
+    SetAttributes = 2,   // SetFileAttributesW
+    Unlink = 3,          // DeleteFileW
+    MakeDirectory = 4,   // CreateDirectoryW
+    RemoveEmptyDirectory = 5,  // RemoveDirectoryW
+};
+struct PathOpRequest {
+    uint32_t op;
+    uint32_t argument;  // SetAttributes: the attributes
+    uint32_t path_chars;
+    uint32_t reserved;
+};
+struct PathOpReply {
+    uint32_t value;  // GetAttributes: the attributes
+    uint32_t reserved;
+};
+
+// MovePath: MoveFileW, or CopyFileW when `copy`. `from_chars` then `to_chars` UTF-16 units
+// follow. Errors: the file system's, SHARING_VIOLATION for an open source or target.
+struct MovePathRequest {
+    uint32_t copy;
+    uint32_t fail_if_exists;
+    uint32_t from_chars;
+    uint32_t to_chars;
+};
+struct MovePathReply {
+    uint64_t reserved;
+};
+
+// One directory entry of a search; the name (`name_chars` UTF-16 units) follows the reply.
+struct FindEntryWire {
+    uint32_t attributes;
+    uint32_t name_chars;
+    uint64_t size;
+    uint64_t creation;
+    uint64_t last_access;
+    uint64_t last_write;
+    uint64_t oid;
+};
+
+// FindFirst: FindFirstFileW; the pattern follows. Errors: FILE_NOT_FOUND, PATH_NOT_FOUND,
+// INVALID_NAME... Returns a search handle and the first entry.
+struct FindFirstRequest {
+    uint32_t path_chars;
+    uint32_t reserved;
+};
+struct FindFirstReply {
+    uint32_t handle;
+    uint32_t reserved;
+    FindEntryWire entry;
+};
+
+// FindNext: FindNextFileW. Errors: INVALID_HANDLE, NO_MORE_FILES.
+struct FindNextRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct FindNextReply {
+    FindEntryWire entry;
+};
+
+// FindClose. Errors: INVALID_HANDLE (also for a handle that is not a search).
+struct FindCloseRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct FindCloseReply {
+    uint64_t reserved;
 };
 
 #define CEK_REQUEST(name)                                                                  \

@@ -126,9 +126,11 @@ inline void encode(ByteWriter& w, const Snapshot& s) {
 // Returns false on any malformed input (cedump then reports a protocol error).
 inline bool decode(ByteReader& r, Snapshot& s) {
     if (!r.get(s.header) || s.header.magic != kSnapshotMagic) return false;
-    constexpr uint32_t kSane = 1u << 24;
-    if (s.header.process_count > kSane || s.header.handle_count > kSane ||
-        s.header.object_count > kSane || s.header.view_count > kSane)
+    // Every record takes at least 8 bytes: counts beyond what the input can hold are lies, and
+    // must not make us allocate before the reads fail.
+    const uint64_t room = r.remaining() / 8;
+    if (s.header.process_count > room || s.header.handle_count > room ||
+        s.header.object_count > room || s.header.view_count > room)
         return false;
     s.processes.resize(s.header.process_count);
     for (auto& p : s.processes) {
@@ -148,7 +150,7 @@ inline bool decode(ByteReader& r, Snapshot& s) {
         r.get_string(hd.type);
         r.get(kernel_owned);
         hd.kernel_owned = kernel_owned != 0;
-        if (!r.get(n) || n > kSane) return false;
+        if (!r.get(n) || n > r.remaining() / sizeof(HandleRef)) return false;
         hd.refs.resize(n);
         for (auto& ref : hd.refs) r.get(ref);
     }
@@ -162,7 +164,7 @@ inline bool decode(ByteReader& r, Snapshot& s) {
         r.get_u16string(o.name);
         r.get(o.handle);
         r.get(o.references);
-        if (!r.get(n) || n > 256) return false;
+        if (!r.get(n) || n > 256 || n > r.remaining() / 8) return false;
         o.details.resize(n);
         for (auto& [k, v] : o.details) {
             r.get_string(k);

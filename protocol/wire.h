@@ -64,6 +64,7 @@ public:
         return true;
     }
     bool ok() const { return ok_; }
+    size_t remaining() const { return size_ - pos_; }
     bool at_end() const { return pos_ == size_; }
 
 private:

@@ -1,4 +1,5 @@
 // CloseHandle.
+#include "coredll/client/file_cache.h"
 #include "coredll/api/api.h"
 
 using namespace cek::coredll;
@@ -11,7 +12,9 @@ extern "C" {
 BOOL WINAPI CloseHandle(HANDLE hObject) {
     proto::CloseHandleRequest req{handle_to_wire(hObject), 0};
     proto::CloseHandleReply rep{};
-    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    FileCache::instance().forget(req.handle);  // this process's reference is gone
+    return TRUE;
 }
 
 }  // extern "C"

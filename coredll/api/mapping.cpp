@@ -1,6 +1,7 @@
 // CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, FlushViewOfFile.
 // The kernel decides everything; the shim maps the pages it is told to at the address it is
 // told, and answers FlushViewOfFile for its own RAM-backed views without a round trip.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,7 +63,9 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
     if (rep.kernel_fd >= 0) {
         // First view of this mapping here: map the mapping's whole range.
         int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
-        bool mapped = fd >= 0 && window.map(rep.map_base, rep.map_length, fd, rep.writable != 0);
+        bool mapped = fd >= 0 && window.map(rep.map_base, rep.map_length, fd,
+                                            (rep.flags & proto::kViewWritable) != 0,
+                                            (rep.flags & proto::kViewFileBacked) != 0);
         int err = errno;
         if (fd >= 0) ::close(fd);
         if (!mapped) {
@@ -92,11 +95,24 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
 BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush) {
     auto address = reinterpret_cast<uintptr_t>(lpBaseAddress);
     {
-        // RAM-backed pages have no backing store: TRUE at once for a view mapped here.
+        // A mapping mapped here is flushed here: RAM-backed pages have no backing store, and a
+        // file's pages are the page cache's, written back and waited for with msync.
         Window& window = Window::instance();
         std::lock_guard guard(window.lock());
-        uint64_t base = 0, length = 0;
-        if (window.mapped_here(address, &base, &length)) return TRUE;
+        Window::Range range;
+        if (window.mapped_here(address, range)) {
+            if (!range.file_backed || !range.writable) return TRUE;
+            uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+            uint64_t start = address & ~(page - 1);
+            uint64_t end = dwNumberOfBytesToFlush == 0 || dwNumberOfBytesToFlush > range.base + range.length - address
+                               ? range.base + range.length
+                               : address + dwNumberOfBytesToFlush;
+            if (::msync(reinterpret_cast<void*>(start), end - start, MS_SYNC) != 0) {
+                set_last_error(ERROR_WRITE_FAULT);
+                return FALSE;
+            }
+            return TRUE;
+        }
     }
     proto::FlushViewRequest req{address, dwNumberOfBytesToFlush};
     proto::FlushViewReply rep{};

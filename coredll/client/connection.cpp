@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "coredll/client/file_cache.h"
 #include "coredll/client/log.h"
 #include "coredll/client/window.h"
 #include "protocol/futex.h"
@@ -123,9 +124,11 @@ Connection::~Connection() {
 void Connection::atfork_prepare() {
     instance().connect_mutex_.lock();
     Window::instance().lock().lock();
+    FileCache::instance().lock();
 }
 
 void Connection::atfork_parent() {
+    FileCache::instance().unlock();
     Window::instance().lock().unlock();
     instance().connect_mutex_.unlock();
 }
@@ -133,6 +136,8 @@ void Connection::atfork_parent() {
 void Connection::atfork_child() {
     // A new process: no kernel link, no handles, no views (CE gives a child nothing).
     Connection& c = instance();
+    FileCache::instance().reset_after_fork();
+    FileCache::instance().unlock();
     Window::instance().reset_after_fork();
     Window::instance().lock().unlock();
     if (c.sock_ >= 0) ::close(c.sock_);

@@ -51,7 +51,7 @@ bool Window::adopt(uint64_t base, uint64_t size) {
     return reserve(base, size);
 }
 
-bool Window::map(uint64_t base, uint64_t length, int fd, bool writable) {
+bool Window::map(uint64_t base, uint64_t length, int fd, bool writable, bool file_backed) {
     if (base < base_ || length > size_ || base - base_ > size_ - length) {
         errno = EINVAL;
         return false;
@@ -60,7 +60,7 @@ bool Window::map(uint64_t base, uint64_t length, int fd, bool writable) {
     void* want = reinterpret_cast<void*>(base);
     void* got = ::mmap(want, length, prot, MAP_SHARED | MAP_FIXED, fd, 0);
     if (got == MAP_FAILED) return false;
-    mapped_[base] = length;
+    mapped_[base] = Range{base, length, writable, file_backed};
     return true;
 }
 
@@ -69,13 +69,12 @@ void Window::release(uint64_t base, uint64_t length) {
     mapped_.erase(base);
 }
 
-bool Window::mapped_here(uint64_t address, uint64_t* base, uint64_t* length) const {
+bool Window::mapped_here(uint64_t address, Range& range) const {
     auto it = mapped_.upper_bound(address);
     if (it == mapped_.begin()) return false;
     --it;
-    if (address - it->first >= it->second) return false;
-    *base = it->first;
-    *length = it->second;
+    if (address - it->first >= it->second.length) return false;
+    range = it->second;
     return true;
 }
 

@@ -24,11 +24,18 @@ public:
     bool adopt(uint64_t base, uint64_t size);
     bool reserved() const { return size_ != 0; }
 
+    struct Range {
+        uint64_t base = 0;
+        uint64_t length = 0;
+        bool writable = false;
+        bool file_backed = false;
+    };
+
     // Maps `fd` over the mapping's range. False (errno set) if the host refuses.
-    bool map(uint64_t base, uint64_t length, int fd, bool writable);
+    bool map(uint64_t base, uint64_t length, int fd, bool writable, bool file_backed);
     void release(uint64_t base, uint64_t length);
-    // Whether [address] lies in a mapping this process has mapped; its range if so.
-    bool mapped_here(uint64_t address, uint64_t* base, uint64_t* length) const;
+    // Whether `address` lies in a mapping this process has mapped; its range if so.
+    bool mapped_here(uint64_t address, Range& range) const;
 
     // After fork(): the child starts with an empty window (CE: a new process has no views).
     void reset_after_fork();
@@ -41,7 +48,7 @@ private:
 
     uint64_t base_ = 0;
     uint64_t size_ = 0;
-    std::map<uint64_t, uint64_t> mapped_;  // base -> length
+    std::map<uint64_t, Range> mapped_;  // by base
     std::mutex mutex_;
 };
 

@@ -27,8 +27,12 @@ MappingObject::MappingObject(uint64_t size, bool writable, AddressWindow& window
     : KernelObject(kType), size_(size), writable_(writable), window_(window) {}
 
 MappingObject::~MappingObject() {
+    if (file_ && writable_) (void)flush(0, size_);  // CE 5 FreeMap writes dirty pages back
     if (base_ != 0) window_.free(base_);
     if (fd_ >= 0) ::close(fd_);
+    if (file_) file_->set_mapped(0, 0);
+    file_ = nullptr;
+    if (on_destroy_) on_destroy_();
     log::mapping()->debug("mapping destroyed id={} size={}", id(), size_);
 }
 
@@ -50,28 +54,48 @@ Result<Ref<MappingObject>> MappingObject::create_ram(uint64_t size, bool writabl
         log::mapping()->warn("sizing the mapping memfd failed errno={}", errno);
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
-    struct stat st {};
-    if (::fstat(m->fd_, &st) == 0) {
-        m->dev_ = st.st_dev;
-        m->ino_ = st.st_ino;
-    }
-    auto base = window.allocate(m->map_length(), m.get());
-    if (!base) {
-        log::mapping()->debug("window full: no room for {} bytes", size);
-        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
-    }
-    m->base_ = *base;
+    CEK_TRY_VOID(m->place());
     return m;
 }
 
+Result<Ref<MappingObject>> MappingObject::create_file(Ref<FileObject> file, uint64_t size,
+                                                      bool writable, AddressWindow& window) {
+    Ref<MappingObject> m(new MappingObject(size, writable, window));
+    m->file_ = std::move(file);
+    CEK_TRY_VOID(m->place());
+    m->file_->set_mapped(m->id(), size);
+    return m;
+}
+
+Result<void> MappingObject::place() {
+    struct stat st {};
+    if (::fstat(fd(), &st) == 0) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+    }
+    auto base = window_.allocate(map_length(), this);
+    if (!base) {
+        log::mapping()->debug("window full: no room for {} bytes", size_);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    base_ = *base;
+    return {};
+}
+
 Result<void> MappingObject::flush(uint64_t /*offset*/, uint64_t /*length*/) {
-    return {};  // RAM-backed: nothing to write (CE: TRUE, a no-op)
+    if (!file_ || !writable_) return {};  // RAM or read-only: nothing to write (CE: TRUE)
+    // The pages are the page cache's: writing them back is the file's data sync.
+    if (::fdatasync(file_->fd()) != 0) {
+        log::mapping()->warn("flushing mapping id={} failed errno={}", id(), errno);
+        return Win32Error::ERROR_WRITE_FAULT;
+    }
+    return {};
 }
 
 void MappingObject::describe(ObjectDetails& out) const {
     out.emplace_back("size", std::to_string(size_));
     out.emplace_back("protection", writable_ ? "PAGE_READWRITE" : "PAGE_READONLY");
-    out.emplace_back("backing", "ram");
+    out.emplace_back("backing", file_ ? "file " + std::to_string(file_->id()) : "ram");
     out.emplace_back("address", hex(base_));
     out.emplace_back("views", std::to_string(views_));
 }

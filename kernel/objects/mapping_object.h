@@ -1,6 +1,7 @@
 // MappingObject: a CE file-mapping object (CreateFileMappingW).
 //
-// Backing: RAM ("page file": a sealed memfd the kernel creates) or, later, a file object.
+// Backing: RAM ("page file": a sealed memfd the kernel creates) or a file object, whose
+// descriptor clients map MAP_SHARED, so views, ReadFile/WriteFile and the disk agree.
 // The mapping reserves one range of the shared window at creation; every view, in every
 // process, is base + offset inside it (CE 5). Its size never changes after creation.
 // Protection is per mapping (CE 5): every view of a read-write mapping is writable.
@@ -9,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kernel/core/address_window.h"
 #include "kernel/core/object.h"
+#include "kernel/objects/file_object.h"
 #include "protocol/result.h"
 
 namespace cek::kernel {
@@ -24,14 +27,21 @@ public:
     // ERROR_NOT_ENOUGH_MEMORY when the window or the host has no room.
     static Result<Ref<MappingObject>> create_ram(uint64_t size, bool writable,
                                                  AddressWindow& window);
+    // A mapping of the first `size` bytes of `file` (already at least that long).
+    static Result<Ref<MappingObject>> create_file(Ref<FileObject> file, uint64_t size,
+                                                  bool writable, AddressWindow& window);
     ~MappingObject() override;
+
+    // Runs once, when the last reference goes (CE 5 FreeMap: close the taken-over file handle).
+    void on_destroy(std::function<void()> hook) { on_destroy_ = std::move(hook); }
 
     uint64_t size() const { return size_; }
     bool writable() const { return writable_; }
-    bool ram_backed() const { return true; }
+    bool ram_backed() const { return !file_; }
+    FileObject* file() const { return file_.get(); }
     uint64_t base() const { return base_; }
     uint64_t map_length() const;  // size rounded up to whole pages
-    int fd() const { return fd_; }
+    int fd() const { return file_ ? file_->fd() : fd_; }
     uint64_t dev() const { return dev_; }
     uint64_t ino() const { return ino_; }
 
@@ -39,7 +49,8 @@ public:
     void view_added() { ++views_; }
     void view_removed() { --views_; }
 
-    // Writes dirty pages in [offset, offset + length) to the backing store; a no-op for RAM.
+    // Writes dirty pages in [offset, offset + length) to the disk and waits (CE 5 flushes, then
+    // FlushFileBuffers); a no-op for RAM and read-only mappings.
     Result<void> flush(uint64_t offset, uint64_t length);
 
     void describe(ObjectDetails& out) const override;
@@ -47,12 +58,15 @@ public:
 
 private:
     MappingObject(uint64_t size, bool writable, AddressWindow& window);
+    Result<void> place();
 
     uint64_t size_;
     bool writable_;
     AddressWindow& window_;
     uint64_t base_ = 0;
-    int fd_ = -1;
+    int fd_ = -1;  // RAM-backed: the memfd
+    Ref<FileObject> file_;
+    std::function<void()> on_destroy_;
     uint64_t dev_ = 0;
     uint64_t ino_ = 0;
     uint32_t views_ = 0;

@@ -56,10 +56,8 @@ Child::Child(const std::vector<std::string>& argv, const std::map<std::string, s
 }
 
 Child::~Child() {
-    if (!reaped_ && pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
+    if (pid_ > 0) ::kill(-pid_, SIGKILL);  // the whole group: grandchildren too
+    if (!reaped_ && pid_ > 0) ::waitpid(pid_, nullptr, 0);
     if (in_ >= 0) ::close(in_);
     if (out_ >= 0) ::close(out_);
 }

@@ -1,0 +1,355 @@
+// Files: CreateFileW, CreateFileForMappingW, the handle calls and the path calls.
+// ReadFile, WriteFile, SetFilePointer, GetFileSize and FlushFileBuffers run here, on the cached
+// descriptor (client/file_cache.h); everything that needs the kernel's knowledge (sharing,
+// mappings, attributes, names) is a request.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "coredll/client/file_cache.h"
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+namespace proto = cek::proto;
+
+namespace {
+
+// Paths travel with at most MAX_PATH + 1 characters: enough for the kernel to see that a longer
+// one is too long, without copying an unbounded string.
+std::span<const std::byte> path_bytes(LPCWSTR path, uint32_t& chars) {
+    size_t n = 0;
+    if (path != nullptr)
+        while (n <= MAX_PATH && path[n] != 0) ++n;
+    chars = static_cast<uint32_t>(n);
+    return std::as_bytes(std::span(path, n));
+}
+
+DWORD io_error(int err) {
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return ERROR_DISK_FULL;
+    case EFAULT:
+        return ERROR_NOACCESS;
+    case EBADF:
+    case EACCES:
+    case EPERM:
+        return ERROR_ACCESS_DENIED;
+    case EISDIR:
+        return ERROR_ACCESS_DENIED;
+    default:
+        return ERROR_GEN_FAILURE;
+    }
+}
+
+// The cached descriptor of a file handle, or FALSE-worthy with the last error set.
+bool file_of(HANDLE h, CachedFile& f) {
+    cek::Win32Error err{};
+    if (FileCache::instance().get(handle_to_wire(h), f, err)) return true;
+    set_last_error(static_cast<DWORD>(err));
+    return false;
+}
+
+HANDLE open_file(LPCWSTR name, DWORD access, DWORD share, DWORD disposition, DWORD flags,
+                 bool for_mapping) {
+    proto::CreateFileRequest req{access, share, disposition, flags, for_mapping ? 1u : 0u, 0};
+    auto path = path_bytes(name, req.path_chars);
+    proto::CreateFileReply rep{};
+    if (!finish(Connection::instance().call(req, rep, path))) return INVALID_HANDLE_VALUE;
+    return handle_from_wire(rep.handle);
+}
+
+BOOL path_op(proto::PathOpCode op, LPCWSTR path, uint32_t argument, DWORD* value = nullptr) {
+    proto::PathOpRequest req{static_cast<uint32_t>(op), argument, 0, 0};
+    auto bytes = path_bytes(path, req.path_chars);
+    proto::PathOpReply rep{};
+    if (!finish(Connection::instance().call(req, rep, bytes))) return FALSE;
+    if (value != nullptr) *value = rep.value;
+    return TRUE;
+}
+
+BOOL move_path(LPCWSTR from, LPCWSTR to, bool copy, bool fail_if_exists) {
+    proto::MovePathRequest req{copy ? 1u : 0u, fail_if_exists ? 1u : 0u, 0, 0};
+    auto a = path_bytes(from, req.from_chars);
+    auto b = path_bytes(to, req.to_chars);
+    std::byte both[2 * (MAX_PATH + 1) * sizeof(WCHAR)];
+    std::memcpy(both, a.data(), a.size());
+    std::memcpy(both + a.size(), b.data(), b.size());
+    proto::MovePathReply rep{};
+    return finish(Connection::instance().call(req, rep, std::span(both, a.size() + b.size())))
+               ? TRUE
+               : FALSE;
+}
+
+FILETIME to_filetime(uint64_t t) {
+    return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)};
+}
+uint64_t from_filetime(const FILETIME& t) {
+    return (uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime;
+}
+
+void fill_find_data(const proto::FindEntryWire& e, std::span<const std::byte> name,
+                    LPWIN32_FIND_DATAW out) {
+    std::memset(out, 0, sizeof *out);
+    out->dwFileAttributes = e.attributes;
+    out->ftCreationTime = to_filetime(e.creation);
+    out->ftLastAccessTime = to_filetime(e.last_access);
+    out->ftLastWriteTime = to_filetime(e.last_write);
+    out->nFileSizeHigh = static_cast<DWORD>(e.size >> 32);
+    out->nFileSizeLow = static_cast<DWORD>(e.size);
+    out->dwOID = static_cast<DWORD>(e.oid);
+    size_t chars = std::min<size_t>({e.name_chars, name.size() / sizeof(WCHAR), MAX_PATH - 1});
+    std::memcpy(out->cFileName, name.data(), chars * sizeof(WCHAR));
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                          LPSECURITY_ATTRIBUTES, DWORD dwCreationDisposition,
+                          DWORD dwFlagsAndAttributes, HANDLE /*hTemplateFile: ignored by CE*/) {
+    return open_file(lpFileName, dwDesiredAccess, dwShareMode, dwCreationDisposition,
+                     dwFlagsAndAttributes, false);
+}
+
+HANDLE WINAPI CreateFileForMappingW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                                    LPSECURITY_ATTRIBUTES, DWORD dwCreationDisposition,
+                                    DWORD dwFlagsAndAttributes, HANDLE) {
+    return open_file(lpFileName, dwDesiredAccess, dwShareMode, dwCreationDisposition,
+                     dwFlagsAndAttributes, true);
+}
+
+BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
+                     LPDWORD lpNumberOfBytesRead, LPOVERLAPPED /*unsupported in CE: ignored*/) {
+    if (lpNumberOfBytesRead != nullptr) *lpNumberOfBytesRead = 0;
+    CachedFile f;
+    if (!file_of(hFile, f)) return FALSE;
+    if (!f.read || f.directory) {
+        set_last_error(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    auto* out = static_cast<char*>(lpBuffer);
+    DWORD done = 0;
+    while (done < nNumberOfBytesToRead) {
+        ssize_t n = ::read(f.fd, out + done, nNumberOfBytesToRead - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            set_last_error(io_error(errno));
+            return FALSE;
+        }
+        if (n == 0) break;  // end of file: success with fewer bytes, last error untouched
+        done += static_cast<DWORD>(n);
+    }
+    if (lpNumberOfBytesRead != nullptr) *lpNumberOfBytesRead = done;
+    return TRUE;
+}
+
+BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                      LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED) {
+    if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = 0;
+    CachedFile f;
+    if (!file_of(hFile, f)) return FALSE;
+    if (!f.write || f.directory) {
+        set_last_error(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    const auto* in = static_cast<const char*>(lpBuffer);
+    DWORD done = 0;
+    while (done < nNumberOfBytesToWrite) {
+        ssize_t n = ::write(f.fd, in + done, nNumberOfBytesToWrite - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = done;
+            set_last_error(n == 0 ? ERROR_DISK_FULL : io_error(errno));
+            return FALSE;
+        }
+        done += static_cast<DWORD>(n);
+    }
+    if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = done;
+    return TRUE;
+}
+
+DWORD WINAPI SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDistanceToMoveHigh,
+                            DWORD dwMoveMethod) {
+    if (dwMoveMethod > FILE_END) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return INVALID_SET_FILE_POINTER;
+    }
+    CachedFile f;
+    if (!file_of(hFile, f)) return INVALID_SET_FILE_POINTER;
+    int64_t distance = lpDistanceToMoveHigh != nullptr
+                           ? static_cast<int64_t>((uint64_t(uint32_t(*lpDistanceToMoveHigh)) << 32) |
+                                                  uint32_t(lDistanceToMove))
+                           : int64_t{lDistanceToMove};
+    static constexpr int kWhence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
+    off_t at = ::lseek(f.fd, distance, kWhence[dwMoveMethod]);
+    if (at < 0) {
+        set_last_error(errno == EINVAL ? ERROR_NEGATIVE_SEEK : io_error(errno));
+        return INVALID_SET_FILE_POINTER;
+    }
+    if (lpDistanceToMoveHigh != nullptr) *lpDistanceToMoveHigh = static_cast<LONG>(at >> 32);
+    auto low = static_cast<DWORD>(at);
+    if (low == INVALID_SET_FILE_POINTER) set_last_error(NO_ERROR);  // tells it from a failure
+    return low;
+}
+
+DWORD WINAPI GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh) {
+    CachedFile f;
+    if (!file_of(hFile, f)) return INVALID_FILE_SIZE;
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) {
+        set_last_error(io_error(errno));
+        return INVALID_FILE_SIZE;
+    }
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (lpFileSizeHigh != nullptr) *lpFileSizeHigh = static_cast<DWORD>(size >> 32);
+    auto low = static_cast<DWORD>(size);
+    if (low == INVALID_FILE_SIZE) set_last_error(NO_ERROR);
+    return low;
+}
+
+BOOL WINAPI SetEndOfFile(HANDLE hFile) {
+    proto::SetEndOfFileRequest req{handle_to_wire(hFile), 0};
+    proto::SetEndOfFileReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+BOOL WINAPI FlushFileBuffers(HANDLE hFile) {
+    CachedFile f;
+    if (!file_of(hFile, f)) return FALSE;
+    if (!f.write) {
+        set_last_error(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    if (::fsync(f.fd) != 0) {
+        set_last_error(io_error(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+BOOL WINAPI GetFileInformationByHandle(HANDLE hFile, LPBY_HANDLE_FILE_INFORMATION info) {
+    proto::FileInfoRequest req{handle_to_wire(hFile), 0};
+    proto::FileInfoReply rep{};
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    if (info == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    info->dwFileAttributes = rep.attributes;
+    info->ftCreationTime = to_filetime(rep.creation);
+    info->ftLastAccessTime = to_filetime(rep.last_access);
+    info->ftLastWriteTime = to_filetime(rep.last_write);
+    info->dwVolumeSerialNumber = static_cast<DWORD>(rep.dev);
+    info->nFileSizeHigh = static_cast<DWORD>(rep.size >> 32);
+    info->nFileSizeLow = static_cast<DWORD>(rep.size);
+    info->nNumberOfLinks = rep.links;
+    info->nFileIndexHigh = static_cast<DWORD>(rep.ino >> 32);
+    info->nFileIndexLow = static_cast<DWORD>(rep.ino);
+    info->dwOID = static_cast<DWORD>(rep.ino);
+    return TRUE;
+}
+
+BOOL WINAPI GetFileTime(HANDLE hFile, LPFILETIME lpCreationTime, LPFILETIME lpLastAccessTime,
+                        LPFILETIME lpLastWriteTime) {
+    proto::FileInfoRequest req{handle_to_wire(hFile), 0};
+    proto::FileInfoReply rep{};
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    if (lpCreationTime != nullptr) *lpCreationTime = to_filetime(rep.creation);
+    if (lpLastAccessTime != nullptr) *lpLastAccessTime = to_filetime(rep.last_access);
+    if (lpLastWriteTime != nullptr) *lpLastWriteTime = to_filetime(rep.last_write);
+    return TRUE;
+}
+
+BOOL WINAPI SetFileTime(HANDLE hFile, const FILETIME* lpCreationTime,
+                        const FILETIME* lpLastAccessTime, const FILETIME* lpLastWriteTime) {
+    proto::SetFileTimeRequest req{};
+    req.handle = handle_to_wire(hFile);
+    if (lpCreationTime != nullptr) {
+        req.which |= 1;
+        req.creation = from_filetime(*lpCreationTime);
+    }
+    if (lpLastAccessTime != nullptr) {
+        req.which |= 2;
+        req.last_access = from_filetime(*lpLastAccessTime);
+    }
+    if (lpLastWriteTime != nullptr) {
+        req.which |= 4;
+        req.last_write = from_filetime(*lpLastWriteTime);
+    }
+    proto::SetFileTimeReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+DWORD WINAPI GetFileAttributesW(LPCWSTR lpFileName) {
+    DWORD value = 0;
+    return path_op(proto::PathOpCode::GetAttributes, lpFileName, 0, &value)
+               ? value
+               : INVALID_FILE_ATTRIBUTES;
+}
+
+BOOL WINAPI SetFileAttributesW(LPCWSTR lpFileName, DWORD dwFileAttributes) {
+    return path_op(proto::PathOpCode::SetAttributes, lpFileName, dwFileAttributes);
+}
+
+BOOL WINAPI DeleteFileW(LPCWSTR lpFileName) {
+    return path_op(proto::PathOpCode::Unlink, lpFileName, 0);
+}
+
+BOOL WINAPI CreateDirectoryW(LPCWSTR lpPathName, LPSECURITY_ATTRIBUTES) {
+    return path_op(proto::PathOpCode::MakeDirectory, lpPathName, 0);
+}
+
+BOOL WINAPI RemoveDirectoryW(LPCWSTR lpPathName) {
+    return path_op(proto::PathOpCode::RemoveEmptyDirectory, lpPathName, 0);
+}
+
+BOOL WINAPI MoveFileW(LPCWSTR lpExistingFileName, LPCWSTR lpNewFileName) {
+    return move_path(lpExistingFileName, lpNewFileName, false, false);
+}
+
+BOOL WINAPI CopyFileW(LPCWSTR lpExistingFileName, LPCWSTR lpNewFileName, BOOL bFailIfExists) {
+    return move_path(lpExistingFileName, lpNewFileName, true, bFailIfExists != FALSE);
+}
+
+HANDLE WINAPI FindFirstFileW(LPCWSTR lpFileName, LPWIN32_FIND_DATAW lpFindFileData) {
+    if (lpFindFileData == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return INVALID_HANDLE_VALUE;
+    }
+    proto::FindFirstRequest req{};
+    auto bytes = path_bytes(lpFileName, req.path_chars);
+    proto::FindFirstReply rep{};
+    std::byte name[MAX_PATH * sizeof(WCHAR)];
+    CallStatus st = Connection::instance().call(req, rep, bytes, name);
+    if (!finish(st)) return INVALID_HANDLE_VALUE;
+    fill_find_data(rep.entry, std::span(name, st.data_bytes), lpFindFileData);
+    return handle_from_wire(rep.handle);
+}
+
+BOOL WINAPI FindNextFileW(HANDLE hFindFile, LPWIN32_FIND_DATAW lpFindFileData) {
+    if (lpFindFileData == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    proto::FindNextRequest req{handle_to_wire(hFindFile), 0};
+    proto::FindNextReply rep{};
+    std::byte name[MAX_PATH * sizeof(WCHAR)];
+    CallStatus st = Connection::instance().call(req, rep, {}, name);
+    if (!finish(st)) return FALSE;
+    fill_find_data(rep.entry, std::span(name, st.data_bytes), lpFindFileData);
+    return TRUE;
+}
+
+BOOL WINAPI FindClose(HANDLE hFindFile) {
+    proto::FindCloseRequest req{handle_to_wire(hFindFile), 0};
+    proto::FindCloseReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+}  // extern "C"

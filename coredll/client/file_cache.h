@@ -1,0 +1,48 @@
+// FileCache: per process, the host descriptor behind each file handle this process uses, taken
+// from the kernel once (pidfd_getfd) so that ReadFile, WriteFile, SetFilePointer, GetFileSize and
+// FlushFileBuffers run in the process with no round trip. The descriptor shares the kernel's
+// open file description, so the file pointer is shared by every process using the handle.
+//
+// Handles the kernel owns (CreateFileForMapping) can be closed or taken over elsewhere; their
+// entries are revalidated with the kernel before each use. Other handles can only lose this
+// process's reference through this process's own CloseHandle, which drops the entry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "protocol/errors.h"
+
+namespace cek::coredll {
+
+struct CachedFile {
+    int fd = -1;
+    bool read = false;
+    bool write = false;
+    bool kernel_owned = false;
+    bool directory = false;
+};
+
+class FileCache {
+public:
+    static FileCache& instance();
+
+    // The descriptor for `handle`, fetching it from the kernel the first time.
+    // Fails with the kernel's error (ERROR_INVALID_HANDLE, ERROR_SERVICE_NOT_ACTIVE...).
+    bool get(uint32_t handle, CachedFile& out, Win32Error& error);
+    void forget(uint32_t handle);
+    void reset_after_fork();
+    // Held across fork() so that the child never inherits a half-updated map.
+    void lock() { mutex_.lock(); }
+    void unlock() { mutex_.unlock(); }
+
+private:
+    // A plain mutex, not a shared one: glibc's rwlock cannot be released in a fork child
+    // (it tells writers by thread id), and the critical sections are a hash lookup.
+    std::mutex mutex_;
+    std::unordered_map<uint32_t, CachedFile> files_;
+};
+
+}  // namespace cek::coredll

@@ -1,0 +1,303 @@
+// The file half of the Kernel: CreateFileW / CreateFileForMappingW, file-backed mappings, the
+// path-based calls and searches. CE 5 rules are cited from ce-semantics.md §3.1, §3.2, §4.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+
+#include "fsys/fold.h"
+#include "fsys/path.h"
+#include "kernel/kernel.h"
+#include "kernel/log.h"
+#include "kernel/objects/find_object.h"
+#include "protocol/ce_constants.h"
+
+namespace cek::kernel {
+
+namespace {
+
+FileAccess access_from(uint32_t desired) {
+    return FileAccess{
+        (desired & (ce::kGenericRead | ce::kGenericAll | ce::kFileReadData)) != 0,
+        (desired & (ce::kGenericWrite | ce::kGenericAll | ce::kFileWriteData |
+                    ce::kFileAppendData)) != 0};
+}
+
+uint32_t access_bits(FileAccess a) {
+    return (a.read ? ce::kGenericRead : 0) | (a.write ? ce::kGenericWrite : 0);
+}
+
+// FILE_FLAG_WRITE_THROUGH: the description itself must be O_DSYNC so that every process's
+// writes through it are synchronous; Linux cannot add O_DSYNC with F_SETFL, so reopen.
+Result<void> make_write_through(fsys::OpenedFile& opened) {
+    std::string self = "/proc/self/fd/" + std::to_string(opened.fd.get());
+    int flags = ::fcntl(opened.fd.get(), F_GETFL);
+    int fd = ::open(self.c_str(), (flags & O_ACCMODE) | O_DSYNC | O_CLOEXEC);
+    if (fd < 0) return Win32Error::ERROR_ACCESS_DENIED;
+    opened.fd.reset(fd);
+    return {};
+}
+
+}  // namespace
+
+Result<std::u16string> Kernel::file_key(std::u16string_view path) const {
+    CEK_TRY(fsys::CePath parsed, fsys::parse_path(path));
+    return fsys::fold(fsys::format_path(parsed.components));
+}
+
+FileObject* Kernel::file_for(ProcessId caller, HandleValue file) {
+    HandleTable::Entry* entry = handles_.find_for(file, caller);
+    return entry != nullptr ? object_cast<FileObject>(entry->object.get()) : nullptr;
+}
+
+Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& a,
+                                        LastError& last_error) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    FileAccess access = access_from(a.access);
+    uint32_t share = a.share & (kShareRead | kShareWrite);
+    uint32_t flags = a.flags_and_attributes;
+    if (a.for_mapping) {
+        // CE 5: the share mode argument is ignored. Exactly GENERIC_READ shares reads, anything
+        // else is exclusive, and FILE_SHARE_WRITE_OVERRIDE shares both. Writes go through.
+        share = a.access == ce::kGenericRead ? kShareRead : 0;
+        if ((a.share & ce::kFileShareWriteOverride) != 0) share = kShareRead | kShareWrite;
+        flags |= ce::kFileFlagWriteThrough;
+    }
+    CEK_TRY(std::u16string key, file_key(a.path));
+    // Sharing is decided before anything touches the file (CREATE_ALWAYS truncates).
+    if (open_files_.conflicts(key, access.read, access.write, share)) {
+        log::file()->debug("open {} -> ERROR_SHARING_VIOLATION(32)",
+                           fsys::to_utf8(a.path).value_or("?"));
+        return Win32Error::ERROR_SHARING_VIOLATION;
+    }
+    if ((a.disposition == ce::kCreateAlways || a.disposition == ce::kTruncateExisting) &&
+        open_files_.mapped_length(key) != 0)
+        return Win32Error::ERROR_USER_MAPPED_FILE;
+    fsys::OpenRequest req;
+    req.read = access.read;
+    req.write = access.write;
+    req.disposition = a.disposition;
+    req.attributes = flags & ce::kFileAttributeMask;
+    req.allow_directory = (flags & ce::kFileFlagBackupSemantics) != 0;
+    CEK_TRY(fsys::OpenedFile opened, root_->open_file(a.path, req));
+    if ((flags & ce::kFileFlagWriteThrough) != 0 && access.write && !opened.is_directory)
+        CEK_TRY_VOID(make_write_through(opened));
+    // Caching hints live in the open file description, so they reach every process using it.
+    if ((flags & ce::kFileFlagRandomAccess) != 0)
+        ::posix_fadvise(opened.fd.get(), 0, 0, POSIX_FADV_RANDOM);
+    else if ((flags & ce::kFileFlagSequentialScan) != 0)
+        ::posix_fadvise(opened.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    bool existed = opened.existed;
+    auto file = make_ref<FileObject>(std::move(opened), access, share, flags, key, open_files_);
+    HandleValue handle;
+    if (a.for_mapping) {
+        // CE 5: the kernel owns the handle, so every process can use it; the caller's clean-up
+        // list closes it if the process ends before a mapping takes it over.
+        file->set_for_mapping();
+        CEK_TRY(HandleValue h, insert_handle(file, kKernelProcess, access_bits(access), true));
+        p->cffm.push_back(h);
+        handle = h;
+    } else {
+        CEK_TRY(HandleValue h, insert_handle(file, caller, access_bits(access)));
+        handle = h;
+    }
+    bool reports_existing = a.disposition == ce::kCreateAlways || a.disposition == ce::kOpenAlways;
+    last_error = LastError::to(existed && reports_existing ? Win32Error::ERROR_ALREADY_EXISTS
+                                                           : Win32Error::ERROR_SUCCESS);
+    log::file()->debug("file opened h={:#x} path={} cffm={}", handle.raw,
+                       fsys::to_utf8(file->ce_path()).value_or("?"), a.for_mapping);
+    return handle;
+}
+
+Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, uint32_t protect,
+                                                uint32_t size_high, uint32_t size_low,
+                                                const std::u16string* name,
+                                                LastError& last_error) {
+    // 2. The handle leaves the caller's clean-up list on every path; a handle taken that way is
+    // closed at once on every path but success (CE 5 takes it over).
+    const bool taken = take_cffm(p, file);
+    auto fail = [&](Win32Error e) -> Result<HandleValue> {
+        if (taken) close_kernel_handle(file);
+        log::mapping()->debug("file mapping h={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
+        return e;
+    };
+    // 3. The file's length, read through the handle.
+    FileObject* f = file_for(p.id, file);
+    struct stat st {};
+    if (f == nullptr || f->is_directory() || ::fstat(f->fd(), &st) != 0)
+        return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    const auto file_length = static_cast<uint64_t>(st.st_size);
+    // 4. The mapping's length; a longer mapping extends the file now, before anything else.
+    const uint64_t length = size_low != 0 ? size_low : file_length;
+    if (length >= 0x80000000ULL) return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    if (length > file_length) {
+        if (!f->access().write || ::ftruncate(f->fd(), static_cast<off_t>(length)) != 0)
+            return fail(Win32Error::ERROR_ACCESS_DENIED);
+    }
+    // 5. The name is looked up before the remaining checks; a hit closes the file handle.
+    if (name != nullptr) {
+        if (name->size() > ce::kMaxNameChars) return fail(Win32Error::ERROR_INVALID_PARAMETER);
+        auto& space = names(ObjectType::Mapping);
+        if (auto hit = space.find(*name); hit != space.end()) {
+            handles_.add_ref(hit->second, p.id, 0);
+            if (taken) close_kernel_handle(file);
+            last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
+            return hit->second;
+        }
+    }
+    // 7. A read-write mapping of a non-empty file reads byte 0 and writes it back.
+    if (protect == ce::kPageReadWrite && std::max(length, file_length) != 0) {
+        char byte = 0;
+        if (!f->access().write || ::pread(f->fd(), &byte, 1, 0) != 1 ||
+            ::pwrite(f->fd(), &byte, 1, 0) != 1)
+            return fail(Win32Error::ERROR_ACCESS_DENIED);
+    }
+    // 8. The late parameter checks.
+    if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
+        return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    if (size_high != 0 || length == 0) return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    // 10. Only a CreateFileForMapping handle no mapping owns yet (CE 5 rejects CreateFileW ones).
+    HandleTable::Entry* entry = handles_.find(file);
+    if (entry == nullptr || !entry->kernel_owned || !f->for_mapping() || f->mapped_by() != 0) {
+        log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
+        return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    }
+    // A handle another process created is on that process's list: take it off there too.
+    for (auto& [id, other] : processes_) take_cffm(other, file);
+    // 9. Room in the window.
+    auto created = MappingObject::create_file(Ref<FileObject>(f), length,
+                                              protect == ce::kPageReadWrite, window_);
+    if (!created) return fail(created.error());
+    Ref<MappingObject> mapping = created.value();
+    // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap).
+    mapping->on_destroy([this, file] { close_kernel_handle(file); });
+    if (name != nullptr) mapping->set_name(*name);
+    auto inserted = insert_handle(mapping, p.id, 0);
+    if (!inserted) return inserted.error();  // the mapping's destructor closes the file handle
+    if (name != nullptr) names(ObjectType::Mapping).emplace(*name, inserted.value());
+    last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
+    log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",
+                          inserted.value().raw, file.raw, length, mapping->base());
+    return inserted.value();
+}
+
+Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleValue file) {
+    HandleTable::Entry* entry = handles_.find_for(file, caller);
+    FileObject* f = entry != nullptr ? object_cast<FileObject>(entry->object.get()) : nullptr;
+    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    return FileDescriptorResult{f->fd(),         f->access(),   entry->kernel_owned,
+                                f->is_directory(), f->file_id().dev, f->file_id().ino};
+}
+
+Result<uint64_t> Kernel::set_end_of_file(ProcessId caller, HandleValue file) {
+    FileObject* f = file_for(caller, file);
+    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (!f->access().write || f->is_directory()) return Win32Error::ERROR_ACCESS_DENIED;
+    off_t at = ::lseek(f->fd(), 0, SEEK_CUR);  // the shared file pointer
+    if (at < 0) return Win32Error::ERROR_INVALID_HANDLE;
+    if (static_cast<uint64_t>(at) < open_files_.mapped_length(f->key()))
+        return Win32Error::ERROR_USER_MAPPED_FILE;
+    if (::ftruncate(f->fd(), at) != 0)
+        return errno == ENOSPC || errno == EFBIG ? Win32Error::ERROR_DISK_FULL
+                                                 : Win32Error::ERROR_ACCESS_DENIED;
+    return static_cast<uint64_t>(at);
+}
+
+Result<fsys::FileInfo> Kernel::file_info(ProcessId caller, HandleValue file) {
+    FileObject* f = file_for(caller, file);
+    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    return root_->query(f->fd());
+}
+
+Result<void> Kernel::set_file_time(ProcessId caller, HandleValue file,
+                                   std::optional<uint64_t> creation,
+                                   std::optional<uint64_t> last_access,
+                                   std::optional<uint64_t> last_write) {
+    FileObject* f = file_for(caller, file);
+    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (!f->access().write) return Win32Error::ERROR_ACCESS_DENIED;
+    return root_->set_times(f->fd(), creation, last_access, last_write);
+}
+
+Result<uint32_t> Kernel::get_attributes(std::u16string_view path) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    return root_->get_attributes(path);
+}
+
+Result<void> Kernel::set_attributes(std::u16string_view path, uint32_t attributes) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    return root_->set_attributes(path, attributes);
+}
+
+Result<void> Kernel::delete_file(std::u16string_view path) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    CEK_TRY(std::u16string key, file_key(path));
+    if (open_files_.is_open(key)) return Win32Error::ERROR_SHARING_VIOLATION;
+    return root_->delete_file(path);
+}
+
+Result<void> Kernel::move_file(std::u16string_view from, std::u16string_view to) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    CEK_TRY(std::u16string from_key, file_key(from));
+    CEK_TRY(std::u16string to_key, file_key(to));
+    // Open files keep their names: neither they nor a folder holding one may move.
+    if (open_files_.is_open_at_or_under(from_key) || open_files_.is_open(to_key))
+        return Win32Error::ERROR_SHARING_VIOLATION;
+    return root_->move_file(from, to);
+}
+
+Result<void> Kernel::copy_file(std::u16string_view from, std::u16string_view to,
+                               bool fail_if_exists) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    CEK_TRY(std::u16string from_key, file_key(from));
+    CEK_TRY(std::u16string to_key, file_key(to));
+    // The copy reads the source sharing reads, and replaces the target.
+    if (open_files_.conflicts(from_key, true, false, kShareRead) || open_files_.is_open(to_key))
+        return Win32Error::ERROR_SHARING_VIOLATION;
+    return root_->copy_file(from, to, fail_if_exists);
+}
+
+Result<void> Kernel::create_directory(std::u16string_view path) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    return root_->create_directory(path);
+}
+
+Result<void> Kernel::remove_directory(std::u16string_view path) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    CEK_TRY(std::u16string key, file_key(path));
+    if (open_files_.is_open(key)) return Win32Error::ERROR_SHARING_VIOLATION;
+    return root_->remove_directory(path);
+}
+
+Result<HandleValue> Kernel::find_first(ProcessId caller, std::u16string_view pattern,
+                                       fsys::FindEntry& first) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    CEK_TRY(std::vector<fsys::FindEntry> entries, root_->find_files(pattern));
+    auto search = make_ref<FindObject>(std::u16string(pattern), std::move(entries));
+    const fsys::FindEntry* e = search->next();
+    if (e == nullptr) return Win32Error::ERROR_FILE_NOT_FOUND;
+    first = *e;
+    return insert_handle(search, caller, 0);
+}
+
+Result<fsys::FindEntry> Kernel::find_next(ProcessId caller, HandleValue search) {
+    HandleTable::Entry* entry = handles_.find_for(search, caller);
+    auto* find = entry != nullptr ? object_cast<FindObject>(entry->object.get()) : nullptr;
+    if (find == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    const fsys::FindEntry* e = find->next();
+    if (e == nullptr) return Win32Error::ERROR_NO_MORE_FILES;
+    return *e;
+}
+
+Result<void> Kernel::find_close(ProcessId caller, HandleValue search) {
+    HandleTable::Entry* entry = handles_.find_for(search, caller);
+    if (entry == nullptr || object_cast<FindObject>(entry->object.get()) == nullptr)
+        return Win32Error::ERROR_INVALID_HANDLE;
+    return close_handle(caller, search);
+}
+
+}  // namespace cek::kernel
