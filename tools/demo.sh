@@ -14,7 +14,7 @@ build/kernel/cekernel --instance demo --root "$CEK_ROOT" --idle-exit 5
 echo "== kernel started (instance demo, CE root $CEK_ROOT)"
 
 fifo=$(mktemp -u)
-mkfifo "$fifo"
+mkfifo "$fifo" "$fifo.2"
 build/examples/shared_writer >"$fifo" &
 writer=$!
 exec 3<"$fifo"
@@ -26,7 +26,22 @@ build/examples/shared_reader
 cat <&3
 wait "$writer"
 exec 3<&-
-rm -f "$fifo"
-echo "== cedump after both exited:"
+echo
+echo "== CE 5's CreateFileForMapping sequence: a file in the CE root, mapped by two processes"
+build/examples/file_seed first >"$fifo.2" &
+seed=$!
+exec 4<"$fifo.2"
+read -r line <&4 && echo "$line"
+read -r line <&4 && echo "$line"
+build/tools/cedump/cedump objects
+build/examples/file_seed second
+cat <&4
+wait "$seed"
+exec 4<&-
+rm -f "$fifo.2"
+echo "== on the host disk: $(head -c 40 "$CEK_ROOT/My Documents/seed.dat" | tr -d '\0')"
+echo
+echo "== cedump after all exited:"
 build/tools/cedump/cedump processes
+rm -f "$fifo"
 echo "== the kernel exits by itself 5 s after its last client."

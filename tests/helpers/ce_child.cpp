@@ -13,6 +13,13 @@
 //   storm <iterations> <seed>   (prints "started" first; creates/maps/unmaps/closes in a loop)
 //   threads <threads> <iterations>  -> ok <failures>
 //   forkcheck <handle>  (fork; the child must not see the handle and must work on its own)
+// Files (paths use '/' or '\'; access, share, flags in hex):
+//   open <path> <access> <share> <disposition> [flags]   -> ok <handle> <lasterror>
+//   cffm <path> <access> <share> <disposition>           (CreateFileForMappingW) -> same
+//   fmap <file> <protect> <size> [name]                  -> ok <handle> <lasterror>
+//   fwrite <handle> <text> -> ok <written> | fread <handle> <n> -> ok <text>
+//   seek <handle> <distance> <method> -> ok <position> | fsize <handle> -> ok <size>
+//   fflush <handle> | eof <handle> | del <path> | attrs <path> -> ok <attributes>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -152,6 +159,56 @@ std::string run(const std::vector<std::string>& w) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0
                    ? "ok"
                    : "fail child status " + std::to_string(status);
+    }
+    if ((cmd == "open" || cmd == "cffm") && w.size() >= 5) {
+        std::u16string path = wide(w[1]);
+        auto open = cmd == "open" ? CreateFileW : CreateFileForMappingW;
+        HANDLE h = open(path.c_str(), static_cast<DWORD>(num(w[2])), static_cast<DWORD>(num(w[3])),
+                        nullptr, static_cast<DWORD>(num(w[4])),
+                        w.size() > 5 ? static_cast<DWORD>(num(w[5])) : 0, nullptr);
+        if (h == INVALID_HANDLE_VALUE) return fail();
+        return "ok " + hex(reinterpret_cast<uintptr_t>(h)) + " " + last_error();
+    }
+    if (cmd == "fmap" && w.size() >= 4) {
+        std::u16string name = w.size() > 4 ? wide(w[4]) : u"";
+        HANDLE h = CreateFileMappingW(handle(w[1]), nullptr, static_cast<DWORD>(num(w[2])), 0,
+                                      static_cast<DWORD>(num(w[3])),
+                                      w.size() > 4 ? name.c_str() : nullptr);
+        if (h == nullptr) return fail();
+        return "ok " + hex(reinterpret_cast<uintptr_t>(h)) + " " + last_error();
+    }
+    if (cmd == "fwrite" && w.size() >= 3) {
+        DWORD written = 0;
+        if (!WriteFile(handle(w[1]), w[2].data(), static_cast<DWORD>(w[2].size()), &written, nullptr))
+            return fail();
+        return "ok " + std::to_string(written);
+    }
+    if (cmd == "fread" && w.size() >= 3) {
+        std::string buf(num(w[2]), '\0');
+        DWORD got = 0;
+        if (!ReadFile(handle(w[1]), buf.data(), static_cast<DWORD>(buf.size()), &got, nullptr))
+            return fail();
+        buf.resize(got);
+        return "ok " + buf;
+    }
+    if (cmd == "seek" && w.size() >= 4) {
+        DWORD at = SetFilePointer(handle(w[1]), static_cast<LONG>(std::strtol(w[2].c_str(), nullptr, 0)),
+                                  nullptr, static_cast<DWORD>(num(w[3])));
+        if (at == INVALID_SET_FILE_POINTER && GetLastError() != NO_ERROR) return fail();
+        return "ok " + std::to_string(at);
+    }
+    if (cmd == "fsize" && w.size() >= 2) {
+        DWORD size = GetFileSize(handle(w[1]), nullptr);
+        if (size == INVALID_FILE_SIZE && GetLastError() != NO_ERROR) return fail();
+        return "ok " + std::to_string(size);
+    }
+    if (cmd == "fflush" && w.size() >= 2) return FlushFileBuffers(handle(w[1])) ? "ok" : fail();
+    if (cmd == "eof" && w.size() >= 2) return SetEndOfFile(handle(w[1])) ? "ok" : fail();
+    if (cmd == "del" && w.size() >= 2) return DeleteFileW(wide(w[1]).c_str()) ? "ok" : fail();
+    if (cmd == "attrs" && w.size() >= 2) {
+        DWORD a = GetFileAttributesW(wide(w[1]).c_str());
+        if (a == INVALID_FILE_ATTRIBUTES) return fail();
+        return "ok " + hex(a);
     }
     return "error unknown command";
 }
