@@ -330,9 +330,9 @@ void Connection::mark_dead() {
     if (!dead_.exchange(true)) log()->error("the kernel is gone: every call now fails");
 }
 
-bool Connection::wait_reply(proto::Slot& slot, uint32_t seq) {
+bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     auto& rep = slot.control.rep_seq;
-    if (spin_ns_ != 0) {
+    if (spin && spin_ns_ != 0) {
         uint64_t start = proto::monotonic_ns();
         uint32_t spins = 0;
         while (rep.load(std::memory_order_acquire) != seq) {
@@ -378,11 +378,14 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     uint32_t seq = slot.control.req_seq.load(std::memory_order_relaxed) + 1;
     slot.control.req_seq.store(seq, std::memory_order_release);
     channel_->header.ready_mask.fetch_or(uint64_t{1} << index, std::memory_order_seq_cst);
-    if (page_->sleeping.load(std::memory_order_seq_cst) != 0) {
+    // A sleeping kernel needs its doorbell; its wake-up then takes longer than any useful spin,
+    // so the caller sleeps at once (spinning would only delay its own wake-up further).
+    const bool kernel_asleep = page_->sleeping.load(std::memory_order_seq_cst) != 0;
+    if (kernel_asleep) {
         uint64_t one = 1;
         (void)::write(doorbell_, &one, sizeof one);
     }
-    if (!wait_reply(slot, seq)) {
+    if (!wait_reply(slot, seq, !kernel_asleep)) {
         // The slot stays claimed: the dead kernel might still have been writing into it.
         return status;
     }

@@ -72,7 +72,7 @@ private:
     bool autostart();
     int claim_slot();
     void release_slot(int index);
-    bool wait_reply(proto::Slot& slot, uint32_t seq);
+    bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
     bool kernel_alive();
     void mark_dead();
     static void atfork_prepare();

@@ -9,6 +9,7 @@
 // (new name, existing name), MapViewOfFile+UnmapViewOfFile with their in-process host floors.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -169,5 +170,64 @@ int main(int argc, char** argv) {
         "mmap+munmap 64K");
     CloseHandle(kept);
     close(shm);
+
+    // Files: a 64 MiB file in the CE root's \Temp, and the same file opened natively.
+    const char* root = std::getenv("CEK_ROOT");
+    if (root == nullptr) {
+        std::printf("(set CEK_ROOT to the kernel's root to measure file calls)\n");
+        return 0;
+    }
+    std::string host = std::string(root) + "/Temp/bench.bin";
+    const size_t file_size = 64u << 20;
+    HANDLE f = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                           CREATE_ALWAYS, 0, nullptr);
+    std::vector<char> mib(1u << 20, 'x');
+    for (size_t i = 0; i < file_size / mib.size(); ++i) {
+        DWORD n = 0;
+        WriteFile(f, mib.data(), static_cast<DWORD>(mib.size()), &n, nullptr);
+    }
+    CloseHandle(f);
+    auto file_open_close = [&] {
+        HANDLE h = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ, FILE_SHARE_READ, nullptr,
+                               OPEN_EXISTING, 0, nullptr);
+        CloseHandle(h);
+    };
+    auto native_open_close = [&] { close(open(host.c_str(), O_RDONLY | O_CLOEXEC)); };
+    row("CreateFileW existing + CloseHandle", measure(samples, file_open_close),
+        measure(samples, native_open_close), "open+close");
+
+    f = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                    OPEN_EXISTING, 0, nullptr);
+    int fd = open(host.c_str(), O_RDWR | O_CLOEXEC);
+    char page[4096] = {};
+    row("GetFileSize", measure(samples, [&] { GetFileSize(f, nullptr); }),
+        measure(samples, [&] { struct stat st; fstat(fd, &st); }), "fstat");
+    row("SetFilePointer", measure(samples, [&] { SetFilePointer(f, 4096, nullptr, FILE_BEGIN); }),
+        measure(samples, [&] { lseek(fd, 4096, SEEK_SET); }), "lseek");
+    row("SetFilePointer + ReadFile 4K", measure(samples, [&] {
+            DWORD n;
+            SetFilePointer(f, 8192, nullptr, FILE_BEGIN);
+            ReadFile(f, page, sizeof page, &n, nullptr);
+        }),
+        measure(samples, [&] { lseek(fd, 8192, SEEK_SET); (void)!read(fd, page, sizeof page); }),
+        "lseek+read 4K");
+    row("SetFilePointer + WriteFile 4K", measure(samples, [&] {
+            DWORD n;
+            SetFilePointer(f, 8192, nullptr, FILE_BEGIN);
+            WriteFile(f, page, sizeof page, &n, nullptr);
+        }),
+        measure(samples, [&] { lseek(fd, 8192, SEEK_SET); (void)!write(fd, page, sizeof page); }),
+        "lseek+write 4K");
+    size_t big = std::max<size_t>(samples / 20, 64);
+    Stats read_mib = measure(big, [&] {
+        DWORD n;
+        SetFilePointer(f, 0, nullptr, FILE_BEGIN);
+        ReadFile(f, mib.data(), static_cast<DWORD>(mib.size()), &n, nullptr);
+    });
+    Stats pread_mib = measure(big, [&] { (void)!pread(fd, mib.data(), mib.size(), 0); });
+    row("ReadFile 1 MiB (page cache)", read_mib, pread_mib, "pread 1 MiB");
+    CloseHandle(f);
+    close(fd);
+    DeleteFileW(u"\\Temp\\bench.bin");
     return 0;
 }
