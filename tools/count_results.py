@@ -37,7 +37,7 @@ def main() -> int:
     with open(log) as f:
         entries = [json.loads(line) for line in f if line.strip()]
     for entry in entries:
-        name = entry.get("name", "")
+        name = entry.get("name", "").split(" / ")[-1]  # "project:suite / name"
         reports = glob.glob(os.path.join(build, "tests", "**", name + ".junit.xml"), recursive=True)
         counted = count_report(reports[0]) if reports else None
         ok = entry.get("result") in ("OK", "SKIP", "EXPECTEDFAIL")
