@@ -2,6 +2,7 @@
 // sharing, the shared file pointer, coherence of views and ReadFile/WriteFile, durability.
 #include <catch2/catch.hpp>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <sstream>
@@ -145,4 +146,15 @@ TEST_CASE("data flushed from a view survives kill -9 of the process that wrote i
     // The process's death closed the mapping and its file: it opens exclusively again.
     auto b = k.spawn_child();
     CHECK(field(b->ask(std::string("open /Temp/durable.bin ") + kReadWrite + " 0 3"), 0) == "ok");
+}
+
+TEST_CASE("the file API works end to end from a C program built with -fshort-wchar",
+          "[multiproc][file][api]") {
+    KernelFixture k;
+    Child app({program("CEK_API_FILES")}, k.client_env());
+    CHECK(app.read_line(30s) == std::optional<std::string>("ok"));
+    auto status = app.wait(30s);
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
 }

@@ -4,9 +4,20 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <ostream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernel/kernel.h"
 #include "protocol/ce_constants.h"
@@ -92,6 +103,111 @@ struct Scene {
 
     Kernel k;
     int next_pid = 1000;
+
+protected:
+    // For scenes that give the kernel a file system (FileScene).
+    Scene(KernelConfig c, std::unique_ptr<fsys::Root> root) : k(c, std::move(root)) {}
+};
+
+// A fresh host directory (mkdtemp under $TMPDIR or /tmp), removed with its contents at scope
+// exit. Write bits are restored first so that READONLY files cannot block the removal.
+class TempDir {
+public:
+    TempDir() {
+        const char* base = std::getenv("TMPDIR");
+        std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                            "/cek-unit-XXXXXX";
+        std::vector<char> buf(templ.begin(), templ.end());
+        buf.push_back('\0');
+        if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = buf.data();
+    }
+    ~TempDir() {
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(path_, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+            if (!it->is_symlink()) ::chmod(it->path().c_str(), 0700);
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline std::unique_ptr<fsys::Root> open_root(const std::filesystem::path& dir) {
+    auto r = fsys::Root::open(dir);
+    if (!r) throw std::runtime_error("fsys::Root::open failed");
+    return std::move(r).value();
+}
+
+// A Scene whose kernel has a CE file system rooted in a private temporary directory. The
+// directory (a base class) outlives the kernel, so every descriptor closes before removal.
+struct FileScene : TempDir, Scene {
+    explicit FileScene(KernelConfig c = config()) : TempDir(), Scene(c, open_root(path())) {}
+
+    // The host path of a CE path relative to the root ("Temp/a.txt" for \Temp\a.txt).
+    std::filesystem::path host(const std::string& rel) const { return path() / rel; }
+    void write_host(const std::string& rel, const std::string& data) const {
+        std::ofstream out(host(rel), std::ios::binary | std::ios::trunc);
+        out << data;
+        if (!out) throw std::runtime_error("write_host failed: " + rel);
+    }
+    std::string read_host(const std::string& rel) const {
+        std::ifstream in(host(rel), std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    uint64_t host_size(const std::string& rel) const {
+        struct stat st {};
+        if (::stat(host(rel).c_str(), &st) != 0) return UINT64_MAX;
+        return static_cast<uint64_t>(st.st_size);
+    }
+
+    // CreateFileW(path, access, share, NULL, disposition, flags, NULL).
+    Result<HandleValue> open(ProcessId p, const std::u16string& path, uint32_t access,
+                             uint32_t share, uint32_t disposition, LastError& le,
+                             uint32_t flags = 0) {
+        kernel::CreateFileArgs a;
+        a.path = path;
+        a.access = access;
+        a.share = share;
+        a.disposition = disposition;
+        a.flags_and_attributes = flags;
+        return k.create_file(p, a, le);
+    }
+    Result<HandleValue> open(ProcessId p, const std::u16string& path, uint32_t access,
+                             uint32_t share, uint32_t disposition = 3 /* OPEN_EXISTING */) {
+        LastError le;
+        return open(p, path, access, share, disposition, le);
+    }
+    // CreateFileForMappingW(path, access, share, NULL, disposition, flags, NULL).
+    Result<HandleValue> cffm(ProcessId p, const std::u16string& path, uint32_t access,
+                             uint32_t share = 0, uint32_t disposition = 3 /* OPEN_EXISTING */,
+                             uint32_t flags = 0) {
+        kernel::CreateFileArgs a;
+        a.path = path;
+        a.access = access;
+        a.share = share;
+        a.disposition = disposition;
+        a.flags_and_attributes = flags;
+        a.for_mapping = true;
+        LastError le;
+        return k.create_file(p, a, le);
+    }
+    // CreateFileMappingW(hFile, NULL, protect, 0, size_low, name).
+    Result<HandleValue> map_file(ProcessId p, HandleValue file, uint32_t protect,
+                                 uint32_t size_low, const std::u16string* name, LastError& le) {
+        return k.create_mapping(p, file, protect, 0, size_low, name, le);
+    }
+    Result<HandleValue> map_file(ProcessId p, HandleValue file, uint32_t protect,
+                                 uint32_t size_low = 0, const std::u16string* name = nullptr) {
+        LastError le;
+        return map_file(p, file, protect, size_low, name, le);
+    }
 };
 
 }  // namespace unit
