@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
+#include "fsys/path.h"
 #include "kernel/log.h"
 #include "protocol/ce_constants.h"
 
@@ -17,33 +19,6 @@ uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
     clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-std::string utf8(const std::u16string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        uint32_t c = s[i];
-        if (c >= 0xD800 && c < 0xDC00 && i + 1 < s.size() && s[i + 1] >= 0xDC00 &&
-            s[i + 1] < 0xE000) {
-            c = 0x10000 + ((c - 0xD800) << 10) + (s[++i] - 0xDC00);
-        }
-        if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else if (c < 0x800) {
-            out += static_cast<char>(0xC0 | (c >> 6));
-            out += static_cast<char>(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out += static_cast<char>(0xE0 | (c >> 12));
-            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (c & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (c >> 18));
-            out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (c & 0x3F));
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -95,6 +70,11 @@ void Kernel::detach_process(ProcessId id) {
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
     processes_.erase(id);
+    // The last tracer gone: stop recording and give the ring's memory back.
+    if (tracers_.erase(id) != 0 && tracers_.empty()) {
+        trace_ring_.clear();
+        trace_ring_.shrink_to_fit();
+    }
 }
 
 void Kernel::entry_died(const Ref<KernelObject>& object) {
@@ -181,7 +161,7 @@ Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, u
     // 11. Named: last error 0; unnamed: left alone.
     last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
     log::mapping()->debug("mapping created h={:#x} size={} base={:#x} name={}", handle.raw,
-                          length, mapping->base(), name != nullptr ? utf8(*name) : "");
+                          length, mapping->base(), name != nullptr ? fsys::to_utf8(*name).value_or("?") : "");
     return handle;
 }
 
@@ -317,7 +297,12 @@ proto::Snapshot Kernel::snapshot() const {
         info.handle_count = handle_counts[id.raw];
         info.view_count = static_cast<uint32_t>(p.views.size());
         info.executable = p.executable;
-        info.channel_state = p.diagnostics ? "diagnostics" : "attached";
+        if (tracers_.count(id) != 0)
+            info.channel_state = "tracing";
+        else if (p.diagnostics)
+            info.channel_state = "diagnostics";
+        else
+            info.channel_state = channel_probe_ ? channel_probe_(id) : "attached";
         s.processes.push_back(std::move(info));
         memory += sizeof(p) + p.views.size() * (sizeof(View) + 48) + p.executable.capacity();
         for (const auto& [address, v] : p.views) {
@@ -328,8 +313,51 @@ proto::Snapshot Kernel::snapshot() const {
     }
     for (const auto& space : names_)
         for (const auto& [name, h] : space) memory += sizeof(h) + 48 + name.capacity() * 2;
+    memory += trace_ring_.capacity() * sizeof(TraceEntry);
+    for (const auto& e : trace_ring_) memory += e.args.capacity() + e.result.capacity();
     s.header.kernel_memory_bytes = memory;
     return s;
+}
+
+void Kernel::trace_record(TraceEntry entry) {
+    if (trace_ring_.empty()) trace_ring_.resize(proto::kTraceCapacity);
+    entry.record.seq = trace_next_++;
+    auto it = processes_.find(ProcessId{entry.record.process_id});
+    entry.record.pid = it == processes_.end() ? 0 : it->second.pid;
+    trace_ring_[entry.record.seq % proto::kTraceCapacity] = std::move(entry);
+}
+
+size_t Kernel::trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out,
+                          proto::TraceReadReply& reply) {
+    reply = {};
+    if (cursor == 0 || cursor > trace_next_) {
+        tracers_.insert(tracer);
+        cursor = trace_next_;  // a new tracer sees what happens from now on
+    }
+    // The ring holds seqs [oldest, trace_next_); anything older was overwritten.
+    const uint64_t held = std::min<uint64_t>(trace_next_ - 1, trace_ring_.empty() ? 0 : proto::kTraceCapacity);
+    const uint64_t oldest = trace_next_ - held;
+    if (cursor < oldest) {
+        reply.lost = oldest - cursor;
+        cursor = oldest;
+    }
+    size_t used = 0;
+    for (; cursor < trace_next_; ++cursor) {
+        const TraceEntry& e = trace_ring_[cursor % proto::kTraceCapacity];
+        proto::TraceRecordWire w = e.record;
+        w.args_bytes = static_cast<uint16_t>(e.args.size());
+        w.result_bytes = static_cast<uint16_t>(e.result.size());
+        size_t need = sizeof w + e.args.size() + e.result.size();
+        if (out.size() - used < need) break;
+        std::memcpy(out.data() + used, &w, sizeof w);
+        std::memcpy(out.data() + used + sizeof w, e.args.data(), e.args.size());
+        std::memcpy(out.data() + used + sizeof w + e.args.size(), e.result.data(),
+                    e.result.size());
+        used += need;
+        ++reply.count;
+    }
+    reply.next_cursor = cursor;
+    return used;
 }
 
 void Kernel::store_snapshot(ProcessId caller, std::vector<std::byte> bytes) {

@@ -8,16 +8,12 @@
 #include <sstream>
 #include <string>
 
+#include "support/answers.h"
 #include "support/kernel_fixture.h"
 
 using namespace cek::test;
 
 namespace {
-
-std::string field(const std::string& answer, size_t index) {
-    auto w = words(answer);
-    return index < w.size() ? w[index] : "";
-}
 
 std::string host_file(const KernelFixture& k, const std::string& rel) {
     std::ifstream in(k.root() + "/" + rel, std::ios::binary);
@@ -26,11 +22,6 @@ std::string host_file(const KernelFixture& k, const std::string& rel) {
     return s.str();
 }
 
-size_t app_processes(const cek::proto::Snapshot& s) {
-    size_t n = 0;
-    for (const auto& p : s.processes) n += p.channel_state != "diagnostics";
-    return n;
-}
 
 constexpr const char* kRead = "0x80000000";
 constexpr const char* kReadWrite = "0xC0000000";

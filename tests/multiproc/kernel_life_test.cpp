@@ -9,16 +9,11 @@
 #include <chrono>
 #include <string>
 
+#include "support/answers.h"
 #include "support/kernel_fixture.h"
 
 using namespace cek::test;
 
-namespace {
-std::string field(const std::string& answer, size_t index) {
-    auto w = words(answer);
-    return index < w.size() ? w[index] : "";
-}
-}  // namespace
 
 TEST_CASE("a second kernel for the same instance refuses to start", "[multiproc][kernel]") {
     KernelFixture k;
@@ -80,8 +75,7 @@ TEST_CASE("the first call of a process starts a kernel when none runs", "[multip
     KernelFixture k;
     auto env = k.client_env();
     env["CEK_INSTANCE"] = k.instance() + "-auto";
-    env.erase("CEK_AUTOSTART");
-    env["CEK_AUTOSTART"] = "1";
+    env.insert_or_assign("CEK_AUTOSTART", std::string(1, '1'));  // (GCC 12 -Wrestrict false alarm on = "1")
     env["CEK_KERNEL"] = program("CEK_KERNEL");
     Child a({program("CEK_CHILD")}, env);
     CHECK(field(a.ask("create autostarted 4096 4", 20s), 0) == "ok");

@@ -4,23 +4,13 @@
 
 #include <string>
 
+#include "support/answers.h"
 #include "support/kernel_fixture.h"
 
 using namespace cek::test;
 
 namespace {
 
-// "ok <handle> <lasterror>" -> handle
-std::string field(const std::string& answer, size_t index) {
-    auto w = words(answer);
-    return index < w.size() ? w[index] : "";
-}
-
-size_t app_processes(const cek::proto::Snapshot& s) {
-    size_t n = 0;
-    for (const auto& p : s.processes) n += p.channel_state != "diagnostics";
-    return n;
-}
 
 bool holds_anything(const cek::proto::Snapshot& s, int pid) {
     uint32_t id = 0;

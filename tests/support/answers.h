@@ -1,0 +1,25 @@
+// Reading ce_child's answers and kernel snapshots in multi-process tests.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "protocol/snapshot.h"
+#include "support/process.h"
+
+namespace cek::test {
+
+// Word `index` of an answer line ("ok 0x400102 183" -> [0] "ok", [1] "0x400102", [2] "183").
+inline std::string field(const std::string& answer, size_t index) {
+    auto w = words(answer);
+    return index < w.size() ? w[index] : "";
+}
+
+// Attached application processes (cedump and the fixture's own probes are diagnostics).
+inline size_t app_processes(const proto::Snapshot& s) {
+    size_t n = 0;
+    for (const auto& p : s.processes) n += p.channel_state != "diagnostics";
+    return n;
+}
+
+}  // namespace cek::test
