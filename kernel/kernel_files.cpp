@@ -57,6 +57,11 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // Parameter errors come before any look at the file (wine-behavior.md §1.1): dispositions
+    // 1..5 only, and TRUNCATE_EXISTING needs the literal GENERIC_WRITE bit.
+    if (a.disposition < ce::kCreateNew || a.disposition > ce::kTruncateExisting ||
+        (a.disposition == ce::kTruncateExisting && (a.access & ce::kGenericWrite) == 0))
+        return Win32Error::ERROR_INVALID_PARAMETER;
     FileAccess access = access_from(a.access);
     uint32_t share = a.share & (kShareRead | kShareWrite);
     uint32_t flags = a.flags_and_attributes;

@@ -33,6 +33,7 @@ inline constexpr uint32_t kFileAppendData = 0x0004;
 inline constexpr uint32_t kFileShareRead = 0x1;
 inline constexpr uint32_t kFileShareWrite = 0x2;
 inline constexpr uint32_t kFileShareWriteOverride = 0x40000000;  // CE 5 CreateFileForMapping
+inline constexpr uint32_t kCreateNew = 1;
 inline constexpr uint32_t kCreateAlways = 2;
 inline constexpr uint32_t kOpenAlways = 4;
 inline constexpr uint32_t kTruncateExisting = 5;
