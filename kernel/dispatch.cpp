@@ -1,10 +1,17 @@
 #include "kernel/dispatch.h"
 
+#include <time.h>
+
+#include <array>
+#include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
+#include "fsys/path.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
+#include "protocol/ce_constants.h"
 #include "protocol/channel.h"
 #include "protocol/messages.h"
 
@@ -325,6 +332,20 @@ size_t handle_find_close(Kernel& k, ProcessId caller, std::span<const std::byte>
     return w.ok(proto::FindCloseReply{});
 }
 
+size_t handle_trace_read(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                         ReplyWriter& w) {
+    proto::TraceReadRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    // Packed straight into a buffer the size of the reply's data area.
+    static std::array<std::byte, proto::kReplyBytes - sizeof(ReplyHeader) -
+                                     sizeof(proto::TraceReadReply)>
+        records;
+    proto::TraceReadReply rep{};
+    size_t used = k.trace_read(caller, req.cursor, records, rep);
+    return w.ok(rep, LastError::keep(), std::span<const std::byte>(records.data(), used));
+}
+
 using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&);
 
 constexpr Handler kHandlers[] = {
@@ -332,15 +353,260 @@ constexpr Handler kHandlers[] = {
     handle_unmap_view, handle_flush_view, handle_snapshot,       handle_snapshot_read,
     handle_create_file, handle_file_descriptor, handle_set_end_of_file, handle_file_info,
     handle_set_file_time, handle_path_op, handle_move_path, handle_find_first, handle_find_next,
-    handle_find_close,
+    handle_find_close, handle_trace_read,
 };
 static_assert(std::size(kHandlers) == static_cast<size_t>(RequestCode::Count),
               "one handler per request in requests.def, in order");
 
-}  // namespace
+// ---- Trace decoding: a readable line per request, built only while someone traces. ----
 
-size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                           std::span<std::byte> reply) {
+uint64_t now_ns(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string bounded(std::string s) {
+    constexpr size_t kMax = 600;  // two MAX_PATH names fit; the wire record stays small
+    if (s.size() > kMax) {
+        s.resize(kMax - 3);
+        s += "...";
+    }
+    return s;
+}
+
+std::string hex(uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string handle_text(uint32_t h) {
+    return h == ce::kInvalidHandle ? "INVALID_HANDLE_VALUE" : hex(h);
+}
+
+// `value`'s bits as NAME|NAME, with any unnamed rest in hex; "0" when none.
+std::string flags_text(uint32_t value,
+                       std::initializer_list<std::pair<uint32_t, const char*>> names) {
+    std::string out;
+    for (const auto& [bit, name] : names) {
+        if (bit != 0 && (value & bit) == bit) {
+            out += (out.empty() ? "" : "|") + std::string(name);
+            value &= ~bit;
+        }
+    }
+    if (value != 0 || out.empty()) out += (out.empty() ? "" : "|") + hex(value);
+    return out;
+}
+
+std::string quoted_name(std::span<const std::byte>& extra, uint32_t chars) {
+    std::u16string name;
+    if (!read_u16(extra, chars, name)) return "<truncated>";
+    auto text = fsys::to_utf8(name);
+    return "\"" + (text ? *text : std::string("<invalid UTF-16>")) + "\"";
+}
+
+std::string protect_text(uint32_t p) {
+    return flags_text(p, {{ce::kPageReadWrite, "PAGE_READWRITE"},
+                          {ce::kPageReadOnly, "PAGE_READONLY"},
+                          {ce::kSecCommit, "SEC_COMMIT"}});
+}
+
+std::string map_access_text(uint32_t a) {
+    if (a == ce::kFileMapAllAccess) return "FILE_MAP_ALL_ACCESS";
+    return flags_text(a, {{ce::kFileMapRead, "FILE_MAP_READ"},
+                          {ce::kFileMapWrite, "FILE_MAP_WRITE"},
+                          {ce::kFileMapCopy, "FILE_MAP_COPY"}});
+}
+
+std::string file_access_text(uint32_t a) {
+    return flags_text(a, {{ce::kGenericRead, "GENERIC_READ"},
+                          {ce::kGenericWrite, "GENERIC_WRITE"},
+                          {ce::kGenericAll, "GENERIC_ALL"}});
+}
+
+std::string share_text(uint32_t s) {
+    return flags_text(s, {{ce::kFileShareRead, "FILE_SHARE_READ"},
+                          {ce::kFileShareWrite, "FILE_SHARE_WRITE"},
+                          {ce::kFileShareWriteOverride, "FILE_SHARE_WRITE_OVERRIDE"}});
+}
+
+std::string disposition_text(uint32_t d) {
+    static constexpr const char* kNames[] = {"0", "CREATE_NEW", "CREATE_ALWAYS", "OPEN_EXISTING",
+                                             "OPEN_ALWAYS", "TRUNCATE_EXISTING"};
+    return d < std::size(kNames) ? kNames[d] : std::to_string(d);
+}
+
+template <class T>
+bool take(std::span<const std::byte>& body, T& out) {
+    if (body.size() < sizeof(T)) return false;
+    std::memcpy(&out, body.data(), sizeof(T));
+    body = body.subspan(sizeof(T));
+    return true;
+}
+
+std::string describe_request(RequestCode code, std::span<const std::byte> body) {
+    using std::to_string;
+    auto bad = [] { return std::string("<short request>"); };
+    switch (code) {
+    case RequestCode::Null: {
+        proto::NullRequest r;
+        return take(body, r) ? "cookie=" + hex(r.cookie) : bad();
+    }
+    case RequestCode::CloseHandle: {
+        proto::CloseHandleRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::CreateMapping: {
+        proto::CreateMappingRequest r;
+        if (!take(body, r)) return bad();
+        return "file=" + handle_text(r.file) + " protect=" + protect_text(r.protect) +
+               " size=" + to_string((uint64_t{r.size_high} << 32) | r.size_low) +
+               " name=" + (r.has_name != 0 ? quoted_name(body, r.name_chars) : "NULL");
+    }
+    case RequestCode::MapView: {
+        proto::MapViewRequest r;
+        if (!take(body, r)) return bad();
+        return "mapping=" + handle_text(r.mapping) + " access=" + map_access_text(r.access) +
+               " offset=" + to_string((uint64_t{r.offset_high} << 32) | r.offset_low) +
+               " size=" + to_string(r.size);
+    }
+    case RequestCode::UnmapView: {
+        proto::UnmapViewRequest r;
+        return take(body, r) ? "address=" + hex(r.address) : bad();
+    }
+    case RequestCode::FlushView: {
+        proto::FlushViewRequest r;
+        return take(body, r) ? "address=" + hex(r.address) + " size=" + to_string(r.size) : bad();
+    }
+    case RequestCode::Snapshot:
+        return "";
+    case RequestCode::SnapshotRead: {
+        proto::SnapshotReadRequest r;
+        return take(body, r) ? "offset=" + to_string(r.offset) : bad();
+    }
+    case RequestCode::CreateFile: {
+        proto::CreateFileRequest r;
+        if (!take(body, r)) return bad();
+        return "path=" + quoted_name(body, r.path_chars) + " access=" +
+               file_access_text(r.access) + " share=" + share_text(r.share) +
+               " disposition=" + disposition_text(r.disposition) +
+               " flags=" + hex(r.flags_and_attributes) + (r.for_mapping != 0 ? " for_mapping" : "");
+    }
+    case RequestCode::FileDescriptor: {
+        proto::FileDescriptorRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::SetEndOfFile: {
+        proto::SetEndOfFileRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::FileInfo: {
+        proto::FileInfoRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::SetFileTime: {
+        proto::SetFileTimeRequest r;
+        if (!take(body, r)) return bad();
+        return "handle=" + handle_text(r.handle) +
+               " set=" + flags_text(r.which, {{1, "creation"}, {2, "access"}, {4, "write"}});
+    }
+    case RequestCode::PathOp: {
+        proto::PathOpRequest r;
+        if (!take(body, r)) return bad();
+        static constexpr const char* kOps[] = {"?", "get_attributes", "set_attributes",
+                                               "delete", "create_directory",
+                                               "remove_directory"};
+        std::string op = r.op < std::size(kOps) ? kOps[r.op] : to_string(r.op);
+        std::string out = "op=" + op + " path=" + quoted_name(body, r.path_chars);
+        if (r.op == static_cast<uint32_t>(proto::PathOpCode::SetAttributes))
+            out += " attributes=" + hex(r.argument);
+        return out;
+    }
+    case RequestCode::MovePath: {
+        proto::MovePathRequest r;
+        if (!take(body, r)) return bad();
+        std::string from = quoted_name(body, r.from_chars);
+        std::string to = quoted_name(body, r.to_chars);
+        return std::string(r.copy != 0 ? "copy" : "move") + " from=" + from + " to=" + to +
+               (r.copy != 0 && r.fail_if_exists != 0 ? " fail_if_exists" : "");
+    }
+    case RequestCode::FindFirst: {
+        proto::FindFirstRequest r;
+        return take(body, r) ? "pattern=" + quoted_name(body, r.path_chars) : bad();
+    }
+    case RequestCode::FindNext: {
+        proto::FindNextRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::FindClose: {
+        proto::FindCloseRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::TraceRead: {
+        proto::TraceReadRequest r;
+        return take(body, r) ? "cursor=" + to_string(r.cursor) : bad();
+    }
+    case RequestCode::Count:
+        break;
+    }
+    return "";
+}
+
+// What a successful call returned, from the reply body (after the header).
+std::string describe_reply(RequestCode code, std::span<const std::byte> body) {
+    using std::to_string;
+    switch (code) {
+    case RequestCode::CreateMapping: {
+        proto::CreateMappingReply r;
+        return take(body, r) ? handle_text(r.handle) : "";
+    }
+    case RequestCode::CreateFile: {
+        proto::CreateFileReply r;
+        return take(body, r) ? handle_text(r.handle) : "";
+    }
+    case RequestCode::MapView: {
+        proto::MapViewReply r;
+        return take(body, r) ? hex(r.address) : "";
+    }
+    case RequestCode::FindFirst: {
+        proto::FindFirstReply r;
+        if (!take(body, r)) return "";
+        return handle_text(r.handle) + " " + quoted_name(body, r.entry.name_chars);
+    }
+    case RequestCode::FindNext: {
+        proto::FindNextReply r;
+        return take(body, r) ? quoted_name(body, r.entry.name_chars) : "";
+    }
+    case RequestCode::SetEndOfFile: {
+        proto::SetEndOfFileReply r;
+        return take(body, r) ? "size=" + to_string(r.size) : "";
+    }
+    case RequestCode::FileInfo: {
+        proto::FileInfoReply r;
+        return take(body, r) ? "attributes=" + hex(r.attributes) + " size=" + to_string(r.size)
+                             : "";
+    }
+    case RequestCode::PathOp: {
+        proto::PathOpReply r;
+        return take(body, r) && r.value != 0 ? hex(r.value) : "TRUE";
+    }
+    case RequestCode::Snapshot: {
+        proto::SnapshotReply r;
+        return take(body, r) ? to_string(r.total_bytes) + " bytes" : "";
+    }
+    case RequestCode::FileDescriptor: {
+        proto::FileDescriptorReply r;
+        return take(body, r) ? "fd=" + to_string(r.kernel_fd) : "";
+    }
+    default:
+        return "TRUE";
+    }
+}
+
+
+size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
+                std::span<std::byte> reply) {
     ReplyWriter w(reply);
     RequestHeader h{};
     if (request.size() < sizeof h) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -361,6 +627,55 @@ size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std
                             error_name(static_cast<Win32Error>(rh.error)), rh.error);
     }
     return n;
+}
+
+// The same call, recorded in the kernel's trace ring with decoded arguments and result. Only
+// taken while a tracer is attached; the request is the kernel's private copy.
+size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
+                       std::span<std::byte> reply) {
+    const uint64_t start_mono = now_ns(CLOCK_MONOTONIC);
+    const uint64_t start_real = now_ns(CLOCK_REALTIME);
+    size_t n = dispatch(kernel, caller, request, reply);
+    const uint64_t duration = now_ns(CLOCK_MONOTONIC) - start_mono;
+    RequestHeader h{};
+    if (request.size() < sizeof h) return n;
+    std::memcpy(&h, request.data(), sizeof h);
+    // The tracers' own polling would drown everything else.
+    if (h.code == static_cast<uint32_t>(RequestCode::TraceRead)) return n;
+    Kernel::TraceEntry e;
+    e.record.time_ns = start_real;
+    e.record.duration_ns = duration;
+    e.record.process_id = caller.raw;
+    e.record.thread_id = h.thread_id;
+    e.record.code = h.code;
+    ReplyHeader rh{};
+    std::memcpy(&rh, reply.data(), sizeof rh);
+    e.record.error = rh.error;
+    e.record.failed = rh.failed;
+    e.record.set_error = rh.set_error;
+    bool sane = h.size >= sizeof h && h.size <= request.size() &&
+                h.code < static_cast<uint32_t>(RequestCode::Count);
+    if (sane) {
+        auto code = static_cast<RequestCode>(h.code);
+        e.args = bounded(describe_request(code, request.subspan(sizeof h, h.size - sizeof h)));
+        if (rh.failed == 0)
+            e.result = bounded(describe_reply(code, std::span<const std::byte>(reply.data(), n)
+                                                        .subspan(sizeof rh)));
+    } else {
+        e.args = "<malformed>";
+    }
+    kernel.trace_record(std::move(e));
+    return n;
+}
+
+}  // namespace
+
+size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
+                           std::span<std::byte> reply) {
+    // The one cost of tracing when nobody traces: this branch.
+    if (kernel.tracing()) [[unlikely]]
+        return dispatch_traced(kernel, caller, request, reply);
+    return dispatch(kernel, caller, request, reply);
 }
 
 }  // namespace cek::kernel

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -283,6 +284,14 @@ proto::Snapshot Kernel::snapshot() const {
         info.handle = handle;
         info.references = o.ref_count();
         o.describe(info.details);
+        // Attributes live in the file system (xattr or sidecar), which the object cannot see.
+        if (const auto* file = object_cast<FileObject>(const_cast<KernelObject*>(&o));
+            file != nullptr && root_) {
+            auto attributes = root_->get_attributes(file->fd());
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "0x%x", attributes ? attributes.value() : 0u);
+            info.details.emplace_back("attributes", attributes ? buf : "?");
+        }
         memory += o.memory_bytes();
         s.objects.push_back(std::move(info));
     };
@@ -335,7 +344,8 @@ size_t Kernel::trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte
         cursor = trace_next_;  // a new tracer sees what happens from now on
     }
     // The ring holds seqs [oldest, trace_next_); anything older was overwritten.
-    const uint64_t held = std::min<uint64_t>(trace_next_ - 1, trace_ring_.empty() ? 0 : proto::kTraceCapacity);
+    const uint64_t capacity = trace_ring_.empty() ? 0 : proto::kTraceCapacity;
+    const uint64_t held = std::min<uint64_t>(trace_next_ - 1, capacity);
     const uint64_t oldest = trace_next_ - held;
     if (cursor < oldest) {
         reply.lost = oldest - cursor;

@@ -7,9 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "kernel/core/open_files.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
+#include "protocol/messages.h"
 #include "protocol/result.h"
 #include "protocol/snapshot.h"
 
@@ -135,6 +139,27 @@ public:
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
     const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;
 
+    // Where a process's channel stands ("idle", "busy 2"), asked of the transport at snapshot
+    // time only; without a probe the snapshot says "attached".
+    void set_channel_probe(std::function<std::string(ProcessId)> probe) {
+        channel_probe_ = std::move(probe);
+    }
+
+    // Tracing (cedump trace). The dispatcher records requests only while tracing() holds, so
+    // an untraced kernel pays one branch per request. The ring is bounded (kTraceCapacity).
+    struct TraceEntry {
+        proto::TraceRecordWire record{};
+        std::string args;
+        std::string result;
+    };
+    bool tracing() const { return !tracers_.empty(); }
+    // Stores `entry` (its seq and pid are filled in here), dropping the oldest when full.
+    void trace_record(TraceEntry entry);
+    // TraceRead: attaches `tracer` on cursor 0 and packs the records from the cursor into `out`
+    // (TraceRecordWire + strings each, as many as fit). Returns the bytes used.
+    size_t trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out,
+                      proto::TraceReadReply& reply);
+
     size_t handle_count() const { return handles_.size(); }
     size_t process_count() const { return processes_.size(); }
     HandleTable& handles() { return handles_; }
@@ -192,6 +217,10 @@ private:
     std::unordered_map<std::u16string, HandleValue> names_[static_cast<size_t>(ObjectType::Count)];
     std::map<ProcessId, Process> processes_;
     uint32_t next_process_ = 1;
+    std::function<std::string(ProcessId)> channel_probe_;
+    std::set<ProcessId> tracers_;
+    std::vector<TraceEntry> trace_ring_;  // kTraceCapacity slots once someone traces
+    uint64_t trace_next_ = 1;             // seq of the next record; 0 is "attach" on the wire
 };
 
 }  // namespace cek::kernel

@@ -299,6 +299,38 @@ struct FindCloseReply {
     uint64_t reserved;
 };
 
+// TraceRead: cedump trace. The first call (cursor 0) makes the caller a tracer until its
+// process detaches; while at least one tracer is attached the kernel keeps the last
+// kTraceCapacity requests in a ring. Each call returns the records from `cursor` on that fit,
+// as TraceRecordWire + args + result (UTF-8) each; `lost` counts records that were overwritten
+// before this tracer read them. Records hold decoded arguments, never file data. No errors.
+inline constexpr uint32_t kTraceCapacity = 4096;
+struct TraceReadRequest {
+    uint64_t cursor;  // 0: attach, start from now
+};
+struct TraceReadReply {
+    uint64_t next_cursor;
+    uint64_t lost;
+    uint32_t count;
+    uint32_t reserved;
+};
+struct TraceRecordWire {
+    uint64_t seq;
+    uint64_t time_ns;      // CLOCK_REALTIME when the kernel took the request
+    uint64_t duration_ns;  // handling time in the kernel
+    uint32_t process_id;
+    int32_t pid;
+    uint32_t thread_id;
+    uint32_t code;       // RequestCode
+    uint32_t error;      // the reply's Win32 error
+    uint8_t failed;
+    uint8_t set_error;
+    uint16_t args_bytes;    // then args_bytes of UTF-8 arguments
+    uint16_t result_bytes;  // then result_bytes of UTF-8 result
+    uint16_t reserved[3];
+};
+static_assert(sizeof(TraceRecordWire) == 56);
+
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \
                       std::is_standard_layout_v<name##Request> &&                          \

@@ -94,9 +94,24 @@ int make_memfd(const char* name, size_t size) {
 }  // namespace
 
 Server::Server(Kernel& kernel, ServerOptions options)
-    : kernel_(kernel), options_(std::move(options)) {}
+    : kernel_(kernel), options_(std::move(options)) {
+    // cedump's channel column: read at snapshot time only, never on the request path.
+    kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
+}
+
+std::string Server::channel_state(ProcessId id) const {
+    for (const Client* c : active_) {
+        if (c->id != id) continue;
+        // busy_mask is the client's slot allocation: calls in flight (or parked, later).
+        uint64_t mask = c->channel->header.busy_mask.load(std::memory_order_relaxed);
+        auto busy = __builtin_popcountll(mask);
+        return busy == 0 ? "idle" : "busy " + std::to_string(busy);
+    }
+    return "detached";
+}
 
 Server::~Server() {
+    kernel_.set_channel_probe(nullptr);
     for (auto& [p, c] : clients_) {
         if (c->attached) kernel_.detach_process(c->id);
         if (c->sock >= 0) ::close(c->sock);

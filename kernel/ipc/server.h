@@ -56,6 +56,7 @@ private:
     void serve_slot(Client& c, uint32_t index);
     void reap();
     int idle_timeout_ms() const;
+    std::string channel_state(ProcessId id) const;
 
     Kernel& kernel_;
     ServerOptions options_;

@@ -1,5 +1,11 @@
 #include "kernel/objects/file_object.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+
 #include "fsys/path.h"
 #include "kernel/core/open_files.h"
 #include "kernel/log.h"
@@ -29,12 +35,23 @@ FileObject::~FileObject() {
 
 void FileObject::describe(ObjectDetails& out) const {
     out.emplace_back("path", fsys::to_utf8(ce_path_).value_or("?"));
+    // Asked of the host at snapshot time: where the CE path lives and how big it is now.
+    char host[PATH_MAX];
+    std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
+    ssize_t n = ::readlink(self.c_str(), host, sizeof host - 1);
+    out.emplace_back("host_path", n > 0 ? std::string(host, static_cast<size_t>(n)) : "?");
+    struct stat st {};
+    out.emplace_back("size", ::fstat(fd_.get(), &st) == 0 ? std::to_string(st.st_size) : "?");
     std::string access = access_.read ? (access_.write ? "read,write" : "read")
                                       : (access_.write ? "write" : "none");
     out.emplace_back("access", access);
     std::string share = (share_ & kShareRead) ? ((share_ & kShareWrite) ? "read,write" : "read")
                                               : ((share_ & kShareWrite) ? "write" : "none");
     out.emplace_back("share", share);
+    char flags[16];
+    std::snprintf(flags, sizeof flags, "0x%x", flags_);
+    out.emplace_back("flags", flags);
+    if (is_directory_) out.emplace_back("directory", "yes");
     if (for_mapping_) out.emplace_back("cffm", "yes");
     if (mapped_by_ != 0) out.emplace_back("mapped_by", std::to_string(mapped_by_));
     out.emplace_back("inode", std::to_string(id_.ino));
