@@ -1,4 +1,4 @@
-// KernelObject: the base of every object the kernel owns (files, mappings, later events...).
+// KernelObject: the base of every object the kernel owns (files, mappings, searches).
 // Objects know nothing of the wire protocol, handles or processes; handles refer to them and the
 // kernel facade (kernel.h) implements the CE calls on top. Lifetime: reference counted (Ref<T>);
 // a handle entry, a view or another object (a mapping's backing file) each hold one reference.
