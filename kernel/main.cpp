@@ -2,6 +2,7 @@
 // --foreground, opens the CE file system root and runs the event loop.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -164,6 +165,11 @@ int main(int argc, char** argv) {
         report(status_fd, 1);
         return 1;
     }
+
+    // Clients take object descriptors from us with pidfd_getfd, which needs ptrace access.
+    // Under Yama's "restricted" mode only ancestors may trace, and an auto-started kernel has
+    // none among its clients: allow processes of our own user (they could anyway without Yama).
+    ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 
     auto window = cek::proto::window_config_from_env();
     cek::kernel::KernelConfig config;
