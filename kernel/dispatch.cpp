@@ -39,6 +39,12 @@ public:
 private:
     size_t finish(bool failed, LastError le, const void* body, size_t body_size,
                   std::span<const std::byte> data) {
+        if (sizeof(ReplyHeader) + body_size + data.size() > out_.size()) {
+            // Every handler sizes its data to the reply area; reaching this is a kernel bug.
+            log::ipc()->error("reply of {} bytes does not fit the slot",
+                              sizeof(ReplyHeader) + body_size + data.size());
+            return finish(true, LastError::to(Win32Error::ERROR_INSUFFICIENT_BUFFER), nullptr, 0, {});
+        }
         ReplyHeader h{};
         h.size = static_cast<uint32_t>(sizeof h + body_size + data.size());
         h.error = static_cast<uint32_t>(le.code);
