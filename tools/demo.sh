@@ -10,8 +10,13 @@ export CEK_ROOT="$PWD/build/demo-root"
 export CEK_RUNTIME_DIR="$PWD/build/demo-run"
 mkdir -p "$CEK_RUNTIME_DIR"
 chmod 700 "$CEK_RUNTIME_DIR"
-build/kernel/cekernel --instance demo --root "$CEK_ROOT" --idle-exit 5
-echo "== kernel started (instance demo, CE root $CEK_ROOT)"
+status=0
+build/kernel/cekernel --instance demo --root "$CEK_ROOT" --idle-exit 5 || status=$?
+case $status in
+    0) echo "== kernel started (instance demo, CE root $CEK_ROOT)" ;;
+    3) echo "== the demo's kernel from a previous run is still up (it exits 5 s after its last client)" ;;
+    *) echo "the kernel did not start (status $status); see $CEK_RUNTIME_DIR/demo.log" >&2; exit 1 ;;
+esac
 
 fifo=$(mktemp -u)
 mkfifo "$fifo" "$fifo.2"
