@@ -64,9 +64,13 @@ HANDLE handle(const std::string& s) {
 
 // One create/map/touch/unmap/close cycle; false on any failure.
 bool cycle(const std::u16string& name, uint32_t size) {
+    SetLastError(0);
     HANDLE m = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0, size,
                                   name.empty() ? nullptr : name.c_str());
     if (m == nullptr) return false;
+    // A name another process created may be shorter than asked: every storm mapping has at
+    // least 4096 bytes, so touch only those then.
+    if (GetLastError() == ERROR_ALREADY_EXISTS) size = 4096;
     auto* p = static_cast<volatile char*>(MapViewOfFile(m, FILE_MAP_ALL_ACCESS, 0, 0, 0));
     bool ok = p != nullptr;
     if (p != nullptr) {

@@ -1,6 +1,7 @@
 // Named RAM-backed mappings shared between processes, and what a process's death releases.
 #include <catch2/catch.hpp>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <string>
 
@@ -125,7 +126,11 @@ TEST_CASE("kill -9 in the middle of a storm of calls leaves nothing behind",
         // Let it run a few kernel round trips of ours, then kill it wherever it is.
         for (int i = 0; i <= round; ++i) (void)k.snapshot();
         victim->kill(SIGKILL);
-        REQUIRE(victim->wait(10s));
+        auto status = victim->wait(10s);
+        REQUIRE(status);
+        // It died of our kill in the middle of its calls, not of anything earlier.
+        CHECK(WIFSIGNALED(*status));
+        CHECK(WTERMSIG(*status) == SIGKILL);
         REQUIRE(k.wait_for([&](const auto& s) { return app_processes(s) == 1; }));
         auto s = k.snapshot();
         CHECK(s.views.empty());
