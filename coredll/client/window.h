@@ -22,7 +22,6 @@ public:
     // Makes sure [base, base + size) is reserved here (moving the reservation if the kernel
     // announced another one). False when that range cannot be had.
     bool adopt(uint64_t base, uint64_t size);
-    bool reserved() const { return size_ != 0; }
 
     struct Range {
         uint64_t base = 0;

@@ -45,7 +45,6 @@ public:
     uint64_t dev() const { return dev_; }
     uint64_t ino() const { return ino_; }
 
-    uint32_t view_count() const { return views_; }
     void view_added() { ++views_; }
     void view_removed() { --views_; }
 
