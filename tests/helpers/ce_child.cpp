@@ -13,6 +13,7 @@
 //   storm <iterations> <seed>   (prints "started" first; creates/maps/unmaps/closes in a loop)
 //   threads <threads> <iterations>  -> ok <failures>
 //   forkcheck <handle>  (fork; the child must not see the handle and must work on its own)
+//   exec  (prints "ok", then becomes a fresh ce_child with the same pipes)
 // Files (paths use '/' or '\'; access, share, flags in hex):
 //   open <path> <access> <share> <disposition> [flags]   -> ok <handle> <lasterror>
 //   cffm <path> <access> <share> <disposition>           (CreateFileForMappingW) -> same
@@ -213,6 +214,15 @@ std::string run(const std::vector<std::string>& w) {
         DWORD a = GetFileAttributesW(wide(w[1]).c_str());
         if (a == INVALID_FILE_ATTRIBUTES) return fail();
         return "ok " + hex(a);
+    }
+    if (cmd == "exec") {
+        // Replace this image with a fresh ce_child: the kernel must see the old image's
+        // connection close (CLOEXEC) and the new one attach as a new process.
+        std::cout << "ok" << std::endl;
+        char self[] = "/proc/self/exe";
+        char* argv[] = {self, nullptr};
+        ::execv(self, argv);
+        return fail();
     }
     return "error unknown command";
 }

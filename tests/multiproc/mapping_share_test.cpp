@@ -156,3 +156,21 @@ TEST_CASE("fork gives the child a fresh identity with no handles", "[multiproc][
     CHECK(a->ask("forkcheck " + h, 20s) == "ok");
     CHECK(field(a->ask("close " + h), 0) == "ok");
 }
+
+TEST_CASE("exec re-attaches the process as a new CE process", "[multiproc][exec]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    std::string h = field(a->ask("create before-exec 4096 4"), 1);
+    REQUIRE(!h.empty());
+    REQUIRE(a->ask("exec") == "ok");
+    // The old image's connection closed with the exec: its handle is gone with it.
+    REQUIRE(k.wait_for([](const auto& s) { return s.handles.empty(); }));
+    REQUIRE(a->ask("ping") == "ok");
+    CHECK(a->ask("close " + h) == "fail 6");
+    std::string again = a->ask("create before-exec 4096 4");
+    CHECK(field(again, 2) == "0");  // a new name: nothing of the old image survives
+    auto s = k.snapshot();
+    REQUIRE(app_processes(s) == 1);
+    for (const auto& p : s.processes)
+        if (p.channel_state != "diagnostics") CHECK(p.pid == a->pid());
+}
