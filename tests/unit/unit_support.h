@@ -171,13 +171,7 @@ struct FileScene : TempDir, Scene {
     Result<HandleValue> open(ProcessId p, const std::u16string& path, uint32_t access,
                              uint32_t share, uint32_t disposition, LastError& le,
                              uint32_t flags = 0) {
-        kernel::CreateFileArgs a;
-        a.path = path;
-        a.access = access;
-        a.share = share;
-        a.disposition = disposition;
-        a.flags_and_attributes = flags;
-        return k.create_file(p, a, le);
+        return k.create_file(p, file_args(path, access, share, disposition, flags, false), le);
     }
     Result<HandleValue> open(ProcessId p, const std::u16string& path, uint32_t access,
                              uint32_t share, uint32_t disposition = 3 /* OPEN_EXISTING */) {
@@ -188,15 +182,20 @@ struct FileScene : TempDir, Scene {
     Result<HandleValue> cffm(ProcessId p, const std::u16string& path, uint32_t access,
                              uint32_t share = 0, uint32_t disposition = 3 /* OPEN_EXISTING */,
                              uint32_t flags = 0) {
+        LastError le;
+        return k.create_file(p, file_args(path, access, share, disposition, flags, true), le);
+    }
+    static kernel::CreateFileArgs file_args(const std::u16string& path, uint32_t access,
+                                            uint32_t share, uint32_t disposition, uint32_t flags,
+                                            bool for_mapping) {
         kernel::CreateFileArgs a;
         a.path = path;
         a.access = access;
         a.share = share;
         a.disposition = disposition;
         a.flags_and_attributes = flags;
-        a.for_mapping = true;
-        LastError le;
-        return k.create_file(p, a, le);
+        a.for_mapping = for_mapping;
+        return a;
     }
     // CreateFileMappingW(hFile, NULL, protect, 0, size_low, name).
     Result<HandleValue> map_file(ProcessId p, HandleValue file, uint32_t protect,
