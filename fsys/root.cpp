@@ -247,15 +247,54 @@ Result<uint32_t> Root::attributes_of(int parent, const std::string& name, const 
     return attrs_.get(fd.get(), st);
 }
 
+std::optional<std::string> Root::exact_regular_file(const CePath& path, HostStat& st) {
+    if (path.is_root()) return std::nullopt;
+    std::string rel;
+    for (const auto& c : path.components) {
+        if (is_reserved_ce_name(c)) return std::nullopt;
+        auto host = to_utf8(c);
+        if (!host) return std::nullopt;
+        if (!rel.empty()) rel += '/';
+        rel += *host;
+    }
+    if (stat_at(root_fd_.get(), rel.c_str(), st) != 0 || !st.is_regular()) return std::nullopt;
+    return rel;
+}
+
 Result<OpenedFile> Root::open_file(std::u16string_view path, const OpenRequest& request) {
     const uint32_t disposition = request.disposition;
     if (disposition < 1 || disposition > 5) return Win32Error::ERROR_INVALID_PARAMETER;
-    const auto disp = static_cast<Disposition>(disposition);
-    if (disp == Disposition::truncate_existing && !request.write) {
+    if (static_cast<Disposition>(disposition) == Disposition::truncate_existing &&
+        !request.write) {
         return Win32Error::ERROR_INVALID_PARAMETER;
     }
     CEK_TRY(CePath parsed, parse_path(path));
-    CEK_TRY(Lookup l, lookup(parsed));
+    return open_parsed(parsed, request, true);
+}
+
+Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& request,
+                                     bool fast) {
+    const auto disp = static_cast<Disposition>(request.disposition);
+    Lookup l;
+    // Where the leaf is opened from: its parent, or for the fast path the root and the whole
+    // relative path.
+    int at = -1;
+    std::string at_name;
+    std::optional<std::string> whole;
+    if (fast) whole = exact_regular_file(parsed, l.st);
+    if (whole) {
+        // An existing regular file named in its exact case (most opens): statx and openat2 by the
+        // whole path; no parent walk. The open is confined like every other; if it fails, the
+        // walk below finds other spellings and tells the precise error.
+        at = root_fd_.get();
+        at_name = std::move(*whole);
+        l.exists = true;
+        l.real = parsed.components;
+    } else {
+        CEK_TRY(l, lookup(parsed));
+        at = l.parent.fd;
+        at_name = l.leaf;
+    }
 
     const int access = request.write ? O_RDWR : O_RDONLY;
     const int common = O_NOCTTY | O_NONBLOCK;  // a FIFO swapped in by the host must not block us
@@ -278,7 +317,10 @@ Result<OpenedFile> Root::open_file(std::u16string_view path, const OpenRequest& 
             if (disp == Disposition::create_new) return Win32Error::ERROR_FILE_EXISTS;
             truncate = disp == Disposition::create_always || disp == Disposition::truncate_existing;
             // Never O_TRUNC here: READONLY must be checked on the opened file first.
-            fd.reset(open_beneath(l.parent.fd, l.leaf.c_str(), access | common));
+            fd.reset(open_beneath(at, at_name.c_str(), access | common));
+            if (!fd.valid() && at == root_fd_.get()) {
+                return open_parsed(parsed, request, false);  // it met a symlink, a race...
+            }
         }
         if (!fd.valid()) return fail(fd.get(), ErrnoContext::leaf);
         if (request.write || truncate) {
@@ -287,7 +329,7 @@ Result<OpenedFile> Root::open_file(std::u16string_view path, const OpenRequest& 
             CEK_TRY(uint32_t attrs, attrs_.get(fd.get(), st));
             if ((attrs & kAttrReadonly) != 0) {
                 log().debug("open for write refused path='{}' readonly -> ERROR_ACCESS_DENIED(5)",
-                            l.leaf);
+                            at_name);
                 return Win32Error::ERROR_ACCESS_DENIED;
             }
         }
@@ -314,7 +356,7 @@ Result<OpenedFile> Root::open_file(std::u16string_view path, const OpenRequest& 
         if (request.write) {
             if (::ftruncate(fd.get(), 0) != 0) return win32_from_errno(errno, ErrnoContext::leaf);
         } else {
-            UniqueFd w(open_beneath(l.parent.fd, l.leaf.c_str(), O_WRONLY | O_TRUNC | common));
+            UniqueFd w(open_beneath(at, at_name.c_str(), O_WRONLY | O_TRUNC | common));
             if (!w.valid()) return fail(w.get(), ErrnoContext::leaf);
         }
     }

@@ -148,6 +148,10 @@ private:
     Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
     Result<Lookup> lookup(const CePath& path);
+    // The host path of `path` relative to the root when it names an existing regular file in
+    // its exact case (its statx in `st`); nullopt otherwise (the caller then walks).
+    std::optional<std::string> exact_regular_file(const CePath& path, HostStat& st);
+    Result<OpenedFile> open_parsed(const CePath& path, const OpenRequest& request, bool fast);
     Result<uint32_t> attributes_of(int parent, const std::string& name, const HostStat& st);
     Result<FindEntry> make_entry(int dirfd, const std::string& host, std::u16string name,
                                  const HostStat& st);
