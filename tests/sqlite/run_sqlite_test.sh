@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Meson's entry for the SQLite acceptance test: fetches SQLite's amalgamation (cached in the
+# build directory), builds its Windows CE configuration against coredll's <windows.h> without
+# touching SQLite's source, links tests/sqlite/sqlite_worker.c with it, then runs the Catch2
+# test program with CEK_SQLITE_WORKER naming the worker.
+#
+#   run_sqlite_test.sh TEST_PROGRAM [ARGS...]
+#
+# Environment (set by tests/sqlite/meson.build): CEK_SQLITE_WORK (a build-tree directory),
+# CEK_SQLITE_CC (the C compiler command), CEK_SQLITE_SRC (this directory), CEK_COREDLL_INCLUDE,
+# CEK_COREDLL_LIBDIR. Exits 77 (Meson's "skipped") only when the registry cannot be reached.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 TEST_PROGRAM [ARGS...]" >&2
+    exit 1
+fi
+work=$CEK_SQLITE_WORK
+src=$CEK_SQLITE_SRC
+read -r -a cc <<<"$CEK_SQLITE_CC"
+mkdir -p "$work"
+
+status=0
+bash "$src/fetch_sqlite.sh" "$work/amalgamation" || status=$?
+if [ "$status" -eq 77 ]; then
+    echo "SKIP: the SQLite acceptance test needs SQLite's amalgamation from the npm registry"
+    exit 77
+elif [ "$status" -ne 0 ]; then
+    exit "$status"
+fi
+
+# SQLite's Windows CE configuration. WAL and memory-mapped I/O need the NT kernel (os_win.c
+# refuses them otherwise); everything else is SQLite's default.
+sqlite_flags=(
+    -O1 -fshort-wchar
+    -DSQLITE_OS_WIN=1 -DSQLITE_OS_WINCE=1 -DSQLITE_OS_UNIX=0 -D_WIN32_WCE=0x500
+    -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_WAL=1 -DSQLITE_MAX_MMAP_SIZE=0
+    -I"$CEK_COREDLL_INCLUDE"
+)
+object=$work/sqlite3.o
+# The object is rebuilt when the flags, the compiler or <windows.h> change.
+stamp="${cc[*]} ${sqlite_flags[*]} $(sha256sum "$CEK_COREDLL_INCLUDE/windows.h" | cut -c1-64)"
+if [ ! -s "$object" ] || [ "$(cat "$object.stamp" 2>/dev/null)" != "$stamp" ] ||
+   [ "$work/amalgamation/sqlite3.c" -nt "$object" ]; then
+    echo "compiling SQLite's Windows CE build: ${cc[*]} ${sqlite_flags[*]} -c sqlite3.c"
+    rm -f "$object" "$object.stamp"
+    if ! "${cc[@]}" "${sqlite_flags[@]}" -c "$work/amalgamation/sqlite3.c" -o "$object.tmp" \
+            2>"$work/sqlite3.log"; then
+        echo "SQLite's Windows CE build does not compile against coredll's <windows.h>:"
+        grep -E 'error|undefined' "$work/sqlite3.log" | head -n 40
+        exit 1
+    fi
+    mv "$object.tmp" "$object"
+    echo "$stamp" >"$object.stamp"
+fi
+
+worker=$work/sqlite_worker
+if ! "${cc[@]}" -O1 -g -std=c11 -Wall -Wextra -fshort-wchar -I"$CEK_COREDLL_INCLUDE" \
+        -I"$work/amalgamation" "$src/sqlite_worker.c" "$object" -o "$worker.tmp" \
+        -L"$CEK_COREDLL_LIBDIR" -Wl,-rpath,"$CEK_COREDLL_LIBDIR" -lcoredll \
+        2>"$work/sqlite_worker.log"; then
+    echo "sqlite_worker does not build (against SQLite's CE build and libcoredll):"
+    head -n 60 "$work/sqlite_worker.log"
+    exit 1
+fi
+mv "$worker.tmp" "$worker"
+
+export CEK_SQLITE_WORKER=$worker
+exec "$@"
