@@ -50,7 +50,7 @@ if ! tarball_ok; then
         if grep -Eq 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ENOTCONN|network|socket hang up' "$log" ||
            [ "$(grep -c . "$log")" -eq 0 ]; then
             echo "SKIP: the npm registry cannot be reached; $package@$version not fetched:" >&2
-            tail -n 5 "$log" >&2
+            grep -m 2 -E 'error code|reason:' "$log" >&2 || tail -n 3 "$log" >&2
             exit 77
         fi
         echo "npm pack $package@$version failed:" >&2

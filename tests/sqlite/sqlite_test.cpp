@@ -47,6 +47,13 @@ off_t host_size(const KernelFixture& k, const std::string& rel) {
     return ::stat((k.root() + "/" + rel).c_str(), &st) == 0 ? st.st_size : -1;
 }
 
+size_t objects_named(const cek::proto::Snapshot& s, const std::string& type,
+                     const std::u16string& name) {
+    size_t n = 0;
+    for (const auto& o : s.objects) n += o.type == type && o.named && o.name == name;
+    return n;
+}
+
 long number(const std::string& answer, size_t index) {
     return std::stol(field(answer, index));
 }
@@ -187,6 +194,11 @@ TEST_CASE("SQLite's CE build: a reader meets a writer's exclusive lock with SQLI
     REQUIRE(writer->ask("schema") == "ok");
     REQUIRE(writer->ask("exec INSERT INTO totals(worker, n) VALUES (1, 10)") == "ok");
     REQUIRE(reader->ask("value SELECT n FROM totals WHERE worker = 1") == "value 10");
+    // SQLite's CE locks: one named mutex (the path in lower case, '\\' as '_') and one named
+    // mapping of lock counters (the same name in upper case), shared by both processes.
+    auto snapshot = k.snapshot();
+    CHECK(objects_named(snapshot, "mutex", u"_my documents_ledger.db") == 1);
+    CHECK(objects_named(snapshot, "mapping", u"_MY DOCUMENTS_LEDGER.DB") == 1);
 
     REQUIRE(writer->ask("exec BEGIN EXCLUSIVE") == "ok");
     REQUIRE(writer->ask("exec UPDATE totals SET n = 11 WHERE worker = 1") == "ok");
