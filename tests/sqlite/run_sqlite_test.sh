@@ -30,9 +30,11 @@ elif [ "$status" -ne 0 ]; then
 fi
 
 # SQLite's Windows CE configuration. WAL and memory-mapped I/O need the NT kernel (os_win.c
-# refuses them otherwise); everything else is SQLite's default.
+# refuses them otherwise); everything else is SQLite's default. __cdecl is a keyword of every CE
+# compiler (MSVC's own, predefined by CE's GCC ports) that SQLite uses before <windows.h>; on
+# x86-64 there is one calling convention, so it is empty.
 sqlite_flags=(
-    -O1 -fshort-wchar
+    -O1 -fshort-wchar -D__cdecl=
     -DSQLITE_OS_WIN=1 -DSQLITE_OS_WINCE=1 -DSQLITE_OS_UNIX=0 -D_WIN32_WCE=0x500
     -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_WAL=1 -DSQLITE_MAX_MMAP_SIZE=0
     -I"$CEK_COREDLL_INCLUDE"
