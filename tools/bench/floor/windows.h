@@ -1,0 +1,315 @@
+/* The floor: the Win32 calls ce_bench.c measures, done in the calling process with the POSIX
+ * calls each one needs at least (no kernel, no round trip, no emulation). Built with
+ * -fshort-wchar. It is the cost a call cannot go below on this host; it is NOT a correct CE
+ * implementation (no sharing checks, no CE handle table, no views at fixed addresses, a name
+ * lives in /dev/shm while this process holds a handle on it).
+ *
+ * Named RAM mappings are POSIX shared memory (shm_open), the cross-process object a name must
+ * reach; unnamed ones are memfds; files are open(2) descriptors; a file mapping takes the file's
+ * descriptor over as CE's does. Views of 2 MiB or more are placed 2 MiB-aligned, the fastest
+ * placement for first touch on this host.
+ */
+#ifndef CEK_FLOOR_WINDOWS_H
+#define CEK_FLOOR_WINDOWS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define CEK_FLOOR 1
+#define WINAPI
+#define TRUE 1
+#define FALSE 0
+#define MAX_PATH 260
+
+typedef int BOOL;
+typedef uint32_t DWORD;
+typedef int32_t LONG;
+typedef LONG* PLONG;
+typedef DWORD* LPDWORD;
+typedef void* HANDLE;
+typedef void* LPVOID;
+typedef const void* LPCVOID;
+typedef size_t SIZE_T;
+typedef wchar_t WCHAR;
+typedef const WCHAR* LPCWSTR;
+typedef void* LPSECURITY_ATTRIBUTES;
+typedef void* LPOVERLAPPED;
+typedef struct {
+    DWORD dwLowDateTime, dwHighDateTime;
+} FILETIME;
+typedef struct {
+    DWORD dwFileAttributes;
+    FILETIME ftCreationTime, ftLastAccessTime, ftLastWriteTime;
+    DWORD nFileSizeHigh, nFileSizeLow, dwOID;
+    WCHAR cFileName[MAX_PATH];
+} WIN32_FIND_DATAW;
+
+#define INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
+#define PAGE_READONLY 0x02
+#define PAGE_READWRITE 0x04
+#define FILE_MAP_WRITE 0x0002
+#define FILE_MAP_READ 0x0004
+#define GENERIC_READ 0x80000000u
+#define GENERIC_WRITE 0x40000000u
+#define FILE_SHARE_READ 1
+#define FILE_SHARE_WRITE 2
+#define FILE_SHARE_WRITE_OVERRIDE 0x40000000
+#define CREATE_ALWAYS 2
+#define OPEN_EXISTING 3
+#define FILE_ATTRIBUTE_NORMAL 0x80
+#define FILE_BEGIN 0
+#define FILE_CURRENT 1
+#define FILE_END 2
+#define INVALID_FILE_SIZE 0xFFFFFFFFu
+#define ERROR_ALREADY_EXISTS 183
+#define ERROR_INVALID_HANDLE 6
+
+/* ---- implementation (one translation unit includes this) ---- */
+
+enum floor_kind { FLOOR_FILE, FLOOR_RAM, FLOOR_FILE_MAPPING };
+struct floor_handle {
+    enum floor_kind kind;
+    int fd;
+    uint64_t size; /* mappings */
+    char name[MAX_PATH + 16];
+};
+
+static DWORD floor_last_error;
+static DWORD GetLastError(void) { return floor_last_error; }
+static void floor_errno(void) { floor_last_error = (DWORD)errno; }
+
+static void floor_narrow(char* out, const WCHAR* in, const char* prefix) {
+    size_t n = strlen(prefix), i;
+    memcpy(out, prefix, n);
+    for (i = 0; in[i] != 0 && n + 1 < MAX_PATH + 16; ++i)
+        out[n++] = in[i] == '\\' ? '/' : (char)in[i];
+    out[n] = 0;
+}
+
+/* In-process reference counts of the names this process holds, so that the last close
+ * removes the name as CE's does. */
+struct floor_name {
+    char name[MAX_PATH + 16];
+    unsigned refs;
+    struct floor_name* next;
+};
+static struct floor_name* floor_names;
+
+static void floor_name_ref(const char* name) {
+    struct floor_name* n;
+    for (n = floor_names; n != NULL; n = n->next)
+        if (strcmp(n->name, name) == 0) {
+            ++n->refs;
+            return;
+        }
+    n = (struct floor_name*)calloc(1, sizeof *n);
+    strcpy(n->name, name);
+    n->refs = 1;
+    n->next = floor_names;
+    floor_names = n;
+}
+
+static void floor_name_unref(const char* name) {
+    struct floor_name** p;
+    for (p = &floor_names; *p != NULL; p = &(*p)->next)
+        if (strcmp((*p)->name, name) == 0) {
+            if (--(*p)->refs == 0) {
+                struct floor_name* dead = *p;
+                shm_unlink(name);
+                *p = dead->next;
+                free(dead);
+            }
+            return;
+        }
+}
+
+static HANDLE floor_new(enum floor_kind kind, int fd, uint64_t size) {
+    struct floor_handle* h = (struct floor_handle*)calloc(1, sizeof *h);
+    h->kind = kind;
+    h->fd = fd;
+    h->size = size;
+    return h;
+}
+
+static HANDLE CreateFileW(LPCWSTR path, DWORD access, DWORD share, LPSECURITY_ATTRIBUTES sa,
+                          DWORD disposition, DWORD attributes, HANDLE tmpl) {
+    char host[MAX_PATH + 16];
+    int flags = O_CLOEXEC, fd;
+    (void)share, (void)sa, (void)attributes, (void)tmpl;
+    floor_narrow(host, path, "");
+    flags |= (access & GENERIC_WRITE) ? ((access & GENERIC_READ) ? O_RDWR : O_WRONLY) : O_RDONLY;
+    if (disposition == CREATE_ALWAYS) flags |= O_CREAT | O_TRUNC;
+    fd = open(host, flags, 0644);
+    if (fd < 0) {
+        floor_errno();
+        return INVALID_HANDLE_VALUE;
+    }
+    return floor_new(FLOOR_FILE, fd, 0);
+}
+#define CreateFileForMappingW CreateFileW
+
+static HANDLE CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect,
+                                 DWORD size_high, DWORD size_low, LPCWSTR name) {
+    uint64_t size = ((uint64_t)size_high << 32) | size_low;
+    struct floor_handle* h;
+    (void)sa, (void)protect;
+    if (file != INVALID_HANDLE_VALUE) { /* take the file's descriptor over */
+        struct floor_handle* f = (struct floor_handle*)file;
+        struct stat st;
+        if (fstat(f->fd, &st) != 0) return floor_errno(), (HANDLE)NULL;
+        f->kind = FLOOR_FILE_MAPPING;
+        f->size = size != 0 ? size : (uint64_t)st.st_size;
+        floor_last_error = 0;
+        return f;
+    }
+    if (name == NULL) {
+        int fd = memfd_create("floor", MFD_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)size) != 0) return floor_errno(), (HANDLE)NULL;
+        floor_last_error = 0;
+        return floor_new(FLOOR_RAM, fd, size);
+    }
+    {
+        char shm[MAX_PATH + 16];
+        int fd;
+        floor_narrow(shm, name, "/");
+        fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            if (ftruncate(fd, (off_t)size) != 0) return floor_errno(), (HANDLE)NULL;
+            floor_last_error = 0;
+        } else if (errno == EEXIST) {
+            fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0600);
+            if (fd < 0) return floor_errno(), (HANDLE)NULL;
+            floor_last_error = ERROR_ALREADY_EXISTS;
+        } else {
+            return floor_errno(), (HANDLE)NULL;
+        }
+        h = (struct floor_handle*)floor_new(FLOOR_RAM, fd, size);
+        strcpy(h->name, shm);
+        floor_name_ref(shm);
+        return h;
+    }
+}
+
+static BOOL CloseHandle(HANDLE handle) {
+    struct floor_handle* h = (struct floor_handle*)handle;
+    close(h->fd);
+    if (h->name[0] != 0) floor_name_unref(h->name);
+    free(h);
+    return TRUE;
+}
+
+/* Views: address -> length, for UnmapViewOfFile. */
+struct floor_view {
+    char* base;
+    size_t length;
+};
+static struct floor_view floor_views[64];
+
+static LPVOID MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_high, DWORD off_low,
+                            SIZE_T bytes) {
+    struct floor_handle* h = (struct floor_handle*)mapping;
+    uint64_t offset = ((uint64_t)off_high << 32) | off_low;
+    int prot = PROT_READ | ((access & FILE_MAP_WRITE) ? PROT_WRITE : 0), i;
+    size_t length = bytes != 0 ? bytes : (size_t)(h->size - offset);
+    const size_t huge = 2u << 20;
+    char* p;
+    if (length >= huge) { /* 2 MiB-aligned, as the host maps large folios fastest */
+        char* r = (char*)mmap(NULL, length + huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char* aligned = (char*)(((uintptr_t)r + huge - 1) & ~(uintptr_t)(huge - 1));
+        if (aligned > r) munmap(r, (size_t)(aligned - r));
+        munmap(aligned + length, (size_t)(r + length + huge - (aligned + length)));
+        p = (char*)mmap(aligned, length, prot, MAP_SHARED | MAP_FIXED, h->fd, (off_t)offset);
+    } else {
+        p = (char*)mmap(NULL, length, prot, MAP_SHARED, h->fd, (off_t)offset);
+    }
+    if (p == MAP_FAILED) return floor_errno(), (LPVOID)NULL;
+    for (i = 0; i < 64; ++i)
+        if (floor_views[i].base == NULL) {
+            floor_views[i].base = p;
+            floor_views[i].length = length;
+            break;
+        }
+    return p;
+}
+
+static BOOL UnmapViewOfFile(LPCVOID address) {
+    int i;
+    for (i = 0; i < 64; ++i)
+        if (floor_views[i].base == (const char*)address) {
+            munmap(floor_views[i].base, floor_views[i].length);
+            floor_views[i].base = NULL;
+            return TRUE;
+        }
+    floor_last_error = ERROR_INVALID_HANDLE;
+    return FALSE;
+}
+
+static BOOL FlushViewOfFile(LPCVOID address, SIZE_T bytes) {
+    uintptr_t start = (uintptr_t)address & ~(uintptr_t)4095;
+    /* MS_SYNC: CE's FlushViewOfFile (and CEKernel's) returns once the pages are on disk. */
+    if (msync((void*)start, (uintptr_t)address + bytes - start, MS_SYNC) != 0)
+        return floor_errno(), FALSE;
+    return TRUE;
+}
+
+static DWORD GetFileSize(HANDLE file, LPDWORD high) {
+    struct stat st;
+    if (fstat(((struct floor_handle*)file)->fd, &st) != 0) return floor_errno(), INVALID_FILE_SIZE;
+    if (high != NULL) *high = (DWORD)((uint64_t)st.st_size >> 32);
+    return (DWORD)st.st_size;
+}
+
+static DWORD SetFilePointer(HANDLE file, LONG distance, PLONG high, DWORD method) {
+    int64_t d = high != NULL ? (int64_t)(((uint64_t)(uint32_t)*high << 32) | (uint32_t)distance)
+                             : distance;
+    off_t r = lseek(((struct floor_handle*)file)->fd, (off_t)d,
+                    method == FILE_BEGIN ? SEEK_SET : method == FILE_CURRENT ? SEEK_CUR : SEEK_END);
+    if (r < 0) return floor_errno(), 0xFFFFFFFFu;
+    if (high != NULL) *high = (LONG)((uint64_t)r >> 32);
+    return (DWORD)r;
+}
+
+static BOOL ReadFile(HANDLE file, LPVOID buffer, DWORD bytes, LPDWORD done, LPOVERLAPPED ov) {
+    ssize_t n = read(((struct floor_handle*)file)->fd, buffer, bytes);
+    (void)ov;
+    if (n < 0) return floor_errno(), FALSE;
+    *done = (DWORD)n;
+    return TRUE;
+}
+
+static BOOL WriteFile(HANDLE file, LPCVOID buffer, DWORD bytes, LPDWORD done, LPOVERLAPPED ov) {
+    ssize_t n = write(((struct floor_handle*)file)->fd, buffer, bytes);
+    (void)ov;
+    if (n < 0) return floor_errno(), FALSE;
+    *done = (DWORD)n;
+    return TRUE;
+}
+
+static BOOL DeleteFileW(LPCWSTR path) {
+    char host[MAX_PATH + 16];
+    floor_narrow(host, path, "");
+    if (unlink(host) != 0) return floor_errno(), FALSE;
+    return TRUE;
+}
+
+/* A search handle: the floor's is an open directory descriptor (the scale mode's filler). */
+static HANDLE FindFirstFileW(LPCWSTR pattern, WIN32_FIND_DATAW* found) {
+    char host[MAX_PATH + 16];
+    int fd;
+    (void)found;
+    floor_narrow(host, pattern, "");
+    fd = open(host, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return floor_errno(), INVALID_HANDLE_VALUE;
+    return floor_new(FLOOR_FILE, fd, 0);
+}
+#define FindClose CloseHandle
+
+#endif /* CEK_FLOOR_WINDOWS_H */
