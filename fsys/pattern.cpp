@@ -16,12 +16,12 @@ bool glob(std::u16string_view p, std::u16string_view n) {
     size_t star = std::u16string_view::npos;
     size_t star_n = 0;
     while (ni < n.size()) {
-        if (pi < p.size() && (p[pi] == u'?' || p[pi] == n[ni])) {
-            ++pi;
-            ++ni;
-        } else if (pi < p.size() && p[pi] == u'*') {
+        if (pi < p.size() && p[pi] == u'*') {  // a wildcard even against a '*' in the name
             star = pi++;
             star_n = ni;
+        } else if (pi < p.size() && (p[pi] == u'?' || p[pi] == n[ni])) {
+            ++pi;
+            ++ni;
         } else if (star != std::u16string_view::npos) {
             pi = star + 1;
             ni = ++star_n;

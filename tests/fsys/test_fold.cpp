@@ -63,6 +63,13 @@ TEST_CASE("Wildcards match runs and single characters", "[fsys][unit]") {
     CHECK_FALSE(match_pattern(u"*B*B*B", u"ABBA"));
 }
 
+TEST_CASE("A star in the pattern stays a wildcard against a star in the name", "[fsys][unit]") {
+    // Found by fuzz_path: the star was once taken as a literal and its backtrack point lost.
+    CHECK(match_pattern(u"*.*", u"R.*XY"));
+    CHECK(match_pattern(u"A*", u"A*B"));
+    CHECK_FALSE(match_pattern(u"A*C", u"A*B"));
+}
+
 TEST_CASE("Pattern matching stays fast on adversarial input", "[fsys][unit]") {
     const std::u16string name(250, u'A');
     std::u16string pattern;
