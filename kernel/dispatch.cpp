@@ -352,6 +352,31 @@ size_t handle_trace_read(Kernel& k, ProcessId caller, std::span<const std::byte>
     return w.ok(rep, LastError::keep(), std::span<const std::byte>(records.data(), used));
 }
 
+// Misc coredll API (issue 7).
+size_t handle_path_info(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+    proto::PathInfoRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string path;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.path_chars, path))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.path_info(path);
+    if (!r) return w.fail(r.error());
+    const auto& i = r.value();
+    return w.ok(proto::PathInfoReply{i.attributes, 0, i.size, i.times.creation,
+                                     i.times.last_access, i.times.last_write});
+}
+
+size_t handle_disk_space(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+    proto::DiskSpaceRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string path;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.path_chars, path))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.disk_space(path);
+    if (!r) return w.fail(r.error());
+    return w.ok(r.value());
+}
+
 using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&);
 
 constexpr Handler kHandlers[] = {
@@ -359,10 +384,13 @@ constexpr Handler kHandlers[] = {
     handle_unmap_view, handle_flush_view, handle_snapshot,       handle_snapshot_read,
     handle_create_file, handle_file_descriptor, handle_set_end_of_file, handle_file_info,
     handle_set_file_time, handle_path_op, handle_move_path, handle_find_first, handle_find_next,
-    handle_find_close, handle_trace_read,
+    handle_find_close, handle_trace_read, handle_path_info, handle_disk_space,
 };
 static_assert(std::size(kHandlers) == static_cast<size_t>(RequestCode::Count),
               "one handler per request in requests.def, in order");
+static_assert(kHandlers[static_cast<size_t>(RequestCode::PathInfo)] == handle_path_info &&
+                  kHandlers[static_cast<size_t>(RequestCode::DiskSpace)] == handle_disk_space,
+              "misc handlers at their requests.def positions");
 
 // ---- Trace decoding: a readable line per request, built only while someone traces. ----
 
@@ -552,6 +580,14 @@ std::string describe_request(RequestCode code, std::span<const std::byte> body) 
     case RequestCode::TraceRead: {
         proto::TraceReadRequest r;
         return take(body, r) ? "cursor=" + to_string(r.cursor) : bad();
+    }
+    case RequestCode::PathInfo: {
+        proto::PathInfoRequest r;
+        return take(body, r) ? "path=" + quoted_name(body, r.path_chars) : bad();
+    }
+    case RequestCode::DiskSpace: {
+        proto::DiskSpaceRequest r;
+        return take(body, r) ? "directory=" + quoted_name(body, r.path_chars) : bad();
     }
     case RequestCode::Count:
         break;

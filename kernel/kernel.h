@@ -133,6 +133,10 @@ public:
                                    fsys::FindEntry& first);
     Result<fsys::FindEntry> find_next(ProcessId caller, HandleValue search);
     Result<void> find_close(ProcessId caller, HandleValue search);
+    // GetFileAttributesExW: attributes, size and times by path, in one lookup.
+    Result<fsys::FileInfo> path_info(std::u16string_view path);
+    // GetDiskFreeSpaceExW: space on the host volume holding `directory` ("" for the root).
+    Result<proto::DiskSpaceReply> disk_space(std::u16string_view directory);
 
     // Diagnostics.
     proto::Snapshot snapshot() const;

@@ -2,6 +2,7 @@
 // path-based calls and searches. CE 5 rules are cited from ce-semantics.md §3.1, §3.2, §4.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -303,6 +304,31 @@ Result<void> Kernel::find_close(ProcessId caller, HandleValue search) {
     if (entry == nullptr || object_cast<FindObject>(entry->object.get()) == nullptr)
         return Win32Error::ERROR_INVALID_HANDLE;
     return close_handle(caller, search);
+}
+
+// ---- Misc coredll API (issue 7) ----
+
+Result<fsys::FileInfo> Kernel::path_info(std::u16string_view path) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    fsys::OpenRequest look{};  // no access: opens for fstat only, and directories too
+    look.allow_directory = true;
+    CEK_TRY(fsys::OpenedFile f, root_->open_file(path, look));
+    return root_->query(f.fd.get());
+}
+
+Result<proto::DiskSpaceReply> Kernel::disk_space(std::u16string_view directory) {
+    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
+    fsys::OpenRequest look{};
+    look.allow_directory = true;
+    auto f = root_->open_file(directory.empty() ? std::u16string_view(u"\\") : directory, look);
+    if (!f) {
+        return f.error() == Win32Error::ERROR_FILE_NOT_FOUND ? Win32Error::ERROR_PATH_NOT_FOUND
+                                                             : f.error();
+    }
+    struct statvfs vfs {};
+    if (fstatvfs(f.value().fd.get(), &vfs) != 0) return Win32Error::ERROR_GEN_FAILURE;
+    const uint64_t unit = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
+    return proto::DiskSpaceReply{vfs.f_bavail * unit, vfs.f_blocks * unit, vfs.f_bfree * unit};
 }
 
 }  // namespace cek::kernel

@@ -331,6 +331,34 @@ struct TraceRecordWire {
 };
 static_assert(sizeof(TraceRecordWire) == 56);
 
+// ---- Misc coredll API (issue 7): path queries that need the object store. ----
+
+// PathInfo: GetFileAttributesExW. The path follows. Errors: those of GetFileAttributesW.
+struct PathInfoRequest {
+    uint32_t path_chars;
+    uint32_t reserved;
+};
+struct PathInfoReply {
+    uint32_t attributes;
+    uint32_t reserved;
+    uint64_t size;
+    uint64_t creation;
+    uint64_t last_access;
+    uint64_t last_write;
+};
+
+// DiskSpace: GetDiskFreeSpaceExW for the volume holding a directory (the path follows; none
+// means the root). Errors: PATH_NOT_FOUND (no such directory), INVALID_NAME...
+struct DiskSpaceRequest {
+    uint32_t path_chars;
+    uint32_t reserved;
+};
+struct DiskSpaceReply {
+    uint64_t free_to_caller;
+    uint64_t total;
+    uint64_t total_free;
+};
+
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \
                       std::is_standard_layout_v<name##Request> &&                          \

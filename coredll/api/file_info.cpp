@@ -1,0 +1,62 @@
+// GetFileAttributesExW and GetDiskFreeSpaceExW: path queries answered by the kernel, which owns
+// the object store (a client does not know which host directory holds it).
+#include <cstring>
+
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+namespace proto = cek::proto;
+
+namespace {
+
+// At most MAX_PATH + 1 characters travel: enough for the kernel to see a path is too long.
+std::span<const std::byte> path_bytes(LPCWSTR path, uint32_t& chars) {
+    size_t n = 0;
+    if (path != nullptr)
+        while (n <= MAX_PATH && path[n] != 0) ++n;
+    chars = static_cast<uint32_t>(n);
+    return std::as_bytes(std::span(path, n));
+}
+
+FILETIME to_filetime(uint64_t t) { return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)}; }
+
+}  // namespace
+
+extern "C" {
+
+BOOL WINAPI GetFileAttributesExW(LPCWSTR lpFileName, GET_FILEEX_INFO_LEVELS fInfoLevelId,
+                                 LPVOID lpFileInformation) {
+    if (fInfoLevelId != GetFileExInfoStandard || lpFileInformation == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    proto::PathInfoRequest req{0, 0};
+    auto path = path_bytes(lpFileName, req.path_chars);
+    proto::PathInfoReply rep{};
+    if (!finish(Connection::instance().call(req, rep, path))) return FALSE;
+    WIN32_FILE_ATTRIBUTE_DATA data{};
+    data.dwFileAttributes = rep.attributes;
+    data.ftCreationTime = to_filetime(rep.creation);
+    data.ftLastAccessTime = to_filetime(rep.last_access);
+    data.ftLastWriteTime = to_filetime(rep.last_write);
+    data.nFileSizeHigh = static_cast<DWORD>(rep.size >> 32);
+    data.nFileSizeLow = static_cast<DWORD>(rep.size);
+    std::memcpy(lpFileInformation, &data, sizeof data);
+    return TRUE;
+}
+
+// A null directory means the root of the object store. Each output is optional.
+BOOL WINAPI GetDiskFreeSpaceExW(LPCWSTR lpDirectoryName, PULARGE_INTEGER lpFreeBytesAvailableToCaller,
+                                PULARGE_INTEGER lpTotalNumberOfBytes,
+                                PULARGE_INTEGER lpTotalNumberOfFreeBytes) {
+    proto::DiskSpaceRequest req{0, 0};
+    auto path = path_bytes(lpDirectoryName, req.path_chars);
+    proto::DiskSpaceReply rep{};
+    if (!finish(Connection::instance().call(req, rep, path))) return FALSE;
+    if (lpFreeBytesAvailableToCaller != nullptr) lpFreeBytesAvailableToCaller->QuadPart = rep.free_to_caller;
+    if (lpTotalNumberOfBytes != nullptr) lpTotalNumberOfBytes->QuadPart = rep.total;
+    if (lpTotalNumberOfFreeBytes != nullptr) lpTotalNumberOfFreeBytes->QuadPart = rep.total_free;
+    return TRUE;
+}
+
+}  // extern "C"
