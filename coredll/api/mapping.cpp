@@ -60,12 +60,12 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
     if (!kernel.ensure_connected()) return finish(CallStatus{}), nullptr;
     std::lock_guard guard(window.lock());
     if (!finish(kernel.call(req, rep))) return nullptr;
-    if (rep.kernel_fd >= 0) {
+    Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
+                        (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
+    if (rep.kernel_fd >= 0 && !window.revive(range)) {
         // First view of this mapping here: map the mapping's whole range.
         int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
-        bool mapped = fd >= 0 && window.map(rep.map_base, rep.map_length, fd,
-                                            (rep.flags & proto::kViewWritable) != 0,
-                                            (rep.flags & proto::kViewFileBacked) != 0);
+        bool mapped = fd >= 0 && window.map(range, fd);
         int err = errno;
         if (fd >= 0) ::close(fd);
         if (!mapped) {

@@ -46,27 +46,70 @@ bool Window::adopt(uint64_t base, uint64_t size) {
     if (size_ != 0 && mapped_.empty()) {
         ::munmap(reinterpret_cast<void*>(base_), size_);
         size_ = 0;
+        lingering_.clear();
     }
     if (size_ != 0) return false;  // views are mapped in the old window: cannot move it
     return reserve(base, size);
 }
 
-bool Window::map(uint64_t base, uint64_t length, int fd, bool writable, bool file_backed) {
-    if (base < base_ || length > size_ || base - base_ > size_ - length) {
+bool Window::map(const Range& range, int fd) {
+    if (range.base < base_ || range.length > size_ || range.base - base_ > size_ - range.length) {
         errno = EINVAL;
         return false;
     }
-    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    void* want = reinterpret_cast<void*>(base);
-    void* got = ::mmap(want, length, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+    drop_lingering_over(range.base, range.length);
+    int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
+    void* want = reinterpret_cast<void*>(range.base);
+    void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd, 0);
     if (got == MAP_FAILED) return false;
-    mapped_[base] = Range{base, length, writable, file_backed};
+    mapped_[range.base] = range;
     return true;
 }
 
+bool Window::revive(const Range& range) {
+    for (size_t i = 0; i < lingering_.size(); ++i) {
+        const Range& r = lingering_[i];
+        if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
+            r.ino != range.ino || r.writable != range.writable ||
+            r.file_backed != range.file_backed) {
+            continue;
+        }
+        // Our PROT_NONE mapping holds the file, so no other file can have this (dev, ino) yet.
+        int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
+        if (::mprotect(reinterpret_cast<void*>(range.base), range.length, prot) != 0) {
+            drop_lingering(i);
+            return false;
+        }
+        mapped_[range.base] = range;
+        lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(i));
+        return true;
+    }
+    return false;
+}
+
 void Window::release(uint64_t base, uint64_t length) {
-    ::mmap(reinterpret_cast<void*>(base), length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
-    mapped_.erase(base);
+    auto it = mapped_.find(base);
+    if (it != mapped_.end() && it->second.length == length && length <= kLingerBytes &&
+        ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
+        if (lingering_.size() == kLingerRanges) drop_lingering(0);
+        lingering_.push_back(it->second);
+    } else {
+        ::mmap(reinterpret_cast<void*>(base), length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
+    }
+    if (it != mapped_.end()) mapped_.erase(it);
+}
+
+void Window::drop_lingering(size_t index) {
+    const Range& r = lingering_[index];
+    ::mmap(reinterpret_cast<void*>(r.base), r.length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
+    lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+void Window::drop_lingering_over(uint64_t base, uint64_t length) {
+    for (size_t i = lingering_.size(); i-- > 0;) {
+        const Range& r = lingering_[i];
+        if (r.base < base + length && base < r.base + r.length) drop_lingering(i);
+    }
 }
 
 bool Window::mapped_here(uint64_t address, Range& range) const {
@@ -82,6 +125,7 @@ void Window::reset_after_fork() {
     if (size_ != 0)
         ::mmap(reinterpret_cast<void*>(base_), size_, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     mapped_.clear();
+    lingering_.clear();
 }
 
 namespace {

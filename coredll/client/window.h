@@ -7,11 +7,18 @@
 // back to PROT_NONE in one call, never munmap, so no hole ever opens. The kernel decides
 // addresses; map and unmap are serialised per process (lock()) so that an address the kernel
 // reuses is never remapped here while an older mapping of it is being torn down.
+//
+// A small range released here lingers: its pages stay mapped PROT_NONE (as inaccessible as the
+// reservation) for a few more mappings, so that mapping it again (the next first view of a
+// mapping that is mapped and unmapped in turn) is one mprotect instead of taking the descriptor
+// from the kernel, checking it and mmapping it. At most kLingerRanges ranges of at most
+// kLingerBytes linger; the oldest goes back to the reservation first.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace cek::coredll {
 
@@ -28,10 +35,19 @@ public:
         uint64_t length = 0;
         bool writable = false;
         bool file_backed = false;
+        uint64_t dev = 0;  // the mapped file's identity
+        uint64_t ino = 0;
     };
+    static constexpr size_t kLingerRanges = 4;
+    static constexpr uint64_t kLingerBytes = 1 << 20;
 
-    // Maps `fd` over the mapping's range. False (errno set) if the host refuses.
-    bool map(uint64_t base, uint64_t length, int fd, bool writable, bool file_backed);
+    // Maps the mapping again from a lingering range when this process released exactly that
+    // range of that file (dev, ino) with the same access: true when done, false when the
+    // descriptor must be taken and map() called.
+    bool revive(const Range& range);
+    // Maps `fd` (whose identity is range.dev, range.ino) over the mapping's range. False
+    // (errno set) if the host refuses.
+    bool map(const Range& range, int fd);
     void release(uint64_t base, uint64_t length);
     // Whether `address` lies in a mapping this process has mapped; its range if so.
     bool mapped_here(uint64_t address, Range& range) const;
@@ -44,10 +60,13 @@ public:
 private:
     Window();
     bool reserve(uint64_t base, uint64_t size);
+    void drop_lingering(size_t index);  // back to the reservation
+    void drop_lingering_over(uint64_t base, uint64_t length);
 
     uint64_t base_ = 0;
     uint64_t size_ = 0;
     std::map<uint64_t, Range> mapped_;  // by base
+    std::vector<Range> lingering_;      // oldest first
     std::mutex mutex_;
 };
 
