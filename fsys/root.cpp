@@ -281,7 +281,7 @@ Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& re
     int at = -1;
     std::string at_name;
     std::optional<std::string> whole;
-    if (fast) whole = exact_regular_file(parsed, l.st);
+    if (fast && disp != Disposition::create_new) whole = exact_regular_file(parsed, l.st);
     if (whole) {
         // An existing regular file named in its exact case (most opens): statx and openat2 by the
         // whole path; no parent walk. The open is confined like every other; if it fails, the
