@@ -424,7 +424,7 @@ def write_svg(suite, path):
     rows = [(rid, label) for rid, label, _ in ROWS if rid in suite.rows
             and CLASS[rid] != "bulk" and rid != "flush"]
     variants = suite.variants()
-    bar, gap, left, width, top = 9, 10, 330, 480, 40
+    bar, gap, left, width, top = 9, 10, 370, 480, 40
     group = bar * len(variants) + gap
     height = top + group * len(rows) + 50
     lo, hi = 0.5, 1000.0
