@@ -296,7 +296,7 @@ Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& re
         at_name = l.leaf;
     }
 
-    const int access = request.write ? O_RDWR : O_RDONLY;
+    const int access = request.write ? O_RDWR | (request.write_through ? O_DSYNC : 0) : O_RDONLY;
     const int common = O_NOCTTY | O_NONBLOCK;  // a FIFO swapped in by the host must not block us
     UniqueFd fd;
     bool truncate = false;
@@ -370,7 +370,7 @@ Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& re
             return r.error();
         }
     }
-    ::fcntl(fd.get(), F_SETFL, 0);  // drops O_NONBLOCK; fsys sets no other status flag
+    ::fcntl(fd.get(), F_SETFL, 0);  // drops O_NONBLOCK; F_SETFL leaves O_DSYNC alone
 
     OpenedFile out;
     out.existed = l.exists;

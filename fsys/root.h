@@ -47,6 +47,9 @@ struct OpenRequest {
     uint32_t disposition = static_cast<uint32_t>(Disposition::open_existing);  // raw, 1..5
     uint32_t attributes = 0;       // FILE_ATTRIBUTE_* for a file this call creates or replaces
     bool allow_directory = false;  // an existing directory opens instead of ACCESS_DENIED
+    // FILE_FLAG_WRITE_THROUGH: a regular file opened for write gets O_DSYNC on its description,
+    // so every process's writes through it are synchronous.
+    bool write_through = false;
 };
 
 struct OpenedFile {

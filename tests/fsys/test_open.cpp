@@ -206,6 +206,33 @@ TEST_CASE("Descriptors are close-on-exec and opened for the access asked", "[fsy
     CHECK((::fcntl(ro->fd.get(), F_GETFL) & O_ACCMODE) == O_RDONLY);
 }
 
+TEST_CASE("write_through gives a writable regular file O_DSYNC, whether it exists or not",
+          "[fsys][unit]") {
+    StoreFixture s;
+    OpenRequest req;
+    req.read = req.write = req.write_through = true;
+    req.disposition = kCreateNew;
+    auto created = s.root().open_file(u"\\Temp\\wt", req);
+    REQUIRE(created.ok());
+    CHECK((::fcntl(created->fd.get(), F_GETFL) & O_DSYNC) == O_DSYNC);
+    CHECK((::fcntl(created->fd.get(), F_GETFL) & O_NONBLOCK) == 0);
+    req.disposition = kOpenExisting;
+    auto existing = s.root().open_file(u"\\Temp\\wt", req);  // the whole-path fast path
+    REQUIRE(existing.ok());
+    CHECK((::fcntl(existing->fd.get(), F_GETFL) & O_DSYNC) == O_DSYNC);
+    auto other_case = s.root().open_file(u"\\TEMP\\WT", req);  // the component walk
+    REQUIRE(other_case.ok());
+    CHECK((::fcntl(other_case->fd.get(), F_GETFL) & O_DSYNC) == O_DSYNC);
+    // Without write there is nothing to write through; without the flag, no O_DSYNC.
+    req.write = false;
+    auto read_only = s.root().open_file(u"\\Temp\\wt", req);
+    REQUIRE(read_only.ok());
+    CHECK((::fcntl(read_only->fd.get(), F_GETFL) & O_DSYNC) == 0);
+    auto plain = open(s.root(), u"\\Temp\\wt", kOpenExisting, true, true);
+    REQUIRE(plain.ok());
+    CHECK((::fcntl(plain->fd.get(), F_GETFL) & O_DSYNC) == 0);
+}
+
 TEST_CASE("Access 0 still yields a descriptor usable for fstat and attributes",
           "[fsys][unit]") {
     StoreFixture s;
