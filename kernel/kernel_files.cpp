@@ -30,17 +30,6 @@ uint32_t access_bits(FileAccess a) {
     return (a.read ? ce::kGenericRead : 0) | (a.write ? ce::kGenericWrite : 0);
 }
 
-// FILE_FLAG_WRITE_THROUGH: the description itself must be O_DSYNC so that every process's
-// writes through it are synchronous; Linux cannot add O_DSYNC with F_SETFL, so reopen.
-Result<void> make_write_through(fsys::OpenedFile& opened) {
-    std::string self = "/proc/self/fd/" + std::to_string(opened.fd.get());
-    int flags = ::fcntl(opened.fd.get(), F_GETFL);
-    int fd = ::open(self.c_str(), (flags & O_ACCMODE) | O_DSYNC | O_CLOEXEC);
-    if (fd < 0) return Win32Error::ERROR_ACCESS_DENIED;
-    opened.fd.reset(fd);
-    return {};
-}
-
 }  // namespace
 
 Result<std::u16string> Kernel::file_key(std::u16string_view path) const {
@@ -89,9 +78,8 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     req.disposition = a.disposition;
     req.attributes = flags & ce::kFileAttributeMask;
     req.allow_directory = (flags & ce::kFileFlagBackupSemantics) != 0;
+    req.write_through = (flags & ce::kFileFlagWriteThrough) != 0;
     CEK_TRY(fsys::OpenedFile opened, root_->open_file(a.path, req));
-    if ((flags & ce::kFileFlagWriteThrough) != 0 && access.write && !opened.is_directory)
-        CEK_TRY_VOID(make_write_through(opened));
     // Caching hints live in the open file description, so they reach every process using it.
     if ((flags & ce::kFileFlagRandomAccess) != 0)
         ::posix_fadvise(opened.fd.get(), 0, 0, POSIX_FADV_RANDOM);
