@@ -143,7 +143,10 @@ Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, u
         auto& space = names(ObjectType::Mapping);
         auto hit = space.find(*name);
         if (hit != space.end()) {
-            handles_.add_ref(hit->second, caller, 0);
+            // A process at its handle quota cannot add a name's entry either (CE 5: memory).
+            if (!handles_.add_ref(hit->second, caller, 0))
+                return config_.personality == 5 ? Win32Error::ERROR_NOT_ENOUGH_MEMORY
+                                                : Win32Error::ERROR_NO_MORE_USER_HANDLES;
             last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
             log::mapping()->debug("mapping opened by name h={:#x}", hit->second.raw);
             return hit->second;

@@ -61,6 +61,10 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
         share = a.access == ce::kGenericRead ? kShareRead : 0;
         if ((a.share & ce::kFileShareWriteOverride) != 0) share = kShareRead | kShareWrite;
         flags |= ce::kFileFlagWriteThrough;
+        // Kernel-owned handles are charged to their creator until taken over: its quota.
+        if (p->cffm.size() >= handles_.process_quota())
+            return config_.personality == 5 ? Win32Error::ERROR_NOT_ENOUGH_MEMORY
+                                            : Win32Error::ERROR_NO_MORE_USER_HANDLES;
     }
     CEK_TRY(std::u16string key, file_key(a.path));
     // Sharing is decided before anything touches the file (CREATE_ALWAYS truncates).
@@ -137,7 +141,9 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
         if (name->size() > ce::kMaxNameChars) return fail(Win32Error::ERROR_INVALID_PARAMETER);
         auto& space = names(ObjectType::Mapping);
         if (auto hit = space.find(*name); hit != space.end()) {
-            handles_.add_ref(hit->second, p.id, 0);
+            if (!handles_.add_ref(hit->second, p.id, 0))  // at the handle quota
+                return fail(config_.personality == 5 ? Win32Error::ERROR_NOT_ENOUGH_MEMORY
+                                                     : Win32Error::ERROR_NO_MORE_USER_HANDLES);
             if (taken) close_kernel_handle(file);
             last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
             return hit->second;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct Options {
     std::string log_level = "info";
     std::string log_file;
     bool foreground = false;
+    bool sidecar_attributes = false;
     int idle_exit = -1;
     int spin_us = 30;
 };
@@ -43,7 +45,7 @@ void usage() {
     std::fputs(
         "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
         "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
-        "                [--spin-us MICROSECONDS]\n",
+        "                [--spin-us MICROSECONDS] [--sidecar-attributes]\n",
         stderr);
 }
 
@@ -71,6 +73,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--log-level") ok = value(o.log_level);
         else if (a == "--log-file") ok = value(o.log_file);
         else if (a == "--foreground") o.foreground = true;
+        else if (a == "--sidecar-attributes") o.sidecar_attributes = true;
         else if (a == "--idle-exit") ok = number(o.idle_exit);
         else if (a == "--spin-us") ok = number(o.spin_us);
         else if (a == "--help" || a == "-h") return false;
@@ -158,12 +161,21 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::cfg::load_env_levels();
 
-    auto root = cek::fsys::Root::open(o.root);
+    cek::fsys::RootOptions root_options;
+    root_options.force_sidecar = o.sidecar_attributes;  // as on a host without user xattrs
+    auto root = cek::fsys::Root::open(o.root, root_options);
     if (!root) {
         cek::kernel::log::kernel()->error("cannot open the CE root {}: {}", o.root,
                                           cek::error_name(root.error()));
         report(status_fd, 1);
         return 1;
+    }
+
+    // Every file and mapping handle holds a descriptor here, up to 65,536 handles per process:
+    // take all the descriptors the host allows, not the shell's soft default.
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
     // Clients take object descriptors from us with pidfd_getfd, which needs ptrace access.

@@ -8,10 +8,17 @@ namespace {
 constexpr uint16_t kGenerationMask = 0x1FF;  // 9 bits: values stay below 0x80000000
 }
 
-HandleTable::HandleTable(uint32_t capacity) : capacity_(std::min(capacity, kMaxEntries)) {}
+HandleTable::HandleTable(uint32_t capacity, uint32_t process_quota)
+    : capacity_(std::min(capacity, kMaxEntries)), process_quota_(process_quota) {}
+
+size_t HandleTable::held_by(ProcessId process) const {
+    auto it = by_process_.find(process);
+    return it == by_process_.end() ? 0 : it->second.size();
+}
 
 Result<HandleValue> HandleTable::insert(Ref<KernelObject> object, ProcessId owner,
                                         uint32_t access, bool kernel_owned) {
+    if (at_quota(owner)) return Win32Error::ERROR_NO_MORE_USER_HANDLES;
     uint32_t slot = 0;
     if (!free_.empty()) {
         slot = free_.front();
@@ -58,19 +65,22 @@ HandleTable::Entry* HandleTable::find_for(HandleValue value, ProcessId process) 
     return nullptr;
 }
 
-void HandleTable::add_ref(HandleValue value, ProcessId process, uint32_t access) {
+bool HandleTable::add_ref(HandleValue value, ProcessId process, uint32_t access) {
     Entry* e = decode(value);
-    if (e == nullptr) return;
-    ++e->total;
+    if (e == nullptr) return false;
     for (auto& r : e->refs) {
         if (r.process == process) {
+            ++e->total;
             ++r.count;
             r.access |= access;
-            return;
+            return true;
         }
     }
+    if (at_quota(process)) return false;
+    ++e->total;
     e->refs.push_back(ProcessRef{process, 1, access});
     by_process_[process].insert(((value.raw >> 2) & ((1u << kIndexBits) - 1)) - kFirstIndex);
+    return true;
 }
 
 void HandleTable::forget(uint32_t slot, ProcessId process) {

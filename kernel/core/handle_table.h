@@ -9,6 +9,9 @@
 // Values: bit 1 set (CE marks handles that way), a 20-bit index from 64 up and a 9-bit
 // generation above it, so values are never 0, never INVALID_HANDLE_VALUE, never in the pseudo-
 // handle block 0x40..0x5F, and a stale value stops matching once its slot is reused.
+//
+// Quota: one process may reference at most process_quota() distinct entries (the kernel's own
+// CreateFileForMapping handles excepted), so no process can fill the global table for the rest.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,7 @@ public:
     static constexpr uint32_t kFirstIndex = 64;
     static constexpr uint32_t kIndexBits = 20;
     static constexpr uint32_t kMaxEntries = (1u << kIndexBits) - kFirstIndex;
+    static constexpr uint32_t kDefaultProcessQuota = 65536;
 
     struct ProcessRef {
         ProcessId process;
@@ -43,10 +47,11 @@ public:
         std::vector<ProcessRef> refs;
     };
 
-    explicit HandleTable(uint32_t capacity = kMaxEntries);
+    explicit HandleTable(uint32_t capacity = kMaxEntries,
+                         uint32_t process_quota = kDefaultProcessQuota);
 
     // A new entry holding one reference for `owner` with `access`.
-    // ERROR_NO_MORE_USER_HANDLES when the table is full.
+    // ERROR_NO_MORE_USER_HANDLES when the table is full or `owner` is at its quota.
     Result<HandleValue> insert(Ref<KernelObject> object, ProcessId owner, uint32_t access,
                                bool kernel_owned = false);
 
@@ -57,8 +62,9 @@ public:
     // The live entry if `process` may use it (holds a reference, or the kernel owns it).
     Entry* find_for(HandleValue value, ProcessId process);
 
-    // Adds a reference for `process` (opening by name, a view, a duplicate).
-    void add_ref(HandleValue value, ProcessId process, uint32_t access);
+    // Adds a reference for `process` (opening by name, a view, a duplicate). False, and nothing
+    // added, when that would be a new entry for a process at its quota.
+    bool add_ref(HandleValue value, ProcessId process, uint32_t access);
 
     // Drops one reference of `process`. Returns the object when that was the entry's last
     // reference (the caller finishes the close, e.g. drops the name), null otherwise.
@@ -73,6 +79,12 @@ public:
     uint32_t references_of(HandleValue value, ProcessId process) const;
 
     size_t size() const { return live_; }
+    // Distinct entries `process` references, and how many it may.
+    size_t held_by(ProcessId process) const;
+    uint32_t process_quota() const { return process_quota_; }
+    bool at_quota(ProcessId process) const {
+        return process != kKernelProcess && held_by(process) >= process_quota_;
+    }
     size_t memory_bytes() const;
 
     template <class F>
@@ -91,6 +103,7 @@ private:
     void forget(uint32_t index, ProcessId process);
 
     uint32_t capacity_;
+    uint32_t process_quota_;
     std::vector<Entry> entries_;  // index - kFirstIndex
     std::deque<uint32_t> free_;   // FIFO: a freed slot is reused as late as possible
     size_t live_ = 0;

@@ -83,7 +83,8 @@ bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size
 int make_memfd(const char* name, size_t size) {
     int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+    // Owner-only, like everything of the kernel's (memfds are created 0777).
+    if (::fchmod(fd, 0600) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
         ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         ::close(fd);
         return -1;

@@ -49,7 +49,8 @@ Result<Ref<MappingObject>> MappingObject::create_ram(uint64_t size, bool writabl
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
     // The size is a kernel fact: seal it so that no client can shrink the pages under a view.
-    if (::ftruncate(m->fd_, static_cast<off_t>(m->map_length())) != 0 ||
+    // Owner-only like the rest of the kernel's memory (memfds are created 0777).
+    if (::fchmod(m->fd_, 0600) != 0 || ::ftruncate(m->fd_, static_cast<off_t>(m->map_length())) != 0 ||
         ::fcntl(m->fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         log::mapping()->warn("sizing the mapping memfd failed errno={}", errno);
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;

@@ -1,0 +1,268 @@
+// Hostile clients (tests/helpers/hostile): whatever one client does to its channel, its socket
+// or the kernel's limits, the kernel answers it with a clear error or drops it, and a normal
+// neighbour process making calls all along keeps working with its state intact. Afterwards the
+// kernel holds nothing of either (cedump --json).
+#include <catch2/catch.hpp>
+#include <dirent.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "protocol/version.h"
+#include "support/answers.h"
+#include "support/kernel_fixture.h"
+
+using namespace cek::test;
+
+namespace {
+
+// A well-behaved ce_child: a mapping it filled before the trouble, and a storm of calls to run
+// while the hostile client does its worst.
+class Neighbour {
+public:
+    explicit Neighbour(KernelFixture& k) : child_(k.spawn_child()) {
+        std::string h = child_->ask("create neighbour-guard 65536 4");
+        REQUIRE(field(h, 0) == "ok");
+        view_ = field(child_->ask("map " + field(h, 1) + " 2 0 0"), 1);
+        REQUIRE(!view_.empty());
+        REQUIRE(child_->ask("fill " + view_ + " 65536 0x5a") == "ok");
+    }
+    // Starts `cycles` create/map/unmap/close cycles; finish() collects their result.
+    void start_storm(int cycles, int seed) {
+        child_->write_line("storm " + std::to_string(cycles) + " " + std::to_string(seed));
+        REQUIRE(child_->read_line(10s) == std::optional<std::string>("started"));
+    }
+    void finish_storm() { CHECK(child_->read_line(120s) == std::optional<std::string>("ok")); }
+    // Its mapping still holds what it wrote, and it can still make new objects.
+    void check_intact() {
+        CHECK(child_->ask("check " + view_ + " 65536 0x5a") == "ok");
+        std::string h = child_->ask("create - 4096 4");
+        CHECK(field(h, 0) == "ok");
+        CHECK(field(child_->ask("close " + field(h, 1)), 0) == "ok");
+    }
+    Child& child() { return *child_; }
+    void leave() {
+        child_->close_stdin();
+        CHECK(child_->wait(10s));
+    }
+
+private:
+    std::unique_ptr<Child> child_;
+    std::string view_;
+};
+
+std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
+    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
+    REQUIRE(h->ask("ping") == "ok");
+    return h;
+}
+
+void leave(Child& c) {
+    c.close_stdin();
+    REQUIRE(c.wait(30s));
+}
+
+std::string cedump_json(KernelFixture& k) {
+    Child dump({program("CEK_CEDUMP"), "--json"}, k.client_env());
+    std::string out;
+    while (auto line = dump.read_line(10s)) out += *line + "\n";
+    dump.wait(10s);
+    return out;
+}
+
+// Once every client has gone: no process, handle, object, view or name is left.
+void require_nothing_leaked(KernelFixture& k) {
+    REQUIRE(k.wait_for([](const cek::proto::Snapshot& s) {
+        return app_processes(s) == 0 && s.handles.empty() && s.objects.empty();
+    }));
+    std::string json = cedump_json(k);
+    CHECK(json.find("\"handles\": [\n  ]") != std::string::npos);
+    CHECK(json.find("\"objects\": [\n  ]") != std::string::npos);
+    CHECK(json.find("\"views\": [\n  ]") != std::string::npos);
+    CHECK(json.find("\"names\": [\n  ]") != std::string::npos);
+}
+
+size_t open_descriptors(pid_t pid) {
+    size_t n = 0;
+    std::string path = "/proc/" + std::to_string(pid) + "/fd";
+    if (DIR* d = ::opendir(path.c_str())) {
+        while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+        ::closedir(d);
+    }
+    return n;
+}
+
+const std::string kHelloMagic = std::to_string(cek::proto::kMagic);
+const std::string kHelloVersion = std::to_string(cek::proto::kProtocolVersion);
+
+}  // namespace
+
+TEST_CASE("garbage, truncated and out-of-range requests each get a clear error",
+          "[multiproc][hostile]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    n.start_storm(3000, 1);
+    // Every request the dispatcher can get wrong, with the exact error (or none) it must give.
+    CHECK(field(h->ask("malformed"), 0) == "ok");
+    // Random bytes in random slots: every one answered with a well-formed reply.
+    CHECK(field(h->ask("garbage 5000 11", 60s), 0) == "ok");
+    CHECK(h->ask("null") == "ok");
+    n.finish_storm();
+    n.check_intact();
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("a request rewritten while the kernel reads it is answered from one copy",
+          "[multiproc][hostile]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    n.start_storm(3000, 2);
+    CHECK(h->ask("scribble 5000", 60s) == "ok 5000");
+    n.finish_storm();
+    n.check_intact();
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("replies never read and ready bits with nothing new change nothing",
+          "[multiproc][hostile]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    n.start_storm(3000, 3);
+    CHECK(h->ask("noreply 1000") == "ok");
+    // Spurious bits for all 64 slots: none of them is answered, a real request still is.
+    CHECK(h->ask("spurious 1000") == "ok");
+    n.finish_storm();
+    n.check_intact();
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("a client flooding all 64 slots does not starve its neighbour",
+          "[multiproc][hostile]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    REQUIRE(h->ask("flood") == "started");
+    n.start_storm(2000, 4);
+    n.finish_storm();  // completes while the flood goes on
+    n.check_intact();
+    std::string stopped = h->ask("stop", 30s);
+    CHECK(field(stopped, 0) == "ok");
+    CHECK(field(stopped, 2) == "64");  // the last request of every slot was answered
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("a client at its handle quota fails with CE 5's error and starves no one",
+          "[multiproc][hostile][quota]") {
+    KernelFixture k;
+    Neighbour n(k);
+    std::string shared = n.child().ask("create quota-shared 4096 4");
+    REQUIRE(field(shared, 0) == "ok");
+    auto h = spawn_hostile(k);
+    // 65,536 handles per process (one file, then searches): the next one is
+    // ERROR_NOT_ENOUGH_MEMORY, CE 5's answer to a full handle list.
+    CHECK(h->ask("quota", 120s) == "ok 65536 8");
+    // Opening an existing name would add a handle too.
+    CHECK(h->ask("open-name quota-shared") == "fail 8");
+    // The global table is not full: the neighbour goes on creating and opening.
+    n.check_intact();
+    CHECK(field(n.child().ask("create quota-shared 0 4"), 2) == "183");
+    REQUIRE(h->ask("close-all", 120s) == "ok");
+    CHECK(field(h->ask("open-name quota-shared"), 0) == "ok");
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("a client filling the shared mapping window gets ERROR_NOT_ENOUGH_MEMORY",
+          "[multiproc][hostile][window]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    // Mappings until the 64 GiB window is full to the last page (32 of 2 GB, then the gaps),
+    // then CE's error.
+    std::string filled = h->ask("window", 60s);
+    REQUIRE(field(filled, 0) == "ok");
+    CHECK(std::stoi(field(filled, 1)) >= 32);
+    CHECK(field(filled, 2) == "8");
+    // Views of what it has still work: their addresses were given at creation (CE 5).
+    CHECK(field(h->ask("map-all", 60s), 0) == "ok");
+    // The window is one for all, as in CE 5: a new mapping fails for everyone while it is full,
+    // but everything that exists keeps working.
+    CHECK(n.child().ask("create - 65536 4") == "fail 8");
+    n.start_storm(1, 5);
+    CHECK(n.child().read_line(30s) == std::optional<std::string>("fail 8"));
+    REQUIRE(h->ask("close-all", 60s) == "ok");
+    leave(*h);  // its views go with it
+    n.check_intact();
+    n.leave();
+    require_nothing_leaked(k);
+}
+
+TEST_CASE("bad hellos are refused and clients that never say hello hold nothing",
+          "[multiproc][hostile][hello]") {
+    KernelFixture k;
+    const size_t fds_before = open_descriptors(k.kernel_pid());
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    // Wrong magic: dropped without a word. Wrong version: told which one the kernel speaks.
+    CHECK(h->ask("hello 0x12345678 " + kHelloVersion) == "closed");
+    CHECK(h->ask("hello " + kHelloMagic + " 0xFFFF") == "status 1");
+    // Descriptors sent along with a hello are never kept by the kernel.
+    INFO("magic " << kHelloMagic << " version " << kHelloVersion);
+    CHECK(h->ask("hello " + kHelloMagic + " " + kHelloVersion + " 5") == "status 0");
+    CHECK(h->ask("null") == "ok");
+    // Anything on the socket after the hello ends the connection.
+    CHECK(h->ask("data") == "closed");
+    // Connections that never say hello: nothing attached, nothing blocked.
+    auto silent = spawn_hostile(k);
+    CHECK(silent->ask("silent") == "ok");
+    auto silent2 = spawn_hostile(k);
+    CHECK(silent2->ask("silent") == "ok");
+    n.check_intact();
+    CHECK(k.snapshot().processes.size() == 2);  // the neighbour and this snapshot
+    leave(*silent);
+    leave(*silent2);
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+    REQUIRE(k.wait_for([&](const auto&) { return open_descriptors(k.kernel_pid()) == fds_before; }));
+}
+
+TEST_CASE("a client that resizes, seals or unmaps its channel hurts only itself",
+          "[multiproc][hostile][channel]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    // The channel is sealed against resizing and further seals (EPERM); the header, which the
+    // kernel never trusts, is scribbled over.
+    std::string abuse = h->ask("channel");
+    CHECK(abuse.rfind("ok shrink=1 grow=1 seal=1", 0) == 0);
+    CHECK(h->ask("null") == "ok");
+    CHECK(h->ask("malformed").rfind("ok", 0) == 0);
+    // Dropping its own mapping of the channel changes nothing for the kernel.
+    CHECK(h->ask("unmap") == "ok");
+    n.check_intact();
+    CHECK(h->ask("drop") == "ok");
+    REQUIRE(k.wait_for([](const auto& s) { return app_processes(s) == 1; }));
+    n.check_intact();
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}
