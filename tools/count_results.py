@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Counts test cases over a build's Catch2 JUnit reports and Meson's test log.
+"""Counts test cases over builds' Catch2 JUnit reports and Meson's test logs.
 
-Each Meson test writes <name>.junit.xml next to its program. Prints one line,
-"N passed, M failed", and exits non-zero when anything failed. A test program that failed
-without reporting a failed case (a crash, a timeout, no report) counts as one more failure.
+Usage: count_results.py [BUILD_DIR...] (default: build). Each Meson test writes <name>.junit.xml
+next to its program. Prints one line over all the builds given, "N passed, M failed", and exits
+non-zero when anything failed. A test program that failed without reporting a failed case (a
+crash, a timeout, no report) counts as one more failure; so does a build with no test log (it
+did not build, or its tests did not run).
 """
 import glob
 import json
@@ -27,13 +29,12 @@ def count_report(path):
     return len(cases) - bad, bad
 
 
-def main() -> int:
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+def count_build(build):
+    """(passed, failed) over one build directory's last meson test run."""
     log = os.path.join(build, "meson-logs", "testlog.json")
     passed = failed = 0
     if not os.path.exists(log):
-        print("0 passed, 1 failed")
-        return 1
+        return 0, 1
     with open(log) as f:
         entries = [json.loads(line) for line in f if line.strip()]
     for entry in entries:
@@ -52,6 +53,15 @@ def main() -> int:
             failed += 1
     if passed == 0 and failed == 0:
         failed = 1  # no test ran: that is a failure, not a success
+    return passed, failed
+
+
+def main() -> int:
+    passed = failed = 0
+    for build in sys.argv[1:] or ["build"]:
+        p, f = count_build(build)
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
