@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "fsys/path.h"
@@ -13,6 +14,7 @@
 #include "kernel/log.h"
 #include "protocol/ce_constants.h"
 #include "protocol/channel.h"
+#include "protocol/futex.h"
 #include "protocol/messages.h"
 
 namespace cek::kernel {
@@ -58,6 +60,13 @@ private:
     std::span<std::byte> out_;
 };
 
+// Who is calling, beyond the process: the thread (mutex ownership) and the transport's tag for
+// a reply that may be left pending (waits).
+struct CallInfo {
+    uint32_t thread_id;
+    uint64_t tag;
+};
+
 // The body of a request: the fixed struct, then `extra` bytes of variable data.
 template <class Request>
 bool read_body(std::span<const std::byte> body, Request& out, std::span<const std::byte>& extra) {
@@ -67,7 +76,8 @@ bool read_body(std::span<const std::byte> body, Request& out, std::span<const st
     return true;
 }
 
-size_t handle_null(Kernel&, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+size_t handle_null(Kernel&, ProcessId, std::span<const std::byte> body, ReplyWriter& w,
+                   const CallInfo&) {
     proto::NullRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -75,7 +85,7 @@ size_t handle_null(Kernel&, ProcessId, std::span<const std::byte> body, ReplyWri
 }
 
 size_t handle_close(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                    ReplyWriter& w) {
+                    ReplyWriter& w, const CallInfo&) {
     proto::CloseHandleRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -85,7 +95,7 @@ size_t handle_close(Kernel& k, ProcessId caller, std::span<const std::byte> body
 }
 
 size_t handle_create_mapping(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                             ReplyWriter& w) {
+                             ReplyWriter& w, const CallInfo&) {
     proto::CreateMappingRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -105,7 +115,7 @@ size_t handle_create_mapping(Kernel& k, ProcessId caller, std::span<const std::b
 }
 
 size_t handle_map_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                       ReplyWriter& w) {
+                       ReplyWriter& w, const CallInfo&) {
     proto::MapViewRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -126,7 +136,7 @@ size_t handle_map_view(Kernel& k, ProcessId caller, std::span<const std::byte> b
 }
 
 size_t handle_unmap_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                         ReplyWriter& w) {
+                         ReplyWriter& w, const CallInfo&) {
     proto::UnmapViewRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -136,7 +146,7 @@ size_t handle_unmap_view(Kernel& k, ProcessId caller, std::span<const std::byte>
 }
 
 size_t handle_flush_view(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                         ReplyWriter& w) {
+                         ReplyWriter& w, const CallInfo&) {
     proto::FlushViewRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -147,7 +157,7 @@ size_t handle_flush_view(Kernel& k, ProcessId caller, std::span<const std::byte>
 }
 
 size_t handle_snapshot(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                       ReplyWriter& w) {
+                       ReplyWriter& w, const CallInfo&) {
     proto::SnapshotRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -159,7 +169,7 @@ size_t handle_snapshot(Kernel& k, ProcessId caller, std::span<const std::byte> b
 }
 
 size_t handle_snapshot_read(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                            ReplyWriter& w) {
+                            ReplyWriter& w, const CallInfo&) {
     proto::SnapshotReadRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -183,7 +193,7 @@ bool read_u16(std::span<const std::byte>& extra, uint32_t chars, std::u16string&
 }
 
 size_t handle_create_file(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                          ReplyWriter& w) {
+                          ReplyWriter& w, const CallInfo&) {
     proto::CreateFileRequest req{};
     std::span<const std::byte> extra;
     CreateFileArgs args;
@@ -201,7 +211,7 @@ size_t handle_create_file(Kernel& k, ProcessId caller, std::span<const std::byte
 }
 
 size_t handle_file_descriptor(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                              ReplyWriter& w) {
+                              ReplyWriter& w, const CallInfo&) {
     proto::FileDescriptorRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -213,7 +223,7 @@ size_t handle_file_descriptor(Kernel& k, ProcessId caller, std::span<const std::
 }
 
 size_t handle_set_end_of_file(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                              ReplyWriter& w) {
+                              ReplyWriter& w, const CallInfo&) {
     proto::SetEndOfFileRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -223,7 +233,7 @@ size_t handle_set_end_of_file(Kernel& k, ProcessId caller, std::span<const std::
 }
 
 size_t handle_file_info(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                        ReplyWriter& w) {
+                        ReplyWriter& w, const CallInfo&) {
     proto::FileInfoRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -236,7 +246,7 @@ size_t handle_file_info(Kernel& k, ProcessId caller, std::span<const std::byte> 
 }
 
 size_t handle_set_file_time(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                            ReplyWriter& w) {
+                            ReplyWriter& w, const CallInfo&) {
     proto::SetFileTimeRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -249,7 +259,8 @@ size_t handle_set_file_time(Kernel& k, ProcessId caller, std::span<const std::by
     return w.ok(proto::SetFileTimeReply{});
 }
 
-size_t handle_path_op(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+size_t handle_path_op(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w,
+                      const CallInfo&) {
     proto::PathOpRequest req{};
     std::span<const std::byte> extra;
     std::u16string path;
@@ -283,7 +294,8 @@ size_t handle_path_op(Kernel& k, ProcessId, std::span<const std::byte> body, Rep
     return w.ok(proto::PathOpReply{value, 0});
 }
 
-size_t handle_move_path(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+size_t handle_move_path(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w,
+                        const CallInfo&) {
     proto::MovePathRequest req{};
     std::span<const std::byte> extra;
     std::u16string from, to;
@@ -304,7 +316,7 @@ proto::FindEntryWire entry_wire(const fsys::FindEntry& e) {
 }
 
 size_t handle_find_first(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                         ReplyWriter& w) {
+                         ReplyWriter& w, const CallInfo&) {
     proto::FindFirstRequest req{};
     std::span<const std::byte> extra;
     std::u16string pattern;
@@ -318,7 +330,7 @@ size_t handle_find_first(Kernel& k, ProcessId caller, std::span<const std::byte>
 }
 
 size_t handle_find_next(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                        ReplyWriter& w) {
+                        ReplyWriter& w, const CallInfo&) {
     proto::FindNextRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -329,7 +341,7 @@ size_t handle_find_next(Kernel& k, ProcessId caller, std::span<const std::byte> 
 }
 
 size_t handle_find_close(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                         ReplyWriter& w) {
+                         ReplyWriter& w, const CallInfo&) {
     proto::FindCloseRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -339,7 +351,7 @@ size_t handle_find_close(Kernel& k, ProcessId caller, std::span<const std::byte>
 }
 
 size_t handle_trace_read(Kernel& k, ProcessId caller, std::span<const std::byte> body,
-                         ReplyWriter& w) {
+                         ReplyWriter& w, const CallInfo&) {
     proto::TraceReadRequest req{};
     std::span<const std::byte> extra;
     if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -352,8 +364,131 @@ size_t handle_trace_read(Kernel& k, ProcessId caller, std::span<const std::byte>
     return w.ok(rep, LastError::keep(), std::span<const std::byte>(records.data(), used));
 }
 
+// A name after a request struct: `has_name`/`chars` as sent, bounded by what was sent.
+bool read_name(std::span<const std::byte>& extra, bool has_name, uint32_t chars,
+               std::optional<std::u16string>& out) {
+    if (!has_name) return true;
+    std::u16string name;
+    if (!read_u16(extra, chars, name)) return false;
+    out = std::move(name);
+    return true;
+}
+
+size_t handle_sync_create(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                          ReplyWriter& w, const CallInfo& call) {
+    proto::SyncCreateRequest req{};
+    std::span<const std::byte> extra;
+    std::optional<std::u16string> name;
+    if (!read_body(body, req, extra) || !read_name(extra, req.has_name != 0, req.name_chars, name))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    const std::u16string* n = name ? &*name : nullptr;
+    LastError le;
+    Result<HandleValue> r = Win32Error::ERROR_INVALID_PARAMETER;
+    switch (static_cast<proto::SyncKind>(req.kind)) {
+    case proto::SyncKind::Event:
+        r = k.create_event(caller, (req.flags & proto::kEventManualReset) != 0,
+                           (req.flags & proto::kEventInitialState) != 0, n, le);
+        break;
+    case proto::SyncKind::Mutex:
+        r = k.create_mutex(ThreadRef{caller, call.thread_id},
+                           (req.flags & proto::kMutexInitialOwner) != 0, n, le);
+        break;
+    case proto::SyncKind::Semaphore:
+        r = k.create_semaphore(caller, req.initial, req.maximum, n, le);
+        break;
+    }
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::SyncCreateReply{r.value().raw, 0}, le);
+}
+
+std::optional<ObjectType> sync_type(uint32_t kind) {
+    switch (static_cast<proto::SyncKind>(kind)) {
+    case proto::SyncKind::Event:
+        return ObjectType::Event;
+    case proto::SyncKind::Mutex:
+        return ObjectType::Mutex;
+    case proto::SyncKind::Semaphore:
+        return ObjectType::Semaphore;
+    }
+    return std::nullopt;
+}
+
+size_t handle_sync_open(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                        ReplyWriter& w, const CallInfo&) {
+    proto::SyncOpenRequest req{};
+    std::span<const std::byte> extra;
+    std::u16string name;
+    if (!read_body(body, req, extra) || !read_u16(extra, req.name_chars, name))
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto type = sync_type(req.kind);
+    if (!type || req.inherit != 0) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.open_sync(caller, *type, name);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::SyncOpenReply{r.value().raw, 0});
+}
+
+size_t handle_event_set(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                        ReplyWriter& w, const CallInfo&) {
+    proto::EventSetRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.set_event(caller, HandleValue{req.handle}, static_cast<proto::EventOp>(req.op));
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::EventSetReply{});
+}
+
+size_t handle_mutex_release(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                            ReplyWriter& w, const CallInfo& call) {
+    proto::MutexReleaseRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.release_mutex(ThreadRef{caller, call.thread_id}, HandleValue{req.handle});
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::MutexReleaseReply{});
+}
+
+size_t handle_semaphore_release(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                                ReplyWriter& w, const CallInfo&) {
+    proto::SemaphoreReleaseRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.release_semaphore(caller, HandleValue{req.handle}, req.count);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::SemaphoreReleaseReply{r.value(), 0});
+}
+
+size_t handle_wait_objects(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                           ReplyWriter& w, const CallInfo& call) {
+    proto::WaitObjectsRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    if (req.count == 0 || req.count > proto::kMaxWaitObjects ||
+        uint64_t{req.count} * sizeof(uint32_t) > extra.size())
+        return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    std::array<HandleValue, proto::kMaxWaitObjects> handles{};
+    for (uint32_t i = 0; i < req.count; ++i)
+        std::memcpy(&handles[i].raw, extra.data() + size_t{i} * sizeof(uint32_t), sizeof(uint32_t));
+    auto r = k.wait(ThreadRef{caller, call.thread_id}, std::span(handles.data(), req.count),
+                    req.wait_all != 0, req.timeout_ms, call.tag);
+    if (!r) return 0;  // pending: the reply comes with the completion
+    if (!*r) return w.fail(r->error());
+    return w.ok(proto::WaitObjectsReply{r->value(), 0});
+}
+
+size_t handle_duplicate(Kernel& k, ProcessId caller, std::span<const std::byte> body,
+                        ReplyWriter& w, const CallInfo&) {
+    proto::DuplicateRequest req{};
+    std::span<const std::byte> extra;
+    if (!read_body(body, req, extra)) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    auto r = k.duplicate_handle(caller, req.source_process, HandleValue{req.handle},
+                                req.target_process, req.options, req.inherit != 0);
+    if (!r) return w.fail(r.error());
+    return w.ok(proto::DuplicateReply{r.value().raw, 0});
+}
+
 // Misc coredll API (issue 7).
-size_t handle_path_info(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+size_t handle_path_info(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w,
+                        const CallInfo&) {
     proto::PathInfoRequest req{};
     std::span<const std::byte> extra;
     std::u16string path;
@@ -366,7 +501,8 @@ size_t handle_path_info(Kernel& k, ProcessId, std::span<const std::byte> body, R
                                      i.times.last_access, i.times.last_write});
 }
 
-size_t handle_disk_space(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w) {
+size_t handle_disk_space(Kernel& k, ProcessId, std::span<const std::byte> body, ReplyWriter& w,
+                         const CallInfo&) {
     proto::DiskSpaceRequest req{};
     std::span<const std::byte> extra;
     std::u16string path;
@@ -377,7 +513,8 @@ size_t handle_disk_space(Kernel& k, ProcessId, std::span<const std::byte> body, 
     return w.ok(r.value());
 }
 
-using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&);
+using Handler = size_t (*)(Kernel&, ProcessId, std::span<const std::byte>, ReplyWriter&,
+                          const CallInfo&);
 
 constexpr Handler kHandlers[] = {
     handle_null,     handle_close,      handle_create_mapping, handle_map_view,
@@ -385,6 +522,8 @@ constexpr Handler kHandlers[] = {
     handle_create_file, handle_file_descriptor, handle_set_end_of_file, handle_file_info,
     handle_set_file_time, handle_path_op, handle_move_path, handle_find_first, handle_find_next,
     handle_find_close, handle_trace_read, handle_path_info, handle_disk_space,
+    handle_sync_create, handle_sync_open, handle_event_set, handle_mutex_release,
+    handle_semaphore_release, handle_wait_objects, handle_duplicate,
 };
 static_assert(std::size(kHandlers) == static_cast<size_t>(RequestCode::Count),
               "one handler per request in requests.def, in order");
@@ -393,12 +532,6 @@ static_assert(kHandlers[static_cast<size_t>(RequestCode::PathInfo)] == handle_pa
               "misc handlers at their requests.def positions");
 
 // ---- Trace decoding: a readable line per request, built only while someone traces. ----
-
-uint64_t now_ns(clockid_t clock) {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 std::string bounded(std::string s) {
     constexpr size_t kMax = 600;  // two MAX_PATH names fit; the wire record stays small
@@ -581,6 +714,65 @@ std::string describe_request(RequestCode code, std::span<const std::byte> body) 
         proto::TraceReadRequest r;
         return take(body, r) ? "cursor=" + to_string(r.cursor) : bad();
     }
+    case RequestCode::SyncCreate: {
+        proto::SyncCreateRequest r;
+        if (!take(body, r)) return bad();
+        static constexpr const char* kKinds[] = {"?", "event", "mutex", "semaphore"};
+        std::string out = r.kind < std::size(kKinds) ? kKinds[r.kind] : to_string(r.kind);
+        switch (static_cast<proto::SyncKind>(r.kind)) {
+        case proto::SyncKind::Event:
+            out += (r.flags & proto::kEventManualReset) != 0 ? " manual" : " auto";
+            out += (r.flags & proto::kEventInitialState) != 0 ? " signaled" : " nonsignaled";
+            break;
+        case proto::SyncKind::Mutex:
+            out += (r.flags & proto::kMutexInitialOwner) != 0 ? " owned" : "";
+            break;
+        case proto::SyncKind::Semaphore:
+            out += " initial=" + to_string(r.initial) + " maximum=" + to_string(r.maximum);
+            break;
+        }
+        return out + " name=" + (r.has_name != 0 ? quoted_name(body, r.name_chars) : "NULL");
+    }
+    case RequestCode::SyncOpen: {
+        proto::SyncOpenRequest r;
+        if (!take(body, r)) return bad();
+        return "kind=" + to_string(r.kind) + " name=" + quoted_name(body, r.name_chars);
+    }
+    case RequestCode::EventSet: {
+        proto::EventSetRequest r;
+        if (!take(body, r)) return bad();
+        static constexpr const char* kOps[] = {"?", "set", "reset", "pulse"};
+        return "handle=" + handle_text(r.handle) +
+               " op=" + (r.op < std::size(kOps) ? kOps[r.op] : to_string(r.op));
+    }
+    case RequestCode::MutexRelease: {
+        proto::MutexReleaseRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) : bad();
+    }
+    case RequestCode::SemaphoreRelease: {
+        proto::SemaphoreReleaseRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) + " count=" + to_string(r.count)
+                             : bad();
+    }
+    case RequestCode::WaitObjects: {
+        proto::WaitObjectsRequest r;
+        if (!take(body, r)) return bad();
+        std::string out = "handles=";
+        for (uint32_t i = 0; i < r.count && i < proto::kMaxWaitObjects; ++i) {
+            uint32_t h = 0;
+            if (!take(body, h)) return out + "<truncated>";
+            out += (i != 0 ? "," : "") + handle_text(h);
+        }
+        out += r.wait_all != 0 ? " all" : " any";
+        out += " timeout=" + (r.timeout_ms == proto::kWaitInfinite ? std::string("INFINITE")
+                                                                  : to_string(r.timeout_ms));
+        return out;
+    }
+    case RequestCode::Duplicate: {
+        proto::DuplicateRequest r;
+        return take(body, r) ? "handle=" + handle_text(r.handle) + " options=" + hex(r.options)
+                             : bad();
+    }
     case RequestCode::PathInfo: {
         proto::PathInfoRequest r;
         return take(body, r) ? "path=" + quoted_name(body, r.path_chars) : bad();
@@ -641,6 +833,20 @@ std::string describe_reply(RequestCode code, std::span<const std::byte> body) {
         proto::FileDescriptorReply r;
         return take(body, r) ? "fd=" + to_string(r.kernel_fd) : "";
     }
+    case RequestCode::SyncCreate:
+    case RequestCode::SyncOpen:
+    case RequestCode::Duplicate: {
+        uint32_t handle = 0;  // the first field of each reply
+        return take(body, handle) ? handle_text(handle) : "";
+    }
+    case RequestCode::SemaphoreRelease: {
+        proto::SemaphoreReleaseReply r;
+        return take(body, r) ? "previous=" + to_string(r.previous) : "";
+    }
+    case RequestCode::WaitObjects: {
+        proto::WaitObjectsReply r;
+        return take(body, r) ? hex(r.result) : "";
+    }
     default:
         return "TRUE";
     }
@@ -648,7 +854,7 @@ std::string describe_reply(RequestCode code, std::span<const std::byte> body) {
 
 
 size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                std::span<std::byte> reply) {
+                std::span<std::byte> reply, uint64_t tag) {
     ReplyWriter w(reply);
     RequestHeader h{};
     if (request.size() < sizeof h) return w.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -660,8 +866,11 @@ size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> req
     }
     auto code = static_cast<RequestCode>(h.code);
     auto body = request.subspan(sizeof h, h.size - sizeof h);
-    size_t n = kHandlers[h.code](kernel, caller, body, w);
-    if (log::trace()->should_log(spdlog::level::trace)) {
+    size_t n = kHandlers[h.code](kernel, caller, body, w, CallInfo{h.thread_id, tag});
+    if (n == 0) {
+        log::trace()->trace("process={} tid={} {} -> pending", caller.raw, h.thread_id,
+                            proto::request_name(code));
+    } else if (log::trace()->should_log(spdlog::level::trace)) {
         ReplyHeader rh{};
         std::memcpy(&rh, reply.data(), sizeof rh);
         log::trace()->trace("process={} tid={} {} -> {}{}({})", caller.raw, h.thread_id,
@@ -674,11 +883,11 @@ size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> req
 // The same call, recorded in the kernel's trace ring with decoded arguments and result. Only
 // taken while a tracer is attached; the request is the kernel's private copy.
 size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                       std::span<std::byte> reply) {
-    const uint64_t start_mono = now_ns(CLOCK_MONOTONIC);
-    const uint64_t start_real = now_ns(CLOCK_REALTIME);
-    size_t n = dispatch(kernel, caller, request, reply);
-    const uint64_t duration = now_ns(CLOCK_MONOTONIC) - start_mono;
+                       std::span<std::byte> reply, uint64_t tag) {
+    const uint64_t start_mono = proto::monotonic_ns();
+    const uint64_t start_real = proto::realtime_ns();
+    size_t n = dispatch(kernel, caller, request, reply, tag);
+    const uint64_t duration = proto::monotonic_ns() - start_mono;
     RequestHeader h{};
     if (request.size() < sizeof h) return n;
     std::memcpy(&h, request.data(), sizeof h);
@@ -691,7 +900,7 @@ size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::by
     e.record.thread_id = h.thread_id;
     e.record.code = h.code;
     ReplyHeader rh{};
-    std::memcpy(&rh, reply.data(), sizeof rh);
+    if (n != 0) std::memcpy(&rh, reply.data(), sizeof rh);
     e.record.error = rh.error;
     e.record.failed = rh.failed;
     e.record.set_error = rh.set_error;
@@ -700,7 +909,9 @@ size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::by
     if (sane) {
         auto code = static_cast<RequestCode>(h.code);
         e.args = bounded(describe_request(code, request.subspan(sizeof h, h.size - sizeof h)));
-        if (rh.failed == 0)
+        if (n == 0)
+            e.result = "pending";
+        else if (rh.failed == 0)
             e.result = bounded(describe_reply(code, std::span<const std::byte>(reply.data(), n)
                                                         .subspan(sizeof rh)));
     } else {
@@ -713,11 +924,16 @@ size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::by
 }  // namespace
 
 size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                           std::span<std::byte> reply) {
+                           std::span<std::byte> reply, uint64_t tag) {
     // The one cost of tracing when nobody traces: this branch.
     if (kernel.tracing()) [[unlikely]]
-        return dispatch_traced(kernel, caller, request, reply);
-    return dispatch(kernel, caller, request, reply);
+        return dispatch_traced(kernel, caller, request, reply, tag);
+    return dispatch(kernel, caller, request, reply, tag);
+}
+
+size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply) {
+    ReplyWriter w(reply);
+    return w.ok(proto::WaitObjectsReply{result, 0});
 }
 
 }  // namespace cek::kernel

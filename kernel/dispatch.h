@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "kernel/core/ids.h"
@@ -13,8 +14,15 @@ namespace cek::kernel {
 
 class Kernel;
 
-// Writes the reply (header + body) into `reply` and returns its size in bytes.
+// Writes the reply (header + body) into `reply` and returns its size in bytes, or returns 0
+// when the call is left pending (a wait that cannot complete yet): the kernel then reports it
+// later as a WaitCompletion carrying `tag`, which the transport must keep unique among the
+// caller's pending calls (e.g. slot index and sequence) and answers with
+// encode_wait_completion().
 size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                           std::span<std::byte> reply);
+                           std::span<std::byte> reply, uint64_t tag = 0);
+
+// The reply to a wait that completed after it was left pending.
+size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply);
 
 }  // namespace cek::kernel

@@ -11,18 +11,11 @@
 #include "fsys/path.h"
 #include "kernel/log.h"
 #include "protocol/ce_constants.h"
+#include "protocol/futex.h"
 
 namespace cek::kernel {
 
-namespace {
-
-uint64_t clock_ns(clockid_t clock) {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
+using proto::clock_ns;
 
 Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
     : config_(config),
@@ -58,6 +51,9 @@ void Kernel::detach_process(ProcessId id) {
     Process* p = process(id);
     if (p == nullptr) return;
     size_t views = p->views.size();
+    // Its pending waits go first, then the mutexes its threads own are abandoned (waking
+    // other processes' waits), so no wait completes for a process that is leaving.
+    drop_sync_state(*p);
     // CE 5 (CloseMappedFileHandles, then SC_CloseAllHandles): CreateFileForMapping handles no
     // mapping took over, then views, then every handle the process holds, its whole count.
     std::vector<HandleValue> cffm = std::move(p->cffm);
@@ -256,7 +252,7 @@ std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t ad
 
 proto::Snapshot Kernel::snapshot() const {
     proto::Snapshot s;
-    s.header.version = 1;
+    s.header.version = 2;
     s.header.boot_time_ns = boot_time_ns_;
     s.header.uptime_ns = clock_ns(CLOCK_MONOTONIC) - boot_mono_ns_;
     s.header.personality = config_.personality;
@@ -323,6 +319,8 @@ proto::Snapshot Kernel::snapshot() const {
                                               v.offset, v.size});
         }
     }
+    snapshot_waits(s);
+    memory += waits_.size() * (sizeof(Wait) + 64) + deadlines_.size() * 48;
     for (const auto& space : names_)
         for (const auto& [name, h] : space) memory += sizeof(h) + 48 + name.capacity() * 2;
     memory += trace_ring_.capacity() * sizeof(TraceEntry);

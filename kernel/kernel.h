@@ -14,6 +14,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +25,8 @@
 #include "kernel/core/open_files.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
+#include "kernel/objects/mutex_object.h"
+#include "kernel/objects/waitable.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
 #include "protocol/snapshot.h"
@@ -74,6 +77,14 @@ struct FileDescriptorResult {
     bool directory;
     uint64_t dev;
     uint64_t ino;
+};
+
+// A wait the kernel finished after its request was left pending (WaitObjects): `tag` is what
+// the transport passed to wait(), `result` the WAIT_* value to reply with.
+struct WaitCompletion {
+    ProcessId process;
+    uint64_t tag;
+    uint32_t result;
 };
 
 struct UnmapResult {
@@ -138,6 +149,41 @@ public:
     // GetDiskFreeSpaceExW: space on the host volume holding `directory` ("" for the root).
     Result<proto::DiskSpaceReply> disk_space(std::u16string_view directory);
 
+    // Synchronization (kernel_sync.cpp; CE 5: per-kind namespaces, case-sensitive names).
+    // Create*: a name already used by the same kind opens that object (same value,
+    // ERROR_ALREADY_EXISTS in `last_error`, other arguments ignored).
+    Result<HandleValue> create_event(ProcessId caller, bool manual_reset, bool initial_state,
+                                     const std::u16string* name, LastError& last_error);
+    Result<HandleValue> create_mutex(ThreadRef caller, bool initial_owner,
+                                     const std::u16string* name, LastError& last_error);
+    Result<HandleValue> create_semaphore(ProcessId caller, int32_t initial, int32_t maximum,
+                                         const std::u16string* name, LastError& last_error);
+    // OpenEventW and friends: ERROR_FILE_NOT_FOUND when no object of `type` has the name.
+    Result<HandleValue> open_sync(ProcessId caller, ObjectType type, const std::u16string& name);
+    Result<void> set_event(ProcessId caller, HandleValue event, proto::EventOp op);
+    Result<void> release_mutex(ThreadRef caller, HandleValue mutex);
+    // Returns the previous count.
+    Result<int32_t> release_semaphore(ProcessId caller, HandleValue semaphore, int32_t count);
+    // DuplicateHandle within the caller's process, CE 5 rules (messages.h, Duplicate).
+    Result<HandleValue> duplicate_handle(ProcessId caller, uint32_t source_process,
+                                         HandleValue handle, uint32_t target_process,
+                                         uint32_t options, bool inherit);
+
+    // WaitForMultipleObjects. Completes now (WAIT_OBJECT_0 + i, WAIT_ABANDONED + i, or
+    // WAIT_TIMEOUT for a zero timeout) or, with nullopt, leaves the wait pending: it completes
+    // later through take_completions() with the same `tag`, or is dropped by cancel_wait() or
+    // the caller's death. `tag` must be unique among the caller's pending waits.
+    std::optional<Result<uint32_t>> wait(ThreadRef caller, std::span<const HandleValue> handles,
+                                         bool wait_all, uint32_t timeout_ms, uint64_t tag);
+    void cancel_wait(ProcessId caller, uint64_t tag);
+    // Times out every pending wait whose deadline (CLOCK_MONOTONIC ns) is at or before `now`.
+    void expire_waits(uint64_t now_ns);
+    // The earliest deadline of a pending wait, or nullopt.
+    std::optional<uint64_t> next_wait_deadline() const;
+    bool has_completions() const { return !completions_.empty(); }
+    std::vector<WaitCompletion> take_completions() { return std::exchange(completions_, {}); }
+    size_t pending_waits() const { return waits_.size(); }
+
     // Diagnostics.
     proto::Snapshot snapshot() const;
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
@@ -177,6 +223,15 @@ private:
         uint64_t size;
         uint32_t access;
     };
+    struct Wait {
+        ThreadRef thread;
+        uint64_t tag;
+        std::vector<Ref<Waitable>> objects;  // keep the objects alive while waited on
+        std::vector<HandleValue> handles;    // as passed, for diagnostics
+        uint32_t timeout_ms;
+        uint64_t since_ns;                   // CLOCK_MONOTONIC
+        std::optional<uint64_t> deadline;    // CLOCK_MONOTONIC ns; none for INFINITE
+    };
     struct Process {
         ProcessId id;
         int pid;
@@ -187,6 +242,8 @@ private:
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         std::vector<std::byte> snapshot;
+        std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
+        std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
     };
 
     Process* process(ProcessId id);
@@ -205,6 +262,22 @@ private:
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
                                             const std::u16string* name, LastError& last_error);
+    // Synchronization internals (kernel_sync.cpp).
+    Result<HandleValue> create_sync(ProcessId caller, ObjectType type, const std::u16string* name,
+                                    LastError& last_error,
+                                    const std::function<Ref<Waitable>()>& make);
+    template <class T>
+    T* sync_for(ProcessId caller, HandleValue handle);
+    // Runs `thread`'s acquisition of `object` and keeps the owner's list of mutexes current.
+    bool acquire(Waitable& object, ThreadRef thread);
+    // Completes the waits on `object` that can complete now, oldest first.
+    void wake_waiters(Waitable& object);
+    // Completes wait `id` if one of its objects is ready; true if it did.
+    bool try_complete(uint64_t id);
+    void finish_wait(uint64_t id, uint32_t result);
+    // Process death: its waits go, its mutexes are abandoned.
+    void drop_sync_state(Process& p);
+    void snapshot_waits(proto::Snapshot& s) const;
     // The sharing key of a CE path: its canonical components, folded.
     Result<std::u16string> file_key(std::u16string_view path) const;
     std::unordered_map<std::u16string, HandleValue>& names(ObjectType type) {
@@ -222,6 +295,10 @@ private:
     std::map<ProcessId, Process> processes_;
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
+    std::map<uint64_t, Wait> waits_;  // by id: arrival order
+    std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
+    uint64_t next_wait_id_ = 1;
+    std::vector<WaitCompletion> completions_;
     std::set<ProcessId> tracers_;
     std::vector<TraceEntry> trace_ring_;  // kTraceCapacity slots once someone traces
     uint64_t trace_next_ = 1;             // seq of the next record; 0 is "attach" on the wire

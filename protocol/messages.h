@@ -359,6 +359,120 @@ struct DiskSpaceReply {
     uint64_t total_free;
 };
 
+// ---- Synchronization objects (CE 5, ce-semantics.md §2.1, §3.5). Names avoid the Win32 API's:
+// <windows.h> macros (CreateEvent, CreateMutex...) would rewrite them in coredll. ----
+
+enum class SyncKind : uint32_t { Event = 1, Mutex = 2, Semaphore = 3 };
+enum SyncCreateFlags : uint32_t {
+    kEventManualReset = 1,   // Event
+    kEventInitialState = 2,  // Event
+    kMutexInitialOwner = 1,  // Mutex: the calling thread owns it
+};
+
+// SyncCreate: CreateEventW, CreateMutexW, CreateSemaphoreW. `name_chars` UTF-16 units follow
+// when `has_name`. A name already used by an object of the same kind opens it (same value,
+// ERROR_ALREADY_EXISTS; the other arguments are ignored); kinds have separate namespaces.
+// Errors: ERROR_INVALID_PARAMETER (unknown kind, name longer than 259, semaphore counts:
+// initial < 0, maximum <= 0, initial > maximum), ERROR_NOT_ENOUGH_MEMORY (handle table full).
+// A new named object sets the last error to 0.
+struct SyncCreateRequest {
+    uint32_t kind;  // SyncKind
+    uint32_t flags;  // SyncCreateFlags
+    int32_t initial;  // Semaphore
+    int32_t maximum;  // Semaphore
+    uint32_t has_name;
+    uint32_t name_chars;
+};
+struct SyncCreateReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// SyncOpen: OpenEventW (the kernel serves every kind). The name follows.
+// Errors: ERROR_INVALID_PARAMETER (inherit requested, name too long), ERROR_FILE_NOT_FOUND.
+struct SyncOpenRequest {
+    uint32_t kind;
+    uint32_t access;
+    uint32_t inherit;
+    uint32_t name_chars;
+};
+struct SyncOpenReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// EventSet: SetEvent, ResetEvent, PulseEvent. Errors: ERROR_INVALID_HANDLE (not an event the
+// caller holds), ERROR_INVALID_PARAMETER (unknown op).
+enum class EventOp : uint32_t { Set = 1, Reset = 2, Pulse = 3 };
+struct EventSetRequest {
+    uint32_t handle;
+    uint32_t op;  // EventOp
+};
+struct EventSetReply {
+    uint64_t reserved;
+};
+
+// MutexRelease: ReleaseMutex by the calling thread (RequestHeader::thread_id).
+// Errors: ERROR_INVALID_HANDLE, ERROR_NOT_OWNER (the calling thread does not own it).
+struct MutexReleaseRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct MutexReleaseReply {
+    uint64_t reserved;
+};
+
+// SemaphoreRelease: ReleaseSemaphore. Errors: ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER
+// (count <= 0), ERROR_TOO_MANY_POSTS (the count would pass the maximum; nothing changes).
+struct SemaphoreReleaseRequest {
+    uint32_t handle;
+    int32_t count;
+};
+struct SemaphoreReleaseReply {
+    int32_t previous;
+    uint32_t reserved;
+};
+
+// WaitObjects: WaitForSingleObject / WaitForMultipleObjects; `count` handle values (u32 each)
+// follow. The reply may come much later: the slot stays pending until an object is signalled
+// or the timeout passes, while the kernel serves everyone else. `result` is WAIT_OBJECT_0 + i,
+// WAIT_ABANDONED + i or WAIT_TIMEOUT. Errors (WAIT_FAILED): ERROR_INVALID_PARAMETER (count 0 or
+// above 64, wait_all: CE requires FALSE), ERROR_INVALID_HANDLE (not a waitable handle of the
+// caller), ERROR_TOO_MANY_POSTS (a mutex's recursion count would overflow).
+inline constexpr uint32_t kMaxWaitObjects = 64;
+inline constexpr uint32_t kWaitInfinite = 0xFFFFFFFFu;
+struct WaitObjectsRequest {
+    uint32_t count;
+    uint32_t wait_all;
+    uint32_t timeout_ms;  // kWaitInfinite: no timeout
+    uint32_t reserved;
+};
+struct WaitObjectsReply {
+    uint32_t result;
+    uint32_t reserved;
+};
+
+// Duplicate: DuplicateHandle as CE 5 allows it: events, mutexes and semaphores, within the
+// calling process (both process handles are GetCurrentProcess()), options must include
+// DUPLICATE_SAME_ACCESS, no inheritance; the same value comes back with one more reference
+// (CLOSE_SOURCE drops one). Every failure is ERROR_INVALID_PARAMETER, as in CE 5.
+inline constexpr uint32_t kCurrentProcessHandle = 0x42;
+inline constexpr uint32_t kCurrentThreadHandle = 0x41;
+inline constexpr uint32_t kDuplicateCloseSource = 1;
+inline constexpr uint32_t kDuplicateSameAccess = 2;
+struct DuplicateRequest {
+    uint32_t source_process;
+    uint32_t handle;
+    uint32_t target_process;
+    uint32_t access;
+    uint32_t inherit;
+    uint32_t options;
+};
+struct DuplicateReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \
                       std::is_standard_layout_v<name##Request> &&                          \

@@ -1,7 +1,8 @@
 // The diagnostics snapshot: a consistent picture of the kernel's processes, handles, objects,
 // views and names, encoded by the kernel in one go and decoded by cedump. Layout, in order:
 // SnapshotHeader, then process_count processes, handle_count handles, object_count objects and
-// view_count views, each as described below (ByteWriter encoding: PODs and u32-length strings).
+// view_count views, then the waits (a u32 count first), each as described below (ByteWriter
+// encoding: PODs and u32-length strings).
 #pragma once
 
 #include <cstdint>
@@ -74,12 +75,23 @@ struct ViewInfo {
     uint64_t size = 0;
 };
 
+// A thread blocked in WaitForSingleObject / WaitForMultipleObjects.
+struct WaitInfo {
+    uint32_t process_id = 0;
+    uint32_t thread_id = 0;
+    uint32_t timeout_ms = 0;  // as asked; 0xFFFFFFFF is INFINITE
+    uint32_t reserved = 0;
+    uint64_t waited_ns = 0;   // how long it has been waiting
+    std::vector<uint32_t> handles;
+};
+
 struct Snapshot {
     SnapshotHeader header{};
     std::vector<ProcessInfo> processes;
     std::vector<HandleInfo> handles;
     std::vector<ObjectInfo> objects;
     std::vector<ViewInfo> views;
+    std::vector<WaitInfo> waits;  // after the views: a u32 count, then each wait
 };
 
 inline void encode(ByteWriter& w, const Snapshot& s) {
@@ -121,6 +133,15 @@ inline void encode(ByteWriter& w, const Snapshot& s) {
         }
     }
     for (const auto& v : s.views) w.put(v);
+    w.put(static_cast<uint32_t>(s.waits.size()));
+    for (const auto& wt : s.waits) {
+        w.put(wt.process_id);
+        w.put(wt.thread_id);
+        w.put(wt.timeout_ms);
+        w.put(static_cast<uint32_t>(wt.handles.size()));
+        w.put(wt.waited_ns);
+        for (uint32_t h : wt.handles) w.put(h);
+    }
 }
 
 // Returns false on any malformed input (cedump then reports a protocol error).
@@ -173,6 +194,19 @@ inline bool decode(ByteReader& r, Snapshot& s) {
     }
     s.views.resize(s.header.view_count);
     for (auto& v : s.views) r.get(v);
+    uint32_t waits = 0;
+    if (!r.get(waits) || waits > r.remaining() / 24) return false;
+    s.waits.resize(waits);
+    for (auto& wt : s.waits) {
+        uint32_t n = 0;
+        r.get(wt.process_id);
+        r.get(wt.thread_id);
+        r.get(wt.timeout_ms);
+        if (!r.get(n) || n > 64) return false;
+        r.get(wt.waited_ns);
+        wt.handles.resize(n);
+        for (auto& h : wt.handles) r.get(h);
+    }
     return r.ok();
 }
 

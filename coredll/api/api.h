@@ -30,6 +30,14 @@ inline HANDLE handle_from_wire(uint32_t v) {
     return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(v));
 }
 
+// The length of an object name to send; beyond MAX_PATH the kernel only needs to know it is
+// too long, so the count stops there.
+inline uint32_t object_name_length(LPCWSTR name) {
+    uint32_t n = 0;
+    while (n <= MAX_PATH && name[n] != 0) ++n;
+    return n;
+}
+
 // Applies what the kernel said to the last error; true when the call succeeded.
 inline bool finish(const CallStatus& s) {
     if (s.set_error || !s.delivered) set_last_error(static_cast<DWORD>(s.error));

@@ -16,17 +16,6 @@
 using namespace cek::coredll;
 namespace proto = cek::proto;
 
-namespace {
-
-size_t name_length(LPCWSTR name) {
-    size_t n = 0;
-    // Beyond MAX_PATH the kernel only needs to know it is too long.
-    while (n <= MAX_PATH && name[n] != 0) ++n;
-    return n;
-}
-
-}  // namespace
-
 extern "C" {
 
 HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored in CE 5*/,
@@ -40,7 +29,7 @@ HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored i
     std::span<const std::byte> extra;
     if (lpName != nullptr) {
         req.has_name = 1;
-        req.name_chars = static_cast<uint32_t>(name_length(lpName));
+        req.name_chars = object_name_length(lpName);
         extra = std::as_bytes(std::span(lpName, req.name_chars));
     }
     proto::CreateMappingReply rep{};

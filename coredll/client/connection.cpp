@@ -13,6 +13,7 @@
 
 #include <boost/interprocess/exceptions.hpp>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -291,20 +292,20 @@ bool Connection::connect_locked() {
     return false;
 }
 
-int Connection::claim_slot() {
+int Connection::claim_slot(uint64_t allowed) {
     auto& header = channel_->header;
     for (;;) {
         uint64_t busy = header.busy_mask.load(std::memory_order_relaxed);
-        while (busy != ~uint64_t{0}) {
-            int index = __builtin_ctzll(~busy);
+        while ((~busy & allowed) != 0) {
+            int index = __builtin_ctzll(~busy & allowed);
             if (header.busy_mask.compare_exchange_weak(busy, busy | (uint64_t{1} << index),
                                                        std::memory_order_acquire))
                 return index;
         }
-        // All 64 slots busy: wait for a release.
+        // Every allowed slot busy: wait for a release.
         uint32_t seq = header.free_seq.load(std::memory_order_acquire);
         header.free_waiters.fetch_add(1, std::memory_order_seq_cst);
-        if (header.busy_mask.load(std::memory_order_seq_cst) == ~uint64_t{0})
+        if ((~header.busy_mask.load(std::memory_order_seq_cst) & allowed) == 0)
             proto::futex_wait(header.free_seq, seq, kDeathCheckNs);
         header.free_waiters.fetch_sub(1, std::memory_order_relaxed);
         if (dead_.load(std::memory_order_relaxed)) return -1;
@@ -316,7 +317,8 @@ void Connection::release_slot(int index) {
     header.busy_mask.fetch_and(~(uint64_t{1} << index), std::memory_order_release);
     if (header.free_waiters.load(std::memory_order_seq_cst) != 0) {
         header.free_seq.fetch_add(1, std::memory_order_seq_cst);
-        proto::futex_wake(header.free_seq, 1);
+        // All of them: a waiter for a wait slot cannot use every slot (claim_slot).
+        proto::futex_wake(header.free_seq, INT_MAX);
     }
 }
 
@@ -367,7 +369,10 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
         status.error = Win32Error::ERROR_INVALID_PARAMETER;
         return status;
     }
-    int index = claim_slot();
+    // A wait may hold its slot for as long as it waits; the last slot is kept for everything
+    // else, so that the thread that would end the waits (SetEvent...) always gets through.
+    constexpr uint64_t kWaitSlots = ~uint64_t{0} >> 1;
+    int index = claim_slot(code == proto::RequestCode::WaitObjects ? kWaitSlots : ~uint64_t{0});
     if (index < 0) return status;
     proto::Slot& slot = channel_->slots[index];
     proto::RequestHeader h{static_cast<uint32_t>(code), static_cast<uint32_t>(total),

@@ -70,7 +70,8 @@ private:
     bool connect_locked();
     bool try_connect(int& err);
     bool autostart();
-    int claim_slot();
+    // A free slot among `allowed` (a bit each), waiting for one if need be; -1 if the kernel died.
+    int claim_slot(uint64_t allowed);
     void release_slot(int index);
     bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
     bool kernel_alive();

@@ -50,6 +50,7 @@ struct Server::Client {
     std::unique_ptr<bip::mapped_region> region;
     proto::Channel* channel = nullptr;
     std::array<uint32_t, proto::kSlotCount> last_seq{};
+    uint64_t pending = 0;  // slots whose request (a wait) is answered later
 };
 
 namespace {
@@ -301,6 +302,7 @@ void Server::finish_hello(Client& c) {
     }
     c.id = attached.value();
     c.attached = true;
+    by_process_[c.id.raw] = &c;
 
     reply.status = static_cast<uint32_t>(proto::HelloStatus::Ok);
     reply.process_id = c.id.raw;
@@ -335,6 +337,7 @@ void Server::drop_client(Client& c, const char* why) {
     if (c.attached) {
         log::ipc()->info("detaching pid={} process={}: {}", c.pid, c.id.raw, why);
         kernel_.detach_process(c.id);
+        by_process_.erase(c.id.raw);
         c.attached = false;
         std::erase(active_, &c);
         if (!c.diagnostics && --app_clients_ == 0) idle_since_ns_ = proto::monotonic_ns();
@@ -357,10 +360,49 @@ void Server::reap() {
     dead_.clear();
 }
 
+namespace {
+
+// A pending call's tag: its slot and the sequence it was published with.
+uint64_t slot_tag(uint32_t index, uint32_t seq) { return (uint64_t{seq} << 32) | index; }
+
+}  // namespace
+
+void Server::publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes) {
+    proto::Slot& slot = c.channel->slots[index];
+    std::memcpy(slot.reply, reply_buffer_.data(), bytes);
+    slot.control.rep_seq.store(seq, std::memory_order_seq_cst);
+    if (slot.control.client_waiting.load(std::memory_order_seq_cst) != 0)
+        proto::futex_wake(slot.control.rep_seq, INT_MAX);
+}
+
+void Server::deliver_completions() {
+    for (const WaitCompletion& done : kernel_.take_completions()) {
+        auto it = by_process_.find(done.process.raw);
+        if (it == by_process_.end()) continue;
+        Client& c = *it->second;
+        auto index = static_cast<uint32_t>(done.tag & (proto::kSlotCount - 1));
+        auto seq = static_cast<uint32_t>(done.tag >> 32);
+        const uint64_t bit = uint64_t{1} << index;
+        // The slot must still hold that very call (a client may not reuse a pending slot, but
+        // a broken one might: then the wait was cancelled and this is stale).
+        if ((c.pending & bit) == 0 || c.last_seq[index] != seq) continue;
+        c.pending &= ~bit;
+        publish_reply(c, index, seq, encode_wait_completion(done.result, reply_buffer_));
+    }
+}
+
 void Server::serve_slot(Client& c, uint32_t index) {
     proto::Slot& slot = c.channel->slots[index];
     uint32_t seq = slot.control.req_seq.load(std::memory_order_acquire);
     if (seq == c.last_seq[index]) return;  // spurious bit: nothing new in this slot
+    const uint64_t bit = uint64_t{1} << index;
+    if ((c.pending & bit) != 0) {
+        // A new request over one still pending: only a broken client does this. The old
+        // wait is withdrawn so that it can never answer into the new call.
+        log::ipc()->warn("pid={} reused slot {} with a call pending", c.pid, index);
+        kernel_.cancel_wait(c.id, slot_tag(index, c.last_seq[index]));
+        c.pending &= ~bit;
+    }
     c.last_seq[index] = seq;
     // Copy the request out exactly once; only the copy is ever looked at. The length read
     // here only bounds the copy: the dispatcher re-reads it from the copy and checks it.
@@ -369,11 +411,12 @@ void Server::serve_slot(Client& c, uint32_t index) {
     size = std::clamp<uint32_t>(size, sizeof(proto::RequestHeader), proto::kRequestBytes);
     std::memcpy(request_copy_.data(), slot.request, size);
     size_t n = decode_and_dispatch(kernel_, c.id, std::span(request_copy_.data(), size),
-                                   reply_buffer_);
-    std::memcpy(slot.reply, reply_buffer_.data(), n);
-    slot.control.rep_seq.store(seq, std::memory_order_seq_cst);
-    if (slot.control.client_waiting.load(std::memory_order_seq_cst) != 0)
-        proto::futex_wake(slot.control.rep_seq, INT_MAX);
+                                   reply_buffer_, slot_tag(index, seq));
+    if (n == 0) {
+        c.pending |= bit;  // answered by deliver_completions()
+        return;
+    }
+    publish_reply(c, index, seq, n);
 }
 
 bool Server::poll_channels() {
@@ -391,7 +434,22 @@ bool Server::poll_channels() {
             worked = true;
         }
     }
+    if (kernel_.has_completions()) deliver_completions();
     return worked;
+}
+
+int Server::wait_timeout_ms() {
+    auto deadline = kernel_.next_wait_deadline();
+    if (!deadline) return -1;
+    uint64_t now = proto::monotonic_ns();
+    if (now >= *deadline) {
+        kernel_.expire_waits(now);
+        deliver_completions();
+        deadline = kernel_.next_wait_deadline();
+        if (!deadline) return -1;
+    }
+    // Rounded up: waking a little late is right, early would only spin.
+    return static_cast<int>(std::min<uint64_t>((*deadline - now + 999'999) / 1'000'000, INT_MAX));
 }
 
 int Server::idle_timeout_ms() const {
@@ -408,6 +466,7 @@ int Server::run() {
     uint32_t rounds = 0;
     epoll_event events[64];
     while (!stop_) {
+        if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
         bool worked = poll_channels();
         // Socket and signal events still get a look while the loop is busy or spinning.
         bool check_events = (++rounds & 1023) == 0;
@@ -427,6 +486,8 @@ int Server::run() {
                 continue;
             }
             timeout = idle_timeout_ms();
+            int waits = wait_timeout_ms();
+            if (waits >= 0 && (timeout < 0 || waits < timeout)) timeout = waits;
         }
         int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
         page_->sleeping.store(0, std::memory_order_relaxed);
@@ -458,6 +519,7 @@ int Server::run() {
             }
             }
         }
+        if (kernel_.has_completions()) deliver_completions();  // e.g. mutexes a death abandoned
         reap();
         if (n > 0) last_work = proto::monotonic_ns();
         if (n == 0 && timeout == 0 && idle_timeout_ms() == 0) {

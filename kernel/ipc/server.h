@@ -54,6 +54,11 @@ private:
     void drop_client(Client& c, const char* why);
     bool poll_channels();
     void serve_slot(Client& c, uint32_t index);
+    void publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes);
+    // Answers the waits the kernel completed since the last call.
+    void deliver_completions();
+    // Expires due waits; then the milliseconds until the next deadline, or -1 for none.
+    int wait_timeout_ms();
     void reap();
     int idle_timeout_ms() const;
     std::string channel_state(ProcessId id) const;
@@ -72,6 +77,7 @@ private:
     std::unique_ptr<Source> signal_source_;
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
     std::vector<Client*> active_;  // clients with a channel, polled each round
+    std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId
     std::vector<Client*> dead_;    // dropped this round, freed by reap()
     uint64_t idle_since_ns_ = 0;   // when the last application client left (0: has clients)
     size_t app_clients_ = 0;

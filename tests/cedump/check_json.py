@@ -20,8 +20,10 @@ SCHEMA = {
     "views": {"process": INT, "pid": INT, "address": INT, "object": INT, "offset": INT,
               "size": INT, "access": INT, "dirty": (BOOL, NULL)},
     "names": {"type": STR, "name": STR, "handle": INT, "object": INT},
+    "waits": {"process": INT, "pid": INT, "tid": INT, "timeout_ms": (INT, NULL),
+              "waited_ns": INT, "handles": list},
 }
-SECTIONS = ["processes", "handles", "objects", "views", "files", "names"]
+SECTIONS = ["processes", "handles", "objects", "views", "files", "names", "waits"]
 STATES = ("idle", "diagnostics", "tracing", "attached", "detached")
 
 errors = []
@@ -48,8 +50,8 @@ def main():
     doc = json.load(sys.stdin)
     if doc.get("schema") != "cekernel.cedump":
         errors.append("schema is not cekernel.cedump")
-    if doc.get("version") != 2:
-        errors.append(f"version {doc.get('version')!r} != 2")
+    if doc.get("version") != 3:
+        errors.append(f"version {doc.get('version')!r} != 3")
     allowed = {"schema", "version", "kernel", *SECTIONS}
     if not set(doc) <= allowed:
         errors.append(f"unknown top-level keys {sorted(set(doc) - allowed)}")

@@ -21,6 +21,17 @@
 //   fwrite <handle> <text> -> ok <written> | fread <handle> <n> -> ok <text>
 //   seek <handle> <distance> <method> -> ok <position> | fsize <handle> -> ok <size>
 //   fflush <handle> | eof <handle> | del <path> | attrs <path> -> ok <attributes>
+// Synchronization (the answer to a wait comes when the wait ends; results in hex):
+//   event <name|-> <manual> <initial> | mutex <name|-> <owned> | sem <name|-> <initial> <max>
+//                                                       -> ok <handle> <lasterror>
+//   openevent <name> -> ok <handle> | set|reset|pulse|release <handle> | tid -> ok <tid>
+//   peek32 <address> -> ok <the u32 there, decimal>
+//   semrel <handle> <count> -> ok <previous> | dup <handle> <options> -> ok <handle>
+//   wait <timeout|inf> <handle> [handle...] -> ok <WAIT_* value>
+//   mutexloop <mutex> <mapping> <threads> <iterations> (a counter in a named mapping, bumped
+//       non-atomically under a named mutex) -> ok <failures>
+//   slotflood <threads> (threads block in waits on one event while this thread sets it)
+//       -> ok <released>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -80,6 +91,68 @@ bool cycle(const std::u16string& name, uint32_t size) {
         ok = UnmapViewOfFile(const_cast<char*>(p)) != FALSE;
     }
     return CloseHandle(m) != FALSE && ok;
+}
+
+LPCWSTR optional_name(const std::u16string& name) { return name == u"-" ? nullptr : name.c_str(); }
+
+std::string created(HANDLE h) {
+    return h != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(h)) + " " + last_error() : fail();
+}
+
+// Threads of this process bump a counter in a named mapping, read-yield-write, under a named
+// mutex; any lost update means two owners at once. Returns the number of failed calls.
+int mutex_loop(const std::u16string& mutex_name, const std::u16string& map_name, int threads,
+               int iterations) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            HANDLE m = CreateMutexW(nullptr, FALSE, mutex_name.c_str());
+            HANDLE map = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0,
+                                            4096, map_name.c_str());
+            auto* counter = map != nullptr ? static_cast<volatile uint32_t*>(
+                                                 MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, 0))
+                                           : nullptr;
+            if (m == nullptr || counter == nullptr) {
+                ++failures;
+                return;
+            }
+            for (int i = 0; i < iterations; ++i) {
+                if (WaitForSingleObject(m, 10000) != WAIT_OBJECT_0) {
+                    ++failures;
+                    continue;
+                }
+                uint32_t v = *counter;
+                std::this_thread::yield();
+                *counter = v + 1;
+                if (!ReleaseMutex(m)) ++failures;
+            }
+            UnmapViewOfFile(const_cast<uint32_t*>(counter));
+            CloseHandle(map);
+            CloseHandle(m);
+        });
+    }
+    for (auto& t : pool) t.join();
+    return failures.load();
+}
+
+// `threads` threads wait on one manual-reset event (more waits than the channel has slots for
+// waits); this thread's SetEvent must still get through. Returns how many waits succeeded.
+int slot_flood(int threads) {
+    HANDLE e = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    if (e == nullptr) return -1;
+    std::atomic<int> released{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            if (WaitForSingleObject(e, 30000) == WAIT_OBJECT_0) ++released;
+        });
+    // Calls from this thread keep working while every wait slot may be taken.
+    for (int i = 0; i < 100; ++i) ResetEvent(e);
+    SetEvent(e);
+    for (auto& t : pool) t.join();
+    CloseHandle(e);
+    return released.load();
 }
 
 std::string run(const std::vector<std::string>& w) {
@@ -215,6 +288,51 @@ std::string run(const std::vector<std::string>& w) {
         if (a == INVALID_FILE_ATTRIBUTES) return fail();
         return "ok " + hex(a);
     }
+    if (cmd == "event" && w.size() >= 4)
+        return created(CreateEventW(nullptr, num(w[2]) != 0, num(w[3]) != 0,
+                                    optional_name(wide(w[1]))));
+    if (cmd == "mutex" && w.size() >= 3)
+        return created(CreateMutexW(nullptr, num(w[2]) != 0, optional_name(wide(w[1]))));
+    if (cmd == "sem" && w.size() >= 4)
+        return created(CreateSemaphoreW(nullptr, static_cast<LONG>(num(w[2])),
+                                        static_cast<LONG>(num(w[3])), optional_name(wide(w[1]))));
+    if (cmd == "openevent" && w.size() >= 2) {
+        HANDLE h = OpenEventW(EVENT_ALL_ACCESS, FALSE, wide(w[1]).c_str());
+        return h != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(h)) : fail();
+    }
+    if (cmd == "set" && w.size() >= 2) return SetEvent(handle(w[1])) ? "ok" : fail();
+    if (cmd == "reset" && w.size() >= 2) return ResetEvent(handle(w[1])) ? "ok" : fail();
+    if (cmd == "pulse" && w.size() >= 2) return PulseEvent(handle(w[1])) ? "ok" : fail();
+    if (cmd == "release" && w.size() >= 2) return ReleaseMutex(handle(w[1])) ? "ok" : fail();
+    if (cmd == "semrel" && w.size() >= 3) {
+        LONG previous = -1;
+        return ReleaseSemaphore(handle(w[1]), static_cast<LONG>(num(w[2])), &previous)
+                   ? "ok " + std::to_string(previous)
+                   : fail();
+    }
+    if (cmd == "peek32" && w.size() >= 2)
+        return "ok " + std::to_string(*static_cast<volatile uint32_t*>(ptr(w[1])));
+    if (cmd == "tid") return "ok " + std::to_string(::gettid());
+    if (cmd == "dup" && w.size() >= 3) {
+        HANDLE out = nullptr;
+        return DuplicateHandle(GetCurrentProcess(), handle(w[1]), GetCurrentProcess(), &out, 0,
+                               FALSE, static_cast<DWORD>(num(w[2])))
+                   ? "ok " + hex(reinterpret_cast<uintptr_t>(out))
+                   : fail();
+    }
+    if (cmd == "wait" && w.size() >= 3) {
+        DWORD timeout = w[1] == "inf" ? INFINITE : static_cast<DWORD>(num(w[1]));
+        std::vector<HANDLE> hs;
+        for (size_t i = 2; i < w.size(); ++i) hs.push_back(handle(w[i]));
+        DWORD r = WaitForMultipleObjects(static_cast<DWORD>(hs.size()), hs.data(), FALSE, timeout);
+        return r == WAIT_FAILED ? fail() : "ok " + hex(r);
+    }
+    if (cmd == "mutexloop" && w.size() >= 5)
+        return "ok " + std::to_string(mutex_loop(wide(w[1]), wide(w[2]),
+                                                 static_cast<int>(num(w[3])),
+                                                 static_cast<int>(num(w[4]))));
+    if (cmd == "slotflood" && w.size() >= 2)
+        return "ok " + std::to_string(slot_flood(static_cast<int>(num(w[1]))));
     if (cmd == "exec") {
         // Replace this image with a fresh ce_child: the kernel must see the old image's
         // connection close (CLOEXEC) and the new one attach as a new process.

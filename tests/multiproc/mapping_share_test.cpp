@@ -14,9 +14,7 @@ namespace {
 
 
 bool holds_anything(const cek::proto::Snapshot& s, int pid) {
-    uint32_t id = 0;
-    for (const auto& p : s.processes)
-        if (p.pid == pid) id = p.id;
+    uint32_t id = process_id_of(s, pid);
     if (id == 0) return false;
     for (const auto& h : s.handles)
         for (const auto& r : h.refs)

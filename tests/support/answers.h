@@ -22,4 +22,11 @@ inline size_t app_processes(const proto::Snapshot& s) {
     return n;
 }
 
+// The kernel's ProcessId of the attached process with Linux pid `pid`, or 0.
+inline uint32_t process_id_of(const proto::Snapshot& s, int pid) {
+    for (const auto& p : s.processes)
+        if (p.pid == pid) return p.id;
+    return 0;
+}
+
 }  // namespace cek::test

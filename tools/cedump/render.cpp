@@ -208,6 +208,23 @@ std::vector<const proto::ObjectInfo*> named_objects(const proto::Snapshot& s, co
     return out;
 }
 
+// The waits a filter lets through: by process, and by handle or object type/name waited on.
+std::vector<const proto::WaitInfo*> waits_shown(const proto::Snapshot& s, const ProcessMap& procs,
+                                                const ObjectMap& objects, const Filter& f) {
+    std::vector<const proto::WaitInfo*> out;
+    for (const auto& w : s.waits) {
+        if (!process_matches(procs, w.process_id, f)) continue;
+        bool any = f.type.empty() && f.name.empty() && !f.handle;
+        for (uint32_t h : w.handles) {
+            if (f.handle && h != *f.handle) continue;
+            for (const auto& hd : s.handles)
+                if (hd.value == h && object_matches(find(objects, hd.object_id), f)) any = true;
+        }
+        if (any) out.push_back(&w);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::optional<Section> parse_section(std::string_view w) {
@@ -217,6 +234,7 @@ std::optional<Section> parse_section(std::string_view w) {
     if (w == "views") return Section::Views;
     if (w == "files") return Section::Files;
     if (w == "names") return Section::Names;
+    if (w == "waits") return Section::Waits;
     if (w == "all") return Section::All;
     return std::nullopt;
 }
@@ -359,6 +377,28 @@ std::string render_table(const proto::Snapshot& s, Section section, const Filter
         heading("NAMES");
         out += table({"TYPE", "NAME", "HANDLE", "REFS"}, rows);
     }
+    if (section_on(section, Section::Waits)) {
+        std::vector<Row> rows;
+        for (const auto& w : waits_shown(s, procs, objects, f)) {
+            std::string on;
+            for (uint32_t h : w->handles) {
+                const proto::ObjectInfo* o = nullptr;
+                for (const auto& hd : s.handles)
+                    if (hd.value == h) o = find(objects, hd.object_id);
+                on += (on.empty() ? "" : " ") + hex(h) +
+                      (o != nullptr ? "(" + o->type + (o->named ? " " + utf8(o->name) : "") + ")"
+                                    : "");
+            }
+            char waited[32];
+            std::snprintf(waited, sizeof waited, "%.3f s", w->waited_ns / 1e9);
+            rows.push_back({pid_of(procs, w->process_id), std::to_string(w->thread_id), on,
+                            w->timeout_ms == 0xFFFFFFFFu ? "INFINITE"
+                                                          : std::to_string(w->timeout_ms) + " ms",
+                            waited});
+        }
+        heading("WAITS");
+        out += table({"PID", "TID", "WAITING ON", "TIMEOUT", "WAITED"}, rows);
+    }
     out += summary(s);
     return out;
 }
@@ -484,6 +524,25 @@ std::string render_json(const proto::Snapshot& s, Section section, const Filter&
                           static_cast<unsigned long long>(o->id));
             out += "{\"type\": " + json_string(o->type) + ", \"name\": " +
                    json_string(utf8(o->name)) + buf;
+        }
+        out += "\n  ]";
+    }
+    if (section_on(section, Section::Waits)) {
+        open_array("waits");
+        bool first = true;
+        for (const auto* w : waits_shown(s, procs, objects, f)) {
+            item(first);
+            std::string handles;
+            for (uint32_t h : w->handles)
+                handles += (handles.empty() ? "" : ", ") + std::to_string(h);
+            std::snprintf(buf, sizeof buf,
+                          "{\"process\": %u, \"pid\": %d, \"tid\": %u, \"timeout_ms\": %s, "
+                          "\"waited_ns\": %llu, \"handles\": [",
+                          w->process_id, pid_number(procs, w->process_id), w->thread_id,
+                          w->timeout_ms == 0xFFFFFFFFu ? "null"
+                                                       : std::to_string(w->timeout_ms).c_str(),
+                          static_cast<unsigned long long>(w->waited_ns));
+            out += buf + handles + "]}";
         }
         out += "\n  ]";
     }

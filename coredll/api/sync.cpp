@@ -1,0 +1,130 @@
+// Events, mutexes, semaphores, waits and DuplicateHandle: every call goes to the kernel, which
+// owns the objects; a wait that cannot complete at once leaves its call pending in the kernel
+// (the calling thread sleeps on its slot) while every other thread and process goes on.
+#include <span>
+
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+namespace proto = cek::proto;
+
+namespace {
+
+HANDLE create_sync(proto::SyncKind kind, uint32_t flags, int32_t initial, int32_t maximum,
+                   LPCWSTR name) {
+    proto::SyncCreateRequest req{static_cast<uint32_t>(kind), flags, initial, maximum, 0, 0};
+    std::span<const std::byte> extra;
+    if (name != nullptr) {
+        req.has_name = 1;
+        req.name_chars = object_name_length(name);
+        extra = std::as_bytes(std::span(name, req.name_chars));
+    }
+    proto::SyncCreateReply rep{};
+    if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
+    return handle_from_wire(rep.handle);
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE WINAPI CreateEventW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, BOOL bManualReset,
+                           BOOL bInitialState, LPCWSTR lpName) {
+    uint32_t flags = (bManualReset ? proto::kEventManualReset : 0u) |
+                     (bInitialState ? proto::kEventInitialState : 0u);
+    return create_sync(proto::SyncKind::Event, flags, 0, 0, lpName);
+}
+
+HANDLE WINAPI OpenEventW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName) {
+    if (lpName == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return nullptr;
+    }
+    proto::SyncOpenRequest req{static_cast<uint32_t>(proto::SyncKind::Event), dwDesiredAccess,
+                               bInheritHandle ? 1u : 0u, object_name_length(lpName)};
+    proto::SyncOpenReply rep{};
+    if (!finish(Connection::instance().call(req, rep,
+                                            std::as_bytes(std::span(lpName, req.name_chars)))))
+        return nullptr;
+    return handle_from_wire(rep.handle);
+}
+
+static BOOL event_op(HANDLE hEvent, proto::EventOp op) {
+    proto::EventSetRequest req{handle_to_wire(hEvent), static_cast<uint32_t>(op)};
+    proto::EventSetReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+BOOL WINAPI SetEvent(HANDLE hEvent) { return event_op(hEvent, proto::EventOp::Set); }
+BOOL WINAPI ResetEvent(HANDLE hEvent) { return event_op(hEvent, proto::EventOp::Reset); }
+BOOL WINAPI PulseEvent(HANDLE hEvent) { return event_op(hEvent, proto::EventOp::Pulse); }
+
+HANDLE WINAPI CreateMutexW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, BOOL bInitialOwner,
+                           LPCWSTR lpName) {
+    return create_sync(proto::SyncKind::Mutex, bInitialOwner ? proto::kMutexInitialOwner : 0u, 0,
+                       0, lpName);
+}
+
+BOOL WINAPI ReleaseMutex(HANDLE hMutex) {
+    proto::MutexReleaseRequest req{handle_to_wire(hMutex), 0};
+    proto::MutexReleaseReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
+}
+
+HANDLE WINAPI CreateSemaphoreW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, LONG lInitialCount,
+                               LONG lMaximumCount, LPCWSTR lpName) {
+    return create_sync(proto::SyncKind::Semaphore, 0, lInitialCount, lMaximumCount, lpName);
+}
+
+BOOL WINAPI ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCount) {
+    proto::SemaphoreReleaseRequest req{handle_to_wire(hSemaphore), lReleaseCount};
+    proto::SemaphoreReleaseReply rep{};
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    if (lpPreviousCount != nullptr) *lpPreviousCount = rep.previous;
+    return TRUE;
+}
+
+DWORD WINAPI WaitForMultipleObjects(DWORD nCount, CONST HANDLE* lpHandles, BOOL bWaitAll,
+                                    DWORD dwMilliseconds) {
+    if (nCount == 0 || nCount > MAXIMUM_WAIT_OBJECTS || lpHandles == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return WAIT_FAILED;
+    }
+    uint32_t handles[MAXIMUM_WAIT_OBJECTS];
+    for (DWORD i = 0; i < nCount; ++i) handles[i] = handle_to_wire(lpHandles[i]);
+    proto::WaitObjectsRequest req{nCount, bWaitAll ? 1u : 0u, dwMilliseconds, 0};
+    proto::WaitObjectsReply rep{};
+    if (!finish(Connection::instance().call(req, rep,
+                                            std::as_bytes(std::span(handles, nCount)))))
+        return WAIT_FAILED;
+    return rep.result;
+}
+
+DWORD WINAPI WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds) {
+    return WaitForMultipleObjects(1, &hHandle, FALSE, dwMilliseconds);
+}
+
+// CE's pseudo-handles (64 + SH_CURPROC / SH_CURTHREAD).
+HANDLE WINAPI GetCurrentProcess(void) { return handle_from_wire(proto::kCurrentProcessHandle); }
+HANDLE WINAPI GetCurrentThread(void) { return handle_from_wire(proto::kCurrentThreadHandle); }
+
+BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
+                            HANDLE hTargetProcessHandle, LPHANDLE lpTargetHandle,
+                            DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwOptions) {
+    if (lpTargetHandle == nullptr) {
+        set_last_error(ERROR_INVALID_PARAMETER);  // CE 5: every failure is this
+        return FALSE;
+    }
+    proto::DuplicateRequest req{handle_to_wire(hSourceProcessHandle),
+                                handle_to_wire(hSourceHandle),
+                                handle_to_wire(hTargetProcessHandle),
+                                dwDesiredAccess,
+                                bInheritHandle ? 1u : 0u,
+                                dwOptions};
+    proto::DuplicateReply rep{};
+    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    *lpTargetHandle = handle_from_wire(rep.handle);
+    return TRUE;
+}
+
+}  // extern "C"

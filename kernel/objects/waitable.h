@@ -1,0 +1,53 @@
+// Waitable: the base of the objects a thread can wait on (events, mutexes, semaphores).
+//
+// An object is "ready" for a thread when a wait on it would complete now; "acquiring" it is
+// what completing the wait does to it (an auto-reset event resets, a semaphore counts down, a
+// mutex becomes the thread's). The kernel keeps the waits themselves (kernel_sync.cpp); an
+// object only lists which waits involve it, in arrival order, so wake-ups are first come,
+// first served.
+#pragma once
+
+#include <cstdint>
+#include <set>
+
+#include "kernel/core/ids.h"
+#include "kernel/core/object.h"
+
+namespace cek::kernel {
+
+// A CE thread: the kernel's process identity and the thread's Linux tid.
+struct ThreadRef {
+    ProcessId process;
+    uint32_t tid = 0;
+    bool operator==(const ThreadRef&) const = default;
+};
+
+class Waitable : public KernelObject {
+public:
+    using KernelObject::KernelObject;
+
+    virtual bool ready_for(ThreadRef thread) const = 0;
+    // Completes a wait of `thread` on this object, which must be ready for it. True when the
+    // wait must report WAIT_ABANDONED (a mutex whose owner died without releasing it).
+    virtual bool acquire(ThreadRef thread) = 0;
+
+    // Ids of the waits that involve this object, oldest first.
+    std::set<uint64_t>& waits() { return waits_; }
+    const std::set<uint64_t>& waits() const { return waits_; }
+
+    static bool is_waitable(ObjectType t) {
+        return t == ObjectType::Event || t == ObjectType::Mutex || t == ObjectType::Semaphore;
+    }
+
+protected:
+    size_t wait_memory_bytes() const { return waits_.size() * 40; }
+
+private:
+    std::set<uint64_t> waits_;
+};
+
+inline Waitable* waitable_cast(KernelObject* o) {
+    return o != nullptr && Waitable::is_waitable(o->type()) ? static_cast<Waitable*>(o) : nullptr;
+}
+
+}  // namespace cek::kernel
