@@ -166,12 +166,13 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
         log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
         return fail(Win32Error::ERROR_INVALID_PARAMETER);
     }
-    // A handle another process created is on that process's list: take it off there too.
-    for (auto& [id, other] : processes_) take_cffm(other, file);
     // 9. Room in the window.
     auto created = MappingObject::create_file(Ref<FileObject>(f), length,
                                               protect == ce::kPageReadWrite, window_);
     if (!created) return fail(created.error());
+    // A handle another process created is on that process's list: take it off there too, now
+    // that the mapping owns it (on failure it stays there, so that process still closes it).
+    for (auto& [id, other] : processes_) take_cffm(other, file);
     Ref<MappingObject> mapping = created.value();
     // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap).
     mapping->on_destroy([this, file] { close_kernel_handle(file); });

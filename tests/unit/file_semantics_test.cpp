@@ -506,6 +506,22 @@ TEST_CASE("A CreateFileForMapping handle is kernel-owned and usable from another
     CHECK(err(s.k.file_descriptor(b, plain)) == Win32Error::ERROR_INVALID_HANDLE);
 }
 
+TEST_CASE("A file mapping that finds no room leaves another process's CreateFileForMapping "
+          "handle on that process's list",
+          "[unit][file][ce5]") {
+    // Found by fuzz_sequence: the handle was taken off its creator's list before the window
+    // was found full, so nobody closed it and the file stayed open until the kernel exited.
+    FileScene s(config(1 << 20));
+    auto a = s.attach();
+    auto b = s.attach();
+    s.write_host(kHost, "data");
+    auto h = must(s.cffm(a, kFile, kGRW));
+    CHECK(err(s.map_file(b, h, kRW, 4 << 20)) == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
+    CHECK(s.k.close_handle(a, h).ok());
+    CHECK(s.k.handle_count() == 0);
+    CHECK(nobody_holds(s, kFile));
+}
+
 TEST_CASE("CloseHandle by the creator before CreateFileMapping closes a CreateFileForMapping "
           "handle",
           "[unit][file][ce5]") {
