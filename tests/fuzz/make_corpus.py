@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Writes the generated seeds of the fuzz corpus (tests/fuzz/corpus/<target>/gen-*).
+
+Each seed is a small input in the format the target's header comment describes: well-formed
+requests of every code in protocol/requests.def, call sequences that reach each part of the
+kernel, and paths that probe the parser. Inputs the fuzzer found and minimized live beside them
+(names without the gen- prefix) and are kept as they are. Run again after adding a request.
+"""
+import os
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def request_codes():
+    with open(os.path.join(ROOT, "protocol", "requests.def")) as f:
+        return re.findall(r"^CEK_REQUEST\((\w+)\)", f.read(), re.M)
+
+
+CODES = request_codes()
+CODE = {name: i for i, name in enumerate(CODES)}
+
+
+def u16(text):
+    return text.encode("utf-16-le")
+
+
+# ---- fuzz_dispatch: flags, then [kind, len, body] requests (header made to fit) ----
+
+def dreq(code, body, caller=0):
+    assert len(body) < 256 and code < 64
+    return bytes([(caller << 7) | code, len(body)]) + body
+
+
+def draw(request, caller=0):
+    """A raw request, header included (kind bit 6)."""
+    n = len(request)
+    size = bytes([n]) if n < 128 else bytes([0x80 | (n & 0x7F), n >> 7])
+    return bytes([(caller << 7) | 0x40]) + size + request
+
+
+FIRST_HANDLE = 0x102  # index 64, generation 0
+
+
+def dispatch_seeds():
+    seeds = {}
+    for name, code in CODE.items():
+        seeds["gen-zero-" + name] = bytes([0]) + dreq(code, bytes(64))
+        seeds["gen-zero-fsys-" + name] = bytes([1]) + dreq(code, bytes(64))
+    mapping = struct.pack("<6I", 0xFFFFFFFF, 4, 0, 65536, 1, 3) + u16("Map")
+    view = struct.pack("<4IQ", FIRST_HANDLE, 2, 0, 0, 0)
+    seeds["gen-map"] = bytes([0]) + dreq(CODE["CreateMapping"], mapping) + dreq(CODE["MapView"], view) \
+        + dreq(CODE["CreateMapping"], mapping, caller=1) + dreq(CODE["MapView"], view, caller=1) \
+        + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0))
+    path = u16("\\Temp\\a.txt")
+    create = struct.pack("<6I", 0xC0000000, 0, 4, 0, 1, len(path) // 2) + path
+    seeds["gen-file"] = bytes([1]) + dreq(CODE["CreateFile"], create) \
+        + dreq(CODE["CreateMapping"], struct.pack("<6I", FIRST_HANDLE, 4, 0, 4096, 0, 0)) \
+        + dreq(CODE["FileInfo"], struct.pack("<2I", FIRST_HANDLE, 0))
+    pattern = u16("\\*")
+    seeds["gen-find"] = bytes([1]) + dreq(CODE["FindFirst"], struct.pack("<2I", len(pattern) // 2, 0) + pattern) \
+        + dreq(CODE["FindNext"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+        + dreq(CODE["FindClose"], struct.pack("<2I", FIRST_HANDLE, 0))
+    seeds["gen-trace"] = bytes([0]) + dreq(CODE["TraceRead"], bytes(8)) \
+        + dreq(CODE["CreateMapping"], mapping) + dreq(CODE["TraceRead"], struct.pack("<Q", 1))
+    seeds["gen-malformed"] = bytes([0]) + draw(b"\x01\x00") \
+        + draw(struct.pack("<4I", 1, 4096, 0, 0)) + draw(struct.pack("<4I", 999, 16, 0, 0))
+    if "WaitObjects" in CODE:
+        event = struct.pack("<6I", 1, 0, 0, 0, 0, 0)
+        wait = struct.pack("<4I", 1, 0, 0xFFFFFFFF, 0) + struct.pack("<I", FIRST_HANDLE)
+        seeds["gen-wait"] = bytes([0]) + dreq(CODE["SyncCreate"], event) + dreq(CODE["WaitObjects"], wait) \
+            + dreq(CODE["EventSet"], struct.pack("<2I", FIRST_HANDLE, 1))
+    return seeds
+
+
+# ---- fuzz_sequence: flags, then operations (see fuzz_sequence.cpp's step()) ----
+
+OP = dict(attach=0, die=1, create=2, map=4, unmap=6, flush=7, close=8, file=9, file_call=11,
+          find=12, path=13, snapshot=14, raw=15, sync_create=16, sync_open=18, signal=19,
+          wait=21, wait_control=22, duplicate=23)
+
+
+def seq_create(caller, named=True, name_index=0, protect=0, size=0, file_handle=None):
+    shape = (4 if named else 0) | (name_index << 4) | (1 if file_handle is not None else 0)
+    out = bytes([OP["create"], caller, shape])
+    if file_handle is not None:
+        out += bytes([file_handle])  # pick_handle selector
+    return out + bytes([protect, size])
+
+
+def seq_map(caller, handle_pick=0, access=0, offset=0, size=0):
+    return bytes([OP["map"], caller, handle_pick, access, offset, size, 0])
+
+
+def sequence_seeds():
+    seeds = {}
+    two_views = seq_create(0) + seq_map(0) + seq_create(1) + seq_map(1) + seq_map(1)
+    seeds["gen-named-shared"] = bytes([0]) + two_views \
+        + bytes([OP["unmap"], 0, 2]) + bytes([OP["close"], 0, 0]) + bytes([OP["snapshot"], 1])
+    seeds["gen-close-twice"] = bytes([0]) + seq_create(0, named=False) + seq_map(0) \
+        + bytes([OP["close"], 0, 0]) * 3 + bytes([OP["unmap"], 0, 2])
+    seeds["gen-die"] = bytes([0]) + two_views + bytes([OP["die"], 0]) + bytes([OP["attach"]]) \
+        + seq_create(2) + bytes([OP["die"] | 0x80, 0])
+    seeds["gen-full-table"] = bytes([2]) + (seq_create(0, named=False) * 20)
+    seeds["gen-bad-params"] = bytes([0]) + seq_create(0, protect=1) + seq_create(0, size=4) \
+        + seq_create(0, size=8) + seq_map(0, access=5) + seq_map(0, offset=4)
+    file_open = bytes([OP["file"], 0, 0, 0, 0, 0, 1, 0])  # R|W, share 0, OPEN_ALWAYS, cffm
+    seeds["gen-cffm"] = bytes([1]) + file_open + seq_create(0, named=True, file_handle=3) \
+        + seq_map(0) + bytes([OP["flush"], 0, 2, 0]) + bytes([OP["die"], 0])
+    seeds["gen-files"] = bytes([1]) + bytes([OP["file"], 0, 0, 4, 0, 0, 0, 0]) \
+        + bytes([OP["file"], 1, 1, 0, 3, 0, 0, 1]) + bytes([OP["file_call"], 0, 1, 0]) \
+        + bytes([OP["find"], 0, 0, 1]) + bytes([OP["find"], 0, 1, 0]) \
+        + bytes([OP["path"], 0, 5, 0, 2]) + bytes([OP["path"], 0, 2, 4, 0, 0])
+    if "WaitObjects" in CODE:
+        seeds["gen-sync"] = bytes([0]) + bytes([OP["sync_create"], 0, 0, 0, 0, 0, 1]) \
+            + bytes([OP["wait"], 0, 0, 0, 1, 1]) + bytes([OP["signal"], 0, 3, 0, 2]) \
+            + bytes([OP["sync_create"], 0, 0x14, 1, 0, 0, 1]) + bytes([OP["wait"], 0, 1, 0, 0, 1, 2]) \
+            + bytes([OP["duplicate"], 0, 0, 0, 0]) + bytes([OP["wait_control"], 0x81]) \
+            + bytes([OP["die"], 0])
+    return seeds
+
+
+# ---- fuzz_path: mode byte, then the text (mode bit 0: alphabet bytes; else UTF-16LE) ----
+
+def path_seeds():
+    texts = [
+        "\\Temp\\a.txt", "Temp/sub/../b.dat", "..\\..\\..\\cek-outside-file", "\\Temp\\up",
+        "\\updir\\cek-outside-dir\\*", "\\Windows\\out\\x", "a.  ", "...", "\\Temp\\*.txt",
+        "*.*|readme", "readme.*|README", "a*b*c|aXbYc", "Ä\\ä|ÄÖÜ", "σς\\Σ", "a:b", "\\\\//\\.",
+        "\\Temp\\" + "n" * 255, "x" * 258, "\U0001F600\\a",
+    ]
+    seeds = {}
+    for i, t in enumerate(texts):
+        seeds["gen-text-%02d" % i] = bytes([0]) + t.encode("utf-16-le")
+    seeds["gen-lone-surrogate"] = bytes([0]) + b"\x00\xd8a\x00"
+    seeds["gen-alphabet"] = bytes([1]) + bytes(range(48))
+    return seeds
+
+
+def main():
+    for target, seeds in (("dispatch", dispatch_seeds()), ("sequence", sequence_seeds()),
+                          ("path", path_seeds())):
+        out = os.path.join(HERE, "corpus", target)
+        os.makedirs(out, exist_ok=True)
+        for old in os.listdir(out):
+            if old.startswith("gen-"):
+                os.remove(os.path.join(out, old))
+        for name, data in seeds.items():
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
+        print(f"{target}: {len(seeds)} generated seeds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
