@@ -13,6 +13,7 @@
 
 #include <boost/interprocess/exceptions.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstddef>
 #include <cstring>
@@ -125,6 +126,7 @@ Server::~Server() {
         ::unlink(socket_path_.c_str());
     }
     if (signal_fd_ >= 0) ::close(signal_fd_);
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (page_fd_ >= 0) ::close(page_fd_);
     if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the instance lock last
@@ -158,6 +160,7 @@ Result<void> Server::start() {
     }
     std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
     ::unlink(socket_path_.c_str());  // a dead kernel's socket (we hold the lock)
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     mode_t old_mask = ::umask(0077);  // owner-only socket
     int bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -207,10 +210,25 @@ Result<void> Server::start() {
     return {};
 }
 
+void Server::shed_connection() {
+    // Out of descriptors: the pending connection would keep the listening socket readable and
+    // the loop spinning. Spend the reserve descriptor to accept it and hang up at once (the
+    // client's connect fails cleanly), then take the reserve back.
+    log::ipc()->error("out of descriptors: refusing a connection");
+    if (reserve_fd_ < 0) return;
+    ::close(reserve_fd_);
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void Server::accept_clients() {
     for (;;) {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) return;
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) shed_connection();
+            return;
+        }
         ucred cred{};
         socklen_t len = sizeof cred;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {

@@ -49,6 +49,8 @@ private:
     struct Source;
 
     void accept_clients();
+    // accept() failed for want of descriptors: refuse one pending connection.
+    void shed_connection();
     void on_client_readable(Client& c);
     void finish_hello(Client& c);
     void drop_client(Client& c, const char* why);
@@ -69,6 +71,7 @@ private:
     int listen_fd_ = -1;
     int epoll_fd_ = -1;
     int signal_fd_ = -1;
+    int reserve_fd_ = -1;  // spent to refuse a connection when descriptors run out
     int page_fd_ = -1;
     std::unique_ptr<boost::interprocess::mapped_region> page_region_;
     proto::KernelPage* page_ = nullptr;
