@@ -45,10 +45,13 @@ KernelResources measure(pid_t kernel_pid) {
         ++r.descriptors;
         auto target = fs::read_symlink(e.path(), ec);
         if (!ec && target.string().rfind("/memfd:", 0) == 0) ++r.memfds;
+        if (!ec && target.string().rfind("/dev/shm/", 0) == 0) ++r.dev_shm_references;
     }
     std::ifstream maps(proc + "/maps");
-    for (std::string line; std::getline(maps, line);)
+    for (std::string line; std::getline(maps, line);) {
         r.memfd_mappings += line.find("/memfd:") != std::string::npos;
+        r.dev_shm_references += line.find("/dev/shm/") != std::string::npos;
+    }
     for (const auto& e : fs::directory_iterator("/dev/shm", ec)) r.dev_shm.insert(e.path().filename());
     return r;
 }
@@ -100,10 +103,14 @@ std::vector<std::string> leaks(test::KernelFixture& k, pid_t kernel_pid,
     if (now.memfd_mappings != baseline.memfd_mappings)
         problems.push_back("kernel memfd mappings: " + std::to_string(now.memfd_mappings) +
                            ", baseline " + std::to_string(baseline.memfd_mappings));
-    // Other programs use /dev/shm too: only names of ours count (CEKernel uses memfds only).
+    // CEKernel uses memfds only. Other programs on the machine use /dev/shm too, so what counts
+    // is what the kernel holds there, and new names carrying this test's instance.
+    if (now.dev_shm_references != baseline.dev_shm_references)
+        problems.push_back("kernel descriptors and mappings in /dev/shm: " +
+                           std::to_string(now.dev_shm_references) + ", baseline " +
+                           std::to_string(baseline.dev_shm_references));
     for (const auto& name : now.dev_shm)
-        if (!baseline.dev_shm.count(name) &&
-            (name.find("cek") != std::string::npos || name.find(k.instance()) != std::string::npos))
+        if (!baseline.dev_shm.count(name) && name.find(k.instance()) != std::string::npos)
             problems.push_back("left in /dev/shm: " + name);
     return problems;
 }

@@ -1,8 +1,7 @@
 // What the soak and load tests check once their clients are gone: the kernel is the same
 // process as at the start, still answers, and holds nothing it did not hold at the baseline:
 // no object, handle, view, name or open file (cedump --json), no descriptor or shared-memory
-// mapping more than before (/proc/<kernel>/fd and /proc/<kernel>/maps), nothing new of ours in
-// /dev/shm.
+// mapping more than before (/proc/<kernel>/fd and /proc/<kernel>/maps), nothing in /dev/shm.
 #pragma once
 
 #include <sys/types.h>
@@ -20,7 +19,8 @@ struct KernelResources {
     size_t descriptors = 0;     // entries of /proc/<pid>/fd
     size_t memfds = 0;          // of which memfd: links
     size_t memfd_mappings = 0;  // memfd lines of /proc/<pid>/maps
-    std::set<std::string> dev_shm;
+    size_t dev_shm_references = 0;  // descriptors and mappings of files in /dev/shm
+    std::set<std::string> dev_shm;  // names in /dev/shm
 };
 
 KernelResources measure(pid_t kernel_pid);
