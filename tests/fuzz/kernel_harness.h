@@ -283,7 +283,10 @@ public:
         std::map<std::pair<std::string, std::u16string>, uint64_t> names;
         size_t mappings = 0;
         for (const auto& o : s.objects) {
-            if (o.named) CEK_FUZZ_CHECK(names.emplace(std::pair(o.type, o.name), o.id).second, "name twice");
+            // A name lives as long as the object's handle entry: an object kept only by views
+            // has left the namespace, and a new object may take its name.
+            if (o.named && o.handle != 0)
+                CEK_FUZZ_CHECK(names.emplace(std::pair(o.type, o.name), o.id).second, "name twice");
             if (o.type == "mapping") {
                 ++mappings;
                 CEK_FUZZ_CHECK(detail_number(o, "size") != 0, "empty mapping");
