@@ -177,8 +177,9 @@ Result<HandleValue> Kernel::duplicate_handle(ProcessId caller, uint32_t source_p
         return kInvalid;
     HandleTable::Entry* entry = handles_.find_for(handle, caller);
     if (entry == nullptr || waitable_cast(entry->object.get()) == nullptr) return kInvalid;
-    // The caller holds the entry already, so no quota stands in the way.
-    if ((options & proto::kDuplicateCloseSource) == 0) (void)handles_.add_ref(handle, caller, 0);
+    // The caller holds the entry already, so only a saturated count can refuse it.
+    if ((options & proto::kDuplicateCloseSource) == 0 && !handles_.add_ref(handle, caller, 0))
+        return kInvalid;
     // With CLOSE_SOURCE the new reference replaces the source's: the count stays.
     return handle;
 }

@@ -135,7 +135,9 @@ void Connection::atfork_parent() {
 }
 
 void Connection::atfork_child() {
-    // A new process: no kernel link, no handles, no views (CE gives a child nothing).
+    // A new process: no kernel link, no handles, no views (CE gives a child nothing). Its one
+    // thread has a tid of its own, which mutex ownership goes by.
+    t_tid = 0;
     Connection& c = instance();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();

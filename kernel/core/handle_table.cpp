@@ -68,6 +68,7 @@ HandleTable::Entry* HandleTable::find_for(HandleValue value, ProcessId process) 
 bool HandleTable::add_ref(HandleValue value, ProcessId process, uint32_t access) {
     Entry* e = decode(value);
     if (e == nullptr) return false;
+    if (e->total == UINT32_MAX) return false;  // counts never wrap (the entry would die early)
     for (auto& r : e->refs) {
         if (r.process == process) {
             ++e->total;

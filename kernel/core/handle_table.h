@@ -63,7 +63,8 @@ public:
     Entry* find_for(HandleValue value, ProcessId process);
 
     // Adds a reference for `process` (opening by name, a view, a duplicate). False, and nothing
-    // added, when that would be a new entry for a process at its quota.
+    // added, when that would be a new entry for a process at its quota, or when the entry's
+    // count is at its maximum.
     bool add_ref(HandleValue value, ProcessId process, uint32_t access);
 
     // Drops one reference of `process`. Returns the object when that was the entry's last

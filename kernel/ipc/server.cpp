@@ -215,11 +215,19 @@ void Server::shed_connection() {
     // the loop spinning. Spend the reserve descriptor to accept it and hang up at once (the
     // client's connect fails cleanly), then take the reserve back.
     log::ipc()->error("out of descriptors: refusing a connection");
-    if (reserve_fd_ < 0) return;
-    ::close(reserve_fd_);
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) ::close(fd);
-    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (reserve_fd_ >= 0) {
+        ::close(reserve_fd_);
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && reserve_fd_ >= 0) return;
+    }
+    // No descriptor at all (the system ran out, and another process took the one we freed):
+    // stop watching the listening socket until a client leaves and gives one back.
+    epoll_event ev{};
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    listen_paused_ = true;
 }
 
 void Server::accept_clients() {
@@ -313,8 +321,13 @@ void Server::finish_hello(Client& c) {
     c.channel->header.slot_count = proto::kSlotCount;
     c.channel->header.slot_bytes = sizeof(proto::Slot);
     c.doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c.doorbell < 0) {
+        ::close(channel_fd);
+        return fail(proto::HelloStatus::InternalError, "no descriptor for a doorbell");
+    }
+    // Attached last: every failure above leaves no process behind in the kernel.
     auto attached = kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics);
-    if (c.doorbell < 0 || !attached) {
+    if (!attached) {
         ::close(channel_fd);
         return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
     }
@@ -371,6 +384,13 @@ void Server::drop_client(Client& c, const char* why) {
         c.doorbell = -1;
     }
     dead_.push_back(&c);
+    if (listen_paused_) {  // a descriptor came back: new connections are looked at again
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = listen_source_.get();
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+        listen_paused_ = false;
+    }
 }
 
 void Server::reap() {

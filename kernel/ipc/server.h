@@ -72,6 +72,7 @@ private:
     int epoll_fd_ = -1;
     int signal_fd_ = -1;
     int reserve_fd_ = -1;  // spent to refuse a connection when descriptors run out
+    bool listen_paused_ = false;  // not even the reserve: the listening socket is not watched
     int page_fd_ = -1;
     std::unique_ptr<boost::interprocess::mapped_region> page_region_;
     proto::KernelPage* page_ = nullptr;
