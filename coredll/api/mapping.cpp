@@ -57,6 +57,10 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
         bool mapped = fd >= 0 && window.map(range, fd);
         int err = errno;
         if (fd >= 0) ::close(fd);
+        if (!mapped && kernel.kernel_gone()) {
+            set_last_error(ERROR_SERVICE_NOT_ACTIVE);  // it died after its reply: views with it
+            return nullptr;
+        }
         if (!mapped) {
             log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
                          rep.map_length, std::strerror(err));

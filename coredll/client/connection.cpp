@@ -423,7 +423,10 @@ int Connection::take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino) {
         return -1;
     }
     int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, kernel_pidfd_, kernel_fd, 0));
-    if (fd < 0) return -1;
+    if (fd < 0) {
+        if (errno == ESRCH) mark_dead();  // the kernel died after its reply
+        return -1;
+    }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
         // The kernel closed and reused that number meanwhile: not the object we were told.

@@ -60,6 +60,9 @@ public:
     // the kernel described. Returns -1 with errno set on failure.
     int take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino);
 
+    // True once the kernel is known to be gone (every call fails from then on).
+    bool kernel_gone() const { return dead_.load(std::memory_order_relaxed); }
+
     // Connects now if not yet connected. False if there is no kernel.
     bool ensure_connected();
     const proto::HelloReply& hello() const { return hello_; }

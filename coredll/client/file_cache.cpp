@@ -36,6 +36,10 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
     }
     if (cached) return true;
     int fd = Connection::instance().take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+    if (fd < 0 && Connection::instance().kernel_gone()) {
+        error = Win32Error::ERROR_SERVICE_NOT_ACTIVE;  // it died after its reply
+        return false;
+    }
     if (fd < 0) {
         log()->error("cannot take the descriptor of handle {:#x}: errno {}", handle, errno);
         error = Win32Error::ERROR_INVALID_HANDLE;

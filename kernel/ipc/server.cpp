@@ -375,27 +375,31 @@ void Server::drop_client(Client& c, const char* why) {
     } else {
         log::ipc()->debug("dropping connection pid={}: {}", c.pid, why);
     }
+    // Its descriptors and channel go in reap(), once this round's events are handled.
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.sock, nullptr);
-    ::close(c.sock);
-    c.sock = -1;
-    if (c.doorbell >= 0) {
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.doorbell, nullptr);
-        ::close(c.doorbell);
-        c.doorbell = -1;
-    }
+    if (c.doorbell >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.doorbell, nullptr);
     dead_.push_back(&c);
-    if (listen_paused_) {  // a descriptor came back: new connections are looked at again
+}
+
+void Server::reap() {
+    if (dead_.empty()) return;
+    for (Client* c : dead_) {
+        // The socket is closed last: once a client's socket is gone from the kernel, so is
+        // everything else of it (its channel mapping, its doorbell).
+        c->channel = nullptr;
+        c->region.reset();
+        if (c->doorbell >= 0) ::close(c->doorbell);
+        ::close(c->sock);
+        clients_.erase(c);
+    }
+    dead_.clear();
+    if (listen_paused_) {  // descriptors came back: new connections are looked at again
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.ptr = listen_source_.get();
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
         listen_paused_ = false;
     }
-}
-
-void Server::reap() {
-    for (Client* c : dead_) clients_.erase(c);
-    dead_.clear();
 }
 
 namespace {

@@ -47,7 +47,8 @@ public:
     uint32_t below(uint32_t bound) { return byte() % bound; }
     // Up to `max` raw bytes, length first.
     std::span<const uint8_t> bytes(size_t max) {
-        size_t n = std::min<size_t>(byte() % (max + 1), remaining());
+        const size_t wanted = byte() % (max + 1);  // first: it moves the position
+        const size_t n = std::min(wanted, remaining());
         std::span<const uint8_t> out(data_ + pos_, n);
         pos_ += n;
         return out;

@@ -8,7 +8,8 @@
 #
 # Environment (set by tests/sqlite/meson.build): CEK_SQLITE_WORK (a build-tree directory),
 # CEK_SQLITE_CC (the C compiler command), CEK_SQLITE_SRC (this directory), CEK_COREDLL_INCLUDE,
-# CEK_COREDLL_LIBDIR. Exits 77 (Meson's "skipped") only when the registry cannot be reached.
+# CEK_COREDLL_LIBDIR, CEK_SQLITE_SANITIZE (-fsanitize=... in a sanitizer build). Exits 77
+# (Meson's "skipped") only when the registry cannot be reached.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -57,7 +58,10 @@ if [ ! -s "$object" ] || [ "$(cat "$object.stamp" 2>/dev/null)" != "$stamp" ] ||
 fi
 
 worker=$work/sqlite_worker
-if ! "${cc[@]}" -O1 -g -std=c11 -Wall -Wextra -fshort-wchar -I"$CEK_COREDLL_INCLUDE" \
+# In a sanitizer build libcoredll needs the sanitizer's runtime, which must come first: the
+# worker is built with it (SQLite itself is not instrumented).
+read -r -a sanitize <<<"${CEK_SQLITE_SANITIZE:-}"
+if ! "${cc[@]}" -O1 -g -std=c11 -Wall -Wextra -fshort-wchar "${sanitize[@]}" -I"$CEK_COREDLL_INCLUDE" \
         -I"$work/amalgamation" "$src/sqlite_worker.c" "$object" -o "$worker.tmp" \
         -L"$CEK_COREDLL_LIBDIR" -Wl,-rpath,"$CEK_COREDLL_LIBDIR" -lcoredll \
         2>"$work/sqlite_worker.log"; then
