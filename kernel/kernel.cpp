@@ -330,11 +330,14 @@ proto::Snapshot Kernel::snapshot() const {
 }
 
 void Kernel::trace_record(TraceEntry entry) {
-    if (trace_ring_.empty()) trace_ring_.resize(proto::kTraceCapacity);
+    if (trace_ring_.empty()) {
+        trace_ring_.resize(std::max(config_.trace_capacity, 1u));
+        trace_first_ = trace_next_;
+    }
     entry.record.seq = trace_next_++;
     auto it = processes_.find(ProcessId{entry.record.process_id});
     entry.record.pid = it == processes_.end() ? 0 : it->second.pid;
-    trace_ring_[entry.record.seq % proto::kTraceCapacity] = std::move(entry);
+    trace_ring_[entry.record.seq % trace_ring_.size()] = std::move(entry);
 }
 
 size_t Kernel::trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out,
@@ -345,8 +348,9 @@ size_t Kernel::trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte
         cursor = trace_next_;  // a new tracer sees what happens from now on
     }
     // The ring holds seqs [oldest, trace_next_); anything older was overwritten.
-    const uint64_t capacity = trace_ring_.empty() ? 0 : proto::kTraceCapacity;
-    const uint64_t held = std::min<uint64_t>(trace_next_ - 1, capacity);
+    const uint64_t held = trace_ring_.empty()
+                              ? 0
+                              : std::min<uint64_t>(trace_next_ - trace_first_, trace_ring_.size());
     const uint64_t oldest = trace_next_ - held;
     if (cursor < oldest) {
         reply.lost = oldest - cursor;
@@ -354,7 +358,7 @@ size_t Kernel::trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte
     }
     size_t used = 0;
     for (; cursor < trace_next_; ++cursor) {
-        const TraceEntry& e = trace_ring_[cursor % proto::kTraceCapacity];
+        const TraceEntry& e = trace_ring_[cursor % trace_ring_.size()];
         proto::TraceRecordWire w = e.record;
         w.args_bytes = static_cast<uint16_t>(e.args.size());
         w.result_bytes = static_cast<uint16_t>(e.result.size());

@@ -47,6 +47,7 @@ struct KernelConfig {
     uint32_t personality = 5;
     uint32_t handle_capacity = HandleTable::kMaxEntries;
     uint32_t max_processes = 4096;
+    uint32_t trace_capacity = proto::kTraceCapacity;  // records kept for cedump trace (> 0)
 };
 
 struct MapViewResult {
@@ -196,7 +197,7 @@ public:
     }
 
     // Tracing (cedump trace). The dispatcher records requests only while tracing() holds, so
-    // an untraced kernel pays one branch per request. The ring is bounded (kTraceCapacity).
+    // an untraced kernel pays one branch per request. The ring is bounded (trace_capacity).
     struct TraceEntry {
         proto::TraceRecordWire record{};
         std::string args;
@@ -300,8 +301,9 @@ private:
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
     std::set<ProcessId> tracers_;
-    std::vector<TraceEntry> trace_ring_;  // kTraceCapacity slots once someone traces
+    std::vector<TraceEntry> trace_ring_;  // trace_capacity slots once someone traces
     uint64_t trace_next_ = 1;             // seq of the next record; 0 is "attach" on the wire
+    uint64_t trace_first_ = 1;            // seq of the first record since the ring was made
 };
 
 }  // namespace cek::kernel

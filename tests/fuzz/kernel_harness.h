@@ -128,6 +128,7 @@ public:
         c.window_size = kWindowSize;
         c.handle_capacity = handle_capacity;
         c.max_processes = 64;
+        c.trace_capacity = 16;  // small: the fuzzer reaches its wrap-around, and cheaply
         kernel_ = std::make_unique<Kernel>(c, std::move(root));
     }
 

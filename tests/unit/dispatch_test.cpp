@@ -542,3 +542,57 @@ TEST_CASE("Random byte buffers never crash the dispatcher or leak kernel state",
     CHECK(s.k.handle_count() == 0);
     CHECK(s.k.window().bytes_in_use() == 0);
 }
+
+namespace {
+
+// The seqs of the records one TraceRead returns.
+std::vector<uint64_t> trace_seqs(kernel::Kernel& k, ProcessId tracer, uint64_t& cursor,
+                                 uint64_t& lost) {
+    std::vector<std::byte> out(4096);
+    proto::TraceReadReply reply{};
+    const size_t used = k.trace_read(tracer, cursor, out, reply);
+    std::vector<uint64_t> seqs;
+    for (size_t at = 0; at < used;) {
+        proto::TraceRecordWire w{};
+        std::memcpy(&w, out.data() + at, sizeof w);
+        seqs.push_back(w.seq);
+        at += sizeof w + w.args_bytes + w.result_bytes;
+    }
+    REQUIRE(seqs.size() == reply.count);
+    cursor = reply.next_cursor;
+    lost = reply.lost;
+    return seqs;
+}
+
+}  // namespace
+
+TEST_CASE("The trace ring keeps the last trace_capacity records; a slow tracer is told the rest "
+          "were lost",
+          "[unit][trace]") {
+    KernelConfig c = config();
+    c.trace_capacity = 4;
+    Scene s(c);
+    ProcessId tracer = s.attach("cedump");
+    uint64_t cursor = 0, lost = 0;
+    CHECK(trace_seqs(s.k, tracer, cursor, lost).empty());  // attached: from now on
+    REQUIRE(s.k.tracing());
+    for (int i = 0; i < 6; ++i) s.k.trace_record({});
+    CHECK(trace_seqs(s.k, tracer, cursor, lost) == std::vector<uint64_t>{3, 4, 5, 6});
+    CHECK(lost == 2);
+    s.k.trace_record({});
+    CHECK(trace_seqs(s.k, tracer, cursor, lost) == std::vector<uint64_t>{7});
+    CHECK(lost == 0);
+
+    // The last tracer leaves: the ring goes. A new one holds only what came after it.
+    s.k.detach_process(tracer);
+    CHECK_FALSE(s.k.tracing());
+    ProcessId second = s.attach("cedump");
+    cursor = 0;
+    CHECK(trace_seqs(s.k, second, cursor, lost).empty());
+    s.k.trace_record({});
+    uint64_t from_start = 1;  // a cursor from before the ring was made again
+    CHECK(trace_seqs(s.k, second, from_start, lost) == std::vector<uint64_t>{8});
+    CHECK(lost == 7);
+    CHECK(trace_seqs(s.k, second, cursor, lost) == std::vector<uint64_t>{8});
+    CHECK(lost == 0);
+}
