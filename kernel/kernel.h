@@ -196,6 +196,12 @@ public:
         channel_probe_ = std::move(probe);
     }
 
+    // Whether a process is still there, asked of the transport before a signal is spent on one
+    // of its waits: a process that died a moment ago is detached only once its hang-up is read,
+    // and its wait must not take an auto-reset event, a mutex or a semaphore count meanwhile.
+    // Without a probe every attached process counts as alive.
+    void set_liveness_probe(std::function<bool(ProcessId)> alive) { liveness_probe_ = std::move(alive); }
+
     // Tracing (cedump trace). The dispatcher records requests only while tracing() holds, so
     // an untraced kernel pays one branch per request. The ring is bounded (trace_capacity).
     struct TraceEntry {
@@ -296,6 +302,7 @@ private:
     std::map<ProcessId, Process> processes_;
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
+    std::function<bool(ProcessId)> liveness_probe_;
     std::map<uint64_t, Wait> waits_;  // by id: arrival order
     std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
     uint64_t next_wait_id_ = 1;

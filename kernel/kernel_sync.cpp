@@ -294,7 +294,17 @@ void Kernel::wake_waiters(Waitable& object) {
     // Completing a wait edits the set; walk a copy, oldest first, while the object is still
     // ready for someone.
     std::vector<uint64_t> ids(object.waits().begin(), object.waits().end());
-    for (uint64_t id : ids) try_complete(id);
+    for (uint64_t id : ids) {
+        auto it = waits_.find(id);
+        if (it == waits_.end()) continue;
+        const ProcessId waiter = it->second.thread.process;
+        if (liveness_probe_ && !liveness_probe_(waiter)) {
+            // Dead, its hang-up not read yet: it takes nothing and goes when it is detached.
+            log::sync()->debug("wait id={} skipped: process={} is gone", id, waiter.raw);
+            continue;
+        }
+        try_complete(id);
+    }
 }
 
 void Kernel::cancel_wait(ProcessId caller, uint64_t tag) {

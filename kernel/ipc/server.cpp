@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -100,6 +101,15 @@ Server::Server(Kernel& kernel, ServerOptions options)
     : kernel_(kernel), options_(std::move(options)) {
     // cedump's channel column: read at snapshot time only, never on the request path.
     kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
+    kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
+}
+
+bool Server::client_alive(ProcessId id) const {
+    auto it = by_process_.find(id.raw);
+    if (it == by_process_.end() || it->second->dead) return false;
+    // One poll, only when a signal is about to be spent on one of this process's waits.
+    pollfd p{it->second->sock, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 0 || (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0;
 }
 
 std::string Server::channel_state(ProcessId id) const {
@@ -115,6 +125,7 @@ std::string Server::channel_state(ProcessId id) const {
 
 Server::~Server() {
     kernel_.set_channel_probe(nullptr);
+    kernel_.set_liveness_probe(nullptr);
     for (auto& [p, c] : clients_) {
         if (c->attached) kernel_.detach_process(c->id);
         if (c->sock >= 0) ::close(c->sock);

@@ -64,6 +64,8 @@ private:
     void reap();
     int idle_timeout_ms() const;
     std::string channel_state(ProcessId id) const;
+    // False once the process's socket has hung up (read or not).
+    bool client_alive(ProcessId id) const;
 
     Kernel& kernel_;
     ServerOptions options_;

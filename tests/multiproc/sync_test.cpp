@@ -171,3 +171,38 @@ TEST_CASE("DuplicateHandle in a process: same value, CE 5 errors", "[multiproc][
     CHECK(field(a->ask("close " + field(e, 1)), 0) == "ok");
     CHECK(a->ask("close " + field(e, 1)) == "fail 6");
 }
+
+TEST_CASE("a waiter killed before the kernel reads its hang-up takes no signal: the next gets it",
+          "[multiproc][sync][death]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    auto c = k.spawn_child();
+    std::string made = a->ask("event relay 0 0");
+    REQUIRE(field(made, 0) == "ok");
+    std::string hb = b->ask("openevent relay");
+    std::string hc = c->ask("openevent relay");
+    REQUIRE(field(hb, 0) == "ok");
+    REQUIRE(field(hc, 0) == "ok");
+    b->write_line("wait inf " + field(hb, 1));
+    REQUIRE(waiting(k, *b));
+    c->write_line("wait inf " + field(hc, 1));
+    REQUIRE(waiting(k, *c));
+    {
+        // With the kernel stopped, b dies and a's SetEvent is published; resumed, the kernel
+        // serves the channel before it reads b's hang-up, so b's wait (the oldest) is still
+        // listed when the event is set.
+        const pid_t kernel = k.kernel_pid();
+        REQUIRE(::kill(kernel, SIGSTOP) == 0);
+        struct Resume {
+            pid_t pid;
+            ~Resume() { ::kill(pid, SIGCONT); }
+        } resume{kernel};
+        a->write_line("set " + field(made, 1));
+        b->kill(SIGKILL);
+        REQUIRE(b->wait(10s).has_value());
+    }
+    CHECK(a->read_line(10s).value_or("timeout") == "ok");
+    CHECK(c->read_line(10s).value_or("timeout") == "ok 0x0");
+    CHECK(k.wait_for([](const cek::proto::Snapshot& s) { return s.waits.empty(); }));
+}

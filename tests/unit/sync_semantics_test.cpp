@@ -609,3 +609,64 @@ TEST_CASE("The snapshot shows sync objects, owners and waits", "[unit][sync][sna
     CHECK(snap.waits[0].handles == std::vector<uint32_t>{e.raw, m.raw});
     CHECK(snap.waits[0].timeout_ms == 5000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A process that died a moment ago is detached only when the transport reads its hang-up; until
+// then its waits are still listed, and the liveness probe keeps them from taking a signal.
+
+TEST_CASE("The waits of a process that is gone but not yet detached take no signal",
+          "[unit][sync][death]") {
+    SyncScene s;
+    auto p = s.attach();
+    auto gone = s.attach();
+    s.k.set_liveness_probe([&](ProcessId id) { return id != gone; });
+    LastError le;
+
+    SECTION("auto-reset event: the live waiter behind the dead one is released") {
+        std::u16string name = u"lost-wakeup";
+        auto e = s.event(p, false, false, &name);
+        REQUIRE(s.k.create_event(gone, false, false, &name, le).ok());
+        s.wait_pending({gone, 1}, {e});
+        uint64_t live_wait = s.wait_pending({p, 2}, {e});
+        REQUIRE(s.k.set_event(p, e, EventOp::Set).ok());
+        auto c = s.done();
+        REQUIRE(c.size() == 1);
+        CHECK(completed(c, live_wait, kWaitObject0));
+        // Only the dead waiter is left: the next signal stays in the event.
+        REQUIRE(s.k.set_event(p, e, EventOp::Set).ok());
+        CHECK(s.done().empty());
+        CHECK(s.wait_now({p, 3}, {e}) == kWaitObject0);
+    }
+    SECTION("mutex: ownership passes over the dead waiter") {
+        std::u16string name = u"lost-owner";
+        auto m = s.mutex({p, 1}, true, &name);
+        REQUIRE(s.k.create_mutex({gone, 5}, false, &name, le).ok());
+        s.wait_pending({gone, 5}, {m});
+        uint64_t live_wait = s.wait_pending({p, 2}, {m});
+        REQUIRE(s.k.release_mutex({p, 1}, m).ok());
+        auto c = s.done();
+        REQUIRE(c.size() == 1);
+        CHECK(completed(c, live_wait, kWaitObject0));
+        REQUIRE(s.k.release_mutex({p, 2}, m).ok());
+        CHECK(s.done().empty());  // free, not given to the dead process
+        CHECK(s.wait_now({p, 3}, {m}) == kWaitObject0);
+    }
+    SECTION("semaphore: the count goes to the live waiter") {
+        std::u16string name = u"lost-count";
+        auto made = s.k.create_semaphore(p, 0, 1, &name, le);
+        REQUIRE(made.ok());
+        const HandleValue sem = made.value();
+        REQUIRE(s.k.create_semaphore(gone, 0, 1, &name, le).ok());
+        s.wait_pending({gone, 1}, {sem});
+        uint64_t live_wait = s.wait_pending({p, 2}, {sem});
+        REQUIRE(s.k.release_semaphore(p, sem, 1).ok());
+        auto c = s.done();
+        REQUIRE(c.size() == 1);
+        CHECK(completed(c, live_wait, kWaitObject0));
+        REQUIRE(s.k.release_semaphore(p, sem, 1).ok());
+        CHECK(s.done().empty());  // the count stays for the living
+        CHECK(s.wait_now({p, 3}, {sem}) == kWaitObject0);
+    }
+    s.k.detach_process(gone);  // the hang-up is read: its waits go, having taken nothing
+    CHECK(s.k.pending_waits() == 0);
+}
