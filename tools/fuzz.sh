@@ -41,12 +41,16 @@ fi
 
 build=${CEK_FUZZ_BUILD_DIR:-build-fuzz}
 flags="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+flags+=" -fsanitize-coverage-allowlist=$PWD/tests/fuzz/coverage.allow"
 if [ ! -f "$build/build.ninja" ]; then
     rm -rf "$build"
     CC=clang-14 CXX=clang++-14 meson setup "$build" \
         -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbuildtype=debugoptimized -Dc_args="$flags" -Dcpp_args="$flags" >/dev/null
+elif [ "$(cat "$build/.fuzz-flags" 2>/dev/null)" != "$flags" ]; then
+    meson configure "$build" -Dc_args="$flags" -Dcpp_args="$flags" >/dev/null
 fi
+echo "$flags" >"$build/.fuzz-flags"
 meson compile -C "$build" "fuzz_$target" >/dev/null
 
 work="$build/corpus/$target"
