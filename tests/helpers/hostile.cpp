@@ -167,8 +167,14 @@ std::string hello(uint32_t magic, uint32_t version, int extra_fds) {
     rmsg.msg_control = rcontrol;
     rmsg.msg_controllen = sizeof rcontrol;
     ssize_t n = ::recvmsg(sock, &rmsg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {  // a refused connection is reset: the header was not filled in
+        const int e = errno;
+        ::close(sock);
+        return "error " + std::to_string(e);
+    }
     std::vector<int> fds;
     for (cmsghdr* cm = CMSG_FIRSTHDR(&rmsg); cm != nullptr; cm = CMSG_NXTHDR(&rmsg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < count; ++i) {
             int fd;

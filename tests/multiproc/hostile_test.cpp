@@ -266,3 +266,32 @@ TEST_CASE("a client that resizes, seals or unmaps its channel hurts only itself"
     n.leave();
     require_nothing_leaked(k);
 }
+
+TEST_CASE("a kernel out of descriptors refuses new connections and keeps serving its clients",
+          "[multiproc][hostile][descriptors]") {
+    KernelFixture k;
+    Neighbour n(k);
+    const pid_t kernel = k.kernel_pid();
+    auto set_limit = [&](const std::string& limit) {
+        Child prlimit({"/usr/bin/prlimit", "--pid", std::to_string(kernel), "--nofile=" + limit}, {});
+        REQUIRE(prlimit.wait(10s) == std::optional<int>(0));
+    };
+    // Descriptors are numbered from 0 without gaps here: the next one would pass the limit.
+    const size_t in_use = open_descriptors(kernel);
+    set_limit(std::to_string(in_use) + ":");
+    auto h = spawn_hostile(k);
+    std::string refused = h->ask("hello");
+    CHECK(refused != "status 0");
+    CHECK(refused != "timeout");
+    // The loop did not wedge on the pending connection: its client is served (opening an
+    // existing name needs no new descriptor).
+    std::string again = n.child().ask("create neighbour-guard 0 4");
+    CHECK(field(again, 2) == "183");
+    CHECK(field(n.child().ask("close " + field(again, 1)), 0) == "ok");
+    set_limit(std::to_string(in_use + 100) + ":");
+    CHECK(h->ask("hello") == "status 0");
+    CHECK(h->ask("null") == "ok");
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
+}

@@ -5,9 +5,14 @@
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdlib>
 
 int main(int argc, char* argv[]) {
+    // A helper that died must fail the test case that talks to it, not kill the test process
+    // with SIGPIPE: that would skip every destructor and leave its kernel running, holding the
+    // test runner's output pipes open.
+    std::signal(SIGPIPE, SIG_IGN);
     spdlog::set_level(spdlog::level::off);
     if (std::getenv("CEK_TEST_LOG") != nullptr) {
         spdlog::set_level(spdlog::level::debug);
