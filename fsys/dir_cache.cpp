@@ -1,6 +1,7 @@
 #include "fsys/dir_cache.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "fsys/errno_map.h"
@@ -16,7 +17,14 @@ namespace {
 constexpr int64_t kRacyWindowNs = 20'000'000;
 constexpr size_t kMaxWarned = 4096;
 
-int64_t to_ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
+// Saturating: a client can set a directory's write time anywhere in FILETIME's range (SetFileTime
+// on a directory handle), far past the year 2262 where nanoseconds leave an int64.
+int64_t to_ns(const timespec& ts) {
+    constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+    if (ts.tv_sec > kLimit) return std::numeric_limits<int64_t>::max();
+    if (ts.tv_sec < -kLimit) return std::numeric_limits<int64_t>::min();
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 bool same_time(const timespec& a, const timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
@@ -27,8 +35,7 @@ bool is_racy(const HostStat& dir_st) {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     const int64_t changed = std::max(to_ns(dir_st.mtime), to_ns(dir_st.ctime));
-    const int64_t age = to_ns(now) - changed;
-    return age < kRacyWindowNs;  // also true when the clock is behind the file system
+    return changed > to_ns(now) - kRacyWindowNs;  // also when the clock is behind the file system
 }
 
 }  // namespace

@@ -113,6 +113,25 @@ TEST_CASE("A host change in the same timestamp tick as the last read is still se
     CHECK(found_path(s.root(), u"\\Temp\\TWO") == u"\\Temp\\Two");
 }
 
+TEST_CASE("A directory dated past the year 2262 is still cached and looked up", "[fsys][unit]") {
+    // Found by the sequence fuzzer: SetFileTime on a directory can move its write time to any
+    // FILETIME; the cache's nanosecond arithmetic overflowed (UBSan aborts on it).
+    StoreFixture s;
+    write_host_file(s.host("Temp/Far"), "x");
+    const timespec far[2] = {{0, UTIME_OMIT}, {661'119'133'794, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, s.host("Temp").c_str(), far, 0) == 0);
+    struct stat st{};
+    REQUIRE(::stat(s.host("Temp").c_str(), &st) == 0);
+    CAPTURE(st.st_mtim.tv_sec);  // the host file system may clamp it (ext4: year 2446)
+    CHECK(found_path(s.root(), u"\\Temp\\FAR") == u"\\Temp\\Far");
+    CHECK(found_path(s.root(), u"\\Temp\\far") == u"\\Temp\\Far");
+    // A time in the future counts as "just changed": the listing is read again on each use, so
+    // a host change behind the store's back is still seen.
+    write_host_file(s.host("Temp/Near"), "x");
+    REQUIRE(::utimensat(AT_FDCWD, s.host("Temp").c_str(), far, 0) == 0);
+    CHECK(found_path(s.root(), u"\\Temp\\NEAR") == u"\\Temp\\Near");
+}
+
 TEST_CASE("Changes made through the store are visible at once", "[fsys][unit]") {
     StoreFixture s;
     settle();
