@@ -41,7 +41,7 @@ Child::Child(const std::vector<std::string>& argv, const std::map<std::string, s
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    // Only stdin and stdout are passed on: a descriptor the test process opened without
+    // Only stdin, stdout and stderr are passed on: a descriptor the test process opened without
     // O_CLOEXEC (Catch2's report file) would otherwise live on in every kernel and helper.
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
