@@ -9,9 +9,10 @@
 # Build directory: $CEK_FUZZ_BUILD_DIR, default build-fuzz. CI does not run this: the normal GCC
 # test suite replays the seed corpus instead (tests/fuzz/meson.build).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 2; }
 (($# >= 1)) || usage
 target=$1
 shift
