@@ -170,15 +170,16 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     auto created = MappingObject::create_file(Ref<FileObject>(f), length,
                                               protect == ce::kPageReadWrite, window_);
     if (!created) return fail(created.error());
-    // A handle another process created is on that process's list: take it off there too, now
-    // that the mapping owns it (on failure it stays there, so that process still closes it).
-    for (auto& [id, other] : processes_) take_cffm(other, file);
     Ref<MappingObject> mapping = created.value();
-    // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap).
-    mapping->on_destroy([this, file] { close_kernel_handle(file); });
     if (name != nullptr) mapping->set_name(*name);
+    // The mapping's handle: at the quota, the new mapping dies before it owns the file handle.
     auto inserted = insert_handle(mapping, p.id, 0);
-    if (!inserted) return inserted.error();  // the mapping's destructor closes the file handle
+    if (!inserted) return fail(inserted.error());
+    // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap). A
+    // handle another process created is on that process's list: take it off there too, only now
+    // (on every failure it stays there, so that process still closes it).
+    mapping->on_destroy([this, file] { close_kernel_handle(file); });
+    for (auto& [id, other] : processes_) take_cffm(other, file);
     if (name != nullptr) names(ObjectType::Mapping).emplace(*name, inserted.value());
     last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
     log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",

@@ -522,6 +522,31 @@ TEST_CASE("A file mapping that finds no room leaves another process's CreateFile
     CHECK(nobody_holds(s, kFile));
 }
 
+TEST_CASE("A file mapping that finds the handle table full leaves another process's "
+          "CreateFileForMapping handle on that process's list",
+          "[unit][file][ce5]") {
+    // Found by fuzz_sequence: the mapping was made and the handle taken off its creator's list
+    // before the mapping's own handle failed to fit; the dying mapping then closed the file handle.
+    FileScene s(config(kWindowSize, 4));
+    auto a = s.attach();
+    auto b = s.attach();
+    s.write_host(kHost, "data");
+    auto h = must(s.cffm(a, kFile, kGRW));
+    std::vector<HandleValue> filler;
+    for (int i = 0; i < 8; ++i) {
+        auto r = s.create(b, 4096, nullptr);
+        if (!r) break;
+        filler.push_back(r.value());
+    }
+    REQUIRE(filler.size() == 3);  // the table's 4 entries: 3 mappings and the file
+    CHECK(err(s.map_file(b, h, kRW, 4096)) == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
+    CHECK(s.k.file_descriptor(a, h).ok());
+    CHECK(s.k.close_handle(a, h).ok());
+    for (HandleValue f : filler) CHECK(s.k.close_handle(b, f).ok());
+    CHECK(s.k.handle_count() == 0);
+    CHECK(nobody_holds(s, kFile));
+}
+
 TEST_CASE("CloseHandle by the creator before CreateFileMapping closes a CreateFileForMapping "
           "handle",
           "[unit][file][ce5]") {
