@@ -261,6 +261,9 @@ proto::Snapshot Kernel::snapshot() const {
 
     std::unordered_map<uint32_t, uint32_t> handle_counts;  // process -> handles held
     std::set<uint64_t> seen;
+    s.handles.reserve(handles_.size());
+    s.objects.reserve(handles_.size());
+    s.processes.reserve(processes_.size());
     handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {
         proto::HandleInfo h;
         h.value = value.raw;
@@ -282,6 +285,7 @@ proto::Snapshot Kernel::snapshot() const {
         info.name = o.name();
         info.handle = handle;
         info.references = o.ref_count();
+        info.details.reserve(12);  // the most any object type describes
         o.describe(info.details);
         // Attributes live in the file system (xattr or sidecar), which the object cannot see.
         if (const auto* file = object_cast<FileObject>(const_cast<KernelObject*>(&o));
