@@ -492,34 +492,63 @@ Result<void> Root::move_file(std::u16string_view from, std::u16string_view to) {
 
 namespace {
 
-// Copies all of `in` to `out`, in kernel where possible. 0 or -errno.
-int copy_data(int in, int out) {
-    for (;;) {
-        const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+// Copies bytes [from, to) of `in` to the same offsets of `out`, in kernel where possible.
+// Stops early if the source shrinks meanwhile. 0 or -errno.
+int copy_range(int in, int out, off_t from, off_t to) {
+    off_t in_off = from;
+    off_t out_off = from;
+    while (in_off < to) {
+        const ssize_t n = ::copy_file_range(in, &in_off, out, &out_off,
+                                            static_cast<size_t>(to - in_off), 0);
+        if (n > 0) continue;  // both offsets advanced
         if (n == 0) return 0;
-        if (n > 0) continue;
         if (errno == EINTR) continue;
         if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) break;
         return -errno;
     }
-    // Fallback for file systems without copy_file_range: from the current offsets on.
+    // For file systems without copy_file_range: from where it stopped.
     char buf[65536];
-    for (;;) {
-        const ssize_t n = ::read(in, buf, sizeof buf);
+    while (in_off < to) {
+        const ssize_t n = ::pread(in, buf, std::min<size_t>(sizeof buf, to - in_off), in_off);
         if (n == 0) return 0;
         if (n < 0) {
             if (errno == EINTR) continue;
             return -errno;
         }
         for (ssize_t done = 0; done < n;) {
-            const ssize_t w = ::write(out, buf + done, static_cast<size_t>(n - done));
+            const ssize_t w = ::pwrite(out, buf + done, static_cast<size_t>(n - done), in_off + done);
             if (w < 0) {
                 if (errno == EINTR) continue;
                 return -errno;
             }
             done += w;
         }
+        in_off += n;
     }
+    return 0;
+}
+
+// Copies the first `size` bytes of `in` to the empty `out`: only the source's data extents, then
+// the length, so a sparse source (a file grown by SetEndOfFile or by a file mapping) stays sparse
+// and its holes cost nothing to copy. 0 or -errno.
+int copy_data(int in, int out, uint64_t size) {
+    const auto end = static_cast<off_t>(size);
+    for (off_t pos = 0; pos < end;) {
+        off_t data = ::lseek(in, pos, SEEK_DATA);
+        off_t hole = end;
+        if (data < 0) {
+            if (errno == ENXIO) break;  // nothing but a hole from pos on
+            if (errno != EINVAL && errno != EOPNOTSUPP) return -errno;
+            data = pos;  // no SEEK_DATA on this file system: copy the rest as data
+        } else {
+            hole = ::lseek(in, data, SEEK_HOLE);
+            if (hole < 0 || hole > end) hole = end;
+        }
+        if (data >= end) break;
+        if (const int rc = copy_range(in, out, data, hole); rc < 0) return rc;
+        pos = hole;
+    }
+    return ::ftruncate(out, end) == 0 ? 0 : -errno;
 }
 
 }  // namespace
@@ -560,7 +589,7 @@ Result<void> Root::copy_file(std::u16string_view from, std::u16string_view to,
         if (out_st.ino != 0) attrs_.forget(out_st);
         return e;
     };
-    if (const int rc = copy_data(in.get(), out.get()); rc < 0) {
+    if (const int rc = copy_data(in.get(), out.get(), src_st.size); rc < 0) {
         return abandon(win32_from_errno(-rc, ErrnoContext::leaf));
     }
     const timespec times[2] = {src_st.atime, src_st.mtime};

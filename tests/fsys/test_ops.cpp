@@ -3,6 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+#include <fstream>
+
 #include "temp_root.h"
 
 using cek::Win32Error;
@@ -100,6 +103,36 @@ TEST_CASE("CopyFile copies data, attributes and the write time", "[fsys][unit]")
     CHECK(*s.root().get_attributes(u"\\Windows\\Dst") == (kAttrHidden | kAttrArchive));
     CHECK(std::filesystem::last_write_time(s.host("Windows/Dst")) == src_mtime);
     CHECK(host_names(s.host("Windows")) == std::vector<std::string>{"Dst"});
+}
+
+TEST_CASE("CopyFile copies a sparse file exactly and keeps it sparse", "[fsys][unit]") {
+    StoreFixture s;
+    constexpr off_t kSize = 16 << 20;
+    const std::pair<off_t, std::string> pieces[] = {
+        {0, "head"}, {(5 << 20) + 3, "middle, unaligned"}, {kSize - 3, "end"}};
+    {
+        std::ofstream f(s.host("Temp/sparse"), std::ios::binary);
+        for (const auto& [offset, text] : pieces) f.seekp(offset).write(text.data(), text.size());
+    }
+    write_host_file(s.host("Temp/hole"), "");
+    std::filesystem::resize_file(s.host("Temp/hole"), 3 << 20);  // all hole, no data at all
+    write_host_file(s.host("Temp/empty"), "");
+
+    for (const char* name : {"sparse", "hole", "empty"}) {
+        INFO(name);
+        const std::u16string from = u"\\Temp\\" + std::u16string(name, name + std::strlen(name));
+        REQUIRE(s.root().copy_file(from, from + u".copy", true).ok());
+        const auto src = s.host(std::string("Temp/") + name);
+        const auto dst = s.host(std::string("Temp/") + name + ".copy");
+        CHECK(std::filesystem::file_size(dst) == std::filesystem::file_size(src));
+        CHECK(read_host_file(dst) == read_host_file(src));
+        struct stat src_st {}, dst_st {};
+        REQUIRE(::stat(src.c_str(), &src_st) == 0);
+        REQUIRE(::stat(dst.c_str(), &dst_st) == 0);
+        // Where the host keeps the source sparse, the copy stays sparse too.
+        if (src_st.st_blocks * 512 < src_st.st_size / 2) CHECK(dst_st.st_blocks * 512 < dst_st.st_size / 2);
+    }
+    CHECK(read_host_file(s.host("Temp/sparse.copy")).substr((5 << 20) + 3, 17) == "middle, unaligned");
 }
 
 TEST_CASE("CopyFile with fail-if-exists refuses an existing target", "[fsys][unit]") {
