@@ -60,8 +60,11 @@ artifacts="$build/artifacts/$target/"
 logs="$build/logs/$target"
 mkdir -p "$work" "$artifacts" "$logs"
 # No allocation stacks while fuzzing (about a fifth more inputs per second); replay a crash
-# without malloc_context_size=0 to see where its memory came from.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:malloc_context_size=0}
+# without malloc_context_size=0 to see where its memory came from. A 4 MB quarantine instead of
+# 256 MB keeps freed memory poisoned through the next 4 MB of frees, so a use after free within
+# a call or a few calls later is still caught, and reused memory stays in cache: the sequence
+# target's longest inputs took about a sixth less CPU time.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:malloc_context_size=0:quarantine_size_mb=4}
 export TMPDIR=${TMPDIR:-/dev/shm}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 seeds=$PWD/tests/fuzz/corpus/$target
