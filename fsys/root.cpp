@@ -516,7 +516,8 @@ int copy_range(int in, int out, off_t from, off_t to) {
             return -errno;
         }
         for (ssize_t done = 0; done < n;) {
-            const ssize_t w = ::pwrite(out, buf + done, static_cast<size_t>(n - done), in_off + done);
+            const ssize_t w =
+                ::pwrite(out, buf + done, static_cast<size_t>(n - done), in_off + done);
             if (w < 0) {
                 if (errno == EINTR) continue;
                 return -errno;
@@ -542,7 +543,7 @@ int copy_data(int in, int out, uint64_t size) {
             data = pos;  // no SEEK_DATA on this file system: copy the rest as data
         } else {
             hole = ::lseek(in, data, SEEK_HOLE);
-            if (hole < 0 || hole > end) hole = end;
+            if (hole <= data || hole > end) hole = end;  // also when SEEK_HOLE fails
         }
         if (data >= end) break;
         if (const int rc = copy_range(in, out, data, hole); rc < 0) return rc;
