@@ -1,7 +1,10 @@
 // DeleteFile, MoveFile, CopyFile, CreateDirectory and RemoveDirectory semantics.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -135,6 +138,27 @@ TEST_CASE("CopyFile copies a sparse file exactly and keeps it sparse", "[fsys][u
     }
     CHECK(read_host_file(s.host("Temp/sparse.copy")).substr((1 << 20) + 3, 17) ==
           "middle, unaligned");
+}
+
+TEST_CASE("CopyFile sees data written through a shared mapping and not yet written back",
+          "[fsys][unit]") {
+    // The kernel copies files that clients have mapped: their stores are dirty pages in the page
+    // cache, possibly in blocks the file system has not allocated yet, which SEEK_DATA must count.
+    StoreFixture s;
+    write_host_file(s.host("Temp/mapped"), "");
+    std::filesystem::resize_file(s.host("Temp/mapped"), 4 << 20);
+    const int fd = ::open(s.host("Temp/mapped").c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    void* base = ::mmap(nullptr, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    REQUIRE(base != MAP_FAILED);
+    std::memcpy(static_cast<char*>(base) + (2 << 20) + 5, "through the view", 16);
+    REQUIRE(s.root().copy_file(u"\\Temp\\mapped", u"\\Temp\\copy", true).ok());
+    ::munmap(base, 4 << 20);
+    ::close(fd);
+    const std::string copy = read_host_file(s.host("Temp/copy"));
+    CHECK(copy.size() == size_t{4} << 20);
+    CHECK(copy.substr((2 << 20) + 5, 16) == "through the view");
+    CHECK(copy == read_host_file(s.host("Temp/mapped")));
 }
 
 TEST_CASE("CopyFile with fail-if-exists refuses an existing target", "[fsys][unit]") {
