@@ -250,7 +250,7 @@ std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t ad
     return mapping->flush(offset, length);
 }
 
-proto::Snapshot Kernel::snapshot() const {
+proto::Snapshot Kernel::snapshot(SnapshotDepth depth) const {
     proto::Snapshot s;
     s.header.version = 2;
     s.header.boot_time_ns = boot_time_ns_;
@@ -285,17 +285,19 @@ proto::Snapshot Kernel::snapshot() const {
         info.name = o.name();
         info.handle = handle;
         info.references = o.ref_count();
-        info.details.reserve(12);  // the most any object type describes
-        o.describe(info.details);
-        // Attributes live in the file system (xattr or sidecar), which the object cannot see.
-        if (const auto* file = object_cast<FileObject>(const_cast<KernelObject*>(&o));
-            file != nullptr && root_) {
-            auto attributes = root_->get_attributes(file->fd());
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "0x%x", attributes ? attributes.value() : 0u);
-            info.details.emplace_back("attributes", attributes ? buf : "?");
-        }
         memory += o.memory_bytes();
+        if (depth == SnapshotDepth::full) {
+            info.details.reserve(12);  // the most any object type describes
+            o.describe(info.details);
+            // Attributes live in the file system (xattr or sidecar), which the object cannot see.
+            if (const auto* file = object_cast<FileObject>(const_cast<KernelObject*>(&o));
+                file != nullptr && root_) {
+                auto attributes = root_->get_attributes(file->fd());
+                char buf[16];
+                std::snprintf(buf, sizeof buf, "0x%x", attributes ? attributes.value() : 0u);
+                info.details.emplace_back("attributes", attributes ? buf : "?");
+            }
+        }
         s.objects.push_back(std::move(info));
     };
     handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {

@@ -185,8 +185,12 @@ public:
     std::vector<WaitCompletion> take_completions() { return std::exchange(completions_, {}); }
     size_t pending_waits() const { return waits_.size(); }
 
-    // Diagnostics.
-    proto::Snapshot snapshot() const;
+    // Diagnostics. A `full` snapshot is what cedump shows. A `structure` snapshot leaves out each
+    // object's details (describe() and the file attributes, which ask the host for paths, sizes
+    // and attributes): the processes, handles, references, objects and views that a caller
+    // checking every step compares, at a fraction of the cost.
+    enum class SnapshotDepth { full, structure };
+    proto::Snapshot snapshot(SnapshotDepth depth = SnapshotDepth::full) const;
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
     const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;
 

@@ -38,6 +38,8 @@ struct ProcessInfo {
     uint32_t view_count = 0;
     std::string executable;
     std::string channel_state;  // "idle", "busy", "diagnostics"
+
+    bool operator==(const ProcessInfo&) const = default;
 };
 
 struct HandleRef {
@@ -45,6 +47,8 @@ struct HandleRef {
     uint32_t count;
     uint32_t access;
     uint32_t reserved;
+
+    bool operator==(const HandleRef&) const = default;
 };
 
 struct HandleInfo {
@@ -53,6 +57,8 @@ struct HandleInfo {
     std::string type;
     bool kernel_owned = false;
     std::vector<HandleRef> refs;
+
+    bool operator==(const HandleInfo&) const = default;
 };
 
 struct ObjectInfo {
@@ -64,6 +70,8 @@ struct ObjectInfo {
     uint32_t references = 0;  // kernel references: handle entry, views, other objects
     // Type-specific facts in display order ("size" -> "65536", "backing" -> "ram", ...).
     std::vector<std::pair<std::string, std::string>> details;
+
+    bool operator==(const ObjectInfo&) const = default;
 };
 
 struct ViewInfo {
@@ -73,6 +81,8 @@ struct ViewInfo {
     uint64_t object_id = 0;
     uint64_t offset = 0;
     uint64_t size = 0;
+
+    bool operator==(const ViewInfo&) const = default;
 };
 
 // A thread blocked in WaitForSingleObject / WaitForMultipleObjects.
@@ -83,6 +93,8 @@ struct WaitInfo {
     uint32_t reserved = 0;
     uint64_t waited_ns = 0;   // how long it has been waiting
     std::vector<uint32_t> handles;
+
+    bool operator==(const WaitInfo&) const = default;
 };
 
 struct Snapshot {
