@@ -7,8 +7,8 @@
 #include <time.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -237,8 +237,8 @@ public:
     // host for paths, sizes and attributes), with mappings read from the kernel's own objects and
     // address window. The last state of each input is checked in full: the details too, and the
     // snapshot through its wire encoding. The sequence target's Snapshot operation also decodes
-    // the kernel's own reply. (Details and the round trip after every step took about a fifth of
-    // the fuzzers' time.)
+    // the kernel's own reply. (A full check after every step took almost half of the fuzzers'
+    // time: docs/fuzzing.md.)
     enum class Depth { structure, full };
 
     // The kernel-wide invariants, on a fresh snapshot, which stays valid until the next check.
