@@ -237,8 +237,8 @@ public:
     // host for paths, sizes and attributes), with mappings read from the kernel's own objects and
     // address window. The last state of each input is checked in full: the details too, and the
     // snapshot through its wire encoding. The sequence target's Snapshot operation also decodes
-    // the kernel's own reply. (A full check after every step took almost half of the fuzzers'
-    // time: docs/fuzzing.md.)
+    // the kernel's own reply. (With a full check after every step, built on maps and sets, the
+    // seed replay took 27 s instead of 14.7 s: docs/fuzzing.md.)
     enum class Depth { structure, full };
 
     // The kernel-wide invariants, on a fresh snapshot, which stays valid until the next check.
