@@ -10,7 +10,7 @@
 
 #include "fsys/host.h"
 #include "fsys/unique_fd.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::fsys {
 

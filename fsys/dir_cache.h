@@ -13,7 +13,7 @@
 #include <unordered_set>
 
 #include "fsys/host.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::fsys {
 

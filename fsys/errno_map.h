@@ -1,7 +1,7 @@
 // The one place where a host errno becomes a Win32 error code.
 #pragma once
 
-#include "protocol/errors.h"
+#include "common/errors.h"
 
 namespace cek::fsys {
 

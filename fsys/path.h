@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::fsys {
 

@@ -16,7 +16,7 @@
 #include "fsys/dir_cache.h"
 #include "fsys/path.h"
 #include "fsys/unique_fd.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::fsys {
 

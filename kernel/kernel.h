@@ -28,7 +28,7 @@
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/waitable.h"
 #include "protocol/messages.h"
-#include "protocol/result.h"
+#include "common/result.h"
 #include "protocol/snapshot.h"
 
 namespace cek::kernel {

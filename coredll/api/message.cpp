@@ -17,7 +17,7 @@ struct SystemMessage {
     const char* text;
 };
 
-// The codes of protocol/errors.def plus those only this library reports. ASCII only.
+// The codes of common/errors.def plus those only this library reports. ASCII only.
 constexpr SystemMessage kMessages[] = {
     {ERROR_SUCCESS, "The operation completed successfully."},
     {ERROR_INVALID_FUNCTION, "Incorrect function."},

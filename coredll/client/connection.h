@@ -19,7 +19,7 @@
 #include <string>
 
 #include "protocol/channel.h"
-#include "protocol/errors.h"
+#include "common/errors.h"
 #include "protocol/messages.h"
 
 namespace cek::coredll {

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "protocol/errors.h"
+#include "common/errors.h"
 
 namespace cek::coredll {
 

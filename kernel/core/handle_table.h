@@ -22,7 +22,7 @@
 
 #include "kernel/core/ids.h"
 #include "kernel/core/object.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::kernel {
 

@@ -18,7 +18,7 @@
 
 #include "kernel/core/ids.h"
 #include "protocol/channel.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::kernel {
 

@@ -15,7 +15,7 @@
 #include "kernel/core/address_window.h"
 #include "kernel/core/object.h"
 #include "kernel/objects/file_object.h"
-#include "protocol/result.h"
+#include "common/result.h"
 
 namespace cek::kernel {
 

@@ -1,4 +1,4 @@
-// Every code in protocol/errors.def, for tests that must cover them all.
+// Every code in common/errors.def, for tests that must cover them all.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@ namespace cek::test {
 
 inline constexpr uint32_t kAllErrorCodes[] = {
 #define CEK_ERROR(name, value) value,
-#include "protocol/errors.def"
+#include "common/errors.def"
 #undef CEK_ERROR
 };
 

@@ -10,7 +10,7 @@
 
 #include "fsys/path.h"
 #include "fsys/root.h"
-#include "protocol/errors.h"
+#include "common/errors.h"
 
 namespace cek::fsys::test {
 

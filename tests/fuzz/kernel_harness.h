@@ -24,7 +24,7 @@
 #include "kernel/objects/mapping_object.h"
 #include "protocol/ce_constants.h"
 #include "protocol/channel.h"
-#include "protocol/errors.h"
+#include "common/errors.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
 #include "protocol/wire.h"

@@ -21,7 +21,7 @@
 
 #include "kernel/kernel.h"
 #include "protocol/ce_constants.h"
-#include "protocol/errors.h"
+#include "common/errors.h"
 
 namespace cek {
 

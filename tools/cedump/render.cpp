@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "protocol/errors.h"
+#include "common/errors.h"
 
 namespace cek::cedump {
 
