@@ -15,6 +15,7 @@ Win32Error win32_from_errno(int err, ErrnoContext context) {
     case EISDIR:
     case ELOOP:  // only RESOLVE_NO_SYMLINKS / O_NOFOLLOW produce it here: a refused symlink
         return Win32Error::ERROR_ACCESS_DENIED;
+    // The context-dependent cases below are alike in shape only: each picks its own pair.
     case ENOENT:
         return context == ErrnoContext::parent ? Win32Error::ERROR_PATH_NOT_FOUND
                                                : Win32Error::ERROR_FILE_NOT_FOUND;

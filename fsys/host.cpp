@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "fsys/fold.h"
 #include "fsys/unique_fd.h"
@@ -79,6 +80,12 @@ int stat_at(int dirfd, const char* name, HostStat& out) {
 }
 
 int stat_fd(int fd, HostStat& out) { return stat_at(fd, "", out); }
+
+int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to) {
+    if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL) return -errno;
+    return ::renameat(from_dir, from, to_dir, to) == 0 ? 0 : -errno;
+}
 
 int list_dir(int dirfd, std::vector<std::string>& names) {
     // Reopen for reading: the caller's descriptor may be O_PATH, and fdopendir takes ownership.

@@ -46,6 +46,11 @@ int open_beneath(int dirfd, const char* rel, int flags, mode_t mode = 0);
 int stat_at(int dirfd, const char* name, HostStat& out);
 int stat_fd(int fd, HostStat& out);
 
+// renameat2(RENAME_NOREPLACE) of single components. On EINVAL (a file system without
+// RENAME_NOREPLACE, or a directory moved into itself) a plain renameat follows: the caller saw
+// the target absent a moment ago, so it tells the two apart. Returns 0 or -errno.
+int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to);
+
 // The names in directory `dirfd` (an O_PATH descriptor is fine), without "." and "..".
 // Returns 0 or -errno.
 int list_dir(int dirfd, std::vector<std::string>& names);

@@ -142,19 +142,35 @@ public:
     Result<std::vector<FindEntry>> find_files(std::u16string_view pattern);
 
 private:
+    // Defined in root_internal.h and root_open.cpp.
     struct Walk;
     struct Child;
     struct Lookup;
+    struct Transfer;
+    struct OpenTarget;
+    struct OpenedLeaf;
 
     Root(UniqueFd root_fd, const HostStat& root_st, AttributeStore attrs, RootOptions options);
 
     Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
     Result<Lookup> lookup(const CePath& path);
+    // `path` when it exists (else FILE_NOT_FOUND); the root is ACCESS_DENIED unless root_ok.
+    Result<Lookup> lookup_existing(const CePath& path, bool root_ok);
+    // MoveFile's and CopyFile's shared start: neither path is the root, the source exists and
+    // is a regular file (or a directory, when `directories`), the target is not fsys's own.
+    Result<Transfer> lookup_transfer(std::u16string_view from, std::u16string_view to,
+                                     bool directories);
     // The host path of `path` relative to the root when it names an existing regular file in
     // its exact case (its statx in `st`); nullopt otherwise (the caller then walks).
     std::optional<std::string> exact_regular_file(const CePath& path, HostStat& st);
+    // open_file's steps (root_open.cpp).
     Result<OpenedFile> open_parsed(const CePath& path, const OpenRequest& request, bool fast);
+    Result<OpenTarget> locate_for_open(const CePath& path, const OpenRequest& request, bool fast);
+    Result<OpenedLeaf> open_existing(const OpenTarget& target, const OpenRequest& request);
+    Result<OpenedLeaf> create_leaf(Lookup& l, const OpenRequest& request);
+    Result<void> refuse_readonly(int fd, const std::string& name);  // ACCESS_DENIED if READONLY
+    Result<OpenedFile> finish_open(const Lookup& l, OpenedLeaf leaf);
     Result<uint32_t> attributes_of(int parent, const std::string& name, const HostStat& st);
     Result<FindEntry> make_entry(int dirfd, const std::string& host, std::u16string name,
                                  const HostStat& st);

@@ -1,0 +1,63 @@
+// Root's private pieces shared by its implementation files (root.cpp and root_*.cpp): the walk
+// and lookup results, and small helpers. Not for use outside fsys.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fsys/errno_map.h"
+#include "fsys/filetime.h"
+#include "fsys/root.h"
+
+namespace cek::fsys {
+
+// The directories above a leaf, opened O_PATH one component at a time.
+struct Root::Walk {
+    UniqueFd owner;  // empty when the walk ended at the root itself
+    int fd = -1;
+    HostStat st;         // valid only when st_known (the fast path skips it); see dir_stat
+    bool st_known = true;
+    std::vector<std::u16string> real;  // canonical components, real case
+};
+
+// One name looked up in one directory.
+struct Root::Child {
+    bool exists = false;
+    std::string host;   // real host name when it exists
+    std::u16string ce;  // real case when it exists, else as requested
+    HostStat st;
+};
+
+// A whole path: its parent directory and what the leaf is.
+struct Root::Lookup {
+    Walk parent;
+    std::string leaf;          // host name: the real one when it exists, else the requested one
+    std::string requested;     // host name as the caller wrote it
+    bool exists = false;
+    bool reserved = false;     // the caller named one of fsys's own files
+    HostStat st;               // only when exists
+    std::vector<std::u16string> real;  // canonical path including the leaf
+};
+
+// MoveFile's and CopyFile's source and target, from lookup_transfer.
+struct Root::Transfer {
+    Lookup src;
+    Lookup dst;
+};
+
+// A negative errno from a host wrapper as the Win32 error it means in `context`.
+inline Win32Error fail(int neg_errno, ErrnoContext context) {
+    return win32_from_errno(-neg_errno, context);
+}
+
+inline FileTimes times_of(const HostStat& st) {
+    FileTimes t;
+    t.creation = filetime_from_timespec(st.btime.value_or(st.mtime));
+    t.last_access = filetime_from_timespec(st.atime);
+    t.last_write = filetime_from_timespec(st.mtime);
+    return t;
+}
+
+inline FileId id_of(const HostStat& st) { return FileId{st.dev, st.ino}; }
+
+}  // namespace cek::fsys

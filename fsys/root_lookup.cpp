@@ -1,0 +1,167 @@
+// Root: resolving CE paths beneath the store root, case-insensitively and never through a
+// symlink (see docs/fsys.md, "Lookup and the folded-name cache").
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "fsys/fold.h"
+#include "fsys/root_internal.h"
+
+namespace cek::fsys {
+
+// Exact-case statx first (most lookups), then the folded-name cache of the directory.
+Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool is_leaf) {
+    const ErrnoContext context = is_leaf ? ErrnoContext::leaf : ErrnoContext::parent;
+    Child c;
+    c.ce = std::u16string(name);
+    if (is_reserved_ce_name(name)) return c;  // fsys's own files do not exist for CE
+    auto host = to_utf8(name);
+    if (!host) return Win32Error::ERROR_INVALID_NAME;
+    int rc = stat_at(dirfd, host->c_str(), c.st);
+    if (rc == 0) {
+        c.exists = true;
+        c.host = std::move(*host);
+        return c;
+    }
+    if (rc != -ENOENT) return fail(rc, context);
+    HostStat dir_st;
+    if (rc = stat_fd(dirfd, dir_st); rc < 0) return fail(rc, ErrnoContext::parent);
+    CEK_TRY(auto real, cache_.find(dirfd, dir_st, fold(name)));
+    if (!real) return c;
+    rc = stat_at(dirfd, real->c_str(), c.st);
+    if (rc == -ENOENT) return c;  // removed since the directory was read, in the same tick
+    if (rc < 0) return fail(rc, context);
+    c.exists = true;
+    c.ce = *from_utf8(*real);  // the cache only holds valid, addressable names
+    c.host = std::move(*real);
+    return c;
+}
+
+Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
+    Walk w;
+    w.fd = root_fd_.get();
+    w.st = root_st_;
+    if (count == 0) return w;
+    // Fast path: the whole exact-case directory chain in one openat2 (confined by RESOLVE_IN_ROOT
+    // and RESOLVE_NO_SYMLINKS like every open). Any failure falls back to the component walk,
+    // which finds other spellings and tells the precise error.
+    std::string rel;
+    bool fast = true;
+    for (size_t i = 0; i < count && fast; ++i) {
+        fast = !is_reserved_ce_name(path.components[i]);
+        if (i > 0) rel += '/';
+        rel += *to_utf8(path.components[i]);
+    }
+    if (fast) {
+        const int fd = open_beneath(root_fd_.get(), rel.c_str(), O_PATH | O_DIRECTORY);
+        if (fd >= 0) {
+            w.owner.reset(fd);
+            w.fd = fd;
+            w.st_known = false;
+            w.real.assign(path.components.begin(), path.components.begin() + count);
+            return w;
+        }
+    }
+    for (size_t i = 0; i < count; ++i) {
+        CEK_TRY(Child c, find_child(w.fd, path.components[i], false));
+        if (!c.exists) return Win32Error::ERROR_PATH_NOT_FOUND;
+        if (c.st.is_symlink()) return Win32Error::ERROR_ACCESS_DENIED;  // symlinks are refused
+        if (!c.st.is_dir()) return Win32Error::ERROR_PATH_NOT_FOUND;
+        const int fd = open_beneath(w.fd, c.host.c_str(), O_PATH | O_DIRECTORY);
+        if (fd < 0) return fail(fd, ErrnoContext::parent);
+        w.owner.reset(fd);
+        w.fd = fd;
+        w.st = c.st;
+        w.real.push_back(std::move(c.ce));
+    }
+    return w;
+}
+
+Result<const HostStat*> Root::dir_stat(Walk& w) {
+    if (!w.st_known) {
+        if (const int rc = stat_fd(w.fd, w.st); rc < 0) return fail(rc, ErrnoContext::parent);
+        w.st_known = true;
+    }
+    return &w.st;
+}
+
+void Root::changed(Walk& w) {
+    auto st = dir_stat(w);
+    if (st) {
+        cache_.invalidate((*st)->dev, (*st)->ino);
+    } else {
+        cache_.clear();  // cannot tell which directory: forget them all
+    }
+}
+
+Result<Root::Lookup> Root::lookup(const CePath& path) {
+    Lookup l;
+    if (path.is_root()) {
+        l.parent.fd = root_fd_.get();
+        l.parent.st = root_st_;
+        l.leaf = l.requested = ".";
+        l.exists = true;
+        l.st = root_st_;
+        return l;
+    }
+    const size_t n = path.components.size();
+    CEK_TRY(l.parent, walk_dirs(path, n - 1));
+    CEK_TRY(Child c, find_child(l.parent.fd, path.components[n - 1], true));
+    if (c.exists && c.st.is_symlink()) return Win32Error::ERROR_ACCESS_DENIED;
+    l.requested = *to_utf8(path.components[n - 1]);
+    l.reserved = is_reserved_ce_name(path.components[n - 1]);
+    l.exists = c.exists;
+    l.leaf = c.exists ? std::move(c.host) : l.requested;
+    l.st = c.st;
+    l.real = l.parent.real;
+    l.real.push_back(std::move(c.ce));
+    return l;
+}
+
+Result<Root::Lookup> Root::lookup_existing(const CePath& path, bool root_ok) {
+    if (path.is_root() && !root_ok) return Win32Error::ERROR_ACCESS_DENIED;
+    CEK_TRY(Lookup l, lookup(path));
+    if (!l.exists) return Win32Error::ERROR_FILE_NOT_FOUND;
+    return l;
+}
+
+Result<Root::Transfer> Root::lookup_transfer(std::u16string_view from, std::u16string_view to,
+                                             bool directories) {
+    CEK_TRY(CePath src_path, parse_path(from));
+    CEK_TRY(CePath dst_path, parse_path(to));
+    if (src_path.is_root() || dst_path.is_root()) return Win32Error::ERROR_ACCESS_DENIED;
+    Transfer t;
+    CEK_TRY(t.src, lookup(src_path));
+    if (!t.src.exists) return Win32Error::ERROR_FILE_NOT_FOUND;
+    if (!t.src.st.is_regular() && !(directories && t.src.st.is_dir())) {
+        return Win32Error::ERROR_ACCESS_DENIED;
+    }
+    CEK_TRY(t.dst, lookup(dst_path));
+    if (t.dst.reserved) return Win32Error::ERROR_ACCESS_DENIED;
+    return t;
+}
+
+// Attribute reads need a real descriptor (fgetxattr does not take O_PATH on older kernels).
+// Special files are never opened (a device open has side effects): mode bits only.
+Result<uint32_t> Root::attributes_of(int parent, const std::string& name, const HostStat& st) {
+    if (!st.is_regular() && !st.is_dir()) return report_attributes(std::nullopt, st);
+    UniqueFd fd(open_beneath(parent, name.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY));
+    if (!fd.valid()) return fail(fd.get(), ErrnoContext::leaf);
+    return attrs_.get(fd.get(), st);
+}
+
+std::optional<std::string> Root::exact_regular_file(const CePath& path, HostStat& st) {
+    if (path.is_root()) return std::nullopt;
+    std::string rel;
+    for (const auto& c : path.components) {
+        if (is_reserved_ce_name(c)) return std::nullopt;
+        auto host = to_utf8(c);
+        if (!host) return std::nullopt;
+        if (!rel.empty()) rel += '/';
+        rel += *host;
+    }
+    if (stat_at(root_fd_.get(), rel.c_str(), st) != 0 || !st.is_regular()) return std::nullopt;
+    return rel;
+}
+
+}  // namespace cek::fsys

@@ -1,0 +1,184 @@
+// Root: CreateFileW / CreateFileForMappingW. An existing regular file named in its exact case
+// is opened by its whole path from the root; anything else is looked up component by component.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fsys/log.h"
+#include "fsys/root_internal.h"
+
+namespace cek::fsys {
+
+// Where open_parsed opens the leaf from: its parent, or for the fast path the root and the
+// whole relative path.
+struct Root::OpenTarget {
+    Lookup l;
+    int at = -1;
+    std::string at_name;
+};
+
+// The leaf's descriptor and what is still to be done to it.
+struct Root::OpenedLeaf {
+    UniqueFd fd;  // invalid only when the fast path's open failed: the caller walks instead
+    bool truncate = false;
+    bool apply_attributes = false;
+    uint32_t new_attributes = 0;
+};
+
+namespace {
+
+// O_NONBLOCK: a FIFO swapped in by the host must not block us.
+constexpr int kOpenCommon = O_NOCTTY | O_NONBLOCK;
+
+int access_flags(const OpenRequest& request) {
+    return request.write ? O_RDWR | (request.write_through ? O_DSYNC : 0) : O_RDONLY;
+}
+
+Disposition disposition_of(const OpenRequest& request) {
+    return static_cast<Disposition>(request.disposition);
+}
+
+// CREATE_ALWAYS / TRUNCATE_EXISTING on an existing file whose READONLY was checked. A read-only
+// descriptor cannot ftruncate; CREATE_ALWAYS truncates whatever the access.
+Result<void> truncate_opened(int fd, bool write, int at, const std::string& name) {
+    if (write) {
+        if (::ftruncate(fd, 0) != 0) return win32_from_errno(errno, ErrnoContext::leaf);
+        return {};
+    }
+    UniqueFd w(open_beneath(at, name.c_str(), O_WRONLY | O_TRUNC | kOpenCommon));
+    if (!w.valid()) return fail(w.get(), ErrnoContext::leaf);
+    return {};
+}
+
+}  // namespace
+
+Result<OpenedFile> Root::open_file(std::u16string_view path, const OpenRequest& request) {
+    const uint32_t disposition = request.disposition;
+    if (disposition < 1 || disposition > 5) return Win32Error::ERROR_INVALID_PARAMETER;
+    if (static_cast<Disposition>(disposition) == Disposition::truncate_existing &&
+        !request.write) {
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    }
+    CEK_TRY(CePath parsed, parse_path(path));
+    return open_parsed(parsed, request, true);
+}
+
+Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& request,
+                                     bool fast) {
+    CEK_TRY(OpenTarget t, locate_for_open(parsed, request, fast));
+    OpenedLeaf leaf;
+    if (t.l.exists) {
+        CEK_TRY(leaf, open_existing(t, request));
+        if (!leaf.fd.valid()) return open_parsed(parsed, request, false);  // a symlink, a race...
+    } else {
+        CEK_TRY(leaf, create_leaf(t.l, request));
+    }
+    if (leaf.truncate) CEK_TRY_VOID(truncate_opened(leaf.fd.get(), request.write, t.at, t.at_name));
+    return finish_open(t.l, std::move(leaf));
+}
+
+Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenRequest& request,
+                                               bool fast) {
+    OpenTarget t;
+    std::optional<std::string> whole;
+    if (fast && disposition_of(request) != Disposition::create_new) {
+        whole = exact_regular_file(parsed, t.l.st);
+    }
+    if (whole) {
+        // An existing regular file named in its exact case (most opens): statx and openat2 by the
+        // whole path; no parent walk. The open is confined like every other; if it fails, the
+        // walk finds other spellings and tells the precise error.
+        t.at = root_fd_.get();
+        t.at_name = std::move(*whole);
+        t.l.exists = true;
+        t.l.real = parsed.components;
+        return t;
+    }
+    CEK_TRY(t.l, lookup(parsed));
+    t.at = t.l.parent.fd;
+    t.at_name = t.l.leaf;
+    return t;
+}
+
+Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequest& request) {
+    const Disposition disp = disposition_of(request);
+    const Lookup& l = t.l;
+    OpenedLeaf leaf;
+    if (l.st.is_dir()) {
+        if (!request.allow_directory) return Win32Error::ERROR_ACCESS_DENIED;
+        if (disp == Disposition::create_new) return Win32Error::ERROR_FILE_EXISTS;
+        if (disp == Disposition::create_always || disp == Disposition::truncate_existing) {
+            return Win32Error::ERROR_ACCESS_DENIED;
+        }
+        leaf.fd.reset(
+            open_beneath(l.parent.fd, l.leaf.c_str(), O_RDONLY | O_DIRECTORY | kOpenCommon));
+    } else if (!l.st.is_regular()) {
+        return Win32Error::ERROR_ACCESS_DENIED;
+    } else {
+        if (disp == Disposition::create_new) return Win32Error::ERROR_FILE_EXISTS;
+        leaf.truncate =
+            disp == Disposition::create_always || disp == Disposition::truncate_existing;
+        // Never O_TRUNC here: READONLY must be checked on the opened file first.
+        leaf.fd.reset(open_beneath(t.at, t.at_name.c_str(), access_flags(request) | kOpenCommon));
+        if (!leaf.fd.valid() && t.at == root_fd_.get()) return leaf;
+    }
+    if (!leaf.fd.valid()) return fail(leaf.fd.get(), ErrnoContext::leaf);
+    if (request.write || leaf.truncate) CEK_TRY_VOID(refuse_readonly(leaf.fd.get(), t.at_name));
+    if (disp == Disposition::create_always) {
+        leaf.new_attributes = (request.attributes & kStoredMask) | kAttrArchive;
+        leaf.apply_attributes = true;
+    }
+    return leaf;
+}
+
+Result<void> Root::refuse_readonly(int fd, const std::string& name) {
+    HostStat st;
+    if (const int rc = stat_fd(fd, st); rc < 0) return fail(rc, ErrnoContext::leaf);
+    CEK_TRY(uint32_t attrs, attrs_.get(fd, st));
+    if ((attrs & kAttrReadonly) != 0) {
+        log().debug("open for write refused path='{}' readonly -> ERROR_ACCESS_DENIED(5)", name);
+        return Win32Error::ERROR_ACCESS_DENIED;
+    }
+    return {};
+}
+
+Result<Root::OpenedLeaf> Root::create_leaf(Lookup& l, const OpenRequest& request) {
+    const Disposition disp = disposition_of(request);
+    if (disp == Disposition::open_existing || disp == Disposition::truncate_existing) {
+        log().debug("open missing leaf -> ERROR_FILE_NOT_FOUND(2)");
+        return Win32Error::ERROR_FILE_NOT_FOUND;
+    }
+    if (l.reserved) return Win32Error::ERROR_ACCESS_DENIED;
+    OpenedLeaf leaf;
+    leaf.fd.reset(open_beneath(l.parent.fd, l.requested.c_str(),
+                               access_flags(request) | kOpenCommon | O_CREAT | O_EXCL, 0666));
+    if (!leaf.fd.valid()) return fail(leaf.fd.get(), ErrnoContext::create_file);
+    changed(l.parent);
+    leaf.new_attributes = (request.attributes & kStoredMask) | kAttrArchive;
+    leaf.apply_attributes = leaf.new_attributes != kAttrArchive;  // ARCHIVE alone is the default
+    return leaf;
+}
+
+Result<OpenedFile> Root::finish_open(const Lookup& l, OpenedLeaf leaf) {
+    HostStat st;
+    if (const int rc = stat_fd(leaf.fd.get(), st); rc < 0) return fail(rc, ErrnoContext::leaf);
+    if (!st.is_regular() && !st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
+    if (leaf.apply_attributes) {
+        if (auto r = attrs_.set(leaf.fd.get(), st, leaf.new_attributes); !r) {
+            if (!l.exists) ::unlinkat(l.parent.fd, l.requested.c_str(), 0);
+            return r.error();
+        }
+    }
+    ::fcntl(leaf.fd.get(), F_SETFL, 0);  // drops O_NONBLOCK; F_SETFL leaves O_DSYNC alone
+
+    OpenedFile out;
+    out.existed = l.exists;
+    out.is_directory = st.is_dir();
+    out.id = id_of(st);
+    out.ce_path = format_path(l.real);
+    out.fd = std::move(leaf.fd);
+    return out;
+}
+
+}  // namespace cek::fsys
