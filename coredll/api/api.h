@@ -6,7 +6,12 @@
 // header, API code spells error codes with the <windows.h> macros.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/utf.h"
 
 #include "coredll/client/connection.h"
 // clang-format off
@@ -36,6 +41,35 @@ inline uint32_t object_name_length(LPCWSTR name) {
     uint32_t n = 0;
     while (n <= MAX_PATH && name[n] != 0) ++n;
     return n;
+}
+
+// A NUL-terminated wide string as UTF-8, as WideCharToMultiByte(CP_UTF8) gives it (common/utf.h,
+// lenient); a null pointer gives "".
+inline std::string utf8_of(LPCWSTR s) {
+    if (s == nullptr) return {};
+    size_t n = 0;
+    while (s[n] != 0) ++n;
+    return cek::utf8_from_utf16(s, n);
+}
+
+// Paths travel with at most MAX_PATH + 1 characters: enough for the kernel to see that a longer
+// one is too long, without copying an unbounded string. A null path travels as no characters.
+inline std::span<const std::byte> path_bytes(LPCWSTR path, uint32_t& chars) {
+    size_t n = 0;
+    if (path != nullptr)
+        while (n <= MAX_PATH && path[n] != 0) ++n;
+    chars = static_cast<uint32_t>(n);
+    return std::as_bytes(std::span(path, n));
+}
+
+// An optional object name as the request's extra bytes: sets has_name and name_chars when there
+// is one (see object_name_length).
+template <class Request>
+std::span<const std::byte> name_bytes(LPCWSTR name, Request& req) {
+    if (name == nullptr) return {};
+    req.has_name = 1;
+    req.name_chars = object_name_length(name);
+    return std::as_bytes(std::span(name, req.name_chars));
 }
 
 // Applies what the kernel said to the last error; true when the call succeeded.

@@ -17,16 +17,6 @@ namespace proto = cek::proto;
 
 namespace {
 
-// Paths travel with at most MAX_PATH + 1 characters: enough for the kernel to see that a longer
-// one is too long, without copying an unbounded string.
-std::span<const std::byte> path_bytes(LPCWSTR path, uint32_t& chars) {
-    size_t n = 0;
-    if (path != nullptr)
-        while (n <= MAX_PATH && path[n] != 0) ++n;
-    chars = static_cast<uint32_t>(n);
-    return std::as_bytes(std::span(path, n));
-}
-
 DWORD io_error(int err) {
     switch (err) {
     case ENOSPC:
@@ -52,6 +42,18 @@ bool file_of(HANDLE h, CachedFile& f) {
     if (FileCache::instance().get(handle_to_wire(h), f, err)) return true;
     set_last_error(static_cast<DWORD>(err));
     return false;
+}
+
+// The start of ReadFile and WriteFile: zeroes the caller's count, finds the descriptor and checks
+// that the handle may `mode` (read or write) and is no directory.
+bool file_for_io(HANDLE h, LPDWORD count, bool CachedFile::*mode, CachedFile& f) {
+    if (count != nullptr) *count = 0;
+    if (!file_of(h, f)) return false;
+    if (!(f.*mode) || f.directory) {
+        set_last_error(ERROR_ACCESS_DENIED);
+        return false;
+    }
+    return true;
 }
 
 HANDLE open_file(LPCWSTR name, DWORD access, DWORD share, DWORD disposition, DWORD flags,
@@ -126,13 +128,8 @@ HANDLE WINAPI CreateFileForMappingW(LPCWSTR lpFileName, DWORD dwDesiredAccess, D
 
 BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
                      LPDWORD lpNumberOfBytesRead, LPOVERLAPPED /*unsupported in CE: ignored*/) {
-    if (lpNumberOfBytesRead != nullptr) *lpNumberOfBytesRead = 0;
     CachedFile f;
-    if (!file_of(hFile, f)) return FALSE;
-    if (!f.read || f.directory) {
-        set_last_error(ERROR_ACCESS_DENIED);
-        return FALSE;
-    }
+    if (!file_for_io(hFile, lpNumberOfBytesRead, &CachedFile::read, f)) return FALSE;
     auto* out = static_cast<char*>(lpBuffer);
     DWORD done = 0;
     while (done < nNumberOfBytesToRead) {
@@ -151,13 +148,8 @@ BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
 
 BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
                       LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED) {
-    if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = 0;
     CachedFile f;
-    if (!file_of(hFile, f)) return FALSE;
-    if (!f.write || f.directory) {
-        set_last_error(ERROR_ACCESS_DENIED);
-        return FALSE;
-    }
+    if (!file_for_io(hFile, lpNumberOfBytesWritten, &CachedFile::write, f)) return FALSE;
     const auto* in = static_cast<const char*>(lpBuffer);
     DWORD done = 0;
     while (done < nNumberOfBytesToWrite) {

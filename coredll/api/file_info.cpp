@@ -9,15 +9,6 @@ namespace proto = cek::proto;
 
 namespace {
 
-// At most MAX_PATH + 1 characters travel: enough for the kernel to see a path is too long.
-std::span<const std::byte> path_bytes(LPCWSTR path, uint32_t& chars) {
-    size_t n = 0;
-    if (path != nullptr)
-        while (n <= MAX_PATH && path[n] != 0) ++n;
-    chars = static_cast<uint32_t>(n);
-    return std::as_bytes(std::span(path, n));
-}
-
 FILETIME to_filetime(uint64_t t) { return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)}; }
 
 }  // namespace

@@ -32,16 +32,6 @@ Modules& modules() {
     return *m;
 }
 
-std::string narrow(LPCWSTR s) {
-    std::string out;
-    int n = WideCharToMultiByte(CP_UTF8, 0, s, -1, nullptr, 0, nullptr, nullptr);
-    if (n <= 1) return out;
-    out.resize(static_cast<size_t>(n));
-    WideCharToMultiByte(CP_UTF8, 0, s, -1, out.data(), n, nullptr, nullptr);
-    out.pop_back();
-    return out;
-}
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
@@ -104,7 +94,7 @@ HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return nullptr;
     }
-    std::string name = narrow(lpLibFileName);
+    std::string name = utf8_of(lpLibFileName);
     for (const auto& host : candidates(name)) {
         void* h = dlopen(host.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (h == nullptr) {
@@ -138,7 +128,7 @@ FARPROC WINAPI GetProcAddressW(HMODULE hModule, LPCWSTR lpProcName) {
         set_last_error(lpProcName == nullptr ? ERROR_INVALID_PARAMETER : ERROR_PROC_NOT_FOUND);
         return nullptr;
     }
-    return reinterpret_cast<FARPROC>(symbol(hModule, narrow(lpProcName).c_str()));
+    return reinterpret_cast<FARPROC>(symbol(hModule, utf8_of(lpProcName).c_str()));
 }
 
 FARPROC WINAPI GetProcAddressA(HMODULE hModule, LPCSTR lpProcName) {

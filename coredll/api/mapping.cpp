@@ -26,12 +26,7 @@ HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored i
     req.protect = flProtect;
     req.size_high = dwMaximumSizeHigh;
     req.size_low = dwMaximumSizeLow;
-    std::span<const std::byte> extra;
-    if (lpName != nullptr) {
-        req.has_name = 1;
-        req.name_chars = object_name_length(lpName);
-        extra = std::as_bytes(std::span(lpName, req.name_chars));
-    }
+    auto extra = name_bytes(lpName, req);
     proto::CreateMappingReply rep{};
     if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
     return handle_from_wire(rep.handle);

@@ -32,12 +32,7 @@ void acquired(HANDLE) {}
 HANDLE create_sync(proto::SyncKind kind, uint32_t flags, int32_t initial, int32_t maximum,
                    LPCWSTR name) {
     proto::SyncCreateRequest req{static_cast<uint32_t>(kind), flags, initial, maximum, 0, 0};
-    std::span<const std::byte> extra;
-    if (name != nullptr) {
-        req.has_name = 1;
-        req.name_chars = object_name_length(name);
-        extra = std::as_bytes(std::span(name, req.name_chars));
-    }
+    auto extra = name_bytes(name, req);
     proto::SyncCreateReply rep{};
     if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
     return handle_from_wire(rep.handle);

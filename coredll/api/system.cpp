@@ -8,9 +8,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-
 #include <algorithm>
 #include <string>
 
@@ -23,26 +20,9 @@ namespace {
 
 // The spdlog logger "debug" that OutputDebugStringW writes to, at info level.
 spdlog::logger& debug_log() {
-    static const std::shared_ptr<spdlog::logger> logger = [] {
-        auto existing = spdlog::get("debug");
-        if (existing) return existing;
-        auto l = spdlog::stderr_color_mt("debug");
-        l->set_level(spdlog::level::info);
-        l->set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] %v");
-        spdlog::cfg::load_env_levels();
-        return l;
-    }();
+    static const std::shared_ptr<spdlog::logger> logger =
+        stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v");
     return *logger;
-}
-
-std::string to_utf8(LPCWSTR s) {
-    std::string out;
-    int n = WideCharToMultiByte(CP_UTF8, 0, s, -1, nullptr, 0, nullptr, nullptr);
-    if (n <= 1) return out;
-    out.resize(static_cast<size_t>(n));
-    WideCharToMultiByte(CP_UTF8, 0, s, -1, out.data(), n, nullptr, nullptr);
-    out.pop_back();  // the NUL
-    return out;
 }
 
 constexpr WCHAR kTempPath[] = {'\\', 'T', 'e', 'm', 'p', '\\', 0};
@@ -114,7 +94,7 @@ DWORD WINAPI GetTempPathW(DWORD nBufferLength, LPWSTR lpBuffer) {
 
 void WINAPI OutputDebugStringW(LPCWSTR lpOutputString) {
     if (lpOutputString == nullptr) return;
-    std::string text = to_utf8(lpOutputString);
+    std::string text = utf8_of(lpOutputString);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     debug_log().info("{}", text);
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/utf.h"
 #include "coredll/api/api.h"
 #include "fsys/fold.h"
 
@@ -199,84 +200,26 @@ bool overlaps(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
     return pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
-// Decodes UTF-8 into `out`. False (ERROR_NO_UNICODE_TRANSLATION) on malformed input when
-// `strict`; otherwise malformed bytes are dropped.
+// Decodes UTF-8 into `out` (common/utf.h's lenient policy). False
+// (ERROR_NO_UNICODE_TRANSLATION) on malformed input when `strict`; otherwise malformed bytes
+// are dropped. Encoded surrogates decode as themselves either way.
 bool utf8_decode(const unsigned char* s, size_t n, bool strict, Sink<WCHAR>& out) {
-    size_t i = 0;
-    while (i < n && !out.full()) {
-        unsigned char b = s[i];
-        if (b < 0x80) {
-            out.put(b);
-            ++i;
-            continue;
+    for (size_t i = 0; i < n && !out.full();) {
+        const char32_t cp = cek::utf::decode_utf8(s, n, i);
+        if (cp != cek::utf::kInvalid) {
+            cek::utf::put_utf16(cp, [&](char16_t u) { out.put(static_cast<WCHAR>(u)); });
+        } else if (strict) {
+            set_last_error(ERROR_NO_UNICODE_TRANSLATION);
+            return false;
         }
-        int trail = 0;
-        uint32_t cp = 0, min = 0;
-        if (b >= 0xC2 && b <= 0xDF) {
-            trail = 1, cp = b & 0x1F, min = 0x80;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            trail = 2, cp = b & 0x0F, min = 0x800;
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            trail = 3, cp = b & 0x07, min = 0x10000;
-        }
-        size_t j = i + 1;
-        bool ok = trail > 0;
-        for (int t = 0; ok && t < trail; ++t, ++j) {
-            if (j >= n || (s[j] & 0xC0) != 0x80) {
-                ok = false;
-                break;
-            }
-            cp = (cp << 6) | (s[j] & 0x3F);
-        }
-        if (ok && (cp < min || cp > 0x10FFFF)) ok = false;
-        if (!ok) {
-            if (strict) {
-                set_last_error(ERROR_NO_UNICODE_TRANSLATION);
-                return false;
-            }
-            // Drop the lead and the trail bytes that belonged to it; resume at the first byte
-            // that cannot continue the sequence.
-            i = (j > i + 1) ? j : i + 1;
-            continue;
-        }
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            out.put(static_cast<WCHAR>(0xD800 | (cp >> 10)));
-            out.put(static_cast<WCHAR>(0xDC00 | (cp & 0x3FF)));
-        } else {
-            out.put(static_cast<WCHAR>(cp));  // lone surrogates decode as themselves
-        }
-        i = j;
     }
     return true;
 }
 
+// Encodes UTF-16 as UTF-8; a lone surrogate is encoded as it stands (three bytes).
 void utf8_encode(const WCHAR* s, size_t n, Sink<char>& out) {
-    for (size_t i = 0; i < n && !out.full(); ++i) {
-        uint32_t c = static_cast<char16_t>(s[i]);
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
-            uint32_t low = static_cast<char16_t>(s[i + 1]);
-            if (low >= 0xDC00 && low <= 0xDFFF) {
-                c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-                ++i;
-            }
-        }
-        if (c < 0x80) {
-            out.put(static_cast<char>(c));
-        } else if (c < 0x800) {
-            out.put(static_cast<char>(0xC0 | (c >> 6)));
-            out.put(static_cast<char>(0x80 | (c & 0x3F)));
-        } else if (c < 0x10000) {  // includes a lone surrogate, encoded as it stands
-            out.put(static_cast<char>(0xE0 | (c >> 12)));
-            out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-            out.put(static_cast<char>(0x80 | (c & 0x3F)));
-        } else {
-            out.put(static_cast<char>(0xF0 | (c >> 18)));
-            out.put(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-            out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-            out.put(static_cast<char>(0x80 | (c & 0x3F)));
-        }
-    }
+    for (size_t i = 0; i < n && !out.full();)
+        cek::utf::put_utf8(cek::utf::next_utf16(s, n, i), [&](char b) { out.put(b); });
 }
 
 size_t wide_length(const WCHAR* s) {

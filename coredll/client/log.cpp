@@ -5,16 +5,20 @@
 
 namespace cek::coredll {
 
+std::shared_ptr<spdlog::logger> stderr_logger(const char* name, spdlog::level::level_enum level,
+                                              const char* pattern) {
+    auto existing = spdlog::get(name);
+    if (existing) return existing;
+    auto l = spdlog::stderr_color_mt(name);
+    l->set_level(level);
+    l->set_pattern(pattern);
+    spdlog::cfg::load_env_levels();
+    return l;
+}
+
 std::shared_ptr<spdlog::logger> const& log() {
-    static const std::shared_ptr<spdlog::logger> logger = [] {
-        auto existing = spdlog::get("coredll");
-        if (existing) return existing;
-        auto l = spdlog::stderr_color_mt("coredll");
-        l->set_level(spdlog::level::warn);
-        l->set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
-        spdlog::cfg::load_env_levels();
-        return l;
-    }();
+    static const std::shared_ptr<spdlog::logger> logger =
+        stderr_logger("coredll", spdlog::level::warn, "[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
     return logger;
 }
 
