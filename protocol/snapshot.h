@@ -5,8 +5,10 @@
 // encoding: PODs and u32-length strings).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -106,6 +108,201 @@ struct Snapshot {
     std::vector<WaitInfo> waits;  // after the views: a u32 count, then each wait
 };
 
+// The wire schema, described once per record and walked by both encode and decode.
+//
+// fields(f, record) calls f on each wire field in order. Besides plain fields (a trivially
+// copyable value travels as its bytes, a std::string or std::u16string with a u32 length first,
+// a std::pair as its two members, a record by its own fields()) it names three wire shapes:
+// flag(b), a bool as a u32; count(list, ...), a list's size as a u32, with the bounds decode
+// checks before allocating; items(list), the elements themselves. A count and its items may
+// stand apart (a wait sends its waited_ns between them). HandleRef and ViewInfo travel as their
+// bytes, whole.
+namespace wire {
+
+template <class B>
+struct Flag {
+    B& value;
+};
+template <class V>
+struct Count {
+    V& list;
+    uint32_t max;        // more is malformed
+    uint32_t min_bytes;  // each element takes at least this much of the input; 0: not checked
+};
+template <class V>
+struct Items {
+    V& list;
+};
+
+template <class B>
+Flag<B> flag(B& b) {
+    return {b};
+}
+template <class V>
+Count<V> count(V& list, uint32_t max, uint32_t min_bytes) {
+    return {list, max, min_bytes};
+}
+template <class V>
+Items<V> items(V& list) {
+    return {list};
+}
+
+template <class T, class U>
+concept record_of = std::same_as<std::remove_const_t<T>, U>;
+
+inline constexpr uint32_t kAny = 0xFFFFFFFFu;
+
+}  // namespace wire
+
+template <class F, wire::record_of<ProcessInfo> P>
+void fields(F&& f, P& p) {
+    f(p.id);
+    f(p.pid);
+    f(p.attach_time_ns);
+    f(p.handle_count);
+    f(p.view_count);
+    f(p.executable);
+    f(p.channel_state);
+}
+
+template <class F, wire::record_of<HandleInfo> H>
+void fields(F&& f, H& h) {
+    f(h.value);
+    f(h.object_id);
+    f(h.type);
+    f(wire::flag(h.kernel_owned));
+    f(wire::count(h.refs, wire::kAny, sizeof(HandleRef)));
+    f(wire::items(h.refs));
+}
+
+template <class F, wire::record_of<ObjectInfo> O>
+void fields(F&& f, O& o) {
+    f(o.id);
+    f(o.type);
+    f(wire::flag(o.named));
+    f(o.name);
+    f(o.handle);
+    f(o.references);
+    f(wire::count(o.details, 256, 8));
+    f(wire::items(o.details));
+}
+
+template <class F, wire::record_of<WaitInfo> W>
+void fields(F&& f, W& w) {
+    f(w.process_id);
+    f(w.thread_id);
+    f(w.timeout_ms);
+    f(wire::count(w.handles, 64, 0));
+    f(w.waited_ns);
+    f(wire::items(w.handles));
+}
+
+// After the header (whose counts size the first four lists): the lists, then the waits.
+template <class F, wire::record_of<Snapshot> S>
+void fields(F&& f, S& s) {
+    f(wire::items(s.processes));
+    f(wire::items(s.handles));
+    f(wire::items(s.objects));
+    f(wire::items(s.views));
+    f(wire::count(s.waits, wire::kAny, 24));
+    f(wire::items(s.waits));
+}
+
+namespace wire {
+
+template <class T>
+concept has_fields = requires(T& t) { fields([](auto&&) {}, t); };
+
+template <class T>
+struct is_pair : std::false_type {};
+template <class A, class B>
+struct is_pair<std::pair<A, B>> : std::true_type {};
+
+// What both directions share: a value is a string, a pair, a record with fields() or bytes.
+// `Self` supplies value(v) for strings and trivially copyable values, and the three shapes.
+template <class Self>
+struct Walk {
+    template <class T>
+    void operator()(T& v) {
+        auto& self = static_cast<Self&>(*this);
+        if constexpr (is_pair<std::remove_const_t<T>>::value) {
+            self(v.first);
+            self(v.second);
+        } else if constexpr (has_fields<T>) {
+            fields(self, v);
+        } else {
+            self.value(v);
+        }
+    }
+};
+
+struct Encoder : Walk<Encoder> {
+    explicit Encoder(ByteWriter& writer) : w(writer) {}
+    ByteWriter& w;
+
+    using Walk::operator();
+    void value(const std::string& v) { w.put_string(v); }
+    void value(const std::u16string& v) { w.put_u16string(v); }
+    template <class T>
+    void value(const T& v) {
+        w.put(v);
+    }
+    template <class B>
+    void operator()(Flag<B> f) {
+        w.put(static_cast<uint32_t>(f.value));
+    }
+    template <class V>
+    void operator()(Count<V> c) {
+        w.put(static_cast<uint32_t>(c.list.size()));
+    }
+    template <class V>
+    void operator()(Items<V> it) {
+        for (auto& e : it.list) (*this)(e);
+    }
+};
+
+// Reads on after a failed read (the reader then fails every read, and decode returns false), but
+// stops at a count out of bounds, before it allocates: `ok` is false from there.
+struct Decoder : Walk<Decoder> {
+    explicit Decoder(ByteReader& reader) : r(reader) {}
+    ByteReader& r;
+    bool ok = true;
+
+    using Walk::operator();
+    void value(std::string& v) {
+        if (ok) r.get_string(v);
+    }
+    void value(std::u16string& v) {
+        if (ok) r.get_u16string(v);
+    }
+    template <class T>
+    void value(T& v) {
+        if (ok) r.get(v);
+    }
+    template <class B>
+    void operator()(Flag<B> f) {
+        uint32_t v = 0;
+        if (ok) r.get(v);
+        f.value = v != 0;
+    }
+    template <class V>
+    void operator()(Count<V> c) {
+        uint32_t n = 0;
+        if (!ok || !r.get(n) || n > c.max || (c.min_bytes != 0 && n > r.remaining() / c.min_bytes)) {
+            ok = false;
+            return;
+        }
+        c.list.resize(n);
+    }
+    template <class V>
+    void operator()(Items<V> it) {
+        if (!ok) return;
+        for (auto& e : it.list) (*this)(e);
+    }
+};
+
+}  // namespace wire
+
 inline void encode(ByteWriter& w, const Snapshot& s) {
     SnapshotHeader h = s.header;
     h.magic = kSnapshotMagic;
@@ -114,46 +311,8 @@ inline void encode(ByteWriter& w, const Snapshot& s) {
     h.object_count = static_cast<uint32_t>(s.objects.size());
     h.view_count = static_cast<uint32_t>(s.views.size());
     w.put(h);
-    for (const auto& p : s.processes) {
-        w.put(p.id);
-        w.put(p.pid);
-        w.put(p.attach_time_ns);
-        w.put(p.handle_count);
-        w.put(p.view_count);
-        w.put_string(p.executable);
-        w.put_string(p.channel_state);
-    }
-    for (const auto& hd : s.handles) {
-        w.put(hd.value);
-        w.put(hd.object_id);
-        w.put_string(hd.type);
-        w.put(static_cast<uint32_t>(hd.kernel_owned));
-        w.put(static_cast<uint32_t>(hd.refs.size()));
-        for (const auto& r : hd.refs) w.put(r);
-    }
-    for (const auto& o : s.objects) {
-        w.put(o.id);
-        w.put_string(o.type);
-        w.put(static_cast<uint32_t>(o.named));
-        w.put_u16string(o.name);
-        w.put(o.handle);
-        w.put(o.references);
-        w.put(static_cast<uint32_t>(o.details.size()));
-        for (const auto& [k, v] : o.details) {
-            w.put_string(k);
-            w.put_string(v);
-        }
-    }
-    for (const auto& v : s.views) w.put(v);
-    w.put(static_cast<uint32_t>(s.waits.size()));
-    for (const auto& wt : s.waits) {
-        w.put(wt.process_id);
-        w.put(wt.thread_id);
-        w.put(wt.timeout_ms);
-        w.put(static_cast<uint32_t>(wt.handles.size()));
-        w.put(wt.waited_ns);
-        for (uint32_t h : wt.handles) w.put(h);
-    }
+    wire::Encoder e(w);
+    fields(e, s);
 }
 
 // Returns false on any malformed input (cedump then reports a protocol error).
@@ -166,60 +325,12 @@ inline bool decode(ByteReader& r, Snapshot& s) {
         s.header.object_count > room || s.header.view_count > room)
         return false;
     s.processes.resize(s.header.process_count);
-    for (auto& p : s.processes) {
-        r.get(p.id);
-        r.get(p.pid);
-        r.get(p.attach_time_ns);
-        r.get(p.handle_count);
-        r.get(p.view_count);
-        r.get_string(p.executable);
-        r.get_string(p.channel_state);
-    }
     s.handles.resize(s.header.handle_count);
-    for (auto& hd : s.handles) {
-        uint32_t kernel_owned = 0, n = 0;
-        r.get(hd.value);
-        r.get(hd.object_id);
-        r.get_string(hd.type);
-        r.get(kernel_owned);
-        hd.kernel_owned = kernel_owned != 0;
-        if (!r.get(n) || n > r.remaining() / sizeof(HandleRef)) return false;
-        hd.refs.resize(n);
-        for (auto& ref : hd.refs) r.get(ref);
-    }
     s.objects.resize(s.header.object_count);
-    for (auto& o : s.objects) {
-        uint32_t named = 0, n = 0;
-        r.get(o.id);
-        r.get_string(o.type);
-        r.get(named);
-        o.named = named != 0;
-        r.get_u16string(o.name);
-        r.get(o.handle);
-        r.get(o.references);
-        if (!r.get(n) || n > 256 || n > r.remaining() / 8) return false;
-        o.details.resize(n);
-        for (auto& [k, v] : o.details) {
-            r.get_string(k);
-            r.get_string(v);
-        }
-    }
     s.views.resize(s.header.view_count);
-    for (auto& v : s.views) r.get(v);
-    uint32_t waits = 0;
-    if (!r.get(waits) || waits > r.remaining() / 24) return false;
-    s.waits.resize(waits);
-    for (auto& wt : s.waits) {
-        uint32_t n = 0;
-        r.get(wt.process_id);
-        r.get(wt.thread_id);
-        r.get(wt.timeout_ms);
-        if (!r.get(n) || n > 64) return false;
-        r.get(wt.waited_ns);
-        wt.handles.resize(n);
-        for (auto& h : wt.handles) r.get(h);
-    }
-    return r.ok();
+    wire::Decoder d(r);
+    fields(d, s);
+    return d.ok && r.ok();
 }
 
 }  // namespace cek::proto
