@@ -46,6 +46,4 @@ bool decode_trace(std::span<const std::byte> data, uint32_t count, std::vector<T
 // "12:00:01.123456 pid 42 tid 42 CreateMapping(...) = 0x400102 <12.0 us>" with the last error.
 std::string format_trace(const TraceLine& line);
 
-std::string utf8(const std::u16string& s);
-
 }  // namespace cek::cedump
