@@ -16,6 +16,7 @@ struct Root::OpenTarget {
     Lookup l;
     int at = -1;
     std::string at_name;
+    bool fast = false;  // opened by the whole exact-case path: a failure retries by walking
 };
 
 // The leaf's descriptor and what is still to be done to it.
@@ -91,6 +92,7 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
         // walk finds other spellings and tells the precise error.
         t.at = root_fd_.get();
         t.at_name = std::move(*whole);
+        t.fast = true;
         t.l.exists = true;
         t.l.real = parsed.components;
         return t;
@@ -121,7 +123,9 @@ Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequ
             disp == Disposition::create_always || disp == Disposition::truncate_existing;
         // Never O_TRUNC here: READONLY must be checked on the opened file first.
         leaf.fd.reset(open_beneath(t.at, t.at_name.c_str(), access_flags(request) | kOpenCommon));
-        if (!leaf.fd.valid() && t.at == root_fd_.get()) return leaf;
+        // Only the fast path retries: a walked open of a file in the root also starts at the
+        // root, and retrying it would recurse without end.
+        if (!leaf.fd.valid() && t.fast) return leaf;
     }
     if (!leaf.fd.valid()) return fail(leaf.fd.get(), ErrnoContext::leaf);
     if (request.write || leaf.truncate) CEK_TRY_VOID(refuse_readonly(leaf.fd.get(), t.at_name));

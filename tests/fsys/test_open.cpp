@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "temp_root.h"
 
@@ -297,4 +299,24 @@ TEST_CASE("A special file in the store cannot be opened", "[fsys][unit]") {
     StoreFixture s;
     REQUIRE(::mkfifo(s.host("Temp/fifo").c_str(), 0666) == 0);
     CHECK(err(open(s.root(), u"\\Temp\\fifo", kOpenExisting)) == Win32Error::ERROR_ACCESS_DENIED);
+}
+
+TEST_CASE("a host open failing for a file in the root is reported once, not retried forever",
+          "[fsys][unit]") {
+    StoreFixture s;
+    write_host_file(s.host("top.txt"), "x");
+    // Make every new descriptor fail with EMFILE: the soft limit at the lowest free number.
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    const int lowest_free = ::dup(0);
+    REQUIRE(lowest_free >= 0);
+    ::close(lowest_free);
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    auto exact = open(s.root(), u"\\top.txt", kOpenExisting);
+    auto miscased = open(s.root(), u"\\TOP.TXT", kOpenExisting);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    CHECK(err(exact) == Win32Error::ERROR_TOO_MANY_OPEN_FILES);
+    CHECK(err(miscased) == Win32Error::ERROR_TOO_MANY_OPEN_FILES);
 }
