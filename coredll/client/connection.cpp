@@ -165,18 +165,12 @@ bool Connection::ensure_connected() {
     return connect_locked();
 }
 
-bool Connection::try_connect(int& err) {
-    const bool diagnostics = diagnostics_;
-    if (!proto::valid_instance_name(instance_)) {
-        err = EINVAL;
-        failure_ = "invalid instance name";
-        return false;
-    }
-    std::string path = proto::socket_path(proto::runtime_dir(), instance_);
+// A socket connected to `path`, or -1 with `err` set.
+static int connect_socket(const std::string& path, int& err) {
     int sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (sock < 0) {
         err = errno;
-        return false;
+        return -1;
     }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -184,8 +178,20 @@ bool Connection::try_connect(int& err) {
     if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         err = errno;
         ::close(sock);
+        return -1;
+    }
+    return sock;
+}
+
+bool Connection::try_connect(int& err) {
+    const bool diagnostics = diagnostics_;
+    if (!proto::valid_instance_name(instance_)) {
+        err = EINVAL;
+        failure_ = "invalid instance name";
         return false;
     }
+    int sock = connect_socket(proto::socket_path(proto::runtime_dir(), instance_), err);
+    if (sock < 0) return false;
     proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
                        diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, 0};
     if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
