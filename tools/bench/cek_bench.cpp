@@ -91,40 +91,36 @@ struct Echo {
     }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+size_t parse_samples(int argc, char** argv) {
     size_t samples = 20000;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) samples = 500;
         if (std::strcmp(argv[i], "--samples") == 0 && i + 1 < argc) samples = std::strtoul(argv[++i], nullptr, 10);
     }
-    auto& kernel = cek::coredll::Connection::instance();
-    if (!kernel.ensure_connected()) {
-        std::fprintf(stderr, "cek_bench: no kernel: %s\n", kernel.connect_failure());
-        return 1;
-    }
-    size_t cold_samples = std::max<size_t>(samples / 20, 50);
-    const uint64_t pause = 2'000'000;  // 2 ms: long enough for both sides to fall asleep
+    return samples;
+}
 
+// The null call against the Unix-socket round trip, hot and with both sides asleep.
+void bench_round_trips(cek::coredll::Connection& kernel, Echo& echo, size_t samples,
+                       size_t cold_samples) {
+    const uint64_t pause = 2'000'000;  // 2 ms: long enough for both sides to fall asleep
     auto null_call = [&] {
         cek::proto::NullRequest req{42};
         cek::proto::NullReply rep{};
         (void)kernel.call(req, rep);
     };
-    Echo echo;
     auto socket_rt = [&] { echo.round_trip(); };
-
-    std::printf("samples: %zu hot, %zu cold; times in microseconds\n", samples, cold_samples);
-    std::printf("%-44s %9s %9s   %-28s %9s %8s\n", "call", "median", "p99", "baseline", "median",
-                "ratio");
     Stats null_hot = measure(samples, null_call);
     Stats sock_hot = measure(samples, socket_rt);
     row("null round trip, kernel hot", null_hot, sock_hot, "unix socket round trip");
     Stats null_cold = measure(cold_samples, null_call, pause);
     Stats sock_cold = measure(cold_samples, socket_rt, pause);
     row("null round trip, both asleep", null_cold, sock_cold, "unix socket, both asleep");
+}
 
+// CreateFileMappingW+CloseHandle (new name, existing name) against memfd_create+ftruncate+close.
+// Returns the mapping "bench-kept" (64K), which the caller closes.
+HANDLE bench_create_mapping(size_t samples) {
     int counter = 0;
     auto create_close = [&] {
         char16_t name[32];
@@ -150,7 +146,12 @@ int main(int argc, char** argv) {
     };
     row("CreateFileMappingW existing + Close", measure(samples, open_close), floor_create,
         "memfd_create+ftruncate+close");
+    return kept;
+}
 
+// MapViewOfFile+UnmapViewOfFile of `kept` against mmap+munmap of a memfd, with the pages
+// already mapped in this process and as the first view.
+void bench_map_view(size_t samples, HANDLE kept) {
     void* first = MapViewOfFile(kept, FILE_MAP_ALL_ACCESS, 0, 0, 0);  // keeps the pages mapped
     auto map_unmap = [&] {
         void* p = MapViewOfFile(kept, FILE_MAP_ALL_ACCESS, 0, 0, 65536);
@@ -168,36 +169,27 @@ int main(int argc, char** argv) {
     UnmapViewOfFile(first);
     row("MapViewOfFile+Unmap 64K, first view", measure(samples, map_unmap), floor_map_s,
         "mmap+munmap 64K");
-    CloseHandle(kept);
     close(shm);
+}
 
-    // Files: a 64 MiB file in the CE root's \Temp, and the same file opened natively.
-    const char* root = std::getenv("CEK_ROOT");
-    if (root == nullptr) {
-        std::printf("(set CEK_ROOT to the kernel's root to measure file calls)\n");
-        return 0;
-    }
-    std::string host = std::string(root) + "/Temp/bench.bin";
+constexpr const char16_t* kBenchFile = u"\\Temp\\bench.bin";
+
+// Writes the 64 MiB file \Temp\bench.bin through the kernel, 1 MiB (`mib`) at a time.
+void write_bench_file(const std::vector<char>& mib) {
     const size_t file_size = 64u << 20;
-    HANDLE f = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ | GENERIC_WRITE, 0, nullptr,
-                           CREATE_ALWAYS, 0, nullptr);
-    std::vector<char> mib(1u << 20, 'x');
+    HANDLE f = CreateFileW(kBenchFile, GENERIC_READ | GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, 0,
+                           nullptr);
     for (size_t i = 0; i < file_size / mib.size(); ++i) {
         DWORD n = 0;
         WriteFile(f, mib.data(), static_cast<DWORD>(mib.size()), &n, nullptr);
     }
     CloseHandle(f);
-    auto file_open_close = [&] {
-        HANDLE h = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ, FILE_SHARE_READ, nullptr,
-                               OPEN_EXISTING, 0, nullptr);
-        CloseHandle(h);
-    };
-    auto native_open_close = [&] { close(open(host.c_str(), O_RDONLY | O_CLOEXEC)); };
-    row("CreateFileW existing + CloseHandle", measure(samples, file_open_close),
-        measure(samples, native_open_close), "open+close");
+}
 
-    f = CreateFileW(u"\\Temp\\bench.bin", GENERIC_READ | GENERIC_WRITE, 0, nullptr,
-                    OPEN_EXISTING, 0, nullptr);
+// Calls on an open handle of the bench file against the same calls on a native descriptor.
+void bench_file_calls(size_t samples, const std::string& host, std::vector<char>& mib) {
+    HANDLE f = CreateFileW(kBenchFile, GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0,
+                           nullptr);
     int fd = open(host.c_str(), O_RDWR | O_CLOEXEC);
     char page[4096] = {};
     row("GetFileSize", measure(samples, [&] { GetFileSize(f, nullptr); }),
@@ -228,6 +220,51 @@ int main(int argc, char** argv) {
     row("ReadFile 1 MiB (page cache)", read_mib, pread_mib, "pread 1 MiB");
     CloseHandle(f);
     close(fd);
-    DeleteFileW(u"\\Temp\\bench.bin");
+}
+
+// Files: a 64 MiB file in the CE root's \Temp, and the same file opened natively.
+void bench_files(size_t samples, const char* root) {
+    std::string host = std::string(root) + "/Temp/bench.bin";
+    std::vector<char> mib(1u << 20, 'x');
+    write_bench_file(mib);
+    auto file_open_close = [&] {
+        HANDLE h = CreateFileW(kBenchFile, GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
+                               0, nullptr);
+        CloseHandle(h);
+    };
+    auto native_open_close = [&] { close(open(host.c_str(), O_RDONLY | O_CLOEXEC)); };
+    row("CreateFileW existing + CloseHandle", measure(samples, file_open_close),
+        measure(samples, native_open_close), "open+close");
+    bench_file_calls(samples, host, mib);
+    DeleteFileW(kBenchFile);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const size_t samples = parse_samples(argc, argv);
+    auto& kernel = cek::coredll::Connection::instance();
+    if (!kernel.ensure_connected()) {
+        std::fprintf(stderr, "cek_bench: no kernel: %s\n", kernel.connect_failure());
+        return 1;
+    }
+    const size_t cold_samples = std::max<size_t>(samples / 20, 50);
+    Echo echo;
+
+    std::printf("samples: %zu hot, %zu cold; times in microseconds\n", samples, cold_samples);
+    std::printf("%-44s %9s %9s   %-28s %9s %8s\n", "call", "median", "p99", "baseline", "median",
+                "ratio");
+    bench_round_trips(kernel, echo, samples, cold_samples);
+
+    HANDLE kept = bench_create_mapping(samples);
+    bench_map_view(samples, kept);
+    CloseHandle(kept);
+
+    const char* root = std::getenv("CEK_ROOT");
+    if (root == nullptr) {
+        std::printf("(set CEK_ROOT to the kernel's root to measure file calls)\n");
+        return 0;
+    }
+    bench_files(samples, root);
     return 0;
 }
