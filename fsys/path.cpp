@@ -12,17 +12,9 @@ bool is_forbidden(char16_t c) {
     return c < 32 || c == u'<' || c == u'>' || c == u':' || c == u'"' || c == u'|';
 }
 
-bool is_high_surrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
-bool is_low_surrogate(char16_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
-
 bool surrogates_paired(std::u16string_view s) {
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (is_high_surrogate(s[i])) {
-            if (i + 1 >= s.size() || !is_low_surrogate(s[i + 1])) return false;
-            ++i;
-        } else if (is_low_surrogate(s[i])) {
-            return false;
-        }
+    for (size_t i = 0; i < s.size();) {
+        if (utf::is_surrogate(utf::next_utf16(s.data(), s.size(), i))) return false;
     }
     return true;
 }
@@ -91,76 +83,6 @@ bool is_addressable_name(std::u16string_view name) {
         if (is_forbidden(c) || is_separator(c) || c == u'*' || c == u'?') return false;
     }
     return surrogates_paired(name);
-}
-
-std::optional<std::string> to_utf8(std::u16string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-        uint32_t cp = text[i];
-        if (is_high_surrogate(text[i])) {
-            if (i + 1 >= text.size() || !is_low_surrogate(text[i + 1])) return std::nullopt;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (text[i + 1] - 0xDC00);
-            ++i;
-        } else if (is_low_surrogate(text[i])) {
-            return std::nullopt;
-        }
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
-    return out;
-}
-
-std::optional<std::u16string> from_utf8(std::string_view text) {
-    std::u16string out;
-    out.reserve(text.size());
-    size_t i = 0;
-    while (i < text.size()) {
-        const auto b0 = static_cast<unsigned char>(text[i]);
-        uint32_t cp = 0;
-        size_t len = 0;
-        uint32_t min = 0;
-        if (b0 < 0x80) {
-            cp = b0, len = 1, min = 0;
-        } else if ((b0 & 0xE0) == 0xC0) {
-            cp = b0 & 0x1F, len = 2, min = 0x80;
-        } else if ((b0 & 0xF0) == 0xE0) {
-            cp = b0 & 0x0F, len = 3, min = 0x800;
-        } else if ((b0 & 0xF8) == 0xF0) {
-            cp = b0 & 0x07, len = 4, min = 0x10000;
-        } else {
-            return std::nullopt;
-        }
-        if (i + len > text.size()) return std::nullopt;
-        for (size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(text[i + k]);
-            if ((b & 0xC0) != 0x80) return std::nullopt;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            out += static_cast<char16_t>(0xD800 + (cp >> 10));
-            out += static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
-        } else {
-            out += static_cast<char16_t>(cp);
-        }
-        i += len;
-    }
-    return out;
 }
 
 }  // namespace cek::fsys

@@ -1,5 +1,6 @@
 // CE path syntax: parsing a UTF-16 path into canonical components, and the UTF-16 <-> UTF-8
-// conversion used for host names. Pure functions; no file system access.
+// conversion used for host names (common/utf.h's strict one). Pure functions; no file system
+// access.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/utf.h"
 
 namespace cek::fsys {
 
@@ -48,8 +50,12 @@ std::u16string format_path(const std::vector<std::u16string>& components);
 bool is_addressable_name(std::u16string_view name);
 
 // UTF-16 -> UTF-8; nullopt on an unpaired surrogate.
-std::optional<std::string> to_utf8(std::u16string_view text);
+inline std::optional<std::string> to_utf8(std::u16string_view text) {
+    return utf8_from_utf16_strict(text);
+}
 // UTF-8 -> UTF-16; nullopt on any malformed, overlong or surrogate-encoding sequence.
-std::optional<std::u16string> from_utf8(std::string_view text);
+inline std::optional<std::u16string> from_utf8(std::string_view text) {
+    return utf16_from_utf8_strict(text);
+}
 
 }  // namespace cek::fsys
