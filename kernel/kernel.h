@@ -1,5 +1,14 @@
-// Kernel: all kernel state and the CE calls on it, with no IPC. The dispatcher (dispatch.h)
-// decodes requests into these calls; unit tests call them directly with fake processes.
+// Kernel: all kernel state and the CE calls on it, with no IPC. The dispatcher
+// (dispatch/dispatch.h) decodes requests into these calls; unit tests and fuzzers call them
+// directly with fake processes. Each family's rules live in a file of their own:
+//   kernel.cpp            processes, handles, names (create_named), CloseHandle
+//   kernel_mappings.cpp   CreateFileMappingW, views           docs/semantics/mappings.md
+//   kernel_files.cpp      files, paths, searches              docs/semantics/files.md
+//   kernel_sync.cpp       events, mutexes, semaphores,        docs/semantics/sync.md
+//                         DuplicateHandle                     docs/semantics/handles.md
+//   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
+//   diagnostics/          the snapshot, the trace ring        docs/cedump.md
+// Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
 // Threading: one thread owns a Kernel (the event loop); nothing here locks.
 // Errors: each call returns Result<T>; a failure always sets the caller's last error unless
@@ -19,16 +28,19 @@
 #include <vector>
 
 #include "fsys/root.h"
+#include "common/result.h"
 #include "kernel/core/address_window.h"
 #include "kernel/core/handle_table.h"
 #include "kernel/core/ids.h"
-#include "kernel/core/open_files.h"
+#include "kernel/core/namespace.h"
+#include "kernel/diagnostics/diagnostics.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
 #include "kernel/objects/mutex_object.h"
+#include "kernel/objects/open_files.h"
 #include "kernel/objects/waitable.h"
-#include "protocol/messages.h"
-#include "common/result.h"
+#include "kernel/personality/personality.h"
+#include "protocol/ce_constants.h"
 #include "protocol/snapshot.h"
 
 namespace cek::kernel {
@@ -44,7 +56,7 @@ struct LastError {
 struct KernelConfig {
     uint64_t window_base = 0;
     uint64_t window_size = 0;
-    uint32_t personality = 5;
+    uint32_t personality = 5;  // the CE major version (choose_personality); only 5 exists yet
     uint32_t handle_capacity = HandleTable::kMaxEntries;
     uint32_t max_processes = 4096;
     uint32_t trace_capacity = proto::kTraceCapacity;  // records kept for cedump trace (> 0)
@@ -88,6 +100,13 @@ struct WaitCompletion {
     uint32_t result;
 };
 
+// GetDiskFreeSpaceExW, in bytes.
+struct DiskSpace {
+    uint64_t free_to_caller;
+    uint64_t total;
+    uint64_t total_free;
+};
+
 struct UnmapResult {
     uint64_t release_base = 0;  // non-zero when the process's last view of the mapping went
     uint64_t release_length = 0;
@@ -96,32 +115,37 @@ struct UnmapResult {
 class Kernel {
 public:
     // `root` is the CE file system; without one every file call fails with ERROR_NOT_SUPPORTED.
+    // Throws std::invalid_argument for a personality that does not exist (choose_personality).
     explicit Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root = nullptr);
     ~Kernel();
     Kernel(const Kernel&) = delete;
     Kernel& operator=(const Kernel&) = delete;
 
     const KernelConfig& config() const { return config_; }
+    const Personality& personality() const { return *personality_; }
 
-    // Processes. ERROR_NO_MORE_USER_HANDLES... no: ERROR_NOT_ENOUGH_MEMORY when full.
+    // Processes. ERROR_NOT_ENOUGH_MEMORY when max_processes are attached.
     Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics);
     // CE 5 clean-up order: drop the process's views, then close every handle it holds.
     void detach_process(ProcessId process);
     bool process_alive(ProcessId process) const { return processes_.count(process) != 0; }
+    // The host pid of an attached process, or 0.
+    int pid_of(ProcessId process) const;
 
     // CloseHandle. ERROR_INVALID_HANDLE when the caller holds no reference on `handle`.
     Result<void> close_handle(ProcessId caller, HandleValue handle);
 
-    // CreateFileMappingW, CE 5 order of checks (ce-semantics.md §3.2).
+    // CreateFileMappingW, CE 5 order of checks (docs/semantics/mappings.md §1).
     Result<HandleValue> create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
                                        uint32_t size_high, uint32_t size_low,
                                        const std::u16string* name, LastError& last_error);
-    // MapViewOfFile (§3.3). Last error untouched on success.
+    // MapViewOfFile (mappings.md §2). Last error untouched on success.
     Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
                                    uint32_t offset_high, uint32_t offset_low, uint64_t size);
-    // UnmapViewOfFile (§3.4): the exact address of a view of the caller.
+    // UnmapViewOfFile (mappings.md §3): the exact address of a view of the caller.
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
-    // FlushViewOfFile (§3.4): any address inside any mapping. nullopt: fail without an error.
+    // FlushViewOfFile (mappings.md §3): any address inside any mapping. nullopt: fail without
+    // an error.
     std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
 
     // Files (kernel_files.cpp). CreateFileW and CreateFileForMappingW (CE 5: kernel-owned).
@@ -148,7 +172,7 @@ public:
     // GetFileAttributesExW: attributes, size and times by path, in one lookup.
     Result<fsys::FileInfo> path_info(std::u16string_view path);
     // GetDiskFreeSpaceExW: space on the host volume holding `directory` ("" for the root).
-    Result<proto::DiskSpaceReply> disk_space(std::u16string_view directory);
+    Result<DiskSpace> disk_space(std::u16string_view directory);
 
     // Synchronization (kernel_sync.cpp; CE 5: per-kind namespaces, case-sensitive names).
     // Create*: a name already used by the same kind opens that object (same value,
@@ -161,11 +185,11 @@ public:
                                          const std::u16string* name, LastError& last_error);
     // OpenEventW and friends: ERROR_FILE_NOT_FOUND when no object of `type` has the name.
     Result<HandleValue> open_sync(ProcessId caller, ObjectType type, const std::u16string& name);
-    Result<void> set_event(ProcessId caller, HandleValue event, proto::EventOp op);
+    Result<void> set_event(ProcessId caller, HandleValue event, ce::EventOp op);
     Result<void> release_mutex(ThreadRef caller, HandleValue mutex);
     // Returns the previous count.
     Result<int32_t> release_semaphore(ProcessId caller, HandleValue semaphore, int32_t count);
-    // DuplicateHandle within the caller's process, CE 5 rules (messages.h, Duplicate).
+    // DuplicateHandle, the personality's rules (docs/semantics/handles.md).
     Result<HandleValue> duplicate_handle(ProcessId caller, uint32_t source_process,
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
@@ -206,20 +230,8 @@ public:
     // Without a probe every attached process counts as alive.
     void set_liveness_probe(std::function<bool(ProcessId)> alive) { liveness_probe_ = std::move(alive); }
 
-    // Tracing (cedump trace). The dispatcher records requests only while tracing() holds, so
-    // an untraced kernel pays one branch per request. The ring is bounded (trace_capacity).
-    struct TraceEntry {
-        proto::TraceRecordWire record{};
-        std::string args;
-        std::string result;
-    };
-    bool tracing() const { return !tracers_.empty(); }
-    // Stores `entry` (its seq and pid are filled in here), dropping the oldest when full.
-    void trace_record(TraceEntry entry);
-    // TraceRead: attaches `tracer` on cursor 0 and packs the records from the cursor into `out`
-    // (TraceRecordWire + strings each, as many as fit). Returns the bytes used.
-    size_t trace_read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out,
-                      proto::TraceReadReply& reply);
+    // The trace ring and the callers' frozen snapshots (diagnostics/diagnostics.h).
+    Diagnostics& diagnostics() { return diagnostics_; }
 
     size_t handle_count() const { return handles_.size(); }
     size_t process_count() const { return processes_.size(); }
@@ -252,7 +264,6 @@ private:
         std::multimap<uint64_t, View> views;             // by address
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
-        std::vector<std::byte> snapshot;
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
     };
@@ -260,25 +271,41 @@ private:
     Process* process(ProcessId id);
     // Finishes the close of a handle entry that died: drops its name.
     void entry_died(const Ref<KernelObject>& object);
-    UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
-    // HandleTable::insert with CE 5's error for a full table.
+    // Drops one reference (or, with `all`, every reference) of `process` on `handle`.
+    void release(HandleValue handle, ProcessId process, bool all = false);
+    // HandleTable::insert with the personality's error for a full table or quota.
     Result<HandleValue> insert_handle(Ref<KernelObject> object, ProcessId owner, uint32_t access,
                                       bool kernel_owned = false);
-    // A file handle the caller may use, or null.
-    FileObject* file_for(ProcessId caller, HandleValue file);
-    // Takes `file` off the caller's CreateFileForMapping clean-up list; true if it was there.
+
+    // The object behind `handle` if `caller` may use it and it is a T, with fixed errors:
+    // `not_held` when the value is stale or the caller holds no reference (the kernel's own
+    // CreateFileForMapping handles excepted), the same when the object is another type, then
+    // ERROR_ACCESS_DENIED when `need` asks for a right the handle lacks (files: write).
+    enum class Need { nothing, write };
+    template <class T>
+    Result<T*> lookup(ProcessId caller, HandleValue handle, Need need = Need::nothing,
+                      Win32Error not_held = Win32Error::ERROR_INVALID_HANDLE);
+
+    // Create* of a named or unnamed object (docs/semantics/names.md §2): the name is checked and
+    // looked up before anything else, and a hit opens that object (one more reference for the
+    // caller, ERROR_ALREADY_EXISTS, other arguments ignored); otherwise `make` validates the
+    // rest and makes the object, which gets a handle and the name (last error 0 when named).
+    template <class Make>
+    Result<HandleValue> create_named(ProcessId caller, ObjectType type, const std::u16string* name,
+                                     LastError& last_error, Make&& make);
+
+    // CreateFileForMapping handles (kernel_files.cpp): taking `file` off a process's clean-up
+    // list (true if it was there), and closing one.
     bool take_cffm(Process& p, HandleValue file);
-    // Closes a kernel-owned (CreateFileForMapping) handle.
     void close_kernel_handle(HandleValue file);
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
                                             const std::u16string* name, LastError& last_error);
-    // Synchronization internals (kernel_sync.cpp).
-    Result<HandleValue> create_sync(ProcessId caller, ObjectType type, const std::u16string* name,
-                                    LastError& last_error,
-                                    const std::function<Ref<Waitable>()>& make);
-    template <class T>
-    T* sync_for(ProcessId caller, HandleValue handle);
+    UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
+    // The sharing key of a CE path: its canonical components, folded.
+    Result<std::u16string> file_key(std::u16string_view path) const;
+
+    // Waits (kernel_waits.cpp).
     // Runs `thread`'s acquisition of `object` and keeps the owner's list of mutexes current.
     bool acquire(Waitable& object, ThreadRef thread);
     // Completes the waits on `object` that can complete now, oldest first.
@@ -289,20 +316,16 @@ private:
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
-    // The sharing key of a CE path: its canonical components, folded.
-    Result<std::u16string> file_key(std::u16string_view path) const;
-    std::unordered_map<std::u16string, HandleValue>& names(ObjectType type) {
-        return names_[static_cast<size_t>(type)];
-    }
 
     KernelConfig config_;
+    std::unique_ptr<Personality> personality_;
     std::unique_ptr<fsys::Root> root_;
     OpenFiles open_files_;
     uint64_t boot_time_ns_;
     uint64_t boot_mono_ns_;
     AddressWindow window_;  // before every object that may hold a range
     HandleTable handles_;
-    std::unordered_map<std::u16string, HandleValue> names_[static_cast<size_t>(ObjectType::Count)];
+    NameSpace names_;
     std::map<ProcessId, Process> processes_;
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
@@ -311,10 +334,7 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
-    std::set<ProcessId> tracers_;
-    std::vector<TraceEntry> trace_ring_;  // trace_capacity slots once someone traces
-    uint64_t trace_next_ = 1;             // seq of the next record; 0 is "attach" on the wire
-    uint64_t trace_first_ = 1;            // seq of the first record since the ring was made
+    Diagnostics diagnostics_;
 };
 
 }  // namespace cek::kernel

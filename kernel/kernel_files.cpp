@@ -1,5 +1,5 @@
-// The file half of the Kernel: CreateFileW / CreateFileForMappingW, file-backed mappings, the
-// path-based calls and searches. CE 5 rules are cited from ce-semantics.md §3.1, §3.2, §4.
+// Files: CreateFileW / CreateFileForMappingW, calls on file handles, the path-based calls and
+// searches. Rules: docs/semantics/files.md.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -11,6 +11,7 @@
 #include "fsys/fold.h"
 #include "fsys/path.h"
 #include "kernel/kernel.h"
+#include "kernel/kernel_impl.h"
 #include "kernel/log.h"
 #include "kernel/objects/find_object.h"
 #include "protocol/ce_constants.h"
@@ -37,17 +38,12 @@ Result<std::u16string> Kernel::file_key(std::u16string_view path) const {
     return fsys::fold(fsys::format_path(parsed.components));
 }
 
-FileObject* Kernel::file_for(ProcessId caller, HandleValue file) {
-    HandleTable::Entry* entry = handles_.find_for(file, caller);
-    return entry != nullptr ? object_cast<FileObject>(entry->object.get()) : nullptr;
-}
-
 Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& a,
                                         LastError& last_error) {
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    // Parameter errors come before any look at the file (wine-behavior.md §1.1): dispositions
+    // Parameter errors come before any look at the file (files.md §1): dispositions
     // 1..5 only, and TRUNCATE_EXISTING needs the literal GENERIC_WRITE bit.
     if (a.disposition < ce::kCreateNew || a.disposition > ce::kTruncateExisting ||
         (a.disposition == ce::kTruncateExisting && (a.access & ce::kGenericWrite) == 0))
@@ -55,17 +51,15 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     FileAccess access = access_from(a.access);
     uint32_t share = a.share & (kShareRead | kShareWrite);
     uint32_t flags = a.flags_and_attributes;
+    const bool kernel_owned = a.for_mapping && personality_->kernel_owns_mapping_files();
     if (a.for_mapping) {
-        // CE 5: the share mode argument is ignored. Exactly GENERIC_READ shares reads, anything
-        // else is exclusive, and FILE_SHARE_WRITE_OVERRIDE shares both. Writes go through.
-        share = a.access == ce::kGenericRead ? kShareRead : 0;
-        if ((a.share & ce::kFileShareWriteOverride) != 0) share = kShareRead | kShareWrite;
+        // The personality's share mode (CE 5 ignores the argument). Writes go through.
+        share = personality_->mapping_file_share(a.access, a.share);
         flags |= ce::kFileFlagWriteThrough;
-        // Kernel-owned handles are charged to their creator until taken over: its quota.
-        if (p->cffm.size() >= handles_.process_quota())
-            return config_.personality == 5 ? Win32Error::ERROR_NOT_ENOUGH_MEMORY
-                                            : Win32Error::ERROR_NO_MORE_USER_HANDLES;
     }
+    // Kernel-owned handles are charged to their creator until taken over: its quota.
+    if (kernel_owned && p->cffm.size() >= handles_.process_quota())
+        return personality_->handle_quota_error();
     CEK_TRY(std::u16string key, file_key(a.path));
     // Sharing is decided before anything touches the file (CREATE_ALWAYS truncates).
     if (open_files_.conflicts(key, access.read, access.write, share)) {
@@ -92,7 +86,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     bool existed = opened.existed;
     auto file = make_ref<FileObject>(std::move(opened), access, share, flags, key, open_files_);
     HandleValue handle;
-    if (a.for_mapping) {
+    if (kernel_owned) {
         // CE 5: the kernel owns the handle, so every process can use it; the caller's clean-up
         // list closes it if the process ends before a mapping takes it over.
         file->set_for_mapping();
@@ -111,94 +105,16 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     return handle;
 }
 
-Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, uint32_t protect,
-                                                uint32_t size_high, uint32_t size_low,
-                                                const std::u16string* name,
-                                                LastError& last_error) {
-    // 2. The handle leaves the caller's clean-up list on every path; a handle taken that way is
-    // closed at once on every path but success (CE 5 takes it over).
-    const bool taken = take_cffm(p, file);
-    auto fail = [&](Win32Error e) -> Result<HandleValue> {
-        if (taken) close_kernel_handle(file);
-        log::mapping()->debug("file mapping h={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
-        return e;
-    };
-    // 3. The file's length, read through the handle.
-    FileObject* f = file_for(p.id, file);
-    struct stat st {};
-    if (f == nullptr || f->is_directory() || ::fstat(f->fd(), &st) != 0)
-        return fail(Win32Error::ERROR_INVALID_PARAMETER);
-    const auto file_length = static_cast<uint64_t>(st.st_size);
-    // 4. The mapping's length; a longer mapping extends the file now, before anything else.
-    const uint64_t length = size_low != 0 ? size_low : file_length;
-    if (length >= 0x80000000ULL) return fail(Win32Error::ERROR_INVALID_PARAMETER);
-    if (length > file_length) {
-        if (!f->access().write || ::ftruncate(f->fd(), static_cast<off_t>(length)) != 0)
-            return fail(Win32Error::ERROR_ACCESS_DENIED);
-    }
-    // 5. The name is looked up before the remaining checks; a hit closes the file handle.
-    if (name != nullptr) {
-        if (name->size() > ce::kMaxNameChars) return fail(Win32Error::ERROR_INVALID_PARAMETER);
-        auto& space = names(ObjectType::Mapping);
-        if (auto hit = space.find(*name); hit != space.end()) {
-            if (!handles_.add_ref(hit->second, p.id, 0))  // at the handle quota
-                return fail(config_.personality == 5 ? Win32Error::ERROR_NOT_ENOUGH_MEMORY
-                                                     : Win32Error::ERROR_NO_MORE_USER_HANDLES);
-            if (taken) close_kernel_handle(file);
-            last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
-            return hit->second;
-        }
-    }
-    // 7. A read-write mapping of a non-empty file reads byte 0 and writes it back.
-    if (protect == ce::kPageReadWrite && std::max(length, file_length) != 0) {
-        char byte = 0;
-        if (!f->access().write || ::pread(f->fd(), &byte, 1, 0) != 1 ||
-            ::pwrite(f->fd(), &byte, 1, 0) != 1)
-            return fail(Win32Error::ERROR_ACCESS_DENIED);
-    }
-    // 8. The late parameter checks.
-    if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
-        return fail(Win32Error::ERROR_INVALID_PARAMETER);
-    if (size_high != 0 || length == 0) return fail(Win32Error::ERROR_INVALID_PARAMETER);
-    // 10. Only a CreateFileForMapping handle no mapping owns yet (CE 5 rejects CreateFileW ones).
-    HandleTable::Entry* entry = handles_.find(file);
-    if (entry == nullptr || !entry->kernel_owned || !f->for_mapping() || f->mapped_by() != 0) {
-        log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
-        return fail(Win32Error::ERROR_INVALID_PARAMETER);
-    }
-    // 9. Room in the window.
-    auto created = MappingObject::create_file(Ref<FileObject>(f), length,
-                                              protect == ce::kPageReadWrite, window_);
-    if (!created) return fail(created.error());
-    Ref<MappingObject> mapping = created.value();
-    if (name != nullptr) mapping->set_name(*name);
-    // The mapping's handle: at the quota, the new mapping dies before it owns the file handle.
-    auto inserted = insert_handle(mapping, p.id, 0);
-    if (!inserted) return fail(inserted.error());
-    // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap). A
-    // handle another process created is on that process's list: take it off there too, only now
-    // (on every failure it stays there, so that process still closes it).
-    mapping->on_destroy([this, file] { close_kernel_handle(file); });
-    for (auto& [id, other] : processes_) take_cffm(other, file);
-    if (name != nullptr) names(ObjectType::Mapping).emplace(*name, inserted.value());
-    last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
-    log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",
-                          inserted.value().raw, file.raw, length, mapping->base());
-    return inserted.value();
-}
-
 Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleValue file) {
-    HandleTable::Entry* entry = handles_.find_for(file, caller);
-    FileObject* f = entry != nullptr ? object_cast<FileObject>(entry->object.get()) : nullptr;
-    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    return FileDescriptorResult{f->fd(),         f->access(),   entry->kernel_owned,
+    CEK_TRY(FileObject * f, lookup<FileObject>(caller, file));
+    const bool kernel_owned = handles_.find(file)->kernel_owned;
+    return FileDescriptorResult{f->fd(),         f->access(),      kernel_owned,
                                 f->is_directory(), f->file_id().dev, f->file_id().ino};
 }
 
 Result<uint64_t> Kernel::set_end_of_file(ProcessId caller, HandleValue file) {
-    FileObject* f = file_for(caller, file);
-    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    if (!f->access().write || f->is_directory()) return Win32Error::ERROR_ACCESS_DENIED;
+    CEK_TRY(FileObject * f, lookup<FileObject>(caller, file, Need::write));
+    if (f->is_directory()) return Win32Error::ERROR_ACCESS_DENIED;
     off_t at = ::lseek(f->fd(), 0, SEEK_CUR);  // the shared file pointer
     if (at < 0) return Win32Error::ERROR_INVALID_HANDLE;
     if (static_cast<uint64_t>(at) < open_files_.mapped_length(f->key()))
@@ -210,8 +126,7 @@ Result<uint64_t> Kernel::set_end_of_file(ProcessId caller, HandleValue file) {
 }
 
 Result<fsys::FileInfo> Kernel::file_info(ProcessId caller, HandleValue file) {
-    FileObject* f = file_for(caller, file);
-    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(FileObject * f, lookup<FileObject>(caller, file));
     return root_->query(f->fd());
 }
 
@@ -219,9 +134,7 @@ Result<void> Kernel::set_file_time(ProcessId caller, HandleValue file,
                                    std::optional<uint64_t> creation,
                                    std::optional<uint64_t> last_access,
                                    std::optional<uint64_t> last_write) {
-    FileObject* f = file_for(caller, file);
-    if (f == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    if (!f->access().write) return Win32Error::ERROR_ACCESS_DENIED;
+    CEK_TRY(FileObject * f, lookup<FileObject>(caller, file, Need::write));
     return root_->set_times(f->fd(), creation, last_access, last_write);
 }
 
@@ -287,22 +200,18 @@ Result<HandleValue> Kernel::find_first(ProcessId caller, std::u16string_view pat
 }
 
 Result<fsys::FindEntry> Kernel::find_next(ProcessId caller, HandleValue search) {
-    HandleTable::Entry* entry = handles_.find_for(search, caller);
-    auto* find = entry != nullptr ? object_cast<FindObject>(entry->object.get()) : nullptr;
-    if (find == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(FindObject * find, lookup<FindObject>(caller, search));
     const fsys::FindEntry* e = find->next();
     if (e == nullptr) return Win32Error::ERROR_NO_MORE_FILES;
     return *e;
 }
 
 Result<void> Kernel::find_close(ProcessId caller, HandleValue search) {
-    HandleTable::Entry* entry = handles_.find_for(search, caller);
-    if (entry == nullptr || object_cast<FindObject>(entry->object.get()) == nullptr)
-        return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY_VOID(lookup<FindObject>(caller, search));
     return close_handle(caller, search);
 }
 
-// ---- Misc coredll API (issue 7) ----
+// ---- Path queries of the misc coredll API ----
 
 Result<fsys::FileInfo> Kernel::path_info(std::u16string_view path) {
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
@@ -312,7 +221,7 @@ Result<fsys::FileInfo> Kernel::path_info(std::u16string_view path) {
     return root_->query(f.fd.get());
 }
 
-Result<proto::DiskSpaceReply> Kernel::disk_space(std::u16string_view directory) {
+Result<DiskSpace> Kernel::disk_space(std::u16string_view directory) {
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
     fsys::OpenRequest look{};
     look.allow_directory = true;
@@ -324,7 +233,7 @@ Result<proto::DiskSpaceReply> Kernel::disk_space(std::u16string_view directory) 
     struct statvfs vfs {};
     if (fstatvfs(f.value().fd.get(), &vfs) != 0) return Win32Error::ERROR_GEN_FAILURE;
     const uint64_t unit = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
-    return proto::DiskSpaceReply{vfs.f_bavail * unit, vfs.f_blocks * unit, vfs.f_bfree * unit};
+    return DiskSpace{vfs.f_bavail * unit, vfs.f_blocks * unit, vfs.f_bfree * unit};
 }
 
 }  // namespace cek::kernel

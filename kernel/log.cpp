@@ -1,13 +1,15 @@
 #include "kernel/log.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-
 namespace cek::kernel::log {
 
 namespace {
+// A named logger writing wherever the program's default logger writes: the kernel library has
+// no sinks of its own; cekernel's main (stderr, or its log file) and the test main choose them.
 std::shared_ptr<spdlog::logger> make(const char* name) {
     if (auto existing = spdlog::get(name)) return existing;
-    auto logger = spdlog::stderr_color_mt(name);
+    const auto& sinks = spdlog::default_logger()->sinks();
+    auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
+    spdlog::initialize_logger(logger);
     return logger;
 }
 }  // namespace

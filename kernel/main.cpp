@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -157,6 +158,8 @@ int main(int argc, char** argv) {
             ::close(log);
         }
     }
+    // The kernel's named loggers take their sinks from this one.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("cekernel"));
     spdlog::set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::cfg::load_env_levels();

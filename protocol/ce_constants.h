@@ -43,4 +43,18 @@ inline constexpr uint32_t kFileFlagSequentialScan = 0x08000000;
 inline constexpr uint32_t kFileFlagBackupSemantics = 0x02000000;
 inline constexpr uint32_t kFileAttributeMask = 0x0000FFFF;
 
+
+// Waits (WaitForMultipleObjects): at most MAXIMUM_WAIT_OBJECTS handles; INFINITE.
+inline constexpr uint32_t kMaxWaitObjects = 64;
+inline constexpr uint32_t kWaitInfinite = 0xFFFFFFFFu;
+
+// Pseudo-handles and DuplicateHandle options.
+inline constexpr uint32_t kCurrentProcessHandle = 0x42;
+inline constexpr uint32_t kCurrentThreadHandle = 0x41;
+inline constexpr uint32_t kDuplicateCloseSource = 1;
+inline constexpr uint32_t kDuplicateSameAccess = 2;
+
+// SetEvent, ResetEvent, PulseEvent: one request with an operation (our encoding, not CE's).
+enum class EventOp : uint32_t { Set = 1, Reset = 2, Pulse = 3 };
+
 }  // namespace cek::ce

@@ -7,27 +7,11 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "ce_constants.h"
+#include "request_codes.h"
+#include "trace.h"
+
 namespace cek::proto {
-
-enum class RequestCode : uint32_t {
-#define CEK_REQUEST(name) name,
-#include "requests.def"
-#undef CEK_REQUEST
-    Count
-};
-
-constexpr const char* request_name(RequestCode code) {
-    switch (code) {
-#define CEK_REQUEST(name)     \
-    case RequestCode::name: \
-        return #name;
-#include "requests.def"
-#undef CEK_REQUEST
-    case RequestCode::Count:
-        break;
-    }
-    return "<unknown>";
-}
 
 // Precedes every request in a slot. `size` counts the header and the body.
 struct RequestHeader {
@@ -304,7 +288,6 @@ struct FindCloseReply {
 // kTraceCapacity requests in a ring. Each call returns the records from `cursor` on that fit,
 // as TraceRecordWire + args + result (UTF-8) each; `lost` counts records that were overwritten
 // before this tracer read them. Records hold decoded arguments, never file data. No errors.
-inline constexpr uint32_t kTraceCapacity = 4096;
 struct TraceReadRequest {
     uint64_t cursor;  // 0: attach, start from now
 };
@@ -314,22 +297,6 @@ struct TraceReadReply {
     uint32_t count;
     uint32_t reserved;
 };
-struct TraceRecordWire {
-    uint64_t seq;
-    uint64_t time_ns;      // CLOCK_REALTIME when the kernel took the request
-    uint64_t duration_ns;  // handling time in the kernel
-    uint32_t process_id;
-    int32_t pid;
-    uint32_t thread_id;
-    uint32_t code;       // RequestCode
-    uint32_t error;      // the reply's Win32 error
-    uint8_t failed;
-    uint8_t set_error;
-    uint16_t args_bytes;    // then args_bytes of UTF-8 arguments
-    uint16_t result_bytes;  // then result_bytes of UTF-8 result
-    uint16_t reserved[3];
-};
-static_assert(sizeof(TraceRecordWire) == 56);
 
 // ---- Misc coredll API (issue 7): path queries that need the object store. ----
 
@@ -403,7 +370,7 @@ struct SyncOpenReply {
 
 // EventSet: SetEvent, ResetEvent, PulseEvent. Errors: ERROR_INVALID_HANDLE (not an event the
 // caller holds), ERROR_INVALID_PARAMETER (unknown op).
-enum class EventOp : uint32_t { Set = 1, Reset = 2, Pulse = 3 };
+using ce::EventOp;
 struct EventSetRequest {
     uint32_t handle;
     uint32_t op;  // EventOp
@@ -439,8 +406,8 @@ struct SemaphoreReleaseReply {
 // WAIT_ABANDONED + i or WAIT_TIMEOUT. Errors (WAIT_FAILED): ERROR_INVALID_PARAMETER (count 0 or
 // above 64, wait_all: CE requires FALSE), ERROR_INVALID_HANDLE (not a waitable handle of the
 // caller), ERROR_TOO_MANY_POSTS (a mutex's recursion count would overflow).
-inline constexpr uint32_t kMaxWaitObjects = 64;
-inline constexpr uint32_t kWaitInfinite = 0xFFFFFFFFu;
+using ce::kMaxWaitObjects;
+using ce::kWaitInfinite;
 struct WaitObjectsRequest {
     uint32_t count;
     uint32_t wait_all;
@@ -456,10 +423,10 @@ struct WaitObjectsReply {
 // calling process (both process handles are GetCurrentProcess()), options must include
 // DUPLICATE_SAME_ACCESS, no inheritance; the same value comes back with one more reference
 // (CLOSE_SOURCE drops one). Every failure is ERROR_INVALID_PARAMETER, as in CE 5.
-inline constexpr uint32_t kCurrentProcessHandle = 0x42;
-inline constexpr uint32_t kCurrentThreadHandle = 0x41;
-inline constexpr uint32_t kDuplicateCloseSource = 1;
-inline constexpr uint32_t kDuplicateSameAccess = 2;
+using ce::kCurrentProcessHandle;
+using ce::kCurrentThreadHandle;
+using ce::kDuplicateCloseSource;
+using ce::kDuplicateSameAccess;
 struct DuplicateRequest {
     uint32_t source_process;
     uint32_t handle;

@@ -20,7 +20,7 @@
 #include <cstring>
 #include <new>
 
-#include "kernel/dispatch.h"
+#include "kernel/dispatch/dispatch.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "protocol/futex.h"

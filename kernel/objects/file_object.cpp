@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "fsys/path.h"
-#include "kernel/core/open_files.h"
+#include "kernel/objects/open_files.h"
 #include "kernel/log.h"
 
 namespace cek::kernel {

@@ -19,7 +19,7 @@
 
 #include "fsys/root.h"
 #include "fuzz_support.h"
-#include "kernel/dispatch.h"
+#include "kernel/dispatch/dispatch.h"
 #include "kernel/kernel.h"
 #include "kernel/objects/mapping_object.h"
 #include "protocol/ce_constants.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/dispatch.h"
+#include "kernel/dispatch/dispatch.h"
 #include "protocol/channel.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
@@ -549,8 +549,8 @@ namespace {
 std::vector<uint64_t> trace_seqs(kernel::Kernel& k, ProcessId tracer, uint64_t& cursor,
                                  uint64_t& lost) {
     std::vector<std::byte> out(4096);
-    proto::TraceReadReply reply{};
-    const size_t used = k.trace_read(tracer, cursor, out, reply);
+    const kernel::TraceCursor reply = k.diagnostics().read(tracer, cursor, out);
+    const size_t used = reply.bytes;
     std::vector<uint64_t> seqs;
     for (size_t at = 0; at < used;) {
         proto::TraceRecordWire w{};
@@ -559,7 +559,7 @@ std::vector<uint64_t> trace_seqs(kernel::Kernel& k, ProcessId tracer, uint64_t& 
         at += sizeof w + w.args_bytes + w.result_bytes;
     }
     REQUIRE(seqs.size() == reply.count);
-    cursor = reply.next_cursor;
+    cursor = reply.next;
     lost = reply.lost;
     return seqs;
 }
@@ -575,24 +575,41 @@ TEST_CASE("The trace ring keeps the last trace_capacity records; a slow tracer i
     ProcessId tracer = s.attach("cedump");
     uint64_t cursor = 0, lost = 0;
     CHECK(trace_seqs(s.k, tracer, cursor, lost).empty());  // attached: from now on
-    REQUIRE(s.k.tracing());
-    for (int i = 0; i < 6; ++i) s.k.trace_record({});
+    REQUIRE(s.k.diagnostics().tracing());
+    for (int i = 0; i < 6; ++i) s.k.diagnostics().record({});
     CHECK(trace_seqs(s.k, tracer, cursor, lost) == std::vector<uint64_t>{3, 4, 5, 6});
     CHECK(lost == 2);
-    s.k.trace_record({});
+    s.k.diagnostics().record({});
     CHECK(trace_seqs(s.k, tracer, cursor, lost) == std::vector<uint64_t>{7});
     CHECK(lost == 0);
 
     // The last tracer leaves: the ring goes. A new one holds only what came after it.
     s.k.detach_process(tracer);
-    CHECK_FALSE(s.k.tracing());
+    CHECK_FALSE(s.k.diagnostics().tracing());
     ProcessId second = s.attach("cedump");
     cursor = 0;
     CHECK(trace_seqs(s.k, second, cursor, lost).empty());
-    s.k.trace_record({});
+    s.k.diagnostics().record({});
     uint64_t from_start = 1;  // a cursor from before the ring was made again
     CHECK(trace_seqs(s.k, second, from_start, lost) == std::vector<uint64_t>{8});
     CHECK(lost == 7);
     CHECK(trace_seqs(s.k, second, cursor, lost) == std::vector<uint64_t>{8});
     CHECK(lost == 0);
+}
+
+TEST_CASE("Every request in requests.def has trace text for its arguments and its reply",
+          "[unit][trace]") {
+    // A missing describe() does not link; this checks that each one reads its own struct
+    // (a zeroed body of any request's size decodes) and that every reply says something.
+    const std::vector<std::byte> zeros(1024);
+    for (uint32_t i = 0; i < static_cast<uint32_t>(proto::RequestCode::Count); ++i) {
+        const auto code = static_cast<proto::RequestCode>(i);
+        INFO(proto::request_name(code));
+        const std::string args = kernel::describe_request(code, zeros);
+        CHECK(args.find("<short") == std::string::npos);
+        CHECK(args.find("<unknown") == std::string::npos);
+        CHECK_FALSE(kernel::describe_reply(code, zeros).empty());
+        // A body shorter than the request's struct is reported, never read past its end.
+        CHECK(kernel::describe_request(code, {}) == "<short request>");
+    }
 }

@@ -1,4 +1,4 @@
-#include "kernel/core/open_files.h"
+#include "kernel/objects/open_files.h"
 
 #include <algorithm>
 

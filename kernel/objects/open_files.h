@@ -1,5 +1,6 @@
-// OpenFiles: every open FileObject, by file, for CE's sharing rules and for the operations that
-// must refuse an open or mapped file (delete, move, truncate below a mapping).
+// OpenFiles: every open FileObject, by file, with CE's sharing rules between them, for the opens
+// and the operations that must refuse an open or mapped file (delete, move, truncate below a
+// mapping). It lives beside FileObject because the sharing policy is the files' own.
 //
 // Files are keyed by their folded canonical CE path: the kernel is the only writer under the
 // root and refuses to move or delete open files, so an open file's key stays its name.

@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "kernel/core/ids.h"
+#include "protocol/request_codes.h"
 
 namespace cek::kernel {
 
@@ -24,5 +26,10 @@ size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std
 
 // The reply to a wait that completed after it was left pending.
 size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply);
+
+// The trace text of a request's arguments (`body` is what follows the RequestHeader) and of a
+// successful reply (`body` is what follows the ReplyHeader), as `cedump trace` shows them.
+std::string describe_request(proto::RequestCode code, std::span<const std::byte> body);
+std::string describe_reply(proto::RequestCode code, std::span<const std::byte> body);
 
 }  // namespace cek::kernel

@@ -1,0 +1,72 @@
+#include "kernel/diagnostics/diagnostics.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cek::kernel {
+
+void Diagnostics::record(TraceEntry entry) {
+    if (ring_.empty()) {
+        ring_.resize(std::max(capacity_, 1u));
+        first_ = next_;
+    }
+    entry.record.seq = next_++;
+    ring_[entry.record.seq % ring_.size()] = std::move(entry);
+}
+
+TraceCursor Diagnostics::read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out) {
+    TraceCursor r;
+    if (cursor == 0 || cursor > next_) {
+        tracers_.insert(tracer);
+        cursor = next_;  // a new tracer sees what happens from now on
+    }
+    // The ring holds seqs [oldest, next_); anything older was overwritten.
+    const uint64_t held = ring_.empty() ? 0 : std::min<uint64_t>(next_ - first_, ring_.size());
+    const uint64_t oldest = next_ - held;
+    if (cursor < oldest) {
+        r.lost = oldest - cursor;
+        cursor = oldest;
+    }
+    for (; cursor < next_; ++cursor) {
+        const TraceEntry& e = ring_[cursor % ring_.size()];
+        proto::TraceRecordWire w = e.record;
+        w.args_bytes = static_cast<uint16_t>(e.args.size());
+        w.result_bytes = static_cast<uint16_t>(e.result.size());
+        const size_t need = sizeof w + e.args.size() + e.result.size();
+        if (out.size() - r.bytes < need) break;
+        std::byte* at = out.data() + r.bytes;
+        std::memcpy(at, &w, sizeof w);
+        std::memcpy(at + sizeof w, e.args.data(), e.args.size());
+        std::memcpy(at + sizeof w + e.args.size(), e.result.data(), e.result.size());
+        r.bytes += need;
+        ++r.count;
+    }
+    r.next = cursor;
+    return r;
+}
+
+void Diagnostics::store_snapshot(ProcessId caller, std::vector<std::byte> bytes) {
+    snapshots_[caller] = std::move(bytes);
+}
+
+const std::vector<std::byte>* Diagnostics::stored_snapshot(ProcessId caller) const {
+    auto it = snapshots_.find(caller);
+    if (it == snapshots_.end() || it->second.empty()) return nullptr;
+    return &it->second;
+}
+
+void Diagnostics::forget(ProcessId process) {
+    snapshots_.erase(process);
+    if (tracers_.erase(process) != 0 && tracers_.empty()) {
+        ring_.clear();
+        ring_.shrink_to_fit();
+    }
+}
+
+size_t Diagnostics::memory_bytes() const {
+    size_t memory = ring_.capacity() * sizeof(TraceEntry);
+    for (const auto& e : ring_) memory += e.args.capacity() + e.result.capacity();
+    return memory;
+}
+
+}  // namespace cek::kernel

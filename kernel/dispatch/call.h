@@ -1,0 +1,90 @@
+// What a request handler works with: the caller, the variable data after the request's fixed
+// part, and the reply it writes. See handlers/handlers.h for the handlers themselves and
+// docs/protocol.md for the recipe that adds a request.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "common/result.h"
+#include "kernel/core/ids.h"
+#include "kernel/kernel.h"
+
+namespace cek::kernel {
+
+// Builds one reply (ReplyHeader, body, data) in the caller's reply area.
+class ReplyWriter {
+public:
+    explicit ReplyWriter(std::span<std::byte> out) : out_(out) {}
+
+    template <class Reply>
+    size_t ok(const Reply& body, LastError le = LastError::keep(),
+              std::span<const std::byte> data = {}) {
+        return finish(false, le, &body, sizeof body, data);
+    }
+    size_t fail(Win32Error e) { return finish(true, LastError::to(e), nullptr, 0, {}); }
+    // FALSE with the caller's last error left as it was (CE does this in a few places).
+    size_t fail_silently() { return finish(true, LastError::keep(), nullptr, 0, {}); }
+    // Room for data after a reply body of `body_size` bytes.
+    size_t room_after(size_t body_size) const;
+
+private:
+    size_t finish(bool failed, LastError le, const void* body, size_t body_size,
+                  std::span<const std::byte> data);
+    std::span<std::byte> out_;
+};
+
+// The variable data after a request's fixed part, taken front to back. Every length comes from
+// the client, so each read is bounded by what was actually sent (in 64-bit arithmetic).
+class Extra {
+public:
+    explicit Extra(std::span<const std::byte> bytes) : bytes_(bytes) {}
+
+    template <class T>
+    bool take(T& out) {
+        if (bytes_.size() < sizeof(T)) return false;
+        std::memcpy(&out, bytes_.data(), sizeof(T));
+        bytes_ = bytes_.subspan(sizeof(T));
+        return true;
+    }
+    // `chars` UTF-16 units; false, and nothing taken, when fewer were sent.
+    bool text(uint32_t chars, std::u16string& out);
+    // An optional name: nothing to read unless `present`.
+    bool name(bool present, uint32_t chars, std::optional<std::u16string>& out);
+    // For trace text: the next `chars` units as a quoted UTF-8 string, or "<truncated>".
+    std::string quoted(uint32_t chars);
+    size_t size() const { return bytes_.size(); }
+
+private:
+    std::span<const std::byte> bytes_;
+};
+
+// One call being handled: who asked (process and thread), the transport's tag for a reply that
+// is left pending (waits), the kernel, and the reply being written.
+struct Call {
+    Kernel& kernel;
+    ProcessId caller;
+    uint32_t thread_id;
+    uint64_t tag;
+    ReplyWriter& reply;
+
+    ThreadRef thread() const { return ThreadRef{caller, thread_id}; }
+
+    template <class Reply>
+    size_t ok(const Reply& body, LastError le = LastError::keep(),
+              std::span<const std::byte> data = {}) {
+        return reply.ok(body, le, data);
+    }
+    size_t fail(Win32Error e) { return reply.fail(e); }
+    size_t fail_silently() { return reply.fail_silently(); }
+    // A malformed request: a length or code that does not match what was sent.
+    size_t malformed() { return reply.fail(Win32Error::ERROR_INVALID_PARAMETER); }
+    // No reply now: the kernel completes the call later (WaitCompletion with `tag`).
+    static constexpr size_t pending() { return 0; }
+};
+
+}  // namespace cek::kernel

@@ -1,0 +1,73 @@
+// Requests on file mappings and their views. Rules: docs/semantics/mappings.md.
+#include <string>
+
+#include "kernel/dispatch/trace_text.h"
+#include "kernel/handlers/handlers.h"
+
+namespace cek::kernel::handlers {
+
+using std::to_string;
+using trace_text::handle;
+using trace_text::hex;
+
+namespace {
+
+uint64_t join(uint32_t high, uint32_t low) { return (uint64_t{high} << 32) | low; }
+
+}  // namespace
+
+size_t handle(Call& call, const proto::CreateMappingRequest& req, Extra extra) {
+    std::optional<std::u16string> name;
+    if (!extra.name(req.has_name != 0, req.name_chars, name)) return call.malformed();
+    LastError le;
+    auto r = call.kernel.create_mapping(call.caller, HandleValue{req.file}, req.protect,
+                                        req.size_high, req.size_low, name ? &*name : nullptr, le);
+    if (!r) return call.fail(r.error());
+    return call.ok(proto::CreateMappingReply{r.value().raw, 0}, le);
+}
+std::string describe(const proto::CreateMappingRequest& req, Extra extra) {
+    return "file=" + handle(req.file) + " protect=" + trace_text::protect(req.protect) +
+           " size=" + to_string(join(req.size_high, req.size_low)) +
+           " name=" + (req.has_name != 0 ? extra.quoted(req.name_chars) : "NULL");
+}
+std::string describe(const proto::CreateMappingReply& rep, Extra) { return handle(rep.handle); }
+
+size_t handle(Call& call, const proto::MapViewRequest& req, Extra) {
+    auto r = call.kernel.map_view(call.caller, HandleValue{req.mapping}, req.access,
+                                  req.offset_high, req.offset_low, req.size);
+    if (!r) return call.fail(r.error());
+    const MapViewResult& v = r.value();
+    const uint32_t flags = (v.writable ? proto::kViewWritable : 0u) |
+                           (v.file_backed ? proto::kViewFileBacked : 0u);
+    return call.ok(proto::MapViewReply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
+                                       v.ino, v.kernel_fd, flags});
+}
+std::string describe(const proto::MapViewRequest& req, Extra) {
+    return "mapping=" + handle(req.mapping) + " access=" + trace_text::map_access(req.access) +
+           " offset=" + to_string(join(req.offset_high, req.offset_low)) +
+           " size=" + to_string(req.size);
+}
+std::string describe(const proto::MapViewReply& rep, Extra) { return hex(rep.address); }
+
+size_t handle(Call& call, const proto::UnmapViewRequest& req, Extra) {
+    auto r = call.kernel.unmap_view(call.caller, req.address);
+    if (!r) return call.fail(r.error());
+    return call.ok(proto::UnmapViewReply{r.value().release_base, r.value().release_length});
+}
+std::string describe(const proto::UnmapViewRequest& req, Extra) {
+    return "address=" + hex(req.address);
+}
+std::string describe(const proto::UnmapViewReply&, Extra) { return "TRUE"; }
+
+size_t handle(Call& call, const proto::FlushViewRequest& req, Extra) {
+    auto r = call.kernel.flush_view(call.caller, req.address, req.size);
+    if (!r) return call.fail_silently();  // not inside a mapping: FALSE, last error untouched
+    if (!*r) return call.fail(r->error());
+    return call.ok(proto::FlushViewReply{});
+}
+std::string describe(const proto::FlushViewRequest& req, Extra) {
+    return "address=" + hex(req.address) + " size=" + to_string(req.size);
+}
+std::string describe(const proto::FlushViewReply&, Extra) { return "TRUE"; }
+
+}  // namespace cek::kernel::handlers

@@ -1,0 +1,196 @@
+// File mappings and their views: CreateFileMappingW (RAM-backed and file-backed, one order of
+// checks), MapViewOfFile, UnmapViewOfFile, FlushViewOfFile. Rules: docs/semantics/mappings.md;
+// the step numbers in comments are its §1 rows.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "fsys/path.h"
+#include "kernel/kernel_impl.h"
+#include "kernel/log.h"
+
+namespace cek::kernel {
+
+Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
+                                           uint32_t size_high, uint32_t size_low,
+                                           const std::u16string* name, LastError& last_error) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // 2. Strip the bits CE ignores.
+    protect &= ~(ce::kSecCommit | ce::kPageInternalDbMapping);
+    if (file.raw != ce::kInvalidHandle)
+        return create_file_mapping(*p, file, protect, size_high, size_low, name, last_error);
+    // 4. The mapping length; bit 31 set is rejected before the name is looked up.
+    const uint32_t length = size_low;
+    if ((length & 0x80000000u) != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    // 5. The name is looked up before anything else is validated, so size 0 and any protection
+    // open an existing mapping (the open-by-create idiom).
+    auto handle = create_named(caller, ObjectType::Mapping, name, last_error,
+                               [&]() -> Result<Ref<MappingObject>> {
+        // 8. The late parameter checks.
+        if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        if (size_high != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+        if (length == 0 || protect == ce::kPageReadOnly) return Win32Error::ERROR_INVALID_PARAMETER;
+        // 9. Room in the window and the host.
+        return MappingObject::create_ram(length, true, window_);
+    });
+    if (handle)
+        log::mapping()->debug("mapping h={:#x} size={} name={}", handle->raw, length,
+                              name != nullptr ? fsys::to_utf8(*name).value_or("?") : "");
+    return handle;
+}
+
+Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, uint32_t protect,
+                                                uint32_t size_high, uint32_t size_low,
+                                                const std::u16string* name,
+                                                LastError& last_error) {
+    // 2. The handle leaves the caller's clean-up list on every path; a handle taken that way is
+    // closed at once on every path but success (CE 5 takes it over).
+    const bool taken = take_cffm(p, file);
+    auto fail = [&](Win32Error e) -> Result<HandleValue> {
+        if (taken) close_kernel_handle(file);
+        log::mapping()->debug("file mapping h={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
+        return e;
+    };
+    // 3. The file's length, read through the handle.
+    auto f = lookup<FileObject>(p.id, file, Need::nothing, Win32Error::ERROR_INVALID_PARAMETER);
+    struct stat st {};
+    if (!f || f.value()->is_directory() || ::fstat(f.value()->fd(), &st) != 0)
+        return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    FileObject* fo = f.value();
+    const auto file_length = static_cast<uint64_t>(st.st_size);
+    // 4. The mapping's length; a longer mapping extends the file now, before anything else.
+    const uint64_t length = size_low != 0 ? size_low : file_length;
+    if (length >= 0x80000000ULL) return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    if (length > file_length) {
+        if (!fo->access().write || ::ftruncate(fo->fd(), static_cast<off_t>(length)) != 0)
+            return fail(Win32Error::ERROR_ACCESS_DENIED);
+    }
+    // 5. The name is looked up before the remaining checks; a hit closes the file handle.
+    LastError le;
+    auto handle = create_named(p.id, ObjectType::Mapping, name, le,
+                               [&]() -> Result<Ref<MappingObject>> {
+        // 7. A read-write mapping of a non-empty file reads byte 0 and writes it back.
+        if (protect == ce::kPageReadWrite && std::max(length, file_length) != 0) {
+            char byte = 0;
+            if (!fo->access().write || ::pread(fo->fd(), &byte, 1, 0) != 1 ||
+                ::pwrite(fo->fd(), &byte, 1, 0) != 1)
+                return Win32Error::ERROR_ACCESS_DENIED;
+        }
+        // 8. The late parameter checks.
+        if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        if (size_high != 0 || length == 0) return Win32Error::ERROR_INVALID_PARAMETER;
+        // 10. Only a CreateFileForMapping handle no mapping owns yet (CE 5 rejects others).
+        HandleTable::Entry* entry = handles_.find(file);
+        if (entry == nullptr || !entry->kernel_owned || !fo->for_mapping() || fo->mapped_by() != 0) {
+            log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        }
+        // 9. Room in the window. At the handle quota the new mapping dies before it owns the
+        // file handle.
+        return MappingObject::create_file(Ref<FileObject>(fo), length,
+                                          protect == ce::kPageReadWrite, window_);
+    });
+    if (!handle) return fail(handle.error());
+    last_error = le;
+    if (le.set && le.code == Win32Error::ERROR_ALREADY_EXISTS) {
+        if (taken) close_kernel_handle(file);
+        return handle;
+    }
+    // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap). A
+    // handle another process created is on that process's list: take it off there too, only now
+    // (on every failure it stays there, so that process still closes it).
+    auto* mapping = object_cast<MappingObject>(handles_.find(handle.value())->object.get());
+    mapping->on_destroy([this, file] { close_kernel_handle(file); });
+    for (auto& [id, other] : processes_) take_cffm(other, file);
+    log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",
+                          handle->raw, file.raw, length, mapping->base());
+    return handle;
+}
+
+Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uint32_t access,
+                                       uint32_t offset_high, uint32_t offset_low,
+                                       uint64_t size) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(MappingObject * mapping, lookup<MappingObject>(caller, handle));
+    // CE 5: ALL_ACCESS and READ|WRITE mean WRITE; 0 is accepted; any other bit is invalid.
+    if (access == ce::kFileMapAllAccess || access == (ce::kFileMapRead | ce::kFileMapWrite))
+        access = ce::kFileMapWrite;
+    if ((access & ~(ce::kFileMapRead | ce::kFileMapWrite)) != 0)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if ((access & ce::kFileMapWrite) != 0 && !mapping->writable())
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if (offset_high != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    // Byte-granular offsets (CE 5 does not check alignment); size 0 runs to the end.
+    const uint64_t offset = offset_low;
+    if (offset >= mapping->size()) return Win32Error::ERROR_INVALID_PARAMETER;
+    const uint64_t length = size == 0 ? mapping->size() - offset : size;
+    if (length > mapping->size() - offset) return Win32Error::ERROR_INVALID_PARAMETER;
+
+    MapViewResult r{};
+    r.address = personality_->view_address(mapping->base(), offset);
+    r.map_base = mapping->base();
+    r.map_length = mapping->map_length();
+    r.object_id = mapping->id();
+    r.writable = mapping->writable();  // CE 5: protection is per mapping, not per view
+    r.file_backed = !mapping->ram_backed();
+    r.dev = mapping->dev();
+    r.ino = mapping->ino();
+    uint32_t& in_process = p->mapped[mapping->id()];
+    r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
+    ++in_process;
+    // CE 5: the view keeps the mapping, its handle entry and so its name alive (IncRef).
+    if (personality_->view_holds_handle()) handles_.add_ref(handle, caller, 0);
+    mapping->view_added();
+    p->views.emplace(r.address, View{Ref<MappingObject>(mapping), handle, offset, length, access});
+    log::mapping()->debug("view mapped pid={} h={:#x} addr={:#x} len={}", p->pid, handle.raw,
+                          r.address, length);
+    return r;
+}
+
+UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::iterator it) {
+    View view = std::move(it->second);
+    p.views.erase(it);
+    UnmapResult r;
+    view.mapping->view_removed();
+    auto counted = p.mapped.find(view.mapping->id());
+    if (counted != p.mapped.end() && --counted->second == 0) {
+        p.mapped.erase(counted);
+        r.release_base = view.mapping->base();
+        r.release_length = view.mapping->map_length();
+    }
+    // Drop the handle reference the view held. The entry may already be gone if the
+    // application closed the handle more often than it opened it; the view's own object
+    // reference kept the pages alive until now.
+    if (personality_->view_holds_handle()) release(view.handle, p.id);
+    return r;  // the last reference frees the mapping, which writes dirty pages back (FreeMap)
+}
+
+Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_ADDRESS;
+    auto it = p->views.find(address);
+    if (it == p->views.end()) {
+        log::mapping()->debug("unmap addr={:#x} -> ERROR_INVALID_ADDRESS(487)", address);
+        return Win32Error::ERROR_INVALID_ADDRESS;
+    }
+    return remove_view(*p, it);
+}
+
+std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t address,
+                                               uint64_t size) {
+    uint64_t base = 0;
+    auto* mapping = object_cast<MappingObject>(window_.owner_of(address, &base));
+    if (mapping == nullptr || address - base >= mapping->map_length()) return std::nullopt;
+    if (address - base >= mapping->size()) return Result<void>{};  // the tail of the last page
+    uint64_t offset = address - base;
+    uint64_t length = size == 0 ? mapping->size() - offset
+                                : std::min<uint64_t>(size, mapping->size() - offset);
+    return mapping->flush(offset, length);
+}
+
+}  // namespace cek::kernel

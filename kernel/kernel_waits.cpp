@@ -1,0 +1,187 @@
+// WaitForSingleObject / WaitForMultipleObjects. Rules: docs/semantics/sync.md.
+//
+// A wait that cannot complete at once is recorded (waits_, by arrival) and listed on each of its
+// objects. Whenever an object may have become ready (set, released, abandoned) its waits are
+// tried oldest first; a completed wait acquires exactly one object, leaves every list and goes
+// to completions_, which the transport turns into the reply that was left pending.
+#include <algorithm>
+
+#include "kernel/kernel_impl.h"
+#include "kernel/log.h"
+#include "protocol/futex.h"
+#include "protocol/request_codes.h"
+
+namespace cek::kernel {
+
+namespace {
+
+constexpr uint32_t kWaitObject0 = 0x00000000;
+constexpr uint32_t kWaitAbandoned0 = 0x00000080;
+constexpr uint32_t kWaitTimeout = 258;
+
+using proto::monotonic_ns;
+using proto::realtime_ns;
+
+}  // namespace
+
+bool Kernel::acquire(Waitable& object, ThreadRef thread) {
+    bool abandoned = object.acquire(thread);
+    if (auto* mutex = object_cast<MutexObject>(&object);
+        mutex != nullptr && mutex->recursion() == 1) {
+        if (Process* p = process(thread.process))
+            p->owned_mutexes.emplace(mutex->id(), Ref<MutexObject>(mutex));
+    }
+    return abandoned;
+}
+
+std::optional<Result<uint32_t>> Kernel::wait(ThreadRef caller, std::span<const HandleValue> handles,
+                                             bool wait_all, uint32_t timeout_ms, uint64_t tag) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return Result<uint32_t>(Win32Error::ERROR_INVALID_HANDLE);
+    // CE: fWaitAll must be FALSE; 1 to MAXIMUM_WAIT_OBJECTS handles.
+    if (handles.empty() || handles.size() > ce::kMaxWaitObjects || wait_all)
+        return Result<uint32_t>(Win32Error::ERROR_INVALID_PARAMETER);
+    Wait w{caller, tag, {}, {handles.begin(), handles.end()}, timeout_ms, 0, std::nullopt};
+    w.objects.reserve(handles.size());
+    for (HandleValue h : handles) {
+        auto object = lookup<Waitable>(caller.process, h);
+        if (!object) {
+            log::sync()->debug("wait h={:#x} -> ERROR_INVALID_HANDLE(6)", h.raw);
+            return Result<uint32_t>(object.error());
+        }
+        w.objects.emplace_back(object.value());
+    }
+    // The lowest index that is ready wins.
+    for (size_t i = 0; i < w.objects.size(); ++i) {
+        if (w.objects[i]->ready_for(caller)) {
+            bool abandoned = acquire(*w.objects[i], caller);
+            return Result<uint32_t>(static_cast<uint32_t>(i) +
+                                    (abandoned ? kWaitAbandoned0 : kWaitObject0));
+        }
+    }
+    if (timeout_ms == 0) return Result<uint32_t>(kWaitTimeout);
+    // A mutex its owner holds UINT32_MAX times would be ready but for the count.
+    for (const auto& o : w.objects) {
+        auto* mutex = object_cast<MutexObject>(o.get());
+        if (mutex != nullptr && mutex->saturated() && mutex->owner() == caller)
+            return Result<uint32_t>(Win32Error::ERROR_TOO_MANY_POSTS);
+    }
+    const uint64_t id = next_wait_id_++;
+    w.since_ns = monotonic_ns();
+    if (timeout_ms != ce::kWaitInfinite) {
+        w.deadline = w.since_ns + uint64_t{timeout_ms} * 1'000'000ULL;
+        deadlines_.emplace(*w.deadline, id);
+    }
+    for (const auto& o : w.objects) o->waits().insert(id);
+    auto [old, inserted] = p->waits.emplace(tag, id);
+    if (!inserted) {
+        // The transport reuses a tag only after the wait it named is gone; a clash is a bug.
+        log::sync()->error("wait tag {:#x} of process {} already pending", tag, caller.process.raw);
+        cancel_wait(caller.process, tag);
+        p->waits.emplace(tag, id);
+    }
+    waits_.emplace(id, std::move(w));
+    log::sync()->debug("wait pending id={} process={} tid={} objects={} timeout={}", id,
+                       caller.process.raw, caller.tid, handles.size(), timeout_ms);
+    return std::nullopt;
+}
+
+bool Kernel::try_complete(uint64_t id) {
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return false;
+    Wait& w = it->second;
+    for (size_t i = 0; i < w.objects.size(); ++i) {
+        if (w.objects[i]->ready_for(w.thread)) {
+            bool abandoned = acquire(*w.objects[i], w.thread);
+            finish_wait(id, static_cast<uint32_t>(i) +
+                                (abandoned ? kWaitAbandoned0 : kWaitObject0));
+            return true;
+        }
+    }
+    return false;
+}
+
+void Kernel::finish_wait(uint64_t id, uint32_t result) {
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return;
+    Wait w = std::move(it->second);
+    waits_.erase(it);
+    for (const auto& o : w.objects) o->waits().erase(id);
+    if (w.deadline) deadlines_.erase({*w.deadline, id});
+    if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);
+    completions_.push_back(WaitCompletion{w.thread.process, w.tag, result});
+    if (diagnostics_.tracing()) {
+        // The request was traced as "pending"; its end gets a record of its own.
+        TraceEntry e;
+        e.record.time_ns = realtime_ns();
+        e.record.duration_ns = monotonic_ns() - w.since_ns;
+        e.record.process_id = w.thread.process.raw;
+        e.record.pid = pid_of(w.thread.process);
+        e.record.thread_id = w.thread.tid;
+        e.record.code = static_cast<uint32_t>(proto::RequestCode::WaitObjects);
+        e.args = "(completed)";
+        e.result = fmt::format("{:#x}", result);
+        diagnostics_.record(std::move(e));
+    }
+    log::sync()->debug("wait done id={} process={} tid={} result={:#x}", id,
+                       w.thread.process.raw, w.thread.tid, result);
+}
+
+void Kernel::wake_waiters(Waitable& object) {
+    if (object.waits().empty()) return;
+    // Completing a wait edits the set; walk a copy, oldest first, while the object is still
+    // ready for someone.
+    std::vector<uint64_t> ids(object.waits().begin(), object.waits().end());
+    for (uint64_t id : ids) {
+        auto it = waits_.find(id);
+        if (it == waits_.end()) continue;
+        const ProcessId waiter = it->second.thread.process;
+        if (liveness_probe_ && !liveness_probe_(waiter)) {
+            // Dead, its hang-up not read yet: it takes nothing and goes when it is detached.
+            log::sync()->debug("wait id={} skipped: process={} is gone", id, waiter.raw);
+            continue;
+        }
+        try_complete(id);
+    }
+}
+
+void Kernel::cancel_wait(ProcessId caller, uint64_t tag) {
+    Process* p = process(caller);
+    if (p == nullptr) return;
+    auto hit = p->waits.find(tag);
+    if (hit == p->waits.end()) return;
+    uint64_t id = hit->second;
+    p->waits.erase(hit);
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return;
+    for (const auto& o : it->second.objects) o->waits().erase(id);
+    if (it->second.deadline) deadlines_.erase({*it->second.deadline, id});
+    waits_.erase(it);
+}
+
+void Kernel::expire_waits(uint64_t now_ns) {
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now_ns)
+        finish_wait(deadlines_.begin()->second, kWaitTimeout);
+}
+
+std::optional<uint64_t> Kernel::next_wait_deadline() const {
+    if (deadlines_.empty()) return std::nullopt;
+    return deadlines_.begin()->first;
+}
+
+void Kernel::drop_sync_state(Process& p) {
+    std::vector<uint64_t> tags;
+    tags.reserve(p.waits.size());
+    for (const auto& [tag, id] : p.waits) tags.push_back(tag);
+    for (uint64_t tag : tags) cancel_wait(p.id, tag);
+    // Mutexes its threads still own are abandoned; the next waiter hears WAIT_ABANDONED.
+    auto owned = std::move(p.owned_mutexes);
+    p.owned_mutexes.clear();
+    for (auto& [id, mutex] : owned) {
+        log::sync()->debug("mutex id={} abandoned by process {}", id, p.id.raw);
+        mutex->abandon();
+        wake_waiters(*mutex);
+    }
+}
+
+}  // namespace cek::kernel

@@ -1,0 +1,69 @@
+// The CE 5 personality (CE 4.2 and 5.0: the slotted kernel). Rules: docs/semantics/.
+#include <cstdio>
+
+#include "kernel/objects/open_files.h"
+#include "kernel/objects/waitable.h"
+#include "kernel/personality/personality.h"
+#include "protocol/ce_constants.h"
+
+namespace cek::kernel {
+
+namespace {
+
+class Ce5 final : public Personality {
+public:
+    std::string_view name() const override { return "ce5"; }
+    uint32_t version() const override { return 5; }
+
+    // CE 5 reports a full handle list as what it is there: an allocation failure.
+    Win32Error handle_quota_error() const override { return Win32Error::ERROR_NOT_ENOUGH_MEMORY; }
+
+    // One address space for every mapping (the window): a view is the mapping's base plus the
+    // offset, the same in every process, and it keeps the handle entry (CE 5 IncRef).
+    bool view_holds_handle() const override { return true; }
+    uint64_t view_address(uint64_t base, uint64_t offset) const override { return base + offset; }
+
+    // CreateFileForMapping runs in the kernel: the share argument is ignored; exactly
+    // GENERIC_READ shares reads, anything else is exclusive, FILE_SHARE_WRITE_OVERRIDE shares both.
+    bool kernel_owns_mapping_files() const override { return true; }
+    uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const override {
+        if ((share & ce::kFileShareWriteOverride) != 0) return kShareRead | kShareWrite;
+        return desired_access == ce::kGenericRead ? kShareRead : 0;
+    }
+
+    // Within the calling process only, sync objects only, DUPLICATE_SAME_ACCESS required, no
+    // inheritance; every failure is ERROR_INVALID_PARAMETER. The same value comes back; with
+    // DUPLICATE_CLOSE_SOURCE the new reference replaces the source's.
+    Result<DuplicatePlan> duplicate(const DuplicateCall& c,
+                                     std::optional<ObjectType> held) const override {
+        constexpr Win32Error kInvalid = Win32Error::ERROR_INVALID_PARAMETER;
+        if (c.source_process != ce::kCurrentProcessHandle ||
+            c.target_process != ce::kCurrentProcessHandle)
+            return kInvalid;
+        if ((c.options & ce::kDuplicateSameAccess) == 0 ||
+            (c.options & ~(ce::kDuplicateSameAccess | ce::kDuplicateCloseSource)) != 0 || c.inherit)
+            return kInvalid;
+        if (!held || !Waitable::is_waitable(*held)) return kInvalid;
+        return DuplicatePlan{(c.options & ce::kDuplicateCloseSource) == 0};
+    }
+};
+
+}  // namespace
+
+PersonalityChoice choose_personality(uint32_t version) {
+    if (version == 4 || version == 5) return {std::make_unique<Ce5>(), {}};
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "personality ce%u is not implemented yet: this kernel offers ce5 (CE 4.2 and "
+                  "5.0); ce6 (CE 6.0 and 7.0) is planned",
+                  version);
+    return {nullptr, text};
+}
+
+PersonalityChoice choose_personality(std::string_view name) {
+    if (name == "ce5") return choose_personality(5u);
+    if (name == "ce6") return choose_personality(6u);
+    return {nullptr, "unknown personality '" + std::string(name) + "' (known: ce5, ce6)"};
+}
+
+}  // namespace cek::kernel

@@ -1,0 +1,74 @@
+// Personality: the places where CE 5 and CE 6/7 answer the same call differently, as one
+// interface chosen at boot (`cekernel --personality`). Each rule of the kernel that differs
+// between the two asks its personality instead of testing a version number, so a second
+// personality is a new implementation of this interface, not edits across the kernel.
+//
+// Implemented: ce5 (CE 4.2 and 5.0, the default). ce6 (CE 6.0 and 7.0) is named here so that
+// asking for it gives a clear error until it exists. The differences the seam covers are listed
+// in docs/semantics/README.md; each method cites the page with its CE 5 rule.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "kernel/core/object.h"
+
+namespace cek::kernel {
+
+// What DuplicateHandle does once its checks passed.
+struct DuplicatePlan {
+    bool add_reference;  // the target gets one more reference
+};
+
+// A DuplicateHandle call as the caller made it.
+struct DuplicateCall {
+    uint32_t source_process;
+    uint32_t target_process;
+    uint32_t options;
+    bool inherit;
+};
+
+class Personality {
+public:
+    virtual ~Personality() = default;
+
+    virtual std::string_view name() const = 0;  // "ce5"
+    virtual uint32_t version() const = 0;       // 5: what snapshots and the hello report
+
+    // Handles (docs/semantics/handles.md §4): the error for a caller at its handle quota, or a
+    // table that is full.
+    virtual Win32Error handle_quota_error() const = 0;
+
+    // Mappings (docs/semantics/mappings.md §3): whether a view holds a reference on the
+    // mapping's handle entry, and with it the mapping's name, until it is unmapped.
+    virtual bool view_holds_handle() const = 0;
+    // The address a view of a mapping at `base` (its place in the window) gets for `offset`.
+    virtual uint64_t view_address(uint64_t base, uint64_t offset) const = 0;
+
+    // CreateFileForMappingW (docs/semantics/files.md §2): whether the kernel owns the handle
+    // (every process may use it, the creator's clean-up list closes it), and the share mode it
+    // opens with, from the desired access and the share argument.
+    virtual bool kernel_owns_mapping_files() const = 0;
+    virtual uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const = 0;
+
+    // DuplicateHandle (docs/semantics/handles.md §5): the checks, in the personality's order and
+    // with its error codes. `held`: the type of the object behind the handle, when the caller
+    // holds it.
+    virtual Result<DuplicatePlan> duplicate(const DuplicateCall& call,
+                                             std::optional<ObjectType> held) const = 0;
+};
+
+// The personality for a CE major version (5; 4 counts as 5), or an error text saying why not.
+struct PersonalityChoice {
+    std::unique_ptr<Personality> personality;
+    std::string error;  // set when `personality` is null
+};
+PersonalityChoice choose_personality(uint32_t version);
+// The same, by the name `cekernel --personality` takes ("ce5", "ce6").
+PersonalityChoice choose_personality(std::string_view name);
+
+}  // namespace cek::kernel
