@@ -95,9 +95,8 @@ bool parse(int argc, char** argv, Options& o) {
         std::fputs("cekernel: --root is required\n", stderr);
         return false;
     }
-    if (o.personality != "ce5") {
-        std::fprintf(stderr, "cekernel: personality '%s' is not supported (ce5)\n",
-                     o.personality.c_str());
+    if (auto choice = cek::kernel::choose_personality(o.personality); !choice.personality) {
+        std::fprintf(stderr, "cekernel: %s\n", choice.error.c_str());
         return false;
     }
     return true;
@@ -128,20 +127,9 @@ void report(int fd, unsigned char status) {
     ::close(fd);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    Options o;
-    if (!parse(argc, argv, o)) {
-        usage();
-        return kExitUsage;
-    }
-    std::string runtime = cek::proto::runtime_dir();
-    if (int e = cek::proto::ensure_runtime_dir(runtime); e != 0) {
-        std::fprintf(stderr, "cekernel: runtime directory %s: %s\n", runtime.c_str(),
-                     std::strerror(e));
-        return 1;
-    }
+// Detaches from the terminal unless --foreground (returning the descriptor that reports the
+// start to the parent, else -1), sends stderr to the log file and sets up logging.
+int detach_and_log(Options& o, const std::string& runtime) {
     int status_fd = -1;
     if (!o.foreground) {
         status_fd = daemonize();
@@ -163,6 +151,25 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::cfg::load_env_levels();
+
+    return status_fd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    if (!parse(argc, argv, o)) {
+        usage();
+        return kExitUsage;
+    }
+    std::string runtime = cek::proto::runtime_dir();
+    if (int e = cek::proto::ensure_runtime_dir(runtime); e != 0) {
+        std::fprintf(stderr, "cekernel: runtime directory %s: %s\n", runtime.c_str(),
+                     std::strerror(e));
+        return 1;
+    }
+    const int status_fd = detach_and_log(o, runtime);
 
     cek::fsys::RootOptions root_options;
     root_options.force_sidecar = o.sidecar_attributes;  // as on a host without user xattrs
@@ -190,6 +197,7 @@ int main(int argc, char** argv) {
     cek::kernel::KernelConfig config;
     config.window_base = window.base;
     config.window_size = window.size;
+    config.personality = cek::kernel::choose_personality(o.personality).personality->version();
     cek::kernel::Kernel kernel(config, std::move(root.value()));
 
     cek::kernel::ServerOptions server_options;

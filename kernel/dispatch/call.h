@@ -80,6 +80,12 @@ struct Call {
         return reply.ok(body, le, data);
     }
     size_t fail(Win32Error e) { return reply.fail(e); }
+    // The usual ending of a handler: `body` when the rule succeeded, else its error.
+    template <class T, class Reply>
+    size_t answer(const Result<T>& result, const Reply& body, LastError le = LastError::keep()) {
+        if (!result) return fail(result.error());
+        return ok(body, le);
+    }
     size_t fail_silently() { return reply.fail_silently(); }
     // A malformed request: a length or code that does not match what was sent.
     size_t malformed() { return reply.fail(Win32Error::ERROR_INVALID_PARAMETER); }

@@ -186,8 +186,8 @@ size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::by
         if (n == 0)
             e.result = "pending";
         else if (rh.failed == 0)
-            e.result = trace_text::bounded(
-                describe_reply(code, std::span<const std::byte>(reply.data(), n).subspan(sizeof rh)));
+            e.result = trace_text::bounded(describe_reply(
+                code, std::span<const std::byte>(reply.data(), n).subspan(sizeof rh)));
     } else {
         e.args = "<malformed>";
     }

@@ -52,8 +52,8 @@ std::string share(uint32_t s) {
 }
 
 std::string disposition(uint32_t d) {
-    static constexpr const char* kNames[] = {"0", "CREATE_NEW", "CREATE_ALWAYS", "OPEN_EXISTING",
-                                             "OPEN_ALWAYS", "TRUNCATE_EXISTING"};
+    static constexpr const char* kNames[] = {
+        "0", "CREATE_NEW", "CREATE_ALWAYS", "OPEN_EXISTING", "OPEN_ALWAYS", "TRUNCATE_EXISTING"};
     return choice(d, kNames);
 }
 

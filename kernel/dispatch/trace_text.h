@@ -19,6 +19,11 @@ template <size_t N>
 std::string choice(uint32_t value, const char* const (&names)[N]) {
     return value < N ? names[value] : std::to_string(value);
 }
+// "handle=..." for the many requests whose one argument is a handle.
+template <class Request>
+std::string handle_argument(const Request& r) {
+    return "handle=" + handle(r.handle);
+}
 std::string protect(uint32_t p);
 std::string map_access(uint32_t a);
 std::string file_access(uint32_t a);

@@ -3,13 +3,10 @@
 #include <array>
 #include <string>
 
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 #include "protocol/channel.h"
 
 namespace cek::kernel::handlers {
-
-using std::to_string;
 
 size_t handle(Call& call, const proto::SnapshotRequest&, Extra) {
     proto::ByteWriter bytes;

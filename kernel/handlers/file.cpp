@@ -1,22 +1,20 @@
 // Requests on file and search handles. Rules: docs/semantics/files.md.
 #include <string>
 
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 
 namespace cek::kernel::handlers {
-
-using std::to_string;
-using trace_text::handle;
-using trace_text::hex;
 
 namespace {
 
 // A directory entry; its name follows the reply.
 proto::FindEntryWire entry_wire(const fsys::FindEntry& e) {
-    return proto::FindEntryWire{e.attributes,        static_cast<uint32_t>(e.name.size()),
-                                e.size,              e.times.creation,
-                                e.times.last_access, e.times.last_write,
+    return proto::FindEntryWire{e.attributes,
+                                static_cast<uint32_t>(e.name.size()),
+                                e.size,
+                                e.times.creation,
+                                e.times.last_access,
+                                e.times.last_write,
                                 0};
 }
 
@@ -56,7 +54,7 @@ size_t handle(Call& call, const proto::FileDescriptorRequest& req, Extra) {
                                               d.directory, 0, d.dev, d.ino});
 }
 std::string describe(const proto::FileDescriptorRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
+    return handle_argument(req);
 }
 std::string describe(const proto::FileDescriptorReply& rep, Extra) {
     return "fd=" + to_string(rep.kernel_fd);
@@ -67,9 +65,7 @@ size_t handle(Call& call, const proto::SetEndOfFileRequest& req, Extra) {
     if (!r) return call.fail(r.error());
     return call.ok(proto::SetEndOfFileReply{r.value()});
 }
-std::string describe(const proto::SetEndOfFileRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::SetEndOfFileRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::SetEndOfFileReply& rep, Extra) {
     return "size=" + to_string(rep.size);
 }
@@ -82,9 +78,7 @@ size_t handle(Call& call, const proto::FileInfoRequest& req, Extra) {
                                         i.times.creation, i.times.last_access, i.times.last_write,
                                         i.id.dev, i.id.ino});
 }
-std::string describe(const proto::FileInfoRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::FileInfoRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::FileInfoReply& rep, Extra) {
     return "attributes=" + hex(rep.attributes) + " size=" + to_string(rep.size);
 }
@@ -94,8 +88,7 @@ size_t handle(Call& call, const proto::SetFileTimeRequest& req, Extra) {
                                        pick(req.which, 1, req.creation),
                                        pick(req.which, 2, req.last_access),
                                        pick(req.which, 4, req.last_write));
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::SetFileTimeReply{});
+    return call.answer(r, proto::SetFileTimeReply{});
 }
 std::string describe(const proto::SetFileTimeRequest& req, Extra) {
     return "handle=" + handle(req.handle) +
@@ -125,21 +118,16 @@ size_t handle(Call& call, const proto::FindNextRequest& req, Extra) {
     return call.ok(proto::FindNextReply{entry_wire(r.value())}, LastError::keep(),
                    std::as_bytes(std::span(r.value().name)));
 }
-std::string describe(const proto::FindNextRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::FindNextRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::FindNextReply& rep, Extra data) {
     return data.quoted(rep.entry.name_chars);
 }
 
 size_t handle(Call& call, const proto::FindCloseRequest& req, Extra) {
-    auto r = call.kernel.find_close(call.caller, HandleValue{req.handle});
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::FindCloseReply{});
+    return call.answer(call.kernel.find_close(call.caller, HandleValue{req.handle}),
+                       proto::FindCloseReply{});
 }
-std::string describe(const proto::FindCloseRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::FindCloseRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::FindCloseReply&, Extra) { return "TRUE"; }
 
 }  // namespace cek::kernel::handlers

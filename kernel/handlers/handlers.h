@@ -14,9 +14,16 @@
 #include <string>
 
 #include "kernel/dispatch/call.h"
+#include "kernel/dispatch/trace_text.h"
 #include "protocol/messages.h"
 
 namespace cek::kernel::handlers {
+
+// The words every family's describe() uses.
+using std::to_string;
+using trace_text::handle;
+using trace_text::handle_argument;
+using trace_text::hex;
 
 #define CEK_REQUEST(name)                                                      \
     size_t handle(Call& call, const proto::name##Request& request, Extra extra); \

@@ -1,12 +1,8 @@
 // Requests on handles of any type: Null (a round trip), CloseHandle, DuplicateHandle.
 // Rules: docs/semantics/handles.md.
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 
 namespace cek::kernel::handlers {
-
-using trace_text::handle;
-using trace_text::hex;
 
 size_t handle(Call& call, const proto::NullRequest& req, Extra) {
     return call.ok(proto::NullReply{req.cookie});
@@ -15,13 +11,10 @@ std::string describe(const proto::NullRequest& req, Extra) { return "cookie=" + 
 std::string describe(const proto::NullReply&, Extra) { return "TRUE"; }
 
 size_t handle(Call& call, const proto::CloseHandleRequest& req, Extra) {
-    auto r = call.kernel.close_handle(call.caller, HandleValue{req.handle});
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::CloseHandleReply{});
+    return call.answer(call.kernel.close_handle(call.caller, HandleValue{req.handle}),
+                       proto::CloseHandleReply{});
 }
-std::string describe(const proto::CloseHandleRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::CloseHandleRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::CloseHandleReply&, Extra) { return "TRUE"; }
 
 size_t handle(Call& call, const proto::DuplicateRequest& req, Extra) {

@@ -1,14 +1,9 @@
 // Requests on file mappings and their views. Rules: docs/semantics/mappings.md.
 #include <string>
 
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 
 namespace cek::kernel::handlers {
-
-using std::to_string;
-using trace_text::handle;
-using trace_text::hex;
 
 namespace {
 
@@ -37,8 +32,8 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra) {
                                   req.offset_high, req.offset_low, req.size);
     if (!r) return call.fail(r.error());
     const MapViewResult& v = r.value();
-    const uint32_t flags = (v.writable ? proto::kViewWritable : 0u) |
-                           (v.file_backed ? proto::kViewFileBacked : 0u);
+    const uint32_t flags =
+        (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
     return call.ok(proto::MapViewReply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
                                        v.ino, v.kernel_fd, flags});
 }

@@ -2,13 +2,9 @@
 // copy, GetFileAttributesExW, disk space. Rules: docs/semantics/files.md.
 #include <string>
 
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 
 namespace cek::kernel::handlers {
-
-using std::to_string;
-using trace_text::hex;
 
 namespace {
 
@@ -19,16 +15,16 @@ Result<uint32_t> path_op(Kernel& k, proto::PathOpCode op, const std::u16string& 
         return 0u;
     };
     switch (op) {
-    case proto::PathOpCode::GetAttributes:
-        return k.get_attributes(path);
-    case proto::PathOpCode::SetAttributes:
-        return done(k.set_attributes(path, argument));
-    case proto::PathOpCode::Unlink:
-        return done(k.delete_file(path));
-    case proto::PathOpCode::MakeDirectory:
-        return done(k.create_directory(path));
-    case proto::PathOpCode::RemoveEmptyDirectory:
-        return done(k.remove_directory(path));
+        case proto::PathOpCode::GetAttributes:
+            return k.get_attributes(path);
+        case proto::PathOpCode::SetAttributes:
+            return done(k.set_attributes(path, argument));
+        case proto::PathOpCode::Unlink:
+            return done(k.delete_file(path));
+        case proto::PathOpCode::MakeDirectory:
+            return done(k.create_directory(path));
+        case proto::PathOpCode::RemoveEmptyDirectory:
+            return done(k.remove_directory(path));
     }
     return Win32Error::ERROR_INVALID_PARAMETER;
 }
@@ -43,9 +39,10 @@ size_t handle(Call& call, const proto::PathOpRequest& req, Extra extra) {
     return call.ok(proto::PathOpReply{r.value(), 0});
 }
 std::string describe(const proto::PathOpRequest& req, Extra extra) {
-    static constexpr const char* kOps[] = {"?", "get_attributes", "set_attributes", "delete",
-                                           "create_directory", "remove_directory"};
-    std::string out = "op=" + trace_text::choice(req.op, kOps) + " path=" + extra.quoted(req.path_chars);
+    static constexpr const char* kOps[] = {"?",      "get_attributes",   "set_attributes",
+                                           "delete", "create_directory", "remove_directory"};
+    std::string out =
+        "op=" + trace_text::choice(req.op, kOps) + " path=" + extra.quoted(req.path_chars);
     if (req.op == static_cast<uint32_t>(proto::PathOpCode::SetAttributes))
         out += " attributes=" + hex(req.argument);
     return out;
@@ -57,10 +54,9 @@ std::string describe(const proto::PathOpReply& rep, Extra) {
 size_t handle(Call& call, const proto::MovePathRequest& req, Extra extra) {
     std::u16string from, to;
     if (!extra.text(req.from_chars, from) || !extra.text(req.to_chars, to)) return call.malformed();
-    auto r = req.copy != 0 ? call.kernel.copy_file(from, to, req.fail_if_exists != 0)
-                           : call.kernel.move_file(from, to);
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::MovePathReply{});
+    return call.answer(req.copy != 0 ? call.kernel.copy_file(from, to, req.fail_if_exists != 0)
+                                     : call.kernel.move_file(from, to),
+                       proto::MovePathReply{});
 }
 std::string describe(const proto::MovePathRequest& req, Extra extra) {
     std::string from = extra.quoted(req.from_chars);

@@ -2,25 +2,20 @@
 #include <array>
 #include <string>
 
-#include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 
 namespace cek::kernel::handlers {
-
-using std::to_string;
-using trace_text::handle;
-using trace_text::hex;
 
 namespace {
 
 std::optional<ObjectType> sync_type(uint32_t kind) {
     switch (static_cast<proto::SyncKind>(kind)) {
-    case proto::SyncKind::Event:
-        return ObjectType::Event;
-    case proto::SyncKind::Mutex:
-        return ObjectType::Mutex;
-    case proto::SyncKind::Semaphore:
-        return ObjectType::Semaphore;
+        case proto::SyncKind::Event:
+            return ObjectType::Event;
+        case proto::SyncKind::Mutex:
+            return ObjectType::Mutex;
+        case proto::SyncKind::Semaphore:
+            return ObjectType::Semaphore;
     }
     return std::nullopt;
 }
@@ -28,14 +23,15 @@ std::optional<ObjectType> sync_type(uint32_t kind) {
 Result<HandleValue> create(Call& call, const proto::SyncCreateRequest& req,
                            const std::u16string* name, LastError& le) {
     switch (static_cast<proto::SyncKind>(req.kind)) {
-    case proto::SyncKind::Event:
-        return call.kernel.create_event(call.caller, (req.flags & proto::kEventManualReset) != 0,
-                                        (req.flags & proto::kEventInitialState) != 0, name, le);
-    case proto::SyncKind::Mutex:
-        return call.kernel.create_mutex(call.thread(), (req.flags & proto::kMutexInitialOwner) != 0,
-                                        name, le);
-    case proto::SyncKind::Semaphore:
-        return call.kernel.create_semaphore(call.caller, req.initial, req.maximum, name, le);
+        case proto::SyncKind::Event:
+            return call.kernel.create_event(call.caller,
+                                            (req.flags & proto::kEventManualReset) != 0,
+                                            (req.flags & proto::kEventInitialState) != 0, name, le);
+        case proto::SyncKind::Mutex:
+            return call.kernel.create_mutex(call.thread(),
+                                            (req.flags & proto::kMutexInitialOwner) != 0, name, le);
+        case proto::SyncKind::Semaphore:
+            return call.kernel.create_semaphore(call.caller, req.initial, req.maximum, name, le);
     }
     return Win32Error::ERROR_INVALID_PARAMETER;
 }
@@ -44,16 +40,16 @@ std::string kind_text(const proto::SyncCreateRequest& req) {
     static constexpr const char* kKinds[] = {"?", "event", "mutex", "semaphore"};
     std::string out = trace_text::choice(req.kind, kKinds);
     switch (static_cast<proto::SyncKind>(req.kind)) {
-    case proto::SyncKind::Event:
-        out += (req.flags & proto::kEventManualReset) != 0 ? " manual" : " auto";
-        out += (req.flags & proto::kEventInitialState) != 0 ? " signaled" : " nonsignaled";
-        break;
-    case proto::SyncKind::Mutex:
-        out += (req.flags & proto::kMutexInitialOwner) != 0 ? " owned" : "";
-        break;
-    case proto::SyncKind::Semaphore:
-        out += " initial=" + to_string(req.initial) + " maximum=" + to_string(req.maximum);
-        break;
+        case proto::SyncKind::Event:
+            out += (req.flags & proto::kEventManualReset) != 0 ? " manual" : " auto";
+            out += (req.flags & proto::kEventInitialState) != 0 ? " signaled" : " nonsignaled";
+            break;
+        case proto::SyncKind::Mutex:
+            out += (req.flags & proto::kMutexInitialOwner) != 0 ? " owned" : "";
+            break;
+        case proto::SyncKind::Semaphore:
+            out += " initial=" + to_string(req.initial) + " maximum=" + to_string(req.maximum);
+            break;
     }
     return out;
 }
@@ -88,10 +84,9 @@ std::string describe(const proto::SyncOpenRequest& req, Extra extra) {
 std::string describe(const proto::SyncOpenReply& rep, Extra) { return handle(rep.handle); }
 
 size_t handle(Call& call, const proto::EventSetRequest& req, Extra) {
-    auto r = call.kernel.set_event(call.caller, HandleValue{req.handle},
-                                   static_cast<ce::EventOp>(req.op));
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::EventSetReply{});
+    return call.answer(call.kernel.set_event(call.caller, HandleValue{req.handle},
+                                             static_cast<ce::EventOp>(req.op)),
+                       proto::EventSetReply{});
 }
 std::string describe(const proto::EventSetRequest& req, Extra) {
     static constexpr const char* kOps[] = {"?", "set", "reset", "pulse"};
@@ -100,13 +95,10 @@ std::string describe(const proto::EventSetRequest& req, Extra) {
 std::string describe(const proto::EventSetReply&, Extra) { return "TRUE"; }
 
 size_t handle(Call& call, const proto::MutexReleaseRequest& req, Extra) {
-    auto r = call.kernel.release_mutex(call.thread(), HandleValue{req.handle});
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::MutexReleaseReply{});
+    return call.answer(call.kernel.release_mutex(call.thread(), HandleValue{req.handle}),
+                       proto::MutexReleaseReply{});
 }
-std::string describe(const proto::MutexReleaseRequest& req, Extra) {
-    return "handle=" + handle(req.handle);
-}
+std::string describe(const proto::MutexReleaseRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::MutexReleaseReply&, Extra) { return "TRUE"; }
 
 size_t handle(Call& call, const proto::SemaphoreReleaseRequest& req, Extra) {

@@ -15,9 +15,6 @@ void EventObject::describe(ObjectDetails& out) const {
     out.emplace_back("waiters", std::to_string(waits().size()));
 }
 
-size_t EventObject::memory_bytes() const {
-    return KernelObject::memory_bytes() + sizeof(*this) - sizeof(KernelObject) +
-           wait_memory_bytes();
-}
+size_t EventObject::memory_bytes() const { return memory_of<EventObject>(); }
 
 }  // namespace cek::kernel

@@ -40,9 +40,6 @@ void MutexObject::describe(ObjectDetails& out) const {
     out.emplace_back("waiters", std::to_string(waits().size()));
 }
 
-size_t MutexObject::memory_bytes() const {
-    return KernelObject::memory_bytes() + sizeof(*this) - sizeof(KernelObject) +
-           wait_memory_bytes();
-}
+size_t MutexObject::memory_bytes() const { return memory_of<MutexObject>(); }
 
 }  // namespace cek::kernel

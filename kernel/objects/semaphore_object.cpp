@@ -17,9 +17,6 @@ void SemaphoreObject::describe(ObjectDetails& out) const {
     out.emplace_back("waiters", std::to_string(waits().size()));
 }
 
-size_t SemaphoreObject::memory_bytes() const {
-    return KernelObject::memory_bytes() + sizeof(*this) - sizeof(KernelObject) +
-           wait_memory_bytes();
-}
+size_t SemaphoreObject::memory_bytes() const { return memory_of<SemaphoreObject>(); }
 
 }  // namespace cek::kernel

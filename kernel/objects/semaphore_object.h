@@ -1,5 +1,7 @@
 // SemaphoreObject: a CE semaphore, a count between 0 and its maximum. Each completed wait
 // takes one; ReleaseSemaphore adds, never past the maximum.
+// (Its declaration has the shape of EventObject's and MutexObject's on purpose: one class per
+// waitable type, each with its kType, state, ready_for/acquire and the diagnostics pair.)
 #pragma once
 
 #include <cstdint>

@@ -41,6 +41,12 @@ public:
 
 protected:
     size_t wait_memory_bytes() const { return waits_.size() * 40; }
+    // memory_bytes() of a waitable type `Self`: the object with its own fields and wait list.
+    template <class Self>
+    size_t memory_of() const {
+        return KernelObject::memory_bytes() + sizeof(Self) - sizeof(KernelObject) +
+               wait_memory_bytes();
+    }
 
 private:
     std::set<uint64_t> waits_;
