@@ -135,16 +135,16 @@ public:
     // CloseHandle. ERROR_INVALID_HANDLE when the caller holds no reference on `handle`.
     Result<void> close_handle(ProcessId caller, HandleValue handle);
 
-    // CreateFileMappingW, CE 5 order of checks (docs/semantics/mappings.md §1).
+    // CreateFileMappingW, CE 5 order of checks (docs/semantics/mappings.md §2).
     Result<HandleValue> create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
                                        uint32_t size_high, uint32_t size_low,
                                        const std::u16string* name, LastError& last_error);
-    // MapViewOfFile (mappings.md §2). Last error untouched on success.
+    // MapViewOfFile (mappings.md §3). Last error untouched on success.
     Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
                                    uint32_t offset_high, uint32_t offset_low, uint64_t size);
-    // UnmapViewOfFile (mappings.md §3): the exact address of a view of the caller.
+    // UnmapViewOfFile (mappings.md §4): the exact address of a view of the caller.
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
-    // FlushViewOfFile (mappings.md §3): any address inside any mapping. nullopt: fail without
+    // FlushViewOfFile (mappings.md §5): any address inside any mapping. nullopt: fail without
     // an error.
     std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
 
@@ -286,7 +286,7 @@ private:
     Result<T*> lookup(ProcessId caller, HandleValue handle, Need need = Need::nothing,
                       Win32Error not_held = Win32Error::ERROR_INVALID_HANDLE);
 
-    // Create* of a named or unnamed object (docs/semantics/names.md §2): the name is checked and
+    // Create* of a named or unnamed object (docs/semantics/names.md §3): the name is checked and
     // looked up before anything else, and a hit opens that object (one more reference for the
     // caller, ERROR_ALREADY_EXISTS, other arguments ignored); otherwise `make` validates the
     // rest and makes the object, which gets a handle and the name (last error 0 when named).

@@ -43,7 +43,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    // Parameter errors come before any look at the file (files.md §1): dispositions
+    // Parameter errors come before any look at the file (docs/semantics/files.md §3): dispositions
     // 1..5 only, and TRUNCATE_EXISTING needs the literal GENERIC_WRITE bit.
     if (a.disposition < ce::kCreateNew || a.disposition > ce::kTruncateExisting ||
         (a.disposition == ce::kTruncateExisting && (a.access & ce::kGenericWrite) == 0))

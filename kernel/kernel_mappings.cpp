@@ -1,6 +1,6 @@
 // File mappings and their views: CreateFileMappingW (RAM-backed and file-backed, one order of
 // checks), MapViewOfFile, UnmapViewOfFile, FlushViewOfFile. Rules: docs/semantics/mappings.md;
-// the step numbers in comments are its §1 rows.
+// the step numbers in comments are its §2 steps (CE 5's numbering).
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -298,7 +298,7 @@ struct TraceReadReply {
     uint32_t reserved;
 };
 
-// ---- Misc coredll API (issue 7): path queries that need the object store. ----
+// ---- GetFileAttributesExW, GetDiskFreeSpaceExW: path queries that need the object store (docs/semantics/files.md §7, §12). ----
 
 // PathInfo: GetFileAttributesExW. The path follows. Errors: those of GetFileAttributesW.
 struct PathInfoRequest {
@@ -326,7 +326,7 @@ struct DiskSpaceReply {
     uint64_t total_free;
 };
 
-// ---- Synchronization objects (CE 5, ce-semantics.md §2.1, §3.5). Names avoid the Win32 API's:
+// ---- Synchronization objects (CE 5, docs/semantics/sync.md, names.md, handles.md §5). Names avoid the Win32 API's:
 // <windows.h> macros (CreateEvent, CreateMutex...) would rewrite them in coredll. ----
 
 enum class SyncKind : uint32_t { Event = 1, Mutex = 2, Semaphore = 3 };

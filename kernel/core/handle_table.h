@@ -1,6 +1,6 @@
 // HandleTable: CE 5's one global handle table.
 //
-// CE behaviour (ce-semantics.md §2): a handle value is valid in every process, but a process may
+// CE behaviour (docs/semantics/handles.md §1-§3): a handle value is valid in every process, but a process may
 // use it only if it holds a reference on it (its bit in CE's access lock) or if the kernel owns
 // the handle (CreateFileForMapping handles). Each entry keeps per-process reference counts;
 // opening the same named object again returns the same value and bumps the caller's count.

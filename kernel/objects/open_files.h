@@ -4,7 +4,7 @@
 //
 // Files are keyed by their folded canonical CE path: the kernel is the only writer under the
 // root and refuses to move or delete open files, so an open file's key stays its name.
-// Sharing (wine-behavior.md §1.3): an open that reads needs FILE_SHARE_READ from every other
+// Sharing (docs/semantics/files.md §4): an open that reads needs FILE_SHARE_READ from every other
 // open of the file and vice versa, likewise for writes; an open with neither access shares
 // everything in both roles.
 #pragma once

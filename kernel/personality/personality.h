@@ -39,17 +39,17 @@ public:
     virtual std::string_view name() const = 0;  // "ce5"
     virtual uint32_t version() const = 0;       // 5: what snapshots and the hello report
 
-    // Handles (docs/semantics/handles.md §4): the error for a caller at its handle quota, or a
+    // Handles (docs/semantics/handles.md §6): the error for a caller at its handle quota, or a
     // table that is full.
     virtual Win32Error handle_quota_error() const = 0;
 
-    // Mappings (docs/semantics/mappings.md §3): whether a view holds a reference on the
+    // Mappings (docs/semantics/mappings.md §6): whether a view holds a reference on the
     // mapping's handle entry, and with it the mapping's name, until it is unmapped.
     virtual bool view_holds_handle() const = 0;
     // The address a view of a mapping at `base` (its place in the window) gets for `offset`.
     virtual uint64_t view_address(uint64_t base, uint64_t offset) const = 0;
 
-    // CreateFileForMappingW (docs/semantics/files.md §2): whether the kernel owns the handle
+    // CreateFileForMappingW (docs/semantics/files.md §5): whether the kernel owns the handle
     // (every process may use it, the creator's clean-up list closes it), and the share mode it
     // opens with, from the desired access and the share argument.
     virtual bool kernel_owns_mapping_files() const = 0;

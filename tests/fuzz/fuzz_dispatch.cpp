@@ -1,4 +1,4 @@
-// Fuzz target: the request decoder and dispatcher (kernel/dispatch.h) on a Kernel with two fake
+// Fuzz target: the request decoder and dispatcher (kernel/dispatch/dispatch.h) on a Kernel with two fake
 // processes, with or without a CE file system in a fresh temporary store.
 //
 // Input: a flags byte (bit 0: file system, bit 1: a 16-entry handle table), then requests until

@@ -1,7 +1,7 @@
 // CreateFileW, CreateFileForMappingW and file-backed CreateFileMappingW with the CE 5
 // personality, through cek::kernel::Kernel with fake processes and a real object store in a
-// private temporary directory. Rows: ce-semantics.md §3.1, §3.2 (file-backed steps 2-11), §3.4,
-// §4; wine-behavior.md §1.1-1.3 (dispositions, access, sharing: CE's object store follows them).
+// private temporary directory. Rows: docs/semantics/files.md, mappings.md §2.2-§2.3 (file-backed steps 1-12), §5-§7;
+// dispositions, access and sharing in files.md §3-§4 (CE's object store follows desktop Win32 there).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -91,7 +91,7 @@ bool nobody_holds(FileScene& s, const std::u16string& path) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// CreateFileW: dispositions (wine-behavior.md §1.1)
+// CreateFileW: dispositions (docs/semantics/files.md §3.1)
 
 TEST_CASE("CREATE_NEW creates a missing file and sets the last error to 0", "[unit][file]") {
     FileScene s;
@@ -218,7 +218,7 @@ TEST_CASE("TRUNCATE_EXISTING without GENERIC_WRITE fails with ERROR_INVALID_PARA
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "keep");
-    // wine-behavior.md §1.1: the access must contain the literal GENERIC_WRITE bit; that holds
+    // docs/semantics/files.md §3: the access must contain the literal GENERIC_WRITE bit; that holds
     // for access 0, for GENERIC_READ and even for FILE_WRITE_DATA.
     SECTION("GENERIC_READ") {
         CHECK(err(s.open(a, kFile, kGR, kSRW, kTruncateExisting)) ==
@@ -236,7 +236,7 @@ TEST_CASE("TRUNCATE_EXISTING without GENERIC_WRITE fails with ERROR_INVALID_PARA
 }
 
 TEST_CASE("Disposition errors come before sharing and mapping checks", "[unit][file]") {
-    // wine-behavior.md §1.1: both ERROR_INVALID_PARAMETER rows are argument checks made
+    // docs/semantics/files.md §3: both ERROR_INVALID_PARAMETER rows are argument checks made
     // "before any I/O", so a file that is held or mapped does not change the answer.
     FileScene s;
     auto a = s.attach();
@@ -286,7 +286,7 @@ TEST_CASE("A READONLY file opened for write fails with ERROR_ACCESS_DENIED", "[u
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sharing (wine-behavior.md §1.3): R needs FILE_SHARE_READ, W needs FILE_SHARE_WRITE, from both
+// Sharing (docs/semantics/files.md §4): R needs FILE_SHARE_READ, W needs FILE_SHARE_WRITE, from both
 // sides; access 0 shares everything. The kernel knows no DELETE class, so the D rows and
 // columns of the matrix are left out; FILE_SHARE_DELETE alone changes nothing (RW/rwd).
 
@@ -413,7 +413,7 @@ TEST_CASE("A sharing violation on CREATE_ALWAYS leaves the file untouched", "[un
 }
 
 // ---------------------------------------------------------------------------------------------
-// CreateFileForMappingW (ce-semantics.md §3.1)
+// CreateFileForMappingW (docs/semantics/files.md §5)
 
 TEST_CASE("CreateFileForMapping with exactly GENERIC_READ shares reads whatever share mode is "
           "passed",
@@ -579,7 +579,7 @@ TEST_CASE("Detaching the creator closes its CreateFileForMapping handles no mapp
 }
 
 // ---------------------------------------------------------------------------------------------
-// File-backed CreateFileMapping (ce-semantics.md §3.2, CE 5 order of checks)
+// File-backed CreateFileMapping (docs/semantics/mappings.md §2.2, CE 5 order of checks)
 
 TEST_CASE("A successful CreateFileMapping takes the CreateFileForMapping handle over",
           "[unit][file][ce5]") {
@@ -925,7 +925,7 @@ TEST_CASE("CREATE_ALWAYS and TRUNCATE_EXISTING on a mapped file fail and leave i
     // Kernel::create_file checks sharing first ("before anything touches the file"), then the
     // mapping. So the error depends on whether the CFFM handle behind the mapping admits the
     // new open: if it does not, ERROR_SHARING_VIOLATION wins; if it does, the mapping gives
-    // ERROR_USER_MAPPED_FILE (wine-behavior.md §1.3/§1.9, CREATE_ALWAYS on a data section).
+    // ERROR_USER_MAPPED_FILE (docs/semantics/mappings.md §7, CREATE_ALWAYS on a mapped file).
     SECTION("an exclusive CreateFileForMapping handle: the sharing check comes first") {
         auto h = must(s.cffm(a, kFile, kGRW));
         must(s.map_file(a, h, kRW));

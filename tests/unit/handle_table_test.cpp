@@ -1,4 +1,4 @@
-// HandleTable: CE 5's one global handle table (ce-semantics.md §2).
+// HandleTable: CE 5's one global handle table (docs/semantics/handles.md).
 #include <algorithm>
 #include <set>
 #include <vector>

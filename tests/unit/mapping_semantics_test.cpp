@@ -1,5 +1,5 @@
 // CreateFileMapping / MapViewOfFile / UnmapViewOfFile / FlushViewOfFile / CloseHandle with the
-// CE 5 personality, through cek::kernel::Kernel with fake processes (ce-semantics.md §2, §3.2-3.4).
+// CE 5 personality, through cek::kernel::Kernel with fake processes (docs/semantics/mappings.md, handles.md).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ Win32Error error_of(const Result<T>& r) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// CreateFileMapping (§3.2)
+// CreateFileMapping (docs/semantics/mappings.md §2.1)
 
 TEST_CASE("A named CreateFileMapping sets the last error to 0", "[unit][mapping][ce5]") {
     Scene s;
@@ -323,8 +323,8 @@ TEST_CASE("A full handle table fails CreateFileMapping without leaking the windo
 
 TEST_CASE("A full handle table makes CreateFileMapping fail with ERROR_NOT_ENOUGH_MEMORY",
           "[unit][mapping][ce5]") {
-    // CE 5 reports allocation failures of CreateFileMapping as ERROR_NOT_ENOUGH_MEMORY (§3.2
-    // step 9); ERROR_NO_MORE_USER_HANDLES is the CE 6 table-full code.
+    // CE 5 reports allocation failures of CreateFileMapping as ERROR_NOT_ENOUGH_MEMORY (docs/semantics/mappings.md
+    // §2.1 step 8, handles.md §6); ERROR_NO_MORE_USER_HANDLES is the CE 6 table-full code.
     Scene s(config(kWindowSize, 1));
     auto a = s.attach();
     s.make(a, 4096);
@@ -333,7 +333,7 @@ TEST_CASE("A full handle table makes CreateFileMapping fail with ERROR_NOT_ENOUG
 }
 
 // ---------------------------------------------------------------------------------------------
-// MapViewOfFile (§3.3)
+// MapViewOfFile (docs/semantics/mappings.md §3)
 
 TEST_CASE("MapViewOfFile rejects invalid, stale and foreign handles with ERROR_INVALID_HANDLE",
           "[unit][mapping][ce5]") {
@@ -526,7 +526,7 @@ TEST_CASE("kernel_fd is the mapping's descriptor only on a process's first view 
 }
 
 // ---------------------------------------------------------------------------------------------
-// UnmapViewOfFile (§3.4)
+// UnmapViewOfFile (docs/semantics/mappings.md §4)
 
 TEST_CASE("UnmapViewOfFile needs the exact address of a view of the caller",
           "[unit][mapping][ce5]") {
@@ -603,7 +603,7 @@ TEST_CASE("release_length is non-zero only for the process's last view of the ma
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lifetime, CloseHandle, process exit, FlushViewOfFile (§2, §2.1, §3.4)
+// Lifetime, CloseHandle, process exit, FlushViewOfFile (docs/semantics/mappings.md §5-§8, handles.md §4, §7, names.md §5)
 
 TEST_CASE("A view keeps the mapping and its name alive after CloseHandle; the last unmap ends both",
           "[unit][mapping][ce5]") {

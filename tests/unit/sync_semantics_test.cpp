@@ -1,5 +1,5 @@
 // Events, mutexes, semaphores, waits and DuplicateHandle with the CE 5 personality, through
-// cek::kernel::Kernel with fake processes and threads (ce-semantics.md §2.1, §3.5). Pending waits
+// cek::kernel::Kernel with fake processes and threads (docs/semantics/sync.md, names.md, handles.md §5). Pending waits
 // are observed as the kernel's completions, exactly what the transport turns into replies.
 #include <algorithm>
 #include <string>
