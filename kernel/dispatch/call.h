@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "kernel/core/ids.h"
 #include "kernel/kernel.h"
+#include "protocol/messages.h"
 
 namespace cek::kernel {
 
@@ -33,8 +34,27 @@ public:
     size_t room_after(size_t body_size) const;
 
 private:
+    // Inline, so that each handler writes its reply without a call (this is the hot path of
+    // every request: a header, a small body, sometimes data).
     size_t finish(bool failed, LastError le, const void* body, size_t body_size,
-                  std::span<const std::byte> data);
+                  std::span<const std::byte> data) {
+        const size_t size = sizeof(proto::ReplyHeader) + body_size + data.size();
+        if (size > out_.size()) [[unlikely]]
+            return overflow(size);
+        proto::ReplyHeader h{};
+        h.size = static_cast<uint32_t>(size);
+        h.error = static_cast<uint32_t>(le.code);
+        h.failed = failed ? 1 : 0;
+        h.set_error = le.set ? 1 : 0;
+        std::memcpy(out_.data(), &h, sizeof h);
+        if (body_size != 0) std::memcpy(out_.data() + sizeof h, body, body_size);
+        if (!data.empty()) std::memcpy(out_.data() + sizeof h + body_size, data.data(), data.size());
+        return size;
+    }
+    // A reply that does not fit the slot: a kernel bug, logged; the caller gets
+    // ERROR_INSUFFICIENT_BUFFER.
+    [[gnu::cold]] size_t overflow(size_t size);
+
     std::span<std::byte> out_;
 };
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/utf.h"
 #include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
 #include "kernel/log.h"
@@ -21,23 +22,10 @@ size_t ReplyWriter::room_after(size_t body_size) const {
     return out_.size() > used ? out_.size() - used : 0;
 }
 
-size_t ReplyWriter::finish(bool failed, LastError le, const void* body, size_t body_size,
-                           std::span<const std::byte> data) {
-    if (sizeof(proto::ReplyHeader) + body_size + data.size() > out_.size()) {
-        // Every handler sizes its data to the reply area; reaching this is a kernel bug.
-        log::ipc()->error("reply of {} bytes does not fit the slot",
-                          sizeof(proto::ReplyHeader) + body_size + data.size());
-        return finish(true, LastError::to(Win32Error::ERROR_INSUFFICIENT_BUFFER), nullptr, 0, {});
-    }
-    proto::ReplyHeader h{};
-    h.size = static_cast<uint32_t>(sizeof h + body_size + data.size());
-    h.error = static_cast<uint32_t>(le.code);
-    h.failed = failed ? 1 : 0;
-    h.set_error = le.set ? 1 : 0;
-    std::memcpy(out_.data(), &h, sizeof h);
-    if (body_size != 0) std::memcpy(out_.data() + sizeof h, body, body_size);
-    if (!data.empty()) std::memcpy(out_.data() + sizeof h + body_size, data.data(), data.size());
-    return h.size;
+size_t ReplyWriter::overflow(size_t size) {
+    // Every handler sizes its data to the reply area; reaching this is a kernel bug.
+    log::ipc()->error("reply of {} bytes does not fit the slot", size);
+    return finish(true, LastError::to(Win32Error::ERROR_INSUFFICIENT_BUFFER), nullptr, 0, {});
 }
 
 bool Extra::text(uint32_t chars, std::u16string& out) {
@@ -60,7 +48,7 @@ bool Extra::name(bool present, uint32_t chars, std::optional<std::u16string>& ou
 std::string Extra::quoted(uint32_t chars) {
     std::u16string name;
     if (!text(chars, name)) return "<truncated>";
-    auto utf8 = fsys::to_utf8(name);
+    auto utf8 = utf8_from_utf16_strict(name);
     return "\"" + (utf8 ? *utf8 : std::string("<invalid UTF-16>")) + "\"";
 }
 

@@ -11,7 +11,7 @@ Each round runs every build once (the order rotates per round); a build's figure
 the median of its run medians, and the spread is the min..max of those run medians. Ratios are
 taken within this one run, so they survive a busy machine better than absolute times.
 
-Beyond the per-call rows: throughput with 1, 2, 4 and 8 client processes; latency with 100,000
+Beyond the per-call rows: throughput with 1, 2, 4 and 8 client processes; latency with 60,000
 live handles (10,000 of them mappings) against the empty kernel; kernel memory per handle; the
 kernel's CPU time while idle; process start to the first completed call with auto-start.
 
