@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Compares two builds of CEKernel call by call: each build's ce_bench against its own kernel,
+the two interleaved round by round (the order alternating), so that both see the same machine.
+Prints each row's median over the rounds, its min..max, and after ÷ before.
+
+  python3 tools/bench/ab_compare.py --before OLD_BUILD --after build [--rounds 30] [--samples 2000]
+
+OLD_BUILD is a build directory of another checkout (for example a `git worktree` of the
+commit before a change). Ordinary priority, as users run it (docs/performance.md).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+
+
+def start_kernel(build, base, name):
+    run_dir = os.path.join(base, name, "run")
+    root = os.path.join(base, name, "root")
+    os.makedirs(run_dir, mode=0o700)
+    os.makedirs(root)
+    kernel = os.path.join(build, "kernel", "cekernel")
+    env = dict(os.environ, CEK_INSTANCE=f"ab-{name}-{os.getpid()}", CEK_ROOT=root,
+               CEK_RUNTIME_DIR=run_dir, CEK_KERNEL=kernel)
+    subprocess.run([kernel, "--instance", env["CEK_INSTANCE"], "--root", root, "--idle-exit", "30"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--before", required=True, help="build directory of the old tree")
+    ap.add_argument("--after", default="build", help="build directory of the new tree")
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--samples", type=int, default=2000)
+    args = ap.parse_args()
+    builds = {"before": args.before, "after": args.after}
+    base = tempfile.mkdtemp(prefix="cek-ab-")
+    try:
+        envs = {name: start_kernel(build, base, name) for name, build in builds.items()}
+        runs = {name: {} for name in builds}
+        for r in range(args.rounds):
+            for name in (list(builds) if r % 2 == 0 else list(builds)[::-1]):
+                bench = os.path.join(builds[name], "tools", "bench", "ce_bench")
+                out = subprocess.run([bench, "--dir", "\\Temp", "--samples", str(args.samples)],
+                                     env=envs[name], stdout=subprocess.PIPE, text=True, check=True)
+                for line in out.stdout.splitlines():
+                    f = line.split()
+                    if f and f[0] == "R":
+                        runs[name].setdefault(f[1], []).append(float(f[2]))
+        print(f"{'row':14s} {'before µs [min..max]':>28s} {'after µs [min..max]':>28s}  after÷before")
+        for row, before in runs["before"].items():
+            after = runs["after"].get(row)
+            if not after:
+                continue
+            mb, ma = statistics.median(before), statistics.median(after)
+            print(f"{row:14s} {mb:9.2f} [{min(before):.2f}..{max(before):.2f}]".ljust(43) +
+                  f" {ma:9.2f} [{min(after):.2f}..{max(after):.2f}]".ljust(29) + f"  {ma / mb:.2f}×")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)  # the kernels exit on their own (--idle-exit)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
