@@ -286,10 +286,11 @@ private:
     Result<T*> lookup(ProcessId caller, HandleValue handle, Need need = Need::nothing,
                       Win32Error not_held = Win32Error::ERROR_INVALID_HANDLE);
 
-    // Create* of a named or unnamed object (docs/semantics/names.md §3): the name is checked and
-    // looked up before anything else, and a hit opens that object (one more reference for the
-    // caller, ERROR_ALREADY_EXISTS, other arguments ignored); otherwise `make` validates the
-    // rest and makes the object, which gets a handle and the name (last error 0 when named).
+    // Create* of a named or unnamed object (docs/semantics/names.md §3) by an attached caller
+    // (else ERROR_INVALID_HANDLE): the name is checked and looked up before anything else, and a
+    // hit opens that object (one more reference for the caller, ERROR_ALREADY_EXISTS, other
+    // arguments ignored); otherwise `make` validates the rest and makes the object, which gets a
+    // handle and the name (last error 0 when named).
     template <class Make>
     Result<HandleValue> create_named(ProcessId caller, ObjectType type, const std::u16string* name,
                                      LastError& last_error, Make&& make);

@@ -30,6 +30,7 @@ template <class Make>
 Result<HandleValue> Kernel::create_named(ProcessId caller, ObjectType type,
                                          const std::u16string* name, LastError& last_error,
                                          Make&& make) {
+    if (processes_.count(caller) == 0) return Win32Error::ERROR_INVALID_HANDLE;
     if (name != nullptr) {
         CEK_TRY_VOID(NameSpace::check(*name));
         if (auto hit = names_.find(type, *name)) {
@@ -47,6 +48,8 @@ Result<HandleValue> Kernel::create_named(ProcessId caller, ObjectType type,
     CEK_TRY(HandleValue handle, insert_handle(object, caller, 0));
     if (name != nullptr) names_.bind(type, *name, handle);
     last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
+    log::handle()->debug("{} created h={:#x}{}", object_type_name(type), handle.raw,
+                         name != nullptr ? " (named)" : "");
     return handle;
 }
 

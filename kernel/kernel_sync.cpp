@@ -1,7 +1,5 @@
 // Synchronization objects: events, mutexes, semaphores, opening them by name, and
 // DuplicateHandle. Rules: docs/semantics/sync.md, docs/semantics/handles.md §5.
-#include <algorithm>
-
 #include "fsys/path.h"
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
@@ -26,14 +24,12 @@ Result<Ref<T>> make_sync(Args&&... args) {
 
 Result<HandleValue> Kernel::create_event(ProcessId caller, bool manual_reset, bool initial_state,
                                          const std::u16string* name, LastError& last_error) {
-    if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     return create_named(caller, ObjectType::Event, name, last_error,
                         [&] { return make_sync<EventObject>(manual_reset, initial_state); });
 }
 
 Result<HandleValue> Kernel::create_mutex(ThreadRef caller, bool initial_owner,
                                          const std::u16string* name, LastError& last_error) {
-    if (process(caller.process) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     Ref<MutexObject> made;
     auto handle = create_named(caller.process, ObjectType::Mutex, name, last_error, [&] {
         made = make_ref<MutexObject>();
@@ -47,7 +43,6 @@ Result<HandleValue> Kernel::create_mutex(ThreadRef caller, bool initial_owner,
 Result<HandleValue> Kernel::create_semaphore(ProcessId caller, int32_t initial, int32_t maximum,
                                              const std::u16string* name,
                                              LastError& last_error) {
-    if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     // An existing name wins over bad counts, as for mappings: the lookup comes first.
     return create_named(caller, ObjectType::Semaphore, name, last_error,
                         [&]() -> Result<Ref<SemaphoreObject>> {
