@@ -1,0 +1,70 @@
+// The personality seam: which personalities exist, the CE 5 answers the kernel's rules ask for,
+// and a kernel that is asked for one that does not exist yet.
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+#include "kernel/kernel.h"
+#include "kernel/personality/personality.h"
+#include "protocol/ce_constants.h"
+#include "unit_support.h"
+
+using namespace cek;
+using namespace cek::kernel;
+
+TEST_CASE("ce5 is the personality of CE 4 and 5; ce6 and unknown names are refused with a reason",
+          "[unit][personality]") {
+    PersonalityChoice choices[] = {choose_personality("ce5"), choose_personality(5u),
+                                   choose_personality(4u)};
+    for (const PersonalityChoice& choice : choices) {
+        REQUIRE(choice.personality != nullptr);
+        CHECK(choice.personality->name() == "ce5");
+        CHECK(choice.personality->version() == 5);
+        CHECK(choice.error.empty());
+    }
+    auto ce6 = choose_personality("ce6");
+    CHECK(ce6.personality == nullptr);
+    CHECK(ce6.error.find("ce6") != std::string::npos);
+    CHECK(ce6.error.find("not implemented yet") != std::string::npos);
+    auto unknown = choose_personality("ce9");
+    CHECK(unknown.personality == nullptr);
+    CHECK(unknown.error == "unknown personality 'ce9' (known: ce5, ce6)");
+
+    KernelConfig config;
+    config.personality = 6;
+    CHECK_THROWS_AS(Kernel(config), std::invalid_argument);
+}
+
+TEST_CASE("The CE 5 answers: quota error, views, CreateFileForMapping, DuplicateHandle",
+          "[unit][personality]") {
+    auto p = choose_personality("ce5").personality;
+    CHECK(p->handle_quota_error() == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
+    CHECK(p->view_holds_handle());
+    CHECK(p->view_address(0x200000000000, 0x1234) == 0x200000001234);
+    CHECK(p->kernel_owns_mapping_files());
+    // The share argument is ignored, except FILE_SHARE_WRITE_OVERRIDE.
+    CHECK(p->mapping_file_share(ce::kGenericRead, 0) == kShareRead);
+    CHECK(p->mapping_file_share(ce::kGenericRead | ce::kGenericWrite, kShareRead | kShareWrite) ==
+          0);
+    CHECK(p->mapping_file_share(ce::kGenericWrite, ce::kFileShareWriteOverride) ==
+          (kShareRead | kShareWrite));
+
+    constexpr uint32_t kSelf = ce::kCurrentProcessHandle;
+    const auto same = ce::kDuplicateSameAccess;
+    auto dup = [&](DuplicateCall c, std::optional<ObjectType> held) {
+        auto r = p->duplicate(c, held);
+        return r ? Win32Error::ERROR_SUCCESS : r.error();
+    };
+    CHECK(p->duplicate({kSelf, kSelf, same, false}, ObjectType::Event).value().add_reference);
+    CHECK_FALSE(
+        p->duplicate({kSelf, kSelf, same | ce::kDuplicateCloseSource, false}, ObjectType::Mutex)
+            .value()
+            .add_reference);
+    const auto bad = Win32Error::ERROR_INVALID_PARAMETER;
+    CHECK(dup({kSelf, kSelf, same, false}, ObjectType::Mapping) == bad);  // not a sync object
+    CHECK(dup({kSelf, kSelf, same, false}, std::nullopt) == bad);         // not held
+    CHECK(dup({0x1234, kSelf, same, false}, ObjectType::Event) == bad);   // another process
+    CHECK(dup({kSelf, kSelf, 0, false}, ObjectType::Event) == bad);       // no SAME_ACCESS
+    CHECK(dup({kSelf, kSelf, same | 4, false}, ObjectType::Event) == bad);
+    CHECK(dup({kSelf, kSelf, same, true}, ObjectType::Event) == bad);  // inheritance
+}
