@@ -9,7 +9,6 @@
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
 #include "protocol/futex.h"
-#include "protocol/request_codes.h"
 
 namespace cek::kernel {
 
@@ -20,7 +19,6 @@ constexpr uint32_t kWaitAbandoned0 = 0x00000080;
 constexpr uint32_t kWaitTimeout = 258;
 
 using proto::monotonic_ns;
-using proto::realtime_ns;
 
 }  // namespace
 
@@ -110,19 +108,9 @@ void Kernel::finish_wait(uint64_t id, uint32_t result) {
     if (w.deadline) deadlines_.erase({*w.deadline, id});
     if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);
     completions_.push_back(WaitCompletion{w.thread.process, w.tag, result});
-    if (diagnostics_.tracing()) {
-        // The request was traced as "pending"; its end gets a record of its own.
-        TraceEntry e;
-        e.record.time_ns = realtime_ns();
-        e.record.duration_ns = monotonic_ns() - w.since_ns;
-        e.record.process_id = w.thread.process.raw;
-        e.record.pid = pid_of(w.thread.process);
-        e.record.thread_id = w.thread.tid;
-        e.record.code = static_cast<uint32_t>(proto::RequestCode::WaitObjects);
-        e.args = "(completed)";
-        e.result = fmt::format("{:#x}", result);
-        diagnostics_.record(std::move(e));
-    }
+    if (diagnostics_.tracing())
+        diagnostics_.record_wait_done(w.thread.process, w.thread.tid, pid_of(w.thread.process),
+                                      w.since_ns, result);
     log::sync()->debug("wait done id={} process={} tid={} result={:#x}", id,
                        w.thread.process.raw, w.thread.tid, result);
 }

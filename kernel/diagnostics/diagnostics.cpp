@@ -1,7 +1,11 @@
 #include "kernel/diagnostics/diagnostics.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+
+#include "protocol/futex.h"
+#include "protocol/request_codes.h"
 
 namespace cek::kernel {
 
@@ -12,6 +16,22 @@ void Diagnostics::record(TraceEntry entry) {
     }
     entry.record.seq = next_++;
     ring_[entry.record.seq % ring_.size()] = std::move(entry);
+}
+
+void Diagnostics::record_wait_done(ProcessId process, uint32_t tid, int pid, uint64_t since_ns,
+                                   uint32_t result) {
+    TraceEntry e;
+    e.record.time_ns = proto::realtime_ns();
+    e.record.duration_ns = proto::monotonic_ns() - since_ns;
+    e.record.process_id = process.raw;
+    e.record.pid = pid;
+    e.record.thread_id = tid;
+    e.record.code = static_cast<uint32_t>(proto::RequestCode::WaitObjects);
+    e.args = "(completed)";
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%x", result);
+    e.result = text;
+    record(std::move(e));
 }
 
 TraceCursor Diagnostics::read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out) {

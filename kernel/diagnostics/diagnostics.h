@@ -43,6 +43,10 @@ public:
     bool tracing() const { return !tracers_.empty(); }
     // Stores `entry` (its seq is filled in here), dropping the oldest when full.
     void record(TraceEntry entry);
+    // The end of a wait that was traced as "pending": a record of its own, with how long it
+    // waited (`since_ns`, CLOCK_MONOTONIC) and its WAIT_* result.
+    void record_wait_done(ProcessId process, uint32_t tid, int pid, uint64_t since_ns,
+                          uint32_t result);
     // TraceRead: attaches `tracer` on cursor 0 and packs the records from the cursor into `out`
     // (TraceRecordWire + strings each, as many as fit).
     TraceCursor read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out);
