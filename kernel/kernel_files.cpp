@@ -85,11 +85,11 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
         ::posix_fadvise(opened.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     bool existed = opened.existed;
     auto file = make_ref<FileObject>(std::move(opened), access, share, flags, key, open_files_);
+    if (a.for_mapping) file->set_for_mapping();
     HandleValue handle;
     if (kernel_owned) {
         // CE 5: the kernel owns the handle, so every process can use it; the caller's clean-up
         // list closes it if the process ends before a mapping takes it over.
-        file->set_for_mapping();
         CEK_TRY(HandleValue h, insert_handle(file, kKernelProcess, access_bits(access), true));
         p->cffm.push_back(h);
         handle = h;
