@@ -22,6 +22,7 @@
 #include "kernel/ipc/server.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
+#include "kernel/log_sink.h"
 #include "protocol/paths.h"
 #include "protocol/window.h"
 
@@ -36,6 +37,7 @@ struct Options {
     std::string personality = "ce5";
     std::string log_level = "info";
     std::string log_file;
+    uint64_t log_max_bytes = 16u << 20;  // per file; one older file is kept
     bool foreground = false;
     bool sidecar_attributes = false;
     int idle_exit = -1;
@@ -46,7 +48,9 @@ void usage() {
     std::fputs(
         "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
         "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
-        "                [--spin-us MICROSECONDS] [--sidecar-attributes]\n",
+        "                [--log-max-kib KIB] [--spin-us MICROSECONDS] [--sidecar-attributes]\n"
+        "  --log-max-kib   the log file's size before it is rotated (one older file is kept;\n"
+        "                  default 16384, at least 64)\n",
         stderr);
 }
 
@@ -77,6 +81,11 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--sidecar-attributes") o.sidecar_attributes = true;
         else if (a == "--idle-exit") ok = number(o.idle_exit);
         else if (a == "--spin-us") ok = number(o.spin_us);
+        else if (a == "--log-max-kib") {
+            int kib = 0;
+            ok = number(kib) && kib >= 64;
+            o.log_max_bytes = uint64_t(kib) * 1024;
+        }
         else if (a == "--help" || a == "-h") return false;
         else {
             std::fprintf(stderr, "cekernel: unknown option %s\n", argv[i]);
@@ -146,8 +155,10 @@ int detach_and_log(Options& o, const std::string& runtime) {
             ::close(log);
         }
     }
-    // The kernel's named loggers take their sinks from this one.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("cekernel"));
+    // The kernel's named loggers take their sinks from this one: rate-limited, and rotated when
+    // it is a file, so no client can make the log grow without bound.
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "cekernel", cek::kernel::log::make_kernel_sink(o.log_file, o.log_max_bytes)));
     spdlog::set_pattern("[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::cfg::load_env_levels();

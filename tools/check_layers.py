@@ -17,7 +17,8 @@ PROTOCOL_DATA = ["protocol/ce_constants.h", "protocol/snapshot.h", "protocol/wir
 KERNEL_CORE = ["kernel/core/"]
 KERNEL_OBJECTS = KERNEL_CORE + ["kernel/objects/"]
 KERNEL_RULES = KERNEL_OBJECTS + ["kernel/personality/", "kernel/diagnostics/", "kernel/kernel.h",
-                                 "kernel/kernel_impl.h", "kernel/log.h"]
+                                 "kernel/kernel_impl.h", "kernel/log.h",
+                                 "kernel/log_sink.h"]
 LOWER = ["common/", "fsys/"]
 
 # (path prefix, allowed include prefixes), first match wins.

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "kernel/dispatch/dispatch.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
+#include "kernel/log_sink.h"
 #include "protocol/futex.h"
 #include "protocol/messages.h"
 #include "protocol/paths.h"
@@ -32,7 +34,7 @@ namespace cek::kernel {
 
 namespace bip = boost::interprocess;
 
-enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell };
+enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell, Exit };
 
 struct Server::Source {
     SourceKind kind;
@@ -42,6 +44,7 @@ struct Server::Source {
 struct Server::Client {
     int sock = -1;
     int doorbell = -1;
+    int pidfd = -1;  // readable once the host process has exited (-1 where there is none)
     int pid = 0;
     ProcessId id{};
     bool attached = false;
@@ -49,10 +52,13 @@ struct Server::Client {
     bool dead = false;
     Source sock_source{SourceKind::Socket, nullptr};
     Source bell_source{SourceKind::Doorbell, nullptr};
+    Source exit_source{SourceKind::Exit, nullptr};
     std::unique_ptr<bip::mapped_region> region;
     proto::Channel* channel = nullptr;
     std::array<uint32_t, proto::kSlotCount> last_seq{};
     uint64_t pending = 0;  // slots whose request (a wait) is answered later
+    // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
+    log::RateLimit complaints{1, 5};
 };
 
 namespace {
@@ -83,16 +89,24 @@ bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size
     return ::sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(size);
 }
 
-int make_memfd(const char* name, size_t size) {
+// A memfd of `size` bytes that can never be resized, with `seals` added too.
+int make_memfd(const char* name, size_t size, int seals) {
     int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
     // Owner-only, like everything of the kernel's (memfds are created 0777).
     if (::fchmod(fd, 0600) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
-        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | seals) != 0) {
         ::close(fd);
         return -1;
     }
     return fd;
+}
+
+// pidfd_open(2): a descriptor that becomes readable when process `pid` exits, or -1 (a host
+// without pidfds, or a peer in a PID namespace the kernel cannot see into, where pid is 0).
+int open_pidfd(int pid) {
+    if (pid <= 0) return -1;
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
 }  // namespace
@@ -107,9 +121,12 @@ Server::Server(Kernel& kernel, ServerOptions options)
 bool Server::client_alive(ProcessId id) const {
     auto it = by_process_.find(id.raw);
     if (it == by_process_.end() || it->second->dead) return false;
-    // One poll, only when a signal is about to be spent on one of this process's waits.
-    pollfd p{it->second->sock, POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) == 0 || (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0;
+    // One poll, only when a signal is about to be spent on one of this process's waits: the
+    // socket hung up, or the process exited while a child it forked still holds the socket.
+    const Client& c = *it->second;
+    pollfd p[2] = {{c.sock, POLLRDHUP, 0}, {c.pidfd, POLLIN, 0}};
+    if (::poll(p, c.pidfd >= 0 ? 2 : 1, 0) == 0) return true;
+    return (p[0].revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0 && (p[1].revents & POLLIN) == 0;
 }
 
 std::string Server::channel_state(ProcessId id) const {
@@ -130,6 +147,7 @@ Server::~Server() {
         if (c->attached) kernel_.detach_process(c->id);
         if (c->sock >= 0) ::close(c->sock);
         if (c->doorbell >= 0) ::close(c->doorbell);
+        if (c->pidfd >= 0) ::close(c->pidfd);
     }
     clients_.clear();
     if (listen_fd_ >= 0) {
@@ -181,7 +199,7 @@ Result<void> Server::start() {
         return Win32Error::ERROR_ACCESS_DENIED;
     }
 
-    page_fd_ = make_memfd("cek-kernel-page", sizeof(proto::KernelPage));
+    page_fd_ = make_memfd("cek-kernel-page", sizeof(proto::KernelPage), 0);
     if (page_fd_ < 0) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     try {
         page_region_ = std::make_unique<bip::mapped_region>(
@@ -189,6 +207,13 @@ Result<void> Server::start() {
     } catch (const bip::interprocess_exception& e) {
         log::kernel()->error("cannot map the kernel page: {}", e.what());
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    // Every client gets this descriptor, and what the page says decides whether they ring their
+    // doorbells. Once the kernel's own mapping exists, the page is sealed against any further
+    // writable mapping or write(2), so no client can make it lie to the others.
+    if (::fcntl(page_fd_, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0) {
+        log::kernel()->error("cannot seal the kernel page: {}", std::strerror(errno));
+        return Win32Error::ERROR_ACCESS_DENIED;
     }
     page_ = new (page_region_->get_address()) proto::KernelPage{};
     page_->magic = proto::kMagic;
@@ -259,6 +284,7 @@ void Server::accept_clients() {
         client->pid = cred.pid;
         client->sock_source.client = client.get();
         client->bell_source.client = client.get();
+        client->exit_source.client = client.get();
         if (cred.uid != ::geteuid()) {
             // Defence in depth: the socket and its directory are owner-only already.
             proto::HelloReply reply{};
@@ -274,6 +300,14 @@ void Server::accept_clients() {
         ev.events = EPOLLIN | EPOLLRDHUP;
         ev.data.ptr = &client->sock_source;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        // The socket alone does not tell when the process dies: a child it made with a raw
+        // fork (no atfork handler closing the socket) keeps the socket open. Its pidfd does.
+        client->pidfd = open_pidfd(cred.pid);
+        if (client->pidfd >= 0) {
+            ev.events = EPOLLIN;
+            ev.data.ptr = &client->exit_source;
+            ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, client->pidfd, &ev);
+        }
         Client* raw = client.get();
         clients_.emplace(raw, std::move(client));
     }
@@ -317,7 +351,7 @@ void Server::finish_hello(Client& c) {
         drop_client(c, why);
     };
     c.diagnostics = (hello.flags & proto::kHelloDiagnostics) != 0;
-    int channel_fd = make_memfd("cek-channel", sizeof(proto::Channel));
+    int channel_fd = make_memfd("cek-channel", sizeof(proto::Channel), F_SEAL_SEAL);
     if (channel_fd < 0) return fail(proto::HelloStatus::InternalError, "no memory for a channel");
     try {
         c.region = std::make_unique<bip::mapped_region>(
@@ -326,7 +360,10 @@ void Server::finish_hello(Client& c) {
         ::close(channel_fd);
         return fail(proto::HelloStatus::InternalError, "cannot map a channel");
     }
-    c.channel = new (c.region->get_address()) proto::Channel{};
+    // Only the header is written: the slots are the memfd's zeroes, so an idle client's channel
+    // costs the kernel one page, not half a megabyte.
+    c.channel = static_cast<proto::Channel*>(c.region->get_address());
+    new (&c.channel->header) proto::ChannelHeader{};
     c.channel->header.magic = proto::kMagic;
     c.channel->header.version = proto::kProtocolVersion;
     c.channel->header.slot_count = proto::kSlotCount;
@@ -389,6 +426,7 @@ void Server::drop_client(Client& c, const char* why) {
     // Its descriptors and channel go in reap(), once this round's events are handled.
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.sock, nullptr);
     if (c.doorbell >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.doorbell, nullptr);
+    if (c.pidfd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.pidfd, nullptr);
     dead_.push_back(&c);
 }
 
@@ -400,6 +438,7 @@ void Server::reap() {
         c->channel = nullptr;
         c->region.reset();
         if (c->doorbell >= 0) ::close(c->doorbell);
+        if (c->pidfd >= 0) ::close(c->pidfd);
         ::close(c->sock);
         clients_.erase(c);
     }
@@ -414,6 +453,9 @@ void Server::reap() {
 }
 
 namespace {
+
+// How long a busy loop may go without looking at its sockets and signals.
+constexpr uint64_t kEventCheckNs = 1'000'000;
 
 // A pending call's tag: its slot and the sequence it was published with.
 uint64_t slot_tag(uint32_t index, uint32_t seq) { return (uint64_t{seq} << 32) | index; }
@@ -452,7 +494,9 @@ void Server::serve_slot(Client& c, uint32_t index) {
     if ((c.pending & bit) != 0) {
         // A new request over one still pending: only a broken client does this. The old
         // wait is withdrawn so that it can never answer into the new call.
-        log::ipc()->warn("pid={} reused slot {} with a call pending", c.pid, index);
+        if (c.complaints.allow(proto::monotonic_ns()))
+            log::ipc()->warn("pid={} reused slot {} with a call pending ({} more not logged)",
+                             c.pid, index, c.complaints.take_refused());
         kernel_.cancel_wait(c.id, slot_tag(index, c.last_seq[index]));
         c.pending &= ~bit;
     }
@@ -516,17 +560,19 @@ int Server::idle_timeout_ms() const {
 int Server::run() {
     const uint64_t spin_ns = uint64_t{options_.spin_us} * 1000;
     uint64_t last_work = proto::monotonic_ns();
-    uint32_t rounds = 0;
+    uint64_t last_events = last_work;
     epoll_event events[64];
     while (!stop_) {
         if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
         bool worked = poll_channels();
-        // Socket and signal events still get a look while the loop is busy or spinning.
-        bool check_events = (++rounds & 1023) == 0;
+        // Connections, hang-ups and signals get a look at least every kEventCheckNs however
+        // busy the channels keep the loop, so a flood never delays them by more than that.
+        const uint64_t now = proto::monotonic_ns();
+        const bool check_events = now - last_events >= kEventCheckNs;
         if (worked) {
-            last_work = proto::monotonic_ns();
+            last_work = now;
             if (!check_events) continue;
-        } else if (!check_events && proto::monotonic_ns() - last_work < spin_ns) {
+        } else if (!check_events && now - last_work < spin_ns) {
             proto::cpu_relax();
             continue;
         }
@@ -544,6 +590,7 @@ int Server::run() {
         }
         int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
         page_->sleeping.store(0, std::memory_order_relaxed);
+        last_events = proto::monotonic_ns();
         for (int i = 0; i < n; ++i) {
             auto* src = static_cast<Source*>(events[i].data.ptr);
             switch (src->kind) {
@@ -564,6 +611,9 @@ int Server::run() {
                     drop_client(*src->client, "disconnected");
                 else
                     on_client_readable(*src->client);
+                break;
+            case SourceKind::Exit:
+                drop_client(*src->client, "process exited");
                 break;
             case SourceKind::Doorbell: {
                 uint64_t v;
