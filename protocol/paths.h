@@ -30,6 +30,28 @@ inline std::string runtime_dir() {
     return "/tmp/cekernel-" + std::to_string(::geteuid());
 }
 
+// Whether `dir` is a real directory (not a symbolic link) owned by this user with no access for
+// anyone else: the only kind of runtime directory a client trusts, since whoever can write in it
+// can put a socket there that poses as the kernel. 0, or EACCES with `why` saying what is wrong.
+inline int check_private_dir(const std::string& dir, std::string* why = nullptr) {
+    struct stat st {};
+    auto refuse = [&](int error, std::string text) {
+        if (why != nullptr) *why = dir + ": " + std::move(text);
+        return error;
+    };
+    if (::lstat(dir.c_str(), &st) != 0) return refuse(errno, "cannot be examined");
+    if (!S_ISDIR(st.st_mode)) return refuse(EACCES, "is not a directory");
+    if (st.st_uid != ::geteuid())
+        return refuse(EACCES, "belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                                  std::to_string(::geteuid()));
+    if ((st.st_mode & 0077) != 0)
+        return refuse(EACCES, "is open to other users (mode 0" +
+                                  std::to_string((st.st_mode >> 6) & 7) +
+                                  std::to_string((st.st_mode >> 3) & 7) +
+                                  std::to_string(st.st_mode & 7) + ", 0700 needed)");
+    return 0;
+}
+
 // Creates the directory if needed and checks that it is ours and private. Returns errno or 0.
 inline int ensure_runtime_dir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno;

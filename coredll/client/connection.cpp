@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coredll/client/file_cache.h"
@@ -190,8 +191,31 @@ bool Connection::try_connect(int& err) {
         failure_ = "invalid instance name";
         return false;
     }
-    int sock = connect_socket(proto::socket_path(proto::runtime_dir(), instance_), err);
+    // Whoever can write in the runtime directory can put a socket there that poses as the
+    // kernel and receives every name, path and file this process uses: refuse any directory
+    // that is not this user's alone. (A missing one is fine: connect fails, autostart makes it.)
+    const std::string dir = proto::runtime_dir();
+    std::string why;
+    if (int e = proto::check_private_dir(dir, &why); e != 0 && e != ENOENT) {
+        err = EACCES;
+        failure_ = "runtime directory not private: " + why;
+        log()->error("refusing to connect: the runtime directory {}", why);
+        return false;
+    }
+    int sock = connect_socket(proto::socket_path(dir, instance_), err);
     if (sock < 0) return false;
+    // The listener must be this user too (checked by the host, not by what the peer says).
+    ucred peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+        peer.uid != ::geteuid()) {
+        ::close(sock);
+        err = EACCES;
+        failure_ = "the socket's listener is uid " + std::to_string(peer.uid) + ", not uid " +
+                   std::to_string(::geteuid());
+        log()->error("refusing to connect: {}", failure_);
+        return false;
+    }
     proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
                        diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, 0};
     if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
@@ -210,11 +234,11 @@ bool Connection::try_connect(int& err) {
     int fds[3] = {-1, -1, -1};
     size_t nfds = 0;
     bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 3, nfds);
-    auto give_up = [&](int e, const char* why) {
+    auto give_up = [&](int e, const char* reason) {
         for (size_t i = 0; i < nfds; ++i) ::close(fds[i]);
         ::close(sock);
         err = e;
-        failure_ = why;
+        failure_ = reason;
         return false;
     };
     if (!got || reply.magic != proto::kMagic) return give_up(EPROTO, "bad reply from the kernel");
@@ -245,7 +269,9 @@ bool Connection::try_connect(int& err) {
     page_ = static_cast<const proto::KernelPage*>(page_region_->get_address());
     doorbell_ = fds[2];
     sock_ = sock;
-    kernel_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, reply.kernel_pid, 0));
+    // The pid the host vouches for (SO_PEERCRED), in this process's PID namespace; the one in
+    // the reply is only the kernel's view of itself.
+    kernel_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0));
     if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
         log()->error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
                      reply.window_base, reply.window_size);
@@ -280,6 +306,7 @@ bool Connection::connect_locked() {
     int err = 0;
     if (try_connect(err)) {
         connected_.store(true, std::memory_order_release);
+        start_watcher();
         return true;
     }
     const char* autostart_env = std::getenv("CEK_AUTOSTART");
@@ -289,6 +316,7 @@ bool Connection::connect_locked() {
         for (int i = 0; i < kAutostartRetries; ++i) {
             if (try_connect(err)) {
                 connected_.store(true, std::memory_order_release);
+                start_watcher();
                 return true;
             }
             if (err != ENOENT && err != ECONNREFUSED) break;
@@ -340,6 +368,25 @@ void Connection::mark_dead() {
     if (!dead_.exchange(true)) log()->error("the kernel is gone: every call now fails");
 }
 
+void Connection::start_watcher() {
+    if (diagnostics_) return;  // tools take no descriptors and map no views
+    const int sock = sock_;
+    // Detached: it sleeps until the kernel goes and never touches a Connection that went away
+    // (the application's connection is never destroyed).
+    std::thread([this, sock] {
+        pollfd p{sock, POLLRDHUP, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+        on_kernel_death();
+    }).detach();
+}
+
+void Connection::on_kernel_death() {
+    mark_dead();
+    FileCache::instance().revoke();
+    Window::instance().revoke();
+}
+
 bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     auto& rep = slot.control.rep_seq;
     if (spin && spin_ns_ != 0) {
@@ -356,10 +403,17 @@ bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     for (;;) {
         observed = rep.load(std::memory_order_seq_cst);
         if (observed == seq) break;
-        if (!proto::futex_wait(rep, observed, kDeathCheckNs) && !kernel_alive()) {
+        if (proto::futex_wait(rep, observed, kDeathCheckNs)) continue;
+        if (!kernel_alive()) {
             slot.control.client_waiting.store(0, std::memory_order_relaxed);
             mark_dead();
             return false;
+        }
+        // Still no answer: ring again if the kernel sleeps, so that no lost wake-up (however
+        // it came about) can leave this call waiting.
+        if (page_->sleeping.load(std::memory_order_seq_cst) != 0) {
+            uint64_t one = 1;
+            (void)::write(doorbell_, &one, sizeof one);
         }
     }
     slot.control.client_waiting.store(0, std::memory_order_relaxed);
@@ -370,7 +424,7 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
                             std::span<const std::byte> extra, void* reply, size_t reply_bytes,
                             std::span<std::byte> data) {
     CallStatus status;
-    if (!ensure_connected()) return status;
+    if (dead_.load(std::memory_order_acquire) || !ensure_connected()) return status;
     size_t total = sizeof(proto::RequestHeader) + body_bytes + extra.size();
     if (total > proto::kRequestBytes) {
         status.delivered = true;

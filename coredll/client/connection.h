@@ -4,8 +4,17 @@
 // Any thread may call concurrently: each call claims a free slot. A call spins briefly for the
 // reply, then sleeps on a shared futex, checking the socket for the kernel's death every few
 // milliseconds. When the kernel is gone every call fails with ERROR_SERVICE_NOT_ACTIVE, for
-// good: handles and views died with it (as on a CE reboot). fork() gives the child a fresh,
-// unconnected state; exec() re-attaches through the new image's first call.
+// good: handles and views died with it (as on a CE reboot). An application connection also has
+// a watcher thread, asleep on the socket, that notices the kernel's death at once even when no
+// call is made and revokes what the process could still reach without the kernel: the file
+// descriptors it took (each replaced by one that refuses reads and writes) and its views (made
+// read-only), so nothing it does can touch a file that a restarted kernel handed to someone else.
+// fork() gives the child a fresh, unconnected state; exec() re-attaches through the new image's
+// first call.
+//
+// Trust: the client talks only to a kernel of its own user. The runtime directory must be a
+// directory of this uid with mode 0700, and the socket's listener must be this uid
+// (SO_PEERCRED); the kernel's pid comes from the socket, not from what the kernel says.
 #pragma once
 
 #include <boost/interprocess/mapped_region.hpp>
@@ -67,7 +76,7 @@ public:
     bool ensure_connected();
     const proto::HelloReply& hello() const { return hello_; }
     // Why the last connect failed, for tools: "no kernel", "version mismatch"...
-    const char* connect_failure() const { return failure_; }
+    const char* connect_failure() const { return failure_.c_str(); }
 
 private:
     bool connect_locked();
@@ -79,6 +88,9 @@ private:
     bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
     bool kernel_alive();
     void mark_dead();
+    // The watcher thread: sleeps until the kernel's socket hangs up, then revokes.
+    void start_watcher();
+    void on_kernel_death();
     static void atfork_prepare();
     static void atfork_parent();
     static void atfork_child();
@@ -97,7 +109,7 @@ private:
     const proto::KernelPage* page_ = nullptr;
     proto::HelloReply hello_{};
     uint64_t spin_ns_ = 0;
-    const char* failure_ = "not connected";
+    std::string failure_ = "not connected";
 };
 
 }  // namespace cek::coredll

@@ -1,5 +1,6 @@
 #include "coredll/client/file_cache.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -15,6 +16,10 @@ FileCache& FileCache::instance() {
 }
 
 bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
+    if (Connection::instance().kernel_gone()) {
+        error = Win32Error::ERROR_SERVICE_NOT_ACTIVE;
+        return false;
+    }
     bool cached = false;
     {
         std::lock_guard lock(mutex_);
@@ -59,6 +64,20 @@ void FileCache::forget(uint32_t handle) {
     if (it == files_.end()) return;
     ::close(it->second.fd);
     files_.erase(it);
+}
+
+void FileCache::revoke() {
+    std::lock_guard lock(mutex_);
+    if (files_.empty()) return;
+    // An O_PATH descriptor: read, write, ftruncate and fsync on it all fail with EBADF.
+    int refuses = ::open("/", O_PATH | O_CLOEXEC);
+    if (refuses < 0) {
+        log()->error("cannot revoke the files of a dead kernel: errno {}", errno);
+        return;
+    }
+    for (auto& [h, f] : files_) ::dup3(refuses, f.fd, O_CLOEXEC);
+    ::close(refuses);
+    log()->debug("revoked {} file descriptors of a dead kernel", files_.size());
 }
 
 void FileCache::reset_after_fork() {

@@ -34,6 +34,10 @@ public:
     bool get(uint32_t handle, CachedFile& out, Win32Error& error);
     void forget(uint32_t handle);
     void reset_after_fork();
+    // The kernel died: every cached descriptor is replaced (dup3, so the number stays taken
+    // and a thread between its check and its write(2) cannot reach another file) by one that
+    // refuses reads and writes, and get() fails with ERROR_SERVICE_NOT_ACTIVE from now on.
+    void revoke();
     // Held across fork() so that the child never inherits a half-updated map.
     void lock() { mutex_.lock(); }
     void unlock() { mutex_.unlock(); }

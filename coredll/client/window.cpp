@@ -53,6 +53,10 @@ bool Window::adopt(uint64_t base, uint64_t size) {
 }
 
 bool Window::map(const Range& range, int fd) {
+    if (revoked_) {
+        errno = EPIPE;  // the kernel that described this range is gone
+        return false;
+    }
     if (range.base < base_ || range.length > size_ || range.base - base_ > size_ - range.length) {
         errno = EINVAL;
         return false;
@@ -67,6 +71,7 @@ bool Window::map(const Range& range, int fd) {
 }
 
 bool Window::revive(const Range& range) {
+    if (revoked_) return false;
     for (size_t i = 0; i < lingering_.size(); ++i) {
         const Range& r = lingering_[i];
         if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
@@ -126,6 +131,14 @@ void Window::reset_after_fork() {
         ::mmap(reinterpret_cast<void*>(base_), size_, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     mapped_.clear();
     lingering_.clear();
+    revoked_ = false;
+}
+
+void Window::revoke() {
+    std::lock_guard guard(mutex_);
+    revoked_ = true;
+    for (const auto& [base, range] : mapped_)
+        if (range.writable) ::mprotect(reinterpret_cast<void*>(base), range.length, PROT_READ);
 }
 
 namespace {

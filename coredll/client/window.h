@@ -54,6 +54,9 @@ public:
 
     // After fork(): the child starts with an empty window (CE: a new process has no views).
     void reset_after_fork();
+    // The kernel died: every view becomes read-only (its data stays readable; a write faults,
+    // as a write to an unmapped view does in CE) and nothing is mapped from now on.
+    void revoke();
 
     std::mutex& lock() { return mutex_; }
 
@@ -67,6 +70,7 @@ private:
     uint64_t size_ = 0;
     std::map<uint64_t, Range> mapped_;  // by base
     std::vector<Range> lingering_;      // oldest first
+    bool revoked_ = false;
     std::mutex mutex_;
 };
 

@@ -33,8 +33,27 @@
 //                           -> started, then: stopped <error> <calls>
 //   probe <kernel pid> <socket>  what another user can reach (run under setpriv)
 //                           -> connect=<..> procfd=<opened>/<tried> getfd=<got> mem=<..>
+// Trust and revocation (tests/multiproc/trust_test.cpp):
+//   wedge                   tries every way to write the kernel page (a writable mmap, write(2),
+//                           mprotect, a writable reopen); if one works, a thread keeps
+//                           `sleeping` at 0 through it -> wedging <how> | refused <errnos...>
+//   republish <count>       a pending wait in slot 0, replaced by a new one <count> times
+//                                                                            -> ok | fail <why>
+//   rawfork <mutex>         CreateMutexW(owned), then a child by the raw fork syscall (no atfork
+//                           handlers: it keeps the connection) that only sleeps -> ok <child pid>
+//   fake-kernel <uid> <gid> <socket>  binds the socket, becomes uid/gid, listens -> listening
+//   fake-accept <ms>        one connection within <ms>: the bytes it sent before hanging up
+//                                                              -> connected <bytes> | none
+//   oldfile <path>          CreateFileW + 4096 bytes of 'b'               -> ok <handle>
+//   oldmap <path>           a writable view of a file made with CreateFileForMappingW, filled
+//                           with 4096 bytes of 'b'                        -> ok <address>
+//   oldwrite <handle>       WriteFile of "after"                   -> ok | fail <error>
+//   oldview <address>       a write of 'a' into the view, a fault caught -> ok | fault
+//   gone                    whether this process knows its kernel died (no call made) -> yes | no
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -42,6 +61,7 @@
 #include <unistd.h>
 
 // Before <windows.h>: the Win32Error enum names clash with its macros.
+#include "coredll/client/connection.h"
 #include "protocol/channel.h"
 #include "protocol/futex.h"
 #include "protocol/messages.h"
@@ -90,6 +110,7 @@ struct Raw {
     int sock = -1;
     int channel_fd = -1;
     int doorbell = -1;
+    int page_fd = -1;
     proto::Channel* channel = nullptr;
     const proto::KernelPage* page = nullptr;
     void* page_map = nullptr;
@@ -121,7 +142,7 @@ bool wait_readable(int fd, int timeout_ms) {
 void drop_raw() {
     if (g_raw.channel != nullptr) ::munmap(g_raw.channel, sizeof(proto::Channel));
     if (g_raw.page_map != nullptr) ::munmap(g_raw.page_map, sizeof(proto::KernelPage));
-    for (int fd : {g_raw.sock, g_raw.channel_fd, g_raw.doorbell})
+    for (int fd : {g_raw.sock, g_raw.channel_fd, g_raw.doorbell, g_raw.page_fd})
         if (fd >= 0) ::close(fd);
     g_raw = Raw{};
 }
@@ -205,7 +226,7 @@ std::string hello(uint32_t magic, uint32_t version, int extra_fds) {
     }
     g_raw.sock = sock;
     g_raw.channel_fd = fds[0];
-    ::close(fds[1]);
+    g_raw.page_fd = fds[1];
     g_raw.doorbell = fds[2];
     g_raw.channel = static_cast<proto::Channel*>(ch);
     g_raw.page = static_cast<const proto::KernelPage*>(pg);
@@ -711,6 +732,175 @@ std::string probe(int kernel_pid, const std::string& socket) {
     return out;
 }
 
+// ---- Trust and revocation (tests/multiproc/trust_test.cpp) ----
+
+std::atomic<bool> g_wedging{false};
+
+std::string wedge() {
+    if (g_raw.page_fd < 0) return "fail no connection";
+    auto* page_bytes = static_cast<char*>(g_raw.page_map);
+    const size_t sleeping_at =
+        reinterpret_cast<const char*>(&g_raw.page->sleeping) - static_cast<const char*>(page_bytes);
+    auto error_of = [](bool ok) { return ok ? 0 : errno; };
+    void* shared = ::mmap(nullptr, sizeof(proto::KernelPage), PROT_READ | PROT_WRITE, MAP_SHARED,
+                          g_raw.page_fd, 0);
+    const int mmap_error = error_of(shared != MAP_FAILED);
+    uint32_t zero = 0;
+    const int write_error = error_of(::pwrite(g_raw.page_fd, &zero, sizeof zero,
+                                              static_cast<off_t>(sleeping_at)) == sizeof zero);
+    const int protect_error = error_of(
+        ::mprotect(g_raw.page_map, sizeof(proto::KernelPage), PROT_READ | PROT_WRITE) == 0);
+    std::string again = "/proc/self/fd/" + std::to_string(g_raw.page_fd);
+    void* reopened = MAP_FAILED;
+    int reopen_error = 0;
+    if (int rw = ::open(again.c_str(), O_RDWR | O_CLOEXEC); rw < 0) {
+        reopen_error = errno;
+    } else {
+        reopened = ::mmap(nullptr, sizeof(proto::KernelPage), PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
+        reopen_error = error_of(reopened != MAP_FAILED);
+        ::close(rw);
+    }
+    char* writable = mmap_error == 0 ? static_cast<char*>(shared)
+                     : protect_error == 0 ? page_bytes
+                     : reopen_error == 0 ? static_cast<char*>(reopened)
+                                         : nullptr;
+    if (writable == nullptr && write_error != 0)
+        return "refused " + std::to_string(mmap_error) + " " + std::to_string(write_error) + " " +
+               std::to_string(protect_error) + " " + std::to_string(reopen_error);
+    g_wedging = true;
+    const int fd = g_raw.page_fd;
+    std::thread([writable, fd, sleeping_at] {
+        uint32_t z = 0;
+        while (g_wedging) {
+            if (writable != nullptr)
+                reinterpret_cast<std::atomic<uint32_t>*>(writable + sleeping_at)->store(0);
+            else
+                (void)::pwrite(fd, &z, sizeof z, static_cast<off_t>(sleeping_at));
+        }
+    }).detach();
+    return writable != nullptr ? "wedging mapping" : "wedging write";
+}
+
+std::string republish(uint64_t count) {
+    if (g_raw.channel == nullptr) return "fail no connection";
+    proto::SyncCreateRequest create{static_cast<uint32_t>(proto::SyncKind::Event), 0, 0, 0, 0, 0};
+    Answer made = call(1, code_of(proto::RequestCode::SyncCreate), &create, sizeof create);
+    proto::SyncCreateReply event{};
+    if (!made.arrived || made.header.failed != 0 || made.body.size() < sizeof event)
+        return "fail no event";
+    std::memcpy(&event, made.body.data(), sizeof event);
+    struct {
+        proto::WaitObjectsRequest wait;
+        uint32_t handle;
+    } body{{1, 0, proto::kWaitInfinite, 0}, event.handle};
+    for (uint64_t i = 0; i <= count; ++i) {
+        put_request(0, code_of(proto::RequestCode::WaitObjects), &body, sizeof body);
+        // Slots are served in order, so once slot 1 is answered the kernel has taken slot 0.
+        proto::NullRequest null{i};
+        if (!call(1, code_of(proto::RequestCode::Null), &null, sizeof null).arrived)
+            return "fail no reply";
+    }
+    return "ok";
+}
+
+std::string rawfork(const std::string& name) {
+    std::u16string wide(name.begin(), name.end());
+    HANDLE m = CreateMutexW(nullptr, TRUE, reinterpret_cast<LPCWSTR>(wide.c_str()));
+    if (m == nullptr) return "fail " + std::to_string(GetLastError());
+    // The raw system call: glibc's fork() would run the shim's atfork handlers, which drop the
+    // child's copy of the connection.
+    long child = ::syscall(SYS_fork);
+    if (child == 0) {
+        ::close(0);
+        ::close(1);
+        for (;;) ::pause();
+    }
+    if (child < 0) return "fail fork " + std::to_string(errno);
+    return "ok " + std::to_string(child);
+}
+
+int g_fake_listener = -1;
+
+std::string fake_kernel(uid_t uid, gid_t gid, const std::string& path) {
+    int sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return "fail bind " + std::to_string(errno);
+    ::chmod(path.c_str(), 0777);
+    // The listener's credentials are taken at listen(2): from now on this is another user.
+    if (::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0)
+        return "fail setuid " + std::to_string(errno);
+    if (::listen(sock, 4) != 0) return "fail listen " + std::to_string(errno);
+    g_fake_listener = sock;
+    return "listening";
+}
+
+std::string fake_accept(int timeout_ms) {
+    if (!wait_readable(g_fake_listener, timeout_ms)) return "none";
+    int c = ::accept4(g_fake_listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return "fail accept " + std::to_string(errno);
+    size_t total = 0;
+    char buf[256];
+    while (wait_readable(c, 10'000)) {
+        ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        total += static_cast<size_t>(n);
+    }
+    ::close(c);
+    return "connected " + std::to_string(total);
+}
+
+std::string oldfile(const std::string& path) {
+    std::u16string wide(path.begin(), path.end());
+    HANDLE f = CreateFileW(reinterpret_cast<LPCWSTR>(wide.c_str()), GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_ALWAYS, 0, nullptr);
+    if (f == INVALID_HANDLE_VALUE) return "fail open " + std::to_string(GetLastError());
+    std::string before(4096, 'b');
+    DWORD written = 0;
+    if (!WriteFile(f, before.data(), 4096, &written, nullptr))
+        return "fail write " + std::to_string(GetLastError());
+    return "ok " + hex(reinterpret_cast<uintptr_t>(f));
+}
+
+std::string oldmap(const std::string& path) {
+    std::u16string wide(path.begin(), path.end());
+    HANDLE f = CreateFileForMappingW(reinterpret_cast<LPCWSTR>(wide.c_str()),
+                                     GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                                     nullptr, OPEN_ALWAYS, 0, nullptr);
+    if (f == INVALID_HANDLE_VALUE) return "fail open " + std::to_string(GetLastError());
+    HANDLE m = CreateFileMappingW(f, nullptr, PAGE_READWRITE, 0, 4096, nullptr);
+    if (m == nullptr) return "fail mapping " + std::to_string(GetLastError());
+    void* view = MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0);
+    if (view == nullptr) return "fail view " + std::to_string(GetLastError());
+    std::memset(view, 'b', 4096);
+    if (!FlushViewOfFile(view, 4096)) return "fail flush " + std::to_string(GetLastError());
+    return "ok " + hex(reinterpret_cast<uintptr_t>(view));
+}
+
+std::string oldwrite(uint64_t handle) {
+    DWORD written = 0;
+    if (!WriteFile(reinterpret_cast<HANDLE>(handle), "after", 5, &written, nullptr))
+        return "fail " + std::to_string(GetLastError());
+    return "ok";
+}
+
+sigjmp_buf g_fault_jump;
+
+std::string oldview(uint64_t address) {
+    struct sigaction catcher{}, previous{};
+    catcher.sa_handler = [](int) { siglongjmp(g_fault_jump, 1); };
+    ::sigaction(SIGSEGV, &catcher, &previous);
+    std::string result = "fault";
+    if (sigsetjmp(g_fault_jump, 1) == 0) {
+        *reinterpret_cast<volatile char*>(address) = 'a';
+        result = "ok";
+    }
+    ::sigaction(SIGSEGV, &previous, nullptr);
+    return result;
+}
+
 std::string run(const std::vector<std::string>& w) {
     const std::string& cmd = w[0];
     auto arg = [&](size_t i, uint64_t fallback) { return w.size() > i ? num(w[i]) : fallback; };
@@ -750,6 +940,18 @@ std::string run(const std::vector<std::string>& w) {
         return attrstorm(w[1], static_cast<uint32_t>(num(w[2])), static_cast<uint32_t>(num(w[3])));
     if (cmd == "setattr" && w.size() > 2) return setattr(w[1], static_cast<uint32_t>(num(w[2])));
     if (cmd == "probe" && w.size() > 2) return probe(static_cast<int>(num(w[1])), w[2]);
+    if (cmd == "wedge") return wedge();
+    if (cmd == "republish") return republish(arg(1, 1000));
+    if (cmd == "rawfork" && w.size() > 1) return rawfork(w[1]);
+    if (cmd == "fake-kernel" && w.size() > 3)
+        return fake_kernel(static_cast<uid_t>(num(w[1])), static_cast<gid_t>(num(w[2])), w[3]);
+    if (cmd == "fake-accept") return fake_accept(static_cast<int>(arg(1, 10'000)));
+    if (cmd == "oldfile" && w.size() > 1) return oldfile(w[1]);
+    if (cmd == "oldmap" && w.size() > 1) return oldmap(w[1]);
+    if (cmd == "oldwrite") return oldwrite(arg(1, 0));
+    if (cmd == "oldview") return oldview(arg(1, 0));
+    if (cmd == "gone")
+        return cek::coredll::Connection::instance().kernel_gone() ? "yes" : "no";
     return "error unknown command";
 }
 
