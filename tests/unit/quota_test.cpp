@@ -1,6 +1,7 @@
-// Fairness between host processes (issue 16, findings 4 and 5): the handle quota counts every
+// Fairness between host processes (issue 16, findings 4, 5 and 10): the handle quota counts every
 // connection of one host process together, a host process holds a bounded number of
-// connections, the table keeps every host process's floor free (docs/semantics/handles.md §6).
+// connections, the table keeps every host process's floor free, and a signal costs liveness
+// probes only for the waits it completes (docs/semantics/handles.md §6, sync.md).
 #include <string>
 #include <utility>
 #include <vector>
@@ -198,4 +199,123 @@ TEST_CASE("The floor the kernel promises is capped at half the table", "[unit][h
     CHECK(floor_and_reserve(c).first == 64);
     c.max_processes = 64;
     CHECK(floor_and_reserve(c) == std::pair{32u, size_t{2048}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 10: a signal costs probes only for the waits it completes
+
+namespace {
+
+constexpr int kProcesses = 100;
+constexpr int kWaitsEach = 100;  // 10,000 parked waits
+
+// `kProcesses` fake processes, each parking `kWaitsEach` waits on one named object, in
+// round-robin arrival order; the probe counts its calls and calls the first `dead` processes
+// gone (died, hang-up not read yet).
+struct CrowdScene : Scene {
+    std::vector<ProcessId> procs;
+    size_t probes = 0;
+    size_t dead = 0;
+
+    CrowdScene() {
+        for (int i = 0; i < kProcesses; ++i) procs.push_back(attach());
+        k.set_liveness_probe([this](ProcessId id) {
+            ++probes;
+            for (size_t i = 0; i < dead; ++i)
+                if (procs[i] == id) return false;
+            return true;
+        });
+    }
+    // Every process opens `name` through `open` and parks its waits on it.
+    template <class Open>
+    HandleValue park(Open&& open) {
+        HandleValue h{};
+        for (ProcessId p : procs) {
+            auto r = open(p);
+            REQUIRE(r.ok());
+            h = r.value();
+        }
+        uint64_t tag = 1;
+        size_t completed_at_once = 0;
+        for (int w = 0; w < kWaitsEach; ++w, ++tag)
+            for (size_t i = 0; i < procs.size(); ++i)
+                completed_at_once += k.wait({procs[i], static_cast<uint32_t>(100 + w)},
+                                            std::vector{h}, false, proto::kWaitInfinite, tag)
+                                         .has_value();
+        REQUIRE(completed_at_once == 0);
+        REQUIRE(k.pending_waits() == kProcesses * kWaitsEach);
+        probes = 0;
+        return h;
+    }
+    size_t completed() { return k.take_completions().size(); }
+};
+
+}  // namespace
+
+TEST_CASE("SetEvent and PulseEvent probe only the waiter they release",
+          "[unit][sync][quota]") {
+    CrowdScene s;
+    std::u16string name = u"crowd";
+    SECTION("auto-reset") {
+        auto e = s.park([&](ProcessId p) {
+            LastError le;
+            return s.k.create_event(p, false, false, &name, le);
+        });
+        REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Set).ok());
+        CHECK(s.completed() == 1);
+        CHECK(s.probes == 1);
+        s.probes = 0;
+        REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Pulse).ok());
+        CHECK(s.completed() == 1);
+        CHECK(s.probes == 1);
+        // Waits of processes that are gone are skipped: the next waits are those of processes
+        // 2..29, gone (one probe each), then process 30 takes the signal.
+        s.dead = 30;
+        s.probes = 0;
+        REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Set).ok());
+        CHECK(s.completed() == 1);
+        CHECK(s.probes == 28 + 1);
+    }
+    SECTION("manual-reset: nothing is spent, so nothing is asked") {
+        auto e = s.park([&](ProcessId p) {
+            LastError le;
+            return s.k.create_event(p, true, false, &name, le);
+        });
+        REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Pulse).ok());
+        CHECK(s.completed() == kProcesses * kWaitsEach);
+        CHECK(s.probes == 0);
+        CHECK(s.k.pending_waits() == 0);
+    }
+}
+
+TEST_CASE("ReleaseSemaphore and ReleaseMutex probe only the waiters they complete",
+          "[unit][sync][quota]") {
+    CrowdScene s;
+    std::u16string name = u"crowd";
+    SECTION("semaphore") {
+        auto sem = s.park([&](ProcessId p) {
+            LastError le;
+            return s.k.create_semaphore(p, 0, 1000, &name, le);
+        });
+        REQUIRE(s.k.release_semaphore(s.procs[0], sem, 5).ok());
+        CHECK(s.completed() == 5);
+        CHECK(s.probes == 5);
+        // With gone processes in front: each is asked once per signal, however many waits it
+        // has parked (memoised), and the units go to the living.
+        s.dead = 20;
+        s.probes = 0;
+        REQUIRE(s.k.release_semaphore(s.procs[0], sem, 300).ok());
+        CHECK(s.completed() == 300);
+        CHECK(s.probes == 20 + (kProcesses - 20));  // every process asked once
+    }
+    SECTION("mutex") {
+        ThreadRef owner{s.procs[0], 1};
+        auto m = s.park([&](ProcessId p) {
+            LastError le;
+            return s.k.create_mutex({p, 1}, p == s.procs[0], &name, le);
+        });
+        REQUIRE(s.k.release_mutex(owner, m).ok());
+        CHECK(s.completed() == 1);
+        CHECK(s.probes == 1);
+    }
 }
