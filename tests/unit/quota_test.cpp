@@ -13,24 +13,15 @@
 using namespace cek;
 using namespace cek::unit;
 using cek::kernel::HandleTable;
-using cek::kernel::KernelObject;
 using cek::kernel::kKernelProcess;
-using cek::kernel::ObjectDetails;
 using cek::kernel::ObjectType;
-using cek::kernel::Ref;
 using cek::kernel::ThreadRef;
 using proto::EventOp;
 
 namespace {
 
-class Dummy final : public KernelObject {
-public:
-    Dummy() : KernelObject(ObjectType::File) {}
-    void describe(ObjectDetails&) const override {}
-};
-
 bool insert_ok(HandleTable& t, ProcessId owner, bool kernel_owned = false) {
-    return t.insert(Ref<KernelObject>(new Dummy), owner, 0, kernel_owned).ok();
+    return t.insert(dummy(), owner, 0, kernel_owned).ok();
 }
 
 // Inserts until the table refuses; returns how many went in.
@@ -66,9 +57,9 @@ TEST_CASE("Processes bound to one quota group share one quota; another group is 
     for (int i = 0; i < 6; ++i) REQUIRE(insert_ok(t, a2));
     // The group holds 10: no connection of it gets another entry, new or by reference.
     CHECK_FALSE(insert_ok(t, a3));
-    CHECK(t.insert(Ref<KernelObject>(new Dummy), a3, 0).error() ==
+    CHECK(t.insert(dummy(), a3, 0).error() ==
           Win32Error::ERROR_NO_MORE_USER_HANDLES);
-    auto other = t.insert(Ref<KernelObject>(new Dummy), b, 0);
+    auto other = t.insert(dummy(), b, 0);
     REQUIRE(other.ok());
     CHECK_FALSE(t.add_ref(other.value(), a3, 0));
     CHECK(t.held_by_group(a3) == 10);
@@ -226,12 +217,16 @@ struct CrowdScene : Scene {
             return true;
         });
     }
-    // Every process opens `name` through `open` and parks its waits on it.
-    template <class Open>
-    HandleValue park(Open&& open) {
+    // Every process creates or opens the object named "crowd" of `type` (a manual-reset event
+    // with `manual`; process 0's thread 1 owns a mutex) and parks its waits on it.
+    HandleValue park(ObjectType type, bool manual = false) {
+        const std::u16string name = u"crowd";
         HandleValue h{};
         for (ProcessId p : procs) {
-            auto r = open(p);
+            LastError le;
+            auto r = type == ObjectType::Event   ? k.create_event(p, manual, false, &name, le)
+                     : type == ObjectType::Mutex ? k.create_mutex({p, 1}, p == procs[0], &name, le)
+                                                 : k.create_semaphore(p, 0, 1000, &name, le);
             REQUIRE(r.ok());
             h = r.value();
         }
@@ -255,12 +250,8 @@ struct CrowdScene : Scene {
 TEST_CASE("SetEvent and PulseEvent probe only the waiter they release",
           "[unit][sync][quota]") {
     CrowdScene s;
-    std::u16string name = u"crowd";
     SECTION("auto-reset") {
-        auto e = s.park([&](ProcessId p) {
-            LastError le;
-            return s.k.create_event(p, false, false, &name, le);
-        });
+        auto e = s.park(ObjectType::Event);
         REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Set).ok());
         CHECK(s.completed() == 1);
         CHECK(s.probes == 1);
@@ -277,10 +268,7 @@ TEST_CASE("SetEvent and PulseEvent probe only the waiter they release",
         CHECK(s.probes == 28 + 1);
     }
     SECTION("manual-reset: nothing is spent, so nothing is asked") {
-        auto e = s.park([&](ProcessId p) {
-            LastError le;
-            return s.k.create_event(p, true, false, &name, le);
-        });
+        auto e = s.park(ObjectType::Event, true);
         REQUIRE(s.k.set_event(s.procs[0], e, EventOp::Pulse).ok());
         CHECK(s.completed() == kProcesses * kWaitsEach);
         CHECK(s.probes == 0);
@@ -291,12 +279,8 @@ TEST_CASE("SetEvent and PulseEvent probe only the waiter they release",
 TEST_CASE("ReleaseSemaphore and ReleaseMutex probe only the waiters they complete",
           "[unit][sync][quota]") {
     CrowdScene s;
-    std::u16string name = u"crowd";
     SECTION("semaphore") {
-        auto sem = s.park([&](ProcessId p) {
-            LastError le;
-            return s.k.create_semaphore(p, 0, 1000, &name, le);
-        });
+        auto sem = s.park(ObjectType::Semaphore);
         REQUIRE(s.k.release_semaphore(s.procs[0], sem, 5).ok());
         CHECK(s.completed() == 5);
         CHECK(s.probes == 5);
@@ -310,10 +294,7 @@ TEST_CASE("ReleaseSemaphore and ReleaseMutex probe only the waiters they complet
     }
     SECTION("mutex") {
         ThreadRef owner{s.procs[0], 1};
-        auto m = s.park([&](ProcessId p) {
-            LastError le;
-            return s.k.create_mutex({p, 1}, p == s.procs[0], &name, le);
-        });
+        auto m = s.park(ObjectType::Mutex);
         REQUIRE(s.k.release_mutex(owner, m).ok());
         CHECK(s.completed() == 1);
         CHECK(s.probes == 1);
