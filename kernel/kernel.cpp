@@ -69,13 +69,14 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
         log::kernel()->debug("attach pid={} refused: {} processes attached", pid, processes_.size());
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
-    std::vector<ProcessId>& host = hosts_[pid];
-    if (host.size() >= config_.max_connections_per_host) {
+    if (auto host = hosts_.find(pid);
+        host != hosts_.end() && host->second.size() >= config_.max_connections_per_host) {
         // At the cap, and only then, ask which of them are still there: a connection that hung
         // up a moment ago (an exec, a reconnect) must not lock its host out until it is read.
-        size_t live = liveness_probe_ ? static_cast<size_t>(std::count_if(
-                                            host.begin(), host.end(), liveness_probe_))
-                                      : host.size();
+        const auto& ids = host->second;
+        size_t live = liveness_probe_
+                          ? static_cast<size_t>(std::count_if(ids.begin(), ids.end(), liveness_probe_))
+                          : ids.size();
         if (live >= config_.max_connections_per_host) {
             log::kernel()->debug("attach pid={} refused: {} connections of that host", pid, live);
             return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
@@ -86,7 +87,7 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
-    host.push_back(id);
+    hosts_[pid].push_back(id);
     // Every connection of one host process shares its handle quota.
     handles_.bind_group(id, static_cast<uint32_t>(pid));
     return id;
