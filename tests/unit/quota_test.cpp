@@ -144,6 +144,7 @@ TEST_CASE("A connection that hung up but is not yet detached does not count agai
     CHECK_FALSE(s.k.attach_process(600, "app.exe", false).ok());
     s.k.detach_process(gone);
     CHECK(s.k.connections_of(600) == 8);
+    s.k.set_liveness_probe(nullptr);  // it refers to this test's locals
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +218,8 @@ struct CrowdScene : Scene {
             return true;
         });
     }
+    // The kernel outlives this scene's members and may still signal while detaching.
+    ~CrowdScene() { k.set_liveness_probe(nullptr); }
     // Every process creates or opens the object named "crowd" of `type` (a manual-reset event
     // with `manual`; process 0's thread 1 owns a mutex) and parks its waits on it.
     HandleValue park(ObjectType type, bool manual = false) {
