@@ -2,6 +2,7 @@
 // connection of one host process together, a host process holds a bounded number of
 // connections, the table keeps every host process's floor free, and a signal costs liveness
 // probes only for the waits it completes (docs/semantics/handles.md §6, sync.md).
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -174,6 +175,47 @@ TEST_CASE("The table keeps every group's floor free: a few big groups cannot tak
     for (auto h : t.handles_of(big1)) REQUIRE(t.release_all(h, big1).ok());
     CHECK(t.reserve() == 250);  // big1 holds nothing now: its floor is promised again
     CHECK(fill(t, small) == 400 - 50);
+}
+
+TEST_CASE("Group counts and the reserve follow every insert, reference and release",
+          "[unit][handle][quota]") {
+    // A fixed pseudo-random walk over six processes in three groups; after each step the
+    // table's own counts must equal the ones recomputed from handles_of().
+    HandleTable t(200, 60);
+    t.set_fair_share(10, 5);
+    const std::vector<ProcessId> procs{ProcessId{1}, ProcessId{2}, ProcessId{3},
+                                       ProcessId{4}, ProcessId{5}, ProcessId{6}};
+    for (size_t i = 0; i < procs.size(); ++i) t.bind_group(procs[i], static_cast<uint32_t>(i / 2));
+    uint32_t state = 12345;
+    auto next = [&] { return state = state * 1103515245u + 12345u, state >> 8; };
+    size_t mismatches = 0, refusals = 0;
+    for (int step = 0; step < 4000; ++step) {
+        const ProcessId p = procs[next() % procs.size()];
+        const auto held = t.handles_of(p);
+        switch (next() % 4) {
+        case 0:
+        case 1:
+            refusals += !insert_ok(t, p);
+            break;
+        case 2: {  // a reference on someone else's entry
+            const auto theirs = t.handles_of(procs[next() % procs.size()]);
+            if (!theirs.empty()) refusals += !t.add_ref(theirs[next() % theirs.size()], p, 0);
+            break;
+        }
+        default:
+            if (!held.empty()) (void)t.release_all(held[next() % held.size()], p);
+        }
+        size_t floors = 0;
+        for (size_t g = 0; g < 3; ++g) {
+            const size_t sum = t.handles_of(procs[2 * g]).size() + t.handles_of(procs[2 * g + 1]).size();
+            mismatches += t.held_by_group(procs[2 * g]) != sum;
+            mismatches += sum > 60;  // never past the quota
+            floors += std::min<size_t>(sum, 10);
+        }
+        mismatches += t.reserve() != 10 * 5 - floors;
+    }
+    CHECK(mismatches == 0);
+    CHECK(refusals > 0);  // the walk reached the limits
 }
 
 TEST_CASE("The floor the kernel promises is capped at half the table", "[unit][handle][quota]") {
