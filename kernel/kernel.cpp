@@ -66,7 +66,8 @@ size_t Kernel::connections_of(int pid) const {
 
 Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics) {
     if (processes_.size() >= config_.max_processes) {
-        log::kernel()->debug("attach pid={} refused: {} processes attached", pid, processes_.size());
+        log::kernel()->debug("attach pid={} refused: {} processes attached", pid,
+                             processes_.size());
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
     if (auto host = hosts_.find(pid);
@@ -74,9 +75,10 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
         // At the cap, and only then, ask which of them are still there: a connection that hung
         // up a moment ago (an exec, a reconnect) must not lock its host out until it is read.
         const auto& ids = host->second;
-        size_t live = liveness_probe_
-                          ? static_cast<size_t>(std::count_if(ids.begin(), ids.end(), liveness_probe_))
-                          : ids.size();
+        size_t live =
+            liveness_probe_
+                ? static_cast<size_t>(std::count_if(ids.begin(), ids.end(), liveness_probe_))
+                : ids.size();
         if (live >= config_.max_connections_per_host) {
             log::kernel()->debug("attach pid={} refused: {} connections of that host", pid, live);
             return Win32Error::ERROR_NOT_ENOUGH_MEMORY;

@@ -122,7 +122,7 @@ void Kernel::wake_waiters(Waitable& object) {
     // completed), so only its waits can complete, oldest first, and only while it is available.
     // The cost is one step per completed wait, plus one per skipped wait of a process that is
     // gone: the walk stops as soon as nothing is left to hand out.
-    const Ref<Waitable> keep(&object);  // completing a wait drops that wait's reference
+    const Ref<Waitable> keep(&object);         // completing a wait drops that wait's reference
     std::unordered_map<uint32_t, bool> alive;  // this signal's probe answers, per process
     auto& ids = object.waits();
     for (auto it = ids.begin(); it != ids.end() && object.available();) {

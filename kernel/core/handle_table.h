@@ -134,8 +134,8 @@ private:
     std::deque<uint32_t> free_;   // FIFO: a freed slot is reused as late as possible
     size_t live_ = 0;
     std::unordered_map<ProcessId, std::unordered_set<uint32_t>> by_process_;
-    std::unordered_map<ProcessId, uint32_t> group_;   // bound processes -> host pid
-    std::unordered_map<uint64_t, size_t> group_held_; // group -> entries referenced (charge)
+    std::unordered_map<ProcessId, uint32_t> group_;    // bound processes -> host pid
+    std::unordered_map<uint64_t, size_t> group_held_;  // group -> entries referenced (charge)
     uint32_t floor_ = 0;
     uint32_t max_groups_ = 0;
     size_t floors_used_ = 0;  // sum over groups of min(held, floor_)

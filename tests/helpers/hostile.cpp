@@ -945,12 +945,14 @@ std::string conns_fill() {
             return call(0, code_of(proto::RequestCode::SyncCreate), &req, sizeof req);
         });
         if (!a.arrived) return "fail no reply after " + std::to_string(made);
-        if (a.header.failed != 0) return "ok " + std::to_string(made) + " " + std::to_string(a.header.error);
+        if (a.header.failed != 0)
+            return "ok " + std::to_string(made) + " " + std::to_string(a.header.error);
     }
 }
 
 std::string conns_drop() {
-    for (size_t i = 0; i < g_conns.size(); ++i) on_conn(i, [] {
+    for (size_t i = 0; i < g_conns.size(); ++i)
+        on_conn(i, [] {
             drop_raw();
             return 0;
         });

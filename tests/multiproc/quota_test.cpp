@@ -16,7 +16,8 @@ using namespace cek::test;
 namespace {
 
 std::unique_ptr<Child> spawn_flooder(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
+    auto h =
+        std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
     REQUIRE(h->ask("ping") == "ok");
     return h;
 }

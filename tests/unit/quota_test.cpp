@@ -58,8 +58,7 @@ TEST_CASE("Processes bound to one quota group share one quota; another group is 
     for (int i = 0; i < 6; ++i) REQUIRE(insert_ok(t, a2));
     // The group holds 10: no connection of it gets another entry, new or by reference.
     CHECK_FALSE(insert_ok(t, a3));
-    CHECK(t.insert(dummy(), a3, 0).error() ==
-          Win32Error::ERROR_NO_MORE_USER_HANDLES);
+    CHECK(t.insert(dummy(), a3, 0).error() == Win32Error::ERROR_NO_MORE_USER_HANDLES);
     auto other = t.insert(dummy(), b, 0);
     REQUIRE(other.ok());
     CHECK_FALSE(t.add_ref(other.value(), a3, 0));
@@ -133,7 +132,8 @@ TEST_CASE("A connection that hung up but is not yet detached does not count agai
           "[unit][process][quota]") {
     Scene s;
     std::vector<ProcessId> mine;
-    for (uint32_t i = 0; i < 8; ++i) mine.push_back(s.k.attach_process(600, "app.exe", false).value());
+    for (uint32_t i = 0; i < 8; ++i)
+        mine.push_back(s.k.attach_process(600, "app.exe", false).value());
     const ProcessId gone = mine[0];  // exec'd: its hang-up is not read yet
     size_t probes = 0;
     s.k.set_liveness_probe([&](ProcessId id) {
@@ -207,7 +207,8 @@ TEST_CASE("Group counts and the reserve follow every insert, reference and relea
         }
         size_t floors = 0;
         for (size_t g = 0; g < 3; ++g) {
-            const size_t sum = t.handles_of(procs[2 * g]).size() + t.handles_of(procs[2 * g + 1]).size();
+            const size_t sum =
+                t.handles_of(procs[2 * g]).size() + t.handles_of(procs[2 * g + 1]).size();
             mismatches += t.held_by_group(procs[2 * g]) != sum;
             mismatches += sum > 60;  // never past the quota
             floors += std::min<size_t>(sum, 10);
@@ -292,8 +293,7 @@ struct CrowdScene : Scene {
 
 }  // namespace
 
-TEST_CASE("SetEvent and PulseEvent probe only the waiter they release",
-          "[unit][sync][quota]") {
+TEST_CASE("SetEvent and PulseEvent probe only the waiter they release", "[unit][sync][quota]") {
     CrowdScene s;
     SECTION("auto-reset") {
         auto e = s.park(ObjectType::Event);

@@ -66,8 +66,7 @@ struct Crowd {
     }
     // Parks again the wait(s) that just completed, by the same processes.
     void repark(kernel::HandleValue h) {
-        for (const auto& done : k.take_completions())
-            park(done.process.raw - procs.front().raw, h);
+        for (const auto& done : k.take_completions()) park(done.process.raw - procs.front().raw, h);
     }
 };
 
@@ -139,21 +138,17 @@ int main(int argc, char** argv) {
         }
         return median(ns);
     };
-    const double set_ns = per_call(set_event, [&] {
-        (void)k.set_event(caller, set_event, ce::EventOp::Set);
-    });
-    const double pulse_ns = per_call(pulse_event, [&] {
-        (void)k.set_event(caller, pulse_event, ce::EventOp::Pulse);
-    });
-    const double sem_ns = per_call(semaphore, [&] {
-        (void)k.release_semaphore(caller, semaphore, 1);
-    });
+    const double set_ns =
+        per_call(set_event, [&] { (void)k.set_event(caller, set_event, ce::EventOp::Set); });
+    const double pulse_ns =
+        per_call(pulse_event, [&] { (void)k.set_event(caller, pulse_event, ce::EventOp::Pulse); });
+    const double sem_ns =
+        per_call(semaphore, [&] { (void)k.release_semaphore(caller, semaphore, 1); });
     std::vector<double> manual;
     for (int i = 0; i < pulses; ++i) {
         crowd.park_all(manual_event, each);
-        manual.push_back(time_one([&] {
-            (void)k.set_event(caller, manual_event, ce::EventOp::Pulse);
-        }));
+        manual.push_back(
+            time_one([&] { (void)k.set_event(caller, manual_event, ce::EventOp::Pulse); }));
         (void)k.take_completions();
     }
     const double manual_ns = median(manual);
