@@ -32,8 +32,15 @@ Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
       boot_time_ns_(clock_ns(CLOCK_REALTIME)),
       boot_mono_ns_(clock_ns(CLOCK_MONOTONIC)),
       window_(config.window_base, config.window_size),
-      handles_(config.handle_capacity),
-      diagnostics_(config.trace_capacity) {}
+      handles_(config.handle_capacity, config.handle_quota),
+      diagnostics_(config.trace_capacity) {
+    // The fair share's promises: at most half the table, whatever the configuration.
+    const uint64_t groups = std::max<uint32_t>(config_.max_processes, 1);
+    const uint64_t cap =
+        uint64_t{std::min(config_.handle_capacity, HandleTable::kMaxEntries)} / (2 * groups);
+    handles_.set_fair_share(static_cast<uint32_t>(std::min<uint64_t>(config_.handle_floor, cap)),
+                            config_.max_processes);
+}
 
 Kernel::~Kernel() {
     // Detach everyone so objects die in CE order before the window goes, then close what the
@@ -52,13 +59,39 @@ int Kernel::pid_of(ProcessId id) const {
     return it == processes_.end() ? 0 : it->second.pid;
 }
 
+size_t Kernel::connections_of(int pid) const {
+    auto it = hosts_.find(pid);
+    return it == hosts_.end() ? 0 : it->second.size();
+}
+
 Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics) {
-    if (processes_.size() >= config_.max_processes) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    if (processes_.size() >= config_.max_processes) {
+        log::kernel()->debug("attach pid={} refused: {} processes attached", pid,
+                             processes_.size());
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    if (auto host = hosts_.find(pid);
+        host != hosts_.end() && host->second.size() >= config_.max_connections_per_host) {
+        // At the cap, and only then, ask which of them are still there: a connection that hung
+        // up a moment ago (an exec, a reconnect) must not lock its host out until it is read.
+        const auto& ids = host->second;
+        size_t live =
+            liveness_probe_
+                ? static_cast<size_t>(std::count_if(ids.begin(), ids.end(), liveness_probe_))
+                : ids.size();
+        if (live >= config_.max_connections_per_host) {
+            log::kernel()->debug("attach pid={} refused: {} connections of that host", pid, live);
+            return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+        }
+    }
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
     Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
+    hosts_[pid].push_back(id);
+    // Every connection of one host process shares its handle quota.
+    handles_.bind_group(id, static_cast<uint32_t>(pid));
     return id;
 }
 
@@ -78,6 +111,11 @@ void Kernel::detach_process(ProcessId id) {
     for (HandleValue h : held) release(h, id, true);
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
+    handles_.unbind_group(id);
+    if (auto host = hosts_.find(p->pid); host != hosts_.end()) {
+        std::erase(host->second, id);
+        if (host->second.empty()) hosts_.erase(host);
+    }
     processes_.erase(id);
     diagnostics_.forget(id);
 }

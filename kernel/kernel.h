@@ -60,6 +60,14 @@ struct KernelConfig {
     uint32_t handle_capacity = HandleTable::kMaxEntries;
     uint32_t max_processes = 4096;
     uint32_t trace_capacity = proto::kTraceCapacity;  // records kept for cedump trace (> 0)
+    // Connections (kernel processes) one host process may hold at once (docs/semantics/
+    // handles.md §6): the application, cedump and a few tools.
+    uint32_t max_connections_per_host = 8;
+    // Handle entries promised to every host process (HandleTable::set_fair_share); at most
+    // handle_capacity / (2 * max_processes), so the promises never hold more than half the table.
+    uint32_t handle_floor = 64;
+    // Distinct handle entries one host process may reference (all its connections together).
+    uint32_t handle_quota = HandleTable::kDefaultProcessQuota;
 };
 
 struct MapViewResult {
@@ -124,8 +132,12 @@ public:
     const KernelConfig& config() const { return config_; }
     const Personality& personality() const { return *personality_; }
 
-    // Processes. ERROR_NOT_ENOUGH_MEMORY when max_processes are attached.
+    // Processes. ERROR_NOT_ENOUGH_MEMORY when max_processes are attached, or when host process
+    // `pid` already holds max_connections_per_host live ones (those the liveness probe calls
+    // gone, their hang-up not yet read, do not count). The handle quota is per host process.
     Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics);
+    // Kernel processes attached for host process `pid` (gone or not).
+    size_t connections_of(int pid) const;
     // CE 5 clean-up order: drop the process's views, then close every handle it holds.
     void detach_process(ProcessId process);
     bool process_alive(ProcessId process) const { return processes_.count(process) != 0; }
@@ -328,6 +340,7 @@ private:
     HandleTable handles_;
     NameSpace names_;
     std::map<ProcessId, Process> processes_;
+    std::unordered_map<int, std::vector<ProcessId>> hosts_;  // host pid -> its kernel processes
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
     std::function<bool(ProcessId)> liveness_probe_;

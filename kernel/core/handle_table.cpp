@@ -16,9 +16,58 @@ size_t HandleTable::held_by(ProcessId process) const {
     return it == by_process_.end() ? 0 : it->second.size();
 }
 
+void HandleTable::bind_group(ProcessId process, uint32_t group) { group_[process] = group; }
+
+void HandleTable::unbind_group(ProcessId process) { group_.erase(process); }
+
+void HandleTable::set_fair_share(uint32_t floor, uint32_t max_groups) {
+    // Called before anything is held: floors_used_ starts from zero.
+    floor_ = floor;
+    max_groups_ = max_groups;
+    floors_used_ = 0;
+    for (const auto& [g, held] : group_held_) floors_used_ += std::min<size_t>(held, floor_);
+}
+
+uint64_t HandleTable::group_of(ProcessId process) const {
+    auto it = group_.find(process);
+    return it != group_.end() ? it->second : (uint64_t{1} << 32) | process.raw;
+}
+
+size_t HandleTable::held_by_group(ProcessId process) const {
+    auto it = group_held_.find(group_of(process));
+    return it == group_held_.end() ? 0 : it->second;
+}
+
+size_t HandleTable::reserve() const {
+    const size_t promised = size_t{floor_} * max_groups_;
+    return promised > floors_used_ ? promised - floors_used_ : 0;
+}
+
+void HandleTable::charge(ProcessId process, int delta) {
+    if (process == kKernelProcess) return;
+    const uint64_t g = group_of(process);
+    size_t& held = group_held_[g];
+    if (delta > 0) {
+        if (held < floor_) ++floors_used_;
+        ++held;
+    } else {
+        --held;
+        if (held < floor_) --floors_used_;
+        if (held == 0) group_held_.erase(g);
+    }
+}
+
+bool HandleTable::fair_share_allows(ProcessId owner) const {
+    if (floor_ == 0) return true;
+    // Below its floor a group spends its own promise, which the reserve holds for it.
+    if (owner != kKernelProcess && held_by_group(owner) < floor_) return true;
+    const size_t free_slots = capacity_ - live_;
+    return free_slots > reserve();
+}
+
 Result<HandleValue> HandleTable::insert(Ref<KernelObject> object, ProcessId owner,
                                         uint32_t access, bool kernel_owned) {
-    if (at_quota(owner)) return Win32Error::ERROR_NO_MORE_USER_HANDLES;
+    if (at_quota(owner) || !fair_share_allows(owner)) return Win32Error::ERROR_NO_MORE_USER_HANDLES;
     uint32_t slot = 0;
     if (!free_.empty()) {
         slot = free_.front();
@@ -36,6 +85,7 @@ Result<HandleValue> HandleTable::insert(Ref<KernelObject> object, ProcessId owne
     e.total = 1;
     e.refs.assign(1, ProcessRef{owner, 1, access});
     by_process_[owner].insert(slot);
+    charge(owner, +1);
     ++live_;
     return make_value(slot + kFirstIndex, e.generation);
 }
@@ -81,13 +131,14 @@ bool HandleTable::add_ref(HandleValue value, ProcessId process, uint32_t access)
     ++e->total;
     e->refs.push_back(ProcessRef{process, 1, access});
     by_process_[process].insert(((value.raw >> 2) & ((1u << kIndexBits) - 1)) - kFirstIndex);
+    charge(process, +1);
     return true;
 }
 
 void HandleTable::forget(uint32_t slot, ProcessId process) {
     auto it = by_process_.find(process);
     if (it == by_process_.end()) return;
-    it->second.erase(slot);
+    if (it->second.erase(slot) != 0) charge(process, -1);
     if (it->second.empty()) by_process_.erase(it);
 }
 
@@ -147,6 +198,7 @@ size_t HandleTable::memory_bytes() const {
     for (const auto& [p, set] : by_process_)
         bytes += set.size() * (sizeof(uint32_t) + 2 * sizeof(void*)) +
                  set.bucket_count() * sizeof(void*);
+    bytes += (group_.size() + group_held_.size()) * (sizeof(uint64_t) + 3 * sizeof(void*));
     return bytes;
 }
 

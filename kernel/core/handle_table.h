@@ -10,8 +10,14 @@
 // generation above it, so values are never 0, never INVALID_HANDLE_VALUE, never in the pseudo-
 // handle block 0x40..0x5F, and a stale value stops matching once its slot is reused.
 //
-// Quota: one process may reference at most process_quota() distinct entries (the kernel's own
-// CreateFileForMapping handles excepted), so no process can fill the global table for the rest.
+// Quota (docs/semantics/handles.md §6): the ProcessIds of one host process form a quota group
+// (bind_group; an unbound ProcessId is a group of its own). A group may reference at most
+// process_quota() entries, counting each of its ProcessIds' distinct entries (the kernel's own
+// CreateFileForMapping handles excepted), so no host process fills the global table for the
+// rest however many connections it opens.
+// Fair share (set_fair_share): every group, present or future, is promised `floor` entries. The
+// table keeps the unused part of those promises free (reserve()): a new entry for a group that
+// holds `floor` or more, or a kernel-owned one, is refused once it would eat into the reserve.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +57,8 @@ public:
                          uint32_t process_quota = kDefaultProcessQuota);
 
     // A new entry holding one reference for `owner` with `access`.
-    // ERROR_NO_MORE_USER_HANDLES when the table is full or `owner` is at its quota.
+    // ERROR_NO_MORE_USER_HANDLES when the table is full, `owner`'s group is at its quota, or
+    // the entry would eat into the fair share's reserve.
     Result<HandleValue> insert(Ref<KernelObject> object, ProcessId owner, uint32_t access,
                                bool kernel_owned = false);
 
@@ -75,6 +82,16 @@ public:
     // Drops every reference of `process` at once (process exit). Same return as release().
     Result<Ref<KernelObject>> release_all(HandleValue value, ProcessId process);
 
+    // Puts `process` in quota group `group` (its host process). Call before it holds anything.
+    void bind_group(ProcessId process, uint32_t group);
+    // Forgets the binding; call once `process` holds nothing (after its detach).
+    void unbind_group(ProcessId process);
+    // Promises every one of up to `max_groups` groups `floor` entries (0: no promise).
+    void set_fair_share(uint32_t floor, uint32_t max_groups);
+    uint32_t floor() const { return floor_; }
+    // Free entries kept for the groups below their floor, present and future.
+    size_t reserve() const;
+
     // Every handle value `process` holds a reference on.
     std::vector<HandleValue> handles_of(ProcessId process) const;
     uint32_t references_of(HandleValue value, ProcessId process) const;
@@ -82,9 +99,11 @@ public:
     size_t size() const { return live_; }
     // Distinct entries `process` references, and how many it may.
     size_t held_by(ProcessId process) const;
+    // What `process`'s quota group holds: the sum of held_by() over its ProcessIds.
+    size_t held_by_group(ProcessId process) const;
     uint32_t process_quota() const { return process_quota_; }
     bool at_quota(ProcessId process) const {
-        return process != kKernelProcess && held_by(process) >= process_quota_;
+        return process != kKernelProcess && held_by_group(process) >= process_quota_;
     }
     size_t memory_bytes() const;
 
@@ -102,6 +121,12 @@ private:
     Entry* decode(HandleValue value);
     Result<Ref<KernelObject>> drop(HandleValue value, ProcessId process, bool all);
     void forget(uint32_t index, ProcessId process);
+    // Quota groups: a bound process's host, else the ProcessId itself (above every pid).
+    uint64_t group_of(ProcessId process) const;
+    // One more (+1) or one fewer (-1) entry referenced by `process`'s group.
+    void charge(ProcessId process, int delta);
+    // Whether a new entry for `owner` may take a free slot under the fair share.
+    bool fair_share_allows(ProcessId owner) const;
 
     uint32_t capacity_;
     uint32_t process_quota_;
@@ -109,6 +134,11 @@ private:
     std::deque<uint32_t> free_;   // FIFO: a freed slot is reused as late as possible
     size_t live_ = 0;
     std::unordered_map<ProcessId, std::unordered_set<uint32_t>> by_process_;
+    std::unordered_map<ProcessId, uint32_t> group_;    // bound processes -> host pid
+    std::unordered_map<uint64_t, size_t> group_held_;  // group -> entries referenced (charge)
+    uint32_t floor_ = 0;
+    uint32_t max_groups_ = 0;
+    size_t floors_used_ = 0;  // sum over groups of min(held, floor_)
 };
 
 }  // namespace cek::kernel

@@ -19,6 +19,8 @@ public:
     void reset() { signaled_ = false; }
 
     bool ready_for(ThreadRef) const override { return signaled_; }
+    bool available() const override { return signaled_; }
+    bool acquire_spends() const override { return !manual_reset_; }
     bool acquire(ThreadRef) override;
 
     void describe(ObjectDetails& out) const override;

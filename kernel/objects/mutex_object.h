@@ -25,6 +25,7 @@ public:
     bool ready_for(ThreadRef thread) const override {
         return !owner_ || (*owner_ == thread && !saturated());
     }
+    bool available() const override { return !owner_; }
     bool acquire(ThreadRef thread) override;
     // ReleaseMutex by `thread`: false if it is not the owner. True when it let go entirely.
     std::optional<bool> release_by(ThreadRef thread);

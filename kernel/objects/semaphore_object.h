@@ -26,6 +26,7 @@ public:
     std::optional<int32_t> post(int32_t n);
 
     bool ready_for(ThreadRef) const override { return count_ > 0; }
+    bool available() const override { return count_ > 0; }
     bool acquire(ThreadRef) override {
         --count_;
         return false;

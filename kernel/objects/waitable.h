@@ -27,6 +27,12 @@ public:
     using KernelObject::KernelObject;
 
     virtual bool ready_for(ThreadRef thread) const = 0;
+    // Ready for a thread that owns nothing of it: false means no pending wait can complete on
+    // this object now (a thread has one wait in flight, so none of them is an owner's).
+    virtual bool available() const = 0;
+    // Whether acquiring spends something another waiter could have had (an auto-reset event's
+    // signal, a semaphore's unit, a mutex); a manual-reset event spends nothing.
+    virtual bool acquire_spends() const { return true; }
     // Completes a wait of `thread` on this object, which must be ready for it. True when the
     // wait must report WAIT_ABANDONED (a mutex whose owner died without releasing it).
     virtual bool acquire(ThreadRef thread) = 0;

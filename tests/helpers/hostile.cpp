@@ -50,6 +50,12 @@
 //   oldwrite <handle>       WriteFile of "after"                   -> ok | fail <error>
 //   oldview <address>       a write of 'a' into the view, a fault caught -> ok | fault
 //   gone                    whether this process knows its kernel died (no call made) -> yes | no
+// Many connections from this one process (kept apart from "the connection"):
+//   conns <n>               up to n more connections, stopping at the first refusal
+//                           -> ok <opened> none | ok <opened> <hello answer of the refused one>
+//   conns-fill              unnamed events over all of them, round-robin, until one fails
+//                           -> ok <created> <error> | fail <why>
+//   conns-drop              close them all                                   -> ok
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -88,6 +94,7 @@ constexpr uint32_t kCreateFileCode = code_of(cek::proto::RequestCode::CreateFile
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -902,6 +909,58 @@ std::string oldview(uint64_t address) {
     return result;
 }
 
+// ---- Many connections from one host process ----
+
+std::vector<Raw> g_conns;
+
+// Runs `f` with connection `i` as "the connection".
+template <class F>
+auto on_conn(size_t i, F&& f) {
+    std::swap(g_raw, g_conns[i]);
+    auto result = f();
+    std::swap(g_raw, g_conns[i]);
+    return result;
+}
+
+std::string conns_open(uint64_t n) {
+    const Raw mine = std::exchange(g_raw, Raw{});
+    std::string refused = "none";
+    uint64_t opened = 0;
+    for (; opened < n; ++opened) {
+        std::string answer = hello(proto::kMagic, proto::kProtocolVersion, 0);
+        if (answer != "status 0") {
+            refused = answer;
+            break;
+        }
+        g_conns.push_back(std::exchange(g_raw, Raw{}));
+    }
+    g_raw = mine;
+    return "ok " + std::to_string(opened) + " " + refused;
+}
+
+std::string conns_fill() {
+    if (g_conns.empty()) return "fail no connections";
+    proto::SyncCreateRequest req{static_cast<uint32_t>(proto::SyncKind::Event), 0, 0, 0, 0, 0};
+    for (uint64_t made = 0;; ++made) {
+        Answer a = on_conn(made % g_conns.size(), [&] {
+            return call(0, code_of(proto::RequestCode::SyncCreate), &req, sizeof req);
+        });
+        if (!a.arrived) return "fail no reply after " + std::to_string(made);
+        if (a.header.failed != 0)
+            return "ok " + std::to_string(made) + " " + std::to_string(a.header.error);
+    }
+}
+
+std::string conns_drop() {
+    for (size_t i = 0; i < g_conns.size(); ++i)
+        on_conn(i, [] {
+            drop_raw();
+            return 0;
+        });
+    g_conns.clear();
+    return "ok";
+}
+
 std::string run(const std::vector<std::string>& w) {
     const std::string& cmd = w[0];
     auto arg = [&](size_t i, uint64_t fallback) { return w.size() > i ? num(w[i]) : fallback; };
@@ -953,6 +1012,10 @@ std::string run(const std::vector<std::string>& w) {
     if (cmd == "oldview") return oldview(arg(1, 0));
     if (cmd == "gone")
         return cek::coredll::Connection::instance().kernel_gone() ? "yes" : "no";
+    // Many connections from one host process.
+    if (cmd == "conns") return conns_open(arg(1, 1));
+    if (cmd == "conns-fill") return conns_fill();
+    if (cmd == "conns-drop") return conns_drop();
     return "error unknown command";
 }
 

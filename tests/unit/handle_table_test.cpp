@@ -20,20 +20,9 @@ using cek::kernel::HandleTable;
 using cek::kernel::HandleValue;
 using cek::kernel::KernelObject;
 using cek::kernel::kKernelProcess;
-using cek::kernel::ObjectDetails;
-using cek::kernel::ObjectType;
 using cek::kernel::ProcessId;
 using cek::kernel::Ref;
-
-// The smallest possible kernel object: the table never looks inside.
-class Dummy final : public KernelObject {
-public:
-    static constexpr ObjectType kType = ObjectType::File;
-    Dummy() : KernelObject(kType) {}
-    void describe(ObjectDetails&) const override {}
-};
-
-Ref<KernelObject> dummy() { return Ref<KernelObject>(new Dummy); }
+using cek::unit::dummy;
 
 constexpr ProcessId kA{1};
 constexpr ProcessId kB{2};

@@ -67,6 +67,18 @@ inline KernelConfig config(uint64_t window_size = kWindowSize,
     return c;
 }
 
+// The smallest possible kernel object, for tests of the handle table, which never looks inside.
+class DummyObject final : public kernel::KernelObject {
+public:
+    static constexpr kernel::ObjectType kType = kernel::ObjectType::File;
+    DummyObject() : KernelObject(kType) {}
+    void describe(kernel::ObjectDetails&) const override {}
+};
+
+inline kernel::Ref<kernel::KernelObject> dummy() {
+    return kernel::Ref<kernel::KernelObject>(new DummyObject);
+}
+
 // A kernel plus helpers that spell the CE calls the way the tests read best.
 struct Scene {
     explicit Scene(KernelConfig c = config()) : k(c) {}
