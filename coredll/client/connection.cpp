@@ -250,6 +250,9 @@ bool Connection::try_connect(int& err) {
         return give_up(EPROTO, "the kernel speaks another protocol version");
     case proto::HelloStatus::PermissionDenied:
         return give_up(EACCES, "permission denied by the kernel");
+    case proto::HelloStatus::TooManyProcesses:
+        return give_up(EAGAIN, "the kernel refused the connection: this process has too many "
+                               "connections, or the kernel has no process slot left");
     default:
         return give_up(EAGAIN, "the kernel refused the connection");
     }
