@@ -49,8 +49,10 @@ if [ "${CEK_SANITIZERS:-1}" != 0 ]; then
     if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
         wrapper="setarch $(uname -m) -R"
     fi
-    # A race stops the process at once, so the test that caused it fails.
-    TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$suppressions" \
+    # A race stops the process at once, so the test that caused it fails. die_after_fork=0: every
+    # connected application has the shim's watcher thread, so a child forked by a test helper
+    # comes from a multi-threaded process, and its own first call starts a thread of its own.
+    TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$suppressions" \
         run_suite "$tsan_build" tsan -Db_sanitize=thread
 fi
 
