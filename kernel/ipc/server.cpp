@@ -415,6 +415,9 @@ void Server::reap() {
 
 namespace {
 
+// Background work per loop round, between two looks at the channels.
+constexpr uint64_t kBackgroundBudgetNs = 2'000'000;
+
 // A pending call's tag: its slot and the sequence it was published with.
 uint64_t slot_tag(uint32_t index, uint32_t seq) { return (uint64_t{seq} << 32) | index; }
 
@@ -440,7 +443,7 @@ void Server::deliver_completions() {
         // a broken one might: then the wait was cancelled and this is stale).
         if ((c.pending & bit) == 0 || c.last_seq[index] != seq) continue;
         c.pending &= ~bit;
-        publish_reply(c, index, seq, encode_wait_completion(done.result, reply_buffer_));
+        publish_reply(c, index, seq, encode_completion(done, reply_buffer_));
     }
 }
 
@@ -521,6 +524,11 @@ int Server::run() {
     while (!stop_) {
         if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
         bool worked = poll_channels();
+        if (kernel_.has_background_work()) {  // e.g. a large CopyFileW, a chunk at a time
+            kernel_.run_background(kBackgroundBudgetNs);
+            if (kernel_.has_completions()) deliver_completions();
+            worked = true;
+        }
         // Socket and signal events still get a look while the loop is busy or spinning.
         bool check_events = (++rounds & 1023) == 0;
         if (worked) {
