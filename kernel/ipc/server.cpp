@@ -415,8 +415,9 @@ void Server::reap() {
 
 namespace {
 
-// Background work per loop round, between two looks at the channels.
-constexpr uint64_t kBackgroundBudgetNs = 2'000'000;
+// Background work per loop round, between two looks at the channels: 0 is one step (a chunk of
+// a copy), so that a neighbour's request waits for at most one chunk.
+constexpr uint64_t kBackgroundBudgetNs = 0;
 
 // A pending call's tag: its slot and the sequence it was published with.
 uint64_t slot_tag(uint32_t index, uint32_t seq) { return (uint64_t{seq} << 32) | index; }
@@ -524,13 +525,15 @@ int Server::run() {
     while (!stop_) {
         if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
         bool worked = poll_channels();
-        if (kernel_.has_background_work()) {  // e.g. a large CopyFileW, a chunk at a time
+        const bool background = kernel_.has_background_work();
+        if (background) {  // e.g. a large CopyFileW, a chunk at a time
             kernel_.run_background(kBackgroundBudgetNs);
             if (kernel_.has_completions()) deliver_completions();
             worked = true;
         }
-        // Socket and signal events still get a look while the loop is busy or spinning.
-        bool check_events = (++rounds & 1023) == 0;
+        // Socket and signal events still get a look while the loop is busy or spinning (each
+        // round with background work: those rounds are long).
+        bool check_events = (++rounds & 1023) == 0 || background;
         if (worked) {
             last_work = proto::monotonic_ns();
             if (!check_events) continue;
