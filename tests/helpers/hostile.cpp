@@ -20,7 +20,7 @@
 //   data                    send bytes on the socket after the hello         -> closed | open
 //   drop                    close the connection                             -> ok
 // CE API:
-//   quota                   FindFirstFileW until it fails                    -> ok <count> <error>
+//   quota                   CreateEventW until it fails                      -> ok <count> <error>
 //   open-name <name>        CreateFileMappingW of an existing name           -> ok | fail <error>
 //   create <size>           one unnamed RAM mapping                          -> ok <h> | fail <error>
 //   window                  mappings until the window is full to the page   -> ok <count> <error>
@@ -33,6 +33,9 @@
 //                           -> started, then: stopped <error> <calls>
 //   probe <kernel pid> <socket>  what another user can reach (run under setpriv)
 //                           -> connect=<..> procfd=<opened>/<tried> getfd=<got> mem=<..>
+// Expensive legal requests:
+//   copy <from> <to>        CopyFileW(from, to, FALSE)     -> started, then: ok | fail <error>
+//   searches <pattern>      FindFirstFileW until it fails, all kept open  -> ok <count> <error>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -557,9 +560,9 @@ std::string quota() {
     HANDLE f = CreateFileW(u"\\quota.txt", GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, 0, nullptr);
     if (f == INVALID_HANDLE_VALUE) return "fail create " + std::to_string(GetLastError());
     g_handles.push_back(f);
-    WIN32_FIND_DATAW data;
+    // Events: searches are capped by the process's memory budget long before its handle quota.
     for (uint64_t n = 1;; ++n) {
-        HANDLE h = FindFirstFileW(u"\\*", &data);
+        HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
         if (h == INVALID_HANDLE_VALUE) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
         g_handles.push_back(h);
     }
@@ -711,6 +714,34 @@ std::string probe(int kernel_pid, const std::string& socket) {
     return out;
 }
 
+// ---- Expensive legal requests (issue 16, finding 6: tests/multiproc/fairness_test.cpp) ----
+
+std::u16string ce_path(const std::string& s) { return std::u16string(s.begin(), s.end()); }
+
+// CopyFileW(from, to, FALSE): "started" just before the call, then its outcome on a second line.
+std::string copy_file(const std::string& from, const std::string& to) {
+    std::cout << "started" << std::endl;
+    if (!CopyFileW(ce_path(from).c_str(), ce_path(to).c_str(), FALSE))
+        return "fail " + std::to_string(GetLastError());
+    return "ok";
+}
+
+// FindFirstFileW(pattern) until it fails, keeping every search open: how many, and the error.
+std::string searches(const std::string& pattern) {
+    WIN32_FIND_DATAW data;
+    for (uint64_t n = 0;; ++n) {
+        HANDLE h = FindFirstFileW(ce_path(pattern).c_str(), &data);
+        if (h == INVALID_HANDLE_VALUE) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
+        g_handles.push_back(h);
+    }
+}
+
+std::string run_expensive(const std::vector<std::string>& w) {
+    if (w[0] == "copy" && w.size() > 2) return copy_file(w[1], w[2]);
+    if (w[0] == "searches" && w.size() > 1) return searches(w[1]);
+    return "error unknown command";
+}
+
 std::string run(const std::vector<std::string>& w) {
     const std::string& cmd = w[0];
     auto arg = [&](size_t i, uint64_t fallback) { return w.size() > i ? num(w[i]) : fallback; };
@@ -750,7 +781,7 @@ std::string run(const std::vector<std::string>& w) {
         return attrstorm(w[1], static_cast<uint32_t>(num(w[2])), static_cast<uint32_t>(num(w[3])));
     if (cmd == "setattr" && w.size() > 2) return setattr(w[1], static_cast<uint32_t>(num(w[2])));
     if (cmd == "probe" && w.size() > 2) return probe(static_cast<int>(num(w[1])), w[2]);
-    return "error unknown command";
+    return run_expensive(w);
 }
 
 }  // namespace
