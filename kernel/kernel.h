@@ -180,8 +180,8 @@ public:
     std::optional<Result<void>> copy_file(ProcessId caller, std::u16string_view from,
                                           std::u16string_view to, bool fail_if_exists,
                                           uint64_t tag);
-    // Bytes a background copy moves per step.
-    static constexpr uint64_t kCopyChunk = uint64_t{1} << 20;
+    // Bytes a background copy moves per step (each step costs a neighbour at most this much).
+    static constexpr uint64_t kCopyChunk = uint64_t{256} << 10;
     Result<void> create_directory(std::u16string_view path);
     Result<void> remove_directory(std::u16string_view path);
     Result<HandleValue> find_first(ProcessId caller, std::u16string_view pattern,
@@ -249,7 +249,7 @@ public:
     // and kept for `caller` to read in chunks (replacing its previous one), charged to its
     // MemoryBudget. Returns its size. ERROR_NOT_ENOUGH_MEMORY past the budget; ERROR_INVALID_HANDLE
     // for a caller that is not attached.
-    static constexpr size_t kSnapshotMaxHandles = 20'000;
+    static constexpr size_t kSnapshotMaxHandles = 4096;
     Result<uint64_t> freeze_snapshot(ProcessId caller);
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
     const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kCopyBytes = 96ULL << 20;  // ~100 background steps of 1 MiB
+constexpr uint64_t kCopyBytes = 96ULL << 20;  // ~400 background steps of 256 KiB
 
 std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
     auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
