@@ -61,27 +61,37 @@ const FindObject& search_object(Kernel& k, HandleValue h) {
 constexpr uint32_t kGW = ce::kGenericWrite;
 constexpr uint32_t kOpenExisting = 3;
 
+// A process and its FindFirstFileW over a host-made folder of files in \\Temp.
+struct SearchScene : FileScene {
+    ProcessId a = attach();
+    fsys::FindEntry first;
+    // Searches \\Temp\\<dir>\\* after making `count` files there; must succeed.
+    HandleValue start(const std::string& dir, int count) {
+        fill(*this, dir, count);
+        auto h = k.find_first(a, u"\\Temp\\" + std::u16string(dir.begin(), dir.end()) + u"\\*", first);
+        REQUIRE(h.ok());
+        return h.value();
+    }
+};
+
 }  // namespace
 
 TEST_CASE("A search over a 5,000-entry folder holds a few KiB, lists every entry once in order "
           "and ends with ERROR_NO_MORE_FILES",
           "[unit][file][fairness]") {
-    FileScene s;
-    auto a = s.attach();
-    fill(s, "big", 5000);
-    fsys::FindEntry first;
-    auto h = s.k.find_first(a, u"\\Temp\\big\\*", first);
-    REQUIRE(h.ok());
-    CHECK(ascii(first.name) == "f00000");
+    SearchScene s;
+    const HandleValue h = s.start("big", 5000);
+    const ProcessId a = s.a;
+    CHECK(ascii(s.first.name) == "f00000");
     // The old search held the whole listing: about 100 bytes per entry here, 500 KB.
-    const size_t at_start = search_object(s.k, h.value()).memory_bytes();
+    const size_t at_start = search_object(s.k, h).memory_bytes();
     CHECK(at_start <= FindObject::kMaxBytes);
     CHECK(at_start < 8 * 1024);
     CHECK(s.k.memory_budget().used(a) == FindObject::kMaxBytes);
     int listed = 1;
     size_t largest = at_start;
     for (;; ++listed) {
-        auto next = s.k.find_next(a, h.value());
+        auto next = s.k.find_next(a, h);
         if (!next.ok()) {
             CHECK(next.error() == Win32Error::ERROR_NO_MORE_FILES);
             break;
@@ -92,28 +102,25 @@ TEST_CASE("A search over a 5,000-entry folder holds a few KiB, lists every entry
             FAIL_CHECK("entry " << listed << " is " << ascii(next->name));
             break;
         }
-        largest = std::max(largest, search_object(s.k, h.value()).memory_bytes());
+        largest = std::max(largest, search_object(s.k, h).memory_bytes());
     }
     CHECK(listed == 5000);
     CHECK(largest <= FindObject::kMaxBytes);
-    CHECK(err(s.k.find_next(a, h.value())) == Win32Error::ERROR_NO_MORE_FILES);
-    REQUIRE(s.k.find_close(a, h.value()).ok());
+    CHECK(err(s.k.find_next(a, h)) == Win32Error::ERROR_NO_MORE_FILES);
+    REQUIRE(s.k.find_close(a, h).ok());
     CHECK(s.k.memory_budget().used(a) == 0);
 }
 
-TEST_CASE("A search sees the folder as it advances: entries added behind its position are "
+TEST_CASE("A search sees the folder as it advances: an entry added ahead of its position is "
           "listed, none twice",
           "[unit][file][fairness]") {
-    FileScene s;
-    auto a = s.attach();
-    fill(s, "live", 20);
-    fsys::FindEntry first;
-    auto h = s.k.find_first(a, u"\\Temp\\live\\*", first);
-    REQUIRE(h.ok());
+    SearchScene s;
+    const HandleValue h = s.start("live", 20);
+    const ProcessId a = s.a;
     LastError le;
     REQUIRE(s.open(a, u"\\Temp\\live\\zz", kGW, 0, 1 /* CREATE_NEW */, le).ok());
-    std::vector<std::string> names{ascii(first.name)};
-    for (auto next = s.k.find_next(a, h.value()); next.ok(); next = s.k.find_next(a, h.value()))
+    std::vector<std::string> names{ascii(s.first.name)};
+    for (auto next = s.k.find_next(a, h); next.ok(); next = s.k.find_next(a, h))
         names.push_back(ascii(next->name));
     CHECK(names.size() == 21);
     CHECK(names.back() == "zz");

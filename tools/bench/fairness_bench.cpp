@@ -252,16 +252,13 @@ int main(int argc, char** argv) {
             o.kernel = next();
         } else if (a == "--seconds") {
             o.seconds = std::atof(next().c_str());
-        } else if (a == "--threads") {
-            o.threads = std::atoi(next().c_str());
-        } else if (a == "--find") {
-            o.find = std::atoi(next().c_str());
-        } else if (a == "--fill") {
-            o.fill = std::atoi(next().c_str());
-        } else if (a == "--copy-mib") {
-            o.copy_mib = std::atoi(next().c_str());
-        } else if (a == "--handles") {
-            o.handles = std::atoi(next().c_str());
+        } else if (int* n = a == "--threads"    ? &o.threads
+                            : a == "--find"     ? &o.find
+                            : a == "--fill"     ? &o.fill
+                            : a == "--copy-mib" ? &o.copy_mib
+                            : a == "--handles"  ? &o.handles
+                                                : nullptr) {
+            *n = std::atoi(next().c_str());
         } else if (a == "--only") {
             o.only = next();
         } else {
