@@ -42,23 +42,39 @@ bool is_racy(const HostStat& dir_st) {
 
 DirCache::DirCache(Limits limits) : limits_(limits) {}
 
+Result<DirCache::Lru::iterator> DirCache::current(int dirfd, const HostStat& dir_st) {
+    auto found = index_.find(std::make_pair(dir_st.dev, dir_st.ino));
+    // A racy listing is read again on use, except while fsys itself keeps changing the
+    // directory (a fill): it is then read again once the directory has been quiet for the window.
+    if (found != index_.end() && same_time(found->second->mtime, dir_st.mtime) &&
+        same_time(found->second->ctime, dir_st.ctime) &&
+        (!found->second->racy || (found->second->updated && is_racy(dir_st)))) {
+        lru_.splice(lru_.begin(), lru_, found->second);
+        return found->second;
+    }
+    return build(dirfd, dir_st);
+}
+
 Result<std::optional<std::string>> DirCache::find(int dirfd, const HostStat& dir_st,
                                                   std::u16string_view folded) {
     ++stats_.lookups;
-    const auto key = std::make_pair(dir_st.dev, dir_st.ino);
-    Lru::iterator it;
-    auto found = index_.find(key);
-    if (found != index_.end() && !found->second->racy &&
-        same_time(found->second->mtime, dir_st.mtime) &&
-        same_time(found->second->ctime, dir_st.ctime)) {
-        it = found->second;
-        lru_.splice(lru_.begin(), lru_, it);
-    } else {
-        CEK_TRY(it, build(dirfd, dir_st));
-    }
-    auto name = it->names.find(std::u16string(folded));
-    if (name == it->names.end()) return std::optional<std::string>{};
-    return std::optional<std::string>{name->second};
+    CEK_TRY(Lru::iterator it, current(dirfd, dir_st));
+    // The first host name of that folded form is the bytewise smallest.
+    auto name = it->names.lower_bound(Name{std::u16string(folded), std::string()});
+    if (name == it->names.end() || name->folded != folded) return std::optional<std::string>{};
+    return std::optional<std::string>{name->host};
+}
+
+Result<const DirCache::Listing*> DirCache::listing(int dirfd, const HostStat& dir_st) {
+    CEK_TRY(Lru::iterator it, current(dirfd, dir_st));
+    return &it->names;
+}
+
+std::optional<DirCache::Name> DirCache::listed_name(std::string_view host) {
+    if (host.empty() || is_reserved_host_name(host)) return std::nullopt;
+    auto wide = from_utf8(host);
+    if (!wide || !is_addressable_name(*wide)) return std::nullopt;
+    return Name{fold(*wide), std::string(host)};
 }
 
 Result<DirCache::Lru::iterator> DirCache::build(int dirfd, const HostStat& dir_st) {
@@ -75,17 +91,14 @@ Result<DirCache::Lru::iterator> DirCache::build(int dirfd, const HostStat& dir_s
     if (const int rc = list_dir(dirfd, host_names); rc < 0) {
         return win32_from_errno(-rc, ErrnoContext::parent);
     }
-    e.names.reserve(host_names.size());
+    const Name* previous = nullptr;
     for (auto& host : host_names) {
-        if (is_reserved_host_name(host)) continue;
-        auto wide = from_utf8(host);
-        if (!wide || !is_addressable_name(*wide)) continue;
-        auto folded = fold(*wide);
-        auto [slot, inserted] = e.names.try_emplace(std::move(folded), host);
-        if (!inserted) {
-            warn_collision_once(e, slot->first, slot->second, host);
-            if (host < slot->second) slot->second = std::move(host);
-        }
+        auto name = listed_name(host);
+        if (name) e.names.insert(std::move(*name));
+    }
+    for (const Name& n : e.names) {
+        if (previous != nullptr && previous->folded == n.folded) warn_collision_once(e, *previous, n);
+        previous = &n;
     }
     total_names_ += e.names.size();
     lru_.push_front(std::move(e));
@@ -94,11 +107,37 @@ Result<DirCache::Lru::iterator> DirCache::build(int dirfd, const HostStat& dir_s
     return lru_.begin();
 }
 
-void DirCache::warn_collision_once(const Entry& e, const std::u16string& folded,
-                                   const std::string& a, const std::string& b) {
-    const size_t h = std::hash<std::u16string>{}(folded) ^ (e.ino * 0x9E3779B97F4A7C15ULL) ^ e.dev;
+void DirCache::update(const HostStat& before, const HostStat& after, std::string_view removed,
+                      std::string_view added) {
+    auto found = index_.find(std::make_pair(after.dev, after.ino));
+    if (found == index_.end()) return;
+    Entry& e = *found->second;
+    // Only a listing that was current when the change began can take it.
+    if (before.dev != after.dev || before.ino != after.ino || !same_time(e.mtime, before.mtime) ||
+        !same_time(e.ctime, before.ctime)) {
+        invalidate(after.dev, after.ino);
+        return;
+    }
+    ++stats_.updates;
+    if (auto name = listed_name(removed)) total_names_ -= e.names.erase(*name);
+    if (auto name = listed_name(added)) {
+        auto [at, inserted] = e.names.insert(std::move(*name));
+        if (inserted) {
+            ++total_names_;
+            if (at != e.names.begin() && std::prev(at)->folded == at->folded)
+                warn_collision_once(e, *std::prev(at), *at);
+        }
+    }
+    e.mtime = after.mtime;
+    e.ctime = after.ctime;
+    e.updated = true;
+}
+
+void DirCache::warn_collision_once(const Entry& e, const Name& a, const Name& b) {
+    const size_t h = std::hash<std::u16string>{}(a.folded) ^ (e.ino * 0x9E3779B97F4A7C15ULL) ^ e.dev;
     if (warned_.size() >= kMaxWarned || !warned_.insert(h).second) return;
-    log().warn("names fold alike dir_ino={} a='{}' b='{}' using='{}'", e.ino, a, b, std::min(a, b));
+    log().warn("names fold alike dir_ino={} a='{}' b='{}' using='{}'", e.ino, a.host, b.host,
+               std::min(a.host, b.host));
 }
 
 void DirCache::evict_over_limits() {

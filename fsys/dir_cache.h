@@ -1,16 +1,20 @@
-// The folded-name cache behind case-insensitive lookup: per directory, folded name -> real host
-// name, built by one readdir and reused while the directory looks unchanged.
+// The folded-name cache behind case-insensitive lookup and searches: per directory, the sorted
+// set of (folded name, real host name), built by one readdir and reused while the directory looks
+// unchanged. Changes fsys makes itself update a cached listing in place (update()), so filling a
+// directory through the store reads it once, not once per new entry.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <list>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "fsys/host.h"
 #include "common/result.h"
@@ -25,8 +29,19 @@ public:
     };
     struct Stats {
         uint64_t lookups = 0;
-        uint64_t builds = 0;  // directory reads
+        uint64_t builds = 0;   // directory reads
+        uint64_t updates = 0;  // listings updated in place after a change fsys made
     };
+    // One listed name. Ordered by folded name, then host bytes: FindFirstFileW's order.
+    struct Name {
+        std::u16string folded;
+        std::string host;
+        bool operator<(const Name& o) const {
+            return folded != o.folded ? folded < o.folded : host < o.host;
+        }
+    };
+    // A directory's addressable, unreserved names; several host names may fold alike.
+    using Listing = std::set<Name>;
 
     explicit DirCache(Limits limits);
     DirCache() : DirCache(Limits{}) {}
@@ -40,7 +55,20 @@ public:
     Result<std::optional<std::string>> find(int dirfd, const HostStat& dir_st,
                                             std::u16string_view folded);
 
-    // Drops what is known about a directory; fsys calls it after changing that directory.
+    // The whole listing of `dirfd` (current stat `dir_st`), read on the same terms as find().
+    // Valid until the next call on this cache.
+    Result<const Listing*> listing(int dirfd, const HostStat& dir_st);
+
+    // fsys changed directory `after` (its stat now) itself: host name `removed` left it and
+    // `added` appeared (either may be empty; reserved and unaddressable names are ignored).
+    // `before` is the directory's stat taken just before the change. A listing that was current
+    // at `before` is updated in place and stamped with `after`; any other is dropped. A host
+    // change made in the same timestamp tick right after fsys's own change is not seen until the
+    // directory changes again (docs/fsys.md).
+    void update(const HostStat& before, const HostStat& after, std::string_view removed,
+                std::string_view added);
+
+    // Drops what is known about a directory.
     void invalidate(uint64_t dev, uint64_t ino);
     void clear();
 
@@ -53,8 +81,9 @@ private:
         uint64_t ino = 0;
         timespec mtime{};
         timespec ctime{};
-        bool racy = false;
-        std::unordered_map<std::u16string, std::string> names;
+        bool racy = false;     // read within the window after a change: may miss a second one
+        bool updated = false;  // fsys changed the directory since the listing was read
+        Listing names;
     };
     struct KeyHash {
         size_t operator()(const std::pair<uint64_t, uint64_t>& k) const {
@@ -63,10 +92,13 @@ private:
     };
     using Lru = std::list<Entry>;
 
+    // The current entry of the directory, read again when it looks changed.
+    Result<Lru::iterator> current(int dirfd, const HostStat& dir_st);
     Result<Lru::iterator> build(int dirfd, const HostStat& dir_st);
+    // The name CE sees for host name `host`, or nullopt for a reserved or unaddressable one.
+    static std::optional<Name> listed_name(std::string_view host);
     void evict_over_limits();
-    void warn_collision_once(const Entry& e, const std::u16string& folded, const std::string& a,
-                             const std::string& b);
+    void warn_collision_once(const Entry& e, const Name& a, const Name& b);
 
     Limits limits_;
     Stats stats_;

@@ -84,6 +84,21 @@ struct FindEntry {
     FileTimes times;
 };
 
+// Where a FindFirstFileW search stands: its folder, its pattern and the last name it looked at.
+// Small and independent of the folder's size: the entries come from the folder's cached listing
+// a few at a time (Root::find_more).
+struct FindCursor {
+    std::vector<std::u16string> dir;  // the folder's components as the caller wrote them
+    std::u16string pattern;           // the last component: folded when it has wildcards
+    bool wildcards = false;           // else `pattern` names one entry, listed once
+    bool started = false;             // `last_*` hold the last name looked at
+    bool done = false;
+    std::u16string last_folded;
+    std::string last_host;
+
+    size_t memory_bytes() const;
+};
+
 class Root {
 public:
     // Opens (creating with parents if missing, the last one mode 0700) the host directory and
@@ -137,9 +152,26 @@ public:
     Result<void> remove_directory(std::u16string_view path);
 
     // FindFirstFileW's matches, sorted by folded name (then by host bytes), without "." and
-    // "..", symlinks, special files and names CE cannot address. No match -> FILE_NOT_FOUND;
-    // missing directory -> PATH_NOT_FOUND.
+    // "..", symlinks, special files and names CE cannot address, read as the search advances:
+    // find_start checks the pattern and the folder (missing -> PATH_NOT_FOUND; the root itself
+    // -> FILE_NOT_FOUND), each find_more appends at most `max` further matches to `out` and
+    // returns how many (0: the search is over). A folder that goes away mid-search ends it.
+    Result<FindCursor> find_start(std::u16string_view pattern);
+    Result<size_t> find_more(FindCursor& cursor, std::vector<FindEntry>& out, size_t max);
+    // All matches at once (tests, tools). No match -> FILE_NOT_FOUND.
     Result<std::vector<FindEntry>> find_files(std::u16string_view pattern);
+
+    // CopyFileW in steps, so that a large copy need not hold up its caller's neighbours:
+    // copy_begin does every check copy_file does and opens the source and a hidden temporary
+    // beside the target; copy_step copies at most `budget` bytes of data (holes are free) and
+    // says whether the data is complete; copy_finish sets the times and attributes and renames
+    // the temporary into place. Destroying a job before it finished removes the temporary, so
+    // nothing of an abandoned copy stays in the store.
+    class CopyJob;
+    Result<std::unique_ptr<CopyJob>> copy_begin(std::u16string_view from, std::u16string_view to,
+                                                bool fail_if_exists);
+    Result<bool> copy_step(CopyJob& job, uint64_t budget);
+    Result<void> copy_finish(CopyJob& job);
 
 private:
     // Defined in root_internal.h and root_open.cpp.
@@ -154,6 +186,9 @@ private:
 
     Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
+    // find_more's work for a name without wildcards, and for a pattern.
+    Result<size_t> find_named(FindCursor& cursor, std::vector<FindEntry>& out);
+    Result<size_t> find_matching(FindCursor& cursor, std::vector<FindEntry>& out, size_t max);
     Result<Lookup> lookup(const CePath& path);
     // `path` when it exists (else FILE_NOT_FOUND); the root is ACCESS_DENIED unless root_ok.
     Result<Lookup> lookup_existing(const CePath& path, bool root_ok);
@@ -176,13 +211,40 @@ private:
                                  const HostStat& st);
     Result<void> create_default_folders();
     Result<const HostStat*> dir_stat(Walk& w);
-    void changed(Walk& w);  // fsys modified directory w: drop its cached names
+    // Around each change fsys makes to directory w: its stat just before (nullopt when it cannot
+    // be read), then, after the change, the names that left and appeared ("" for none), which
+    // update its cached listing in place (or drop it).
+    std::optional<HostStat> before_change(const Walk& w);
+    void changed(Walk& w, const std::optional<HostStat>& before, std::string_view removed,
+                 std::string_view added);
 
     UniqueFd root_fd_;  // O_PATH | O_DIRECTORY
     HostStat root_st_;
     AttributeStore attrs_;
     DirCache cache_;
     uint64_t temp_counter_ = 0;
+};
+
+class Root::CopyJob {
+public:
+    ~CopyJob();
+    CopyJob(const CopyJob&) = delete;
+    CopyJob& operator=(const CopyJob&) = delete;
+
+    uint64_t size() const;    // bytes to copy (the source's length at the start)
+    uint64_t copied() const;  // how far the data copy has come
+    // The open source and the temporary, and their identities: the kernel registers the copy
+    // as an open of both names while it runs.
+    int source_fd() const;
+    int temp_fd() const;
+    FileId source_id() const;
+    FileId temp_id() const;
+
+private:
+    friend class Root;
+    struct State;
+    explicit CopyJob(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
 };
 
 }  // namespace cek::fsys

@@ -18,11 +18,12 @@ Result<void> Root::delete_file(std::u16string_view path) {
     if (!l.st.is_regular()) return Win32Error::ERROR_ACCESS_DENIED;
     CEK_TRY(uint32_t attrs, attributes_of(l.parent.fd, l.leaf, l.st));
     if ((attrs & kAttrReadonly) != 0) return Win32Error::ERROR_ACCESS_DENIED;
+    const auto before = before_change(l.parent);
     if (::unlinkat(l.parent.fd, l.leaf.c_str(), 0) != 0) {
         return win32_from_errno(errno, ErrnoContext::leaf);
     }
     attrs_.forget(l.st);
-    changed(l.parent);
+    changed(l.parent, before, l.leaf, "");
     return {};
 }
 
@@ -39,11 +40,17 @@ Result<void> Root::move_file(std::u16string_view from, std::u16string_view to) {
         if (dst.requested == src.leaf) return {};  // renaming onto itself, same case
         // A case-only rename: the new spelling does not exist on the host, so NOREPLACE holds.
     }
+    const auto src_before = before_change(src.parent);
+    const auto dst_before = before_change(dst.parent);
     const int rc = rename_noreplace(src.parent.fd, src.leaf.c_str(), dst.parent.fd,
                                     dst.requested.c_str());
     if (rc < 0) return fail(rc, ErrnoContext::rename);
-    changed(src.parent);
-    changed(dst.parent);
+    if (src_before && dst_before && id_of(*src_before) == id_of(*dst_before)) {
+        changed(src.parent, src_before, src.leaf, dst.requested);  // within one directory
+    } else {
+        changed(src.parent, src_before, src.leaf, "");
+        changed(dst.parent, dst_before, "", dst.requested);
+    }
     if (src.st.is_dir()) cache_.invalidate(src.st.dev, src.st.ino);
     return {};
 }
@@ -54,10 +61,11 @@ Result<void> Root::create_directory(std::u16string_view path) {
     CEK_TRY(Lookup l, lookup(parsed));
     if (l.exists) return Win32Error::ERROR_ALREADY_EXISTS;
     if (l.reserved) return Win32Error::ERROR_ACCESS_DENIED;
+    const auto before = before_change(l.parent);
     if (::mkdirat(l.parent.fd, l.requested.c_str(), 0777) != 0) {
         return win32_from_errno(errno, ErrnoContext::leaf);
     }
-    changed(l.parent);
+    changed(l.parent, before, "", l.requested);
     return {};
 }
 
@@ -72,6 +80,7 @@ Result<void> Root::remove_directory(std::u16string_view path) {
                        equal_folded(parsed.components[0], u"Windows")))) {
         return Win32Error::ERROR_ACCESS_DENIED;
     }
+    const auto before = before_change(l.parent);
     if (::unlinkat(l.parent.fd, l.leaf.c_str(), AT_REMOVEDIR) != 0) {
         int err = errno;
         if (err == ENOTEMPTY || err == EEXIST) {
@@ -90,7 +99,7 @@ Result<void> Root::remove_directory(std::u16string_view path) {
     }
     attrs_.forget(l.st);
     cache_.invalidate(l.st.dev, l.st.ino);
-    changed(l.parent);
+    changed(l.parent, before, l.leaf, "");
     return {};
 }
 

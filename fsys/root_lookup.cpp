@@ -85,12 +85,25 @@ Result<const HostStat*> Root::dir_stat(Walk& w) {
     return &w.st;
 }
 
-void Root::changed(Walk& w) {
-    auto st = dir_stat(w);
-    if (st) {
-        cache_.invalidate((*st)->dev, (*st)->ino);
-    } else {
+std::optional<HostStat> Root::before_change(const Walk& w) {
+    HostStat st;
+    if (stat_fd(w.fd, st) < 0) return std::nullopt;
+    return st;
+}
+
+void Root::changed(Walk& w, const std::optional<HostStat>& before, std::string_view removed,
+                   std::string_view added) {
+    HostStat after;
+    if (stat_fd(w.fd, after) < 0) {
         cache_.clear();  // cannot tell which directory: forget them all
+        return;
+    }
+    w.st = after;
+    w.st_known = true;
+    if (before) {
+        cache_.update(*before, after, removed, added);
+    } else {
+        cache_.invalidate(after.dev, after.ino);
     }
 }
 

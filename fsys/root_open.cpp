@@ -155,10 +155,11 @@ Result<Root::OpenedLeaf> Root::create_leaf(Lookup& l, const OpenRequest& request
     }
     if (l.reserved) return Win32Error::ERROR_ACCESS_DENIED;
     OpenedLeaf leaf;
+    const auto before = before_change(l.parent);
     leaf.fd.reset(open_beneath(l.parent.fd, l.requested.c_str(),
                                access_flags(request) | kOpenCommon | O_CREAT | O_EXCL, 0666));
     if (!leaf.fd.valid()) return fail(leaf.fd.get(), ErrnoContext::create_file);
-    changed(l.parent);
+    changed(l.parent, before, "", l.requested);
     leaf.new_attributes = (request.attributes & kStoredMask) | kAttrArchive;
     leaf.apply_attributes = leaf.new_attributes != kAttrArchive;  // ARCHIVE alone is the default
     return leaf;

@@ -102,6 +102,7 @@ void Kernel::detach_process(ProcessId id) {
     // Its pending waits go first, then the mutexes its threads own are abandoned (waking
     // other processes' waits), so no wait completes for a process that is leaving.
     drop_sync_state(*p);
+    cancel_background(id);  // its copies stop; their temporaries go
     // CE 5 (docs/semantics/handles.md §7): CreateFileForMapping handles no mapping took over, then views, then
     // every handle the process holds, its whole count.
     std::vector<HandleValue> cffm = std::move(p->cffm);

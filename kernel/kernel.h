@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "kernel/core/ids.h"
 #include "kernel/core/namespace.h"
 #include "kernel/diagnostics/diagnostics.h"
+#include "kernel/core/memory_budget.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
 #include "kernel/objects/mutex_object.h"
@@ -41,6 +43,7 @@
 #include "kernel/objects/waitable.h"
 #include "kernel/personality/personality.h"
 #include "protocol/ce_constants.h"
+#include "protocol/request_codes.h"
 #include "protocol/snapshot.h"
 
 namespace cek::kernel {
@@ -68,6 +71,8 @@ struct KernelConfig {
     uint32_t handle_floor = 64;
     // Distinct handle entries one host process may reference (all its connections together).
     uint32_t handle_quota = HandleTable::kDefaultProcessQuota;
+    // Bytes of searches and stored snapshots one process may make the kernel hold.
+    size_t process_memory_limit = MemoryBudget::kDefaultLimit;
 };
 
 struct MapViewResult {
@@ -106,6 +111,11 @@ struct WaitCompletion {
     ProcessId process;
     uint64_t tag;
     uint32_t result;
+    // Another call left pending and finished in the background (a CopyFileW): its request, and
+    // its outcome instead of a WAIT_* value.
+    proto::RequestCode code = proto::RequestCode::WaitObjects;
+    Win32Error error = Win32Error::ERROR_SUCCESS;
+    bool failed = false;
 };
 
 // GetDiskFreeSpaceExW, in bytes.
@@ -174,7 +184,16 @@ public:
     Result<void> set_attributes(std::u16string_view path, uint32_t attributes);
     Result<void> delete_file(std::u16string_view path);
     Result<void> move_file(std::u16string_view from, std::u16string_view to);
-    Result<void> copy_file(std::u16string_view from, std::u16string_view to, bool fail_if_exists);
+    // CopyFileW. Completes now (every error, and a copy that fits in one chunk) or, with
+    // nullopt, goes on in the background: run_background() copies a chunk at a time between
+    // requests, meanwhile the copy counts as an open of both names (sharing, delete, move), and
+    // it completes through take_completions() with `tag` (code MovePath). A process that dies
+    // first leaves nothing behind: its copies stop and their temporaries go.
+    std::optional<Result<void>> copy_file(ProcessId caller, std::u16string_view from,
+                                          std::u16string_view to, bool fail_if_exists,
+                                          uint64_t tag);
+    // Bytes a background copy moves per step (each step costs a neighbour at most this much).
+    static constexpr uint64_t kCopyChunk = uint64_t{256} << 10;
     Result<void> create_directory(std::u16string_view path);
     Result<void> remove_directory(std::u16string_view path);
     Result<HandleValue> find_first(ProcessId caller, std::u16string_view pattern,
@@ -218,6 +237,14 @@ public:
     // The earliest deadline of a pending wait, or nullopt.
     std::optional<uint64_t> next_wait_deadline() const;
     bool has_completions() const { return !completions_.empty(); }
+    // Work that goes on between requests (background copies). The transport calls
+    // run_background() each round while there is some; it takes steps, round robin over the
+    // jobs, until `budget_ns` has passed (at least one), and returns how many it took. Finished
+    // jobs complete through take_completions().
+    bool has_background_work() const { return !copies_.empty(); }
+    size_t run_background(uint64_t budget_ns);
+    // Process death: its background work stops and leaves nothing behind.
+    void cancel_background(ProcessId process);
     std::vector<WaitCompletion> take_completions() { return std::exchange(completions_, {}); }
     size_t pending_waits() const { return waits_.size(); }
 
@@ -226,7 +253,16 @@ public:
     // and attributes): the processes, handles, references, objects and views that a caller
     // checking every step compares, at a fraction of the cost.
     enum class SnapshotDepth { full, structure };
-    proto::Snapshot snapshot(SnapshotDepth depth = SnapshotDepth::full) const;
+    // At most `max_handles` handle entries (and their objects) are listed; the processes
+    // still report how many handles they hold.
+    proto::Snapshot snapshot(SnapshotDepth depth = SnapshotDepth::full,
+                             size_t max_handles = SIZE_MAX) const;
+    // cedump's Snapshot request: a full snapshot of at most kSnapshotMaxHandles handles, encoded
+    // and kept for `caller` to read in chunks (replacing its previous one), charged to its
+    // MemoryBudget. Returns its size. ERROR_NOT_ENOUGH_MEMORY past the budget; ERROR_INVALID_HANDLE
+    // for a caller that is not attached.
+    static constexpr size_t kSnapshotMaxHandles = 4096;
+    Result<uint64_t> freeze_snapshot(ProcessId caller);
     void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
     const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;
 
@@ -244,6 +280,7 @@ public:
 
     // The trace ring and the callers' frozen snapshots (diagnostics/diagnostics.h).
     Diagnostics& diagnostics() { return diagnostics_; }
+    MemoryBudget& memory_budget() { return memory_budget_; }
 
     size_t handle_count() const { return handles_.size(); }
     size_t process_count() const { return processes_.size(); }
@@ -349,6 +386,20 @@ private:
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
     Diagnostics diagnostics_;
+
+    // Background copies (kernel_files.cpp), oldest first, taken round robin. The FileObjects
+    // register the copy as an open of the source (reading, sharing reads) and of the target
+    // (writing, sharing nothing); they are never in the handle table.
+    struct CopyTask {
+        ProcessId process;
+        uint64_t tag;
+        std::unique_ptr<fsys::Root::CopyJob> job;
+        Ref<FileObject> source;
+        Ref<FileObject> target;
+    };
+    void finish_copy(std::list<CopyTask>::iterator task, Result<void> result);
+    std::list<CopyTask> copies_;
+    MemoryBudget memory_budget_{config_.process_memory_limit};
 };
 
 }  // namespace cek::kernel

@@ -15,6 +15,7 @@
 #include "kernel/log.h"
 #include "kernel/objects/find_object.h"
 #include "protocol/ce_constants.h"
+#include "protocol/futex.h"
 
 namespace cek::kernel {
 
@@ -165,15 +166,79 @@ Result<void> Kernel::move_file(std::u16string_view from, std::u16string_view to)
     return root_->move_file(from, to);
 }
 
-Result<void> Kernel::copy_file(std::u16string_view from, std::u16string_view to,
-                               bool fail_if_exists) {
-    if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
-    CEK_TRY(std::u16string from_key, file_key(from));
-    CEK_TRY(std::u16string to_key, file_key(to));
+std::optional<Result<void>> Kernel::copy_file(ProcessId caller, std::u16string_view from,
+                                              std::u16string_view to, bool fail_if_exists,
+                                              uint64_t tag) {
+    if (!root_) return Result<void>(Win32Error::ERROR_NOT_SUPPORTED);
+    auto done = [](Win32Error e) { return std::optional<Result<void>>(Result<void>(e)); };
+    auto from_key = file_key(from);
+    if (!from_key) return done(from_key.error());
+    auto to_key = file_key(to);
+    if (!to_key) return done(to_key.error());
     // The copy reads the source sharing reads, and replaces the target.
-    if (open_files_.conflicts(from_key, true, false, kShareRead) || open_files_.is_open(to_key))
-        return Win32Error::ERROR_SHARING_VIOLATION;
-    return root_->copy_file(from, to, fail_if_exists);
+    if (open_files_.conflicts(*from_key, true, false, kShareRead) || open_files_.is_open(*to_key))
+        return done(Win32Error::ERROR_SHARING_VIOLATION);
+    auto job = root_->copy_begin(from, to, fail_if_exists);
+    if (!job) return done(job.error());
+    auto first = root_->copy_step(**job, kCopyChunk);
+    if (!first) return done(first.error());  // the job's end removes the temporary
+    if (first.value()) return root_->copy_finish(**job);
+    if (!process_alive(caller)) return done(Win32Error::ERROR_INVALID_HANDLE);
+    // Longer than one chunk: the rest goes on between requests, registered as an open of both
+    // names so that nobody writes, deletes or moves them meanwhile.
+    fsys::OpenedFile source{fsys::UniqueFd(), true, false, (*job)->source_id(),
+                            std::u16string(from)};
+    fsys::OpenedFile target{fsys::UniqueFd(), false, false, (*job)->temp_id(),
+                            std::u16string(to)};
+    CopyTask task{caller, tag, std::move(job).value(),
+                  make_ref<FileObject>(std::move(source), FileAccess{true, false}, kShareRead, 0,
+                                       *from_key, open_files_),
+                  make_ref<FileObject>(std::move(target), FileAccess{false, true}, 0, 0, *to_key,
+                                       open_files_)};
+    log::file()->debug("copy of {} bytes goes on in the background tag={:#x}",
+                       task.job->size(), tag);
+    copies_.push_back(std::move(task));
+    return std::nullopt;
+}
+
+size_t Kernel::run_background(uint64_t budget_ns) {
+    const uint64_t start = proto::monotonic_ns();
+    size_t steps = 0;
+    while (!copies_.empty()) {
+        auto task = copies_.begin();
+        auto step = root_->copy_step(*task->job, kCopyChunk);
+        ++steps;
+        if (!step) {
+            finish_copy(task, step.error());
+        } else if (step.value()) {
+            finish_copy(task, root_->copy_finish(*task->job));
+        } else {
+            copies_.splice(copies_.end(), copies_, task);  // round robin
+        }
+        if (proto::monotonic_ns() - start >= budget_ns) break;
+    }
+    return steps;
+}
+
+void Kernel::finish_copy(std::list<CopyTask>::iterator task, Result<void> result) {
+    WaitCompletion done{task->process, task->tag, 0};
+    done.code = proto::RequestCode::MovePath;
+    if (!result) {
+        done.failed = true;
+        done.error = result.error();
+        log::file()->debug("background copy failed tag={:#x} -> {}({})", task->tag,
+                           error_name(result.error()), to_u32(result.error()));
+    }
+    completions_.push_back(done);
+    copies_.erase(task);  // the registrations go; an unfinished job removes its temporary
+}
+
+void Kernel::cancel_background(ProcessId process) {
+    const size_t before = copies_.size();
+    std::erase_if(copies_, [&](const CopyTask& t) { return t.process == process; });
+    if (copies_.size() != before)
+        log::file()->debug("process={} left: {} background copies dropped", process.raw,
+                           before - copies_.size());
 }
 
 Result<void> Kernel::create_directory(std::u16string_view path) {
@@ -191,8 +256,19 @@ Result<void> Kernel::remove_directory(std::u16string_view path) {
 Result<HandleValue> Kernel::find_first(ProcessId caller, std::u16string_view pattern,
                                        fsys::FindEntry& first) {
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
-    CEK_TRY(std::vector<fsys::FindEntry> entries, root_->find_files(pattern));
-    auto search = make_ref<FindObject>(std::u16string(pattern), std::move(entries));
+    if (!process_alive(caller)) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(fsys::FindCursor cursor, root_->find_start(pattern));
+    auto charge = memory_budget_.charge(caller, FindObject::kMaxBytes);
+    if (!charge) {
+        log::file()->debug("find_first process={} at its memory budget ({} of {} bytes) -> "
+                           "ERROR_NOT_ENOUGH_MEMORY(8)",
+                           caller.raw, memory_budget_.used(caller), memory_budget_.limit());
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    auto search =
+        make_ref<FindObject>(std::u16string(pattern), std::move(cursor), std::move(*charge));
+    CEK_TRY_VOID(root_->find_more(search->cursor(), search->page_to_fill(),
+                                  FindObject::kPageEntries));
     const fsys::FindEntry* e = search->next();
     if (e == nullptr) return Win32Error::ERROR_FILE_NOT_FOUND;
     first = *e;
@@ -202,6 +278,12 @@ Result<HandleValue> Kernel::find_first(ProcessId caller, std::u16string_view pat
 Result<fsys::FindEntry> Kernel::find_next(ProcessId caller, HandleValue search) {
     CEK_TRY(FindObject * find, lookup<FindObject>(caller, search));
     const fsys::FindEntry* e = find->next();
+    if (e == nullptr) {
+        // Only the entries of one page at a time are held: fetch the next few.
+        CEK_TRY_VOID(root_->find_more(find->cursor(), find->page_to_fill(),
+                                      FindObject::kPageEntries));
+        e = find->next();
+    }
     if (e == nullptr) return Win32Error::ERROR_NO_MORE_FILES;
     return *e;
 }

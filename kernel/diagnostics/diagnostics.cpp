@@ -65,14 +65,15 @@ TraceCursor Diagnostics::read(ProcessId tracer, uint64_t cursor, std::span<std::
     return r;
 }
 
-void Diagnostics::store_snapshot(ProcessId caller, std::vector<std::byte> bytes) {
-    snapshots_[caller] = std::move(bytes);
+void Diagnostics::store_snapshot(ProcessId caller, std::vector<std::byte> bytes,
+                                 MemoryBudget::Charge charge) {
+    snapshots_[caller] = Stored{std::move(bytes), std::move(charge)};
 }
 
 const std::vector<std::byte>* Diagnostics::stored_snapshot(ProcessId caller) const {
     auto it = snapshots_.find(caller);
-    if (it == snapshots_.end() || it->second.empty()) return nullptr;
-    return &it->second;
+    if (it == snapshots_.end() || it->second.bytes.empty()) return nullptr;
+    return &it->second.bytes;
 }
 
 void Diagnostics::forget(ProcessId process) {
@@ -86,6 +87,7 @@ void Diagnostics::forget(ProcessId process) {
 size_t Diagnostics::memory_bytes() const {
     size_t memory = ring_.capacity() * sizeof(TraceEntry);
     for (const auto& e : ring_) memory += e.args.capacity() + e.result.capacity();
+    for (const auto& [process, stored] : snapshots_) memory += stored.bytes.capacity();
     return memory;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernel/core/ids.h"
+#include "kernel/core/memory_budget.h"
 #include "protocol/trace.h"
 
 namespace cek::kernel {
@@ -52,8 +53,12 @@ public:
     TraceCursor read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out);
     bool is_tracer(ProcessId process) const { return tracers_.count(process) != 0; }
 
-    // A frozen, encoded snapshot per process (Snapshot, then SnapshotRead in chunks).
-    void store_snapshot(ProcessId caller, std::vector<std::byte> bytes);
+    // A frozen, encoded snapshot per process (Snapshot, then SnapshotRead in chunks), with the
+    // charge on the caller's MemoryBudget that it holds until replaced or forgotten.
+    void store_snapshot(ProcessId caller, std::vector<std::byte> bytes,
+                        MemoryBudget::Charge charge = {});
+    // Drops a process's stored snapshot (before it freezes a new one).
+    void drop_snapshot(ProcessId caller) { snapshots_.erase(caller); }
     const std::vector<std::byte>* stored_snapshot(ProcessId caller) const;
 
     // A process left: it stops tracing (the last tracer gone, the ring's memory goes back) and
@@ -67,7 +72,11 @@ private:
     std::vector<TraceEntry> ring_;  // capacity_ slots once someone traces
     uint64_t next_ = 1;             // seq of the next record; 0 is "attach" on the wire
     uint64_t first_ = 1;            // seq of the first record since the ring was made
-    std::map<ProcessId, std::vector<std::byte>> snapshots_;
+    struct Stored {
+        std::vector<std::byte> bytes;
+        MemoryBudget::Charge charge;
+    };
+    std::map<ProcessId, Stored> snapshots_;
 };
 
 }  // namespace cek::kernel

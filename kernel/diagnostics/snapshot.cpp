@@ -3,11 +3,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <unordered_map>
 
 #include "kernel/kernel.h"
+#include "kernel/log.h"
 #include "protocol/futex.h"
 
 namespace cek::kernel {
@@ -53,7 +55,7 @@ struct ObjectLister {
 
 }  // namespace
 
-proto::Snapshot Kernel::snapshot(SnapshotDepth depth) const {
+proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const {
     proto::Snapshot s;
     s.header.version = 2;
     s.header.boot_time_ns = boot_time_ns_;
@@ -62,32 +64,36 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth) const {
     s.header.kernel_pid = static_cast<int32_t>(::getpid());
     size_t memory = sizeof(*this) + handles_.memory_bytes();
 
-    std::unordered_map<uint32_t, uint32_t> handle_counts;  // process -> handles held
-    s.handles.reserve(handles_.size());
-    s.objects.reserve(handles_.size());
+    // Bounded: the cost of a snapshot (and of the copy a caller keeps) grows with what it lists.
+    const size_t listed = std::min(handles_.size(), max_handles);
+    if (listed < handles_.size())
+        log::kernel()->info("snapshot lists {} of {} handles", listed, handles_.size());
+    s.handles.reserve(listed);
+    s.objects.reserve(listed);
     s.processes.reserve(processes_.size());
+    size_t seen = 0;
     handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {
+        if (seen++ >= listed) return;
         proto::HandleInfo h;
         h.value = value.raw;
         h.object_id = e.object->id();
         h.type = std::string(object_type_name(e.object->type()));
         h.kernel_owned = e.kernel_owned;
-        for (const auto& r : e.refs) {
+        for (const auto& r : e.refs)
             h.refs.push_back(proto::HandleRef{r.process.raw, r.count, r.access, 0});
-            ++handle_counts[r.process.raw];
-        }
         s.handles.push_back(std::move(h));
     });
     ObjectLister objects{s, depth == SnapshotDepth::full, root_.get()};
+    seen = 0;
     handles_.for_each([&](HandleValue value, const HandleTable::Entry& e) {
-        objects.add(*e.object, value.raw);
+        if (seen++ < listed) objects.add(*e.object, value.raw);
     });
     for (const auto& [id, p] : processes_) {
         proto::ProcessInfo info;
         info.id = id.raw;
         info.pid = p.pid;
         info.attach_time_ns = p.attach_time_ns;
-        info.handle_count = handle_counts[id.raw];
+        info.handle_count = static_cast<uint32_t>(handles_.held_by(id));
         info.view_count = static_cast<uint32_t>(p.views.size());
         info.executable = p.executable;
         if (diagnostics_.is_tracer(id))
@@ -110,6 +116,23 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth) const {
     memory += names_.memory_bytes() + diagnostics_.memory_bytes();
     s.header.kernel_memory_bytes = memory;
     return s;
+}
+
+Result<uint64_t> Kernel::freeze_snapshot(ProcessId caller) {
+    if (!process_alive(caller)) return Win32Error::ERROR_INVALID_HANDLE;
+    diagnostics_.drop_snapshot(caller);  // its previous one no longer counts against it
+    proto::ByteWriter bytes;
+    proto::encode(bytes, snapshot(SnapshotDepth::full, kSnapshotMaxHandles));
+    auto charge = memory_budget_.charge(caller, bytes.bytes().size());
+    if (!charge) {
+        log::kernel()->debug("snapshot of {} bytes for process={} past its memory budget -> "
+                             "ERROR_NOT_ENOUGH_MEMORY(8)",
+                             bytes.bytes().size(), caller.raw);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    const uint64_t total = bytes.bytes().size();
+    diagnostics_.store_snapshot(caller, std::move(bytes.bytes()), std::move(*charge));
+    return total;
 }
 
 void Kernel::snapshot_waits(proto::Snapshot& s) const {

@@ -9,6 +9,7 @@
 #include "common/utf.h"
 #include "kernel/dispatch/trace_text.h"
 #include "kernel/handlers/handlers.h"
+#include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "protocol/futex.h"
 #include "protocol/messages.h"
@@ -206,6 +207,33 @@ size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std
 size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply) {
     ReplyWriter w(reply);
     return w.ok(proto::WaitObjectsReply{result, 0});
+}
+
+namespace {
+
+template <class Reply>
+size_t empty_reply(ReplyWriter& w) {
+    return w.ok(Reply{});
+}
+using Completer = size_t (*)(ReplyWriter&);
+constexpr Completer kEmptyReplies[] = {
+#define CEK_REQUEST(name) &empty_reply<proto::name##Reply>,
+#include "protocol/requests.def"
+#undef CEK_REQUEST
+};
+
+}  // namespace
+
+size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply) {
+    if (done.code == RequestCode::WaitObjects) return encode_wait_completion(done.result, reply);
+    ReplyWriter w(reply);
+    const auto i = static_cast<size_t>(done.code);
+    if (i >= std::size(kEmptyReplies)) {
+        log::ipc()->error("completion of unknown request code {}", i);
+        return w.fail(Win32Error::ERROR_GEN_FAILURE);
+    }
+    if (done.failed) return w.fail(done.error);
+    return kEmptyReplies[i](w);
 }
 
 }  // namespace cek::kernel

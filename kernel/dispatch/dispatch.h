@@ -24,8 +24,13 @@ class Kernel;
 size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
                            std::span<std::byte> reply, uint64_t tag = 0);
 
+struct WaitCompletion;
+
 // The reply to a wait that completed after it was left pending.
 size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply);
+// The reply to any call that completed after it was left pending: a wait's WAIT_* value, or
+// another request's empty success reply or its error.
+size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply);
 
 // The trace text of a request's arguments (`body` is what follows the RequestHeader) and of a
 // successful reply (`body` is what follows the ReplyHeader), as `cedump trace` shows them.

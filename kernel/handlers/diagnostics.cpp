@@ -9,12 +9,9 @@
 namespace cek::kernel::handlers {
 
 size_t handle(Call& call, const proto::SnapshotRequest&, Extra) {
-    proto::ByteWriter bytes;
-    proto::encode(bytes, call.kernel.snapshot());
-    const uint64_t total = bytes.bytes().size();
-    if (call.kernel.process_alive(call.caller))
-        call.kernel.diagnostics().store_snapshot(call.caller, std::move(bytes.bytes()));
-    return call.ok(proto::SnapshotReply{total});
+    auto total = call.kernel.freeze_snapshot(call.caller);
+    if (!total) return call.fail(total.error());
+    return call.ok(proto::SnapshotReply{total.value()});
 }
 std::string describe(const proto::SnapshotRequest&, Extra) { return ""; }
 std::string describe(const proto::SnapshotReply& rep, Extra) {

@@ -54,9 +54,10 @@ std::string describe(const proto::PathOpReply& rep, Extra) {
 size_t handle(Call& call, const proto::MovePathRequest& req, Extra extra) {
     std::u16string from, to;
     if (!extra.text(req.from_chars, from) || !extra.text(req.to_chars, to)) return call.malformed();
-    return call.answer(req.copy != 0 ? call.kernel.copy_file(from, to, req.fail_if_exists != 0)
-                                     : call.kernel.move_file(from, to),
-                       proto::MovePathReply{});
+    if (req.copy == 0) return call.answer(call.kernel.move_file(from, to), proto::MovePathReply{});
+    auto copied = call.kernel.copy_file(call.caller, from, to, req.fail_if_exists != 0, call.tag);
+    if (!copied) return Call::pending();  // a large copy: answered when it is done
+    return call.answer(*copied, proto::MovePathReply{});
 }
 std::string describe(const proto::MovePathRequest& req, Extra extra) {
     std::string from = extra.quoted(req.from_chars);

@@ -457,6 +457,10 @@ namespace {
 // How long a busy loop may go without looking at its sockets and signals.
 constexpr uint64_t kEventCheckNs = 1'000'000;
 
+// Background work per loop round, between two looks at the channels: 0 is one step (a chunk of
+// a copy), so that a neighbour's request waits for at most one chunk.
+constexpr uint64_t kBackgroundBudgetNs = 0;
+
 // A pending call's tag: its slot and the sequence it was published with.
 uint64_t slot_tag(uint32_t index, uint32_t seq) { return (uint64_t{seq} << 32) | index; }
 
@@ -482,7 +486,7 @@ void Server::deliver_completions() {
         // a broken one might: then the wait was cancelled and this is stale).
         if ((c.pending & bit) == 0 || c.last_seq[index] != seq) continue;
         c.pending &= ~bit;
-        publish_reply(c, index, seq, encode_wait_completion(done.result, reply_buffer_));
+        publish_reply(c, index, seq, encode_completion(done, reply_buffer_));
     }
 }
 
@@ -565,8 +569,14 @@ int Server::run() {
     while (!stop_) {
         if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
         bool worked = poll_channels();
+        const bool background = kernel_.has_background_work();
+        if (background) {  // e.g. a large CopyFileW, a chunk at a time
+            kernel_.run_background(kBackgroundBudgetNs);
+            if (kernel_.has_completions()) deliver_completions();
+            worked = true;
+        }
         // Connections, hang-ups and signals get a look at least every kEventCheckNs however
-        // busy the channels keep the loop, so a flood never delays them by more than that.
+        // busy the channels (or background work) keep the loop, so nothing delays them by more.
         const uint64_t now = proto::monotonic_ns();
         const bool check_events = now - last_events >= kEventCheckNs;
         if (worked) {

@@ -156,8 +156,10 @@ public:
             RequestHeader q{};
             CEK_FUZZ_CHECK(in.size() >= sizeof q, "short request left pending");
             std::memcpy(&q, in.data(), sizeof q);
-            CEK_FUZZ_CHECK(q.code == static_cast<uint32_t>(RequestCode::WaitObjects),
-                           "only a wait may be left pending, code " + std::to_string(q.code));
+            CEK_FUZZ_CHECK(q.code == static_cast<uint32_t>(RequestCode::WaitObjects) ||
+                               q.code == static_cast<uint32_t>(RequestCode::MovePath),
+                           "only a wait or a copy may be left pending, code " +
+                               std::to_string(q.code));
             CEK_FUZZ_CHECK(kernel_->process_alive(caller), "a dead process's call left pending");
             pending_.emplace(caller.raw, tag);
             r.pending = true;
@@ -193,9 +195,16 @@ public:
     // Takes the waits the kernel completed: each must be one still pending, and its reply must
     // encode like any other.
     void drain_completions() {
+        while (kernel_->has_background_work()) kernel_->run_background(UINT64_MAX);  // copies
         for (const kernel::WaitCompletion& c : kernel_->take_completions()) {
             CEK_FUZZ_CHECK(pending_.erase({c.process.raw, c.tag}) == 1,
                            "completion of no pending wait, process " + std::to_string(c.process.raw));
+            if (c.code != RequestCode::WaitObjects) {
+                std::vector<std::byte> out(proto::kReplyBytes);
+                CEK_FUZZ_CHECK(kernel::encode_completion(c, out) >= sizeof(ReplyHeader),
+                               "background completion reply size");
+                continue;
+            }
             CEK_FUZZ_CHECK(c.result < 64 || (c.result >= 0x80 && c.result < 0x80 + 64) ||
                                c.result == 0x102,
                            "completion result " + std::to_string(c.result));

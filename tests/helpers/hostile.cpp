@@ -20,7 +20,7 @@
 //   data                    send bytes on the socket after the hello         -> closed | open
 //   drop                    close the connection                             -> ok
 // CE API:
-//   quota                   FindFirstFileW until it fails                    -> ok <count> <error>
+//   quota                   CreateEventW until it fails                      -> ok <count> <error>
 //   open-name <name>        CreateFileMappingW of an existing name           -> ok | fail <error>
 //   create <size>           one unnamed RAM mapping                          -> ok <h> | fail <error>
 //   window                  mappings until the window is full to the page   -> ok <count> <error>
@@ -56,6 +56,9 @@
 //   conns-fill              unnamed events over all of them, round-robin, until one fails
 //                           -> ok <created> <error> | fail <why>
 //   conns-drop              close them all                                   -> ok
+// Expensive legal requests:
+//   copy <from> <to>        CopyFileW(from, to, FALSE)     -> started, then: ok | fail <error>
+//   searches <pattern>      FindFirstFileW until it fails, all kept open  -> ok <count> <error>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -585,9 +588,9 @@ std::string quota() {
     HANDLE f = CreateFileW(u"\\quota.txt", GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, 0, nullptr);
     if (f == INVALID_HANDLE_VALUE) return "fail create " + std::to_string(GetLastError());
     g_handles.push_back(f);
-    WIN32_FIND_DATAW data;
+    // Events: searches are capped by the process's memory budget long before its handle quota.
     for (uint64_t n = 1;; ++n) {
-        HANDLE h = FindFirstFileW(u"\\*", &data);
+        HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
         if (h == INVALID_HANDLE_VALUE) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
         g_handles.push_back(h);
     }
@@ -961,6 +964,34 @@ std::string conns_drop() {
     return "ok";
 }
 
+// ---- Expensive legal requests (issue 16, finding 6: tests/multiproc/fairness_test.cpp) ----
+
+std::u16string ce_path(const std::string& s) { return std::u16string(s.begin(), s.end()); }
+
+// CopyFileW(from, to, FALSE): "started" just before the call, then its outcome on a second line.
+std::string copy_file(const std::string& from, const std::string& to) {
+    std::cout << "started" << std::endl;
+    if (!CopyFileW(ce_path(from).c_str(), ce_path(to).c_str(), FALSE))
+        return "fail " + std::to_string(GetLastError());
+    return "ok";
+}
+
+// FindFirstFileW(pattern) until it fails, keeping every search open: how many, and the error.
+std::string searches(const std::string& pattern) {
+    WIN32_FIND_DATAW data;
+    for (uint64_t n = 0;; ++n) {
+        HANDLE h = FindFirstFileW(ce_path(pattern).c_str(), &data);
+        if (h == INVALID_HANDLE_VALUE) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
+        g_handles.push_back(h);
+    }
+}
+
+std::string run_expensive(const std::vector<std::string>& w) {
+    if (w[0] == "copy" && w.size() > 2) return copy_file(w[1], w[2]);
+    if (w[0] == "searches" && w.size() > 1) return searches(w[1]);
+    return "error unknown command";
+}
+
 std::string run(const std::vector<std::string>& w) {
     const std::string& cmd = w[0];
     auto arg = [&](size_t i, uint64_t fallback) { return w.size() > i ? num(w[i]) : fallback; };
@@ -1016,7 +1047,7 @@ std::string run(const std::vector<std::string>& w) {
     if (cmd == "conns") return conns_open(arg(1, 1));
     if (cmd == "conns-fill") return conns_fill();
     if (cmd == "conns-drop") return conns_drop();
-    return "error unknown command";
+    return run_expensive(w);
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ TEST_CASE("a client at its handle quota fails with CE 5's error and starves no o
     std::string shared = n.child().ask("create quota-shared 4096 4");
     REQUIRE(field(shared, 0) == "ok");
     auto h = spawn_hostile(k);
-    // 65,536 handles per process (one file, then searches): the next one is
+    // 65,536 handles per process (one file, then events): the next one is
     // ERROR_NOT_ENOUGH_MEMORY, CE 5's answer to a full handle list.
     CHECK(h->ask("quota", 120s) == "ok 65536 8");
     // Opening an existing name would add a handle too.
