@@ -139,6 +139,14 @@ Result<HandleValue> Kernel::insert_handle(Ref<KernelObject> object, ProcessId ow
     return h;
 }
 
+size_t Kernel::pending_cffm_of_host(int pid) const {
+    size_t n = 0;
+    if (auto host = hosts_.find(pid); host != hosts_.end())
+        for (ProcessId id : host->second)
+            if (auto it = processes_.find(id); it != processes_.end()) n += it->second.cffm.size();
+    return n;
+}
+
 void Kernel::close_kernel_handle(HandleValue handle) { release(handle, kKernelProcess, true); }
 
 bool Kernel::take_cffm(Process& p, HandleValue file) {

@@ -347,6 +347,8 @@ private:
     // CreateFileForMapping handles (kernel_files.cpp): taking `file` off a process's clean-up
     // list (true if it was there), and closing one.
     bool take_cffm(Process& p, HandleValue file);
+    // CreateFileForMapping handles not yet taken over, over all connections of host `pid`.
+    size_t pending_cffm_of_host(int pid) const;
     void close_kernel_handle(HandleValue file);
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,

@@ -591,7 +591,7 @@ std::string quota() {
     // Events: searches are capped by the process's memory budget long before its handle quota.
     for (uint64_t n = 1;; ++n) {
         HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
-        if (h == INVALID_HANDLE_VALUE) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
+        if (h == nullptr) return "ok " + std::to_string(n) + " " + std::to_string(GetLastError());
         g_handles.push_back(h);
     }
 }
