@@ -163,14 +163,13 @@ public:
 
     // CopyFileW in steps, so that a large copy need not hold up its caller's neighbours:
     // copy_begin does every check copy_file does and opens the source and a hidden temporary
-    // beside the target; copy_step copies at most `budget` bytes of data (holes are free) and
-    // says whether the data is complete; copy_finish sets the times and attributes and renames
-    // the temporary into place. Destroying a job before it finished removes the temporary, so
-    // nothing of an abandoned copy stays in the store.
+    // beside the target; CopyJob::step copies the data a budget at a time (it may run on
+    // another thread); copy_finish sets the times and attributes and renames the temporary into
+    // place. Destroying a job before it finished removes the temporary, so nothing of an
+    // abandoned copy stays in the store.
     class CopyJob;
     Result<std::unique_ptr<CopyJob>> copy_begin(std::u16string_view from, std::u16string_view to,
                                                 bool fail_if_exists);
-    Result<bool> copy_step(CopyJob& job, uint64_t budget);
     Result<void> copy_finish(CopyJob& job);
 
 private:
@@ -231,14 +230,25 @@ public:
     CopyJob(const CopyJob&) = delete;
     CopyJob& operator=(const CopyJob&) = delete;
 
-    uint64_t size() const;    // bytes to copy (the source's length at the start)
-    uint64_t copied() const;  // how far the data copy has come
-    // The open source and the temporary, and their identities: the kernel registers the copy
-    // as an open of both names while it runs.
-    int source_fd() const;
-    int temp_fd() const;
+    uint64_t size() const;  // bytes to copy (the source's length at the start)
+    // The identities of the source and the temporary: the kernel registers the copy as an open
+    // of both names while it runs.
     FileId source_id() const;
     FileId temp_id() const;
+
+    // Copies at most `budget` bytes of data (holes are free); true once the data is complete,
+    // when it has also started the temporary's write-back, so that the rename in copy_finish
+    // (which flushes a replacing file on ext4) finds nothing left to write. It touches only the
+    // job's descriptors and position: one thread may step a job while another uses the Root,
+    // but never two at once, and nobody else uses the job meanwhile, except abandon().
+    Result<bool> step(uint64_t budget);
+    // Removes the temporary now (the job's end would): for a copy whose caller died while
+    // another thread may still be writing into the (then nameless) file.
+    void abandon();
+    // After copy_finish replaced an existing file: a descriptor that keeps the replaced file
+    // alive, so that whoever closes it pays for releasing its pages and blocks (a close that can
+    // wait for write-back), not the rename. Empty otherwise.
+    UniqueFd take_replaced();
 
 private:
     friend class Root;

@@ -97,6 +97,7 @@ struct Root::CopyJob::State {
     std::string temp;
     off_t pos = 0;
     bool finished = false;  // the temporary was renamed into place or removed
+    UniqueFd replaced;      // O_PATH: the file the rename replaced
 };
 
 Root::CopyJob::CopyJob(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -106,9 +107,6 @@ Root::CopyJob::~CopyJob() {
 }
 
 uint64_t Root::CopyJob::size() const { return s_->src_st.size; }
-uint64_t Root::CopyJob::copied() const { return static_cast<uint64_t>(s_->pos); }
-int Root::CopyJob::source_fd() const { return s_->in.get(); }
-int Root::CopyJob::temp_fd() const { return s_->out.get(); }
 FileId Root::CopyJob::source_id() const { return id_of(s_->src_st); }
 FileId Root::CopyJob::temp_id() const {
     HostStat st;
@@ -146,14 +144,25 @@ Result<std::unique_ptr<Root::CopyJob>> Root::copy_begin(std::u16string_view from
     return std::unique_ptr<CopyJob>(new CopyJob(std::move(s)));
 }
 
-Result<bool> Root::copy_step(CopyJob& job, uint64_t budget) {
-    CopyJob::State& s = *job.s_;
+Result<bool> Root::CopyJob::step(uint64_t budget) {
+    State& s = *s_;
     const auto end = static_cast<off_t>(s.src_st.size);
     if (const int rc = copy_data(s.in.get(), s.out.get(), s.pos, end, budget); rc < 0) {
         return win32_from_errno(-rc, ErrnoContext::leaf);
     }
-    return s.pos >= end;
+    if (s.pos < end) return false;
+    // Only a start: it returns once the pages are queued, and failing changes nothing.
+    (void)::sync_file_range(s.out.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    return true;
 }
+
+void Root::CopyJob::abandon() {
+    if (s_->finished) return;
+    ::unlinkat(s_->t.dst.parent.fd, s_->temp.c_str(), 0);
+    s_->finished = true;
+}
+
+UniqueFd Root::CopyJob::take_replaced() { return std::move(s_->replaced); }
 
 Result<void> Root::copy_finish(CopyJob& job) {
     CopyJob::State& s = *job.s_;
@@ -188,6 +197,8 @@ Result<void> Root::copy_finish(CopyJob& job) {
         if (rc == -EEXIST) return abandon(Win32Error::ERROR_FILE_EXISTS);
     } else {
         // Replace the existing entry under its own (real-case) name, not a second spelling.
+        s.replaced.reset(
+            open_beneath(dst.parent.fd, dst.leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         rc = ::renameat(dst.parent.fd, s.temp.c_str(), dst.parent.fd, dst.leaf.c_str());
         if (rc != 0) rc = -errno;
     }
@@ -202,7 +213,7 @@ Result<void> Root::copy_file(std::u16string_view from, std::u16string_view to,
                              bool fail_if_exists) {
     CEK_TRY(std::unique_ptr<CopyJob> job, copy_begin(from, to, fail_if_exists));
     for (;;) {
-        CEK_TRY(bool done, copy_step(*job, UINT64_MAX));
+        CEK_TRY(bool done, job->step(UINT64_MAX));
         if (done) break;
     }
     return copy_finish(*job);

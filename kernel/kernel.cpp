@@ -40,6 +40,7 @@ Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
         uint64_t{std::min(config_.handle_capacity, HandleTable::kMaxEntries)} / (2 * groups);
     handles_.set_fair_share(static_cast<uint32_t>(std::min<uint64_t>(config_.handle_floor, cap)),
                             config_.max_processes);
+    if (config_.copy_thread && root_) copy_worker_ = std::make_unique<CopyWorker>(kCopyChunk);
 }
 
 Kernel::~Kernel() {

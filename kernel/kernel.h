@@ -31,6 +31,7 @@
 #include "fsys/root.h"
 #include "common/result.h"
 #include "kernel/core/address_window.h"
+#include "kernel/core/copy_worker.h"
 #include "kernel/core/handle_table.h"
 #include "kernel/core/ids.h"
 #include "kernel/core/namespace.h"
@@ -73,6 +74,10 @@ struct KernelConfig {
     uint32_t handle_quota = HandleTable::kDefaultProcessQuota;
     // Bytes of searches and stored snapshots one process may make the kernel hold.
     size_t process_memory_limit = MemoryBudget::kDefaultLimit;
+    // Background copies move their data on a worker thread (CopyWorker; cekernel does), so that
+    // a disk stall holds up only the copier. Off, run_background() steps them on the kernel's
+    // thread, a chunk per call: deterministic, for unit tests and fuzzers.
+    bool copy_thread = false;
 };
 
 struct MapViewResult {
@@ -238,11 +243,17 @@ public:
     std::optional<uint64_t> next_wait_deadline() const;
     bool has_completions() const { return !completions_.empty(); }
     // Work that goes on between requests (background copies). The transport calls
-    // run_background() each round while there is some; it takes steps, round robin over the
-    // jobs, until `budget_ns` has passed (at least one), and returns how many it took. Finished
-    // jobs complete through take_completions().
-    bool has_background_work() const { return !copies_.empty(); }
+    // run_background() each round while has_background_work(). With the copy thread it
+    // finishes the copies whose data the worker has moved (and background_fd() turns readable
+    // when there are some: for epoll); without, it takes steps, round robin over the jobs, until
+    // `budget_ns` has passed (at least one). It returns how many steps or copies it took.
+    // Finished copies complete through take_completions().
+    bool has_background_work() const {
+        return copy_worker_ ? copy_worker_->has_finished() : !copies_.empty();
+    }
     size_t run_background(uint64_t budget_ns);
+    int background_fd() const { return copy_worker_ ? copy_worker_->ready_fd() : -1; }
+    size_t background_copies() const { return copies_.size(); }
     // Process death: its background work stops and leaves nothing behind.
     void cancel_background(ProcessId process);
     std::vector<WaitCompletion> take_completions() { return std::exchange(completions_, {}); }
@@ -392,15 +403,22 @@ private:
     // Background copies (kernel_files.cpp), oldest first, taken round robin. The FileObjects
     // register the copy as an open of the source (reading, sharing reads) and of the target
     // (writing, sharing nothing); they are never in the handle table.
+    // With the copy thread, a task whose process died stays (cancelled, its registrations and
+    // temporary gone) until the worker gives its job back.
     struct CopyTask {
         ProcessId process;
         uint64_t tag;
         std::unique_ptr<fsys::Root::CopyJob> job;
         Ref<FileObject> source;
         Ref<FileObject> target;
+        bool cancelled = false;
     };
     void finish_copy(std::list<CopyTask>::iterator task, Result<void> result);
+    // The data is complete: times, attributes, rename, then the answer.
+    void complete_copy(std::list<CopyTask>::iterator task);
+    size_t collect_copies();  // with the copy thread: what the worker finished
     std::list<CopyTask> copies_;
+    std::unique_ptr<CopyWorker> copy_worker_;  // after copies_: stops before the jobs go
     MemoryBudget memory_budget_{config_.process_memory_limit};
 };
 

@@ -181,12 +181,15 @@ std::optional<Result<void>> Kernel::copy_file(ProcessId caller, std::u16string_v
         return done(Win32Error::ERROR_SHARING_VIOLATION);
     auto job = root_->copy_begin(from, to, fail_if_exists);
     if (!job) return done(job.error());
-    auto first = root_->copy_step(**job, kCopyChunk);
-    if (!first) return done(first.error());  // the job's end removes the temporary
-    if (first.value()) return root_->copy_finish(**job);
+    if ((*job)->size() <= kCopyChunk) {  // one step: at once, as cheap as a small copy can be
+        auto data = (*job)->step(kCopyChunk);
+        if (!data) return done(data.error());  // the job's end removes the temporary
+        if (data.value()) return root_->copy_finish(**job);
+    }
     if (!process_alive(caller)) return done(Win32Error::ERROR_INVALID_HANDLE);
-    // Longer than one chunk: the rest goes on between requests, registered as an open of both
-    // names so that nobody writes, deletes or moves them meanwhile.
+    // Longer: the data moves in the background (on the worker, or a chunk per loop round), the
+    // copy registered as an open of both names so that nobody writes, deletes or moves them
+    // meanwhile.
     fsys::OpenedFile source{fsys::UniqueFd(), true, false, (*job)->source_id(),
                             std::u16string(from)};
     fsys::OpenedFile target{fsys::UniqueFd(), false, false, (*job)->temp_id(),
@@ -198,27 +201,58 @@ std::optional<Result<void>> Kernel::copy_file(ProcessId caller, std::u16string_v
                                        open_files_)};
     log::file()->debug("copy of {} bytes goes on in the background tag={:#x}",
                        task.job->size(), tag);
+    if (copy_worker_) copy_worker_->submit(task.job.get());
     copies_.push_back(std::move(task));
     return std::nullopt;
 }
 
 size_t Kernel::run_background(uint64_t budget_ns) {
+    if (copy_worker_) return collect_copies();
     const uint64_t start = proto::monotonic_ns();
     size_t steps = 0;
     while (!copies_.empty()) {
         auto task = copies_.begin();
-        auto step = root_->copy_step(*task->job, kCopyChunk);
+        auto step = task->job->step(kCopyChunk);
         ++steps;
         if (!step) {
             finish_copy(task, step.error());
         } else if (step.value()) {
-            finish_copy(task, root_->copy_finish(*task->job));
+            complete_copy(task);
         } else {
             copies_.splice(copies_.end(), copies_, task);  // round robin
         }
         if (proto::monotonic_ns() - start >= budget_ns) break;
     }
     return steps;
+}
+
+size_t Kernel::collect_copies() {
+    auto finished = copy_worker_->take_finished();
+    for (auto& f : finished) {
+        auto task = std::find_if(copies_.begin(), copies_.end(),
+                                 [&](const CopyTask& t) { return t.job.get() == f.job; });
+        if (task == copies_.end()) {
+            log::file()->error("the copy worker returned a job the kernel does not know");
+            continue;
+        }
+        if (task->cancelled) {
+            copies_.erase(task);
+        } else if (!f.data) {
+            finish_copy(task, f.data.error());
+        } else {
+            complete_copy(task);
+        }
+    }
+    return finished.size();
+}
+
+void Kernel::complete_copy(std::list<CopyTask>::iterator task) {
+    Result<void> result = root_->copy_finish(*task->job);
+    fsys::UniqueFd replaced = task->job->take_replaced();
+    finish_copy(task, std::move(result));
+    // The replaced file's last close releases its pages and blocks, which can wait for the
+    // disk: the worker's to pay.
+    if (replaced.valid() && copy_worker_) copy_worker_->dispose(std::move(replaced));
 }
 
 void Kernel::finish_copy(std::list<CopyTask>::iterator task, Result<void> result) {
@@ -235,11 +269,28 @@ void Kernel::finish_copy(std::list<CopyTask>::iterator task, Result<void> result
 }
 
 void Kernel::cancel_background(ProcessId process) {
-    const size_t before = copies_.size();
-    std::erase_if(copies_, [&](const CopyTask& t) { return t.process == process; });
-    if (copies_.size() != before)
-        log::file()->debug("process={} left: {} background copies dropped", process.raw,
-                           before - copies_.size());
+    size_t dropped = 0;
+    for (auto task = copies_.begin(); task != copies_.end();) {
+        if (task->process != process || task->cancelled) {
+            ++task;
+            continue;
+        }
+        ++dropped;
+        if (!copy_worker_) {
+            task = copies_.erase(task);
+            continue;
+        }
+        // The worker may be writing into the temporary right now: its name and the copy's
+        // registrations go at once, the job itself when the worker gives it back.
+        task->job->abandon();
+        task->source = nullptr;
+        task->target = nullptr;
+        task->cancelled = true;
+        copy_worker_->cancel(task->job.get());
+        ++task;
+    }
+    if (dropped != 0)
+        log::file()->debug("process={} left: {} background copies dropped", process.raw, dropped);
 }
 
 Result<void> Kernel::create_directory(std::u16string_view path) {

@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
     config.window_base = window.base;
     config.window_size = window.size;
     config.personality = cek::kernel::choose_personality(o.personality).personality->version();
+    config.copy_thread = true;
     cek::kernel::Kernel kernel(config, std::move(root.value()));
 
     cek::kernel::ServerOptions server_options;

@@ -66,6 +66,7 @@ constexpr SystemMessage kMessages[] = {
     {ERROR_MR_MID_NOT_FOUND, "The system cannot find message text for message number %1."},
     {ERROR_INVALID_ADDRESS, "Attempt to access invalid address."},
     {ERROR_ARITHMETIC_OVERFLOW, "Arithmetic result exceeded 32 bits."},
+    {ERROR_OPERATION_ABORTED, "The operation was stopped before it completed."},
     {ERROR_NOACCESS, "Invalid access to memory location."},
     {ERROR_INVALID_FLAGS, "Invalid flags."},
     {ERROR_FILE_INVALID, "The volume for a file has been externally altered so that the opened file is no longer valid."},

@@ -34,7 +34,7 @@ namespace cek::kernel {
 
 namespace bip = boost::interprocess;
 
-enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell, Exit };
+enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell, Exit, Background };
 
 struct Server::Source {
     SourceKind kind;
@@ -238,6 +238,11 @@ Result<void> Server::start() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
     ev.data.ptr = signal_source_.get();
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev);
+    if (const int fd = kernel_.background_fd(); fd >= 0) {  // wakes the loop for run_background
+        background_source_ = std::make_unique<Source>(Source{SourceKind::Background, nullptr});
+        ev.data.ptr = background_source_.get();
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    }
 
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) options_.spin_us = 0;  // spinning on one CPU only steals it
     idle_since_ns_ = proto::monotonic_ns();
@@ -457,8 +462,9 @@ namespace {
 // How long a busy loop may go without looking at its sockets and signals.
 constexpr uint64_t kEventCheckNs = 1'000'000;
 
-// Background work per loop round, between two looks at the channels: 0 is one step (a chunk of
-// a copy), so that a neighbour's request waits for at most one chunk.
+// Background work per loop round, between two looks at the channels, when the kernel steps
+// copies itself (no copy thread): 0 is one step (a chunk of a copy), so that a neighbour's
+// request waits for at most one chunk.
 constexpr uint64_t kBackgroundBudgetNs = 0;
 
 // A pending call's tag: its slot and the sequence it was published with.
@@ -630,6 +636,8 @@ int Server::run() {
                 if (src->client->doorbell >= 0) (void)::read(src->client->doorbell, &v, sizeof v);
                 break;
             }
+            case SourceKind::Background:
+                break;  // the next round's run_background() collects it (and empties the fd)
             }
         }
         if (kernel_.has_completions()) deliver_completions();  // e.g. mutexes a death abandoned

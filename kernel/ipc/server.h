@@ -81,6 +81,7 @@ private:
     std::string socket_path_;
     std::unique_ptr<Source> listen_source_;
     std::unique_ptr<Source> signal_source_;
+    std::unique_ptr<Source> background_source_;  // finished background work (Kernel)
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
     std::vector<Client*> active_;  // clients with a channel, polled each round
     std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId

@@ -4,6 +4,7 @@
 // CopyFileW goes on in background chunks between other requests and leaves nothing behind when
 // its process dies. Rows: docs/semantics/files.md §9, §11; docs/architecture.md (background work).
 #include <dirent.h>
+#include <poll.h>
 
 #include <cstring>
 #include <string>
@@ -206,7 +207,7 @@ namespace {
 
 // A 3 MiB + 1 byte source with data in every chunk, and the scene's process.
 struct CopyScene : FileScene {
-    CopyScene() {
+    explicit CopyScene(bool copy_thread = false) : FileScene(with_copy_thread(copy_thread)) {
         std::string data(3 * Kernel::kCopyChunk + 1, '\0');
         for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
         write_host("Temp/src.bin", data);
@@ -215,6 +216,17 @@ struct CopyScene : FileScene {
     }
     std::string source;
     ProcessId a;
+
+    static KernelConfig with_copy_thread(bool on) {
+        KernelConfig c = config();
+        c.copy_thread = on;
+        return c;
+    }
+    // Until the copy worker has finished something (its descriptor turns readable).
+    bool worker_finished() {
+        pollfd p{k.background_fd(), POLLIN, 0};
+        return ::poll(&p, 1, 10'000) == 1 && k.has_background_work();
+    }
 };
 
 }  // namespace
@@ -333,4 +345,49 @@ TEST_CASE("A CopyFileW request left pending is answered by encode_completion wit
     CHECK(rh.failed == 1);
     CHECK(rh.set_error == 1);
     CHECK(rh.error == to_u32(Win32Error::ERROR_DISK_FULL));
+}
+
+TEST_CASE("With the copy thread a large CopyFileW's data moves on the worker, and the kernel "
+          "thread renames it over the old target and answers",
+          "[unit][file][fairness]") {
+    CopyScene s(true);
+    REQUIRE(s.k.background_fd() >= 0);
+    s.write_host("Temp/dst.bin", "the old target");
+    auto pending = s.k.copy_file(s.a, u"\\Temp\\src.bin", u"\\Temp\\dst.bin", false, 91);
+    REQUIRE_FALSE(pending.has_value());
+    CHECK(s.k.background_copies() == 1);
+    // The kernel thread is free meanwhile, and the copy holds both names.
+    CHECK(err(s.k.delete_file(u"\\Temp\\src.bin")) == Win32Error::ERROR_SHARING_VIOLATION);
+    CHECK(err(s.open(s.a, u"\\Temp\\dst.bin", kGW, 7, kOpenExisting)) ==
+          Win32Error::ERROR_SHARING_VIOLATION);
+    REQUIRE(s.worker_finished());
+    CHECK(s.k.run_background(0) == 1);
+    CHECK(s.k.background_copies() == 0);
+    CHECK_FALSE(s.k.has_background_work());
+    auto done = s.k.take_completions();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].tag == 91);
+    CHECK_FALSE(done[0].failed);
+    CHECK(s.read_host("Temp/dst.bin") == s.source);
+    CHECK(leftovers(s).empty());
+    CHECK(s.k.delete_file(u"\\Temp\\src.bin").ok());
+}
+
+TEST_CASE("With the copy thread a process that dies mid-copy leaves nothing behind at once, "
+          "and the worker's job is dropped when it comes back",
+          "[unit][file][fairness]") {
+    CopyScene s(true);
+    REQUIRE_FALSE(s.k.copy_file(s.a, u"\\Temp\\src.bin", u"\\Temp\\dst.bin", false, 6));
+    s.k.detach_process(s.a);
+    // Whether the worker is writing, waiting for its turn or done: nothing is left in the store.
+    CHECK(leftovers(s).empty());
+    CHECK_FALSE(std::filesystem::exists(s.host("Temp/dst.bin")));
+    auto b = s.attach();
+    CHECK(s.k.delete_file(u"\\Temp\\src.bin").ok());
+    CHECK(s.open(b, u"\\Temp\\dst.bin", kGW, 0, 1 /* CREATE_NEW */).ok());
+    REQUIRE(s.worker_finished());
+    CHECK(s.k.run_background(0) == 1);
+    CHECK(s.k.background_copies() == 0);
+    CHECK(s.k.take_completions().empty());
+    CHECK(leftovers(s).empty());
 }

@@ -59,6 +59,7 @@ extern "C" {
 #define ERROR_TOO_MANY_POSTS 298L
 #define ERROR_INVALID_ADDRESS 487L
 #define ERROR_ARITHMETIC_OVERFLOW 534L
+#define ERROR_OPERATION_ABORTED 995L
 #define ERROR_NOACCESS 998L
 #define ERROR_FILE_INVALID 1006L
 /* CEKernel: the kernel daemon is gone (killed, or never reachable). */
