@@ -13,6 +13,7 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_id.h"
 
 using namespace cek::coredll;
 
@@ -37,7 +38,8 @@ DWORD WINAPI GetCurrentProcessId(void) {
     return static_cast<DWORD>(getpid());
 }
 
-DWORD WINAPI GetCurrentThreadId(void) { return static_cast<DWORD>(gettid()); }
+// Cached per thread: critical sections ask for it on every enter and leave.
+DWORD WINAPI GetCurrentThreadId(void) { return static_cast<DWORD>(current_tid()); }
 
 // CE 5 is a uniprocessor system with 4 KiB pages and 64 KiB allocation granularity; the
 // processor is reported as the family the host belongs to.

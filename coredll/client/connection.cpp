@@ -21,6 +21,7 @@
 
 #include "coredll/client/file_cache.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_id.h"
 #include "coredll/client/window.h"
 #include "protocol/futex.h"
 #include "protocol/paths.h"
@@ -36,12 +37,6 @@ namespace {
 
 constexpr uint64_t kDeathCheckNs = 10'000'000;  // sleeping callers look at the socket this often
 constexpr int kAutostartRetries = 50;
-
-thread_local uint32_t t_tid = 0;
-uint32_t current_tid() {
-    if (t_tid == 0) t_tid = static_cast<uint32_t>(::syscall(SYS_gettid));
-    return t_tid;
-}
 
 std::string env_or(const char* name, const std::string& fallback) {
     const char* v = std::getenv(name);
@@ -137,8 +132,7 @@ void Connection::atfork_parent() {
 
 void Connection::atfork_child() {
     // A new process: no kernel link, no handles, no views (CE gives a child nothing). Its one
-    // thread has a tid of its own, which mutex ownership goes by.
-    t_tid = 0;
+    // thread's cached id was reset by thread_id.cpp's own fork handler.
     Connection& c = instance();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();

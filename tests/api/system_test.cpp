@@ -4,6 +4,7 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -30,6 +31,23 @@ TEST_CASE("GetCurrentThreadId is stable per thread and distinct between threads"
     std::set<DWORD> distinct(ids.begin(), ids.end());
     distinct.insert(main_id);
     CHECK(distinct.size() == 5);
+}
+
+TEST_CASE("GetCurrentThreadId in a fork child is the child's own, not its parent thread's "
+          "cached id",
+          "[api][system]") {
+    const DWORD parent_id = GetCurrentThreadId();  // cached in this thread now
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const DWORD id = GetCurrentThreadId();
+        ::_exit(id == static_cast<DWORD>(gettid()) && id != parent_id ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(GetCurrentThreadId() == parent_id);
 }
 
 TEST_CASE("GetSystemInfo reports CE 5's page size, granularity and one processor",

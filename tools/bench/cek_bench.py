@@ -50,6 +50,7 @@ ROWS = [
     ("touch64m", "first touch of a 64 MiB file view, writing each page", "bulk"),
     ("read64m", "first touch of a 64 MiB file view, reading each page", "bulk"),
     ("flush", "FlushViewOfFile 64 KiB, one dirty page", "info"),
+    ("critsec", "EnterCriticalSection + LeaveCriticalSection, uncontended", "info"),
 ]
 LABEL = {r[0]: r[1] for r in ROWS}
 CLASS = {r[0]: r[2] for r in ROWS}

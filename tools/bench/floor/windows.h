@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,5 +312,18 @@ static HANDLE FindFirstFileW(LPCWSTR pattern, WIN32_FIND_DATAW* found) {
     return floor_new(FLOOR_FILE, fd, 0);
 }
 #define FindClose CloseHandle
+
+/* A critical section: the host's recursive mutex (an uncontended lock and unlock take no system
+ * call), the least a recursive in-process lock costs. */
+typedef pthread_mutex_t CRITICAL_SECTION;
+static void InitializeCriticalSection(CRITICAL_SECTION* cs) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(cs, &a);
+    pthread_mutexattr_destroy(&a);
+}
+static void EnterCriticalSection(CRITICAL_SECTION* cs) { pthread_mutex_lock(cs); }
+static void LeaveCriticalSection(CRITICAL_SECTION* cs) { pthread_mutex_unlock(cs); }
 
 #endif /* CEK_FLOOR_WINDOWS_H */
