@@ -7,9 +7,10 @@
 // load time (a constructor, like the mapping window), aligned to 32 MiB, wherever the host puts
 // it. It is cut into 512 blocks of 64 KiB; block 0 is never handed out (CE searches from the
 // second block), so a slot holds 511 blocks of reservations and the 512th makes
-// ERROR_NOT_ENOUGH_MEMORY. Committing maps fresh anonymous pages over the reservation (so they
-// are zero), decommitting and releasing map PROT_NONE pages back (never munmap: no hole opens),
-// and protections are the host MMU's: PAGE_NOACCESS and PAGE_GUARD pages are PROT_NONE, so a
+// ERROR_NOT_ENOUGH_MEMORY. A page that is not committed is always PROT_NONE and unpopulated
+// (never touched, or dropped with MADV_DONTNEED when decommitted), so committing is only an
+// mprotect and the page reads as zero; decommitting and releasing drop the pages and protect
+// them PROT_NONE again (never munmap: no hole opens). Protections are the host MMU's: PAGE_NOACCESS and PAGE_GUARD pages are PROT_NONE, so a
 // touch faults the process (there is no SEH to deliver CE's guard-page exception to).
 //
 // Huge reservations (NULL address, exactly MEM_RESERVE and PAGE_NOACCESS, at least 2 MiB) are
@@ -48,7 +49,6 @@ constexpr uint64_t kSlotSize = 32 << 20;
 constexpr size_t kSlotBlocks = kSlotSize / kBlock;
 // Above the canonical user half of the x86-64 and AArch64 address spaces: CE's "kernel address".
 constexpr uint64_t kKernelAddress = uint64_t{1} << 47;
-constexpr int kNoneFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
 
 uint64_t round_down(uint64_t v, uint64_t unit) { return v & ~(unit - 1); }
 uint64_t round_up(uint64_t v, uint64_t unit) { return (v + unit - 1) & ~(unit - 1); }
@@ -89,9 +89,14 @@ int host_protection(DWORD protect) {
     }
 }
 
-bool map_pages(uint64_t start, uint64_t length, int prot, int flags) {
-    void* want = reinterpret_cast<void*>(start);
-    return ::mmap(want, length, prot, flags, -1, 0) == want;
+bool protect_pages(uint64_t start, uint64_t length, int prot) {
+    return ::mprotect(reinterpret_cast<void*>(start), length, prot) == 0;
+}
+
+// Back to the reservation: the pages' contents go (a new commit reads zero), access goes.
+void drop_pages(uint64_t start, uint64_t length) {
+    ::madvise(reinterpret_cast<void*>(start), length, MADV_DONTNEED);
+    protect_pages(start, length, PROT_NONE);
 }
 
 // One reservation: its pages' protections, 0 for a page that is reserved only.
@@ -195,9 +200,9 @@ private:
     std::map<uint64_t, Reservation> reservations_;  // slot and huge, by base
 };
 
-// Commits [start, end) of `r` with `protect`: fresh pages are mapped anonymous (zero-filled),
-// committed ones only change protection (§4.2 step 5). False, with nothing newly committed,
-// when the host has no memory.
+// Commits [start, end) of `r` with `protect`: pages not committed are unpopulated, so they read
+// as zero; committed ones keep their contents and change protection (§4.2 step 5). False, with
+// nothing newly committed, when the host refuses.
 bool commit(Reservation& r, uint64_t start, uint64_t end, DWORD protect) {
     const int prot = host_protection(protect);
     std::vector<std::pair<uint64_t, uint64_t>> fresh;
@@ -205,10 +210,8 @@ bool commit(Reservation& r, uint64_t start, uint64_t end, DWORD protect) {
         const bool committed = r.pages[r.index(a)] != 0;
         uint64_t b = a + kPage;
         while (b < end && (r.pages[r.index(b)] != 0) == committed) b += kPage;
-        bool done = committed ? ::mprotect(reinterpret_cast<void*>(a), b - a, prot) == 0
-                              : map_pages(a, b - a, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-        if (!done) {
-            for (const auto& [from, to] : fresh) map_pages(from, to - from, PROT_NONE, kNoneFlags);
+        if (!protect_pages(a, b - a, prot)) {
+            for (const auto& [from, to] : fresh) drop_pages(from, to - from);
             for (const auto& [from, to] : fresh)
                 std::fill(r.pages.begin() + r.index(from), r.pages.begin() + r.index(to), 0);
             return false;
@@ -222,7 +225,7 @@ bool commit(Reservation& r, uint64_t start, uint64_t end, DWORD protect) {
 }
 
 void decommit(Reservation& r, uint64_t start, uint64_t end) {
-    map_pages(start, end - start, PROT_NONE, kNoneFlags);
+    drop_pages(start, end - start);
     std::fill(r.pages.begin() + r.index(start), r.pages.begin() + r.index(end), 0);
 }
 
@@ -405,7 +408,7 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
         }
     }
     const bool huge = r->huge;
-    if (any_committed(*r)) map_pages(r->base, r->length, PROT_NONE, kNoneFlags);
+    if (any_committed(*r)) drop_pages(r->base, r->length);
     space.remove(*r);
     guard.unlock();
     if (huge) release_huge(a);
