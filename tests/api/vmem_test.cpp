@@ -22,6 +22,9 @@ constexpr SIZE_T kBlock = 64 << 10;
 constexpr SIZE_T kSlot = 32 << 20;
 
 char* at(LPVOID p, SIZE_T offset = 0) { return static_cast<char*>(p) + offset; }
+// The same address as a plain pointer: Catch2 prints a char* as a string, which would read
+// past the committed pages.
+LPVOID addr(LPVOID p, SIZE_T offset) { return at(p, offset); }
 
 DWORD error_of_alloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect) {
     SetLastError(0);
@@ -88,14 +91,14 @@ TEST_CASE("VirtualAlloc reserves 64 KiB units and commits zero-filled 4 KiB page
 TEST_CASE("a decommitted page is zero again when committed anew", "[api][vmem]") {
     LPVOID p = VirtualAlloc(nullptr, kBlock, MEM_RESERVE, PAGE_NOACCESS);
     REQUIRE(p != nullptr);
-    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == at(p, kPage));
+    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == addr(p, kPage));
     std::memset(at(p, kPage), 0x77, kPage);
     // Committing committed pages keeps their contents.
-    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == at(p, kPage));
+    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == addr(p, kPage));
     CHECK(at(p, kPage)[100] == 0x77);
     CHECK(VirtualFree(at(p, kPage), 1, MEM_DECOMMIT));
     CHECK(query(at(p, kPage)).State == MEM_RESERVE);
-    REQUIRE(VirtualAlloc(at(p, kPage + 10), 1, MEM_COMMIT, PAGE_READWRITE) == at(p, kPage));
+    REQUIRE(VirtualAlloc(at(p, kPage + 10), 1, MEM_COMMIT, PAGE_READWRITE) == addr(p, kPage));
     bool zero = true;
     for (SIZE_T i = 0; i < kPage; ++i) zero = zero && at(p, kPage)[i] == 0;
     CHECK(zero);
@@ -146,7 +149,7 @@ TEST_CASE("VirtualAlloc step 4: explicit addresses round down to 64 KiB; reserve
     REQUIRE(VirtualFree(p, 0, MEM_RELEASE));
     // The same place again, asked for by an address inside its second block.
     LPVOID q = VirtualAlloc(at(p, kBlock + 123), kPage, MEM_RESERVE, PAGE_NOACCESS);
-    CHECK(q == at(p, kBlock));
+    CHECK(q == addr(p, kBlock));
     // Overlapping it: refused, whether from below or inside.
     CHECK(error_of_alloc(p, kBlock + 1, MEM_RESERVE, PAGE_NOACCESS) == ERROR_INVALID_PARAMETER);
     CHECK(error_of_alloc(at(q, kPage), kPage, MEM_RESERVE, PAGE_NOACCESS) ==
@@ -213,7 +216,7 @@ TEST_CASE("VirtualProtect: CE 5's order of checks and the first page's old prote
     LPVOID p = VirtualAlloc(nullptr, kBlock, MEM_RESERVE, PAGE_NOACCESS);
     REQUIRE(p != nullptr);
     REQUIRE(VirtualAlloc(p, kPage, MEM_COMMIT, PAGE_READONLY) == p);
-    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == at(p, kPage));
+    REQUIRE(VirtualAlloc(at(p, kPage), kPage, MEM_COMMIT, PAGE_READWRITE) == addr(p, kPage));
     DWORD old = 0;
     auto error_of_protect = [](LPVOID a, SIZE_T size, DWORD protect, PDWORD o) {
         SetLastError(0);
@@ -320,7 +323,7 @@ TEST_CASE("the host MMU enforces PAGE_NOACCESS, PAGE_GUARD and PAGE_READONLY", "
     volatile char* ro = at(VirtualAlloc(at(p, 2 * kPage), kPage, MEM_COMMIT, PAGE_READONLY));
     volatile char* rw = at(VirtualAlloc(at(p, 3 * kPage), kPage, MEM_COMMIT, PAGE_READWRITE));
     volatile char* reserved = at(p, 4 * kPage);
-    REQUIRE(rw != nullptr);
+    REQUIRE((rw != nullptr));
     CHECK(signal_of([&] { (void)none[0]; }) == SIGSEGV);
     CHECK(signal_of([&] { (void)guard[10]; }) == SIGSEGV);
     CHECK(signal_of([&] { ro[0] = 1; }) == SIGSEGV);
