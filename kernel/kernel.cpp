@@ -87,7 +87,8 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     }
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
-    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics, {}, {}, {}, {}};
+    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
+              {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     hosts_[pid].push_back(id);
@@ -111,6 +112,8 @@ void Kernel::detach_process(ProcessId id) {
     while (!p->views.empty()) remove_view(*p, p->views.begin());
     std::vector<HandleValue> held = handles_.handles_of(id);
     for (HandleValue h : held) release(h, id, true);
+    // CE 5 (ce-kernel-objects.md §8 item 4): huge reservations go after the handles.
+    release_huge_of(*p);
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
     handles_.unbind_group(id);

@@ -7,6 +7,7 @@
 //   kernel_sync.cpp       events, mutexes, semaphores,        docs/semantics/sync.md
 //                         DuplicateHandle                     docs/semantics/handles.md
 //   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
+//   kernel_vmem.cpp       CE 5 huge reservations              docs/semantics/vmem.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -175,6 +176,19 @@ public:
     // an error.
     std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
 
+    // Huge reservations (kernel_vmem.cpp; docs/semantics/vmem.md): a range of the window for
+    // the caller alone (ERROR_OUTOFMEMORY when the size is outside [2 MiB, 960 MiB] or the window
+    // has no room), and its release by the caller (ERROR_INVALID_PARAMETER for any address that
+    // is not the base of one of the caller's). A detaching process's reservations are released.
+    struct HugeReservation {
+        uint64_t address;
+        uint64_t length;
+    };
+    Result<HugeReservation> reserve_huge(ProcessId caller, uint64_t length);
+    Result<void> release_huge(ProcessId caller, uint64_t address);
+    // The caller's huge reservations: base -> length (empty for an unknown process).
+    std::map<uint64_t, uint64_t> huge_reservations(ProcessId process) const;
+
     // Files (kernel_files.cpp). CreateFileW and CreateFileForMappingW (CE 5: kernel-owned).
     Result<HandleValue> create_file(ProcessId caller, const CreateFileArgs& args,
                                     LastError& last_error);
@@ -326,6 +340,7 @@ private:
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
+        std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
     };
 
     Process* process(ProcessId id);
@@ -379,6 +394,8 @@ private:
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
+    // Process death: its huge reservations go back to the window.
+    void release_huge_of(Process& p);
 
     KernelConfig config_;
     std::unique_ptr<Personality> personality_;

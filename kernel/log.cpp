@@ -22,6 +22,7 @@ std::shared_ptr<spdlog::logger> make(const char* name) {
 CEK_LOGGER(kernel, "kernel")
 CEK_LOGGER(handle, "kernel.handle")
 CEK_LOGGER(mapping, "kernel.mapping")
+CEK_LOGGER(vmem, "kernel.vmem")
 CEK_LOGGER(sync, "kernel.sync")
 CEK_LOGGER(file, "kernel.file")
 CEK_LOGGER(ipc, "ipc")

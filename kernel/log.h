@@ -11,6 +11,7 @@ namespace cek::kernel::log {
 std::shared_ptr<spdlog::logger> const& kernel();   // "kernel": lifecycle
 std::shared_ptr<spdlog::logger> const& handle();   // "kernel.handle"
 std::shared_ptr<spdlog::logger> const& mapping();  // "kernel.mapping"
+std::shared_ptr<spdlog::logger> const& vmem();     // "kernel.vmem": huge reservations
 std::shared_ptr<spdlog::logger> const& file();     // "kernel.file"
 std::shared_ptr<spdlog::logger> const& sync();     // "kernel.sync": events, mutexes, waits
 std::shared_ptr<spdlog::logger> const& ipc();      // "ipc": connections and channels

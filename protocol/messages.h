@@ -440,6 +440,31 @@ struct DuplicateReply {
     uint32_t reserved;
 };
 
+// VmReserve: a CE 5 huge reservation (VirtualAlloc with a NULL address, exactly MEM_RESERVE,
+// exactly PAGE_NOACCESS and at least 2 MiB; ce-kernel-objects.md §4.1): a range of the shared
+// window owned by the caller alone, released by VmRelease or when the caller detaches. The
+// client commits and protects pages inside it by itself. `length` is what the caller asked for;
+// the reply's `length` is the range's, rounded (64 KiB, or 2 MiB units from 2 MiB on).
+// Errors: ERROR_OUTOFMEMORY (outside [kHugeReservationMinimum, kHugeReservationMaximum] of
+// window.h, or no room in the window).
+struct VmReserveRequest {
+    uint64_t length;
+};
+struct VmReserveReply {
+    uint64_t address;
+    uint64_t length;
+};
+
+// VmRelease: VirtualFree(MEM_RELEASE, 0) of a huge reservation. The client has already returned
+// the range to PROT_NONE. Errors: ERROR_INVALID_PARAMETER (not the base of a reservation the
+// caller holds: another process's reservation cannot be released).
+struct VmReleaseRequest {
+    uint64_t address;
+};
+struct VmReleaseReply {
+    uint64_t reserved;
+};
+
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \
                       std::is_standard_layout_v<name##Request> &&                          \

@@ -38,6 +38,7 @@ struct ProcessInfo {
     uint64_t attach_time_ns = 0;  // CLOCK_REALTIME
     uint32_t handle_count = 0;
     uint32_t view_count = 0;
+    uint64_t huge_bytes = 0;  // its huge reservations (VirtualAlloc, docs/semantics/vmem.md §6)
     std::string executable;
     std::string channel_state;  // "idle", "busy", "diagnostics"
 
@@ -161,6 +162,7 @@ void fields(F&& f, P& p) {
     f(p.attach_time_ns);
     f(p.handle_count);
     f(p.view_count);
+    f(p.huge_bytes);
     f(p.executable);
     f(p.channel_state);
 }

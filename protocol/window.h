@@ -18,6 +18,10 @@ inline constexpr uint64_t kDefaultWindowBase = 0x2000'0000'0000ULL;  // native a
 inline constexpr uint64_t kDefaultWindowSize = 64ULL << 30;  // 64 GiB of address space
 inline constexpr uint64_t kWindowGranularity = 64ULL << 10;  // CE's 64 KiB allocation unit
 inline constexpr uint64_t kLargeAlignment = 2ULL << 20;       // huge-page-friendly placement
+// CE 5 huge reservations (VmReserve): from 2 MiB; at most CE 5's whole mapper region
+// (0x42000000-0x7E000000, 960 MiB) at once.
+inline constexpr uint64_t kHugeReservationMinimum = 2ULL << 20;
+inline constexpr uint64_t kHugeReservationMaximum = 0x3C000000;
 
 struct WindowConfig {
     uint64_t base;

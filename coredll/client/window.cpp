@@ -104,6 +104,13 @@ void Window::release(uint64_t base, uint64_t length) {
     if (it != mapped_.end()) mapped_.erase(it);
 }
 
+bool Window::claim(uint64_t base, uint64_t length) {
+    std::lock_guard guard(mutex_);
+    if (base < base_ || length > size_ || base - base_ > size_ - length) return false;
+    drop_lingering_over(base, length);
+    return true;
+}
+
 void Window::drop_lingering(size_t index) {
     const Range& r = lingering_[index];
     ::mmap(reinterpret_cast<void*>(r.base), r.length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);

@@ -52,6 +52,14 @@ public:
     // Whether `address` lies in a mapping this process has mapped; its range if so.
     bool mapped_here(uint64_t address, Range& range) const;
 
+    // Whether `address` lies in the window.
+    bool contains(uint64_t address) const { return address - base_ < size_; }
+    // A range the kernel handed out for something other than a mapping (a huge reservation,
+    // coredll/api/vmem.cpp), which the caller is about to map pages into: true when it lies in
+    // the window, after any lingering range over it went back to the reservation (a lingering
+    // range must never be revived over pages that are no longer its file's).
+    bool claim(uint64_t base, uint64_t length);
+
     // After fork(): the child starts with an empty window (CE: a new process has no views).
     void reset_after_fork();
     // The kernel died: every view becomes read-only (its data stays readable; a write faults,

@@ -57,7 +57,7 @@ struct ObjectLister {
 
 proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const {
     proto::Snapshot s;
-    s.header.version = 2;
+    s.header.version = 3;
     s.header.boot_time_ns = boot_time_ns_;
     s.header.uptime_ns = clock_ns(CLOCK_MONOTONIC) - boot_mono_ns_;
     s.header.personality = personality_->version();
@@ -95,6 +95,7 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const 
         info.attach_time_ns = p.attach_time_ns;
         info.handle_count = static_cast<uint32_t>(handles_.held_by(id));
         info.view_count = static_cast<uint32_t>(p.views.size());
+        for (const auto& [base, length] : p.huge) info.huge_bytes += length;
         info.executable = p.executable;
         if (diagnostics_.is_tracer(id))
             info.channel_state = "tracing";

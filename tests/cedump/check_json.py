@@ -11,7 +11,7 @@ SCHEMA = {
     "kernel": {"pid": INT, "personality": STR, "uptime_ns": INT, "boot_time_ns": INT,
                "memory_bytes": INT},
     "processes": {"id": INT, "pid": INT, "attach_time_ns": INT, "handles": INT, "views": INT,
-                  "state": STR, "executable": STR},
+                  "huge_bytes": INT, "state": STR, "executable": STR},
     "handles": {"value": INT, "object": INT, "kernel_owned": BOOL, "type": STR,
                 "name": (STR, NULL), "references": list},
     "reference": {"process": INT, "pid": INT, "count": INT, "access": INT},

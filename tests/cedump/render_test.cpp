@@ -24,9 +24,9 @@ proto::Snapshot scene() {
     s.header = {proto::kSnapshotMagic, 1, 1'700'000'000'000'000'000ULL, 12'345'678'901ULL, 98'304,
                 5, 4242, 0, 0, 0, 0};
     s.processes = {
-        {1, 101, 1'700'000'100'000'000'000ULL, 3, 1, "/usr/bin/writer", "idle"},
-        {2, 102, 1'700'000'200'000'000'000ULL, 2, 1, "/opt/ce/reader \"quoted\"", "busy"},
-        {3, 103, 1'700'000'300'000'000'000ULL, 0, 0, "cedump", "diagnostics"},
+        {1, 101, 1'700'000'100'000'000'000ULL, 3, 1, 4 << 20, "/usr/bin/writer", "idle"},
+        {2, 102, 1'700'000'200'000'000'000ULL, 2, 1, 0, "/opt/ce/reader \"quoted\"", "busy"},
+        {3, 103, 1'700'000'300'000'000'000ULL, 0, 0, 0, "cedump", "diagnostics"},
     };
     s.handles = {
         {0x400102, 10, "mapping", false, {{1, 1, 0x4, 0}, {2, 2, 0x2, 0}}},

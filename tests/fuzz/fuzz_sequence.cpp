@@ -42,6 +42,7 @@ struct ProcessModel {
     std::map<uint32_t, uint32_t> refs;          // handle -> references the process holds
     std::vector<uint32_t> cffm;                 // CreateFileForMapping handles on its list
     std::multimap<uint64_t, ViewModel> views;   // by address
+    std::map<uint64_t, uint64_t> huge;          // huge reservations: base -> length
 };
 
 const std::u16string kNames[] = {u"Shared", u"shared", u"Other", u"Name\\With/Separators", u""};
@@ -556,11 +557,52 @@ private:
         if ((req.options & proto::kDuplicateCloseSource) == 0) ++p.refs[handle];
     }
 
+    // VmReserve or VmRelease (a huge reservation): the window hands out whole ranges that never
+    // overlap a mapping's, released by their owner only.
+    void huge() {
+        ProcessModel& p = caller();
+        if (in_.below(2) == 0) {
+            const uint64_t kLengths[] = {uint64_t{2} << 20, uint64_t{4} << 20, uint64_t{1} << 20,
+                                         0x3C000001, uint64_t{3} << 20, kWindowSize};
+            proto::VmReserveRequest req{from_table(kLengths)};
+            Reply r = h_.call(p.id, req);
+            const bool possible = req.length >= (uint64_t{2} << 20) && req.length <= 0x3C000000;
+            if (!r.ok()) {
+                CEK_FUZZ_CHECK(r.error() == Win32Error::ERROR_OUTOFMEMORY, "huge reserve error");
+                return;
+            }
+            const auto& v = r.as<proto::VmReserveReply>();
+            CEK_FUZZ_CHECK(possible && v.length >= req.length && v.address % (uint64_t{2} << 20) == 0 &&
+                               v.address >= kWindowBase &&
+                               v.length <= kWindowBase + kWindowSize - v.address,
+                           "huge reservation outside the window or too small");
+            for (const auto& q : procs_)
+                for (const auto& [base, length] : q.huge)
+                    CEK_FUZZ_CHECK(base + length <= v.address || v.address + v.length <= base,
+                                   "huge reservations overlap");
+            p.huge.emplace(v.address, v.length);
+            return;
+        }
+        // Release: one of its own, another process's, or an address inside one.
+        uint64_t address = kWindowBase + (uint64_t{2} << 20) * in_.below(8);
+        const ProcessModel& owner = procs_[in_.below(static_cast<uint32_t>(procs_.size()))];
+        if (!owner.huge.empty()) {
+            auto it = owner.huge.begin();
+            std::advance(it, in_.below(static_cast<uint32_t>(owner.huge.size())));
+            address = it->first + (in_.below(4) == 0 ? 0x10000 : 0);
+        }
+        Reply r = h_.call(p.id, proto::VmReleaseRequest{address});
+        const bool mine = p.huge.count(address) != 0;
+        if (exact_) CEK_FUZZ_CHECK(r.ok() == mine, "huge release disagrees with the model");
+        if (!r.ok()) CEK_FUZZ_CHECK(r.error() == Win32Error::ERROR_INVALID_PARAMETER, "huge release error");
+        if (r.ok()) p.huge.erase(address);
+    }
+
     uint32_t thread() { return in_.below(3) + 1; }
 
     void step() {
         const uint8_t op = in_.byte();
-        switch (op % 24) {
+        switch (op % 25) {
         case 0:
             attach();
             break;
@@ -621,6 +663,9 @@ private:
         case 22:
             wait_control();
             break;
+        case 24:
+            huge();
+            break;
         default:
             duplicate();
             break;
@@ -670,6 +715,8 @@ private:
                                "views differ from the model" + who);
                 for (uint32_t h : p.cffm)
                     CEK_FUZZ_CHECK(kernel_owns(h), "CreateFileForMapping handle vanished");
+                CEK_FUZZ_CHECK(p.huge == h_.kernel().huge_reservations(p.id),
+                               "huge reservations differ from the model" + who);
             } else {
                 p.refs = std::map<uint32_t, uint32_t>(refs_.begin(), refs_.end());
                 p.views.clear();
@@ -680,6 +727,7 @@ private:
                     p.views.emplace(address, ViewModel{handle, object_id});
                 }
                 std::erase_if(p.cffm, [&](uint32_t h) { return !kernel_owns(h); });
+                p.huge = h_.kernel().huge_reservations(p.id);
             }
         }
     }

@@ -330,10 +330,21 @@ public:
         std::sort(named_.begin(), named_.end(), by_name);
         for (size_t i = 1; i < named_.size(); ++i)
             CEK_FUZZ_CHECK(by_name(named_[i - 1], named_[i]), "name twice");
-        // Every address range of the window belongs to a mapping still reachable.
-        CEK_FUZZ_CHECK(kernel_->window().range_count() == mappings,
+        // Every address range of the window belongs to a mapping still reachable or to a huge
+        // reservation of a live process, which owns no object there.
+        size_t huge = 0;
+        for (const auto& p : s.processes) {
+            for (const auto& [base, length] : kernel_->huge_reservations(ProcessId{p.id})) {
+                CEK_FUZZ_CHECK(kernel_->window().owner_of(base) == nullptr && length != 0 &&
+                                   kernel_->window().owner_of(base + length - 1) == nullptr,
+                               "huge reservation overlaps a mapping");
+                ++huge;
+            }
+        }
+        CEK_FUZZ_CHECK(kernel_->window().range_count() == mappings + huge,
                        "window ranges " + std::to_string(kernel_->window().range_count()) +
-                           " vs mappings " + std::to_string(mappings));
+                           " vs mappings " + std::to_string(mappings) + " + huge " +
+                           std::to_string(huge));
         for (const auto& v : s.views) {
             const size_t p = process_index(v.process_id);
             CEK_FUZZ_CHECK(p != kNoProcess, "view of a dead process");

@@ -55,6 +55,13 @@ def dispatch_seeds():
     seeds["gen-map"] = bytes([0]) + dreq(CODE["CreateMapping"], mapping) + dreq(CODE["MapView"], view) \
         + dreq(CODE["CreateMapping"], mapping, caller=1) + dreq(CODE["MapView"], view, caller=1) \
         + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0))
+    if "VmReserve" in CODE:
+        # Two huge reservations, a release by the wrong process, by the owner, one left at death.
+        reserve = struct.pack("<Q", 4 << 20)
+        seeds["gen-huge"] = bytes([0]) + dreq(CODE["VmReserve"], reserve) \
+            + dreq(CODE["VmReserve"], reserve, caller=1) + dreq(CODE["CreateMapping"], mapping) \
+            + dreq(CODE["VmRelease"], struct.pack("<Q", 0x2000_0000_0000), caller=1) \
+            + dreq(CODE["VmRelease"], struct.pack("<Q", 0x2000_0000_0000))
     path = u16("\\Temp\\a.txt")
     create = struct.pack("<6I", 0xC0000000, 0, 4, 0, 1, len(path) // 2) + path
     seeds["gen-file"] = bytes([1]) + dreq(CODE["CreateFile"], create) \
@@ -80,7 +87,7 @@ def dispatch_seeds():
 
 OP = dict(attach=0, die=1, create=2, map=4, unmap=6, flush=7, close=8, file=9, file_call=11,
           find=12, path=13, snapshot=14, raw=15, sync_create=16, sync_open=18, signal=19,
-          wait=21, wait_control=22, duplicate=23)
+          wait=21, wait_control=22, duplicate=23, huge=24)
 
 
 def seq_create(caller, named=True, name_index=0, protect=0, size=0, file_handle=None):
@@ -120,6 +127,12 @@ def sequence_seeds():
             + bytes([OP["sync_create"], 0, 0x14, 1, 0, 0, 1]) + bytes([OP["wait"], 0, 1, 0, 0, 1, 2]) \
             + bytes([OP["duplicate"], 0, 0, 0, 0]) + bytes([OP["wait_control"], 0x81]) \
             + bytes([OP["die"], 0])
+    if "VmReserve" in CODE:
+        # Reserve (2 MiB, 4 MiB, too small), release one's own, then another's, then die holding one.
+        seeds["gen-huge"] = bytes([0]) + bytes([OP["huge"], 0, 0, 0]) + bytes([OP["huge"], 1, 0, 1]) \
+            + bytes([OP["huge"], 0, 0, 2]) + bytes([OP["huge"], 0, 1, 0, 0, 0, 1]) \
+            + bytes([OP["huge"], 0, 1, 0, 1, 0, 1]) + seq_create(0) + seq_map(0) \
+            + bytes([OP["die"], 1]) + bytes([OP["huge"], 0, 0, 1])
     return seeds
 
 

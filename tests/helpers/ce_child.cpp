@@ -14,6 +14,9 @@
 //   threads <threads> <iterations>  -> ok <failures>
 //   forkcheck <handle>  (fork; the child must not see the handle and must work on its own)
 //   exec  (prints "ok", then becomes a fresh ce_child with the same pipes)
+// Virtual memory (numbers as strtoull reads them):
+//   valloc <address> <size> <type> <protect> -> ok <address>
+//   vfree <address> <size> <type> | vquery <address> -> ok <state> <protect> <type> <size> <base>
 // Files (paths use '/' or '\'; access, share, flags in hex):
 //   open <path> <access> <share> <disposition> [flags]   -> ok <handle> <lasterror>
 //   cffm <path> <access> <share> <disposition>           (CreateFileForMappingW) -> same
@@ -333,6 +336,22 @@ std::string run(const std::vector<std::string>& w) {
                                                  static_cast<int>(num(w[4]))));
     if (cmd == "slotflood" && w.size() >= 2)
         return "ok " + std::to_string(slot_flood(static_cast<int>(num(w[1]))));
+    if (cmd == "valloc" && w.size() >= 5) {
+        void* p = VirtualAlloc(ptr(w[1]), static_cast<SIZE_T>(num(w[2])),
+                               static_cast<DWORD>(num(w[3])), static_cast<DWORD>(num(w[4])));
+        return p == nullptr ? fail() : "ok " + hex(reinterpret_cast<uintptr_t>(p));
+    }
+    if (cmd == "vfree" && w.size() >= 4)
+        return VirtualFree(ptr(w[1]), static_cast<SIZE_T>(num(w[2])),
+                           static_cast<DWORD>(num(w[3])))
+                   ? "ok"
+                   : fail();
+    if (cmd == "vquery" && w.size() >= 2) {
+        MEMORY_BASIC_INFORMATION info{};
+        if (VirtualQuery(ptr(w[1]), &info, sizeof info) == 0) return fail();
+        return "ok " + hex(info.State) + " " + hex(info.Protect) + " " + hex(info.Type) + " " +
+               hex(info.RegionSize) + " " + hex(reinterpret_cast<uintptr_t>(info.AllocationBase));
+    }
     if (cmd == "exec") {
         // Replace this image with a fresh ce_child: the kernel must see the old image's
         // connection close (CLOEXEC) and the new one attach as a new process.

@@ -142,6 +142,7 @@ SectionDef<proto::ProcessInfo> processes_section() {
              {"ATTACHED", [](const Context&, const P& p) { return clock_time(p.attach_time_ns); }},
              {"HANDLES", [](const Context&, const P& p) { return std::to_string(p.handle_count); }},
              {"VIEWS", [](const Context&, const P& p) { return std::to_string(p.view_count); }},
+             {"HUGE", [](const Context&, const P& p) { return u64(p.huge_bytes); }},
              {"CHANNEL", [](const Context&, const P& p) { return p.channel_state; }},
              {"EXECUTABLE", [](const Context&, const P& p) { return p.executable; }}},
             {{"id", [](const Context&, const P& p) { return std::to_string(p.id); }},
@@ -149,6 +150,7 @@ SectionDef<proto::ProcessInfo> processes_section() {
              {"attach_time_ns", [](const Context&, const P& p) { return u64(p.attach_time_ns); }},
              {"handles", [](const Context&, const P& p) { return std::to_string(p.handle_count); }},
              {"views", [](const Context&, const P& p) { return std::to_string(p.view_count); }},
+             {"huge_bytes", [](const Context&, const P& p) { return u64(p.huge_bytes); }},
              {"state", [](const Context&, const P& p) { return json_string(p.channel_state); }},
              {"executable", [](const Context&, const P& p) { return json_string(p.executable); }}}};
 }

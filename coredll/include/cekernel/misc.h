@@ -69,6 +69,40 @@ WINBASEAPI HLOCAL WINAPI LocalReAlloc(HLOCAL hMem, SIZE_T uBytes, UINT uFlags);
 WINBASEAPI SIZE_T WINAPI LocalSize(HLOCAL hMem);
 WINBASEAPI HLOCAL WINAPI LocalFree(HLOCAL hMem);
 
+/* Virtual memory (CE 5: a 32 MB slot per process, 64 KB reservations, 4 KB pages; the PAGE_*
+ * protections are with the file mappings). MEMORY_BASIC_INFORMATION has the host's pointer size,
+ * so VirtualQuery wants sizeof(MEMORY_BASIC_INFORMATION) bytes, not CE's 28. */
+#define MEM_COMMIT 0x00001000
+#define MEM_RESERVE 0x00002000
+#define MEM_DECOMMIT 0x00004000
+#define MEM_RELEASE 0x00008000
+#define MEM_FREE 0x00010000
+#define MEM_PRIVATE 0x00020000
+#define MEM_MAPPED 0x00040000
+#define MEM_RESET 0x00080000
+#define MEM_TOP_DOWN 0x00100000
+#define MEM_AUTO_COMMIT 0x00200000
+#define MEM_4MB_PAGES 0x80000000
+#define MEM_IMAGE 0x01000000
+
+typedef struct _MEMORY_BASIC_INFORMATION {
+    PVOID BaseAddress;
+    PVOID AllocationBase;
+    DWORD AllocationProtect;
+    SIZE_T RegionSize;
+    DWORD State;
+    DWORD Protect;
+    DWORD Type;
+} MEMORY_BASIC_INFORMATION, *PMEMORY_BASIC_INFORMATION;
+
+WINBASEAPI LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+                                      DWORD flProtect);
+WINBASEAPI BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
+WINBASEAPI BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+                                      PDWORD lpflOldProtect);
+WINBASEAPI SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
+                                      SIZE_T dwLength);
+
 /* Time. FILETIMEs count 100 ns since 1601-01-01 UTC; local time uses the host's time zone. */
 typedef struct _SYSTEMTIME {
     WORD wYear;
