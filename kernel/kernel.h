@@ -7,6 +7,7 @@
 //   kernel_sync.cpp       events, mutexes, semaphores,        docs/semantics/sync.md
 //                         DuplicateHandle                     docs/semantics/handles.md
 //   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
+//   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -38,6 +39,7 @@
 #include "kernel/core/memory_budget.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
+#include "kernel/objects/msgqueue_object.h"
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
 #include "kernel/objects/waitable.h"
@@ -123,6 +125,26 @@ struct DiskSpace {
     uint64_t free_to_caller;
     uint64_t total;
     uint64_t total_free;
+};
+
+// ReadMsgQueue's message: its bytes up to the reader's buffer, its flags, and whether the rest
+// was dropped (a buffer smaller than the message: TRUE with ERROR_INSUFFICIENT_BUFFER).
+struct MsgQueueMessage {
+    std::vector<std::byte> data;
+    uint32_t flags = 0;
+    bool truncated = false;
+    MemoryBudget::Charge charge;  // the bytes stay charged until the reader has them all
+};
+
+// GetMsgQueueInfo.
+struct MsgQueueInfo {
+    uint32_t flags;
+    uint32_t max_messages;  // 0: unlimited
+    uint32_t max_bytes;
+    uint32_t current;
+    uint32_t high_water;
+    uint16_t readers;
+    uint16_t writers;
 };
 
 struct UnmapResult {
@@ -225,6 +247,44 @@ public:
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
 
+    // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
+    // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
+    // success (0, or ERROR_ALREADY_EXISTS when a named end or its queue existed).
+    Result<HandleValue> create_msg_queue(ProcessId caller, const std::u16string* name,
+                                         uint32_t options_size, MsgQueueOptions options,
+                                         bool read_access, LastError& last_error);
+    // OpenMsgQueue: `queue` in the handle space of `source_process` (GetCurrentProcess() or a
+    // process id, which CE 5 process handles equal).
+    Result<HandleValue> open_msg_queue(ProcessId caller, uint32_t source_process,
+                                       HandleValue queue, uint32_t options_size, bool read_access);
+    // WriteMsgQueue and ReadMsgQueue never block: a full (empty) queue gives ERROR_TIMEOUT, what
+    // CE answers for a zero timeout; a caller with time left waits on the handle (the writer
+    // end is ready while there is room, the reader end while a message is there) and tries
+    // again. `data` is moved into the queue on success only.
+    Result<void> write_msg_queue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
+                                 uint32_t flags);
+    Result<MsgQueueMessage> read_msg_queue(ThreadRef caller, HandleValue queue, uint32_t capacity);
+    // GetMsgQueueInfo on either end; `info_size` is MSGQUEUEINFO.dwSize.
+    Result<MsgQueueInfo> msg_queue_info(ProcessId caller, HandleValue queue, uint32_t info_size);
+    // Messages larger than one channel slot travel in parts (docs/decisions/0007): a writer
+    // stages its message at increasing offsets, then writes it (write_staged_msg, repeated
+    // after each wait while the queue is full); a reader takes what did not fit in its first
+    // reply from its thread's staging. One staging per thread, charged while it is held.
+    // stage_msg_part returns the bytes staged; offset 0 starts a new message (after the checks
+    // WriteMsgQueue makes before it would wait: the handle and cbMaxMessage).
+    Result<uint32_t> stage_msg_part(ThreadRef caller, HandleValue queue, uint32_t total,
+                                    uint32_t offset, std::span<const std::byte> part);
+    Result<void> write_staged_msg(ThreadRef caller, HandleValue queue, uint32_t flags);
+    // Keeps the part of a read message from `offset` on for the thread to fetch.
+    void keep_read_rest(ThreadRef caller, HandleValue queue, MsgQueueMessage message,
+                        uint32_t offset);
+    // Copies the kept bytes from `offset` into `out`; returns how many. The staging goes once
+    // all are taken. ERROR_INVALID_PARAMETER when nothing is kept at that offset.
+    Result<uint32_t> take_read_rest(ThreadRef caller, HandleValue queue, uint32_t offset,
+                                    std::span<std::byte> out);
+    // Drops a thread's staging (a write that gave up).
+    void drop_msg_staging(ThreadRef caller);
+
     // WaitForMultipleObjects. Completes now (WAIT_OBJECT_0 + i, WAIT_ABANDONED + i, or
     // WAIT_TIMEOUT for a zero timeout) or, with nullopt, leaves the wait pending: it completes
     // later through take_completions() with the same `tag`, or is dropped by cancel_wait() or
@@ -304,6 +364,14 @@ private:
         uint64_t since_ns;                   // CLOCK_MONOTONIC
         std::optional<uint64_t> deadline;    // CLOCK_MONOTONIC ns; none for INFINITE
     };
+    // A message larger than one slot on its way in (a write) or out (a read's rest).
+    struct MsgStaging {
+        HandleValue queue;
+        bool write = false;
+        uint32_t total = 0;  // the message's size (writes); what is kept (reads)
+        uint32_t done = 0;   // bytes staged (writes) or already taken (reads)
+        MsgQueueMessage message;
+    };
     struct Process {
         ProcessId id;
         int pid;
@@ -315,6 +383,7 @@ private:
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
+        std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
     };
 
     Process* process(ProcessId id);
@@ -368,6 +437,16 @@ private:
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
+
+    // Message queues (kernel_msgqueue.cpp).
+    // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.
+    Result<HandleValue> add_msg_queue_end(ProcessId caller, const Ref<MessageQueue>& queue,
+                                          bool reader);
+    // The last handle of an end closed (entry_died): the broken-queue rule, and both ends'
+    // waiters are woken.
+    void msg_queue_end_closed(MsgQueueObject& end);
+    Result<void> enqueue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
+                         uint32_t flags, MemoryBudget::Charge* charge);
 
     KernelConfig config_;
     std::unique_ptr<Personality> personality_;
