@@ -118,6 +118,13 @@ struct WaitCompletion {
     proto::RequestCode code = proto::RequestCode::WaitObjects;
     Win32Error error = Win32Error::ERROR_SUCCESS;
     bool failed = false;
+    // A parked ReadMsgQueue (code MsgQueueRead): the message's size as the reader gets it, its
+    // flags, whether it was cut, and its first bytes (the rest is kept for the thread, see
+    // take_read_rest). A parked WriteMsgQueue (code MsgQueueWrite) carries `msg_size` only.
+    uint32_t msg_size = 0;
+    uint32_t msg_flags = 0;
+    bool msg_truncated = false;
+    std::vector<std::byte> msg_data;
 };
 
 // GetDiskFreeSpaceExW, in bytes.
@@ -264,6 +271,21 @@ public:
     Result<void> write_msg_queue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
                                  uint32_t flags);
     Result<MsgQueueMessage> read_msg_queue(ThreadRef caller, HandleValue queue, uint32_t capacity);
+    // The same calls with a time-out: an empty (full) queue and a non-zero `timeout_ms` park the
+    // call (nullopt) on the queue end, like a wait with `tag`; it completes through
+    // take_completions() (code MsgQueueRead / MsgQueueWrite) once the queue is ready, with the
+    // message or the write's outcome, or with ERROR_TIMEOUT. A completed read carries its first
+    // `first_part` bytes; the rest is kept for take_read_rest. A zero timeout answers
+    // ERROR_TIMEOUT at once.
+    std::optional<Result<MsgQueueMessage>> read_msg_queue(ThreadRef caller, HandleValue queue,
+                                                          uint32_t capacity, uint32_t timeout_ms,
+                                                          uint64_t tag, uint32_t first_part);
+    std::optional<Result<void>> write_msg_queue(ThreadRef caller, HandleValue queue,
+                                                std::vector<std::byte>& data, uint32_t flags,
+                                                uint32_t timeout_ms, uint64_t tag);
+    std::optional<Result<void>> write_staged_msg(ThreadRef caller, HandleValue queue,
+                                                 uint32_t flags, uint32_t timeout_ms,
+                                                 uint64_t tag);
     // GetMsgQueueInfo on either end; `info_size` is MSGQUEUEINFO.dwSize.
     Result<MsgQueueInfo> msg_queue_info(ProcessId caller, HandleValue queue, uint32_t info_size);
     // Messages larger than one channel slot travel in parts (docs/decisions/0007): a writer
@@ -355,6 +377,15 @@ private:
         uint64_t size;
         uint32_t access;
     };
+    // A ReadMsgQueue or WriteMsgQueue parked on a queue end: what to do once it is ready.
+    struct MsgOp {
+        bool read = false;
+        uint32_t capacity = 0;    // reads: the reader's buffer
+        uint32_t first_part = 0;  // reads: bytes the completion carries
+        uint32_t flags = 0;       // writes: MSGQUEUE_MSGALERT
+        bool staged = false;      // writes: the thread's staged message
+        std::vector<std::byte> data;  // writes: the message
+    };
     struct Wait {
         ThreadRef thread;
         uint64_t tag;
@@ -363,6 +394,7 @@ private:
         uint32_t timeout_ms;
         uint64_t since_ns;                   // CLOCK_MONOTONIC
         std::optional<uint64_t> deadline;    // CLOCK_MONOTONIC ns; none for INFINITE
+        std::optional<MsgOp> msg;            // a parked message-queue call, not a wait
     };
     // A message larger than one slot on its way in (a write) or out (a read's rest).
     struct MsgStaging {
@@ -429,11 +461,23 @@ private:
     // Waits (kernel_waits.cpp).
     // Runs `thread`'s acquisition of `object` and keeps the owner's list of mutexes current.
     bool acquire(Waitable& object, ThreadRef thread);
-    // Completes the waits on `object` that can complete now, oldest first.
+    // Completes the waits on `object` that can complete now, oldest first. Completing a
+    // message-queue call changes the other end of its queue: the wake-ups that causes run after
+    // this one (wake_queue_), never inside its walk.
     void wake_waiters(Waitable& object);
+    void wake_waiters_now(Waitable& object);
+    // Records wait `w` as pending (its objects' lists, the deadline, the process's tags).
+    void park(Process& p, Wait w);
+    // A parked message-queue call whose end is ready: does it. False when it must wait on.
+    bool try_msg_op(uint64_t id);
+    // Parks a ReadMsgQueue / WriteMsgQueue that found its queue empty (full).
+    void park_msg_op(ThreadRef caller, HandleValue queue, uint32_t timeout_ms, uint64_t tag,
+                     MsgOp op);
     // Completes wait `id` if one of its objects is ready; true if it did.
     bool try_complete(uint64_t id);
     void finish_wait(uint64_t id, uint32_t result);
+    // Takes a pending wait off every list (its objects, the deadlines, its process's tags).
+    Wait unlist(std::map<uint64_t, Wait>::iterator it);
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
@@ -466,6 +510,8 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
+    bool waking_ = false;
+    std::vector<Ref<Waitable>> wake_queue_;
     Diagnostics diagnostics_;
 
     // Background copies (kernel_files.cpp), oldest first, taken round robin. The FileObjects

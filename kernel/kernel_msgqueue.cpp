@@ -2,10 +2,10 @@
 // GetMsgQueueInfo, and what closing an end does. Rules: ce-kernel-objects.md §5,
 // docs/semantics/msgqueue.md; data path: docs/decisions/0007-message-queues.md.
 //
-// The kernel's side never blocks: a read of an empty queue or a write to a full one answers
-// ERROR_TIMEOUT (CE's answer for a zero timeout), and the shim waits on the queue handle with
-// the time left (an ordinary parked wait, kernel_waits.cpp) before it tries again, as CE's own
-// loop waits on the end's event.
+// The kernel never blocks: a read of an empty queue or a write to a full one with a time-out is
+// parked on the queue end like a wait (kernel_waits.cpp) and done when the end becomes ready
+// (try_msg_op), or answered ERROR_TIMEOUT when its time is up; a zero time-out answers
+// ERROR_TIMEOUT at once.
 #include <algorithm>
 #include <cstring>
 
@@ -294,6 +294,110 @@ Result<uint32_t> Kernel::take_read_rest(ThreadRef caller, HandleValue queue, uin
 
 void Kernel::drop_msg_staging(ThreadRef caller) {
     if (Process* p = process(caller.process)) p->msg_staging.erase(caller.tid);
+}
+
+// ---- Calls that wait (ReadMsgQueue / WriteMsgQueue with a time-out) ----
+
+namespace {
+
+template <class T>
+bool parks(const Result<T>& r, uint32_t timeout_ms) {
+    return !r && r.error() == Win32Error::ERROR_TIMEOUT && timeout_ms != 0;
+}
+
+}  // namespace
+
+void Kernel::park_msg_op(ThreadRef caller, HandleValue queue, uint32_t timeout_ms, uint64_t tag,
+                         MsgOp op) {
+    // Only called after the same call answered ERROR_TIMEOUT: the caller and the end exist.
+    auto* end = lookup<MsgQueueObject>(caller.process, queue).value();
+    park(*process(caller.process), Wait{caller, tag, {Ref<Waitable>(end)}, {queue}, timeout_ms,
+                                        0, std::nullopt, std::move(op)});
+}
+
+std::optional<Result<MsgQueueMessage>> Kernel::read_msg_queue(ThreadRef caller, HandleValue queue,
+                                                              uint32_t capacity,
+                                                              uint32_t timeout_ms, uint64_t tag,
+                                                              uint32_t first_part) {
+    auto r = read_msg_queue(caller, queue, capacity);
+    if (!parks(r, timeout_ms)) return r;
+    MsgOp op;
+    op.read = true;
+    op.capacity = capacity;
+    op.first_part = first_part;
+    park_msg_op(caller, queue, timeout_ms, tag, std::move(op));
+    return std::nullopt;
+}
+
+std::optional<Result<void>> Kernel::write_msg_queue(ThreadRef caller, HandleValue queue,
+                                                    std::vector<std::byte>& data, uint32_t flags,
+                                                    uint32_t timeout_ms, uint64_t tag) {
+    auto r = write_msg_queue(caller, queue, data, flags);
+    if (!parks(r, timeout_ms)) return r;
+    MsgOp op;
+    op.flags = flags;
+    op.data = std::move(data);
+    park_msg_op(caller, queue, timeout_ms, tag, std::move(op));
+    return std::nullopt;
+}
+
+std::optional<Result<void>> Kernel::write_staged_msg(ThreadRef caller, HandleValue queue,
+                                                     uint32_t flags, uint32_t timeout_ms,
+                                                     uint64_t tag) {
+    auto r = write_staged_msg(caller, queue, flags);
+    if (!parks(r, timeout_ms)) return r;
+    MsgOp op;
+    op.flags = flags;
+    op.staged = true;
+    park_msg_op(caller, queue, timeout_ms, tag, std::move(op));
+    return std::nullopt;
+}
+
+bool Kernel::try_msg_op(uint64_t id) {
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return false;
+    Wait& w = it->second;
+    if (!w.objects.front()->ready_for(w.thread)) return false;
+    MsgOp& op = *w.msg;
+    const HandleValue queue = w.handles.front();
+    WaitCompletion done{w.thread.process, w.tag, 0};
+    if (op.read) {
+        // The same call again, now that the end is ready: a handle closed meanwhile gives
+        // ERROR_INVALID_HANDLE, a broken queue ERROR_PIPE_NOT_CONNECTED, as in CE's loop.
+        auto r = read_msg_queue(w.thread, queue, op.capacity);
+        if (!r && r.error() == Win32Error::ERROR_TIMEOUT) return false;
+        done.code = proto::RequestCode::MsgQueueRead;
+        if (!r) {
+            done.failed = true;
+            done.error = r.error();
+        } else {
+            MsgQueueMessage& m = r.value();
+            done.msg_size = static_cast<uint32_t>(m.data.size());
+            done.msg_flags = m.flags;
+            done.msg_truncated = m.truncated;
+            if (m.data.size() > op.first_part) {
+                done.msg_data.assign(m.data.begin(), m.data.begin() + op.first_part);
+                keep_read_rest(w.thread, queue, std::move(m), op.first_part);
+            } else {
+                done.msg_data = std::move(m.data);
+            }
+        }
+    } else {
+        auto r = op.staged ? write_staged_msg(w.thread, queue, op.flags)
+                           : write_msg_queue(w.thread, queue, op.data, op.flags);
+        if (!r && r.error() == Win32Error::ERROR_TIMEOUT) return false;
+        done.code = proto::RequestCode::MsgQueueWrite;
+        done.failed = !r;
+        if (!r) done.error = r.error();
+    }
+    // Leaves every list as a completed wait does, with the call's own completion.
+    const Wait finished = unlist(it);
+    log::msgqueue()->debug("parked {} done process={} tid={}{}",
+                           done.code == proto::RequestCode::MsgQueueRead ? "read" : "write",
+                           finished.thread.process.raw, finished.thread.tid,
+                           done.failed ? " (failed)" : "");
+    completions_.push_back(std::move(done));
+    return true;
 }
 
 }  // namespace cek::kernel

@@ -442,10 +442,11 @@ struct DuplicateReply {
 };
 
 // ---- Message queues (ce-kernel-objects.md §5; docs/semantics/msgqueue.md). Message data
-// travels in the slot: a message up to kMsgQueueInlineBytes in one request or reply, a larger
-// one in parts (docs/decisions/0007-message-queues.md). The kernel never blocks on a queue:
-// an empty (full) queue answers ERROR_TIMEOUT and the shim waits on the handle (WaitObjects)
-// with the time left before it asks again.
+// travels in the slot: a message up to kMsgQueueWriteInline / kMsgQueueReadInline bytes in one
+// request or reply, a larger one in parts (docs/decisions/0007-message-queues.md). A read of an
+// empty queue or a write to a full one with a non-zero time-out is answered later, like a
+// WaitObjects: the kernel parks it on the queue end and replies once it is done or timed out
+// (ERROR_TIMEOUT).
 using ce::kMsgQueueAllowBroken;
 using ce::kMsgQueueMsgAlert;
 using ce::kMsgQueueNoPrecommit;
@@ -487,16 +488,18 @@ struct MsgQueueOpenReply {
 // MsgQueueWrite: WriteMsgQueue, a part of the message follows. `offset` 0 with the whole
 // message writes it; otherwise the part is staged at `offset` (0 starts a message, checking
 // the handle and cbMaxMessage first) and the message is written once all `total` bytes are
-// there; `offset` == `total` with no data tries the staged message again, `total` 0 drops it.
+// there (`offset` == `total` with no data writes the staged message); `total` 0 drops it.
 // Errors: ERROR_INVALID_PARAMETER (total 0, a part out of order), ERROR_INVALID_HANDLE (not a
 // writer end), ERROR_INSUFFICIENT_BUFFER (above cbMaxMessage), ERROR_PIPE_NOT_CONNECTED,
-// ERROR_OUTOFMEMORY (the writer's memory budget), ERROR_TIMEOUT (full: the shim waits and
-// tries again; a staged message stays). Last error 0 once written.
+// ERROR_OUTOFMEMORY (the writer's memory budget), ERROR_TIMEOUT (still full when the time-out
+// passed; a staged message is dropped then). Last error 0 once written; may be answered later.
 struct MsgQueueWriteRequest {
     uint32_t handle;
     uint32_t flags;  // kMsgQueueMsgAlert
     uint32_t total;
     uint32_t offset;
+    uint32_t timeout_ms;  // for the write itself; kWaitInfinite: no time-out
+    uint32_t reserved;
 };
 struct MsgQueueWriteReply {
     uint32_t staged;   // bytes staged so far
@@ -509,12 +512,13 @@ struct MsgQueueWriteReply {
 // with further calls at `offset` = bytes received (reply data only). Last error 0, or
 // ERROR_INSUFFICIENT_BUFFER when the message was cut (the call still succeeds).
 // Errors: ERROR_INVALID_PARAMETER (capacity 0 or above INT32_MAX, no rest at `offset`),
-// ERROR_INVALID_HANDLE (not a reader end), ERROR_PIPE_NOT_CONNECTED, ERROR_TIMEOUT (empty).
+// ERROR_INVALID_HANDLE (not a reader end), ERROR_PIPE_NOT_CONNECTED, ERROR_TIMEOUT (still
+// empty when the time-out passed). May be answered later.
 struct MsgQueueReadRequest {
     uint32_t handle;
     uint32_t capacity;
     uint32_t offset;
-    uint32_t reserved;
+    uint32_t timeout_ms;  // kWaitInfinite: no time-out
 };
 struct MsgQueueReadReply {
     uint32_t size;

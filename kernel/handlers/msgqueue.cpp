@@ -60,13 +60,15 @@ size_t handle(Call& call, const proto::MsgQueueWriteRequest& req, Extra extra) {
     const std::span<const std::byte> sent = extra.rest();
     const size_t part = sent.size();
     std::vector<std::byte> bytes(sent.begin(), sent.end());
-    if (req.offset == 0 && part == req.total && part != 0) {
-        // The whole message in one request: the common case.
-        auto r = call.kernel.write_msg_queue(call.thread(), queue, bytes, req.flags);
-        if (!r) return call.fail(r.error());
+    const auto written = [&](const std::optional<Result<void>>& r) {
+        if (!r) return Call::pending();  // parked until there is room or the time is up
+        if (!*r) return call.fail(r->error());
         return call.ok(proto::MsgQueueWriteReply{req.total, 1},
                        LastError::to(Win32Error::ERROR_SUCCESS));
-    }
+    };
+    if (req.offset == 0 && part == req.total && part != 0)  // the whole message: the common case
+        return written(call.kernel.write_msg_queue(call.thread(), queue, bytes, req.flags,
+                                                   req.timeout_ms, call.tag));
     if (req.total == 0) {
         call.kernel.drop_msg_staging(call.thread());
         return call.fail(Win32Error::ERROR_INVALID_PARAMETER);
@@ -78,16 +80,15 @@ size_t handle(Call& call, const proto::MsgQueueWriteRequest& req, Extra extra) {
         staged = s.value();
     }
     if (staged < req.total) return call.ok(proto::MsgQueueWriteReply{staged, 0});
-    auto r = call.kernel.write_staged_msg(call.thread(), queue, req.flags);
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::MsgQueueWriteReply{staged, 1}, LastError::to(Win32Error::ERROR_SUCCESS));
+    return written(call.kernel.write_staged_msg(call.thread(), queue, req.flags, req.timeout_ms,
+                                                call.tag));
 }
 std::string describe(const proto::MsgQueueWriteRequest& req, Extra extra) {
     std::string out = "handle=" + handle(req.handle) + " bytes=" + to_string(req.total);
     if (req.offset != 0 || extra.size() != req.total)
         out += " part=" + to_string(req.offset) + "+" + to_string(extra.size());
     if ((req.flags & proto::kMsgQueueMsgAlert) != 0) out += " alert";
-    return out;
+    return out + " timeout=" + trace_text::timeout(req.timeout_ms);
 }
 std::string describe(const proto::MsgQueueWriteReply& rep, Extra) {
     return rep.written != 0 ? "TRUE" : "staged=" + to_string(rep.staged);
@@ -102,7 +103,10 @@ size_t handle(Call& call, const proto::MsgQueueReadRequest& req, Extra) {
         return call.ok(proto::MsgQueueReadReply{n.value(), 0}, LastError::keep(),
                        std::span(part.data(), n.value()));
     }
-    auto r = call.kernel.read_msg_queue(call.thread(), queue, req.capacity);
+    auto parked = call.kernel.read_msg_queue(call.thread(), queue, req.capacity, req.timeout_ms,
+                                             call.tag, proto::kMsgQueueReadInline);
+    if (!parked) return Call::pending();  // answered when a message comes or the time is up
+    auto& r = *parked;
     if (!r) return call.fail(r.error());
     MsgQueueMessage& m = r.value();
     const auto size = static_cast<uint32_t>(m.data.size());
@@ -117,8 +121,8 @@ size_t handle(Call& call, const proto::MsgQueueReadRequest& req, Extra) {
 }
 std::string describe(const proto::MsgQueueReadRequest& req, Extra) {
     std::string out = "handle=" + handle(req.handle) + " capacity=" + to_string(req.capacity);
-    if (req.offset != 0) out += " rest_from=" + to_string(req.offset);
-    return out;
+    if (req.offset != 0) return out + " rest_from=" + to_string(req.offset);
+    return out + " timeout=" + trace_text::timeout(req.timeout_ms);
 }
 std::string describe(const proto::MsgQueueReadReply& rep, Extra) {
     return "bytes=" + to_string(rep.size) +

@@ -610,15 +610,18 @@ private:
             const uint32_t part = std::min<uint32_t>(
                 (shape & 0x20) != 0 ? 4000u : total, proto::kMsgQueueWriteInline);
             message_.assign(part, std::byte{0x5a});
+            const uint32_t timeout = from_table({0u, proto::kWaitInfinite, 10u});
             r = h_.call(p.id,
-                        proto::MsgQueueWriteRequest{handle, (shape >> 6) & 1u, total, offset},
+                        proto::MsgQueueWriteRequest{handle, (shape >> 6) & 1u, total, offset,
+                                                    timeout, 0},
                         message_, thread());
             break;
         }
         case 1: {  // a read, or the rest of one
             const uint32_t capacity = from_table({64u, 1u, 0u, 0x100000u, 0x80000000u});
             const uint32_t offset = (shape & 0x10) != 0 ? from_table({4064u, 1u}) : 0u;
-            r = h_.call(p.id, proto::MsgQueueReadRequest{handle, capacity, offset, 0}, {},
+            const uint32_t timeout = from_table({0u, proto::kWaitInfinite, 10u});
+            r = h_.call(p.id, proto::MsgQueueReadRequest{handle, capacity, offset, timeout}, {},
                         thread());
             if (r.ok() && offset == 0) {
                 const auto rep = r.as<proto::MsgQueueReadReply>();
@@ -632,6 +635,7 @@ private:
             r = h_.call(p.id, proto::MsgQueueInfoRequest{handle, from_table({28u, 27u})});
             break;
         }
+        if (r.pending) return;  // parked: its reply comes as a completion
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue failure without an error");
     }
 

@@ -79,14 +79,15 @@ def dispatch_seeds():
         reader = struct.pack("<8I", 20, 0, 4, 64, 1, 1, len(name) // 2, 0) + name
         seeds["gen-msgqueue"] = bytes([0]) + dreq(CODE["MsgQueueCreate"], reader) \
             + dreq(CODE["MsgQueueOpen"], struct.pack("<4I", 0x42, FIRST_HANDLE, 20, 0)) \
-            + dreq(CODE["MsgQueueWrite"], struct.pack("<4I", second, 1, 5, 0) + b"hello") \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 1, 5, 0, 0, 0) + b"hello") \
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0)) \
             + dreq(CODE["MsgQueueInfo"], struct.pack("<2I", FIRST_HANDLE, 28)) \
-            + dreq(CODE["MsgQueueWrite"], struct.pack("<4I", second, 0, 200, 0) + bytes(100)) \
-            + dreq(CODE["MsgQueueWrite"], struct.pack("<4I", second, 0, 200, 100) + bytes(100)) \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 0, 200, 0, 0, 0) + bytes(100)) \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 0, 200, 100, 0, 0) + bytes(100)) \
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0)) \
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0xFFFFFFFF)) \
             + dreq(CODE["CloseHandle"], struct.pack("<2I", second, 0)) \
-            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0))
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 10))
     return seeds
 
 

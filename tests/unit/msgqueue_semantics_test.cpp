@@ -630,3 +630,138 @@ TEST_CASE("A staged message waits for room and stays staged", "[unit][msgqueue][
     REQUIRE(m.ok());
     CHECK(m.value().data == msg);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Calls that wait: parked in the kernel like waits, completed with the message
+
+namespace {
+
+std::vector<kernel::WaitCompletion> completions_for(QueueScene& s, uint64_t tag) {
+    std::vector<kernel::WaitCompletion> out;
+    for (auto& c : s.k.take_completions())
+        if (c.tag == tag) out.push_back(std::move(c));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("A read that waits completes with the message a later write brings",
+          "[unit][msgqueue][parked]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto [r, w] = s.pair(p);
+    auto zero = s.k.read_msg_queue({p, 2}, r, 64, 0, 1, 4064);
+    REQUIRE(zero.has_value());
+    CHECK(error_of(*zero) == Win32Error::ERROR_TIMEOUT);  // a zero time-out answers at once
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 3, kInfinite, 2, 4064).has_value());
+    CHECK(s.k.pending_waits() == 1);
+    s.put(p, w, "hello");
+    auto c = completions_for(s, 2);
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].code == proto::RequestCode::MsgQueueRead);
+    CHECK_FALSE(c[0].failed);
+    CHECK(text(c[0].msg_data) == "hel");  // cut to the reader's buffer
+    CHECK(c[0].msg_truncated);
+    CHECK(s.info(p, r).current == 0);
+    CHECK(s.k.memory_budget().used(p) == 0);
+}
+
+TEST_CASE("A write that waits completes when a read makes room, and wakes the next reader",
+          "[unit][msgqueue][parked]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto [r, w] = s.pair(p, {0, 1, 64});
+    s.put(p, w, "first");
+    auto second = bytes("second");
+    REQUIRE_FALSE(s.k.write_msg_queue({p, 3}, w, second, 0, kInfinite, 7).has_value());
+    // A read takes "first"; the parked write goes in at once, in the same step.
+    CHECK(s.take(p, r) == "first");
+    auto c = completions_for(s, 7);
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].code == proto::RequestCode::MsgQueueWrite);
+    CHECK_FALSE(c[0].failed);
+    CHECK(s.take(p, r) == "second");
+    // A parked reader and a parked writer chained: the writer's message reaches the reader.
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 4}, r, 64, kInfinite, 8, 4064).has_value());
+    s.put(p, w, "x");  // taken by the parked reader at once
+    auto c8 = completions_for(s, 8);
+    REQUIRE(c8.size() == 1);
+    CHECK(text(c8[0].msg_data) == "x");
+}
+
+TEST_CASE("A parked call times out with ERROR_TIMEOUT and a staged message is dropped",
+          "[unit][msgqueue][parked]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto [r, w] = s.pair(p, {0, 1, 0x100000});
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 64, 5, 1, 4064).has_value());
+    s.k.expire_waits(UINT64_MAX);
+    auto c = completions_for(s, 1);
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].failed);
+    CHECK(c[0].error == Win32Error::ERROR_TIMEOUT);
+    s.put(p, w, "full");
+    std::vector<std::byte> big(9000, std::byte{3});
+    REQUIRE(s.k.stage_msg_part({p, 5}, w, 9000, 0, big).value() == 9000);
+    REQUIRE_FALSE(s.k.write_staged_msg({p, 5}, w, 0, 5, 2).has_value());
+    s.k.expire_waits(UINT64_MAX);
+    auto c2 = completions_for(s, 2);
+    REQUIRE(c2.size() == 1);
+    CHECK(c2[0].error == Win32Error::ERROR_TIMEOUT);
+    CHECK(s.k.pending_waits() == 0);
+    (void)s.take(p, r);
+    CHECK(s.k.memory_budget().used(p) == 0);  // the staged 9000 bytes went with the time-out
+}
+
+TEST_CASE("Parked reads fail with ERROR_PIPE_NOT_CONNECTED when the writer goes",
+          "[unit][msgqueue][parked][broken]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto q = s.attach();
+    auto [r, w] = s.pair(p);
+    REQUIRE(s.k.open_msg_queue(q, p.raw, r, 20, true).ok());
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 64, kInfinite, 1, 4064).has_value());
+    REQUIRE_FALSE(s.k.read_msg_queue({q, 2}, r, 64, kInfinite, 2, 4064).has_value());
+    REQUIRE(s.k.close_handle(p, w).ok());
+    auto c = s.k.take_completions();
+    REQUIRE(c.size() == 2);
+    for (const auto& done : c) CHECK(done.error == Win32Error::ERROR_PIPE_NOT_CONNECTED);
+}
+
+TEST_CASE("A parked reader whose process is gone takes no message",
+          "[unit][msgqueue][parked][death]") {
+    QueueScene s;
+    auto dead = s.attach();
+    auto live = s.attach();
+    auto [r, w] = s.pair(live);
+    REQUIRE(s.k.open_msg_queue(dead, live.raw, r, 20, true).ok());
+    REQUIRE_FALSE(s.k.read_msg_queue({dead, 2}, r, 64, kInfinite, 1, 4064).has_value());
+    REQUIRE_FALSE(s.k.read_msg_queue({live, 2}, r, 64, kInfinite, 2, 4064).has_value());
+    // The dead process's hang-up has not been read yet: only the liveness probe knows.
+    s.k.set_liveness_probe([&](ProcessId id) { return id != dead; });
+    s.put(live, w, "for the living");
+    auto c = s.k.take_completions();
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].tag == 2);
+    CHECK(text(c[0].msg_data) == "for the living");
+    s.k.set_liveness_probe(nullptr);
+}
+
+TEST_CASE("A parked read of a message larger than its first part keeps the rest",
+          "[unit][msgqueue][parked][large]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto [r, w] = s.pair(p, {0, 2, 0x100000});
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 0x100000, kInfinite, 1, 100).has_value());
+    std::vector<std::byte> msg(300);
+    for (size_t i = 0; i < msg.size(); ++i) msg[i] = std::byte(i);
+    auto copy = msg;
+    REQUIRE(s.k.write_msg_queue({p, 1}, w, copy, 0).ok());
+    auto c = s.k.take_completions();
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].msg_size == 300);
+    CHECK(c[0].msg_data.size() == 100);
+    std::vector<std::byte> rest(200);
+    REQUIRE(s.k.take_read_rest({p, 2}, r, 100, rest).value() == 200);
+    CHECK(std::equal(rest.begin(), rest.end(), msg.begin() + 100));
+}
