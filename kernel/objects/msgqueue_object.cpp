@@ -51,7 +51,9 @@ QueuedMessage MessageQueue::pop() {
 }
 
 bool MsgQueueObject::available() const {
-    if (queue_->broken()) return true;
+    // A broken queue, or an end whose last handle closed under a waiter: whoever waits here
+    // looks again (and learns ERROR_PIPE_NOT_CONNECTED or ERROR_INVALID_HANDLE).
+    if (queue_->broken() || queue_->end(reader_) != this) return true;
     return reader_ ? queue_->has_message() : queue_->has_room();
 }
 

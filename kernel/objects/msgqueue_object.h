@@ -4,7 +4,8 @@
 // Every handle of a queue refers to one of its two ends, each a waitable object of its own: the
 // reader end is ready while a message is there, the writer end while there is room, and both
 // once the queue is broken (an end's last handle closed without MSGQUEUE_ALLOW_BROKEN), so a
-// thread waiting on the surviving end wakes up and learns ERROR_PIPE_NOT_CONNECTED. Readiness is
+// thread waiting on the surviving end wakes up and learns ERROR_PIPE_NOT_CONNECTED (and an end
+// whose last handle closed under a waiter is ready too, for ERROR_INVALID_HANDLE). Readiness is
 // computed from the queue, never stored, so it cannot drift from the messages.
 //
 // Message bytes are charged to the writer's MemoryBudget while they sit in the queue; the

@@ -765,3 +765,18 @@ TEST_CASE("A parked read of a message larger than its first part keeps the rest"
     REQUIRE(s.k.take_read_rest({p, 2}, r, 100, rest).value() == 200);
     CHECK(std::equal(rest.begin(), rest.end(), msg.begin() + 100));
 }
+
+TEST_CASE("A parked read whose handle is closed meanwhile fails with ERROR_INVALID_HANDLE",
+          "[unit][msgqueue][parked]") {
+    QueueScene s;
+    auto p = s.attach();
+    auto [r, w] = s.pair(p, {kAllowBroken, 4, 64});
+    REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 64, kInfinite, 1, 4064).has_value());
+    REQUIRE(s.k.close_handle(p, r).ok());  // another thread closes the last reader handle
+    auto c = s.k.take_completions();
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].error == Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(s.k.pending_waits() == 0);
+    // ALLOW_BROKEN: the writer may still write until the queue is full.
+    s.put(p, w, "kept");
+}
