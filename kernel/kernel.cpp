@@ -127,6 +127,7 @@ void Kernel::detach_process(ProcessId id) {
 
 void Kernel::entry_died(const Ref<KernelObject>& object) {
     if (object->named()) names_.unbind(object->type(), object->name());
+    if (auto* end = object_cast<MsgQueueObject>(object.get())) msg_queue_end_closed(*end);
     log::handle()->debug("last handle closed type={} id={}", object_type_name(object->type()),
                          object->id());
 }

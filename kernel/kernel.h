@@ -8,6 +8,7 @@
 //                         DuplicateHandle                     docs/semantics/handles.md
 //   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
 //   kernel_vmem.cpp       CE 5 huge reservations              docs/semantics/vmem.md
+//   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -40,6 +41,7 @@
 #include "kernel/core/memory_budget.h"
 #include "kernel/objects/file_object.h"
 #include "kernel/objects/mapping_object.h"
+#include "kernel/objects/msgqueue_object.h"
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
 #include "kernel/objects/waitable.h"
@@ -122,6 +124,13 @@ struct WaitCompletion {
     proto::RequestCode code = proto::RequestCode::WaitObjects;
     Win32Error error = Win32Error::ERROR_SUCCESS;
     bool failed = false;
+    // A parked ReadMsgQueue (code MsgQueueRead): the message's size as the reader gets it, its
+    // flags, whether it was cut, and its first bytes (the rest is kept for the thread, see
+    // take_read_rest). A parked WriteMsgQueue (code MsgQueueWrite) carries `msg_size` only.
+    uint32_t msg_size = 0;
+    uint32_t msg_flags = 0;
+    bool msg_truncated = false;
+    std::vector<std::byte> msg_data;
 };
 
 // GetDiskFreeSpaceExW, in bytes.
@@ -129,6 +138,26 @@ struct DiskSpace {
     uint64_t free_to_caller;
     uint64_t total;
     uint64_t total_free;
+};
+
+// ReadMsgQueue's message: its bytes up to the reader's buffer, its flags, and whether the rest
+// was dropped (a buffer smaller than the message: TRUE with ERROR_INSUFFICIENT_BUFFER).
+struct MsgQueueMessage {
+    std::vector<std::byte> data;
+    uint32_t flags = 0;
+    bool truncated = false;
+    MemoryBudget::Charge charge;  // the bytes stay charged until the reader has them all
+};
+
+// GetMsgQueueInfo.
+struct MsgQueueInfo {
+    uint32_t flags;
+    uint32_t max_messages;  // 0: unlimited
+    uint32_t max_bytes;
+    uint32_t current;
+    uint32_t high_water;
+    uint16_t readers;
+    uint16_t writers;
 };
 
 struct UnmapResult {
@@ -244,6 +273,59 @@ public:
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
 
+    // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
+    // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
+    // success (0, or ERROR_ALREADY_EXISTS when a named end or its queue existed).
+    Result<HandleValue> create_msg_queue(ProcessId caller, const std::u16string* name,
+                                         uint32_t options_size, MsgQueueOptions options,
+                                         bool read_access, LastError& last_error);
+    // OpenMsgQueue: `queue` in the handle space of `source_process` (GetCurrentProcess() or a
+    // process id, which CE 5 process handles equal).
+    Result<HandleValue> open_msg_queue(ProcessId caller, uint32_t source_process,
+                                       HandleValue queue, uint32_t options_size, bool read_access);
+    // WriteMsgQueue and ReadMsgQueue never block: a full (empty) queue gives ERROR_TIMEOUT, what
+    // CE answers for a zero timeout; a caller with time left waits on the handle (the writer
+    // end is ready while there is room, the reader end while a message is there) and tries
+    // again. `data` is moved into the queue on success only.
+    Result<void> write_msg_queue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
+                                 uint32_t flags);
+    Result<MsgQueueMessage> read_msg_queue(ThreadRef caller, HandleValue queue, uint32_t capacity);
+    // The same calls with a time-out: an empty (full) queue and a non-zero `timeout_ms` park the
+    // call (nullopt) on the queue end, like a wait with `tag`; it completes through
+    // take_completions() (code MsgQueueRead / MsgQueueWrite) once the queue is ready, with the
+    // message or the write's outcome, or with ERROR_TIMEOUT. A completed read carries its first
+    // `first_part` bytes; the rest is kept for take_read_rest. A zero timeout answers
+    // ERROR_TIMEOUT at once.
+    std::optional<Result<MsgQueueMessage>> read_msg_queue(ThreadRef caller, HandleValue queue,
+                                                          uint32_t capacity, uint32_t timeout_ms,
+                                                          uint64_t tag, uint32_t first_part);
+    std::optional<Result<void>> write_msg_queue(ThreadRef caller, HandleValue queue,
+                                                std::vector<std::byte>& data, uint32_t flags,
+                                                uint32_t timeout_ms, uint64_t tag);
+    std::optional<Result<void>> write_staged_msg(ThreadRef caller, HandleValue queue,
+                                                 uint32_t flags, uint32_t timeout_ms,
+                                                 uint64_t tag);
+    // GetMsgQueueInfo on either end; `info_size` is MSGQUEUEINFO.dwSize.
+    Result<MsgQueueInfo> msg_queue_info(ProcessId caller, HandleValue queue, uint32_t info_size);
+    // Messages larger than one channel slot travel in parts (docs/decisions/0007): a writer
+    // stages its message at increasing offsets, then writes it (write_staged_msg, repeated
+    // after each wait while the queue is full); a reader takes what did not fit in its first
+    // reply from its thread's staging. One staging per thread, charged while it is held.
+    // stage_msg_part returns the bytes staged; offset 0 starts a new message (after the checks
+    // WriteMsgQueue makes before it would wait: the handle and cbMaxMessage).
+    Result<uint32_t> stage_msg_part(ThreadRef caller, HandleValue queue, uint32_t total,
+                                    uint32_t offset, std::span<const std::byte> part);
+    Result<void> write_staged_msg(ThreadRef caller, HandleValue queue, uint32_t flags);
+    // Keeps the part of a read message from `offset` on for the thread to fetch.
+    void keep_read_rest(ThreadRef caller, HandleValue queue, MsgQueueMessage message,
+                        uint32_t offset);
+    // Copies the kept bytes from `offset` into `out`; returns how many. The staging goes once
+    // all are taken. ERROR_INVALID_PARAMETER when nothing is kept at that offset.
+    Result<uint32_t> take_read_rest(ThreadRef caller, HandleValue queue, uint32_t offset,
+                                    std::span<std::byte> out);
+    // Drops a thread's staging (a write that gave up).
+    void drop_msg_staging(ThreadRef caller);
+
     // WaitForMultipleObjects. Completes now (WAIT_OBJECT_0 + i, WAIT_ABANDONED + i, or
     // WAIT_TIMEOUT for a zero timeout) or, with nullopt, leaves the wait pending: it completes
     // later through take_completions() with the same `tag`, or is dropped by cancel_wait() or
@@ -320,6 +402,15 @@ private:
         uint64_t size;
         uint32_t access;
     };
+    // A ReadMsgQueue or WriteMsgQueue parked on a queue end: what to do once it is ready.
+    struct MsgOp {
+        bool read = false;
+        uint32_t capacity = 0;    // reads: the reader's buffer
+        uint32_t first_part = 0;  // reads: bytes the completion carries
+        uint32_t flags = 0;       // writes: MSGQUEUE_MSGALERT
+        bool staged = false;      // writes: the thread's staged message
+        std::vector<std::byte> data;  // writes: the message
+    };
     struct Wait {
         ThreadRef thread;
         uint64_t tag;
@@ -328,6 +419,15 @@ private:
         uint32_t timeout_ms;
         uint64_t since_ns;                   // CLOCK_MONOTONIC
         std::optional<uint64_t> deadline;    // CLOCK_MONOTONIC ns; none for INFINITE
+        std::optional<MsgOp> msg;            // a parked message-queue call, not a wait
+    };
+    // A message larger than one slot on its way in (a write) or out (a read's rest).
+    struct MsgStaging {
+        HandleValue queue;
+        bool write = false;
+        uint32_t total = 0;  // the message's size (writes); what is kept (reads)
+        uint32_t done = 0;   // bytes staged (writes) or already taken (reads)
+        MsgQueueMessage message;
     };
     struct Process {
         ProcessId id;
@@ -341,6 +441,7 @@ private:
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
+        std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
     };
 
     Process* process(ProcessId id);
@@ -386,16 +487,38 @@ private:
     // Waits (kernel_waits.cpp).
     // Runs `thread`'s acquisition of `object` and keeps the owner's list of mutexes current.
     bool acquire(Waitable& object, ThreadRef thread);
-    // Completes the waits on `object` that can complete now, oldest first.
+    // Completes the waits on `object` that can complete now, oldest first. Completing a
+    // message-queue call changes the other end of its queue: the wake-ups that causes run after
+    // this one (wake_queue_), never inside its walk.
     void wake_waiters(Waitable& object);
+    void wake_waiters_now(Waitable& object);
+    // Records wait `w` as pending (its objects' lists, the deadline, the process's tags).
+    void park(Process& p, Wait w);
+    // A parked message-queue call whose end is ready: does it. False when it must wait on.
+    bool try_msg_op(uint64_t id);
+    // Parks a ReadMsgQueue / WriteMsgQueue that found its queue empty (full).
+    void park_msg_op(ThreadRef caller, HandleValue queue, uint32_t timeout_ms, uint64_t tag,
+                     MsgOp op);
     // Completes wait `id` if one of its objects is ready; true if it did.
     bool try_complete(uint64_t id);
     void finish_wait(uint64_t id, uint32_t result);
+    // Takes a pending wait off every list (its objects, the deadlines, its process's tags).
+    Wait unlist(std::map<uint64_t, Wait>::iterator it);
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
     // Process death: its huge reservations go back to the window.
     void release_huge_of(Process& p);
+
+    // Message queues (kernel_msgqueue.cpp).
+    // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.
+    Result<HandleValue> add_msg_queue_end(ProcessId caller, const Ref<MessageQueue>& queue,
+                                          bool reader);
+    // The last handle of an end closed (entry_died): the broken-queue rule, and both ends'
+    // waiters are woken.
+    void msg_queue_end_closed(MsgQueueObject& end);
+    Result<void> enqueue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
+                         uint32_t flags, MemoryBudget::Charge* charge);
 
     KernelConfig config_;
     std::unique_ptr<Personality> personality_;
@@ -415,6 +538,8 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
+    bool waking_ = false;
+    std::vector<Ref<Waitable>> wake_queue_;
     Diagnostics diagnostics_;
 
     // Background copies (kernel_files.cpp), oldest first, taken round robin. The FileObjects

@@ -54,7 +54,7 @@ Result<HandleValue> Kernel::create_semaphore(ProcessId caller, int32_t initial, 
 
 Result<HandleValue> Kernel::open_sync(ProcessId caller, ObjectType type,
                                       const std::u16string& name) {
-    if (process(caller) == nullptr || !Waitable::is_waitable(type))
+    if (process(caller) == nullptr || !Waitable::is_sync(type))
         return Win32Error::ERROR_INVALID_PARAMETER;
     CEK_TRY_VOID(NameSpace::check(name));
     auto hit = names_.find(type, name);

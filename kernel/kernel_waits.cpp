@@ -65,30 +65,37 @@ std::optional<Result<uint32_t>> Kernel::wait(ThreadRef caller, std::span<const H
         if (mutex != nullptr && mutex->saturated() && mutex->owner() == caller)
             return Result<uint32_t>(Win32Error::ERROR_TOO_MANY_POSTS);
     }
+    park(*p, std::move(w));
+    return std::nullopt;
+}
+
+void Kernel::park(Process& p, Wait w) {
     const uint64_t id = next_wait_id_++;
+    const uint64_t tag = w.tag;
     w.since_ns = monotonic_ns();
-    if (timeout_ms != ce::kWaitInfinite) {
-        w.deadline = w.since_ns + uint64_t{timeout_ms} * 1'000'000ULL;
+    if (w.timeout_ms != ce::kWaitInfinite) {
+        w.deadline = w.since_ns + uint64_t{w.timeout_ms} * 1'000'000ULL;
         deadlines_.emplace(*w.deadline, id);
     }
     for (const auto& o : w.objects) o->waits().insert(id);
-    auto [old, inserted] = p->waits.emplace(tag, id);
+    auto [old, inserted] = p.waits.emplace(tag, id);
     if (!inserted) {
         // The transport reuses a tag only after the wait it named is gone; a clash is a bug.
-        log::sync()->error("wait tag {:#x} of process {} already pending", tag, caller.process.raw);
-        cancel_wait(caller.process, tag);
-        p->waits.emplace(tag, id);
+        log::sync()->error("wait tag {:#x} of process {} already pending", tag, p.id.raw);
+        cancel_wait(p.id, tag);
+        p.waits.emplace(tag, id);
     }
+    log::sync()->debug("wait pending id={} process={} tid={} objects={} timeout={}{}", id,
+                       p.id.raw, w.thread.tid, w.objects.size(), w.timeout_ms,
+                       w.msg ? (w.msg->read ? " (ReadMsgQueue)" : " (WriteMsgQueue)") : "");
     waits_.emplace(id, std::move(w));
-    log::sync()->debug("wait pending id={} process={} tid={} objects={} timeout={}", id,
-                       caller.process.raw, caller.tid, handles.size(), timeout_ms);
-    return std::nullopt;
 }
 
 bool Kernel::try_complete(uint64_t id) {
     auto it = waits_.find(id);
     if (it == waits_.end()) return false;
     Wait& w = it->second;
+    if (w.msg) return try_msg_op(id);
     for (size_t i = 0; i < w.objects.size(); ++i) {
         if (w.objects[i]->ready_for(w.thread)) {
             bool abandoned = acquire(*w.objects[i], w.thread);
@@ -100,14 +107,30 @@ bool Kernel::try_complete(uint64_t id) {
     return false;
 }
 
-void Kernel::finish_wait(uint64_t id, uint32_t result) {
-    auto it = waits_.find(id);
-    if (it == waits_.end()) return;
+Kernel::Wait Kernel::unlist(std::map<uint64_t, Wait>::iterator it) {
+    const uint64_t id = it->first;
     Wait w = std::move(it->second);
     waits_.erase(it);
     for (const auto& o : w.objects) o->waits().erase(id);
     if (w.deadline) deadlines_.erase({*w.deadline, id});
     if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);
+    return w;
+}
+
+void Kernel::finish_wait(uint64_t id, uint32_t result) {
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return;
+    Wait w = unlist(it);
+    if (w.msg) {
+        // Only the time-out ends a parked message-queue call here (try_msg_op does the rest).
+        WaitCompletion done{w.thread.process, w.tag, result};
+        done.code = w.msg->read ? proto::RequestCode::MsgQueueRead : proto::RequestCode::MsgQueueWrite;
+        done.failed = true;
+        done.error = Win32Error::ERROR_TIMEOUT;
+        if (w.msg->staged) drop_msg_staging(w.thread);
+        completions_.push_back(std::move(done));
+        return;
+    }
     completions_.push_back(WaitCompletion{w.thread.process, w.tag, result});
     if (diagnostics_.tracing())
         diagnostics_.record_wait_done(w.thread.process, w.thread.tid, pid_of(w.thread.process),
@@ -117,6 +140,22 @@ void Kernel::finish_wait(uint64_t id, uint32_t result) {
 }
 
 void Kernel::wake_waiters(Waitable& object) {
+    if (object.waits().empty()) return;
+    if (waking_) {
+        wake_queue_.emplace_back(&object);
+        return;
+    }
+    waking_ = true;
+    wake_waiters_now(object);
+    for (size_t i = 0; i < wake_queue_.size(); ++i) {
+        const Ref<Waitable> next = wake_queue_[i];
+        wake_waiters_now(*next);
+    }
+    wake_queue_.clear();
+    waking_ = false;
+}
+
+void Kernel::wake_waiters_now(Waitable& object) {
     if (object.waits().empty()) return;
     // Only `object` changed, and a pending wait has no other object ready (it would have
     // completed), so only its waits can complete, oldest first, and only while it is available.
@@ -134,7 +173,7 @@ void Kernel::wake_waiters(Waitable& object) {
         // A process that died a moment ago is detached only once its hang-up is read; it must
         // not take what it would spend. What it would not spend (a manual-reset event) costs
         // no question.
-        if (object.acquire_spends() && liveness_probe_) {
+        if ((object.acquire_spends() || w->second.msg) && liveness_probe_) {
             auto [known, fresh] = alive.try_emplace(thread.process.raw, true);
             if (fresh) known->second = liveness_probe_(thread.process);
             if (!known->second) {

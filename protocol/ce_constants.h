@@ -57,4 +57,16 @@ inline constexpr uint32_t kDuplicateSameAccess = 2;
 // SetEvent, ResetEvent, PulseEvent: one request with an operation (our encoding, not CE's).
 enum class EventOp : uint32_t { Set = 1, Reset = 2, Pulse = 3 };
 
+// Message queues (msgqueue.h; ce-kernel-objects.md §5.2).
+inline constexpr uint32_t kMsgQueueNoPrecommit = 1;
+inline constexpr uint32_t kMsgQueueAllowBroken = 2;
+inline constexpr uint32_t kMsgQueueInternalFlag = 0x80000000u;  // stripped at creation
+inline constexpr uint32_t kMsgQueueMsgAlert = 1;                // a message's flag
+inline constexpr uint32_t kMsgQueueOptionsSize = 20;            // sizeof(MSGQUEUEOPTIONS)
+inline constexpr uint32_t kMsgQueueInfoSize = 28;               // sizeof(MSGQUEUEINFO)
+inline constexpr uint32_t kMsgQueueMaxMessageBytes = 0x100000;  // cbMaxMessage: 1 MiB
+inline constexpr uint32_t kMsgQueueMaxMessages = 0x100000;
+inline constexpr uint64_t kMsgQueuePrecommitLimit = uint64_t{16} << 20;  // cbMax x dwMax
+inline constexpr uint32_t kMsgQueueMaxNameChars = 257;
+
 }  // namespace cek::ce

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "ce_constants.h"
+#include "channel.h"
 #include "request_codes.h"
 #include "trace.h"
 
@@ -464,6 +465,113 @@ struct VmReleaseRequest {
 struct VmReleaseReply {
     uint64_t reserved;
 };
+
+// ---- Message queues (ce-kernel-objects.md §5; docs/semantics/msgqueue.md). Message data
+// travels in the slot: a message up to kMsgQueueWriteInline / kMsgQueueReadInline bytes in one
+// request or reply, a larger one in parts (docs/decisions/0007-message-queues.md). A read of an
+// empty queue or a write to a full one with a non-zero time-out is answered later, like a
+// WaitObjects: the kernel parks it on the queue end and replies once it is done or timed out
+// (ERROR_TIMEOUT).
+using ce::kMsgQueueAllowBroken;
+using ce::kMsgQueueMsgAlert;
+using ce::kMsgQueueNoPrecommit;
+
+// MsgQueueCreate: CreateMsgQueue; `name_chars` UTF-16 units follow when `has_name`.
+// Errors: ERROR_INVALID_PARAMETER (options_size < 20, max_bytes 0 or above 1 MiB, max_messages
+// above 0x100000, unknown flags, a name of 258 characters or more), ERROR_OUTOFMEMORY (more
+// than 16 MB pre-committed), ERROR_NOT_ENOUGH_MEMORY (handle table full). Success sets the last
+// error: 0, or ERROR_ALREADY_EXISTS when the named end, or the other end's queue, existed.
+struct MsgQueueCreateRequest {
+    uint32_t options_size;  // MSGQUEUEOPTIONS.dwSize
+    uint32_t flags;
+    uint32_t max_messages;
+    uint32_t max_bytes;
+    uint32_t read_access;
+    uint32_t has_name;
+    uint32_t name_chars;
+    uint32_t reserved;
+};
+struct MsgQueueCreateReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// MsgQueueOpen: OpenMsgQueue. `source_process` is GetCurrentProcess() or a process id.
+// Errors: ERROR_INVALID_HANDLE (no such process), ERROR_INVALID_PARAMETER (handle 0,
+// options_size < 20, not a queue of that process, a broken queue). Last error 0 on success.
+struct MsgQueueOpenRequest {
+    uint32_t source_process;
+    uint32_t handle;
+    uint32_t options_size;
+    uint32_t read_access;
+};
+struct MsgQueueOpenReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+
+// MsgQueueWrite: WriteMsgQueue, a part of the message follows. `offset` 0 with the whole
+// message writes it; otherwise the part is staged at `offset` (0 starts a message, checking
+// the handle and cbMaxMessage first) and the message is written once all `total` bytes are
+// there (`offset` == `total` with no data writes the staged message); `total` 0 drops it.
+// Errors: ERROR_INVALID_PARAMETER (total 0, a part out of order), ERROR_INVALID_HANDLE (not a
+// writer end), ERROR_INSUFFICIENT_BUFFER (above cbMaxMessage), ERROR_PIPE_NOT_CONNECTED,
+// ERROR_OUTOFMEMORY (the writer's memory budget), ERROR_TIMEOUT (still full when the time-out
+// passed; a staged message is dropped then). Last error 0 once written; may be answered later.
+struct MsgQueueWriteRequest {
+    uint32_t handle;
+    uint32_t flags;  // kMsgQueueMsgAlert
+    uint32_t total;
+    uint32_t offset;
+    uint32_t timeout_ms;  // for the write itself; kWaitInfinite: no time-out
+    uint32_t reserved;
+};
+struct MsgQueueWriteReply {
+    uint32_t staged;   // bytes staged so far
+    uint32_t written;  // 1 once the message is in the queue
+};
+
+// MsgQueueRead: ReadMsgQueue into a buffer of `capacity` bytes. With `offset` 0 it takes a
+// message (the alert slot first): the reply carries `size` (the bytes the reader gets: the
+// message, cut to `capacity`), `flags`, and as many bytes as fit; the thread fetches the rest
+// with further calls at `offset` = bytes received (reply data only). Last error 0, or
+// ERROR_INSUFFICIENT_BUFFER when the message was cut (the call still succeeds).
+// Errors: ERROR_INVALID_PARAMETER (capacity 0 or above INT32_MAX, no rest at `offset`),
+// ERROR_INVALID_HANDLE (not a reader end), ERROR_PIPE_NOT_CONNECTED, ERROR_TIMEOUT (still
+// empty when the time-out passed). May be answered later.
+struct MsgQueueReadRequest {
+    uint32_t handle;
+    uint32_t capacity;
+    uint32_t offset;
+    uint32_t timeout_ms;  // kWaitInfinite: no time-out
+};
+struct MsgQueueReadReply {
+    uint32_t size;
+    uint32_t flags;
+};
+
+// MsgQueueInfo: GetMsgQueueInfo on either end. Errors: ERROR_INVALID_PARAMETER (info_size < 28,
+// not a queue handle of the caller).
+struct MsgQueueInfoRequest {
+    uint32_t handle;
+    uint32_t info_size;
+};
+struct MsgQueueInfoReply {
+    uint32_t flags;
+    uint32_t max_messages;
+    uint32_t max_bytes;
+    uint32_t current;
+    uint32_t high_water;
+    uint16_t readers;
+    uint16_t writers;
+};
+
+// Message bytes that fit in one request after a MsgQueueWrite, or in one reply after a
+// MsgQueueReadReply.
+inline constexpr uint32_t kMsgQueueWriteInline =
+    kRequestBytes - sizeof(RequestHeader) - sizeof(MsgQueueWriteRequest);
+inline constexpr uint32_t kMsgQueueReadInline =
+    kReplyBytes - sizeof(ReplyHeader) - sizeof(MsgQueueReadReply);
 
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \

@@ -431,7 +431,11 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     // A wait may hold its slot for as long as it waits; the last slot is kept for everything
     // else, so that the thread that would end the waits (SetEvent...) always gets through.
     constexpr uint64_t kWaitSlots = ~uint64_t{0} >> 1;
-    int index = claim_slot(code == proto::RequestCode::WaitObjects ? kWaitSlots : ~uint64_t{0});
+    // Calls the kernel may park (waits, message-queue reads and writes) stay off the last slot.
+    const bool may_park = code == proto::RequestCode::WaitObjects ||
+                          code == proto::RequestCode::MsgQueueRead ||
+                          code == proto::RequestCode::MsgQueueWrite;
+    int index = claim_slot(may_park ? kWaitSlots : ~uint64_t{0});
     if (index < 0) return status;
     proto::Slot& slot = channel_->slots[index];
     proto::RequestHeader h{static_cast<uint32_t>(code), static_cast<uint32_t>(total),

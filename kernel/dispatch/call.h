@@ -78,6 +78,8 @@ public:
     // For trace text: the next `chars` units as a quoted UTF-8 string, or "<truncated>".
     std::string quoted(uint32_t chars);
     size_t size() const { return bytes_.size(); }
+    // Everything not taken yet, as sent (message data).
+    std::span<const std::byte> rest() const { return bytes_; }
 
 private:
     std::span<const std::byte> bytes_;

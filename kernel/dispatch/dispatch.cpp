@@ -233,6 +233,15 @@ size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply)
         return w.fail(Win32Error::ERROR_GEN_FAILURE);
     }
     if (done.failed) return w.fail(done.error);
+    // A parked ReadMsgQueue / WriteMsgQueue: the reply its handler would have written.
+    if (done.code == RequestCode::MsgQueueRead)
+        return w.ok(proto::MsgQueueReadReply{done.msg_size, done.msg_flags},
+                    LastError::to(done.msg_truncated ? Win32Error::ERROR_INSUFFICIENT_BUFFER
+                                                     : Win32Error::ERROR_SUCCESS),
+                    done.msg_data);
+    if (done.code == RequestCode::MsgQueueWrite)
+        return w.ok(proto::MsgQueueWriteReply{done.msg_size, 1},
+                    LastError::to(Win32Error::ERROR_SUCCESS));
     return kEmptyReplies[i](w);
 }
 

@@ -43,7 +43,7 @@ public:
         if ((c.options & ce::kDuplicateSameAccess) == 0 ||
             (c.options & ~(ce::kDuplicateSameAccess | ce::kDuplicateCloseSource)) != 0 || c.inherit)
             return kInvalid;
-        if (!held || !Waitable::is_waitable(*held)) return kInvalid;
+        if (!held || !Waitable::is_sync(*held)) return kInvalid;
         return DuplicatePlan{(c.options & ce::kDuplicateCloseSource) == 0};
     }
 };

@@ -598,11 +598,94 @@ private:
         if (r.ok()) p.huge.erase(address);
     }
 
+    // ---- message queues ----
+
+    void msgqueue_create() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        Reply r;
+        if ((shape & 0x80) != 0) {
+            // OpenMsgQueue of a handle the caller holds (or a stale one), from itself or another
+            // process's handle space.
+            proto::MsgQueueOpenRequest req{};
+            req.source_process = (shape & 0x40) != 0
+                                     ? procs_[in_.below(static_cast<uint32_t>(procs_.size()))].id.raw
+                                     : proto::kCurrentProcessHandle;
+            req.handle = pick_handle(p);
+            req.options_size = from_table({20u, 20u, 19u, 0u});
+            req.read_access = shape & 1u;
+            r = h_.call(p.id, req);
+        } else {
+            proto::MsgQueueCreateRequest req{};
+            req.options_size = from_table({20u, 20u, 19u, 28u});
+            req.flags = from_table({0u, 1u, 2u, 3u, 4u, 0x80000002u});
+            req.max_messages = from_table({4u, 1u, 0u, 0x100000u, 0x100001u, 17u});
+            req.max_bytes = from_table({64u, 1u, 0u, 0x100000u, 5000u, 0x100001u});
+            req.read_access = shape & 1u;
+            std::u16string name;
+            if ((shape & 4) != 0) {
+                req.has_name = 1;
+                name = pick_name(shape);
+                req.name_chars = static_cast<uint32_t>(name.size());
+            }
+            r = h_.call(p.id, req, as_bytes(name));
+        }
+        if (!r.ok()) {
+            CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue create failure without an error");
+            return;
+        }
+        CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue create success leaves the last error");
+        const auto handle = r.as<proto::MsgQueueCreateReply>().handle;
+        ++p.refs[handle];
+        remember(handle);
+    }
+
+    void msgqueue_io() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t handle = pick_handle(p);
+        Reply r;
+        switch (shape % 4) {
+        case 0: {  // a whole message, or a part of one at an offset
+            const uint32_t total = from_table({1u, 64u, 5000u, 0u, 0x100001u});
+            const uint32_t offset = (shape & 0x10) != 0 ? from_table({0u, 4000u, 5000u}) : 0u;
+            const uint32_t part = std::min<uint32_t>(
+                (shape & 0x20) != 0 ? 4000u : total, proto::kMsgQueueWriteInline);
+            message_.assign(part, std::byte{0x5a});
+            const uint32_t timeout = from_table({0u, proto::kWaitInfinite, 10u});
+            r = h_.call(p.id,
+                        proto::MsgQueueWriteRequest{handle, (shape >> 6) & 1u, total, offset,
+                                                    timeout, 0},
+                        message_, thread());
+            break;
+        }
+        case 1: {  // a read, or the rest of one
+            const uint32_t capacity = from_table({64u, 1u, 0u, 0x100000u, 0x80000000u});
+            const uint32_t offset = (shape & 0x10) != 0 ? from_table({4064u, 1u}) : 0u;
+            const uint32_t timeout = from_table({0u, proto::kWaitInfinite, 10u});
+            r = h_.call(p.id, proto::MsgQueueReadRequest{handle, capacity, offset, timeout}, {},
+                        thread());
+            if (r.ok() && offset == 0) {
+                const auto rep = r.as<proto::MsgQueueReadReply>();
+                CEK_FUZZ_CHECK(rep.size >= 1 && rep.size <= capacity, "read size out of range");
+                CEK_FUZZ_CHECK(r.body.size() == sizeof rep + std::min(rep.size, proto::kMsgQueueReadInline),
+                               "read reply data length");
+            }
+            break;
+        }
+        default:
+            r = h_.call(p.id, proto::MsgQueueInfoRequest{handle, from_table({28u, 27u})});
+            break;
+        }
+        if (r.pending) return;  // parked: its reply comes as a completion
+        if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue failure without an error");
+    }
+
     uint32_t thread() { return in_.below(3) + 1; }
 
     void step() {
         const uint8_t op = in_.byte();
-        switch (op % 25) {
+        switch (op % 27) {
         case 0:
             attach();
             break;
@@ -665,6 +748,12 @@ private:
             break;
         case 24:
             huge();
+            break;
+        case 25:
+            msgqueue_create();
+            break;
+        case 26:
+            msgqueue_io();
             break;
         default:
             duplicate();
@@ -743,6 +832,7 @@ private:
     std::vector<uint32_t> kernel_owned_;
     std::vector<std::pair<uint32_t, uint32_t>> refs_;   // handle, references
     std::vector<std::pair<uint64_t, uint64_t>> views_;  // address, mapping id
+    std::vector<std::byte> message_;                    // message bytes to write
 };
 
 }  // namespace

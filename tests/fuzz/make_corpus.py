@@ -80,6 +80,21 @@ def dispatch_seeds():
         wait = struct.pack("<4I", 1, 0, 0xFFFFFFFF, 0) + struct.pack("<I", FIRST_HANDLE)
         seeds["gen-wait"] = bytes([0]) + dreq(CODE["SyncCreate"], event) + dreq(CODE["WaitObjects"], wait) \
             + dreq(CODE["EventSet"], struct.pack("<2I", FIRST_HANDLE, 1))
+    if "MsgQueueCreate" in CODE:
+        second = FIRST_HANDLE + 4  # index 65
+        name = u16("Queue")
+        reader = struct.pack("<8I", 20, 0, 4, 64, 1, 1, len(name) // 2, 0) + name
+        seeds["gen-msgqueue"] = bytes([0]) + dreq(CODE["MsgQueueCreate"], reader) \
+            + dreq(CODE["MsgQueueOpen"], struct.pack("<4I", 0x42, FIRST_HANDLE, 20, 0)) \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 1, 5, 0, 0, 0) + b"hello") \
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0)) \
+            + dreq(CODE["MsgQueueInfo"], struct.pack("<2I", FIRST_HANDLE, 28)) \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 0, 200, 0, 0, 0) + bytes(100)) \
+            + dreq(CODE["MsgQueueWrite"], struct.pack("<6I", second, 0, 200, 100, 0, 0) + bytes(100)) \
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0)) \
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0xFFFFFFFF)) \
+            + dreq(CODE["CloseHandle"], struct.pack("<2I", second, 0)) \
+            + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 10))
     return seeds
 
 
@@ -87,7 +102,7 @@ def dispatch_seeds():
 
 OP = dict(attach=0, die=1, create=2, map=4, unmap=6, flush=7, close=8, file=9, file_call=11,
           find=12, path=13, snapshot=14, raw=15, sync_create=16, sync_open=18, signal=19,
-          wait=21, wait_control=22, duplicate=23, huge=24)
+          wait=21, wait_control=22, duplicate=23, huge=24, msgqueue_create=25, msgqueue_io=26)
 
 
 def seq_create(caller, named=True, name_index=0, protect=0, size=0, file_handle=None):
@@ -133,6 +148,18 @@ def sequence_seeds():
             + bytes([OP["huge"], 0, 0, 2]) + bytes([OP["huge"], 0, 1, 0, 0, 0, 1]) \
             + bytes([OP["huge"], 0, 1, 0, 1, 0, 1]) + seq_create(0) + seq_map(0) \
             + bytes([OP["die"], 1]) + bytes([OP["huge"], 0, 0, 1])
+    if "MsgQueueCreate" in CODE:
+        # A named reader, its writer by name in another process, an alert write, a read, a
+        # large message in parts, info, then the writer's death.
+        seeds["gen-msgqueue"] = bytes([0]) + bytes([OP["attach"]]) \
+            + bytes([OP["msgqueue_create"], 0, 0x05, 0, 0, 0, 0]) \
+            + bytes([OP["msgqueue_create"], 1, 0x04, 0, 0, 0, 0]) \
+            + bytes([OP["msgqueue_io"], 1, 0x40, 1, 1]) \
+            + bytes([OP["msgqueue_io"], 0, 0x01, 0, 0]) \
+            + bytes([OP["msgqueue_io"], 1, 0x20, 1, 4, 0]) \
+            + bytes([OP["msgqueue_io"], 0, 0x02, 0, 0]) \
+            + bytes([OP["msgqueue_create"], 1, 0xC0, 0, 0, 0, 0]) \
+            + bytes([OP["die"], 1])
     return seeds
 
 

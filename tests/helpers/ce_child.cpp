@@ -35,9 +35,25 @@
 //       non-atomically under a named mutex) -> ok <failures>
 //   slotflood <threads> (threads block in waits on one event while this thread sets it)
 //       -> ok <released>
+// Message queues (<msgqueue.h>; timeouts: a number or inf; flags in hex):
+//   mq <name|-> <read 0|1> <max_messages> <max_bytes> <flags> -> ok <handle> <lasterror>
+//   mqopen <process id|self> <handle> <read 0|1>            -> ok <handle> <lasterror>
+//   mqwrite <handle> <timeout> <flags> <text>               -> ok <lasterror>
+//   mqread <handle> <timeout> <capacity>                     -> ok <text> <flags> <lasterror>
+//   mqinfo <handle> -> ok <flags> <max> <cbmax> <current> <high-water> <readers> <writers>
+//   mqstream <handle> <size>  (prints "started" after its first message, then writes numbered
+//       messages of <size> bytes, waiting for room, until a write fails) -> fail <error>
+//   mqwriters <handle> <threads> <messages> <first id>  (each thread writes <messages> 64-byte
+//       messages {id, seq}) -> ok <failures>
+//   mqreaders <handle> <threads>  (each thread reads until a stop message, id 0; checks that
+//       each writer's messages come in order) -> ok <count> <sum> <order errors> <failures>
+//   mqstop <handle> <count>  (writes <count> stop messages)  -> ok
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
+// clang-format off
+#include <msgqueue.h>
+// clang-format on
 
 #include <atomic>
 #include <cstdio>
@@ -101,6 +117,120 @@ LPCWSTR optional_name(const std::u16string& name) { return name == u"-" ? nullpt
 std::string created(HANDLE h) {
     return h != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(h)) + " " + last_error() : fail();
 }
+
+DWORD timeout_of(const std::string& s) { return s == "inf" ? INFINITE : static_cast<DWORD>(num(s)); }
+
+// The throughput messages: 64 bytes, a writer id (0: stop) and a sequence number.
+struct TestMessage {
+    uint32_t id;
+    uint32_t seq;
+    char fill[56];
+};
+
+std::string mq_writers(HANDLE q, int threads, uint32_t messages, uint32_t first_id) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            TestMessage m{};
+            m.id = first_id + static_cast<uint32_t>(t);
+            for (uint32_t i = 1; i <= messages; ++i) {
+                m.seq = i;
+                if (!WriteMsgQueue(q, &m, sizeof m, INFINITE, 0)) ++failures;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    return "ok " + std::to_string(failures.load());
+}
+
+std::string mq_readers(HANDLE q, int threads) {
+    std::atomic<uint64_t> count{0}, sum{0};
+    std::atomic<int> order_errors{0}, failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            std::vector<uint32_t> last(1024, 0);  // per writer id: the last sequence seen
+            for (;;) {
+                TestMessage m{};
+                DWORD got = 0, flags = 0;
+                if (!ReadMsgQueue(q, &m, sizeof m, &got, INFINITE, &flags) || got != sizeof m) {
+                    ++failures;
+                    return;
+                }
+                if (m.id == 0) return;
+                if (m.id >= last.size() || m.seq <= last[m.id]) ++order_errors;
+                if (m.id < last.size()) last[m.id] = m.seq;
+                ++count;
+                sum += uint64_t{m.id} * 1'000'000u + m.seq;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    return "ok " + std::to_string(count.load()) + " " + std::to_string(sum.load()) + " " +
+           std::to_string(order_errors.load()) + " " + std::to_string(failures.load());
+}
+
+std::string mq_command(const std::vector<std::string>& w) {
+    const std::string& cmd = w[0];
+    if (cmd == "mq" && w.size() >= 6) {
+        MSGQUEUEOPTIONS o{sizeof(MSGQUEUEOPTIONS), static_cast<DWORD>(num(w[5])),
+                          static_cast<DWORD>(num(w[3])), static_cast<DWORD>(num(w[4])),
+                          num(w[2]) != 0};
+        return created(CreateMsgQueue(optional_name(wide(w[1])), &o));
+    }
+    if (cmd == "mqopen" && w.size() >= 4) {
+        MSGQUEUEOPTIONS o{sizeof(MSGQUEUEOPTIONS), 0, 0, 0, num(w[3]) != 0};
+        HANDLE process = w[1] == "self" ? GetCurrentProcess() : handle(w[1]);
+        return created(OpenMsgQueue(process, handle(w[2]), &o));
+    }
+    if (cmd == "mqwrite" && w.size() >= 5)
+        return WriteMsgQueue(handle(w[1]), const_cast<char*>(w[4].data()),
+                             static_cast<DWORD>(w[4].size()), timeout_of(w[2]),
+                             static_cast<DWORD>(num(w[3])))
+                   ? "ok " + last_error()
+                   : fail();
+    if (cmd == "mqread" && w.size() >= 4) {
+        std::string buf(num(w[3]), '\0');
+        DWORD got = 0, flags = 0;
+        if (!ReadMsgQueue(handle(w[1]), buf.data(), static_cast<DWORD>(buf.size()), &got,
+                          timeout_of(w[2]), &flags))
+            return fail();
+        buf.resize(got);
+        return "ok " + buf + " " + hex(flags) + " " + last_error();
+    }
+    if (cmd == "mqinfo" && w.size() >= 2) {
+        MSGQUEUEINFO i{};
+        i.dwSize = sizeof i;
+        if (!GetMsgQueueInfo(handle(w[1]), &i)) return fail();
+        return "ok " + hex(i.dwFlags) + " " + std::to_string(i.dwMaxMessages) + " " +
+               std::to_string(i.cbMaxMessage) + " " + std::to_string(i.dwCurrentMessages) + " " +
+               std::to_string(i.dwMaxQueueMessages) + " " + std::to_string(i.wNumReaders) + " " +
+               std::to_string(i.wNumWriters);
+    }
+    if (cmd == "mqstream" && w.size() >= 3) {
+        std::string msg(num(w[2]), 'm');
+        for (uint64_t i = 0;; ++i) {
+            std::snprintf(msg.data(), msg.size(), "%08llu", static_cast<unsigned long long>(i));
+            if (!WriteMsgQueue(handle(w[1]), msg.data(), static_cast<DWORD>(msg.size()), INFINITE, 0))
+                return fail();
+            if (i == 0) std::cout << "started" << std::endl;
+        }
+    }
+    if (cmd == "mqwriters" && w.size() >= 5)
+        return mq_writers(handle(w[1]), static_cast<int>(num(w[2])), static_cast<uint32_t>(num(w[3])),
+                          static_cast<uint32_t>(num(w[4])));
+    if (cmd == "mqreaders" && w.size() >= 3)
+        return mq_readers(handle(w[1]), static_cast<int>(num(w[2])));
+    if (cmd == "mqstop" && w.size() >= 3) {
+        TestMessage stop{};
+        for (uint64_t i = 0; i < num(w[2]); ++i)
+            if (!WriteMsgQueue(handle(w[1]), &stop, sizeof stop, INFINITE, 0)) return fail();
+        return "ok";
+    }
+    return "error unknown command";
+}
+
 
 // Threads of this process bump a counter in a named mapping, read-yield-write, under a named
 // mutex; any lost update means two owners at once. Returns the number of failed calls.
@@ -352,6 +482,7 @@ std::string run(const std::vector<std::string>& w) {
         return "ok " + hex(info.State) + " " + hex(info.Protect) + " " + hex(info.Type) + " " +
                hex(info.RegionSize) + " " + hex(reinterpret_cast<uintptr_t>(info.AllocationBase));
     }
+    if (cmd.rfind("mq", 0) == 0) return mq_command(w);
     if (cmd == "exec") {
         // Replace this image with a fresh ce_child: the kernel must see the old image's
         // connection close (CLOEXEC) and the new one attach as a new process.

@@ -12,20 +12,6 @@
 using namespace cek::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Readiness without sleeping: the kernel itself reports the wait as pending.
-bool waiting(KernelFixture& k, Child& child, size_t count = 1) {
-    return k.wait_for([&](const cek::proto::Snapshot& s) {
-        uint32_t id = process_id_of(s, child.pid());
-        size_t n = 0;
-        for (const auto& w : s.waits) n += w.process_id == id ? 1 : 0;
-        return n >= count;
-    });
-}
-
-}  // namespace
-
 TEST_CASE("a wait in one process completes when another process sets the event",
           "[multiproc][sync]") {
     KernelFixture k;

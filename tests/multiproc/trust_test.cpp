@@ -38,15 +38,6 @@ uid_t unused_id() {
     }
 }
 
-bool waiting(KernelFixture& k, Child& child) {
-    return k.wait_for([&](const cek::proto::Snapshot& s) {
-        uint32_t id = process_id_of(s, child.pid());
-        for (const auto& w : s.waits)
-            if (w.process_id == id) return true;
-        return false;
-    });
-}
-
 std::string file_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), {});

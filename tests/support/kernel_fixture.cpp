@@ -8,6 +8,7 @@
 
 #include "coredll/client/connection.h"
 #include "coredll/client/diagnostics.h"
+#include "support/answers.h"
 
 namespace cek::test {
 
@@ -70,6 +71,15 @@ proto::Snapshot KernelFixture::snapshot() {
     auto snap = coredll::fetch_snapshot(diag);
     if (!snap) throw std::runtime_error("cannot read the kernel's snapshot");
     return *snap;
+}
+
+bool waiting(KernelFixture& k, Child& child, size_t count) {
+    return k.wait_for([&](const proto::Snapshot& s) {
+        uint32_t id = process_id_of(s, child.pid());
+        size_t n = 0;
+        for (const auto& w : s.waits) n += w.process_id == id ? 1 : 0;
+        return n >= count;
+    });
 }
 
 }  // namespace cek::test

@@ -51,4 +51,8 @@ private:
     std::unique_ptr<Child> kernel_;
 };
 
+// Readiness without sleeping: true once the kernel reports at least `count` waits of `child`
+// pending (a blocked WaitForSingleObject, ReadMsgQueue, WriteMsgQueue...).
+bool waiting(KernelFixture& k, Child& child, size_t count = 1);
+
 }  // namespace cek::test

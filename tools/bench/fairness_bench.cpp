@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "coredll/client/connection.h"
+#include "private_kernel.h"
 #include "protocol/futex.h"
 #include "protocol/messages.h"
 // clang-format off
@@ -54,67 +55,10 @@ struct Options {
 
 std::u16string wide(const std::string& s) { return std::u16string(s.begin(), s.end()); }
 
-void die(const char* what) {
-    std::fprintf(stderr, "fairness_bench: %s: %s\n", what, std::strerror(errno));
-    std::exit(2);
-}
-
-// ---- Processes and pipes ----
-
-struct Pipe {
-    int r = -1, w = -1;
-    Pipe() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) die("pipe");
-        r = fds[0];
-        w = fds[1];
-    }
-    void put(char c) const { (void)!::write(w, &c, 1); }
-    // A byte, or 0 on end of file or after `timeout_ms` (-1: forever).
-    char get(int timeout_ms = -1) const {
-        pollfd p{r, POLLIN, 0};
-        if (::poll(&p, 1, timeout_ms) != 1) return 0;
-        char c = 0;
-        return ::read(r, &c, 1) == 1 ? c : 0;
-    }
-};
-
-pid_t fork_child(const std::function<int()>& body) {
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0) die("fork");
-    if (pid == 0) std::_Exit(body());
-    return pid;
-}
-
-void reap(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-}
-
-// The kernel under test, started like the test fixture does, ready when it says so.
-pid_t start_kernel(const Options& o, const std::string& instance, const std::string& root) {
-    Pipe out;
-    const pid_t pid = ::fork();
-    if (pid < 0) die("fork");
-    if (pid == 0) {
-        ::dup2(out.w, 1);
-        ::execl(o.kernel.c_str(), o.kernel.c_str(), "--instance", instance.c_str(), "--root",
-                root.c_str(), "--foreground", "--log-level", "warn", nullptr);
-        std::_Exit(127);
-    }
-    ::close(out.w);
-    std::string line;
-    while (char c = out.get(20'000)) {
-        if (c == '\n') break;
-        line += c;
-    }
-    if (line.rfind("cekernel ready", 0) != 0) {
-        std::fprintf(stderr, "fairness_bench: the kernel did not start (%s)\n", line.c_str());
-        std::exit(2);
-    }
-    return pid;
-}
+using cek::bench::die;
+using cek::bench::fork_child;
+using cek::bench::Pipe;
+using cek::bench::reap;
 
 // ---- The neighbour ----
 
@@ -270,18 +214,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "fairness_bench: no kernel (--kernel or $CEK_KERNEL)\n");
         return 2;
     }
-    char templ[] = "/tmp/cek-fairness-XXXXXX";
-    if (::mkdtemp(templ) == nullptr) die("mkdtemp");
-    const fs::path base = templ;
-    const std::string instance = "fairness-" + std::to_string(::getpid());
-    fs::create_directories(base / "run");
-    ::chmod((base / "run").c_str(), 0700);
-    ::setenv("CEK_INSTANCE", instance.c_str(), 1);
-    ::setenv("CEK_RUNTIME_DIR", (base / "run").c_str(), 1);
-    ::setenv("CEK_ROOT", (base / "root").c_str(), 1);
-    ::setenv("CEK_AUTOSTART", "0", 1);
-    const pid_t kernel = start_kernel(o, instance, (base / "root").string());
-    const fs::path temp = base / "root" / "Temp";
+    const cek::bench::PrivateKernel kernel(o.kernel, "fairness");
+    const fs::path temp = kernel.root() / "Temp";
 
     std::printf("neighbour: GetFileAttributesW, %.1f s per row; load: %d threads\n", o.seconds,
                 o.threads);
@@ -355,8 +289,5 @@ int main(int argc, char** argv) {
         });
         for (auto& h : holders) stop_load(h);
     }
-    ::kill(kernel, SIGTERM);
-    reap(kernel);
-    fs::remove_all(base);
     return 0;
 }
