@@ -46,9 +46,15 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
     if (!finish(kernel.call(req, rep))) return nullptr;
     Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
                         (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
-    if (rep.kernel_fd >= 0 && !window.revive(range)) {
-        // First view of this mapping here: map the mapping's whole range.
+    if (rep.kernel_fd >= 0) {
+        // First view of this mapping here: the kernel sent its descriptor before the reply (it
+        // is taken off the socket even when a lingering range of ours revives). Map the
+        // mapping's whole range.
         int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+        if (window.revive(range)) {
+            if (fd >= 0) ::close(fd);
+            return reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+        }
         bool mapped = fd >= 0 && window.map(range, fd);
         int err = errno;
         if (fd >= 0) ::close(fd);

@@ -34,6 +34,7 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra) {
     const MapViewResult& v = r.value();
     const uint32_t flags =
         (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+    if (v.kernel_fd >= 0) call.attach(v.kernel_fd, v.dev, v.ino, v.address);  // first view here
     return call.ok(proto::MapViewReply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
                                        v.ino, v.kernel_fd, flags});
 }
