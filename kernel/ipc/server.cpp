@@ -299,6 +299,12 @@ void Server::accept_clients() {
             reply.version = proto::kProtocolVersion;
             reply.status = static_cast<uint32_t>(proto::HelloStatus::PermissionDenied);
             send_with_fds(fd, &reply, sizeof reply, nullptr, 0);
+            // Its hello may be queued already, and closing over unread data resets the
+            // connection (ECONNRESET) before it reads the refusal: take no more, drop what came.
+            ::shutdown(fd, SHUT_RD);
+            char sink[sizeof(proto::Hello)];
+            while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+            }
             log::ipc()->warn("refused pid={} uid={}: not the kernel's user", cred.pid, cred.uid);
             ::close(fd);
             continue;
