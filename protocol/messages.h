@@ -73,14 +73,29 @@ struct CreateMappingReply {
 // range), ERROR_TOO_MANY_OPEN_FILES (the descriptor could not be sent; no view was made). The
 // reply tells the client where the whole mapping lives and, when this is the first view of the
 // mapping in the calling process, which kernel descriptor to map: the kernel sends it on the
-// process's socket (KernelFdMessage, protocol/channel.h) before this reply.
+// process's socket (KernelFdMessage, protocol/channel.h) before this reply. `lingering`
+// LingeringRanges follow: ranges the client still holds mapped PROT_NONE from earlier views.
+// When the first view's range is one of them (same base, length, dev, ino and flags) the
+// kernel sends no descriptor and sets kViewRevive: the client maps the range again with
+// mprotect.
 struct MapViewRequest {
     uint32_t mapping;
     uint32_t access;
     uint32_t offset_high;
     uint32_t offset_low;
     uint64_t size;
+    uint32_t lingering;  // at most kMaxLingeringRanges
+    uint32_t reserved;
 };
+struct LingeringRange {
+    uint64_t base;
+    uint64_t length;
+    uint64_t dev;
+    uint64_t ino;
+    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked
+    uint32_t reserved;
+};
+inline constexpr uint32_t kMaxLingeringRanges = 16;
 struct MapViewReply {
     uint64_t address;      // what MapViewOfFile returns
     uint64_t map_base;     // the mapping's range in the window
@@ -94,6 +109,7 @@ struct MapViewReply {
 enum MapViewFlags : uint32_t {
     kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
     kViewFileBacked = 2,  // FlushViewOfFile must write the pages to the file
+    kViewRevive = 4,      // a first view of a range the client names as lingering: no descriptor
 };
 
 // UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller).
