@@ -2,7 +2,6 @@
 // --foreground, opens the CE file system root and runs the event loop.
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -193,16 +192,12 @@ int main(int argc, char** argv) {
     }
 
     // Every file and mapping handle holds a descriptor here, up to 65,536 handles per process:
-    // take all the descriptors the host allows, not the shell's soft default.
+    // take all the descriptors the host allows, not the shell's soft default. It is also the
+    // per-user budget of descriptors in flight on sockets (those sent to clients, not yet read).
     if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
         nofile.rlim_cur = nofile.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
-
-    // Clients take object descriptors from us with pidfd_getfd, which needs ptrace access.
-    // Under Yama's "restricted" mode only ancestors may trace, and an auto-started kernel has
-    // none among its clients: allow processes of our own user (they could anyway without Yama).
-    ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 
     auto window = cek::proto::window_config_from_env();
     cek::kernel::KernelConfig config;

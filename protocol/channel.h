@@ -63,7 +63,8 @@ struct alignas(64) KernelPage {
     alignas(64) std::atomic<uint32_t> sleeping;  // kernel: 1 while parked in epoll_wait
 };
 
-// Socket messages (SOCK_SEQPACKET, one message each way at connect).
+// Socket messages (SOCK_SEQPACKET): one each way at connect, then only KernelFdMessages from the
+// kernel (a client that writes after its hello is dropped).
 struct Hello {
     uint32_t magic;
     uint32_t version;
@@ -95,5 +96,24 @@ struct HelloReply {
     uint32_t personality;  // 5 for ce5
     uint64_t boot_time_ns;  // CLOCK_REALTIME at kernel start
 };
+
+// A descriptor the kernel hands the process (docs/decisions/0008-descriptor-passing.md): sent
+// with exactly one descriptor (SCM_RIGHTS) before the kernel publishes the reply that names it
+// (MapView's first view of a mapping, FileDescriptor with `send_fd`), so a client that sees the
+// reply finds the message already queued. `kernel_fd`, `dev` and `ino` repeat the reply's, and
+// tell apart the messages of calls that run at the same time.
+struct KernelFdMessage {
+    int32_t kernel_fd;
+    uint32_t reserved;
+    uint64_t dev;
+    uint64_t ino;
+};
+
+// How many bytes of unread messages the kernel lets queue on one client's socket before it
+// refuses to send another descriptor (the call then fails with ERROR_TOO_MANY_OPEN_FILES).
+// Linux charges about 768 bytes a message, so this is about 128 messages: twice what 64
+// slots can have outstanding, and a bound on what one client holds of the user's budget of
+// descriptors in flight.
+inline constexpr int kMaxQueuedFdBytes = 128 * 768;
 
 }  // namespace cek::proto

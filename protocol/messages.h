@@ -71,21 +71,38 @@ struct CreateMappingReply {
 
 // MapView: MapViewOfFile. Errors: ERROR_INVALID_HANDLE (no such mapping for the caller),
 // ERROR_INVALID_PARAMETER (access bits, write view of a read-only map, offset or size out of
-// range). The reply tells the client where the whole mapping lives and, when this is the first
-// view of the mapping in the calling process, which kernel descriptor to map (pidfd_getfd).
+// range), ERROR_TOO_MANY_OPEN_FILES (the descriptor could not be sent; no view was made). The
+// reply tells the client where the whole mapping lives and, when this is the first view of the
+// mapping in the calling process, which kernel descriptor to map: the kernel sends it on the
+// process's socket (KernelFdMessage, protocol/channel.h) before this reply. `lingering`
+// LingeringRanges follow: ranges the client still holds mapped PROT_NONE from earlier views.
+// When the first view's range is one of them (same base, length, dev, ino and flags) the
+// kernel sends no descriptor and sets kViewRevive: the client maps the range again with
+// mprotect.
 struct MapViewRequest {
     uint32_t mapping;
     uint32_t access;
     uint32_t offset_high;
     uint32_t offset_low;
     uint64_t size;
+    uint32_t lingering;  // at most kMaxLingeringRanges
+    uint32_t reserved;
 };
+struct LingeringRange {
+    uint64_t base;
+    uint64_t length;
+    uint64_t dev;
+    uint64_t ino;
+    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked
+    uint32_t reserved;
+};
+inline constexpr uint32_t kMaxLingeringRanges = 16;
 struct MapViewReply {
     uint64_t address;      // what MapViewOfFile returns
     uint64_t map_base;     // the mapping's range in the window
     uint64_t map_length;   // page-rounded length of the range
     uint64_t object_id;
-    uint64_t dev;          // identity of the descriptor, checked after pidfd_getfd
+    uint64_t dev;          // identity of the descriptor, checked once received
     uint64_t ino;
     int32_t kernel_fd;     // descriptor number in the kernel; -1 when already mapped here
     uint32_t flags;        // MapViewFlags
@@ -93,6 +110,7 @@ struct MapViewReply {
 enum MapViewFlags : uint32_t {
     kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
     kViewFileBacked = 2,  // FlushViewOfFile must write the pages to the file
+    kViewRevive = 4,      // a first view of a range the client names as lingering: no descriptor
 };
 
 // UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller).
@@ -154,11 +172,14 @@ struct CreateFileReply {
     uint32_t reserved;
 };
 
-// FileDescriptor: which kernel descriptor serves a file handle (taken once with pidfd_getfd and
-// cached by the client), with the handle's rights. Errors: INVALID_HANDLE.
+// FileDescriptor: which kernel descriptor serves a file handle, with the handle's rights. With
+// `send_fd` the kernel sends the descriptor on the process's socket (KernelFdMessage) before
+// this reply, for the client to cache; without it (a kernel-owned handle whose descriptor the
+// client holds already) nothing is sent. Errors: INVALID_HANDLE, TOO_MANY_OPEN_FILES (the
+// descriptor could not be sent: the client left too many unread).
 struct FileDescriptorRequest {
     uint32_t handle;
-    uint32_t reserved;
+    uint32_t send_fd;
 };
 struct FileDescriptorReply {
     int32_t kernel_fd;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "coredll/client/log.h"
@@ -43,15 +44,33 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
     // Connect before taking the window lock: connecting adopts the kernel's window.
     if (!kernel.ensure_connected()) return finish(CallStatus{}), nullptr;
     std::lock_guard guard(window.lock());
-    if (!finish(kernel.call(req, rep))) return nullptr;
+    // The ranges we could map again by ourselves: for one of those the kernel sends no
+    // descriptor (kViewRevive). The lock keeps the list as it is until the view is mapped.
+    proto::LingeringRange lingering[Window::kLingerRanges]{};
+    for (const Window::Range& r : window.lingering()) {
+        if (req.lingering == Window::kLingerRanges) break;
+        const uint32_t flags = (r.writable ? proto::kViewWritable : 0u) |
+                               (r.file_backed ? proto::kViewFileBacked : 0u);
+        lingering[req.lingering++] = {r.base, r.length, r.dev, r.ino, flags, 0};
+    }
+    if (!finish(kernel.call(req, rep, std::as_bytes(std::span(lingering, req.lingering)))))
+        return nullptr;
     Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
                         (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
-    if (rep.kernel_fd >= 0 && !window.revive(range)) {
-        // First view of this mapping here: map the mapping's whole range.
-        int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
-        bool mapped = fd >= 0 && window.map(range, fd);
-        int err = errno;
-        if (fd >= 0) ::close(fd);
+    if (rep.kernel_fd >= 0) {
+        // First view of this mapping here: revive our lingering range, or map the mapping's
+        // whole range from the descriptor the kernel sent before the reply.
+        bool mapped = false;
+        int err = 0;
+        if ((rep.flags & proto::kViewRevive) != 0) {
+            mapped = window.revive(range);
+            err = errno;
+        } else {
+            int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+            mapped = fd >= 0 && window.map(range, fd);
+            err = errno;
+            if (fd >= 0) ::close(fd);
+        }
         if (!mapped && kernel.kernel_gone()) {
             set_last_error(ERROR_SERVICE_NOT_ACTIVE);  // it died after its reply: views with it
             return nullptr;

@@ -6,12 +6,12 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <climits>
 #include <cstring>
@@ -36,6 +36,7 @@ namespace bip = boost::interprocess;
 namespace {
 
 constexpr uint64_t kDeathCheckNs = 10'000'000;  // sleeping callers look at the socket this often
+constexpr size_t kFdStashSize = 64;  // received descriptors kept for other threads' calls
 constexpr int kAutostartRetries = 50;
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -64,8 +65,12 @@ std::string default_root(const std::string& instance) {
     return proto::runtime_dir() + "/" + instance + ".root";
 }
 
-bool receive_with_fds(int sock, void* data, size_t size, int* fds, size_t max_fds,
-                      size_t& nfds) {
+// One message of at most `size` bytes with up to `max_fds` descriptors, received with
+// MSG_CMSG_CLOEXEC and `flags`: recvmsg's result (0 at end of file, -1 with errno). Descriptors
+// beyond `max_fds` are closed; `whole` is false when data, descriptors or the control buffer
+// did not fit.
+ssize_t receive_with_fds(int sock, void* data, size_t size, int* fds, size_t max_fds,
+                         size_t& nfds, int flags, bool& whole) {
     iovec iov{data, size};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -73,21 +78,25 @@ bool receive_with_fds(int sock, void* data, size_t size, int* fds, size_t max_fd
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)]{};
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
     nfds = 0;
+    whole = n >= 0 && (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) == 0;
+    if (n < 0) return n;
     for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < count; ++i) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-            if (nfds < max_fds)
+            if (nfds < max_fds) {
                 fds[nfds++] = fd;
-            else
+            } else {
                 ::close(fd);
+                whole = false;
+            }
         }
     }
-    return n == static_cast<ssize_t>(size);
+    return n;
 }
 
 }  // namespace
@@ -115,16 +124,18 @@ Connection::~Connection() {
     page_region_.reset();
     if (sock_ >= 0) ::close(sock_);
     if (doorbell_ >= 0) ::close(doorbell_);
-    if (kernel_pidfd_ >= 0) ::close(kernel_pidfd_);
+    for (const ReceivedFd& r : fd_stash_) ::close(r.fd);
 }
 
 void Connection::atfork_prepare() {
     instance().connect_mutex_.lock();
     Window::instance().lock().lock();
     FileCache::instance().lock();
+    instance().fd_mutex_.lock();
 }
 
 void Connection::atfork_parent() {
+    instance().fd_mutex_.unlock();
     FileCache::instance().unlock();
     Window::instance().lock().unlock();
     instance().connect_mutex_.unlock();
@@ -134,14 +145,16 @@ void Connection::atfork_child() {
     // A new process: no kernel link, no handles, no views (CE gives a child nothing). Its one
     // thread's cached id was reset by thread_id.cpp's own fork handler.
     Connection& c = instance();
+    for (const ReceivedFd& r : c.fd_stash_) ::close(r.fd);
+    c.fd_stash_.clear();
+    c.fd_mutex_.unlock();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();
     Window::instance().reset_after_fork();
     Window::instance().lock().unlock();
     if (c.sock_ >= 0) ::close(c.sock_);
     if (c.doorbell_ >= 0) ::close(c.doorbell_);
-    if (c.kernel_pidfd_ >= 0) ::close(c.kernel_pidfd_);
-    c.sock_ = c.doorbell_ = c.kernel_pidfd_ = -1;
+    c.sock_ = c.doorbell_ = -1;
     c.channel_region_.reset();
     c.page_region_.reset();
     c.channel_ = nullptr;
@@ -227,7 +240,9 @@ bool Connection::try_connect(int& err) {
     proto::HelloReply reply{};
     int fds[3] = {-1, -1, -1};
     size_t nfds = 0;
-    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 3, nfds);
+    bool whole = false;
+    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 3, nfds, 0, whole) ==
+               static_cast<ssize_t>(sizeof reply);
     auto give_up = [&](int e, const char* reason) {
         for (size_t i = 0; i < nfds; ++i) ::close(fds[i]);
         ::close(sock);
@@ -266,9 +281,6 @@ bool Connection::try_connect(int& err) {
     page_ = static_cast<const proto::KernelPage*>(page_region_->get_address());
     doorbell_ = fds[2];
     sock_ = sock;
-    // The pid the host vouches for (SO_PEERCRED), in this process's PID namespace; the one in
-    // the reply is only the kernel's view of itself.
-    kernel_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0));
     if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
         log()->error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
                      reply.window_base, reply.window_size);
@@ -356,9 +368,10 @@ void Connection::release_slot(int index) {
 }
 
 bool Connection::kernel_alive() {
-    pollfd p{sock_, POLLIN | POLLRDHUP, 0};
+    // Only the hang-up counts: readable is a descriptor the kernel sent (KernelFdMessage).
+    pollfd p{sock_, POLLRDHUP, 0};
     int n = ::poll(&p, 1, 0);
-    return !(n == 1 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLIN)) != 0);
+    return !(n == 1 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0);
 }
 
 void Connection::mark_dead() {
@@ -371,6 +384,8 @@ void Connection::start_watcher() {
     // Detached: it sleeps until the kernel goes and never touches a Connection that went away
     // (the application's connection is never destroyed).
     std::thread([this, sock] {
+        // POLLRDHUP only: it never reads, so the descriptors the kernel sends stay queued for
+        // take_kernel_fd.
         pollfd p{sock, POLLRDHUP, 0};
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
@@ -478,19 +493,63 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     return status;
 }
 
-int Connection::take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino) {
-    if (kernel_pidfd_ < 0) {
-        errno = ESRCH;
-        return -1;
+bool Connection::receive_kernel_fd_locked() {
+    for (;;) {
+        proto::KernelFdMessage m{};
+        int fd = -1;
+        size_t nfds = 0;
+        bool whole = false;
+        ssize_t n = receive_with_fds(sock_, &m, sizeof m, &fd, 1, nfds, MSG_DONTWAIT, whole);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) {
+            mark_dead();  // the kernel hung up
+            errno = ESRCH;
+            return false;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN) errno = ENOENT;
+            return false;
+        }
+        // Exactly one descriptor with a whole message, or nothing of it is kept.
+        if (n != static_cast<ssize_t>(sizeof m) || nfds != 1 || !whole) {
+            if (nfds == 1) ::close(fd);
+            log()->error("malformed descriptor message from the kernel ({} bytes, {} descriptors)",
+                         n, nfds);
+            continue;
+        }
+        if (fd_stash_.size() >= kFdStashSize) {  // for calls that gave up: oldest out
+            ::close(fd_stash_.front().fd);
+            fd_stash_.pop_front();
+        }
+        fd_stash_.push_back(ReceivedFd{m, fd});
+        return true;
     }
-    int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, kernel_pidfd_, kernel_fd, 0));
-    if (fd < 0) {
-        if (errno == ESRCH) mark_dead();  // the kernel died after its reply
-        return -1;
+}
+
+int Connection::take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino) {
+    int fd = -1;
+    {
+        std::lock_guard guard(fd_mutex_);
+        // Two threads taking the same object's descriptor get equivalent ones: the identity is
+        // enough to match a message to its call. Ours may be in the stash already (another
+        // thread read it), else it is in the socket, maybe behind others' messages.
+        auto match = [&](const ReceivedFd& r) {
+            return r.message.kernel_fd == kernel_fd && r.message.dev == dev &&
+                   r.message.ino == ino;
+        };
+        for (;;) {
+            auto it = std::find_if(fd_stash_.begin(), fd_stash_.end(), match);
+            if (it != fd_stash_.end()) {
+                fd = it->fd;
+                fd_stash_.erase(it);
+                break;
+            }
+            if (sock_ < 0 || !receive_kernel_fd_locked()) return -1;
+        }
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
-        // The kernel closed and reused that number meanwhile: not the object we were told.
+        // Not the object the reply described: never use it.
         ::close(fd);
         errno = ESTALE;
         return -1;

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -65,8 +66,10 @@ public:
                     sizeof reply, data);
     }
 
-    // Takes descriptor `kernel_fd` from the kernel (pidfd_getfd) and checks it is the object
-    // the kernel described. Returns -1 with errno set on failure.
+    // Receives the descriptor a reply named (`kernel_fd`, `dev`, `ino`), which the kernel sent
+    // on the socket before that reply (protocol/channel.h, KernelFdMessage), and checks it is
+    // the object the kernel described. Never blocks: -1 with errno ENOENT when it is not there,
+    // ESTALE when it is not that object, ESRCH when the kernel is gone.
     int take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino);
 
     // True once the kernel is known to be gone (every call fails from then on).
@@ -91,6 +94,8 @@ private:
     // The watcher thread: sleeps until the kernel's socket hangs up, then revokes.
     void start_watcher();
     void on_kernel_death();
+    // One message off the socket into the stash; false when there is none (or the kernel died).
+    bool receive_kernel_fd_locked();
     static void atfork_prepare();
     static void atfork_parent();
     static void atfork_child();
@@ -102,7 +107,14 @@ private:
     std::atomic<bool> dead_{false};
     int sock_ = -1;
     int doorbell_ = -1;
-    int kernel_pidfd_ = -1;
+    // Descriptors received for other threads' calls, oldest first (at most kFdStashSize; a
+    // call that gave up on its reply leaves its descriptor here, closed when pushed out).
+    struct ReceivedFd {
+        proto::KernelFdMessage message;
+        int fd;
+    };
+    std::mutex fd_mutex_;
+    std::deque<ReceivedFd> fd_stash_;
     std::unique_ptr<boost::interprocess::mapped_region> channel_region_;
     std::unique_ptr<boost::interprocess::mapped_region> page_region_;
     proto::Channel* channel_ = nullptr;

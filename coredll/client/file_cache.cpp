@@ -30,8 +30,9 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
         }
     }
     if (cached && !out.kernel_owned) return true;
-    // First use, or a kernel-owned handle: ask the kernel (which also validates the handle).
-    proto::FileDescriptorRequest req{handle, 0};
+    // First use, or a kernel-owned handle: ask the kernel (which also validates the handle),
+    // and for the descriptor only when we do not hold it yet.
+    proto::FileDescriptorRequest req{handle, cached ? 0u : 1u};
     proto::FileDescriptorReply rep{};
     CallStatus st = Connection::instance().call(req, rep);
     if (!st.delivered || st.failed) {

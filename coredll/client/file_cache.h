@@ -1,5 +1,5 @@
-// FileCache: per process, the host descriptor behind each file handle this process uses, taken
-// from the kernel once (pidfd_getfd) so that ReadFile, WriteFile, SetFilePointer, GetFileSize and
+// FileCache: per process, the host descriptor behind each file handle this process uses, sent
+// by the kernel once on the socket so that ReadFile, WriteFile, SetFilePointer, GetFileSize and
 // FlushFileBuffers run in the process with no round trip. The descriptor shares the kernel's
 // open file description, so the file pointer is shared by every process using the handle.
 //

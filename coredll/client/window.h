@@ -45,6 +45,8 @@ public:
     // range of that file (dev, ino) with the same access: true when done, false when the
     // descriptor must be taken and map() called.
     bool revive(const Range& range);
+    // The ranges revive() could map again, for the kernel (MapViewRequest), oldest first.
+    const std::vector<Range>& lingering() const { return lingering_; }
     // Maps `fd` (whose identity is range.dev, range.ino) over the mapping's range. False
     // (errno set) if the host refuses.
     bool map(const Range& range, int fd);

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "kernel/core/ids.h"
+#include "kernel/dispatch/dispatch.h"
 #include "kernel/kernel.h"
 #include "protocol/messages.h"
 
@@ -86,15 +87,23 @@ private:
 };
 
 // One call being handled: who asked (process and thread), the transport's tag for a reply that
-// is left pending (waits), the kernel, and the reply being written.
+// is left pending (waits), the kernel, the reply being written, and the descriptor the reply
+// tells the caller to take, if any (the transport sends it; see dispatch.h).
 struct Call {
     Kernel& kernel;
     ProcessId caller;
     uint32_t thread_id;
     uint64_t tag;
     ReplyWriter& reply;
+    Attachment attachment{};
 
     ThreadRef thread() const { return ThreadRef{caller, thread_id}; }
+
+    // The successful reply about to be written names descriptor `fd` of the kernel: the caller
+    // must receive it. `undo_view`: the view this call made, unmapped if it cannot be sent.
+    void attach(int fd, uint64_t dev, uint64_t ino, uint64_t undo_view = 0) {
+        attachment = Attachment{fd, dev, ino, undo_view};
+    }
 
     template <class Reply>
     size_t ok(const Reply& body, LastError le = LastError::keep(),

@@ -120,7 +120,7 @@ std::optional<RequestHeader> header_of(std::span<const std::byte> request) {
 }
 
 size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                std::span<std::byte> reply, uint64_t tag) {
+                std::span<std::byte> reply, uint64_t tag, Attachment* attachment) {
     ReplyWriter w(reply);
     auto h = header_of(request);
     if (!h) {
@@ -130,6 +130,11 @@ size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> req
     Call call{kernel, caller, h->thread_id, tag, w};
     const size_t n = kDecoders[h->code](call, request.subspan(sizeof *h, h->size - sizeof *h));
     const auto code = static_cast<RequestCode>(h->code);
+    if (attachment != nullptr && n != 0 && call.attachment.fd >= 0) {
+        ReplyHeader rh{};
+        std::memcpy(&rh, reply.data(), sizeof rh);
+        if (rh.failed == 0) *attachment = call.attachment;  // a failed reply names nothing
+    }
     if (n == 0) {
         log::trace()->trace("process={} tid={} {} -> pending", caller.raw, h->thread_id,
                             proto::request_name(code));
@@ -146,10 +151,10 @@ size_t dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> req
 // The same call, recorded in the trace ring with decoded arguments and result. Only taken
 // while a tracer is attached; the request is the kernel's private copy.
 size_t dispatch_traced(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                       std::span<std::byte> reply, uint64_t tag) {
+                       std::span<std::byte> reply, uint64_t tag, Attachment* attachment) {
     const uint64_t start_mono = proto::monotonic_ns();
     const uint64_t start_real = proto::realtime_ns();
-    const size_t n = dispatch(kernel, caller, request, reply, tag);
+    const size_t n = dispatch(kernel, caller, request, reply, tag, attachment);
     const uint64_t duration = proto::monotonic_ns() - start_mono;
     RequestHeader raw{};
     if (request.size() < sizeof raw) return n;
@@ -197,11 +202,17 @@ std::string describe_reply(RequestCode code, std::span<const std::byte> body) {
 }
 
 size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std::byte> request,
-                           std::span<std::byte> reply, uint64_t tag) {
+                           std::span<std::byte> reply, uint64_t tag, Attachment* attachment) {
+    if (attachment != nullptr) *attachment = Attachment{};
     // The one cost of tracing when nobody traces: this branch.
     if (kernel.diagnostics().tracing()) [[unlikely]]
-        return dispatch_traced(kernel, caller, request, reply, tag);
-    return dispatch(kernel, caller, request, reply, tag);
+        return dispatch_traced(kernel, caller, request, reply, tag, attachment);
+    return dispatch(kernel, caller, request, reply, tag, attachment);
+}
+
+size_t encode_failure(Win32Error e, std::span<std::byte> reply) {
+    ReplyWriter w(reply);
+    return w.fail(e);
 }
 
 size_t encode_wait_completion(uint32_t result, std::span<std::byte> reply) {

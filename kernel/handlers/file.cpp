@@ -50,11 +50,12 @@ size_t handle(Call& call, const proto::FileDescriptorRequest& req, Extra) {
     auto r = call.kernel.file_descriptor(call.caller, HandleValue{req.handle});
     if (!r) return call.fail(r.error());
     const auto& d = r.value();
+    if (req.send_fd != 0) call.attach(d.fd, d.dev, d.ino);
     return call.ok(proto::FileDescriptorReply{d.fd, d.access.read, d.access.write, d.kernel_owned,
                                               d.directory, 0, d.dev, d.ino});
 }
 std::string describe(const proto::FileDescriptorRequest& req, Extra) {
-    return handle_argument(req);
+    return handle_argument(req) + (req.send_fd != 0 ? " send_fd" : "");
 }
 std::string describe(const proto::FileDescriptorReply& rep, Extra) {
     return "fd=" + to_string(rep.kernel_fd);

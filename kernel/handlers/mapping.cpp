@@ -1,4 +1,6 @@
 // Requests on file mappings and their views. Rules: docs/semantics/mappings.md.
+#include <algorithm>
+#include <span>
 #include <string>
 
 #include "kernel/handlers/handlers.h"
@@ -27,13 +29,28 @@ std::string describe(const proto::CreateMappingRequest& req, Extra extra) {
 }
 std::string describe(const proto::CreateMappingReply& rep, Extra) { return handle(rep.handle); }
 
-size_t handle(Call& call, const proto::MapViewRequest& req, Extra) {
+size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
+    if (req.lingering > proto::kMaxLingeringRanges) return call.malformed();
+    proto::LingeringRange lingering[proto::kMaxLingeringRanges]{};
+    for (uint32_t i = 0; i < req.lingering; ++i)
+        if (!extra.take(lingering[i])) return call.malformed();
+    const std::span<const proto::LingeringRange> held(lingering, req.lingering);
     auto r = call.kernel.map_view(call.caller, HandleValue{req.mapping}, req.access,
                                   req.offset_high, req.offset_low, req.size);
     if (!r) return call.fail(r.error());
     const MapViewResult& v = r.value();
-    const uint32_t flags =
+    uint32_t flags =
         (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+    if (v.kernel_fd >= 0) {  // first view here: the client needs the descriptor...
+        const bool revive = std::any_of(held.begin(), held.end(), [&](const auto& l) {
+            return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
+                   l.ino == v.ino && l.flags == flags;
+        });
+        if (revive)  // ...unless it still holds this very range
+            flags |= proto::kViewRevive;
+        else
+            call.attach(v.kernel_fd, v.dev, v.ino, v.address);
+    }
     return call.ok(proto::MapViewReply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
                                        v.ino, v.kernel_fd, flags});
 }

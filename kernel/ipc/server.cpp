@@ -1,10 +1,12 @@
 #include "kernel/ipc/server.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -297,6 +299,12 @@ void Server::accept_clients() {
             reply.version = proto::kProtocolVersion;
             reply.status = static_cast<uint32_t>(proto::HelloStatus::PermissionDenied);
             send_with_fds(fd, &reply, sizeof reply, nullptr, 0);
+            // Its hello may be queued already, and closing over unread data resets the
+            // connection (ECONNRESET) before it reads the refusal: take no more, drop what came.
+            ::shutdown(fd, SHUT_RD);
+            char sink[sizeof(proto::Hello)];
+            while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+            }
             log::ipc()->warn("refused pid={} uid={}: not the kernel's user", cred.pid, cred.uid);
             ::close(fd);
             continue;
@@ -321,7 +329,8 @@ void Server::accept_clients() {
 void Server::on_client_readable(Client& c) {
     if (c.dead) return;
     if (c.attached) {
-        // After the hello the socket carries nothing; readable means gone (or misbehaving).
+        // After the hello the client sends nothing (descriptors go only the other way):
+        // readable means gone, or misbehaving.
         char byte;
         ssize_t n = ::recv(c.sock, &byte, 1, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN))
@@ -517,13 +526,40 @@ void Server::serve_slot(Client& c, uint32_t index) {
     std::memcpy(&size, slot.request + offsetof(proto::RequestHeader, size), sizeof size);
     size = std::clamp<uint32_t>(size, sizeof(proto::RequestHeader), proto::kRequestBytes);
     std::memcpy(request_copy_.data(), slot.request, size);
+    Attachment attachment;
     size_t n = decode_and_dispatch(kernel_, c.id, std::span(request_copy_.data(), size),
-                                   reply_buffer_, slot_tag(index, seq));
+                                   reply_buffer_, slot_tag(index, seq), &attachment);
     if (n == 0) {
         c.pending |= bit;  // answered by deliver_completions()
         return;
     }
+    // The descriptor goes first: a client that sees the reply finds it already in its socket.
+    if (attachment.fd >= 0 && !send_descriptor(c, attachment)) {
+        if (attachment.undo_view != 0) (void)kernel_.unmap_view(c.id, attachment.undo_view);
+        n = encode_failure(Win32Error::ERROR_TOO_MANY_OPEN_FILES, reply_buffer_);
+    }
     publish_reply(c, index, seq, n);
+}
+
+bool Server::send_descriptor(Client& c, const Attachment& a) {
+    // Never block on a client that does not read, and never let one client hold more than its
+    // share of the user's descriptors in flight: refuse past kMaxQueuedFdBytes unread.
+    int queued = 0;
+    const char* why = nullptr;
+    if (::ioctl(c.sock, SIOCOUTQ, &queued) != 0)
+        why = std::strerror(errno);
+    else if (queued > proto::kMaxQueuedFdBytes)
+        why = "too many unread on its socket";
+    if (why == nullptr) {
+        const proto::KernelFdMessage m{a.fd, 0, a.dev, a.ino};
+        if (send_with_fds(c.sock, &m, sizeof m, &a.fd, 1)) return true;
+        why = std::strerror(errno);
+    }
+    if (c.complaints.allow(proto::monotonic_ns()))
+        log::ipc()->warn("pid={} process={}: descriptor not sent ({}); the call fails "
+                         "({} more not logged)",
+                         c.pid, c.id.raw, why, c.complaints.take_refused());
+    return false;
 }
 
 bool Server::poll_channels() {

@@ -23,6 +23,7 @@
 namespace cek::kernel {
 
 class Kernel;
+struct Attachment;
 
 struct ServerOptions {
     std::string instance;
@@ -57,6 +58,9 @@ private:
     bool poll_channels();
     void serve_slot(Client& c, uint32_t index);
     void publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes);
+    // Sends the descriptor a reply names on the client's socket (KernelFdMessage); false, and
+    // logged, when its unread messages are past the cap or the send fails.
+    bool send_descriptor(Client& c, const Attachment& a);
     // Answers the waits the kernel completed since the last call.
     void deliver_completions();
     // Expires due waits; then the milliseconds until the next deadline, or -1 for none.

@@ -1,7 +1,7 @@
 // FileObject: one open of a file in the CE object store (CreateFileW, CreateFileForMappingW).
 //
 // It owns the host descriptor, whose open file description carries the one file pointer every
-// process using the handle shares (clients take a duplicate with pidfd_getfd and read/write it
+// process using the handle shares (clients receive a duplicate on their socket and read/write it
 // directly). Access is what the handle was granted; share is what it allows others. Sharing is
 // checked per file across all processes by OpenFiles. A mapping that takes the file over keeps
 // a reference; the file closes when its handle entry and every mapping are gone.

@@ -233,6 +233,8 @@ private:
         for (const auto& [address, view] : p.views) first = first && view.object_id != v.object_id;
         if (exact_) CEK_FUZZ_CHECK(first == (v.kernel_fd >= 0), "descriptor on a view that is not the first");
         if (v.kernel_fd >= 0) CEK_FUZZ_CHECK(::fcntl(v.kernel_fd, F_GETFD) >= 0, "dead descriptor");
+        CEK_FUZZ_CHECK((v.kernel_fd >= 0) == (r.attachment.fd >= 0),
+                       "first view without its descriptor to send, or a later one with one");
         ++p.refs[req.mapping];
         p.views.emplace(v.address, ViewModel{req.mapping, v.object_id});
     }
@@ -323,10 +325,13 @@ private:
         Reply r;
         switch (which % 5) {
         case 0: {
-            r = h_.call(p.id, proto::FileDescriptorRequest{handle, 0});
+            const uint32_t send_fd = (which / 5) & 1;  // with and without the descriptor sent
+            r = h_.call(p.id, proto::FileDescriptorRequest{handle, send_fd});
             if (r.ok()) {
                 const auto d = r.as<proto::FileDescriptorReply>();
                 CEK_FUZZ_CHECK(::fcntl(d.kernel_fd, F_GETFD) >= 0, "FileDescriptor gave a dead descriptor");
+                CEK_FUZZ_CHECK((r.attachment.fd >= 0) == (send_fd != 0),
+                               "FileDescriptor sends a descriptor exactly when asked");
             }
             break;
         }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <time.h>
 #include <spdlog/spdlog.h>
 
@@ -91,6 +92,9 @@ struct Reply {
     std::vector<std::byte> body;
 
     bool pending = false;  // a wait left pending: no reply yet
+    // The descriptor the reply tells the caller to take (the transport would send it; nothing
+    // is sent here): fd -1 when none.
+    kernel::Attachment attachment;
 
     bool ok() const { return !pending && header.failed == 0; }
     Win32Error error() const { return static_cast<Win32Error>(header.error); }
@@ -150,8 +154,8 @@ public:
         std::vector<std::byte> in(request.begin(), request.end());
         std::vector<std::byte> out(proto::kReplyBytes, std::byte{0xCD});
         const uint64_t tag = next_tag_++;
-        const size_t n = kernel::decode_and_dispatch(*kernel_, caller, in, out, tag);
         Reply r;
+        const size_t n = kernel::decode_and_dispatch(*kernel_, caller, in, out, tag, &r.attachment);
         if (n == 0) {
             RequestHeader q{};
             CEK_FUZZ_CHECK(in.size() >= sizeof q, "short request left pending");
@@ -458,6 +462,29 @@ private:
             CEK_FUZZ_CHECK(h.failed == 1, "short body accepted, code " + std::to_string(q.code));
         if (h.failed == 0)
             CEK_FUZZ_CHECK(r.body.size() >= kReplyBodySizes[q.code], "success reply too short");
+        check_attachment(q, r);
+    }
+
+    // Only a successful MapView or FileDescriptor names a descriptor to send: a live one of
+    // the kernel's, the one its reply names.
+    static void check_attachment(const RequestHeader& q, const Reply& r) {
+        const kernel::Attachment& a = r.attachment;
+        if (a.fd < 0) return;
+        CEK_FUZZ_CHECK(r.header.failed == 0, "descriptor attached to a failed reply");
+        CEK_FUZZ_CHECK(::fcntl(a.fd, F_GETFD) >= 0, "attached a dead descriptor");
+        if (q.code == static_cast<uint32_t>(RequestCode::MapView)) {
+            const auto v = r.as<proto::MapViewReply>();
+            CEK_FUZZ_CHECK(v.kernel_fd == a.fd && v.dev == a.dev && v.ino == a.ino &&
+                               v.address == a.undo_view,
+                           "MapView attachment differs from its reply");
+        } else if (q.code == static_cast<uint32_t>(RequestCode::FileDescriptor)) {
+            const auto d = r.as<proto::FileDescriptorReply>();
+            CEK_FUZZ_CHECK(d.kernel_fd == a.fd && d.dev == a.dev && d.ino == a.ino &&
+                               a.undo_view == 0,
+                           "FileDescriptor attachment differs from its reply");
+        } else {
+            CEK_FUZZ_CHECK(false, "descriptor attached to request code " + std::to_string(q.code));
+        }
     }
 
     std::unique_ptr<Kernel> kernel_;

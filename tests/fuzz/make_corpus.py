@@ -51,7 +51,7 @@ def dispatch_seeds():
         seeds["gen-zero-" + name] = bytes([0]) + dreq(code, bytes(64))
         seeds["gen-zero-fsys-" + name] = bytes([1]) + dreq(code, bytes(64))
     mapping = struct.pack("<6I", 0xFFFFFFFF, 4, 0, 65536, 1, 3) + u16("Map")
-    view = struct.pack("<4IQ", FIRST_HANDLE, 2, 0, 0, 0)
+    view = struct.pack("<4IQ2I", FIRST_HANDLE, 2, 0, 0, 0, 0, 0)
     seeds["gen-map"] = bytes([0]) + dreq(CODE["CreateMapping"], mapping) + dreq(CODE["MapView"], view) \
         + dreq(CODE["CreateMapping"], mapping, caller=1) + dreq(CODE["MapView"], view, caller=1) \
         + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0))

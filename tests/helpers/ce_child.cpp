@@ -12,6 +12,8 @@
 //   fill <address> <length> <byte> | check <address> <length> <byte>
 //   storm <iterations> <seed>   (prints "started" first; creates/maps/unmaps/closes in a loop)
 //   threads <threads> <iterations>  -> ok <failures>
+//   fdtakes <threads> <rounds>  first I/O on new files and first views of new mappings, all
+//       threads at once, every descriptor checked by content -> ok <failures>
 //   forkcheck <handle>  (fork; the child must not see the handle and must work on its own)
 //   exec  (prints "ok", then becomes a fresh ce_child with the same pipes)
 // Virtual memory (numbers as strtoull reads them):
@@ -60,6 +62,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <latch>
 #include <random>
 #include <sstream>
 #include <string>
@@ -110,6 +113,72 @@ bool cycle(const std::u16string& name, uint32_t size) {
         ok = UnmapViewOfFile(const_cast<char*>(p)) != FALSE;
     }
     return CloseHandle(m) != FALSE && ok;
+}
+
+// One thread's part of "fdtakes": a file of its own, written (the handle's first I/O takes its
+// descriptor) and read back; the file again through CreateFileForMappingW (a kernel-owned
+// handle: its first read takes the descriptor, the next ones ask for none) and a view of it (a
+// mapping's first view takes the mapping's descriptor), which must show that file's bytes and
+// no other's; a RAM mapping's first view, filled and checked. `tag` makes every file's and
+// mapping's content distinct.
+bool fd_take_round(uint32_t tag) {
+    constexpr DWORD kBytes = 8192;
+    const std::u16string path = u"\\fdtake-" + wide(std::to_string(tag)) + u".bin";
+    std::string data(kBytes, static_cast<char>('A' + tag % 26));
+    std::memcpy(data.data(), &tag, sizeof tag);
+    HANDLE f = CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
+                           0, nullptr);
+    if (f == INVALID_HANDLE_VALUE) return false;
+    DWORD done = 0;
+    bool ok = WriteFile(f, data.data(), kBytes, &done, nullptr) && done == kBytes;
+    std::string back(kBytes, '\0');
+    ok = ok && SetFilePointer(f, 0, nullptr, FILE_BEGIN) == 0 &&
+         ReadFile(f, back.data(), kBytes, &done, nullptr) && done == kBytes && back == data;
+    ok = CloseHandle(f) && ok;
+    HANDLE cf = CreateFileForMappingW(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr,
+                                      OPEN_EXISTING, 0, nullptr);
+    if (cf == INVALID_HANDLE_VALUE) return false;
+    for (int i = 0; i < 2; ++i) {
+        back.assign(kBytes, '\0');
+        ok = ok && SetFilePointer(cf, 0, nullptr, FILE_BEGIN) == 0 &&
+             ReadFile(cf, back.data(), kBytes, &done, nullptr) && done == kBytes && back == data;
+    }
+    HANDLE fm = CreateFileMappingW(cf, nullptr, PAGE_READONLY, 0, 0, nullptr);  // takes cf over
+    auto* fv = fm != nullptr ? static_cast<const char*>(MapViewOfFile(fm, FILE_MAP_READ, 0, 0, 0))
+                             : nullptr;
+    ok = ok && fv != nullptr && std::memcmp(fv, data.data(), kBytes) == 0;
+    HANDLE rm =
+        CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0, 65536, nullptr);
+    auto* rv = rm != nullptr
+                   ? static_cast<uint32_t*>(MapViewOfFile(rm, FILE_MAP_ALL_ACCESS, 0, 0, 0))
+                   : nullptr;
+    if (rv != nullptr) {
+        for (uint32_t i = 0; i < 65536 / 4; ++i) rv[i] = tag ^ i;
+        for (uint32_t i = 0; i < 65536 / 4; ++i) ok = ok && rv[i] == (tag ^ i);
+        ok = UnmapViewOfFile(rv) && ok;
+    } else {
+        ok = false;
+    }
+    if (fv != nullptr) ok = UnmapViewOfFile(fv) && ok;
+    if (rm != nullptr) ok = CloseHandle(rm) && ok;
+    if (fm != nullptr) ok = CloseHandle(fm) && ok;
+    return DeleteFileW(path.c_str()) && ok;
+}
+
+// `threads` threads released together, each running `rounds` of fd_take_round at once.
+std::string fd_takes(uint64_t threads, uint64_t rounds) {
+    std::atomic<int> failures{0};
+    std::latch start(static_cast<std::ptrdiff_t>(threads));
+    std::vector<std::thread> pool;
+    for (uint64_t t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            start.arrive_and_wait();
+            for (uint64_t r = 0; r < rounds; ++r)
+                if (!fd_take_round(static_cast<uint32_t>(t * rounds + r))) ++failures;
+        });
+    }
+    for (auto& th : pool) th.join();
+    return "ok " + std::to_string(failures.load());
 }
 
 LPCWSTR optional_name(const std::u16string& name) { return name == u"-" ? nullptr : name.c_str(); }
@@ -356,6 +425,7 @@ std::string run(const std::vector<std::string>& w) {
         for (auto& th : threads) th.join();
         return "ok " + std::to_string(failures.load());
     }
+    if (cmd == "fdtakes" && w.size() >= 3) return fd_takes(num(w[1]), num(w[2]));
     if (cmd == "forkcheck" && w.size() >= 2) {
         // CE: a new process holds nothing of its parent's. The child must not be able to use
         // the parent's handle, and must get a working identity of its own.

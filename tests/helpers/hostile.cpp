@@ -18,6 +18,11 @@
 //   channel                 resize, seal and scribble the channel's header   -> ok <errnos>
 //   unmap                   drop our mapping and descriptor of the channel   -> ok
 //   data                    send bytes on the socket after the hello         -> closed | open
+//   fdsend                  send a descriptor (and a KernelFdMessage) on the socket after the
+//                           hello                                            -> closed | open
+//   fdflood <path> <count>  CreateFile <path>, then up to <count> FileDescriptor calls asking
+//                           for the descriptor, never reading the socket
+//                           -> ok <count> | refused <calls that succeeded> <error> | fail <why>
 //   drop                    close the connection                             -> ok
 // CE API:
 //   quota                   CreateEventW until it fails                      -> ok <count> <error>
@@ -81,6 +86,7 @@ namespace {
 // Request codes by name, before <windows.h> turns CreateFile into CreateFileW.
 constexpr uint32_t code_of(cek::proto::RequestCode c) { return static_cast<uint32_t>(c); }
 constexpr uint32_t kCreateFileCode = code_of(cek::proto::RequestCode::CreateFile);
+constexpr uint32_t kFileDescriptorCode = code_of(cek::proto::RequestCode::FileDescriptor);
 }  // namespace
 
 #include <windows.h>
@@ -580,6 +586,52 @@ std::string socket_data() {
     return ::recv(g_raw.sock, &byte, 1, MSG_DONTWAIT) == 0 ? "closed" : "open";
 }
 
+std::string socket_fd() {
+    if (g_raw.sock < 0) return "fail no connection";
+    // What a kernel would send a client, sent the other way.
+    const proto::KernelFdMessage m{3, 0, 0, 0};
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    iovec iov{const_cast<proto::KernelFdMessage*>(&m), sizeof m};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    ssize_t sent = ::sendmsg(g_raw.sock, &msg, MSG_NOSIGNAL);
+    ::close(fd);
+    if (sent != static_cast<ssize_t>(sizeof m)) return "fail send";
+    if (!wait_readable(g_raw.sock, 10'000)) return "open";
+    // Only a hang-up may follow: read past nothing else (the kernel sent no descriptors here).
+    char byte;
+    return ::recv(g_raw.sock, &byte, 1, MSG_DONTWAIT) == 0 ? "closed" : "open";
+}
+
+std::string fd_flood(const std::string& path, uint64_t count) {
+    if (g_raw.channel == nullptr) return "fail no connection";
+    const std::u16string name(path.begin(), path.end());
+    // GENERIC_READ | GENERIC_WRITE, OPEN_ALWAYS.
+    proto::CreateFileRequest cf{0xC0000000, 0, 4, 0, 0, static_cast<uint32_t>(name.size())};
+    auto body = bytes_of(cf, name);
+    Answer a = call(3, kCreateFileCode, body.data(), body.size());
+    if (!a.arrived || a.header.failed != 0) return "fail CreateFile";
+    proto::CreateFileReply file{};
+    std::memcpy(&file, a.body.data(), std::min(sizeof file, a.body.size()));
+    const proto::FileDescriptorRequest req{file.handle, 1};
+    for (uint64_t i = 0; i < count; ++i) {
+        a = call(3, kFileDescriptorCode, &req, sizeof req);
+        if (!a.arrived) return "fail no reply";
+        if (a.header.failed != 0)
+            return "refused " + std::to_string(i) + " " + std::to_string(a.header.error);
+    }
+    return "ok " + std::to_string(count);
+}
+
 // ---- CE API abuse ----
 
 std::vector<HANDLE> g_handles;
@@ -1016,6 +1068,8 @@ std::string run(const std::vector<std::string>& w) {
     if (cmd == "channel") return channel_abuse();
     if (cmd == "unmap") return unmap_channel();
     if (cmd == "data") return socket_data();
+    if (cmd == "fdsend") return socket_fd();
+    if (cmd == "fdflood" && w.size() > 1) return fd_flood(w[1], arg(2, 1000));
     if (cmd == "drop") {
         drop_raw();
         return "ok";

@@ -215,7 +215,7 @@ TEST_CASE("a client filling the shared mapping window gets ERROR_NOT_ENOUGH_MEMO
 }
 
 TEST_CASE("bad hellos are refused and clients that never say hello hold nothing",
-          "[multiproc][hostile][hello]") {
+          "[multiproc][hostile][hello][descriptors]") {
     KernelFixture k;
     const size_t fds_before = open_descriptors(k.kernel_pid());
     Neighbour n(k);
@@ -227,8 +227,11 @@ TEST_CASE("bad hellos are refused and clients that never say hello hold nothing"
     INFO("magic " << kHelloMagic << " version " << kHelloVersion);
     CHECK(h->ask("hello " + kHelloMagic + " " + kHelloVersion + " 5") == "status 0");
     CHECK(h->ask("null") == "ok");
-    // Anything on the socket after the hello ends the connection.
+    // Anything on the socket after the hello ends the connection, a descriptor too: they go
+    // one way only (docs/decisions/0008-descriptor-passing.md), and the host drops it unread.
     CHECK(h->ask("data") == "closed");
+    CHECK(h->ask("hello") == "status 0");
+    CHECK(h->ask("fdsend") == "closed");
     // Connections that never say hello: nothing attached, nothing blocked.
     auto silent = spawn_hostile(k);
     CHECK(silent->ask("silent") == "ok");
@@ -242,6 +245,42 @@ TEST_CASE("bad hellos are refused and clients that never say hello hold nothing"
     n.leave();
     require_nothing_leaked(k);
     REQUIRE(k.wait_for([&](const auto&) { return open_descriptors(k.kernel_pid()) == fds_before; }));
+}
+
+TEST_CASE("a client that never reads the descriptors it asks for is refused more, not the kernel",
+          "[multiproc][hostile][descriptors]") {
+    KernelFixture k;
+    Neighbour n(k);
+    auto h = spawn_hostile(k);
+    REQUIRE(h->ask("hello") == "status 0");
+    // About 128 unread descriptor messages may queue on its socket; past that every call that
+    // would send one more fails with ERROR_TOO_MANY_OPEN_FILES (4), and the kernel goes on.
+    const std::string flood = h->ask("fdflood \\fdflood.bin 1000", 60s);
+    INFO(flood);
+    REQUIRE(field(flood, 0) == "refused");
+    CHECK(std::stoi(field(flood, 1)) >= 64);
+    CHECK(std::stoi(field(flood, 1)) <= 300);
+    CHECK(field(flood, 2) == "4");
+    CHECK(field(h->ask("fdflood \\fdflood2.bin 1"), 0) == "refused");  // still full
+    CHECK(h->ask("null") == "ok");  // calls that send nothing still work
+    // The neighbour still gets its descriptors: a new mapping's first view, a new file's I/O.
+    n.check_intact();
+    const std::string m = field(n.child().ask("create - 65536 4"), 1);
+    const std::string view = field(n.child().ask("map " + m + " 2 0 0"), 1);
+    REQUIRE(!view.empty());
+    CHECK(n.child().ask("fill " + view + " 65536 0x33") == "ok");
+    CHECK(n.child().ask("check " + view + " 65536 0x33") == "ok");
+    const std::string f = field(n.child().ask("open \\neighbour.txt 0xc0000000 0 2"), 1);
+    REQUIRE(!f.empty());
+    CHECK(n.child().ask("fwrite " + f + " hello") == "ok 5");
+    CHECK(field(n.child().ask("seek " + f + " 0 0"), 0) == "ok");
+    CHECK(n.child().ask("fread " + f + " 5") == "ok hello");
+    CHECK(field(n.child().ask("unmap " + view), 0) == "ok");
+    CHECK(field(n.child().ask("close " + m), 0) == "ok");
+    CHECK(field(n.child().ask("close " + f), 0) == "ok");
+    leave(*h);
+    n.leave();
+    require_nothing_leaked(k);
 }
 
 TEST_CASE("a client that resizes, seals or unmaps its channel hurts only itself",

@@ -147,6 +147,17 @@ TEST_CASE("threads of one process call the kernel concurrently", "[multiproc][th
     REQUIRE(k.wait_for([](const auto& s) { return s.handles.empty() && s.views.empty(); }));
 }
 
+TEST_CASE("threads of one process take descriptors at the same time without mix-ups",
+          "[multiproc][threads][descriptors]") {
+    // Each first I/O on a file and each first view of a mapping receives the kernel's
+    // descriptor on the process's one socket (docs/decisions/0008-descriptor-passing.md): with
+    // 8 threads at once, messages for one thread arrive while another reads.
+    KernelFixture k;
+    auto a = k.spawn_child();
+    CHECK(a->ask("fdtakes 8 25", 120s) == "ok 0");
+    CHECK(a->ask("threads 4 50", 60s) == "ok 0");  // and the process goes on as before
+}
+
 TEST_CASE("fork gives the child a fresh identity with no handles", "[multiproc][fork]") {
     KernelFixture k;
     auto a = k.spawn_child();

@@ -259,6 +259,58 @@ TEST_CASE("MapView, FlushView, UnmapView and CloseHandle round-trip through the 
     CHECK(s.k.handle_count() == 0);
 }
 
+TEST_CASE("A first view names its descriptor for the transport to send, unless the caller "
+          "still holds that range", "[unit][dispatch][descriptors]") {
+    Scene s;
+    auto a = s.attach();
+    const uint32_t h = dispatch(s.k, a, request(create_request(10000)))
+                           .as<proto::CreateMappingReply>().handle;
+    // decode_and_dispatch sends nothing: it hands the descriptor back (decision 0008).
+    auto send = [&](const proto::MapViewRequest& req, std::span<const std::byte> extra,
+                    kernel::Attachment& attachment) {
+        std::vector<std::byte> out(proto::kReplyBytes);
+        const auto in = request(req, extra);
+        REQUIRE(kernel::decode_and_dispatch(s.k, a, in, out, 0, &attachment) > 0);
+        proto::MapViewReply v{};
+        std::memcpy(&v, out.data() + sizeof(ReplyHeader), sizeof v);
+        return v;
+    };
+    kernel::Attachment first;
+    const auto v = send(proto::MapViewRequest{h, ce::kFileMapAllAccess, 0, 0, 0}, {}, first);
+    REQUIRE(v.kernel_fd >= 0);
+    CHECK(first.fd == v.kernel_fd);
+    CHECK((first.dev == v.dev && first.ino == v.ino && first.undo_view == v.address));
+    CHECK((v.flags & proto::kViewRevive) == 0);
+    kernel::Attachment later{7, 1, 1, 1};  // reset by the call
+    CHECK(send(proto::MapViewRequest{h, ce::kFileMapAllAccess, 0, 0, 0}, {}, later).kernel_fd == -1);
+    CHECK(later.fd == -1);
+    // All views gone; the client says it still holds the range (PROT_NONE): nothing to send.
+    REQUIRE_FALSE(dispatch(s.k, a, request(proto::UnmapViewRequest{v.address})).failed());
+    REQUIRE_FALSE(dispatch(s.k, a, request(proto::UnmapViewRequest{v.address})).failed());
+    proto::LingeringRange held[2] = {
+        {v.map_base + (64 << 10), v.map_length, v.dev, v.ino, v.flags, 0},  // another range
+        {v.map_base, v.map_length, v.dev, v.ino, v.flags, 0}};
+    proto::MapViewRequest again{h, ce::kFileMapAllAccess, 0, 0, 0, 2, 0};
+    kernel::Attachment revived{};
+    const auto r = send(again, std::as_bytes(std::span(held)), revived);
+    CHECK(r.kernel_fd >= 0);
+    CHECK((r.flags & proto::kViewRevive) != 0);
+    CHECK(revived.fd == -1);
+    // Only another range held: the descriptor is sent.
+    REQUIRE_FALSE(dispatch(s.k, a, request(proto::UnmapViewRequest{r.address})).failed());
+    proto::MapViewRequest other{h, ce::kFileMapRead, 0, 0, 0, 1, 0};
+    kernel::Attachment sent{};
+    const auto o = send(other, std::as_bytes(std::span(held, 1)), sent);
+    CHECK((o.flags & proto::kViewRevive) == 0);
+    CHECK(sent.fd == o.kernel_fd);
+    // More lingering ranges than any client keeps, or fewer than announced: malformed.
+    proto::MapViewRequest too_many{h, ce::kFileMapRead, 0, 0, 0, proto::kMaxLingeringRanges + 1, 0};
+    CHECK(dispatch(s.k, a, request(too_many)).error() == Win32Error::ERROR_INVALID_PARAMETER);
+    proto::MapViewRequest short_extra{h, ce::kFileMapRead, 0, 0, 0, 3, 0};
+    CHECK(dispatch(s.k, a, request(short_extra, std::as_bytes(std::span(held))))
+              .error() == Win32Error::ERROR_INVALID_PARAMETER);
+}
+
 TEST_CASE("Snapshot and SnapshotRead deliver the encoded snapshot in chunks",
           "[unit][dispatch][snapshot]") {
     Scene s;
@@ -482,6 +534,7 @@ TEST_CASE("Random byte buffers never crash the dispatcher or leak kernel state",
                     put32(8, pick(8) ? 0 : 1);
                     put32(12, static_cast<uint32_t>(pick(70000)));
                     put64(16, pick(70000));
+                    put32(24, pick(4) ? 0 : 1);  // MapView: lingering ranges (random) that follow
                     break;
                 case RequestCode::UnmapView:
                 case RequestCode::FlushView:

@@ -37,6 +37,7 @@ ROWS = [
     ("map_create", "CreateFileMappingW new named 64 KiB + CloseHandle", "object"),
     ("map_open", "CreateFileMappingW existing name + CloseHandle", "object"),
     ("file_open", "CreateFileW existing + CloseHandle", "object"),
+    ("open_read4k", "same + the handle's first ReadFile 4 KiB", "info"),
     ("file_mapping", "CreateFileForMappingW + CreateFileMappingW + CloseHandle", "object"),
     ("view_ram", "MapViewOfFile+UnmapViewOfFile 64 KiB, RAM", "object"),
     ("view_ram_kept", "same, another view of the mapping kept", "info"),
