@@ -30,7 +30,8 @@
 //   create <size>           one unnamed RAM mapping                          -> ok <h> | fail <error>
 //   window                  mappings until the window is full to the page   -> ok <count> <error>
 //   map-all                 MapViewOfFile of every mapping "window" made     -> ok <count> | fail
-//   close-all               close every handle this helper made              -> ok
+//   close-all               close every handle this helper made
+//                           -> ok | fail <handles not closed> <last error>
 //   loop                    create/map/unmap/close cycles until a call fails
 //                           -> started (after the first cycle), then: stopped <error> <cycles>
 //   setattr <path> <attributes>                                              -> ok | fail <error>
@@ -698,12 +699,18 @@ std::string map_all() {
 }
 
 std::string close_all() {
+    size_t failed = 0;
+    DWORD error = 0;
     for (HANDLE h : g_handles) {
         // Search handles close with FindClose; everything else with CloseHandle.
-        if (!FindClose(h)) CloseHandle(h);
+        if (!FindClose(h) && !CloseHandle(h)) {
+            ++failed;
+            error = GetLastError();
+        }
     }
     g_handles.clear();
     g_window_maps.clear();
+    if (failed != 0) return "fail " + std::to_string(failed) + " " + std::to_string(error);
     return "ok";
 }
 

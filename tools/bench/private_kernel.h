@@ -101,6 +101,7 @@ public:
     PrivateKernel& operator=(const PrivateKernel&) = delete;
 
     std::filesystem::path root() const { return base_ / "root"; }
+    pid_t pid() const { return pid_; }
 
 private:
     std::filesystem::path base_;
