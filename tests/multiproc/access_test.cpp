@@ -191,7 +191,8 @@ TEST_CASE("two users get a kernel each for one instance name, and neither reache
         return;
     }
     const std::string instance = "shared-" + std::to_string(::getpid());
-    const uid_t first_id = unused_uid(40123);
+    // Per test program: security and security_no_ptrace run this at the same time.
+    const uid_t first_id = unused_uid(40123 + static_cast<uid_t>(::getpid() % 1000) * 2);
     User first(first_id, instance);
     User second(unused_uid(first_id + 1), instance);
     for (User* u : {&first, &second}) {
