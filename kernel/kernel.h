@@ -178,11 +178,15 @@ public:
     const Personality& personality() const { return *personality_; }
 
     // Processes. ERROR_NOT_ENOUGH_MEMORY when max_processes are attached, or when host process
-    // `pid` already holds max_connections_per_host live ones (those the liveness probe calls
+    // `host` already holds max_connections_per_host live ones (those the liveness probe calls
     // gone, their hang-up not yet read, do not count). The handle quota is per host process.
-    Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics);
-    // Kernel processes attached for host process `pid` (gone or not).
-    size_t connections_of(int pid) const;
+    // `host` names the host process for quotas: the server gives each host process a key of its
+    // own that no later process reuses (Server::host_of); `pid` is only shown (0 for a peer in a
+    // PID namespace the kernel cannot see into). Without `host` the key is the pid.
+    Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics,
+                                     std::optional<uint32_t> host = std::nullopt);
+    // Kernel processes attached for host process key `host` (gone or not).
+    size_t connections_of(uint32_t host) const;
     // CE 5 clean-up order: drop the process's views, then close every handle it holds.
     void detach_process(ProcessId process);
     bool process_alive(ProcessId process) const { return processes_.count(process) != 0; }
@@ -432,6 +436,7 @@ private:
     struct Process {
         ProcessId id;
         int pid;
+        uint32_t host;  // the host process's key (attach_process)
         std::string executable;
         uint64_t attach_time_ns;
         bool diagnostics;
@@ -475,7 +480,7 @@ private:
     // list (true if it was there), and closing one.
     bool take_cffm(Process& p, HandleValue file);
     // CreateFileForMapping handles not yet taken over, over all connections of host `pid`.
-    size_t pending_cffm_of_host(int pid) const;
+    size_t pending_cffm_of_host(uint32_t host) const;
     void close_kernel_handle(HandleValue file);
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
@@ -530,7 +535,7 @@ private:
     HandleTable handles_;
     NameSpace names_;
     std::map<ProcessId, Process> processes_;
-    std::unordered_map<int, std::vector<ProcessId>> hosts_;  // host pid -> its kernel processes
+    std::unordered_map<uint32_t, std::vector<ProcessId>> hosts_;  // host key -> its processes
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
     std::function<bool(ProcessId)> liveness_probe_;
