@@ -37,25 +37,34 @@ bool Kernel::open_registry(std::string& error) {
             error = "cannot create " + config_.registry_dir + ": " + ec.message();
             return false;
         }
-        for (size_t i = 0; i < reg::kHiveCount; ++i) {
-            const auto id = static_cast<reg::HiveId>(i);
-            const std::string path = hive_file(config_.registry_dir, id);
+        bool locked = false;
+        for (size_t i = 0; i < reg::kHiveCount && !locked; ++i) {
+            const std::string path = hive_file(config_.registry_dir, static_cast<reg::HiveId>(i));
             std::string why;
-            hives_[i] = reg::Hive::open(path, id, why);
-            if (!hives_[i]) {
+            hives_[i] = reg::Hive::open(path, static_cast<reg::HiveId>(i), why, &locked);
+            if (locked) {
+                // Another kernel (another instance on the same root) holds the hives: this one
+                // keeps its registry in memory only.
+                log::registry()->warn("hive {} is held by another kernel: registry in memory only",
+                                      path);
+                for (auto& h : hives_) h.reset();
+            } else if (!hives_[i]) {
                 error = "cannot open the hive " + path + ": " + why;
                 return false;
             }
+        }
+        for (size_t i = 0; i < reg::kHiveCount && hives_[i]; ++i) {
+            std::string why;
             size_t skipped = 0;
             if (auto r = hives_[i]->load(registry_, skipped, why); !r) {
-                error = "cannot read the hive " + path + ": " + why;
+                error = "cannot read the hive " + hives_[i]->path() + ": " + why;
                 return false;
             }
             if (skipped != 0)
-                log::registry()->error("hive {}: {} rows skipped (not a valid key or value)", path,
-                                       skipped);
+                log::registry()->error("hive {}: {} rows skipped (not a valid key or value)",
+                                       hives_[i]->path(), skipped);
         }
-        fresh = hives_[0]->fresh();
+        fresh = !hives_[0] || hives_[0]->fresh();
     } else {
         fresh = true;  // memory only: every boot is a first boot
     }

@@ -222,12 +222,6 @@ int main(int argc, char** argv) {
     config.registry_defaults = o.registry_defaults;
     config.registry_flush_on_close = o.registry_flush_on_close;
     cek::kernel::Kernel kernel(config, std::move(root.value()));
-    if (std::string why; !kernel.open_registry(why)) {
-        cek::kernel::log::kernel()->error("registry: {}", why);
-        std::fprintf(stderr, "cekernel: registry: %s\n", why.c_str());
-        report(status_fd, 1);
-        return 1;
-    }
 
     cek::kernel::ServerOptions server_options;
     server_options.instance = o.instance;
@@ -240,6 +234,14 @@ int main(int argc, char** argv) {
         bool running = started.error() == cek::Win32Error::ERROR_ALREADY_EXISTS;
         report(status_fd, running ? kExitAlreadyRunning : 1);
         return running ? kExitAlreadyRunning : 1;
+    }
+    // After the instance is ours (a second kernel of it stops above) and before any client is
+    // served (run() accepts them).
+    if (std::string why; !kernel.open_registry(why)) {
+        cek::kernel::log::kernel()->error("registry: {}", why);
+        std::fprintf(stderr, "cekernel: registry: %s\n", why.c_str());
+        report(status_fd, 1);
+        return 1;
     }
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());

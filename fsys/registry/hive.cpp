@@ -67,7 +67,9 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 
 }  // namespace
 
-std::unique_ptr<Hive> Hive::open(const std::string& path, HiveId id, std::string& error) {
+std::unique_ptr<Hive> Hive::open(const std::string& path, HiveId id, std::string& error,
+                                 bool* locked) {
+    if (locked != nullptr) *locked = false;
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -79,10 +81,12 @@ std::unique_ptr<Hive> Hive::open(const std::string& path, HiveId id, std::string
     }
     // WAL: a commit appends to the log and fsyncs it once (synchronous=FULL); a crash at any
     // point leaves the last committed transaction. The kernel is the only writer.
-    if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA locking_mode=EXCLUSIVE;",
+    if (!exec(db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
               error) ||
-        !exec(db, kSchema, error))
+        !exec(db, kSchema, error)) {
+        if (locked != nullptr) *locked = (sqlite3_extended_errcode(db) & 0xFF) == SQLITE_BUSY;
         return nullptr;
+    }
     Stmt q(db, "SELECT v FROM meta WHERE k='format'");
     if (!q.ok()) {
         error = sqlite3_errmsg(db);

@@ -17,8 +17,10 @@ namespace cek::fsys::registry {
 
 class Hive {
 public:
-    // Opens (creating) the database at `path` for `id`. On failure, `error` says why.
-    static std::unique_ptr<Hive> open(const std::string& path, HiveId id, std::string& error);
+    // Opens (creating) the database at `path` for `id`. On failure, `error` says why, and
+    // `locked` (if given) is set when another process (another kernel) holds the file.
+    static std::unique_ptr<Hive> open(const std::string& path, HiveId id, std::string& error,
+                                      bool* locked = nullptr);
     ~Hive();
     Hive(const Hive&) = delete;
     Hive& operator=(const Hive&) = delete;
