@@ -9,6 +9,7 @@
 //   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
 //   kernel_vmem.cpp       CE 5 huge reservations              docs/semantics/vmem.md
 //   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
+//   kernel_registry.cpp   the registry (keys, values, hives)  docs/semantics/registry.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -30,6 +31,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fsys/registry/hive.h"
+#include "fsys/registry/key.h"
 #include "fsys/root.h"
 #include "common/result.h"
 #include "kernel/core/address_window.h"
@@ -44,6 +47,7 @@
 #include "kernel/objects/msgqueue_object.h"
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
+#include "kernel/objects/regkey_object.h"
 #include "kernel/objects/waitable.h"
 #include "kernel/personality/personality.h"
 #include "protocol/ce_constants.h"
@@ -81,6 +85,20 @@ struct KernelConfig {
     // a disk stall holds up only the copier. Off, run_background() steps them on the kernel's
     // thread, a chunk per call: deterministic, for unit tests and fuzzers.
     bool copy_thread = false;
+    // The registry (docs/decisions/0009-registry.md): the host directory of the system hive
+    // (system.hv; the user hive is default/user.hv below it); empty keeps the registry in memory
+    // only (RegFlushKey: ERROR_NOT_SUPPORTED). `registry_defaults` is a .reg file imported when
+    // the system hive is new (first boot). `registry_flush_on_close`: RegCloseKey flushes, as
+    // HKLM\init\BootVars\RegistryFlags bit 0 also asks at boot.
+    std::string registry_dir;
+    std::string registry_defaults;
+    bool registry_flush_on_close = false;
+};
+
+// RegCreateKeyEx's result.
+struct RegCreated {
+    uint32_t hkey;
+    bool created;  // REG_CREATED_NEW_KEY, else REG_OPENED_EXISTING_KEY
 };
 
 struct MapViewResult {
@@ -330,6 +348,40 @@ public:
     // Drops a thread's staging (a write that gave up).
     void drop_msg_staging(ThreadRef caller);
 
+    // Registry (kernel_registry.cpp; ce-kernel-objects.md §6, docs/semantics/registry.md). An
+    // `hkey` is one of the four roots or a key handle the caller holds (else
+    // ERROR_INVALID_HANDLE). Registry calls return their code and never set the last error.
+    // open_registry loads the hives (importing the defaults on first boot); false with `error`
+    // when a hive cannot be opened or the defaults do not parse. save_registry flushes both.
+    bool open_registry(std::string& error);
+    Result<void> save_registry();
+    const fsys::registry::Tree& registry() const { return registry_; }
+    fsys::registry::Tree& registry() { return registry_; }
+    Result<RegCreated> reg_create_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey,
+                                      std::u16string_view class_name, uint32_t options);
+    Result<uint32_t> reg_open_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
+    Result<void> reg_close_key(ProcessId caller, uint32_t hkey);
+    Result<const fsys::registry::Value*> reg_query_value(ProcessId caller, uint32_t hkey,
+                                                         std::u16string_view name);
+    Result<void> reg_set_value(ProcessId caller, uint32_t hkey, std::u16string_view name,
+                               uint32_t type, std::span<const std::byte> data);
+    // A value too large for one request arrives in parts: each is staged for the calling
+    // thread at `offset` (0 starts anew); once `total` bytes are there the value is set.
+    // Returns the bytes staged, or `total` once set.
+    Result<uint32_t> reg_set_value_part(ThreadRef caller, uint32_t hkey, std::u16string_view name,
+                                        uint32_t type, uint32_t total, uint32_t offset,
+                                        std::span<const std::byte> part);
+    Result<void> reg_delete_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
+    Result<void> reg_delete_value(ProcessId caller, uint32_t hkey, std::u16string_view name);
+    Result<const fsys::registry::Key*> reg_enum_key(ProcessId caller, uint32_t hkey, uint32_t index);
+    Result<const fsys::registry::Value*> reg_enum_value(ProcessId caller, uint32_t hkey,
+                                                        uint32_t index);
+    Result<fsys::registry::KeyInfo> reg_query_info(ProcessId caller, uint32_t hkey,
+                                                   std::u16string& class_name);
+    Result<void> reg_flush_key(ProcessId caller, uint32_t hkey);
+    // The key behind `hkey` for the caller (also for cedump's export).
+    Result<fsys::registry::KeyRef> reg_key(ProcessId caller, uint32_t hkey);
+
     // WaitForMultipleObjects. Completes now (WAIT_OBJECT_0 + i, WAIT_ABANDONED + i, or
     // WAIT_TIMEOUT for a zero timeout) or, with nullopt, leaves the wait pending: it completes
     // later through take_completions() with the same `tag`, or is dropped by cancel_wait() or
@@ -447,6 +499,7 @@ private:
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
+        std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
     };
 
     Process* process(ProcessId id);
@@ -567,6 +620,12 @@ private:
     std::list<CopyTask> copies_;
     std::unique_ptr<CopyWorker> copy_worker_;  // after copies_: stops before the jobs go
     MemoryBudget memory_budget_{config_.process_memory_limit};
+
+    // The registry (kernel_registry.cpp): one tree for all processes, and its hive files.
+    Result<void> flush_hive(fsys::registry::HiveId hive);
+    fsys::registry::Tree registry_;
+    std::unique_ptr<fsys::registry::Hive> hives_[fsys::registry::kHiveCount];
+    bool registry_flush_on_close_ = false;
 };
 
 }  // namespace cek::kernel

@@ -44,6 +44,9 @@ struct Options {
     bool sidecar_attributes = false;
     int idle_exit = -1;
     int spin_us = 30;
+    std::string registry_dir;       // default: ROOT/.cek~registry; "none": memory only
+    std::string registry_defaults;  // a .reg file imported on first boot
+    bool registry_flush_on_close = false;
 };
 
 void usage() {
@@ -51,6 +54,11 @@ void usage() {
         "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
         "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
         "                [--log-max-kib KIB] [--spin-us MICROSECONDS] [--sidecar-attributes]\n"
+        "                [--registry-defaults FILE.reg] [--registry-dir DIR|none]\n"
+        "                [--registry-flush-on-close]\n"
+        "  --registry-defaults  imported when the system hive is new (first boot)\n"
+        "  --registry-dir       where system.hv and default/user.hv live (default: ROOT/.cek~registry,\n"
+        "                       which CE never sees); none keeps the registry in memory only\n"
         "  --log-max-kib   the log file's size before it is rotated (one older file is kept;\n"
         "                  default 16384, at least 64)\n",
         stderr);
@@ -80,6 +88,9 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--log-level") ok = value(o.log_level);
         else if (a == "--log-file") ok = value(o.log_file);
         else if (a == "--foreground") o.foreground = true;
+        else if (a == "--registry-defaults") ok = value(o.registry_defaults);
+        else if (a == "--registry-dir") ok = value(o.registry_dir);
+        else if (a == "--registry-flush-on-close") o.registry_flush_on_close = true;
         else if (a == "--sidecar-attributes") o.sidecar_attributes = true;
         else if (a == "--idle-exit") ok = number(o.idle_exit);
         else if (a == "--spin-us") ok = number(o.spin_us);
@@ -260,6 +271,11 @@ int main(int argc, char** argv) {
     config.window_size = window.size;
     config.personality = cek::kernel::choose_personality(o.personality).personality->version();
     config.copy_thread = true;
+    // Under the CE root, in a host directory fsys reserves (CE applications never see it).
+    if (o.registry_dir.empty()) config.registry_dir = o.root + "/.cek~registry";
+    else if (o.registry_dir != "none") config.registry_dir = o.registry_dir;
+    config.registry_defaults = o.registry_defaults;
+    config.registry_flush_on_close = o.registry_flush_on_close;
     cek::kernel::Kernel kernel(config, std::move(root.value()));
 
     cek::kernel::ServerOptions server_options;
@@ -275,12 +291,23 @@ int main(int argc, char** argv) {
         report(status_fd, running ? kExitAlreadyRunning : 1);
         return running ? kExitAlreadyRunning : 1;
     }
+    // After the instance is ours (a second kernel of it stops above) and before any client is
+    // served (run() accepts them).
+    if (std::string why; !kernel.open_registry(why)) {
+        cek::kernel::log::kernel()->error("registry: {}", why);
+        std::fprintf(stderr, "cekernel: registry: %s\n", why.c_str());
+        report(status_fd, 1);
+        return 1;
+    }
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());
         std::fflush(stdout);
     }
     report(status_fd, 0);
     int rc = server.run();
+    // A clean stop writes every hive (what was not flushed survives it; a crash may lose it).
+    if (auto saved = kernel.save_registry(); !saved)
+        cek::kernel::log::kernel()->error("registry: saving the hives failed");
     cek::kernel::log::kernel()->info("kernel stopped");
     return rc;
 }

@@ -69,4 +69,9 @@ inline constexpr uint32_t kMsgQueueMaxMessages = 0x100000;
 inline constexpr uint64_t kMsgQueuePrecommitLimit = uint64_t{16} << 20;  // cbMax x dwMax
 inline constexpr uint32_t kMsgQueueMaxNameChars = 257;
 
+// Registry (ce-kernel-objects.md §6).
+inline constexpr uint32_t kRegOptionVolatile = 1;  // REG_OPTION_VOLATILE
+inline constexpr uint32_t kRegCreatedNewKey = 1;
+inline constexpr uint32_t kRegOpenedExistingKey = 2;
+
 }  // namespace cek::ce

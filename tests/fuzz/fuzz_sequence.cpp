@@ -686,11 +686,122 @@ private:
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue failure without an error");
     }
 
+    // ---- registry ----
+
+    // A root (selector bit 7 set; bits 0-2 pick it, 4 and up being no root), or what
+    // pick_handle gives: a key handle the caller holds, another handle, a stale value.
+    uint32_t pick_hkey(ProcessModel& p) {
+        const uint8_t b = in_.byte();
+        if ((b & 0x80) != 0) return 0x80000000u + (b & 7u);
+        return pick_handle(p);
+    }
+
+    std::u16string reg_path(uint8_t shape) {
+        static const char16_t* const kPaths[] = {u"", u"Software", u"software\\App", u"A\\B\\C",
+                                                 u"\\lead\\", u"a\\\\b", u"x"};
+        std::u16string path = kPaths[shape % 7];
+        if ((shape & 0x40) != 0) path += u"\\" + std::u16string(256, u'n');  // a name too long
+        return path;
+    }
+
+    void registry_keys() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t hkey = pick_hkey(p);
+        const std::u16string path = reg_path(in_.byte());
+        Reply r;
+        uint32_t handle = 0;
+        switch (shape % 4) {
+        case 0: {
+            const std::u16string cls = (shape & 0x80) != 0 ? u"class" : u"";
+            std::u16string both = path + cls;
+            r = h_.call(p.id,
+                        proto::RegCreateKeyRequest{hkey, (shape >> 2) & 1u,
+                                                   static_cast<uint32_t>(path.size()),
+                                                   static_cast<uint32_t>(cls.size())},
+                        as_bytes(both));
+            if (r.ok()) handle = r.as<proto::RegCreateKeyReply>().hkey;
+            break;
+        }
+        case 1:
+            r = h_.call(p.id, proto::RegOpenKeyRequest{hkey, static_cast<uint32_t>(path.size())},
+                        as_bytes(path));
+            if (r.ok()) handle = r.as<proto::RegOpenKeyReply>().hkey;
+            break;
+        case 2:
+            r = h_.call(p.id, proto::RegDeleteKeyRequest{hkey, static_cast<uint32_t>(path.size())},
+                        as_bytes(path));
+            break;
+        default: {
+            r = h_.call(p.id, proto::RegCloseKeyRequest{hkey, 0});
+            if (r.ok() && hkey < 0x80000000u) release_ref(p, hkey);
+            break;
+        }
+        }
+        if (handle != 0) {
+            ++p.refs[handle];
+            remember(handle);
+        }
+    }
+
+    void registry_values() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t hkey = pick_hkey(p);
+        static const char16_t* const kNames[] = {u"", u"v", u"V", u"value two"};
+        const std::u16string name = kNames[in_.byte() % 4];
+        Reply r;
+        switch (shape % 6) {
+        case 0: {  // a whole value, or a part of one
+            const uint32_t total = from_table({4u, 0u, 4096u, 4097u, 3000u});
+            const uint32_t offset = (shape & 0x40) != 0 ? from_table({0u, 2000u, 3000u}) : 0u;
+            const uint32_t part = std::min<uint32_t>(total, (shape & 0x80) != 0 ? 2000u : 4096u);
+            std::vector<std::byte> extra(as_bytes(name).begin(), as_bytes(name).end());
+            extra.resize(extra.size() + std::min<uint32_t>(part, proto::reg_set_value_inline(name.size())),
+                         std::byte{0x42});
+            r = h_.call(p.id,
+                        proto::RegSetValueRequest{hkey, from_table({4u, 1u, 0xBAADu}),
+                                                  static_cast<uint32_t>(name.size()), total, offset, 0},
+                        extra, thread());
+            break;
+        }
+        case 1: {
+            const uint32_t offset = (shape & 0x40) != 0 ? from_table({4064u, 1u}) : 0u;
+            r = h_.call(p.id,
+                        proto::RegQueryValueRequest{hkey, static_cast<uint32_t>(name.size()), offset, 0,
+                                                    in_.byte()},
+                        as_bytes(name));
+            if (r.ok() && offset == 0) {
+                const auto rep = r.as<proto::RegQueryValueReply>();
+                CEK_FUZZ_CHECK(rep.size <= 4096, "a value over 4 KB");
+                CEK_FUZZ_CHECK(r.body.size() == sizeof rep + std::min(rep.size, proto::kRegValueReplyInline),
+                               "query reply data length");
+            }
+            break;
+        }
+        case 2:
+            r = h_.call(p.id, proto::RegDeleteValueRequest{hkey, static_cast<uint32_t>(name.size())},
+                        as_bytes(name));
+            break;
+        case 3:
+            r = h_.call(p.id, proto::RegEnumKeyRequest{hkey, in_.below(4)});
+            break;
+        case 4:
+            r = h_.call(p.id, proto::RegEnumValueRequest{hkey, in_.below(4)});
+            break;
+        default:
+            r = (shape & 0x40) != 0 ? h_.call(p.id, proto::RegQueryInfoRequest{hkey, 0})
+                                    : h_.call(p.id, proto::RegFlushKeyRequest{hkey, 0});
+            break;
+        }
+        if (!r.ok()) CEK_FUZZ_CHECK(r.error() != Win32Error::ERROR_SUCCESS, "registry failure without a code");
+    }
+
     uint32_t thread() { return in_.below(3) + 1; }
 
     void step() {
         const uint8_t op = in_.byte();
-        switch (op % 27) {
+        switch (op % 29) {
         case 0:
             attach();
             break;
@@ -759,6 +870,12 @@ private:
             break;
         case 26:
             msgqueue_io();
+            break;
+        case 27:
+            registry_keys();
+            break;
+        case 28:
+            registry_values();
             break;
         default:
             duplicate();
