@@ -42,7 +42,7 @@ struct Options {
 void usage() {
     std::fputs(
         "usage: cedump [--instance NAME] [--json|--dot] [--pid PID] [--type TYPE] [--name TEXT]\n"
-        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|all]\n"
+        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|threads|all]\n"
         "       cedump [--instance NAME] watch [--interval S] [--count N] [filters] [section]\n"
         "       cedump [--instance NAME] trace [--pid PID] [--count N]\n"
         "exit status: 0 ok, 1 no kernel / refused / protocol error, 2 usage\n",
