@@ -125,7 +125,17 @@ bool query(HANDLE h, uint32_t op, uint32_t value, uint32_t& out) {
     return true;
 }
 
-uint32_t op(proto::ThreadOp o) { return static_cast<uint32_t>(o); }
+// A get: the value, or `failed` (the last error set by the kernel).
+template <class T>
+T get_or(HANDLE h, proto::ThreadOp o, T failed) {
+    uint32_t v = 0;
+    return query(h, static_cast<uint32_t>(o), 0, v) ? static_cast<T>(v) : failed;
+}
+
+BOOL set(HANDLE h, proto::ThreadOp o, uint32_t value) {
+    uint32_t v = 0;
+    return query(h, static_cast<uint32_t>(o), value, v) ? TRUE : FALSE;
+}
 
 }  // namespace
 
@@ -226,41 +236,27 @@ DWORD WINAPI ResumeThread(HANDLE hThread) {
 }
 
 int WINAPI GetThreadPriority(HANDLE hThread) {
-    uint32_t v = 0;
-    if (!query(hThread, op(proto::ThreadOp::GetPriority), 0, v)) return THREAD_PRIORITY_ERROR_RETURN;
-    return static_cast<int>(v);
+    return get_or(hThread, proto::ThreadOp::GetPriority, THREAD_PRIORITY_ERROR_RETURN);
 }
 
 BOOL WINAPI SetThreadPriority(HANDLE hThread, int nPriority) {
-    uint32_t v = 0;
-    return query(hThread, op(proto::ThreadOp::SetPriority), static_cast<uint32_t>(nPriority), v)
-               ? TRUE
-               : FALSE;
+    return set(hThread, proto::ThreadOp::SetPriority, static_cast<uint32_t>(nPriority));
 }
 
 int WINAPI CeGetThreadPriority(HANDLE hThread) {
-    uint32_t v = 0;
-    if (!query(hThread, op(proto::ThreadOp::CeGetPriority), 0, v))
-        return THREAD_PRIORITY_ERROR_RETURN;
-    return static_cast<int>(v);
+    return get_or(hThread, proto::ThreadOp::CeGetPriority, THREAD_PRIORITY_ERROR_RETURN);
 }
 
 BOOL WINAPI CeSetThreadPriority(HANDLE hThread, int nPriority) {
-    uint32_t v = 0;
-    return query(hThread, op(proto::ThreadOp::CeSetPriority), static_cast<uint32_t>(nPriority), v)
-               ? TRUE
-               : FALSE;
+    return set(hThread, proto::ThreadOp::CeSetPriority, static_cast<uint32_t>(nPriority));
 }
 
 DWORD WINAPI CeGetThreadQuantum(HANDLE hThread) {
-    uint32_t v = 0;
-    if (!query(hThread, op(proto::ThreadOp::GetQuantum), 0, v)) return kFailed;
-    return v;
+    return get_or(hThread, proto::ThreadOp::GetQuantum, kFailed);
 }
 
 BOOL WINAPI CeSetThreadQuantum(HANDLE hThread, DWORD dwTime) {
-    uint32_t v = 0;
-    return query(hThread, op(proto::ThreadOp::SetQuantum), dwTime, v) ? TRUE : FALSE;
+    return set(hThread, proto::ThreadOp::SetQuantum, dwTime);
 }
 
 }  // extern "C"
