@@ -26,9 +26,7 @@ Win32Error error_of(const Result<T>& r) {
     return r.error();
 }
 
-struct ThreadScene : Scene {
-    uint64_t next_tag = 1;
-
+struct ThreadScene : WaitScene {
     HandleValue create(ProcessId p, uint32_t flags = 0) {
         auto r = k.create_thread(p, flags, 0);
         REQUIRE(r.ok());
@@ -47,26 +45,6 @@ struct ThreadScene : Scene {
         auto r = k.thread_exit_code({p, 1}, h);
         REQUIRE(r.ok());
         return r.value();
-    }
-    uint64_t wait_pending(ThreadRef t, std::vector<HandleValue> hs, uint32_t timeout = kInfinite) {
-        uint64_t tag = next_tag++;
-        auto r = k.wait(t, hs, false, timeout, tag);
-        INFO((!r.has_value() ? std::string("pending")
-              : r->ok()      ? "result " + std::to_string(r->value())
-                             : "error " + std::to_string(to_u32(r->error()))));
-        REQUIRE_FALSE(r.has_value());
-        return tag;
-    }
-    uint32_t wait_now(ThreadRef t, std::vector<HandleValue> hs) {
-        auto r = k.wait(t, hs, false, 0, next_tag++);
-        REQUIRE(r.has_value());
-        REQUIRE(r->ok());
-        return r->value();
-    }
-    bool completed(uint64_t tag, uint32_t result) {
-        for (const auto& c : k.take_completions())
-            if (c.tag == tag && c.result == result && !c.failed) return true;
-        return false;
     }
     uint32_t query(ProcessId p, HandleValue h, ce::ThreadOp op, uint32_t value = 0) {
         auto r = k.thread_priority({p, 1}, h, op, value);
