@@ -90,7 +90,7 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
     Process p{id, pid, key, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
-              {}, {}, {}, {}, {}, {}};
+              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     hosts_[key].push_back(id);
@@ -106,6 +106,7 @@ void Kernel::detach_process(ProcessId id) {
     // Its pending waits go first, then the mutexes its threads own are abandoned (waking
     // other processes' waits), so no wait completes for a process that is leaving.
     drop_sync_state(*p);
+    end_threads_of(*p);  // its threads are gone too: their waiters wake
     cancel_background(id);  // its copies stop; their temporaries go
     // CE 5 (docs/semantics/handles.md §7): CreateFileForMapping handles no mapping took over, then views, then
     // every handle the process holds, its whole count.

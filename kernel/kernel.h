@@ -10,6 +10,7 @@
 //   kernel_vmem.cpp       CE 5 huge reservations              docs/semantics/vmem.md
 //   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
 //   kernel_registry.cpp   the registry (keys, values, hives)  docs/semantics/registry.md
+//   kernel_threads.cpp    threads                             docs/semantics/threads.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -48,6 +49,7 @@
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
 #include "kernel/objects/regkey_object.h"
+#include "kernel/objects/thread_object.h"
 #include "kernel/objects/waitable.h"
 #include "kernel/personality/personality.h"
 #include "protocol/ce_constants.h"
@@ -149,6 +151,18 @@ struct WaitCompletion {
     uint32_t msg_flags = 0;
     bool msg_truncated = false;
     std::vector<std::byte> msg_data;
+};
+
+// A thread as a thread call leaves it: its id (handle value), the suspend count before the call
+// and after it with the count's sequence (the shim applies counts in that order), its Linux tid
+// (0 until a created thread starts) and whether it is gone.
+struct ThreadState {
+    HandleValue handle;
+    uint32_t previous = 0;
+    uint32_t count = 0;
+    uint32_t sequence = 0;
+    uint32_t tid = 0;
+    bool exited = false;
 };
 
 // GetDiskFreeSpaceExW, in bytes.
@@ -294,6 +308,35 @@ public:
     Result<HandleValue> duplicate_handle(ProcessId caller, uint32_t source_process,
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
+
+    // Threads (kernel_threads.cpp; ce-kernel-objects.md §2, docs/semantics/threads.md). A thread
+    // handle is its id and global (CE 5): any attached process may name any thread; the
+    // pseudo-handle GetCurrentThread() names the caller, adopted on first need.
+    // CreateThread: ERROR_INVALID_PARAMETER for flags other than CREATE_SUSPENDED and
+    // STACK_SIZE_PARAM_IS_A_RESERVATION or a reservation <= 0; ERROR_NOT_ENOUGH_MEMORY without
+    // room for the handle. The caller gets one reference; the thread's own, which keeps the id
+    // valid until it exits, is the kernel's (process 0). Adopted threads have only that one.
+    Result<HandleValue> create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size);
+    // A created thread's first call (`created` is its handle: binds the caller's tid), or with 0
+    // the caller's own identity (adopting it if new).
+    Result<ThreadState> attach_thread(ThreadRef caller, HandleValue created);
+    // ExitThread / return from the thread function: the code is recorded (first one wins), the
+    // thread's mutexes are abandoned, its waiters wake and its own reference goes.
+    void exit_thread(ThreadRef caller, uint32_t code);
+    // SuspendThread / ResumeThread: previous count; ERROR_SIGNAL_REFUSED at 127,
+    // ERROR_INVALID_HANDLE for an unknown or exited thread, ERROR_ACCESS_DENIED for a thread of
+    // another host process (the shim could not stop it).
+    Result<ThreadState> suspend_thread(ThreadRef caller, HandleValue handle);
+    Result<ThreadState> resume_thread(ThreadRef caller, HandleValue handle);
+    // TerminateThread: the thread exits with `code` now (unless it already had), its parked
+    // wait fails with ERROR_OPERATION_ABORTED. The shim stops the host thread.
+    Result<ThreadState> terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code);
+    // GetExitCodeThread: STILL_ACTIVE until the thread is gone.
+    Result<uint32_t> thread_exit_code(ThreadRef caller, HandleValue handle);
+    // Get/SetThreadPriority, CeGet/CeSetThreadPriority, CeGet/CeSetThreadQuantum (§2.3). Set
+    // operations return 1.
+    Result<uint32_t> thread_priority(ThreadRef caller, HandleValue handle, ce::ThreadOp op,
+                                     uint32_t value);
 
     // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
     // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
@@ -500,6 +543,8 @@ private:
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
         std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
+        std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
+        std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
     };
 
     Process* process(ProcessId id);
@@ -565,8 +610,23 @@ private:
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
+    void snapshot_threads(proto::Snapshot& s) const;
     // Process death: its huge reservations go back to the window.
     void release_huge_of(Process& p);
+
+    // Threads (kernel_threads.cpp).
+    Result<Ref<ThreadObject>> add_thread(Process& p, uint32_t tid, bool created,
+                                         uint32_t suspend_count);
+    Result<ThreadObject*> current_thread(ThreadRef caller);
+    Result<ThreadObject*> thread_for(ThreadRef caller, HandleValue handle);
+    ThreadState state_of(const ThreadObject& t, uint32_t previous) const;
+    Result<void> same_host(ThreadRef caller, const ThreadObject& target) const;
+    // Records the exit: parked waits fail, mutexes are abandoned, waiters wake.
+    void end_thread(ThreadObject& t, uint32_t code);
+    // Forgets an exited thread in its process and drops its own reference.
+    void retire_thread(Process& p, ThreadObject& t);
+    // Process death: every thread of it exits (code 0).
+    void end_threads_of(Process& p);
 
     // Message queues (kernel_msgqueue.cpp).
     // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.

@@ -587,6 +587,83 @@ struct MsgQueueInfoReply {
     uint16_t writers;
 };
 
+// Threads (ce-kernel-objects.md §2, docs/semantics/threads.md). A thread's handle value is its
+// id; any process may name any thread by it (CE 5); kCurrentThreadHandle names the caller.
+//
+// ThreadCreate: CreateThread's kernel half, before the host thread exists. Errors:
+// ERROR_INVALID_PARAMETER (flags other than CREATE_SUSPENDED and STACK_SIZE_PARAM_IS_A_RESERVATION,
+// a reservation <= 0 as a signed value), ERROR_NOT_ENOUGH_MEMORY (no room for the handle).
+using ce::kCreateSuspended;
+using ce::kStackSizeParamIsAReservation;
+struct ThreadCreateRequest {
+    uint32_t flags;
+    uint32_t stack_size;
+};
+struct ThreadCreateReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+// A thread's state after a thread call: its id, the suspend count before the call and after it,
+// the count's sequence (the shim applies counts in this order), its Linux tid and whether it has
+// exited. ThreadAttach: a created thread's first call (`handle`: binds the caller's tid), or with
+// handle 0 the caller's identity (a thread the kernel has not met is adopted). Errors:
+// ERROR_INVALID_PARAMETER (not a created thread of the caller that has not started).
+struct ThreadAttachRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct ThreadAttachReply {
+    uint32_t handle;
+    uint32_t previous;
+    uint32_t count;
+    uint32_t sequence;
+    uint32_t tid;
+    uint32_t exited;
+};
+// ThreadExit: ExitThread or the thread function's return by the calling thread. No errors.
+struct ThreadExitRequest {
+    uint32_t exit_code;
+    uint32_t reserved;
+};
+struct ThreadExitReply {
+    uint64_t reserved;
+};
+// ThreadControl: SuspendThread, ResumeThread, TerminateThread (`op`, ThreadControlOp; `code` is
+// the exit code). Errors: ERROR_INVALID_HANDLE (no such thread; suspend or resume of an exited
+// one), ERROR_SIGNAL_REFUSED (suspend count at 127), ERROR_ACCESS_DENIED (a thread of another
+// host process), ERROR_INVALID_PARAMETER (unknown op).
+using ce::ThreadControlOp;
+struct ThreadControlRequest {
+    uint32_t handle;
+    uint32_t op;
+    uint32_t code;
+    uint32_t reserved;
+};
+struct ThreadControlReply {
+    uint32_t handle;
+    uint32_t previous;
+    uint32_t count;
+    uint32_t sequence;
+    uint32_t tid;
+    uint32_t exited;
+};
+// ThreadQuery: priorities, quanta and the exit code (`op`, ThreadOp or kThreadExitCode). Errors
+// per operation, ce-kernel-objects.md §2.3: ERROR_INVALID_HANDLE (no such thread; a get on an
+// exited one; SetThreadPriority of an exited one), ERROR_INVALID_PARAMETER (level >= 8, CE
+// priority >= 256, quantum with bit 31, a Ce set on an exited thread).
+using ce::ThreadOp;
+inline constexpr uint32_t kThreadExitCode = 100;  // GetExitCodeThread
+struct ThreadQueryRequest {
+    uint32_t handle;
+    uint32_t op;
+    uint32_t value;
+    uint32_t reserved;
+};
+struct ThreadQueryReply {
+    uint32_t value;
+    uint32_t reserved;
+};
+
 // Message bytes that fit in one request after a MsgQueueWrite, or in one reply after a
 // MsgQueueReadReply.
 inline constexpr uint32_t kMsgQueueWriteInline =

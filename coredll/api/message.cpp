@@ -57,6 +57,7 @@ constexpr SystemMessage kMessages[] = {
     {ERROR_PROC_NOT_FOUND, "The specified procedure could not be found."},
     {ERROR_NEGATIVE_SEEK, "An attempt was made to move the file pointer before the beginning of the file."},
     {ERROR_DIR_NOT_EMPTY, "The directory is not empty."},
+    {ERROR_SIGNAL_REFUSED, "The recipient process has refused the signal."},
     {ERROR_BAD_PATHNAME, "The specified path is invalid."},
     {ERROR_BUSY, "The requested resource is in use."},
     {ERROR_ALREADY_EXISTS, "Cannot create a file when that file already exists."},

@@ -799,9 +799,57 @@ private:
 
     uint32_t thread() { return in_.below(3) + 1; }
 
+    // ---- threads ----
+
+    // CreateThread's kernel half, a thread's first call (binding or adopting), ExitThread,
+    // Suspend/Resume/TerminateThread, priorities, quanta and exit codes, from threads 1-3 of the
+    // caller. Threads hold references of their own that come and go with them, so the model
+    // takes the caller's references from the snapshot after each of these calls.
+    void thread_call() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t tid = thread();
+        const uint32_t handle = (shape & 0x80) != 0 ? proto::kCurrentThreadHandle : pick_handle(p);
+        Reply r;
+        switch (shape % 5) {
+        case 0:
+            r = h_.call(p.id,
+                        proto::ThreadCreateRequest{from_table({0u, 4u, 0x10000u, 0x10004u, 1u}),
+                                                   from_table({0u, 65536u, 0x80000000u})},
+                        {}, tid);
+            if (r.ok()) remember(r.as<proto::ThreadCreateReply>().handle);
+            break;
+        case 1:
+            r = h_.call(p.id, proto::ThreadAttachRequest{(shape & 0x10) != 0 ? handle : 0u, 0}, {},
+                        tid);
+            break;
+        case 2:
+            r = h_.call(p.id, proto::ThreadExitRequest{from_table({0u, 7u, 0x103u}), 0}, {}, tid);
+            break;
+        case 3:
+            r = h_.call(p.id,
+                        proto::ThreadControlRequest{handle, from_table({1u, 2u, 3u, 0u, 4u}),
+                                                    from_table({0u, 5u}), 0},
+                        {}, tid);
+            break;
+        default:
+            r = h_.call(p.id,
+                        proto::ThreadQueryRequest{handle,
+                                                  from_table({1u, 2u, 3u, 4u, 5u, 6u, 100u, 0u}),
+                                                  from_table({0u, 3u, 8u, 251u, 256u,
+                                                              0x80000000u}),
+                                                  0},
+                        {}, tid);
+            break;
+        }
+        resync_ = true;
+        CEK_FUZZ_CHECK(!r.pending, "a thread call was parked");
+        if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "thread failure without an error");
+    }
+
     void step() {
         const uint8_t op = in_.byte();
-        switch (op % 29) {
+        switch (op % 30) {
         case 0:
             attach();
             break;
@@ -877,6 +925,9 @@ private:
         case 28:
             registry_values();
             break;
+        case 29:
+            thread_call();
+            break;
         default:
             duplicate();
             break;
@@ -910,7 +961,7 @@ private:
             for (const auto& v : s.views)
                 if (v.process_id == p.id.raw) views_.emplace_back(v.address, v.object_id);
             std::sort(views_.begin(), views_.end());
-            if (exact_) {
+            if (exact_ && !resync_) {
                 const std::string who = ", process " + std::to_string(p.id.raw);
                 CEK_FUZZ_CHECK(std::ranges::equal(p.refs, refs_,
                                                   [](const auto& a, const auto& b) {
@@ -941,12 +992,14 @@ private:
                 p.huge = h_.kernel().huge_reservations(p.id);
             }
         }
+        resync_ = false;
     }
 
     Input& in_;
     Harness h_;
     bool fsys_;
     bool exact_ = true;
+    bool resync_ = false;  // a thread call: take the references from the snapshot once
     std::vector<ProcessModel> procs_;
     std::vector<uint32_t> seen_;                 // every handle value handed out
     std::map<std::u16string, uint32_t> names_;  // mapping names the model created

@@ -117,6 +117,14 @@ def dispatch_seeds():
             + dreq(CODE["RegQueryInfo"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0), caller=1) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0))
+    if "ThreadCreate" in CODE:
+        # A suspended thread, its start, a resume, a priority, its exit, its exit code.
+        seeds["gen-thread"] = bytes([0]) + dreq(CODE["ThreadCreate"], struct.pack("<2I", 4, 0)) \
+            + dreq(CODE["ThreadAttach"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["ThreadControl"], struct.pack("<4I", FIRST_HANDLE, 2, 0, 0)) \
+            + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 2, 5, 0)) \
+            + dreq(CODE["ThreadExit"], struct.pack("<2I", 5, 0)) \
+            + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 100, 0, 0))
     return seeds
 
 
@@ -125,7 +133,7 @@ def dispatch_seeds():
 OP = dict(attach=0, die=1, create=2, map=4, unmap=6, flush=7, close=8, file=9, file_call=11,
           find=12, path=13, snapshot=14, raw=15, sync_create=16, sync_open=18, signal=19,
           wait=21, wait_control=22, duplicate=23, huge=24, msgqueue_create=25, msgqueue_io=26,
-          registry_keys=27, registry_values=28)
+          registry_keys=27, registry_values=28, thread=29)
 
 
 def seq_create(caller, named=True, name_index=0, protect=0, size=0, file_handle=None):
@@ -206,6 +214,18 @@ def sequence_seeds():
             + bytes([OP["registry_keys"], 0, 0x03, 0]) \
             + bytes([OP["registry_keys"], 0, 0x40, 0x85, 3]) \
             + bytes([OP["die"], 1])
+    if "ThreadCreate" in CODE:
+        # Threads created, started, suspended and resumed, queried, waited on, ended, and
+        # their process's death.
+        seeds["gen-thread"] = bytes([0]) + bytes([OP["attach"]]) \
+            + bytes([OP["thread"], 0, 0x00, 0, 0, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x11, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x03, 0, 0, 0, 0]) \
+            + bytes([OP["thread"], 0, 0x83, 1, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x04, 0, 0, 2, 3]) \
+            + bytes([OP["wait"], 1, 0, 0, 0]) \
+            + bytes([OP["thread"], 0, 0x02, 1, 0, 1]) \
+            + bytes([OP["die"], 0])
     return seeds
 
 

@@ -55,6 +55,10 @@
 //   regclose|regflush <key> | regset <key> <name> <dword> | regget <key> <name> -> ok <type> <v>
 //   regstorm <key> <seed> <every>  (sets v0, v1... = i, RegFlushKey every <every>-th, printing
 //       "flushed i" after each, until a call fails) -> fail <code>
+// Threads:
+//   thread  (a CE thread that waits on a new auto-reset event, then returns 9)
+//       -> ok <thread handle> <event handle>
+//   exitcode <thread> -> ok <GetExitCodeThread's code, hex>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -598,6 +602,23 @@ std::string run(const std::vector<std::string>& w) {
         for (size_t i = 2; i < w.size(); ++i) hs.push_back(handle(w[i]));
         DWORD r = WaitForMultipleObjects(static_cast<DWORD>(hs.size()), hs.data(), FALSE, timeout);
         return r == WAIT_FAILED ? fail() : "ok " + hex(r);
+    }
+    if (cmd == "thread") {
+        HANDLE ev = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+        HANDLE t = CreateThread(
+            nullptr, 0,
+            [](LPVOID e) -> DWORD {
+                return WaitForSingleObject(static_cast<HANDLE>(e), INFINITE) == WAIT_OBJECT_0 ? 9
+                                                                                             : 1;
+            },
+            ev, 0, nullptr);
+        return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " +
+                                  hex(reinterpret_cast<uintptr_t>(ev))
+                            : fail();
+    }
+    if (cmd == "exitcode" && w.size() >= 2) {
+        DWORD code = 0;
+        return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) : fail();
     }
     if (cmd == "mutexloop" && w.size() >= 5)
         return "ok " + std::to_string(mutex_loop(wide(w[1]), wide(w[2]),

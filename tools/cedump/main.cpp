@@ -45,7 +45,7 @@ struct Options {
 void usage() {
     std::fputs(
         "usage: cedump [--instance NAME] [--json|--dot] [--pid PID] [--type TYPE] [--name TEXT]\n"
-        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|all]\n"
+        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|threads|all]\n"
         "       cedump [--instance NAME] watch [--interval S] [--count N] [filters] [section]\n"
         "       cedump [--instance NAME] trace [--pid PID] [--count N]\n"
         "       cedump [--instance NAME] registry [KEY] [--reg|--json]\n"
