@@ -217,7 +217,11 @@ Result<ThreadState> Kernel::terminate_thread(ThreadRef caller, HandleValue handl
 Result<void> Kernel::same_host(ThreadRef caller, const ThreadObject& target) const {
     // Stopping a host thread takes a signal and a word in the target's memory: only a process's
     // own threads for now (docs/decisions/0010-threads.md).
-    if (pid_of(caller.process) != pid_of(target.process()) || pid_of(target.process()) == 0)
+    // One host process (its connections share a host key: Server::host_of, from the pidfd),
+    // whether or not the kernel can see its pid.
+    auto a = processes_.find(caller.process);
+    auto b = processes_.find(target.process());
+    if (a == processes_.end() || b == processes_.end() || a->second.host != b->second.host)
         return Win32Error::ERROR_ACCESS_DENIED;
     return {};
 }
