@@ -2,10 +2,8 @@
 // and the doorbells, and feeds requests to decode_and_dispatch on the single kernel thread.
 //
 // Wake-ups: after work the loop keeps polling the channels for a short, time-bounded spin
-// (a reply followed by the next request costs no sleep) while such spins have been paying; then
-// it publishes `sleeping` in the kernel page, checks once more, and parks in epoll_wait on
-// sockets, doorbells and signals. Each round it stamps its CPU and the time in the page, so that
-// clients spin for replies only while it runs on another CPU.
+// (a reply followed by the next request costs no sleep); then it publishes `sleeping` in the
+// kernel page, checks once more, and parks in epoll_wait on sockets, doorbells and signals.
 // See docs/architecture.md and docs/decisions/0001-transport.md.
 #pragma once
 
