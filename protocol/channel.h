@@ -9,8 +9,7 @@
 //
 // Kernel page (one memfd, written by the kernel, mapped read-only by every client): the
 // kernel's sleeping flag, read by a client after publishing a request to decide whether to ring
-// its doorbell eventfd, and where and when the awake loop last looked at the channels, read to
-// decide whether spinning for the reply can pay (docs/decisions/0001-transport.md, "Waking").
+// its doorbell eventfd.
 #pragma once
 
 #include <atomic>
@@ -62,11 +61,6 @@ struct alignas(64) KernelPage {
     int32_t kernel_pid;
     uint32_t reserved;
     alignas(64) std::atomic<uint32_t> sleeping;  // kernel: 1 while parked in epoll_wait
-    // Written by the awake loop each round, on a line of its own so that the flag above stays
-    // clean in every client's cache.
-    alignas(64) std::atomic<uint32_t> cpu;       // kernel: the CPU its loop last ran on
-    std::atomic<uint32_t> reserved2;
-    std::atomic<uint64_t> awake_ns;              // kernel: monotonic time of its last round
 };
 
 // Socket messages (SOCK_SEQPACKET): one each way at connect, then only KernelFdMessages from the

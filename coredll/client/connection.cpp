@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -400,17 +399,6 @@ void Connection::on_kernel_death() {
     Window::instance().revoke();
 }
 
-// Spinning for the reply pays only while the kernel's loop is running on another CPU: it looked
-// at the channels a moment ago, and not from this CPU (which this thread holds). Otherwise the
-// spin would only keep the kernel from the CPU it needs, or wait out its wake-up.
-bool Connection::kernel_running_elsewhere() const {
-    constexpr uint64_t kFreshNs = 10'000;
-    const int cpu = ::sched_getcpu();
-    if (cpu >= 0 && page_->cpu.load(std::memory_order_relaxed) == static_cast<uint32_t>(cpu))
-        return false;
-    return proto::monotonic_ns() - page_->awake_ns.load(std::memory_order_relaxed) < kFreshNs;
-}
-
 bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     auto& rep = slot.control.rep_seq;
     if (spin && spin_ns_ != 0) {
@@ -480,7 +468,7 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
         uint64_t one = 1;
         (void)::write(doorbell_, &one, sizeof one);
     }
-    if (!wait_reply(slot, seq, !kernel_asleep && kernel_running_elsewhere())) {
+    if (!wait_reply(slot, seq, !kernel_asleep)) {
         // The slot stays claimed: the dead kernel might still have been writing into it.
         return status;
     }

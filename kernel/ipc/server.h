@@ -56,12 +56,6 @@ private:
     void finish_hello(Client& c);
     void drop_client(Client& c, const char* why);
     bool poll_channels();
-    // Whether the loop should busy-poll after its last request, from how the recent spins
-    // went (docs/decisions/0001-transport.md, "Waking"); note_spin records one.
-    bool spin_worthwhile();
-    void note_spin(bool paid);
-    // Tells clients where and when the awake loop last looked at the channels.
-    void stamp(uint64_t now);
     void serve_slot(Client& c, uint32_t index);
     void publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes);
     // Sends the descriptor a reply names on the client's socket (KernelFdMessage); false, and
@@ -96,9 +90,6 @@ private:
     std::vector<Client*> active_;  // clients with a channel, polled each round
     std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId
     std::vector<Client*> dead_;    // dropped this round, freed by reap()
-    uint32_t spin_credit_ = kSpinCreditMax;  // spins that paid lately, less those that did not
-    uint32_t spin_skips_ = 0;                // spins skipped in a row (every 16th probes)
-    static constexpr uint32_t kSpinCreditMax = 8;
     uint64_t idle_since_ns_ = 0;   // when the last application client left (0: has clients)
     size_t app_clients_ = 0;
     bool stop_ = false;

@@ -4,10 +4,6 @@ the two interleaved round by round (the order alternating), so that both see the
 Prints each row's median over the rounds, its min..max, and after ÷ before.
 
   python3 tools/bench/ab_compare.py --before OLD_BUILD --after build [--rounds 30] [--samples 2000]
-                                    [--load N]
-
---load N keeps N CPU-bound processes of another program running at ordinary priority for the
-whole comparison (a busy machine, issue 22).
 
 OLD_BUILD is a build directory of another checkout (for example a `git worktree` of the
 commit before a change). Ordinary priority, as users run it (docs/performance.md).
@@ -39,20 +35,16 @@ def main():
     ap.add_argument("--after", default="build", help="build directory of the new tree")
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--samples", type=int, default=2000)
-    ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
-    ap.add_argument("--rows", help="comma-separated ce_bench rows to run (default: all)")
     args = ap.parse_args()
     builds = {"before": args.before, "after": args.after}
     base = tempfile.mkdtemp(prefix="cek-ab-")
-    spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(args.load)]
-    extra = ["--only", args.rows] if args.rows else []
     try:
         envs = {name: start_kernel(build, base, name) for name, build in builds.items()}
         runs = {name: {} for name in builds}
         for r in range(args.rounds):
             for name in (list(builds) if r % 2 == 0 else list(builds)[::-1]):
                 bench = os.path.join(builds[name], "tools", "bench", "ce_bench")
-                out = subprocess.run([bench, "--dir", "\\Temp", "--samples", str(args.samples)] + extra,
+                out = subprocess.run([bench, "--dir", "\\Temp", "--samples", str(args.samples)],
                                      env=envs[name], stdout=subprocess.PIPE, text=True, check=True)
                 for line in out.stdout.splitlines():
                     f = line.split()
@@ -67,9 +59,6 @@ def main():
             print(f"{row:14s} {mb:9.2f} [{min(before):.2f}..{max(before):.2f}]".ljust(43) +
                   f" {ma:9.2f} [{min(after):.2f}..{max(after):.2f}]".ljust(29) + f"  {ma / mb:.2f}×")
     finally:
-        for s in spinners:
-            s.kill()
-            s.wait()
         shutil.rmtree(base, ignore_errors=True)  # the kernels exit on their own (--idle-exit)
     return 0
 
