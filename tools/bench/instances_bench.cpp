@@ -12,7 +12,6 @@
 //   instances_bench [--quick] [--kernel PATH] [--idle-instances N] [--idle-seconds S]
 //                   [--busy-instances N] [--busy-seconds S]
 #include <dirent.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "private_kernel.h"
+#include "protocol/futex.h"
 #include <windows.h>
 
 namespace {
@@ -42,12 +42,6 @@ struct Options {
     int busy_instances = 8;
     double busy_seconds = 5;
 };
-
-uint64_t now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // What the threads of some processes have used so far.
 struct Usage {
@@ -109,9 +103,9 @@ int client_body(const Pipe& ready, const Pipe& go, const Pipe& results, bool bus
         return CloseHandle(event) ? 0 : 4;
     }
     if (go.get() != 'g') return 5;
-    const uint64_t end = now_ns() + static_cast<uint64_t>(seconds * 1e9);
+    const uint64_t end = cek::proto::monotonic_ns() + static_cast<uint64_t>(seconds * 1e9);
     uint64_t calls = 0;
-    while (now_ns() < end) {
+    while (cek::proto::monotonic_ns() < end) {
         for (int i = 0; i < 64; ++i)
             if (!SetEvent(event) || !ResetEvent(event)) return 6;
         calls += 128;
@@ -162,9 +156,9 @@ bool idle(const Options& o) {
         clients.insert(clients.end(), inst.clients.begin(), inst.clients.end());
     }
     const Usage k0 = usage_of(kernels), c0 = usage_of(clients);
-    const uint64_t t0 = now_ns();
+    const uint64_t t0 = cek::proto::monotonic_ns();
     ::usleep(static_cast<useconds_t>(o.idle_seconds * 1e6));
-    const double wall = static_cast<double>(now_ns() - t0) / 1e9;
+    const double wall = static_cast<double>(cek::proto::monotonic_ns() - t0) / 1e9;
     const Usage k1 = usage_of(kernels), c1 = usage_of(clients);
     const double k_ms = static_cast<double>(k1.cpu_ns - k0.cpu_ns) / 1e6;
     const double c_ms = static_cast<double>(c1.cpu_ns - c0.cpu_ns) / 1e6;
