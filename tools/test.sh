@@ -4,6 +4,8 @@
 # build directory. Ends with one line over all runs: "N passed, M failed".
 #   CEK_SANITIZERS=0      only the normal build (quick local runs; CI runs all three)
 #   CEK_BUILD_DIR, CEK_ASAN_BUILD_DIR, CEK_TSAN_BUILD_DIR   build directories
+# The normal build also runs the package suite (tests/package: build, install and purge the
+# Debian packages, about 5 minutes); the sanitizer builds leave it out.
 # Extra arguments go to every `meson test` (e.g. a test name). See docs/reliability.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,10 @@ run_suite() {
 
 test_args=("$@")
 wrapper=""
-run_suite "$build" normal
+# The package test (tests/package/run_package_test.sh) builds, installs and purges the Debian
+# packages: once, with the normal build (as root; elsewhere it says why it skips).
+CEK_PACKAGE_TEST=1 run_suite "$build" normal
+test_args+=(--no-suite package)
 
 if [ "${CEK_SANITIZERS:-1}" != 0 ]; then
     # Shorter soak and load runs: the sanitizers make every call several times slower.

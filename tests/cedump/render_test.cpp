@@ -1,5 +1,5 @@
-// cedump's renderers as pure functions, on a fixed synthetic snapshot: every section (waits
-// included, which the live scene cannot hold still), as a table, as JSON and as a graph, under
+// cedump's renderers as pure functions, on a fixed synthetic snapshot: every section (waits and
+// threads included, which the live scene cannot hold still), as a table, as JSON and as a graph, under
 // each kind of filter. Goldens in golden/render/; CEK_UPDATE_GOLDEN=1 rewrites them.
 #include <catch2/catch.hpp>
 
@@ -64,6 +64,12 @@ proto::Snapshot scene() {
         {2, 5002, 250, 0, 20'000'000ULL, {0x40040e, 0x400616, 0x999}},
         {1, 5003, 0, 0, 0, {}},
     };
+    s.threads = {
+        {1, 0x40071a, 5001, 1, 0x103, 251, 100, proto::kThreadCreated},  // suspended, waiting
+        {1, 0x40081e, 6000, 0, 0x103, 248, 100, 0},                      // adopted, running
+        {2, 0x400922, 0, 0, 0x103, 251, 100, proto::kThreadCreated},     // not started yet
+        {2, 0x400a26, 5010, 0, 42, 100, 0, proto::kThreadCreated | proto::kThreadExited},
+    };
     return s;
 }
 
@@ -96,7 +102,8 @@ TEST_CASE("cedump renders every section of a fixed snapshot as its golden", "[ce
     const auto s = scene();
     SECTION("no filter, each section alone") {
         std::string out;
-        for (const char* word : {"processes", "handles", "objects", "views", "files", "names", "waits"}) {
+        for (const char* word :
+             {"processes", "handles", "objects", "views", "files", "names", "waits", "threads"}) {
             auto section = cedump::parse_section(word);
             REQUIRE(section);
             out += std::string("== table ") + word + "\n" + cedump::render_table(s, *section, {});

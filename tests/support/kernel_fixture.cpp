@@ -30,9 +30,11 @@ KernelFixture::~KernelFixture() {
     }
 }
 
-void KernelFixture::start_kernel(const std::vector<std::string>& extra_args) {
-    std::vector<std::string> argv = {program("CEK_KERNEL"), "--instance", instance_, "--root",
-                                     root_.path(), "--foreground", "--log-level", "warn"};
+void KernelFixture::start_kernel(const std::vector<std::string>& extra_args,
+                                 const std::vector<std::string>& launcher) {
+    std::vector<std::string> argv = launcher;
+    argv.insert(argv.end(), {program("CEK_KERNEL"), "--instance", instance_, "--root",
+                             root_.path(), "--foreground", "--log-level", "warn"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     kernel_ = std::make_unique<Child>(argv, client_env());
     auto line = kernel_->read_line(20s);

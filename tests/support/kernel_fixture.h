@@ -40,7 +40,9 @@ public:
         }
     }
 
-    void start_kernel(const std::vector<std::string>& extra_args = {});
+    // Starts the kernel with `extra_args`, run through `launcher` (e.g. unshare) when given.
+    void start_kernel(const std::vector<std::string>& extra_args = {},
+                      const std::vector<std::string>& launcher = {});
     void kill_kernel(int signal);
     std::optional<int> wait_kernel(std::chrono::milliseconds timeout);
 
