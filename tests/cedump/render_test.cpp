@@ -81,7 +81,7 @@ std::string render_all(const proto::Snapshot& s, const Filter& f) {
     return out;
 }
 
-void check_golden(const std::string& name, const std::string& actual) {
+void check_render_golden(const std::string& name, const std::string& actual) {
     const std::string path = std::string(std::getenv("CEK_GOLDEN_DIR")) + "/render/" + name + ".txt";
     if (std::getenv("CEK_UPDATE_GOLDEN") != nullptr) {
         std::ofstream(path) << actual;
@@ -109,18 +109,18 @@ TEST_CASE("cedump renders every section of a fixed snapshot as its golden", "[ce
             out += std::string("== table ") + word + "\n" + cedump::render_table(s, *section, {});
             out += std::string("== json ") + word + "\n" + cedump::render_json(s, *section, {});
         }
-        check_golden("sections", out);
+        check_render_golden("sections", out);
     }
-    SECTION("no filter") { check_golden("all", render_all(s, {})); }
-    SECTION("by pid") { check_golden("pid", render_all(s, {102, "", "", std::nullopt})); }
-    SECTION("by type") { check_golden("type", render_all(s, {std::nullopt, "file", "", std::nullopt})); }
-    SECTION("by name") { check_golden("name", render_all(s, {std::nullopt, "", "Scene", std::nullopt})); }
-    SECTION("by handle") { check_golden("handle", render_all(s, {std::nullopt, "", "", 0x40040e})); }
-    SECTION("pid and type") { check_golden("pid_type", render_all(s, {101, "mapping", "", std::nullopt})); }
+    SECTION("no filter") { check_render_golden("all", render_all(s, {})); }
+    SECTION("by pid") { check_render_golden("pid", render_all(s, {102, "", "", std::nullopt})); }
+    SECTION("by type") { check_render_golden("type", render_all(s, {std::nullopt, "file", "", std::nullopt})); }
+    SECTION("by name") { check_render_golden("name", render_all(s, {std::nullopt, "", "Scene", std::nullopt})); }
+    SECTION("by handle") { check_render_golden("handle", render_all(s, {std::nullopt, "", "", 0x40040e})); }
+    SECTION("pid and type") { check_render_golden("pid_type", render_all(s, {101, "mapping", "", std::nullopt})); }
     SECTION("empty snapshot") {
         proto::Snapshot empty;
         empty.header.magic = proto::kSnapshotMagic;
-        check_golden("empty", render_all(empty, {}));
+        check_render_golden("empty", render_all(empty, {}));
     }
 }
 

@@ -78,13 +78,6 @@ std::unique_ptr<Child> spawn_in_namespace(KernelFixture& k, const std::string& p
     return c;
 }
 
-std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")},
-                                     k.client_env());
-    REQUIRE(h->ask("ping") == "ok");
-    return h;
-}
-
 // The kernel in a PID namespace of its own: clients outside are invisible to it.
 void restart_in_namespace(KernelFixture& k) {
     k.kill_kernel(SIGTERM);

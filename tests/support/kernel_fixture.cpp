@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+
+#include <catch2/catch.hpp>
 
 #include "coredll/client/connection.h"
 #include "coredll/client/diagnostics.h"
@@ -82,6 +86,20 @@ bool waiting(KernelFixture& k, Child& child, size_t count) {
         for (const auto& w : s.waits) n += w.process_id == id ? 1 : 0;
         return n >= count;
     });
+}
+
+std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
+    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")},
+                                     k.client_env());
+    REQUIRE(h->ask("ping") == "ok");
+    return h;
+}
+
+std::string host_file(const KernelFixture& k, const std::string& rel) {
+    std::ifstream in(k.root() + "/" + rel, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 }  // namespace cek::test

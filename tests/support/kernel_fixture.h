@@ -57,4 +57,9 @@ private:
 // pending (a blocked WaitForSingleObject, ReadMsgQueue, WriteMsgQueue...).
 bool waiting(KernelFixture& k, Child& child, size_t count = 1);
 
+// The hostile helper (tests/helpers/hostile) attached to `k`, ready for commands.
+std::unique_ptr<Child> spawn_hostile(KernelFixture& k);
+// The bytes of `rel` under k's store root, read on the host ("" when it cannot be read).
+std::string host_file(const KernelFixture& k, const std::string& rel);
+
 }  // namespace cek::test

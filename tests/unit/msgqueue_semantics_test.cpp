@@ -14,18 +14,9 @@ using cek::kernel::ThreadRef;
 
 namespace {
 
-constexpr uint32_t kWaitObject0 = 0;
-constexpr uint32_t kWaitTimeout = 258;
-constexpr uint32_t kInfinite = ce::kWaitInfinite;
 constexpr uint32_t kNoPrecommit = ce::kMsgQueueNoPrecommit;
 constexpr uint32_t kAllowBroken = ce::kMsgQueueAllowBroken;
 constexpr uint32_t kAlert = ce::kMsgQueueMsgAlert;
-
-template <class T>
-Win32Error error_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-}
 
 std::vector<std::byte> bytes(const std::string& s) {
     std::vector<std::byte> out(s.size());

@@ -13,18 +13,8 @@ using cek::kernel::ThreadState;
 
 namespace {
 
-constexpr uint32_t kWaitObject0 = 0;
-constexpr uint32_t kWaitAbandoned0 = 0x80;
-constexpr uint32_t kWaitTimeout = 258;
-constexpr uint32_t kInfinite = ce::kWaitInfinite;
 constexpr uint32_t kStillActive = 0x103;
 constexpr HandleValue kSelf{ce::kCurrentThreadHandle};
-
-template <class T>
-Win32Error error_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-}
 
 struct ThreadScene : WaitScene {
     HandleValue create(ProcessId p, uint32_t flags = 0) {

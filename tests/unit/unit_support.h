@@ -67,6 +67,19 @@ inline KernelConfig config(uint64_t window_size = kWindowSize,
     return c;
 }
 
+// Wait results and the infinite timeout, as the wait calls spell them.
+inline constexpr uint32_t kWaitObject0 = 0;
+inline constexpr uint32_t kWaitAbandoned0 = 0x80;
+inline constexpr uint32_t kWaitTimeout = 258;
+inline constexpr uint32_t kInfinite = ce::kWaitInfinite;
+
+// The error of a result that must have failed.
+template <class T>
+Win32Error error_of(const Result<T>& r) {
+    REQUIRE_FALSE(r.ok());
+    return r.error();
+}
+
 // The smallest possible kernel object, for tests of the handle table, which never looks inside.
 class DummyObject final : public kernel::KernelObject {
 public:
