@@ -18,13 +18,6 @@ using namespace cek::coredll;
 
 namespace {
 
-// The spdlog logger "debug" that OutputDebugStringW writes to, at info level.
-spdlog::logger& debug_log() {
-    static const std::shared_ptr<spdlog::logger> logger =
-        stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v");
-    return *logger;
-}
-
 constexpr WCHAR kTempPath[] = {'\\', 'T', 'e', 'm', 'p', '\\', 0};
 
 }  // namespace
@@ -94,7 +87,7 @@ void WINAPI OutputDebugStringW(LPCWSTR lpOutputString) {
     if (lpOutputString == nullptr) return;
     std::string text = utf8_of(lpOutputString);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    debug_log().info("{}", text);
+    debug_log()->info("{}", text);
 }
 
 LONG WINAPI InterlockedIncrement(LPLONG lpAddend) {

@@ -25,15 +25,20 @@ static int failures = 0;
 #define LONG_WAIT 30000 /* ms: a bound that a passing run never reaches */
 #define OBSERVATIONS 50
 
-static volatile LONG counter = 0;
-static volatile LONG stop = 0;
-static volatile LONG flag = 0;
-static volatile DWORD seen_id = 0;
+/* Shared between threads: read and written only with Interlocked calls (get, put), as a CE program
+ * must for memory another thread changes. */
+static LONG counter = 0;
+static LONG stop = 0;
+static LONG flag = 0;
+static LONG seen_id = 0;
+
+static LONG get(LONG* v) { return InterlockedCompareExchange(v, 0, 0); }
+static void put(LONG* v, LONG value) { InterlockedExchange(v, value); }
 static HANDLE event = NULL;
 static HANDLE mutex = NULL;
 
 static DWORD WINAPI returns_arg(LPVOID arg) {
-    seen_id = GetCurrentThreadId();
+    put(&seen_id, (LONG)GetCurrentThreadId());
     return (DWORD)(UINT_PTR)arg;
 }
 
@@ -45,22 +50,22 @@ static DWORD WINAPI exits_early(LPVOID arg) {
 
 static DWORD WINAPI spins(LPVOID arg) {
     (void)arg;
-    while (!stop) InterlockedIncrement((LONG*)&counter);
+    while (!get(&stop)) InterlockedIncrement(&counter);
     return 0;
 }
 
 static DWORD WINAPI waits_on_event(LPVOID arg) {
     (void)arg;
-    flag = 1;
+    put(&flag, 1);
     DWORD r = WaitForSingleObject(event, LONG_WAIT);
-    flag = r == WAIT_OBJECT_0 ? 2 : 3;
+    put(&flag, r == WAIT_OBJECT_0 ? 2 : 3);
     return r;
 }
 
 static DWORD WINAPI sleeps_forever(LPVOID arg) {
     (void)arg;
     Sleep(INFINITE);
-    flag = 5;
+    put(&flag, 5);
     return 5;
 }
 
@@ -68,7 +73,7 @@ static DWORD WINAPI sleeps_forever(LPVOID arg) {
 static DWORD WINAPI owns_mutex_and_exits(LPVOID arg) {
     (void)arg;
     if (WaitForSingleObject(mutex, LONG_WAIT) != WAIT_OBJECT_0) return 1;
-    flag = 1;
+    put(&flag, 1);
     return WaitForSingleObject(event, LONG_WAIT) == WAIT_OBJECT_0 ? 0 : 1;
 }
 
@@ -88,17 +93,17 @@ static DWORD WINAPI tls_reader(LPVOID arg) {
     (void)arg;
     LPVOID fresh = TlsGetValue(tls_slot); /* a new thread starts with every slot zero */
     TlsSetValue(tls_slot, (LPVOID)0x1234);
-    flag = 1;
+    put(&flag, 1);
     WaitForSingleObject(event, LONG_WAIT);
     /* TlsFree in the main thread zeroed this thread's slot too. */
     return fresh == NULL && TlsGetValue(tls_slot) == NULL ? 0 : 1;
 }
 
-static volatile LONG chain_done = 0;
+static LONG chain_done = 0;
 static DWORD WINAPI chain(LPVOID arg) {
     UINT_PTR left = (UINT_PTR)arg;
     if (left == 0) {
-        InterlockedIncrement((LONG*)&chain_done);
+        InterlockedIncrement(&chain_done);
         return 0;
     }
     HANDLE next = CreateThread(NULL, 0, chain, (LPVOID)(left - 1), 0, NULL);
@@ -107,7 +112,7 @@ static DWORD WINAPI chain(LPVOID arg) {
     DWORD code = 1;
     GetExitCodeThread(next, &code);
     CloseHandle(next);
-    InterlockedIncrement((LONG*)&chain_done);
+    InterlockedIncrement(&chain_done);
     return r == WAIT_OBJECT_0 ? code : 1;
 }
 
@@ -126,7 +131,7 @@ int main(void) {
     HANDLE t = CreateThread(NULL, 0, returns_arg, (LPVOID)42, 0, &id);
     CHECK(t != NULL && (DWORD)(UINT_PTR)t == id);
     CHECK(WaitForSingleObject(t, LONG_WAIT) == WAIT_OBJECT_0);
-    CHECK(seen_id == id);
+    CHECK((DWORD)get(&seen_id) == id);
     CHECK(GetExitCodeThread(t, &code) && code == 42);
     CHECK(WaitForSingleObject(t, 0) == WAIT_OBJECT_0); /* stays signalled */
     SetLastError(SENTINEL);
@@ -150,32 +155,32 @@ int main(void) {
     CloseHandle(t);
 
     /* CREATE_SUSPENDED: nothing runs until ResumeThread; STILL_ACTIVE meanwhile. */
-    counter = 0;
-    stop = 0;
+    put(&counter, 0);
+    put(&stop, 0);
     t = CreateThread(NULL, 0, spins, NULL, CREATE_SUSPENDED, NULL);
     CHECK(t != NULL);
     CHECK(GetExitCodeThread(t, &code) && code == STILL_ACTIVE);
     for (int i = 0; i < OBSERVATIONS; ++i) {
         Sleep(1);
-        CHECK(counter == 0);
+        CHECK(get(&counter) == 0);
     }
     CHECK(ResumeThread(t) == 1);
-    POLL(counter > 0);
-    CHECK(counter > 0);
+    POLL(get(&counter) > 0);
+    CHECK(get(&counter) > 0);
 
     /* Suspending a thread spinning in user code stops it: the counter does not move. */
     CHECK(SuspendThread(t) == 0);
-    LONG frozen = counter;
+    LONG frozen = get(&counter);
     for (int i = 0; i < OBSERVATIONS; ++i) {
         Sleep(1);
-        CHECK(counter == frozen);
+        CHECK(get(&counter) == frozen);
     }
     CHECK(SuspendThread(t) == 1);
     CHECK(ResumeThread(t) == 2);
-    CHECK(counter == frozen);
+    CHECK(get(&counter) == frozen);
     CHECK(ResumeThread(t) == 1);
-    POLL(counter != frozen);
-    CHECK(counter != frozen);
+    POLL(get(&counter) != frozen);
+    CHECK(get(&counter) != frozen);
     CHECK(ResumeThread(t) == 0); /* not suspended: 0, no error */
 
     /* The count's limit is 127: the next suspend is refused with ERROR_SIGNAL_REFUSED. */
@@ -188,10 +193,10 @@ int main(void) {
     CHECK(TerminateThread(t, 0x55));
     CHECK(WaitForSingleObject(t, LONG_WAIT) == WAIT_OBJECT_0);
     CHECK(GetExitCodeThread(t, &code) && code == 0x55);
-    frozen = counter;
+    frozen = get(&counter);
     for (int i = 0; i < OBSERVATIONS; ++i) {
         Sleep(1);
-        CHECK(counter == frozen);
+        CHECK(get(&counter) == frozen);
     }
     SetLastError(SENTINEL);
     CHECK(SuspendThread(t) == 0xFFFFFFFF && GetLastError() == ERROR_INVALID_HANDLE);
@@ -201,22 +206,22 @@ int main(void) {
 
     /* A thread blocked in WaitForSingleObject, suspended: the signal does not let it run. */
     event = CreateEventW(NULL, FALSE, FALSE, NULL);
-    flag = 0;
+    put(&flag, 0);
     t = CreateThread(NULL, 0, waits_on_event, NULL, 0, NULL);
-    POLL(flag == 1);
+    POLL(get(&flag) == 1);
     CHECK(SuspendThread(t) == 0);
     CHECK(SetEvent(event));
     for (int i = 0; i < OBSERVATIONS; ++i) {
         Sleep(1);
-        CHECK(flag == 1);
+        CHECK(get(&flag) == 1);
     }
     CHECK(ResumeThread(t) == 1);
     CHECK(WaitForSingleObject(t, LONG_WAIT) == WAIT_OBJECT_0);
-    CHECK(flag == 2);
+    CHECK(get(&flag) == 2);
     CloseHandle(t);
 
     /* Sleep(INFINITE) is a self-suspend that ResumeThread ends. */
-    flag = 0;
+    put(&flag, 0);
     t = CreateThread(NULL, 0, sleeps_forever, NULL, 0, NULL);
     DWORD previous = 0;
     for (int i = 0; i < LONG_WAIT && previous != 1; ++i) {
@@ -225,18 +230,18 @@ int main(void) {
         if (previous != 1) Sleep(1);
     }
     CHECK(previous == 1);
-    CHECK(flag == 0);
+    CHECK(get(&flag) == 0);
     CHECK(ResumeThread(t) == 1);
     CHECK(WaitForSingleObject(t, LONG_WAIT) == WAIT_OBJECT_0);
-    CHECK(flag == 5 && GetExitCodeThread(t, &code) && code == 5);
+    CHECK(get(&flag) == 5 && GetExitCodeThread(t, &code) && code == 5);
     CloseHandle(t);
 
     /* Waits mix a thread, an event and a mutex; a mutex whose owner thread exits is abandoned. */
     mutex = CreateMutexW(NULL, FALSE, NULL);
     HANDLE event2 = CreateEventW(NULL, FALSE, FALSE, NULL);
-    flag = 0;
+    put(&flag, 0);
     HANDLE owner = CreateThread(NULL, 0, owns_mutex_and_exits, NULL, 0, NULL);
-    POLL(flag == 1); /* the owner holds the mutex and waits on the event */
+    POLL(get(&flag) == 1); /* the owner holds the mutex and waits on the event */
     t = CreateThread(NULL, 0, returns_arg, (LPVOID)7, 0, NULL);
     HANDLE three[3] = {event2, mutex, t};
     CHECK(WaitForMultipleObjects(3, three, FALSE, LONG_WAIT) == WAIT_OBJECT_0 + 2);
@@ -286,9 +291,9 @@ int main(void) {
     CHECK(!TlsFree(64) && GetLastError() == SENTINEL);
     CHECK(TlsFree(2));  /* reserved: still TRUE */
     CHECK(TlsFree(50)); /* never allocated: TRUE */
-    flag = 0;
+    put(&flag, 0);
     t = CreateThread(NULL, 0, tls_reader, NULL, 0, NULL);
-    POLL(flag == 1);
+    POLL(get(&flag) == 1);
     CHECK(TlsFree(tls_slot));
     CHECK(TlsGetValue(tls_slot) == NULL);
     CHECK(SetEvent(event));
@@ -305,10 +310,10 @@ int main(void) {
     /* 64 threads, each creating the next and waiting on it: 63 waits parked at once, what one
      * process's channel holds (decision 0005); this thread polls rather than park a 64th. */
     t = CreateThread(NULL, 0, chain, (LPVOID)63, 0, NULL);
-    POLL(chain_done == 64);
+    POLL(get(&chain_done) == 64);
     CHECK(WaitForSingleObject(t, LONG_WAIT) == WAIT_OBJECT_0);
     CHECK(GetExitCodeThread(t, &code) && code == 0);
-    CHECK(chain_done == 64);
+    CHECK(get(&chain_done) == 64);
     CloseHandle(t);
 
     if (failures == 0) printf("ok\n");

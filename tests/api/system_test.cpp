@@ -16,6 +16,7 @@
 
 #include <windows.h>
 
+#include "coredll/client/log.h"
 #include "errors_list.h"
 
 TEST_CASE("GetCurrentThreadId is stable per thread and distinct between threads",
@@ -171,8 +172,7 @@ TEST_CASE("OutputDebugStringW writes UTF-8 to the logger \"debug\" at info", "[a
     std::ostringstream sink_text;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_text);
     OutputDebugStringW(u"warm-up");  // creates the logger
-    auto logger = spdlog::get("debug");
-    REQUIRE(logger != nullptr);
+    const auto& logger = cek::coredll::debug_log();
     CHECK(logger->level() == spdlog::level::info);
     logger->sinks().push_back(sink);
     sink->set_pattern("%l %v");
