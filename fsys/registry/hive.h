@@ -38,8 +38,10 @@ public:
     Result<void> flush(Tree& tree, std::string& error);
 
 private:
-    Hive(sqlite3* db, std::string path, HiveId id) : db_(db), path_(std::move(path)), id_(id) {}
+    struct Statements;  // the flush's statements, prepared at the first flush and kept
+    Hive(sqlite3* db, std::string path, HiveId id);
     sqlite3* db_;
+    std::unique_ptr<Statements> statements_;
     std::string path_;
     HiveId id_;
     bool fresh_ = false;
