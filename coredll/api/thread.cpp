@@ -77,6 +77,8 @@ uint32_t attach_current() {
 
 // Tells the kernel the calling thread is gone and lets go of its control block.
 void leave(DWORD code) {
+    // What the thread wrote is seen by whoever waits on its handle (the handle value is its id).
+    if (const DWORD self = cached_thread_id(); self != 0) released(handle_from_wire(self));
     proto::ThreadExitRequest req{code, 0};
     proto::ThreadExitReply rep{};
     (void)Connection::instance().call(req, rep);
@@ -212,6 +214,7 @@ BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode) {
     }
     uint32_t code = 0;
     if (!query(hThread, proto::kThreadExitCode, 0, code)) return FALSE;
+    if (code != STILL_ACTIVE) acquired(hThread);  // the thread has ended: its writes are seen
     *lpExitCode = code;
     return TRUE;
 }
