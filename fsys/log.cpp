@@ -23,9 +23,8 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }  // namespace
 
 spdlog::logger& log() {
-    // Never destroyed: another thread may still log while the process runs its static destructors.
-    static const auto* const logger = new std::shared_ptr<spdlog::logger>(make_logger());
-    return **logger;
+    static const std::shared_ptr<spdlog::logger> logger = make_logger();
+    return *logger;
 }
 
 }  // namespace cek::fsys

@@ -188,16 +188,14 @@ BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER* lpFrequency) {
     return TRUE;
 }
 
-// Sleep(0) gives up the rest of the time slice; INFINITE suspends the caller (CE 5), and another
-// thread's ResumeThread ends it (thread.cpp).
+// Sleep(0) gives up the rest of the time slice; INFINITE never returns.
 void WINAPI Sleep(DWORD dwMilliseconds) {
     if (dwMilliseconds == 0) {
         sched_yield();
         return;
     }
     if (dwMilliseconds == 0xFFFFFFFF) {
-        cek::coredll::sleep_forever();
-        return;
+        for (;;) ::pause();
     }
     timespec left{static_cast<time_t>(dwMilliseconds / 1000),
                   static_cast<long>(dwMilliseconds % 1000) * 1'000'000L};

@@ -22,11 +22,8 @@ SCHEMA = {
     "names": {"type": STR, "name": STR, "handle": INT, "object": INT},
     "waits": {"process": INT, "pid": INT, "tid": INT, "timeout_ms": (INT, NULL),
               "waited_ns": INT, "handles": list},
-    "threads": {"process": INT, "pid": INT, "handle": INT, "tid": INT, "state": STR,
-                "suspend_count": INT, "exit_code": (INT, NULL), "waiting_on": list,
-                "priority": INT, "quantum_ms": INT, "created": BOOL},
 }
-SECTIONS = ["processes", "handles", "objects", "views", "files", "names", "waits", "threads"]
+SECTIONS = ["processes", "handles", "objects", "views", "files", "names", "waits"]
 STATES = ("idle", "diagnostics", "tracing", "attached", "detached")
 
 errors = []
@@ -53,8 +50,8 @@ def main():
     doc = json.load(sys.stdin)
     if doc.get("schema") != "cekernel.cedump":
         errors.append("schema is not cekernel.cedump")
-    if doc.get("version") != 4:
-        errors.append(f"version {doc.get('version')!r} != 4")
+    if doc.get("version") != 3:
+        errors.append(f"version {doc.get('version')!r} != 3")
     allowed = {"schema", "version", "kernel", *SECTIONS}
     if not set(doc) <= allowed:
         errors.append(f"unknown top-level keys {sorted(set(doc) - allowed)}")
