@@ -23,8 +23,9 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }  // namespace
 
 spdlog::logger& log() {
-    static const std::shared_ptr<spdlog::logger> logger = make_logger();
-    return *logger;
+    // Never destroyed: another thread may still log while the process runs its static destructors.
+    static const auto* const logger = new std::shared_ptr<spdlog::logger>(make_logger());
+    return **logger;
 }
 
 }  // namespace cek::fsys

@@ -60,18 +60,20 @@ int Kernel::pid_of(ProcessId id) const {
     return it == processes_.end() ? 0 : it->second.pid;
 }
 
-size_t Kernel::connections_of(int pid) const {
-    auto it = hosts_.find(pid);
+size_t Kernel::connections_of(uint32_t host) const {
+    auto it = hosts_.find(host);
     return it == hosts_.end() ? 0 : it->second.size();
 }
 
-Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics) {
+Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics,
+                                         std::optional<uint32_t> host_key) {
+    const uint32_t key = host_key.value_or(static_cast<uint32_t>(pid));
     if (processes_.size() >= config_.max_processes) {
         log::kernel()->debug("attach pid={} refused: {} processes attached", pid,
                              processes_.size());
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
-    if (auto host = hosts_.find(pid);
+    if (auto host = hosts_.find(key);
         host != hosts_.end() && host->second.size() >= config_.max_connections_per_host) {
         // At the cap, and only then, ask which of them are still there: a connection that hung
         // up a moment ago (an exec, a reconnect) must not lock its host out until it is read.
@@ -87,13 +89,13 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     }
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
-    Process p{id, pid, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
-              {}, {}, {}, {}, {}, {}};
+    Process p{id, pid, key, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
+              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
-    hosts_[pid].push_back(id);
+    hosts_[key].push_back(id);
     // Every connection of one host process shares its handle quota.
-    handles_.bind_group(id, static_cast<uint32_t>(pid));
+    handles_.bind_group(id, key);
     return id;
 }
 
@@ -104,6 +106,7 @@ void Kernel::detach_process(ProcessId id) {
     // Its pending waits go first, then the mutexes its threads own are abandoned (waking
     // other processes' waits), so no wait completes for a process that is leaving.
     drop_sync_state(*p);
+    end_threads_of(*p);  // its threads are gone too: their waiters wake
     cancel_background(id);  // its copies stop; their temporaries go
     // CE 5 (docs/semantics/handles.md §7): CreateFileForMapping handles no mapping took over, then views, then
     // every handle the process holds, its whole count.
@@ -117,7 +120,7 @@ void Kernel::detach_process(ProcessId id) {
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
     handles_.unbind_group(id);
-    if (auto host = hosts_.find(p->pid); host != hosts_.end()) {
+    if (auto host = hosts_.find(p->host); host != hosts_.end()) {
         std::erase(host->second, id);
         if (host->second.empty()) hosts_.erase(host);
     }
@@ -144,9 +147,9 @@ Result<HandleValue> Kernel::insert_handle(Ref<KernelObject> object, ProcessId ow
     return h;
 }
 
-size_t Kernel::pending_cffm_of_host(int pid) const {
+size_t Kernel::pending_cffm_of_host(uint32_t key) const {
     size_t n = 0;
-    if (auto host = hosts_.find(pid); host != hosts_.end())
+    if (auto host = hosts_.find(key); host != hosts_.end())
         for (ProcessId id : host->second)
             if (auto it = processes_.find(id); it != processes_.end()) n += it->second.cffm.size();
     return n;

@@ -9,6 +9,8 @@
 //   kernel_waits.cpp      WaitForMultipleObjects              docs/semantics/sync.md
 //   kernel_vmem.cpp       CE 5 huge reservations              docs/semantics/vmem.md
 //   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
+//   kernel_registry.cpp   the registry (keys, values, hives)  docs/semantics/registry.md
+//   kernel_threads.cpp    threads                             docs/semantics/threads.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -30,6 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fsys/registry/hive.h"
+#include "fsys/registry/key.h"
 #include "fsys/root.h"
 #include "common/result.h"
 #include "kernel/core/address_window.h"
@@ -44,6 +48,8 @@
 #include "kernel/objects/msgqueue_object.h"
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
+#include "kernel/objects/regkey_object.h"
+#include "kernel/objects/thread_object.h"
 #include "kernel/objects/waitable.h"
 #include "kernel/personality/personality.h"
 #include "protocol/ce_constants.h"
@@ -81,6 +87,20 @@ struct KernelConfig {
     // a disk stall holds up only the copier. Off, run_background() steps them on the kernel's
     // thread, a chunk per call: deterministic, for unit tests and fuzzers.
     bool copy_thread = false;
+    // The registry (docs/decisions/0009-registry.md): the host directory of the system hive
+    // (system.hv; the user hive is default/user.hv below it); empty keeps the registry in memory
+    // only (RegFlushKey: ERROR_NOT_SUPPORTED). `registry_defaults` is a .reg file imported when
+    // the system hive is new (first boot). `registry_flush_on_close`: RegCloseKey flushes, as
+    // HKLM\init\BootVars\RegistryFlags bit 0 also asks at boot.
+    std::string registry_dir;
+    std::string registry_defaults;
+    bool registry_flush_on_close = false;
+};
+
+// RegCreateKeyEx's result.
+struct RegCreated {
+    uint32_t hkey;
+    bool created;  // REG_CREATED_NEW_KEY, else REG_OPENED_EXISTING_KEY
 };
 
 struct MapViewResult {
@@ -133,6 +153,18 @@ struct WaitCompletion {
     std::vector<std::byte> msg_data;
 };
 
+// A thread as a thread call leaves it: its id (handle value), the suspend count before the call
+// and after it with the count's sequence (the shim applies counts in that order), its Linux tid
+// (0 until a created thread starts) and whether it is gone.
+struct ThreadState {
+    HandleValue handle;
+    uint32_t previous = 0;
+    uint32_t count = 0;
+    uint32_t sequence = 0;
+    uint32_t tid = 0;
+    bool exited = false;
+};
+
 // GetDiskFreeSpaceExW, in bytes.
 struct DiskSpace {
     uint64_t free_to_caller;
@@ -178,11 +210,15 @@ public:
     const Personality& personality() const { return *personality_; }
 
     // Processes. ERROR_NOT_ENOUGH_MEMORY when max_processes are attached, or when host process
-    // `pid` already holds max_connections_per_host live ones (those the liveness probe calls
+    // `host` already holds max_connections_per_host live ones (those the liveness probe calls
     // gone, their hang-up not yet read, do not count). The handle quota is per host process.
-    Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics);
-    // Kernel processes attached for host process `pid` (gone or not).
-    size_t connections_of(int pid) const;
+    // `host` names the host process for quotas: the server gives each host process a key of its
+    // own that no later process reuses (Server::host_of); `pid` is only shown (0 for a peer in a
+    // PID namespace the kernel cannot see into). Without `host` the key is the pid.
+    Result<ProcessId> attach_process(int pid, std::string executable, bool diagnostics,
+                                     std::optional<uint32_t> host = std::nullopt);
+    // Kernel processes attached for host process key `host` (gone or not).
+    size_t connections_of(uint32_t host) const;
     // CE 5 clean-up order: drop the process's views, then close every handle it holds.
     void detach_process(ProcessId process);
     bool process_alive(ProcessId process) const { return processes_.count(process) != 0; }
@@ -273,6 +309,35 @@ public:
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
 
+    // Threads (kernel_threads.cpp; ce-kernel-objects.md §2, docs/semantics/threads.md). A thread
+    // handle is its id and global (CE 5): any attached process may name any thread; the
+    // pseudo-handle GetCurrentThread() names the caller, adopted on first need.
+    // CreateThread: ERROR_INVALID_PARAMETER for flags other than CREATE_SUSPENDED and
+    // STACK_SIZE_PARAM_IS_A_RESERVATION or a reservation <= 0; ERROR_NOT_ENOUGH_MEMORY without
+    // room for the handle. The caller gets one reference; the thread's own, which keeps the id
+    // valid until it exits, is the kernel's (process 0). Adopted threads have only that one.
+    Result<HandleValue> create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size);
+    // A created thread's first call (`created` is its handle: binds the caller's tid), or with 0
+    // the caller's own identity (adopting it if new).
+    Result<ThreadState> attach_thread(ThreadRef caller, HandleValue created);
+    // ExitThread / return from the thread function: the code is recorded (first one wins), the
+    // thread's mutexes are abandoned, its waiters wake and its own reference goes.
+    void exit_thread(ThreadRef caller, uint32_t code);
+    // SuspendThread / ResumeThread: previous count; ERROR_SIGNAL_REFUSED at 127,
+    // ERROR_INVALID_HANDLE for an unknown or exited thread, ERROR_ACCESS_DENIED for a thread of
+    // another host process (the shim could not stop it).
+    Result<ThreadState> suspend_thread(ThreadRef caller, HandleValue handle);
+    Result<ThreadState> resume_thread(ThreadRef caller, HandleValue handle);
+    // TerminateThread: the thread exits with `code` now (unless it already had), its parked
+    // wait fails with ERROR_OPERATION_ABORTED. The shim stops the host thread.
+    Result<ThreadState> terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code);
+    // GetExitCodeThread: STILL_ACTIVE until the thread is gone.
+    Result<uint32_t> thread_exit_code(ThreadRef caller, HandleValue handle);
+    // Get/SetThreadPriority, CeGet/CeSetThreadPriority, CeGet/CeSetThreadQuantum (§2.3). Set
+    // operations return 1.
+    Result<uint32_t> thread_priority(ThreadRef caller, HandleValue handle, ce::ThreadOp op,
+                                     uint32_t value);
+
     // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
     // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
     // success (0, or ERROR_ALREADY_EXISTS when a named end or its queue existed).
@@ -325,6 +390,40 @@ public:
                                     std::span<std::byte> out);
     // Drops a thread's staging (a write that gave up).
     void drop_msg_staging(ThreadRef caller);
+
+    // Registry (kernel_registry.cpp; ce-kernel-objects.md §6, docs/semantics/registry.md). An
+    // `hkey` is one of the four roots or a key handle the caller holds (else
+    // ERROR_INVALID_HANDLE). Registry calls return their code and never set the last error.
+    // open_registry loads the hives (importing the defaults on first boot); false with `error`
+    // when a hive cannot be opened or the defaults do not parse. save_registry flushes both.
+    bool open_registry(std::string& error);
+    Result<void> save_registry();
+    const fsys::registry::Tree& registry() const { return registry_; }
+    fsys::registry::Tree& registry() { return registry_; }
+    Result<RegCreated> reg_create_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey,
+                                      std::u16string_view class_name, uint32_t options);
+    Result<uint32_t> reg_open_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
+    Result<void> reg_close_key(ProcessId caller, uint32_t hkey);
+    Result<const fsys::registry::Value*> reg_query_value(ProcessId caller, uint32_t hkey,
+                                                         std::u16string_view name);
+    Result<void> reg_set_value(ProcessId caller, uint32_t hkey, std::u16string_view name,
+                               uint32_t type, std::span<const std::byte> data);
+    // A value too large for one request arrives in parts: each is staged for the calling
+    // thread at `offset` (0 starts anew); once `total` bytes are there the value is set.
+    // Returns the bytes staged, or `total` once set.
+    Result<uint32_t> reg_set_value_part(ThreadRef caller, uint32_t hkey, std::u16string_view name,
+                                        uint32_t type, uint32_t total, uint32_t offset,
+                                        std::span<const std::byte> part);
+    Result<void> reg_delete_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
+    Result<void> reg_delete_value(ProcessId caller, uint32_t hkey, std::u16string_view name);
+    Result<const fsys::registry::Key*> reg_enum_key(ProcessId caller, uint32_t hkey, uint32_t index);
+    Result<const fsys::registry::Value*> reg_enum_value(ProcessId caller, uint32_t hkey,
+                                                        uint32_t index);
+    Result<fsys::registry::KeyInfo> reg_query_info(ProcessId caller, uint32_t hkey,
+                                                   std::u16string& class_name);
+    Result<void> reg_flush_key(ProcessId caller, uint32_t hkey);
+    // The key behind `hkey` for the caller (also for cedump's export).
+    Result<fsys::registry::KeyRef> reg_key(ProcessId caller, uint32_t hkey);
 
     // WaitForMultipleObjects. Completes now (WAIT_OBJECT_0 + i, WAIT_ABANDONED + i, or
     // WAIT_TIMEOUT for a zero timeout) or, with nullopt, leaves the wait pending: it completes
@@ -432,6 +531,7 @@ private:
     struct Process {
         ProcessId id;
         int pid;
+        uint32_t host;  // the host process's key (attach_process)
         std::string executable;
         uint64_t attach_time_ns;
         bool diagnostics;
@@ -442,6 +542,9 @@ private:
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
+        std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
+        std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
+        std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
     };
 
     Process* process(ProcessId id);
@@ -475,7 +578,7 @@ private:
     // list (true if it was there), and closing one.
     bool take_cffm(Process& p, HandleValue file);
     // CreateFileForMapping handles not yet taken over, over all connections of host `pid`.
-    size_t pending_cffm_of_host(int pid) const;
+    size_t pending_cffm_of_host(uint32_t host) const;
     void close_kernel_handle(HandleValue file);
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
@@ -507,8 +610,23 @@ private:
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
     void snapshot_waits(proto::Snapshot& s) const;
+    void snapshot_threads(proto::Snapshot& s) const;
     // Process death: its huge reservations go back to the window.
     void release_huge_of(Process& p);
+
+    // Threads (kernel_threads.cpp).
+    Result<Ref<ThreadObject>> add_thread(Process& p, uint32_t tid, bool created,
+                                         uint32_t suspend_count);
+    Result<ThreadObject*> current_thread(ThreadRef caller);
+    Result<ThreadObject*> thread_for(ThreadRef caller, HandleValue handle);
+    ThreadState state_of(const ThreadObject& t, uint32_t previous) const;
+    Result<void> same_host(ThreadRef caller, const ThreadObject& target) const;
+    // Records the exit: parked waits fail, mutexes are abandoned, waiters wake.
+    void end_thread(ThreadObject& t, uint32_t code);
+    // Forgets an exited thread in its process and drops its own reference.
+    void retire_thread(Process& p, ThreadObject& t);
+    // Process death: every thread of it exits (code 0).
+    void end_threads_of(Process& p);
 
     // Message queues (kernel_msgqueue.cpp).
     // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.
@@ -530,7 +648,7 @@ private:
     HandleTable handles_;
     NameSpace names_;
     std::map<ProcessId, Process> processes_;
-    std::unordered_map<int, std::vector<ProcessId>> hosts_;  // host pid -> its kernel processes
+    std::unordered_map<uint32_t, std::vector<ProcessId>> hosts_;  // host key -> its processes
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;
     std::function<bool(ProcessId)> liveness_probe_;
@@ -562,6 +680,12 @@ private:
     std::list<CopyTask> copies_;
     std::unique_ptr<CopyWorker> copy_worker_;  // after copies_: stops before the jobs go
     MemoryBudget memory_budget_{config_.process_memory_limit};
+
+    // The registry (kernel_registry.cpp): one tree for all processes, and its hive files.
+    Result<void> flush_hive(fsys::registry::HiveId hive);
+    fsys::registry::Tree registry_;
+    std::unique_ptr<fsys::registry::Hive> hives_[fsys::registry::kHiveCount];
+    bool registry_flush_on_close_ = false;
 };
 
 }  // namespace cek::kernel

@@ -60,7 +60,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     }
     // Kernel-owned handles are charged to their creator's host process until taken over: the
     // same quota as its handles, over all its connections.
-    if (kernel_owned && pending_cffm_of_host(p->pid) >= handles_.process_quota())
+    if (kernel_owned && pending_cffm_of_host(p->host) >= handles_.process_quota())
         return personality_->handle_quota_error();
     CEK_TRY(std::u16string key, file_key(a.path));
     // Sharing is decided before anything touches the file (CREATE_ALWAYS truncates).

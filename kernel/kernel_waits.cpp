@@ -44,6 +44,10 @@ std::optional<Result<uint32_t>> Kernel::wait(ThreadRef caller, std::span<const H
     w.objects.reserve(handles.size());
     for (HandleValue h : handles) {
         auto object = lookup<Waitable>(caller.process, h);
+        if (!object && h.raw != ce::kCurrentThreadHandle) {
+            // CE 5: a thread id is a global handle; any process may wait on it.
+            if (auto thread = thread_for(caller, h)) object = static_cast<Waitable*>(thread.value());
+        }
         if (!object) {
             log::sync()->debug("wait h={:#x} -> ERROR_INVALID_HANDLE(6)", h.raw);
             return Result<uint32_t>(object.error());

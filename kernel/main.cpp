@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +44,9 @@ struct Options {
     bool sidecar_attributes = false;
     int idle_exit = -1;
     int spin_us = 30;
+    std::string registry_dir;       // default: ROOT/.cek~registry; "none": memory only
+    std::string registry_defaults;  // a .reg file imported on first boot
+    bool registry_flush_on_close = false;
 };
 
 void usage() {
@@ -48,6 +54,11 @@ void usage() {
         "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
         "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
         "                [--log-max-kib KIB] [--spin-us MICROSECONDS] [--sidecar-attributes]\n"
+        "                [--registry-defaults FILE.reg] [--registry-dir DIR|none]\n"
+        "                [--registry-flush-on-close]\n"
+        "  --registry-defaults  imported when the system hive is new (first boot)\n"
+        "  --registry-dir       where system.hv and default/user.hv live (default: ROOT/.cek~registry,\n"
+        "                       which CE never sees); none keeps the registry in memory only\n"
         "  --log-max-kib   the log file's size before it is rotated (one older file is kept;\n"
         "                  default 16384, at least 64)\n",
         stderr);
@@ -77,6 +88,9 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--log-level") ok = value(o.log_level);
         else if (a == "--log-file") ok = value(o.log_file);
         else if (a == "--foreground") o.foreground = true;
+        else if (a == "--registry-defaults") ok = value(o.registry_defaults);
+        else if (a == "--registry-dir") ok = value(o.registry_dir);
+        else if (a == "--registry-flush-on-close") o.registry_flush_on_close = true;
         else if (a == "--sidecar-attributes") o.sidecar_attributes = true;
         else if (a == "--idle-exit") ok = number(o.idle_exit);
         else if (a == "--spin-us") ok = number(o.spin_us);
@@ -165,6 +179,51 @@ int detach_and_log(Options& o, const std::string& runtime) {
     return status_fd;
 }
 
+// Socket activation (systemd's sd_listen_fds protocol, docs/deploy.md): when LISTEN_PID is
+// this process and LISTEN_FDS is 1, descriptor 3 is the instance's listening socket. Returns
+// it, or -1 when we were not socket-activated; -1 with `error` set when we were but the
+// descriptor is not a listening AF_UNIX SOCK_SEQPACKET socket bound to `expected_path`. The
+// variables are removed so that nothing the kernel starts inherits them.
+int activation_socket(const std::string& expected_path, std::string& error) {
+    constexpr int kFirstFd = 3;  // SD_LISTEN_FDS_START
+    const char* pid_text = std::getenv("LISTEN_PID");
+    const char* fds_text = std::getenv("LISTEN_FDS");
+    const bool ours = pid_text != nullptr && fds_text != nullptr &&
+                      std::strtol(pid_text, nullptr, 10) == ::getpid();
+    const long count = ours ? std::strtol(fds_text, nullptr, 10) : 0;
+    ::unsetenv("LISTEN_PID");
+    ::unsetenv("LISTEN_FDS");
+    ::unsetenv("LISTEN_FDNAMES");
+    if (!ours) return -1;
+    if (count != 1) {
+        error = "LISTEN_FDS is " + std::to_string(count) + ", one socket expected";
+        return -1;
+    }
+    int domain = 0, type = 0, listening = 0;
+    socklen_t len = sizeof(int);
+    bool ok = ::getsockopt(kFirstFd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+              domain == AF_UNIX &&
+              ::getsockopt(kFirstFd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+              type == SOCK_SEQPACKET &&
+              ::getsockopt(kFirstFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+              listening == 1;
+    if (!ok) {
+        error = "descriptor 3 is not a listening AF_UNIX SOCK_SEQPACKET socket "
+                "(ListenSequentialPacket=, or systemd-socket-activate --seqpacket)";
+        return -1;
+    }
+    sockaddr_un addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(kFirstFd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0 ||
+        addr_len <= offsetof(sockaddr_un, sun_path) ||
+        std::string(addr.sun_path) != expected_path) {
+        error = "the activated socket is " + std::string(addr.sun_path) + ", not " +
+                expected_path + " (the instance's socket in the runtime directory)";
+        return -1;
+    }
+    return kFirstFd;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,6 +236,13 @@ int main(int argc, char** argv) {
     if (int e = cek::proto::ensure_runtime_dir(runtime); e != 0) {
         std::fprintf(stderr, "cekernel: runtime directory %s: %s\n", runtime.c_str(),
                      std::strerror(e));
+        return 1;
+    }
+    std::string activation_error;
+    const int activated =
+        activation_socket(cek::proto::socket_path(runtime, o.instance), activation_error);
+    if (!activation_error.empty()) {
+        std::fprintf(stderr, "cekernel: socket activation: %s\n", activation_error.c_str());
         return 1;
     }
     const int status_fd = detach_and_log(o, runtime);
@@ -205,6 +271,11 @@ int main(int argc, char** argv) {
     config.window_size = window.size;
     config.personality = cek::kernel::choose_personality(o.personality).personality->version();
     config.copy_thread = true;
+    // Under the CE root, in a host directory fsys reserves (CE applications never see it).
+    if (o.registry_dir.empty()) config.registry_dir = o.root + "/.cek~registry";
+    else if (o.registry_dir != "none") config.registry_dir = o.registry_dir;
+    config.registry_defaults = o.registry_defaults;
+    config.registry_flush_on_close = o.registry_flush_on_close;
     cek::kernel::Kernel kernel(config, std::move(root.value()));
 
     cek::kernel::ServerOptions server_options;
@@ -212,6 +283,7 @@ int main(int argc, char** argv) {
     server_options.runtime_dir = runtime;
     server_options.idle_exit_seconds = o.idle_exit;
     server_options.spin_us = static_cast<uint32_t>(o.spin_us);
+    server_options.inherited_listen_fd = activated;
     cek::kernel::Server server(kernel, server_options);
     auto started = server.start();
     if (!started) {
@@ -219,12 +291,23 @@ int main(int argc, char** argv) {
         report(status_fd, running ? kExitAlreadyRunning : 1);
         return running ? kExitAlreadyRunning : 1;
     }
+    // After the instance is ours (a second kernel of it stops above) and before any client is
+    // served (run() accepts them).
+    if (std::string why; !kernel.open_registry(why)) {
+        cek::kernel::log::kernel()->error("registry: {}", why);
+        std::fprintf(stderr, "cekernel: registry: %s\n", why.c_str());
+        report(status_fd, 1);
+        return 1;
+    }
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());
         std::fflush(stdout);
     }
     report(status_fd, 0);
     int rc = server.run();
+    // A clean stop writes every hive (what was not flushed survives it; a crash may lose it).
+    if (auto saved = kernel.save_registry(); !saved)
+        cek::kernel::log::kernel()->error("registry: saving the hives failed");
     cek::kernel::log::kernel()->info("kernel stopped");
     return rc;
 }

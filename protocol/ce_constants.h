@@ -69,4 +69,24 @@ inline constexpr uint32_t kMsgQueueMaxMessages = 0x100000;
 inline constexpr uint64_t kMsgQueuePrecommitLimit = uint64_t{16} << 20;  // cbMax x dwMax
 inline constexpr uint32_t kMsgQueueMaxNameChars = 257;
 
+// Registry (ce-kernel-objects.md §6).
+inline constexpr uint32_t kRegOptionVolatile = 1;  // REG_OPTION_VOLATILE
+inline constexpr uint32_t kRegCreatedNewKey = 1;
+inline constexpr uint32_t kRegOpenedExistingKey = 2;
+// Threads (ce-kernel-objects.md §2).
+inline constexpr uint32_t kCreateSuspended = 0x4;
+inline constexpr uint32_t kStackSizeParamIsAReservation = 0x10000;
+inline constexpr uint32_t kStillActive = 0x103;
+// The priority and quantum calls: one request with an operation (our encoding, not CE's).
+enum class ThreadOp : uint32_t {
+    GetPriority = 1,    // GetThreadPriority: 0-7
+    SetPriority = 2,    // SetThreadPriority
+    CeGetPriority = 3,  // CeGetThreadPriority: 0-255
+    CeSetPriority = 4,  // CeSetThreadPriority
+    GetQuantum = 5,     // CeGetThreadQuantum
+    SetQuantum = 6,     // CeSetThreadQuantum
+};
+// SuspendThread, ResumeThread, TerminateThread: one request with an operation.
+enum class ThreadControlOp : uint32_t { Suspend = 1, Resume = 2, Terminate = 3 };
+
 }  // namespace cek::ce

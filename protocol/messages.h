@@ -587,12 +587,252 @@ struct MsgQueueInfoReply {
     uint16_t writers;
 };
 
+// Threads (ce-kernel-objects.md §2, docs/semantics/threads.md). A thread's handle value is its
+// id; any process may name any thread by it (CE 5); kCurrentThreadHandle names the caller.
+//
+// ThreadCreate: CreateThread's kernel half, before the host thread exists. Errors:
+// ERROR_INVALID_PARAMETER (flags other than CREATE_SUSPENDED and STACK_SIZE_PARAM_IS_A_RESERVATION,
+// a reservation <= 0 as a signed value), ERROR_NOT_ENOUGH_MEMORY (no room for the handle).
+using ce::kCreateSuspended;
+using ce::kStackSizeParamIsAReservation;
+struct ThreadCreateRequest {
+    uint32_t flags;
+    uint32_t stack_size;
+};
+struct ThreadCreateReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+// A thread's state after a thread call: its id, the suspend count before the call and after it,
+// the count's sequence (the shim applies counts in this order), its Linux tid and whether it has
+// exited. ThreadAttach: a created thread's first call (`handle`: binds the caller's tid), or with
+// handle 0 the caller's identity (a thread the kernel has not met is adopted). Errors:
+// ERROR_INVALID_PARAMETER (not a created thread of the caller that has not started).
+struct ThreadAttachRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct ThreadAttachReply {
+    uint32_t handle;
+    uint32_t previous;
+    uint32_t count;
+    uint32_t sequence;
+    uint32_t tid;
+    uint32_t exited;
+};
+// ThreadExit: ExitThread or the thread function's return by the calling thread. No errors.
+struct ThreadExitRequest {
+    uint32_t exit_code;
+    uint32_t reserved;
+};
+struct ThreadExitReply {
+    uint64_t reserved;
+};
+// ThreadControl: SuspendThread, ResumeThread, TerminateThread (`op`, ThreadControlOp; `code` is
+// the exit code). Errors: ERROR_INVALID_HANDLE (no such thread; suspend or resume of an exited
+// one), ERROR_SIGNAL_REFUSED (suspend count at 127), ERROR_ACCESS_DENIED (a thread of another
+// host process), ERROR_INVALID_PARAMETER (unknown op).
+using ce::ThreadControlOp;
+struct ThreadControlRequest {
+    uint32_t handle;
+    uint32_t op;
+    uint32_t code;
+    uint32_t reserved;
+};
+struct ThreadControlReply {
+    uint32_t handle;
+    uint32_t previous;
+    uint32_t count;
+    uint32_t sequence;
+    uint32_t tid;
+    uint32_t exited;
+};
+// ThreadQuery: priorities, quanta and the exit code (`op`, ThreadOp or kThreadExitCode). Errors
+// per operation, ce-kernel-objects.md §2.3: ERROR_INVALID_HANDLE (no such thread; a get on an
+// exited one; SetThreadPriority of an exited one), ERROR_INVALID_PARAMETER (level >= 8, CE
+// priority >= 256, quantum with bit 31, a Ce set on an exited thread).
+using ce::ThreadOp;
+inline constexpr uint32_t kThreadExitCode = 100;  // GetExitCodeThread
+struct ThreadQueryRequest {
+    uint32_t handle;
+    uint32_t op;
+    uint32_t value;
+    uint32_t reserved;
+};
+struct ThreadQueryReply {
+    uint32_t value;
+    uint32_t reserved;
+};
+
 // Message bytes that fit in one request after a MsgQueueWrite, or in one reply after a
 // MsgQueueReadReply.
 inline constexpr uint32_t kMsgQueueWriteInline =
     kRequestBytes - sizeof(RequestHeader) - sizeof(MsgQueueWriteRequest);
 inline constexpr uint32_t kMsgQueueReadInline =
     kReplyBytes - sizeof(ReplyHeader) - sizeof(MsgQueueReadReply);
+
+// ---- Registry (ce-kernel-objects.md §6; docs/semantics/registry.md). Every registry call
+// answers its Win32 code in the reply header and the shim returns it: the last error is never
+// touched. `hkey` is a root (0x80000000-0x80000003) or a key handle. Names and paths travel as
+// UTF-16 units after the fixed part: a name at most 256 units (enough to see it is too long), a
+// path at most kRegPathMaxChars (the shim refuses longer ones with ERROR_INVALID_PARAMETER).
+using ce::kRegCreatedNewKey;
+using ce::kRegOpenedExistingKey;
+using ce::kRegOptionVolatile;
+
+// RegCreateKey: RegCreateKeyExW; `subkey_chars` units of path, then `class_chars` of class.
+// Errors: ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER (a name over 255, an empty part, a
+// class over 255, deeper than 16 levels), ERROR_KEY_DELETED, ERROR_NO_MORE_USER_HANDLES.
+struct RegCreateKeyRequest {
+    uint32_t hkey;
+    uint32_t options;  // kRegOptionVolatile
+    uint32_t subkey_chars;
+    uint32_t class_chars;
+};
+struct RegCreateKeyReply {
+    uint32_t hkey;
+    uint32_t disposition;  // kRegCreatedNewKey or kRegOpenedExistingKey
+};
+
+// RegOpenKey: RegOpenKeyExW (an empty path: a new handle to `hkey`). ERROR_FILE_NOT_FOUND.
+struct RegOpenKeyRequest {
+    uint32_t hkey;
+    uint32_t subkey_chars;
+};
+struct RegOpenKeyReply {
+    uint32_t hkey;
+    uint32_t reserved;
+};
+
+// RegCloseKey: with flush-on-close, the flush's error (the key is closed anyway).
+struct RegCloseKeyRequest {
+    uint32_t hkey;
+    uint32_t reserved;
+};
+struct RegCloseKeyReply {
+    uint32_t reserved;
+    uint32_t reserved2;
+};
+
+// RegQueryValue: `name_chars` units of name follow. The reply carries the value's type, size,
+// stamp and its bytes from `offset` on, as many as fit; a value larger than that is read in
+// parts with `offset` > 0 and the first reply's `stamp`: ERROR_INVALID_DATA when the value
+// changed in between (the shim starts again). ERROR_FILE_NOT_FOUND.
+struct RegQueryValueRequest {
+    uint32_t hkey;
+    uint32_t name_chars;
+    uint32_t offset;
+    uint32_t reserved;
+    uint64_t stamp;  // with offset > 0
+};
+struct RegQueryValueReply {
+    uint32_t type;
+    uint32_t size;
+    uint64_t stamp;
+};
+
+// RegSetValue: `name_chars` units of name, then data bytes [offset, offset + sent) of a value
+// of `total` bytes. A value that fits goes whole (offset 0); a larger one in parts staged per
+// thread, set when the last part arrives. Reply `staged`: bytes staged, `total` once set.
+// Errors: ERROR_INVALID_PARAMETER (name over 255, total over 4096, a part out of order).
+struct RegSetValueRequest {
+    uint32_t hkey;
+    uint32_t type;
+    uint32_t name_chars;
+    uint32_t total;
+    uint32_t offset;
+    uint32_t reserved;
+};
+struct RegSetValueReply {
+    uint32_t staged;
+    uint32_t reserved;
+};
+
+// RegDeleteKey: the key and all its subkeys. ERROR_INVALID_PARAMETER (empty path),
+// ERROR_FILE_NOT_FOUND.
+struct RegDeleteKeyRequest {
+    uint32_t hkey;
+    uint32_t subkey_chars;
+};
+struct RegDeleteKeyReply {
+    uint32_t reserved;
+    uint32_t reserved2;
+};
+
+// RegDeleteValue: ERROR_FILE_NOT_FOUND.
+struct RegDeleteValueRequest {
+    uint32_t hkey;
+    uint32_t name_chars;
+};
+struct RegDeleteValueReply {
+    uint32_t reserved;
+    uint32_t reserved2;
+};
+
+// RegEnumKey: the subkey at `index`; its name and class follow the reply. ERROR_NO_MORE_ITEMS.
+struct RegEnumKeyRequest {
+    uint32_t hkey;
+    uint32_t index;
+};
+struct RegEnumKeyReply {
+    uint32_t name_chars;
+    uint32_t class_chars;
+    uint32_t flags;  // kRegOptionVolatile for a volatile key
+    uint32_t reserved;
+};
+
+// RegEnumValue: the value at `index`; its name, then its first bytes (as many as fit; the
+// rest by RegQueryValue with `stamp`). ERROR_NO_MORE_ITEMS.
+struct RegEnumValueRequest {
+    uint32_t hkey;
+    uint32_t index;
+};
+struct RegEnumValueReply {
+    uint32_t name_chars;
+    uint32_t type;
+    uint32_t size;
+    uint32_t reserved;
+    uint64_t stamp;
+};
+
+// RegQueryInfo: RegQueryInfoKeyW's counts; the class follows.
+struct RegQueryInfoRequest {
+    uint32_t hkey;
+    uint32_t reserved;
+};
+struct RegQueryInfoReply {
+    uint32_t subkeys;
+    uint32_t max_subkey_chars;
+    uint32_t max_class_chars;
+    uint32_t values;
+    uint32_t max_value_name_chars;
+    uint32_t max_value_bytes;
+    uint32_t class_chars;
+    uint32_t reserved;
+};
+
+// RegFlushKey: writes the dirty data of the key's hive durably. ERROR_NOT_SUPPORTED without
+// hive files (memory only), ERROR_WRITE_FAULT when the write failed.
+struct RegFlushKeyRequest {
+    uint32_t hkey;
+    uint32_t reserved;
+};
+struct RegFlushKeyReply {
+    uint32_t reserved;
+    uint32_t reserved2;
+};
+
+inline constexpr uint32_t kRegNameMaxChars = 256;
+inline constexpr uint32_t kRegPathMaxChars =
+    (kRequestBytes - sizeof(RequestHeader) - sizeof(RegCreateKeyRequest)) / 2 - kRegNameMaxChars;
+inline constexpr uint32_t kRegValueReplyInline =
+    kReplyBytes - sizeof(ReplyHeader) - sizeof(RegQueryValueReply);
+inline constexpr uint32_t kRegEnumValueInline =
+    kReplyBytes - sizeof(ReplyHeader) - sizeof(RegEnumValueReply);
+// Value bytes a RegSetValue request with a name of `name_chars` units can carry.
+constexpr uint32_t reg_set_value_inline(uint32_t name_chars) {
+    return kRequestBytes - sizeof(RequestHeader) - sizeof(RegSetValueRequest) - 2 * name_chars;
+}
 
 #define CEK_REQUEST(name)                                                                  \
     static_assert(std::is_trivially_copyable_v<name##Request> &&                           \

@@ -1,7 +1,7 @@
 // The diagnostics snapshot: a consistent picture of the kernel's processes, handles, objects,
 // views and names, encoded by the kernel in one go and decoded by cedump. Layout, in order:
 // SnapshotHeader, then process_count processes, handle_count handles, object_count objects and
-// view_count views, then the waits (a u32 count first), each as described below (ByteWriter
+// view_count views, then the waits and the threads (a u32 count first each), each as described below (ByteWriter
 // encoding: PODs and u32-length strings).
 #pragma once
 
@@ -100,6 +100,24 @@ struct WaitInfo {
     bool operator==(const WaitInfo&) const = default;
 };
 
+// A CE thread with a handle (ce-kernel-objects.md §2): its process, id (= handle value), Linux
+// tid (0 until it starts), suspend count, exit code (STILL_ACTIVE while it runs), CE priority
+// (0-255) and quantum. Travels as its bytes.
+inline constexpr uint32_t kThreadExited = 1;
+inline constexpr uint32_t kThreadCreated = 2;  // by CreateThread; else adopted
+struct ThreadInfo {
+    uint32_t process_id;
+    uint32_t handle;
+    uint32_t tid;
+    uint32_t suspend_count;
+    uint32_t exit_code;
+    uint32_t priority;
+    uint32_t quantum;
+    uint32_t flags;  // kThreadExited, kThreadCreated
+
+    bool operator==(const ThreadInfo&) const = default;
+};
+
 struct Snapshot {
     SnapshotHeader header{};
     std::vector<ProcessInfo> processes;
@@ -107,6 +125,7 @@ struct Snapshot {
     std::vector<ObjectInfo> objects;
     std::vector<ViewInfo> views;
     std::vector<WaitInfo> waits;  // after the views: a u32 count, then each wait
+    std::vector<ThreadInfo> threads;  // after the waits: a u32 count, then each thread
 };
 
 // The wire schema, described once per record and walked by both encode and decode.
@@ -208,6 +227,8 @@ void fields(F&& f, S& s) {
     f(wire::items(s.views));
     f(wire::count(s.waits, wire::kAny, 24));
     f(wire::items(s.waits));
+    f(wire::count(s.threads, wire::kAny, sizeof(ThreadInfo)));
+    f(wire::items(s.threads));
 }
 
 namespace wire {

@@ -37,7 +37,7 @@ RULES = [
     ("kernel/ipc/", LOWER + ["protocol/"] + KERNEL_RULES + ["kernel/dispatch/", "kernel/ipc/"]),
     ("kernel/main.cpp", LOWER + ["protocol/", "kernel/"]),
     ("coredll/", LOWER + ["protocol/", "coredll/"]),
-    ("tools/cedump/", ["common/", "protocol/", "tools/cedump/", "coredll/client/"]),
+    ("tools/cedump/", ["common/", "protocol/", "tools/cedump/", "coredll/client/", "fsys/registry/"]),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

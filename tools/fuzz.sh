@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang, AddressSanitizer and UBSan, and runs one.
 #
-#   bash tools/fuzz.sh <dispatch|sequence|path> [seconds | -runs=N] [more libFuzzer flags...]
+#   bash tools/fuzz.sh <dispatch|sequence|path|reg> [seconds | -runs=N] [more libFuzzer flags...]
 #
 # Default: 60 seconds. New inputs go to $build/corpus/<target> (the seeds in
 # tests/fuzz/corpus/<target> are read, never written); crashes to $build/artifacts/<target>/;
@@ -16,7 +16,7 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$sel
 (($# >= 1)) || usage
 target=$1
 shift
-case $target in dispatch | sequence | path) ;; *) usage ;; esac
+case $target in dispatch | sequence | path | reg) ;; *) usage ;; esac
 limit=(-max_total_time=60)
 if [[ ${1:-} =~ ^[0-9]+$ ]]; then
     limit=(-max_total_time="$1")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages CEKernel needs to build and test, if any is missing.
 set -euo pipefail
-packages=(g++ meson ninja-build pkg-config python3 catch2 libspdlog-dev libboost-dev graphviz)
+packages=(g++ meson ninja-build pkg-config python3 catch2 libspdlog-dev libboost-dev graphviz libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,8 @@
 # build directory. Ends with one line over all runs: "N passed, M failed".
 #   CEK_SANITIZERS=0      only the normal build (quick local runs; CI runs all three)
 #   CEK_BUILD_DIR, CEK_ASAN_BUILD_DIR, CEK_TSAN_BUILD_DIR   build directories
+# The normal build also runs the package suite (tests/package: build, install and purge the
+# Debian packages, about 5 minutes); the sanitizer builds leave it out.
 # Extra arguments go to every `meson test` (e.g. a test name). See docs/reliability.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,15 +36,21 @@ run_suite() {
 
 test_args=("$@")
 wrapper=""
-run_suite "$build" normal
+# The package test (tests/package/run_package_test.sh) builds, installs and purges the Debian
+# packages: once, with the normal build (as root; elsewhere it says why it skips).
+CEK_PACKAGE_TEST=1 run_suite "$build" normal
+test_args+=(--no-suite package)
 
 if [ "${CEK_SANITIZERS:-1}" != 0 ]; then
+    # The sanitizer builds are unity builds (meson's -Dunity=on: a few sources per compiler run),
+    # about 40 % less build time; the normal build compiles each file alone, so a missing include
+    # still fails there.
     # Shorter soak and load runs: the sanitizers make every call several times slower.
     export CEK_SOAK_SECONDS=${CEK_SANITIZER_SOAK_SECONDS:-10}
     export CEK_LOAD_SECONDS=${CEK_SANITIZER_LOAD_SECONDS:-5}
     ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1 \
-        run_suite "$asan_build" asan+ubsan -Db_sanitize=address,undefined -Db_lundef=false
+        run_suite "$asan_build" asan+ubsan -Dunity=on -Db_sanitize=address,undefined -Db_lundef=false
     # TSan can fail at start ("unexpected memory mapping") when mmap randomisation uses more
     # than 28 bits (vm.mmap_rnd_bits; 32 on some newer kernels). This machine's kernel uses 28,
     # where GCC 12's TSan runs as is; with more, run the TSan suite without randomisation.
@@ -53,7 +61,7 @@ if [ "${CEK_SANITIZERS:-1}" != 0 ]; then
     # connected application has the shim's watcher thread, so a child forked by a test helper
     # comes from a multi-threaded process, and its own first call starts a thread of its own.
     TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$suppressions" \
-        run_suite "$tsan_build" tsan -Db_sanitize=thread
+        run_suite "$tsan_build" tsan -Dunity=on -Db_sanitize=thread
 fi
 
 printf 'time: %s\n' "${timings[@]}"

@@ -72,6 +72,15 @@ std::span<const std::byte> name_bytes(LPCWSTR name, Request& req) {
     return std::as_bytes(std::span(name, req.name_chars));
 }
 
+// The kernel orders a release (SetEvent, ReleaseMutex, a thread's end...) before the wait it
+// satisfies, but in another process, where ThreadSanitizer cannot see it: in TSan builds these
+// tell it (sync.cpp); elsewhere they do nothing.
+void released(HANDLE h);
+void acquired(HANDLE h);
+
+// Sleep(INFINITE): CE 5's self-suspend (thread.cpp).
+void sleep_forever();
+
 // Applies what the kernel said to the last error; true when the call succeeded.
 inline bool finish(const CallStatus& s) {
     if (s.set_error || !s.delivered) set_last_error(static_cast<DWORD>(s.error));

@@ -9,25 +9,27 @@
 using namespace cek::coredll;
 namespace proto = cek::proto;
 
-namespace {
-
 #if defined(__SANITIZE_THREAD__)
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
 
-// The kernel orders a release before the wait it satisfies, but in another process, where
-// ThreadSanitizer cannot see it: these tell it, one synchronisation point per handle value (two
-// values sharing a point only order more than needed, in sanitizer builds alone).
+namespace {
+// One synchronisation point per handle value (two values sharing a point only order more than
+// needed, in sanitizer builds alone).
 char g_sync_points[1024];
 char* sync_point(HANDLE h) {
     return &g_sync_points[(reinterpret_cast<uintptr_t>(h) >> 2) % sizeof g_sync_points];
 }
-void released(HANDLE h) { __tsan_release(sync_point(h)); }
-void acquired(HANDLE h) { __tsan_acquire(sync_point(h)); }
+}  // namespace
+
+void cek::coredll::released(HANDLE h) { __tsan_release(sync_point(h)); }
+void cek::coredll::acquired(HANDLE h) { __tsan_acquire(sync_point(h)); }
 #else
-void released(HANDLE) {}
-void acquired(HANDLE) {}
+void cek::coredll::released(HANDLE) {}
+void cek::coredll::acquired(HANDLE) {}
 #endif
+
+namespace {
 
 HANDLE create_sync(proto::SyncKind kind, uint32_t flags, int32_t initial, int32_t maximum,
                    LPCWSTR name) {

@@ -3,8 +3,7 @@
 //
 // GetCurrentProcessId is the process id the kernel assigned at attach (the one cedump shows and
 // the kernel's objects record), so it connects like any first call; with no kernel to be had it
-// falls back to the host pid. GetCurrentThreadId is the Linux thread id: stable for the thread's
-// life, distinct among live threads of the machine, and the id every request carries.
+// falls back to the host pid. GetCurrentThreadId lives with the threads (thread.cpp).
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,13 +18,6 @@ using namespace cek::coredll;
 
 namespace {
 
-// The spdlog logger "debug" that OutputDebugStringW writes to, at info level.
-spdlog::logger& debug_log() {
-    static const std::shared_ptr<spdlog::logger> logger =
-        stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v");
-    return *logger;
-}
-
 constexpr WCHAR kTempPath[] = {'\\', 'T', 'e', 'm', 'p', '\\', 0};
 
 }  // namespace
@@ -37,9 +29,6 @@ DWORD WINAPI GetCurrentProcessId(void) {
     if (c.ensure_connected()) return c.hello().process_id;
     return static_cast<DWORD>(getpid());
 }
-
-// Cached per thread: critical sections ask for it on every enter and leave.
-DWORD WINAPI GetCurrentThreadId(void) { return static_cast<DWORD>(current_tid()); }
 
 // CE 5 is a uniprocessor system with 4 KiB pages and 64 KiB allocation granularity; the
 // processor is reported as the family the host belongs to.
@@ -98,7 +87,7 @@ void WINAPI OutputDebugStringW(LPCWSTR lpOutputString) {
     if (lpOutputString == nullptr) return;
     std::string text = utf8_of(lpOutputString);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    debug_log().info("{}", text);
+    debug_log()->info("{}", text);
 }
 
 LONG WINAPI InterlockedIncrement(LPLONG lpAddend) {

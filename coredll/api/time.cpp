@@ -188,14 +188,16 @@ BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER* lpFrequency) {
     return TRUE;
 }
 
-// Sleep(0) gives up the rest of the time slice; INFINITE never returns.
+// Sleep(0) gives up the rest of the time slice; INFINITE suspends the caller (CE 5), and another
+// thread's ResumeThread ends it (thread.cpp).
 void WINAPI Sleep(DWORD dwMilliseconds) {
     if (dwMilliseconds == 0) {
         sched_yield();
         return;
     }
     if (dwMilliseconds == 0xFFFFFFFF) {
-        for (;;) ::pause();
+        cek::coredll::sleep_forever();
+        return;
     }
     timespec left{static_cast<time_t>(dwMilliseconds / 1000),
                   static_cast<long>(dwMilliseconds % 1000) * 1'000'000L};

@@ -1,5 +1,6 @@
 #include "coredll/client/connection.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -48,10 +50,32 @@ std::string instance_name() { return env_or("CEK_INSTANCE", "default"); }
 
 bool file_exists(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
+// Whether this shim runs from the build tree it was built in (tests, examples), rather than
+// from an installed copy: only then is the build tree's kernel the one to start. An installed
+// libcoredll (a package built in a tree that still exists) starts the installed kernel.
+bool running_from_build_tree() {
+#ifdef CEK_BUILD_ROOT
+    Dl_info info{};
+    std::string self;
+    if (::dladdr(reinterpret_cast<void*>(&running_from_build_tree), &info) != 0 &&
+        info.dli_fname != nullptr && std::strchr(info.dli_fname, '/') != nullptr)
+        self = info.dli_fname;  // the shared library, or the program that links the shim
+    else
+        self = "/proc/self/exe";
+    char real[PATH_MAX];
+    char root[PATH_MAX];
+    if (::realpath(self.c_str(), real) == nullptr || ::realpath(CEK_BUILD_ROOT, root) == nullptr)
+        return false;
+    return std::string_view(real).starts_with(std::string(root) + "/");
+#else
+    return false;
+#endif
+}
+
 std::string kernel_path() {
     if (const char* k = std::getenv("CEK_KERNEL"); k != nullptr && *k != '\0') return k;
 #ifdef CEK_BUILD_KERNEL_PATH
-    if (file_exists(CEK_BUILD_KERNEL_PATH)) return CEK_BUILD_KERNEL_PATH;
+    if (running_from_build_tree() && file_exists(CEK_BUILD_KERNEL_PATH)) return CEK_BUILD_KERNEL_PATH;
 #endif
 #ifdef CEK_INSTALL_KERNEL_PATH
     if (file_exists(CEK_INSTALL_KERNEL_PATH)) return CEK_INSTALL_KERNEL_PATH;

@@ -1,25 +1,66 @@
 #include "coredll/client/log.h"
 
-#include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string_view>
 
 namespace cek::coredll {
 
+namespace {
+
+// The level SPDLOG_LEVEL gives logger `name` ("coredll=debug,info": a named entry wins over a
+// bare level), or `fallback`. Read here rather than through spdlog's registry: see stderr_logger.
+spdlog::level::level_enum level_from_env(std::string_view name, spdlog::level::level_enum fallback) {
+    const char* env = std::getenv("SPDLOG_LEVEL");
+    if (env == nullptr) return fallback;
+    std::string_view rest(env);
+    std::optional<spdlog::level::level_enum> global, named;
+    while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        const size_t eq = item.find('=');
+        std::string_view level = eq == std::string_view::npos ? item : item.substr(eq + 1);
+        auto parsed = spdlog::level::from_str(std::string(level));
+        // from_str answers "off" for what it does not know; only a real "off" means off.
+        if (parsed == spdlog::level::off && level != "off") continue;
+        if (eq == std::string_view::npos) {
+            global = parsed;
+        } else if (item.substr(0, eq) == name) {
+            named = parsed;
+        }
+    }
+    return named.value_or(global.value_or(fallback));
+}
+
+}  // namespace
+
 std::shared_ptr<spdlog::logger> stderr_logger(const char* name, spdlog::level::level_enum level,
                                               const char* pattern) {
-    auto existing = spdlog::get(name);
-    if (existing) return existing;
-    auto l = spdlog::stderr_color_mt(name);
-    l->set_level(level);
-    l->set_pattern(pattern);
-    spdlog::cfg::load_env_levels();
-    return l;
+    // Not registered with spdlog: the shim lives inside applications, which may use spdlog and
+    // its registry themselves, and the registry is destroyed at exit while the shim's watcher
+    // thread may still be logging a hang-up. The callers keep their logger for good.
+    auto logger = std::make_shared<spdlog::logger>(
+        name, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    logger->set_level(level_from_env(name, level));
+    logger->set_pattern(pattern);
+    return logger;
 }
 
 std::shared_ptr<spdlog::logger> const& log() {
-    static const std::shared_ptr<spdlog::logger> logger =
-        stderr_logger("coredll", spdlog::level::warn, "[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v");
-    return logger;
+    // Never destroyed: the watcher thread may still log (the kernel's hang-up) while the process
+    // runs its static destructors, which would otherwise free the logger under it.
+    static const auto* const logger = new std::shared_ptr<spdlog::logger>(
+        stderr_logger("coredll", spdlog::level::warn, "[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v"));
+    return *logger;
+}
+
+std::shared_ptr<spdlog::logger> const& debug_log() {
+    static const auto* const logger = new std::shared_ptr<spdlog::logger>(
+        stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v"));
+    return *logger;
 }
 
 }  // namespace cek::coredll

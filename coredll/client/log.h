@@ -9,9 +9,11 @@
 namespace cek::coredll {
 
 std::shared_ptr<spdlog::logger> const& log();
+// The logger "debug" that OutputDebugStringW writes to, at info.
+std::shared_ptr<spdlog::logger> const& debug_log();
 
-// The shim's loggers: `name` if spdlog has it already, else a new one on stderr at `level` with
-// `pattern`, after which SPDLOG_LEVEL applies.
+// A new logger `name` on stderr with `pattern`, at the level SPDLOG_LEVEL gives `name` or else
+// `level`. It is not registered with spdlog (see log.cpp).
 std::shared_ptr<spdlog::logger> stderr_logger(const char* name, spdlog::level::level_enum level,
                                               const char* pattern);
 

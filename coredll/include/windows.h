@@ -17,5 +17,6 @@
 #include "cekernel/files.h"
 #include "cekernel/sync.h"
 #include "cekernel/misc.h"
+#include "cekernel/registry.h"
 
 #endif /* CEKERNEL_WINDOWS_H */

@@ -18,6 +18,16 @@ void Diagnostics::record(TraceEntry entry) {
     ring_[entry.record.seq % ring_.size()] = std::move(entry);
 }
 
+void Diagnostics::fail_last(ProcessId process, uint32_t tid, uint32_t error) {
+    if (ring_.empty() || next_ == first_) return;
+    TraceEntry& e = ring_[(next_ - 1) % ring_.size()];
+    if (e.record.process_id != process.raw || e.record.thread_id != tid) return;
+    e.record.failed = 1;
+    e.record.set_error = 1;
+    e.record.error = error;
+    e.result.clear();
+}
+
 void Diagnostics::record_wait_done(ProcessId process, uint32_t tid, int pid, uint64_t since_ns,
                                    uint32_t result) {
     TraceEntry e;

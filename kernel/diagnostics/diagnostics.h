@@ -48,6 +48,10 @@ public:
     // waited (`since_ns`, CLOCK_MONOTONIC) and its WAIT_* result.
     void record_wait_done(ProcessId process, uint32_t tid, int pid, uint64_t since_ns,
                           uint32_t result);
+    // The newest record, when it is thread `tid` of `process`'s, now says the call failed with
+    // `error`: the server refused what the handler's success named (a descriptor it could not
+    // send), so the caller saw this failure, not the handler's result.
+    void fail_last(ProcessId process, uint32_t tid, uint32_t error);
     // TraceRead: attaches `tracer` on cursor 0 and packs the records from the cursor into `out`
     // (TraceRecordWire + strings each, as many as fit).
     TraceCursor read(ProcessId tracer, uint64_t cursor, std::span<std::byte> out);

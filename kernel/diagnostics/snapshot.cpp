@@ -57,7 +57,7 @@ struct ObjectLister {
 
 proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const {
     proto::Snapshot s;
-    s.header.version = 3;
+    s.header.version = 4;
     s.header.boot_time_ns = boot_time_ns_;
     s.header.uptime_ns = clock_ns(CLOCK_MONOTONIC) - boot_mono_ns_;
     s.header.personality = personality_->version();
@@ -113,6 +113,7 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const 
     }
     memory += objects.memory;
     snapshot_waits(s);
+    snapshot_threads(s);
     memory += waits_.size() * (sizeof(Wait) + 64) + deadlines_.size() * 48;
     memory += names_.memory_bytes() + diagnostics_.memory_bytes();
     s.header.kernel_memory_bytes = memory;
@@ -147,6 +148,18 @@ void Kernel::snapshot_waits(proto::Snapshot& s) const {
         for (HandleValue h : w.handles) info.handles.push_back(h.raw);
         s.waits.push_back(std::move(info));
     }
+}
+
+void Kernel::snapshot_threads(proto::Snapshot& s) const {
+    // Every thread that still has a handle: running, suspended, or exited and held open.
+    handles_.for_each([&](HandleValue, const HandleTable::Entry& e) {
+        const auto* t = object_cast<ThreadObject>(e.object.get());
+        if (t == nullptr) return;
+        s.threads.push_back(proto::ThreadInfo{
+            t->process().raw, t->handle().raw, t->tid(), t->suspend_count(), t->exit_code(),
+            t->priority(), t->quantum(),
+            (t->exited() ? proto::kThreadExited : 0u) | (t->created() ? proto::kThreadCreated : 0u)});
+    });
 }
 
 }  // namespace cek::kernel

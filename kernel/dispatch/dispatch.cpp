@@ -236,7 +236,8 @@ constexpr Completer kEmptyReplies[] = {
 }  // namespace
 
 size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply) {
-    if (done.code == RequestCode::WaitObjects) return encode_wait_completion(done.result, reply);
+    if (done.code == RequestCode::WaitObjects && !done.failed)
+        return encode_wait_completion(done.result, reply);
     ReplyWriter w(reply);
     const auto i = static_cast<size_t>(done.code);
     if (i >= std::size(kEmptyReplies)) {

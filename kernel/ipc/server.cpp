@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -43,11 +44,24 @@ struct Server::Source {
     Client* client;
 };
 
+// A host process, as the quotas see it (docs/security.md, "PID namespaces"): every connection
+// of one process shares one key, and no later process gets that key, even one that reuses the
+// pid while the kernel still holds the old process's records.
+struct Server::Host {
+    uint32_t key = 0;
+    uint64_t identity = 0;  // its entry in Server::hosts_ (0: none, a host of its own)
+    int pidfd = -1;         // pid-based identities only: tells a reused pid from the same process
+    ~Host() {
+        if (pidfd >= 0) ::close(pidfd);
+    }
+};
+
 struct Server::Client {
     int sock = -1;
     int doorbell = -1;
     int pidfd = -1;  // readable once the host process has exited (-1 where there is none)
-    int pid = 0;
+    int pid = 0;     // as SO_PEERCRED gives it: 0 for a peer in a PID namespace we cannot see
+    std::shared_ptr<Host> host;
     ProcessId id{};
     bool attached = false;
     bool diagnostics = false;
@@ -66,6 +80,7 @@ struct Server::Client {
 namespace {
 
 std::string executable_of(int pid) {
+    if (pid <= 0) return "?";  // a peer whose pid this kernel cannot see
     char buf[PATH_MAX];
     std::string link = "/proc/" + std::to_string(pid) + "/exe";
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
@@ -104,11 +119,49 @@ int make_memfd(const char* name, size_t size, int seals) {
     return fd;
 }
 
-// pidfd_open(2): a descriptor that becomes readable when process `pid` exits, or -1 (a host
-// without pidfds, or a peer in a PID namespace the kernel cannot see into, where pid is 0).
-int open_pidfd(int pid) {
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5; Debian 12's headers lack it
+#endif
+constexpr long kPidfsMagic = 0x50494446;  // pidfds are files of their own (Linux 6.9)
+
+// A descriptor that becomes readable when the connected process exits, or -1. SO_PEERPIDFD
+// names the very process that connected, even one in a PID namespace this kernel cannot see
+// into (SO_PEERCRED's pid is 0 there). Before Linux 6.5, pidfd_open on the pid, which may
+// already name another process if the peer died and its pid was reused: the peer's socket
+// still being open says it did not (a peer that died leaves the socket hung up, unless a child
+// it forked holds it).
+int peer_pidfd(int sock, int pid) {
+    int fd = -1;
+    socklen_t len = sizeof fd;
+    if (::getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0 && fd >= 0) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return fd;
+    }
     if (pid <= 0) return -1;
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return -1;
+    pollfd p{sock, POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0) {
+        ::close(fd);  // the peer is gone: the pid may be someone else's already
+        return -1;
+    }
+    return fd;
+}
+
+// The pidfs inode of a pidfd: one per process, never reused while the host runs (Linux 6.9);
+// 0 where pidfds are anonymous inodes.
+uint64_t pidfs_inode(int pidfd) {
+    struct statfs fs {};
+    struct stat st {};
+    if (pidfd < 0 || ::fstatfs(pidfd, &fs) != 0 || fs.f_type != kPidfsMagic ||
+        ::fstat(pidfd, &st) != 0)
+        return 0;
+    return st.st_ino;
+}
+
+bool exited(int pidfd) {
+    pollfd p{pidfd, POLLIN, 0};
+    return pidfd >= 0 && ::poll(&p, 1, 0) == 1;
 }
 
 }  // namespace
@@ -118,6 +171,37 @@ Server::Server(Kernel& kernel, ServerOptions options)
     // cedump's channel column: read at snapshot time only, never on the request path.
     kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
     kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
+}
+
+std::shared_ptr<Server::Host> Server::host_of(int pid, int pidfd) {
+    // Who the peer is: its pidfs inode where pidfds have one (never reused), else its pid while
+    // the process that first had it has not exited. A peer with neither (a pid we cannot see,
+    // no pidfd) is a host of its own.
+    uint64_t identity = pidfs_inode(pidfd);
+    const bool by_pid = identity == 0 && pid > 0;
+    if (by_pid) identity = (uint64_t{1} << 63) | static_cast<uint32_t>(pid);
+    if (identity != 0) {
+        if (auto it = hosts_.find(identity); it != hosts_.end()) {
+            auto host = it->second.lock();
+            if (host && !(by_pid && exited(host->pidfd))) return host;
+        }
+    }
+    auto host = std::make_shared<Host>();
+    host->key = next_host_++;
+    if (next_host_ == 0) next_host_ = 1;
+    host->identity = identity;
+    if (by_pid && pidfd >= 0) host->pidfd = ::fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+    if (identity != 0) hosts_[identity] = host;  // a reused pid replaces the exited process
+    return host;
+}
+
+void Server::release_host(Client& c) {
+    if (!c.host) return;
+    if (c.host.use_count() == 1 && c.host->identity != 0) {
+        auto it = hosts_.find(c.host->identity);
+        if (it != hosts_.end() && it->second.lock() == c.host) hosts_.erase(it);
+    }
+    c.host.reset();
 }
 
 bool Server::client_alive(ProcessId id) const {
@@ -154,7 +238,7 @@ Server::~Server() {
     clients_.clear();
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
-        ::unlink(socket_path_.c_str());
+        if (!inherited_listen_) ::unlink(socket_path_.c_str());
     }
     if (signal_fd_ >= 0) ::close(signal_fd_);
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
@@ -190,15 +274,23 @@ Result<void> Server::start() {
         return Win32Error::ERROR_FILENAME_EXCED_RANGE;
     }
     std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
-    ::unlink(socket_path_.c_str());  // a dead kernel's socket (we hold the lock)
     reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    mode_t old_mask = ::umask(0077);  // owner-only socket
-    int bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::umask(old_mask);
-    if (bound != 0 || ::listen(listen_fd_, 128) != 0) {
-        log::kernel()->error("cannot listen on {}: {}", socket_path_, std::strerror(errno));
-        return Win32Error::ERROR_ACCESS_DENIED;
+    if (options_.inherited_listen_fd >= 0) {
+        // Socket activation: the socket is already bound and listening at socket_path_.
+        listen_fd_ = options_.inherited_listen_fd;
+        inherited_listen_ = true;
+        ::fcntl(listen_fd_, F_SETFD, FD_CLOEXEC);
+        ::fcntl(listen_fd_, F_SETFL, ::fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    } else {
+        ::unlink(socket_path_.c_str());  // a dead kernel's socket (we hold the lock)
+        listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        mode_t old_mask = ::umask(0077);  // owner-only socket
+        int bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        ::umask(old_mask);
+        if (bound != 0 || ::listen(listen_fd_, 128) != 0) {
+            log::kernel()->error("cannot listen on {}: {}", socket_path_, std::strerror(errno));
+            return Win32Error::ERROR_ACCESS_DENIED;
+        }
     }
 
     page_fd_ = make_memfd("cek-kernel-page", sizeof(proto::KernelPage), 0);
@@ -248,8 +340,8 @@ Result<void> Server::start() {
 
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) options_.spin_us = 0;  // spinning on one CPU only steals it
     idle_since_ns_ = proto::monotonic_ns();
-    log::kernel()->info("kernel ready instance={} pid={} socket={}", options_.instance,
-                        ::getpid(), socket_path_);
+    log::kernel()->info("kernel ready instance={} pid={} socket={}{}", options_.instance,
+                        ::getpid(), socket_path_, inherited_listen_ ? " (socket activation)" : "");
     return {};
 }
 
@@ -315,7 +407,8 @@ void Server::accept_clients() {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
         // The socket alone does not tell when the process dies: a child it made with a raw
         // fork (no atfork handler closing the socket) keeps the socket open. Its pidfd does.
-        client->pidfd = open_pidfd(cred.pid);
+        client->pidfd = peer_pidfd(fd, cred.pid);
+        client->host = host_of(cred.pid, client->pidfd);
         if (client->pidfd >= 0) {
             ev.events = EPOLLIN;
             ev.data.ptr = &client->exit_source;
@@ -388,7 +481,8 @@ void Server::finish_hello(Client& c) {
         return fail(proto::HelloStatus::InternalError, "no descriptor for a doorbell");
     }
     // Attached last: every failure above leaves no process behind in the kernel.
-    auto attached = kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics);
+    auto attached =
+        kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics, c.host->key);
     if (!attached) {
         ::close(channel_fd);
         return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
@@ -454,6 +548,7 @@ void Server::reap() {
         if (c->doorbell >= 0) ::close(c->doorbell);
         if (c->pidfd >= 0) ::close(c->pidfd);
         ::close(c->sock);
+        release_host(*c);
         clients_.erase(c);
     }
     dead_.clear();
@@ -537,6 +632,13 @@ void Server::serve_slot(Client& c, uint32_t index) {
     if (attachment.fd >= 0 && !send_descriptor(c, attachment)) {
         if (attachment.undo_view != 0) (void)kernel_.unmap_view(c.id, attachment.undo_view);
         n = encode_failure(Win32Error::ERROR_TOO_MANY_OPEN_FILES, reply_buffer_);
+        // The trace shows what the caller gets, not the handler's success.
+        if (kernel_.diagnostics().tracing()) {
+            proto::RequestHeader h{};
+            std::memcpy(&h, request_copy_.data(), sizeof h);
+            kernel_.diagnostics().fail_last(
+                c.id, h.thread_id, static_cast<uint32_t>(Win32Error::ERROR_TOO_MANY_OPEN_FILES));
+        }
     }
     publish_reply(c, index, seq, n);
 }

@@ -30,6 +30,10 @@ struct ServerOptions {
     std::string runtime_dir;
     int idle_exit_seconds = -1;  // < 0: never exit for idleness
     uint32_t spin_us = 30;       // busy-poll budget after the last request (0 on one CPU)
+    // A listening socket handed over by socket activation (systemd's LISTEN_FDS), already
+    // checked to be the instance's (kernel/activation.h); -1: the kernel binds its own. An
+    // inherited socket is not unlinked at exit: it belongs to whoever made it.
+    int inherited_listen_fd = -1;
 };
 
 class Server {
@@ -48,6 +52,13 @@ public:
 private:
     struct Client;
     struct Source;
+    struct Host;
+
+    // The host process of a new connection (pid from SO_PEERCRED, its pidfd or -1): the one
+    // its other connections have, or a new one.
+    std::shared_ptr<Host> host_of(int pid, int pidfd);
+    // Lets go of a reaped client's host, forgetting it with its last connection.
+    void release_host(Client& c);
 
     void accept_clients();
     // accept() failed for want of descriptors: refuse one pending connection.
@@ -75,6 +86,7 @@ private:
     ServerOptions options_;
     int lock_fd_ = -1;
     int listen_fd_ = -1;
+    bool inherited_listen_ = false;  // options_.inherited_listen_fd: never unlinked here
     int epoll_fd_ = -1;
     int signal_fd_ = -1;
     int reserve_fd_ = -1;  // spent to refuse a connection when descriptors run out
@@ -89,6 +101,8 @@ private:
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
     std::vector<Client*> active_;  // clients with a channel, polled each round
     std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId
+    std::unordered_map<uint64_t, std::weak_ptr<Host>> hosts_;  // by identity (host_of)
+    uint32_t next_host_ = 1;
     std::vector<Client*> dead_;    // dropped this round, freed by reap()
     uint64_t idle_since_ns_ = 0;   // when the last application client left (0: has clients)
     size_t app_clients_ = 0;

@@ -36,3 +36,13 @@ TEST_CASE("<msgqueue.h> works end to end from a C program built with -fshort-wch
           "[api][kernel][msgqueue]") {
     run_c_program("CEK_API_MSGQUEUE");
 }
+
+TEST_CASE("the registry API works end to end from a C program built with -fshort-wchar",
+          "[api][kernel][registry]") {
+    run_c_program("CEK_API_REGISTRY");
+}
+
+TEST_CASE("threads and TLS work end to end from a C program built with -fshort-wchar",
+          "[api][kernel][thread]") {
+    run_c_program("CEK_API_THREAD");
+}

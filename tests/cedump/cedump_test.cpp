@@ -362,3 +362,45 @@ TEST_CASE("cedump explains why it cannot reach a kernel", "[cedump]") {
         CHECK(cedump(k, {"watch", "--count", "x"}).status == 2);
     }
 }
+
+TEST_CASE("cedump registry: tables, JSON, and a .reg export that imports back the same",
+          "[cedump][registry]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    std::string key = a->ask("regcreate HKLM Software\\Dump\\Inner");
+    REQUIRE(field(key, 0) == "ok");
+    REQUIRE(a->ask("regset " + field(key, 1) + " Answer 42") == "ok");
+    REQUIRE(field(a->ask("regcreate HKLM Software\\Dump\\Temp volatile"), 0) == "ok");
+    REQUIRE(field(a->ask("regcreate HKCU Software\\Dump"), 0) == "ok");
+
+    Run table = cedump(k, {"registry", "HKLM\\Software\\Dump"});
+    CHECK(table.status == 0);
+    CHECK(table.out == "HKEY_LOCAL_MACHINE\\Software\\Dump\n"
+                       "HKEY_LOCAL_MACHINE\\Software\\Dump\\Inner\n"
+                       "    Answer = dword:0000002a\n"
+                       "HKEY_LOCAL_MACHINE\\Software\\Dump\\Temp  (volatile)\n");
+    Run json = cedump(k, {"--json", "registry", "HKLM\\Software\\Dump\\Inner"});
+    CHECK(json.status == 0);
+    CHECK(json.out.find("\"schema\": \"cekernel-registry\"") != std::string::npos);
+    CHECK(json.out.find("{\"name\": \"Answer\", \"type\": 4, \"bytes\": 4, \"data\": \"dword:0000002a\"}") !=
+          std::string::npos);
+    Run missing = cedump(k, {"registry", "HKLM\\Software\\Nothing"});
+    CHECK(missing.status == 1);
+    CHECK(missing.out.find("ERROR_FILE_NOT_FOUND") != std::string::npos);
+    // Key handles are listed with their kind and path.
+    Run handles = cedump(k, {"objects"});
+    CHECK(handles.out.find("regkey") != std::string::npos);
+
+    Run exported = cedump(k, {"registry", "--reg"});
+    REQUIRE(exported.status == 0);
+    CHECK(exported.out.find("[HKEY_LOCAL_MACHINE\\Software\\Dump\\Inner]\n\"Answer\"=dword:0000002a\n") !=
+          std::string::npos);
+    CHECK(exported.out.find("Temp") == std::string::npos);  // volatile keys stay out
+    const std::string file = k.root() + "/exported.reg";
+    std::ofstream(file) << exported.out;
+    KernelFixture fresh;
+    fresh.kill_kernel(SIGTERM);
+    REQUIRE(fresh.wait_kernel(10s));
+    fresh.start_kernel({"--registry-dir", "none", "--registry-defaults", file});
+    CHECK(cedump(fresh, {"registry", "--reg"}).out == exported.out);
+}

@@ -22,8 +22,11 @@ SCHEMA = {
     "names": {"type": STR, "name": STR, "handle": INT, "object": INT},
     "waits": {"process": INT, "pid": INT, "tid": INT, "timeout_ms": (INT, NULL),
               "waited_ns": INT, "handles": list},
+    "threads": {"process": INT, "pid": INT, "handle": INT, "tid": INT, "state": STR,
+                "suspend_count": INT, "exit_code": (INT, NULL), "waiting_on": list,
+                "priority": INT, "quantum_ms": INT, "created": BOOL},
 }
-SECTIONS = ["processes", "handles", "objects", "views", "files", "names", "waits"]
+SECTIONS = ["processes", "handles", "objects", "views", "files", "names", "waits", "threads"]
 STATES = ("idle", "diagnostics", "tracing", "attached", "detached")
 
 errors = []
@@ -50,8 +53,8 @@ def main():
     doc = json.load(sys.stdin)
     if doc.get("schema") != "cekernel.cedump":
         errors.append("schema is not cekernel.cedump")
-    if doc.get("version") != 3:
-        errors.append(f"version {doc.get('version')!r} != 3")
+    if doc.get("version") != 4:
+        errors.append(f"version {doc.get('version')!r} != 4")
     allowed = {"schema", "version", "kernel", *SECTIONS}
     if not set(doc) <= allowed:
         errors.append(f"unknown top-level keys {sorted(set(doc) - allowed)}")

@@ -1,5 +1,5 @@
-// cedump's renderers as pure functions, on a fixed synthetic snapshot: every section (waits
-// included, which the live scene cannot hold still), as a table, as JSON and as a graph, under
+// cedump's renderers as pure functions, on a fixed synthetic snapshot: every section (waits and
+// threads included, which the live scene cannot hold still), as a table, as JSON and as a graph, under
 // each kind of filter. Goldens in golden/render/; CEK_UPDATE_GOLDEN=1 rewrites them.
 #include <catch2/catch.hpp>
 
@@ -64,6 +64,12 @@ proto::Snapshot scene() {
         {2, 5002, 250, 0, 20'000'000ULL, {0x40040e, 0x400616, 0x999}},
         {1, 5003, 0, 0, 0, {}},
     };
+    s.threads = {
+        {1, 0x40071a, 5001, 1, 0x103, 251, 100, proto::kThreadCreated},  // suspended, waiting
+        {1, 0x40081e, 6000, 0, 0x103, 248, 100, 0},                      // adopted, running
+        {2, 0x400922, 0, 0, 0x103, 251, 100, proto::kThreadCreated},     // not started yet
+        {2, 0x400a26, 5010, 0, 42, 100, 0, proto::kThreadCreated | proto::kThreadExited},
+    };
     return s;
 }
 
@@ -75,7 +81,7 @@ std::string render_all(const proto::Snapshot& s, const Filter& f) {
     return out;
 }
 
-void check_golden(const std::string& name, const std::string& actual) {
+void check_render_golden(const std::string& name, const std::string& actual) {
     const std::string path = std::string(std::getenv("CEK_GOLDEN_DIR")) + "/render/" + name + ".txt";
     if (std::getenv("CEK_UPDATE_GOLDEN") != nullptr) {
         std::ofstream(path) << actual;
@@ -96,24 +102,25 @@ TEST_CASE("cedump renders every section of a fixed snapshot as its golden", "[ce
     const auto s = scene();
     SECTION("no filter, each section alone") {
         std::string out;
-        for (const char* word : {"processes", "handles", "objects", "views", "files", "names", "waits"}) {
+        for (const char* word :
+             {"processes", "handles", "objects", "views", "files", "names", "waits", "threads"}) {
             auto section = cedump::parse_section(word);
             REQUIRE(section);
             out += std::string("== table ") + word + "\n" + cedump::render_table(s, *section, {});
             out += std::string("== json ") + word + "\n" + cedump::render_json(s, *section, {});
         }
-        check_golden("sections", out);
+        check_render_golden("sections", out);
     }
-    SECTION("no filter") { check_golden("all", render_all(s, {})); }
-    SECTION("by pid") { check_golden("pid", render_all(s, {102, "", "", std::nullopt})); }
-    SECTION("by type") { check_golden("type", render_all(s, {std::nullopt, "file", "", std::nullopt})); }
-    SECTION("by name") { check_golden("name", render_all(s, {std::nullopt, "", "Scene", std::nullopt})); }
-    SECTION("by handle") { check_golden("handle", render_all(s, {std::nullopt, "", "", 0x40040e})); }
-    SECTION("pid and type") { check_golden("pid_type", render_all(s, {101, "mapping", "", std::nullopt})); }
+    SECTION("no filter") { check_render_golden("all", render_all(s, {})); }
+    SECTION("by pid") { check_render_golden("pid", render_all(s, {102, "", "", std::nullopt})); }
+    SECTION("by type") { check_render_golden("type", render_all(s, {std::nullopt, "file", "", std::nullopt})); }
+    SECTION("by name") { check_render_golden("name", render_all(s, {std::nullopt, "", "Scene", std::nullopt})); }
+    SECTION("by handle") { check_render_golden("handle", render_all(s, {std::nullopt, "", "", 0x40040e})); }
+    SECTION("pid and type") { check_render_golden("pid_type", render_all(s, {101, "mapping", "", std::nullopt})); }
     SECTION("empty snapshot") {
         proto::Snapshot empty;
         empty.header.magic = proto::kSnapshotMagic;
-        check_golden("empty", render_all(empty, {}));
+        check_render_golden("empty", render_all(empty, {}));
     }
 }
 

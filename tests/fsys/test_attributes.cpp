@@ -14,7 +14,7 @@ using namespace cek::fsys::test;
 
 namespace {
 
-cek::Result<OpenedFile> open(Root& r, std::u16string_view p, uint32_t disposition,
+cek::Result<OpenedFile> open_with_attributes(Root& r, std::u16string_view p, uint32_t disposition,
                              bool write = false, uint32_t attrs = 0) {
     OpenRequest req;
     req.read = true;
@@ -94,7 +94,7 @@ TEST_CASE("Values written by Wine or Samba are read", "[fsys][unit]") {
 
 TEST_CASE("Attributes persist across a fresh Root on the same directory", "[fsys][unit]") {
     StoreFixture s;
-    REQUIRE(open(s.root(), u"\\Temp\\keep", 1, true, kAttrHidden | kAttrTemporary).ok());
+    REQUIRE(open_with_attributes(s.root(), u"\\Temp\\keep", 1, true, kAttrHidden | kAttrTemporary).ok());
     s.reopen();
     CHECK(*s.root().get_attributes(u"\\Temp\\keep") ==
           (kAttrHidden | kAttrTemporary | kAttrArchive));
@@ -119,17 +119,17 @@ TEST_CASE("A file the host made unwritable is READONLY", "[fsys][unit]") {
     REQUIRE(::chmod(s.host("Temp/f").c_str(), 0444) == 0);
     CHECK(*s.root().get_attributes(u"\\Temp\\f") == (kAttrReadonly | kAttrArchive));
     CHECK(err(s.root().delete_file(u"\\Temp\\f")) == Win32Error::ERROR_ACCESS_DENIED);
-    CHECK(err(open(s.root(), u"\\Temp\\f", 3, true)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(err(open_with_attributes(s.root(), u"\\Temp\\f", 3, true)) == Win32Error::ERROR_ACCESS_DENIED);
 }
 
 TEST_CASE("A READONLY file cannot be deleted or written but can be moved", "[fsys][unit]") {
     StoreFixture s;
-    REQUIRE(open(s.root(), u"\\Temp\\ro", 1, true, kAttrReadonly).ok());
+    REQUIRE(open_with_attributes(s.root(), u"\\Temp\\ro", 1, true, kAttrReadonly).ok());
     CHECK(err(s.root().delete_file(u"\\Temp\\ro")) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(std::filesystem::exists(s.host("Temp/ro")));
     REQUIRE(s.root().move_file(u"\\Temp\\ro", u"\\My Documents\\ro2").ok());
     CHECK(*s.root().get_attributes(u"\\My Documents\\ro2") == (kAttrReadonly | kAttrArchive));
-    CHECK(err(open(s.root(), u"\\My Documents\\ro2", 3, true)) ==
+    CHECK(err(open_with_attributes(s.root(), u"\\My Documents\\ro2", 3, true)) ==
           Win32Error::ERROR_ACCESS_DENIED);
     REQUIRE(s.root().set_attributes(u"\\My Documents\\ro2", kAttrNormal).ok());
     CHECK(s.root().delete_file(u"\\My Documents\\ro2").ok());
@@ -137,7 +137,7 @@ TEST_CASE("A READONLY file cannot be deleted or written but can be moved", "[fsy
 
 TEST_CASE("Attributes can be read and set through a descriptor", "[fsys][unit]") {
     StoreFixture s;
-    auto f = open(s.root(), u"\\Temp\\f", 1, true);
+    auto f = open_with_attributes(s.root(), u"\\Temp\\f", 1, true);
     REQUIRE(f.ok());
     REQUIRE(s.root().set_attributes(f->fd.get(), kAttrSystem).ok());
     CHECK(*s.root().get_attributes(f->fd.get()) == kAttrSystem);
@@ -178,8 +178,8 @@ TEST_CASE("The sidecar store enforces READONLY and forgets deleted files", "[fsy
     RootOptions opts;
     opts.force_sidecar = true;
     StoreFixture s(opts);
-    REQUIRE(open(s.root(), u"\\Temp\\ro", 1, true, kAttrReadonly | kAttrHidden).ok());
-    CHECK(err(open(s.root(), u"\\Temp\\ro", 3, true)) == Win32Error::ERROR_ACCESS_DENIED);
+    REQUIRE(open_with_attributes(s.root(), u"\\Temp\\ro", 1, true, kAttrReadonly | kAttrHidden).ok());
+    CHECK(err(open_with_attributes(s.root(), u"\\Temp\\ro", 3, true)) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(err(s.root().delete_file(u"\\Temp\\ro")) == Win32Error::ERROR_ACCESS_DENIED);
     struct stat st{};
     REQUIRE(::stat(s.host("Temp/ro").c_str(), &st) == 0);
@@ -200,7 +200,7 @@ TEST_CASE("The sidecar store enforces READONLY and forgets deleted files", "[fsy
 
 TEST_CASE("File times convert to FILETIME and can be set", "[fsys][unit]") {
     StoreFixture s;
-    auto f = open(s.root(), u"\\Temp\\t", 1, true);
+    auto f = open_with_attributes(s.root(), u"\\Temp\\t", 1, true);
     REQUIRE(f.ok());
     auto before = s.root().get_times(f->fd.get());
     REQUIRE(before.ok());

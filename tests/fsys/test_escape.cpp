@@ -34,7 +34,7 @@ struct EscapeFixture : StoreFixture {
     std::filesystem::path secret;
 };
 
-cek::Result<OpenedFile> open(Root& r, std::u16string_view p, uint32_t disposition,
+cek::Result<OpenedFile> open_escaping(Root& r, std::u16string_view p, uint32_t disposition,
                              bool write = false) {
     OpenRequest req;
     req.read = true;
@@ -47,9 +47,9 @@ cek::Result<OpenedFile> open(Root& r, std::u16string_view p, uint32_t dispositio
 
 TEST_CASE("Dot-dot at the root stays inside the store", "[fsys][unit]") {
     EscapeFixture s;
-    CHECK(err(open(s.root(), u"\\..\\secret.txt", 3)) == Win32Error::ERROR_FILE_NOT_FOUND);
-    CHECK(err(open(s.root(), u"..\\..\\..\\secret.txt", 3)) == Win32Error::ERROR_FILE_NOT_FOUND);
-    auto created = open(s.root(), u"\\..\\new.txt", 1, true);
+    CHECK(err(open_escaping(s.root(), u"\\..\\secret.txt", 3)) == Win32Error::ERROR_FILE_NOT_FOUND);
+    CHECK(err(open_escaping(s.root(), u"..\\..\\..\\secret.txt", 3)) == Win32Error::ERROR_FILE_NOT_FOUND);
+    auto created = open_escaping(s.root(), u"\\..\\new.txt", 1, true);
     REQUIRE(created.ok());
     CHECK(created->ce_path == u"\\new.txt");
     CHECK(std::filesystem::exists(s.host("new.txt")));
@@ -60,8 +60,8 @@ TEST_CASE("Absolute and relative symlinks to outside files are refused", "[fsys]
     EscapeFixture s;
     for (auto p : {u"\\Temp\\abs", u"\\Temp\\up", u"\\Temp\\ABS"}) {
         INFO("path index");
-        CHECK(err(open(s.root(), p, 3)) == Win32Error::ERROR_ACCESS_DENIED);
-        CHECK(err(open(s.root(), p, 2, true)) == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(err(open_escaping(s.root(), p, 3)) == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(err(open_escaping(s.root(), p, 2, true)) == Win32Error::ERROR_ACCESS_DENIED);
         CHECK(err(s.root().get_attributes(p)) == Win32Error::ERROR_ACCESS_DENIED);
         CHECK(err(s.root().set_attributes(p, kAttrReadonly)) == Win32Error::ERROR_ACCESS_DENIED);
         CHECK(err(s.root().delete_file(p)) == Win32Error::ERROR_ACCESS_DENIED);
@@ -72,9 +72,9 @@ TEST_CASE("Absolute and relative symlinks to outside files are refused", "[fsys]
 
 TEST_CASE("Directory symlinks cannot be walked through", "[fsys][unit]") {
     EscapeFixture s;
-    CHECK(err(open(s.root(), u"\\updir\\secret.txt", 3)) == Win32Error::ERROR_ACCESS_DENIED);
-    CHECK(err(open(s.root(), u"\\updir\\new.txt", 1, true)) == Win32Error::ERROR_ACCESS_DENIED);
-    CHECK(err(open(s.root(), u"\\Temp\\etc\\passwd", 3)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(err(open_escaping(s.root(), u"\\updir\\secret.txt", 3)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(err(open_escaping(s.root(), u"\\updir\\new.txt", 1, true)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(err(open_escaping(s.root(), u"\\Temp\\etc\\passwd", 3)) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(err(s.root().create_directory(u"\\updir\\d")) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(err(s.root().find_files(u"\\updir\\*")) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(s.secret_intact());
@@ -82,8 +82,8 @@ TEST_CASE("Directory symlinks cannot be walked through", "[fsys][unit]") {
 
 TEST_CASE("Symlinks that stay inside the store are refused too", "[fsys][unit]") {
     EscapeFixture s;
-    CHECK(err(open(s.root(), u"\\Temp\\inner\\in.txt", 3)) == Win32Error::ERROR_ACCESS_DENIED);
-    CHECK(open(s.root(), u"\\Windows\\in.txt", 3).ok());
+    CHECK(err(open_escaping(s.root(), u"\\Temp\\inner\\in.txt", 3)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(open_escaping(s.root(), u"\\Windows\\in.txt", 3).ok());
 }
 
 TEST_CASE("Move and copy cannot use symlinks as source or target", "[fsys][unit]") {

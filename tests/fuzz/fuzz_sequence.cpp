@@ -686,11 +686,170 @@ private:
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "msgqueue failure without an error");
     }
 
+    // ---- registry ----
+
+    // A root (selector bit 7 set; bits 0-2 pick it, 4 and up being no root), or what
+    // pick_handle gives: a key handle the caller holds, another handle, a stale value.
+    uint32_t pick_hkey(ProcessModel& p) {
+        const uint8_t b = in_.byte();
+        if ((b & 0x80) != 0) return 0x80000000u + (b & 7u);
+        return pick_handle(p);
+    }
+
+    std::u16string reg_path(uint8_t shape) {
+        static const char16_t* const kPaths[] = {u"", u"Software", u"software\\App", u"A\\B\\C",
+                                                 u"\\lead\\", u"a\\\\b", u"x"};
+        std::u16string path = kPaths[shape % 7];
+        if ((shape & 0x40) != 0) path += u"\\" + std::u16string(256, u'n');  // a name too long
+        return path;
+    }
+
+    void registry_keys() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t hkey = pick_hkey(p);
+        const std::u16string path = reg_path(in_.byte());
+        Reply r;
+        uint32_t handle = 0;
+        switch (shape % 4) {
+        case 0: {
+            const std::u16string cls = (shape & 0x80) != 0 ? u"class" : u"";
+            std::u16string both = path + cls;
+            r = h_.call(p.id,
+                        proto::RegCreateKeyRequest{hkey, (shape >> 2) & 1u,
+                                                   static_cast<uint32_t>(path.size()),
+                                                   static_cast<uint32_t>(cls.size())},
+                        as_bytes(both));
+            if (r.ok()) handle = r.as<proto::RegCreateKeyReply>().hkey;
+            break;
+        }
+        case 1:
+            r = h_.call(p.id, proto::RegOpenKeyRequest{hkey, static_cast<uint32_t>(path.size())},
+                        as_bytes(path));
+            if (r.ok()) handle = r.as<proto::RegOpenKeyReply>().hkey;
+            break;
+        case 2:
+            r = h_.call(p.id, proto::RegDeleteKeyRequest{hkey, static_cast<uint32_t>(path.size())},
+                        as_bytes(path));
+            break;
+        default: {
+            r = h_.call(p.id, proto::RegCloseKeyRequest{hkey, 0});
+            if (r.ok() && hkey < 0x80000000u) release_ref(p, hkey);
+            break;
+        }
+        }
+        if (handle != 0) {
+            ++p.refs[handle];
+            remember(handle);
+        }
+    }
+
+    void registry_values() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t hkey = pick_hkey(p);
+        static const char16_t* const kNames[] = {u"", u"v", u"V", u"value two"};
+        const std::u16string name = kNames[in_.byte() % 4];
+        Reply r;
+        switch (shape % 6) {
+        case 0: {  // a whole value, or a part of one
+            const uint32_t total = from_table({4u, 0u, 4096u, 4097u, 3000u});
+            const uint32_t offset = (shape & 0x40) != 0 ? from_table({0u, 2000u, 3000u}) : 0u;
+            const uint32_t part = std::min<uint32_t>(total, (shape & 0x80) != 0 ? 2000u : 4096u);
+            std::vector<std::byte> extra(as_bytes(name).begin(), as_bytes(name).end());
+            extra.resize(extra.size() + std::min<uint32_t>(part, proto::reg_set_value_inline(name.size())),
+                         std::byte{0x42});
+            r = h_.call(p.id,
+                        proto::RegSetValueRequest{hkey, from_table({4u, 1u, 0xBAADu}),
+                                                  static_cast<uint32_t>(name.size()), total, offset, 0},
+                        extra, thread());
+            break;
+        }
+        case 1: {
+            const uint32_t offset = (shape & 0x40) != 0 ? from_table({4064u, 1u}) : 0u;
+            r = h_.call(p.id,
+                        proto::RegQueryValueRequest{hkey, static_cast<uint32_t>(name.size()), offset, 0,
+                                                    in_.byte()},
+                        as_bytes(name));
+            if (r.ok() && offset == 0) {
+                const auto rep = r.as<proto::RegQueryValueReply>();
+                CEK_FUZZ_CHECK(rep.size <= 4096, "a value over 4 KB");
+                CEK_FUZZ_CHECK(r.body.size() == sizeof rep + std::min(rep.size, proto::kRegValueReplyInline),
+                               "query reply data length");
+            }
+            break;
+        }
+        case 2:
+            r = h_.call(p.id, proto::RegDeleteValueRequest{hkey, static_cast<uint32_t>(name.size())},
+                        as_bytes(name));
+            break;
+        case 3:
+            r = h_.call(p.id, proto::RegEnumKeyRequest{hkey, in_.below(4)});
+            break;
+        case 4:
+            r = h_.call(p.id, proto::RegEnumValueRequest{hkey, in_.below(4)});
+            break;
+        default:
+            r = (shape & 0x40) != 0 ? h_.call(p.id, proto::RegQueryInfoRequest{hkey, 0})
+                                    : h_.call(p.id, proto::RegFlushKeyRequest{hkey, 0});
+            break;
+        }
+        if (!r.ok()) CEK_FUZZ_CHECK(r.error() != Win32Error::ERROR_SUCCESS, "registry failure without a code");
+    }
+
     uint32_t thread() { return in_.below(3) + 1; }
+
+    // ---- threads ----
+
+    // CreateThread's kernel half, a thread's first call (binding or adopting), ExitThread,
+    // Suspend/Resume/TerminateThread, priorities, quanta and exit codes, from threads 1-3 of the
+    // caller. Threads hold references of their own that come and go with them, so the model
+    // takes the caller's references from the snapshot after each of these calls.
+    void thread_call() {
+        ProcessModel& p = caller();
+        const uint8_t shape = in_.byte();
+        const uint32_t tid = thread();
+        const uint32_t handle = (shape & 0x80) != 0 ? proto::kCurrentThreadHandle : pick_handle(p);
+        Reply r;
+        switch (shape % 5) {
+        case 0:
+            r = h_.call(p.id,
+                        proto::ThreadCreateRequest{from_table({0u, 4u, 0x10000u, 0x10004u, 1u}),
+                                                   from_table({0u, 65536u, 0x80000000u})},
+                        {}, tid);
+            if (r.ok()) remember(r.as<proto::ThreadCreateReply>().handle);
+            break;
+        case 1:
+            r = h_.call(p.id, proto::ThreadAttachRequest{(shape & 0x10) != 0 ? handle : 0u, 0}, {},
+                        tid);
+            break;
+        case 2:
+            r = h_.call(p.id, proto::ThreadExitRequest{from_table({0u, 7u, 0x103u}), 0}, {}, tid);
+            break;
+        case 3:
+            r = h_.call(p.id,
+                        proto::ThreadControlRequest{handle, from_table({1u, 2u, 3u, 0u, 4u}),
+                                                    from_table({0u, 5u}), 0},
+                        {}, tid);
+            break;
+        default:
+            r = h_.call(p.id,
+                        proto::ThreadQueryRequest{handle,
+                                                  from_table({1u, 2u, 3u, 4u, 5u, 6u, 100u, 0u}),
+                                                  from_table({0u, 3u, 8u, 251u, 256u,
+                                                              0x80000000u}),
+                                                  0},
+                        {}, tid);
+            break;
+        }
+        resync_ = true;
+        CEK_FUZZ_CHECK(!r.pending, "a thread call was parked");
+        if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "thread failure without an error");
+    }
 
     void step() {
         const uint8_t op = in_.byte();
-        switch (op % 27) {
+        switch (op % 30) {
         case 0:
             attach();
             break;
@@ -760,6 +919,15 @@ private:
         case 26:
             msgqueue_io();
             break;
+        case 27:
+            registry_keys();
+            break;
+        case 28:
+            registry_values();
+            break;
+        case 29:
+            thread_call();
+            break;
         default:
             duplicate();
             break;
@@ -793,7 +961,7 @@ private:
             for (const auto& v : s.views)
                 if (v.process_id == p.id.raw) views_.emplace_back(v.address, v.object_id);
             std::sort(views_.begin(), views_.end());
-            if (exact_) {
+            if (exact_ && !resync_) {
                 const std::string who = ", process " + std::to_string(p.id.raw);
                 CEK_FUZZ_CHECK(std::ranges::equal(p.refs, refs_,
                                                   [](const auto& a, const auto& b) {
@@ -824,12 +992,14 @@ private:
                 p.huge = h_.kernel().huge_reservations(p.id);
             }
         }
+        resync_ = false;
     }
 
     Input& in_;
     Harness h_;
     bool fsys_;
     bool exact_ = true;
+    bool resync_ = false;  // a thread call: take the references from the snapshot once
     std::vector<ProcessModel> procs_;
     std::vector<uint32_t> seen_;                 // every handle value handed out
     std::map<std::u16string, uint32_t> names_;  // mapping names the model created

@@ -302,7 +302,8 @@ public:
                 CEK_FUZZ_CHECK(ref.count >= 1, "zero reference count listed");
                 for (size_t j = 0; j < i; ++j)
                     CEK_FUZZ_CHECK(h.refs[j].process_id != ref.process_id, "process listed twice");
-                if (!h.kernel_owned) {
+                // A thread's own reference is the kernel's (process 0).
+                if (!h.kernel_owned && !(ref.process_id == 0 && h.type == "thread")) {
                     const size_t p = process_index(ref.process_id);
                     CEK_FUZZ_CHECK(p != kNoProcess,
                                    "handle held by a dead process " + std::to_string(ref.process_id));

@@ -95,6 +95,36 @@ def dispatch_seeds():
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0xFFFFFFFF)) \
             + dreq(CODE["CloseHandle"], struct.pack("<2I", second, 0)) \
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 10))
+    if "RegCreateKey" in CODE:
+        hklm = 0x80000002
+        path = u16("Software\\Fuzz")
+        name = u16("Value")
+        n = len(name) // 2
+        seeds["gen-registry"] = bytes([0]) \
+            + dreq(CODE["RegCreateKey"], struct.pack("<4I", hklm, 1, len(path) // 2, 0) + path) \
+            + dreq(CODE["RegSetValue"], struct.pack("<6I", FIRST_HANDLE, 4, n, 4, 0, 0) + name + b"\x2a\0\0\0") \
+            + dreq(CODE["RegSetValue"], struct.pack("<6I", FIRST_HANDLE, 3, n, 400, 0, 0) + name + bytes(200)) \
+            + dreq(CODE["RegSetValue"], struct.pack("<6I", FIRST_HANDLE, 3, n, 400, 200, 0) + name + bytes(200)) \
+            + dreq(CODE["RegQueryValue"], struct.pack("<4IQ", FIRST_HANDLE, n, 0, 0, 0) + name) \
+            + dreq(CODE["RegQueryValue"], struct.pack("<4IQ", FIRST_HANDLE, n, 100, 0, 1) + name) \
+            + dreq(CODE["RegEnumValue"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["RegOpenKey"], struct.pack("<2I", hklm, 8) + u16("Software")) \
+            + dreq(CODE["RegEnumKey"], struct.pack("<2I", FIRST_HANDLE + 4, 0)) \
+            + dreq(CODE["RegQueryInfo"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["RegFlushKey"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["RegDeleteValue"], struct.pack("<2I", FIRST_HANDLE, n) + name) \
+            + dreq(CODE["RegDeleteKey"], struct.pack("<2I", hklm, len(path) // 2) + path) \
+            + dreq(CODE["RegQueryInfo"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0), caller=1) \
+            + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0))
+    if "ThreadCreate" in CODE:
+        # A suspended thread, its start, a resume, a priority, its exit, its exit code.
+        seeds["gen-thread"] = bytes([0]) + dreq(CODE["ThreadCreate"], struct.pack("<2I", 4, 0)) \
+            + dreq(CODE["ThreadAttach"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["ThreadControl"], struct.pack("<4I", FIRST_HANDLE, 2, 0, 0)) \
+            + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 2, 5, 0)) \
+            + dreq(CODE["ThreadExit"], struct.pack("<2I", 5, 0)) \
+            + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 100, 0, 0))
     return seeds
 
 
@@ -102,7 +132,8 @@ def dispatch_seeds():
 
 OP = dict(attach=0, die=1, create=2, map=4, unmap=6, flush=7, close=8, file=9, file_call=11,
           find=12, path=13, snapshot=14, raw=15, sync_create=16, sync_open=18, signal=19,
-          wait=21, wait_control=22, duplicate=23, huge=24, msgqueue_create=25, msgqueue_io=26)
+          wait=21, wait_control=22, duplicate=23, huge=24, msgqueue_create=25, msgqueue_io=26,
+          registry_keys=27, registry_values=28, thread=29)
 
 
 def seq_create(caller, named=True, name_index=0, protect=0, size=0, file_handle=None):
@@ -160,6 +191,41 @@ def sequence_seeds():
             + bytes([OP["msgqueue_io"], 0, 0x02, 0, 0]) \
             + bytes([OP["msgqueue_create"], 1, 0xC0, 0, 0, 0, 0]) \
             + bytes([OP["die"], 1])
+    if "RegCreateKey" in CODE:
+        # Keys under HKLM created twice (the second opens), a volatile one, values set, read,
+        # enumerated, a large one in parts, a flush, a subtree deleted under an open handle,
+        # RegCloseKey, then the owner's death with keys open.
+        # registry_keys: caller, shape (op = shape % 4), hkey selector, path selector.
+        # registry_values: caller, shape (op = shape % 6), hkey selector, name selector, ...
+        seeds["gen-registry"] = bytes([0]) + bytes([OP["attach"]]) \
+            + bytes([OP["registry_keys"], 0, 0x00, 0x82, 2]) \
+            + bytes([OP["registry_keys"], 1, 0x84, 0x82, 2]) \
+            + bytes([OP["registry_keys"], 0, 0x01, 0x82, 1]) \
+            + bytes([OP["registry_values"], 0, 0x00, 0, 1, 0, 0]) \
+            + bytes([OP["registry_values"], 0, 0x01, 0, 2, 0]) \
+            + bytes([OP["registry_values"], 0, 0x04, 0, 0, 0]) \
+            + bytes([OP["registry_values"], 0, 0x80, 0, 3, 2, 0]) \
+            + bytes([OP["registry_values"], 0, 0xC0, 0, 3, 2, 1]) \
+            + bytes([OP["registry_values"], 0, 0x03, 0x82, 0, 0]) \
+            + bytes([OP["registry_values"], 0, 0x05, 0x82, 0]) \
+            + bytes([OP["registry_keys"], 0, 0x02, 0x82, 1]) \
+            + bytes([OP["registry_values"], 0, 0x01, 0, 2, 0]) \
+            + bytes([OP["registry_keys"], 0, 0x03, 0]) \
+            + bytes([OP["registry_keys"], 0, 0x03, 0]) \
+            + bytes([OP["registry_keys"], 0, 0x40, 0x85, 3]) \
+            + bytes([OP["die"], 1])
+    if "ThreadCreate" in CODE:
+        # Threads created, started, suspended and resumed, queried, waited on, ended, and
+        # their process's death.
+        seeds["gen-thread"] = bytes([0]) + bytes([OP["attach"]]) \
+            + bytes([OP["thread"], 0, 0x00, 0, 0, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x11, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x03, 0, 0, 0, 0]) \
+            + bytes([OP["thread"], 0, 0x83, 1, 1, 0]) \
+            + bytes([OP["thread"], 0, 0x04, 0, 0, 2, 3]) \
+            + bytes([OP["wait"], 1, 0, 0, 0]) \
+            + bytes([OP["thread"], 0, 0x02, 1, 0, 1]) \
+            + bytes([OP["die"], 0])
     return seeds
 
 

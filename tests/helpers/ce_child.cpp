@@ -50,6 +50,15 @@
 //   mqreaders <handle> <threads>  (each thread reads until a stop message, id 0; checks that
 //       each writer's messages come in order) -> ok <count> <sum> <order errors> <failures>
 //   mqstop <handle> <count>  (writes <count> stop messages)  -> ok
+// Registry (keys: HKLM, HKCU, HKCR, HKU or a handle; answers carry the call's return code):
+//   regcreate <key> <path> [volatile] -> ok <handle> <disposition> | regopen <key> <path>
+//   regclose|regflush <key> | regset <key> <name> <dword> | regget <key> <name> -> ok <type> <v>
+//   regstorm <key> <seed> <every>  (sets v0, v1... = i, RegFlushKey every <every>-th, printing
+//       "flushed i" after each, until a call fails) -> fail <code>
+// Threads:
+//   thread  (a CE thread that waits on a new auto-reset event, then returns 9)
+//       -> ok <thread handle> <event handle>
+//   exitcode <thread> -> ok <GetExitCodeThread's code, hex>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -57,6 +66,7 @@
 #include <msgqueue.h>
 // clang-format on
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -357,6 +367,69 @@ int slot_flood(int threads) {
     return released.load();
 }
 
+// Registry commands (tests/multiproc/registry_test.cpp). Keys: HKLM, HKCU, HKCR, HKU or a
+// handle value; answers "ok ..." or "fail CODE" with the code the call returned.
+HKEY hkey(const std::string& s) {
+    if (s == "HKLM") return HKEY_LOCAL_MACHINE;
+    if (s == "HKCU") return HKEY_CURRENT_USER;
+    if (s == "HKCR") return HKEY_CLASSES_ROOT;
+    if (s == "HKU") return HKEY_USERS;
+    return reinterpret_cast<HKEY>(handle(s));
+}
+
+std::string reg_result(LONG e) { return e == ERROR_SUCCESS ? "ok" : "fail " + std::to_string(e); }
+
+std::string reg_command(const std::vector<std::string>& w) {
+    const std::string& cmd = w[0];
+    if (cmd == "regcreate" && w.size() >= 3) {
+        HKEY k = nullptr;
+        DWORD disp = 0;
+        const DWORD options = w.size() >= 4 && w[3] == "volatile" ? REG_OPTION_VOLATILE : 0;
+        LONG e = RegCreateKeyExW(hkey(w[1]), wide(w[2]).c_str(), 0, nullptr, options, 0, nullptr,
+                                 &k, &disp);
+        if (e != ERROR_SUCCESS) return reg_result(e);
+        return "ok " + hex(reinterpret_cast<uintptr_t>(k)) + " " + std::to_string(disp);
+    }
+    if (cmd == "regopen" && w.size() >= 3) {
+        HKEY k = nullptr;
+        LONG e = RegOpenKeyExW(hkey(w[1]), wide(w[2]).c_str(), 0, 0, &k);
+        if (e != ERROR_SUCCESS) return reg_result(e);
+        return "ok " + hex(reinterpret_cast<uintptr_t>(k));
+    }
+    if (cmd == "regclose" && w.size() >= 2) return reg_result(RegCloseKey(hkey(w[1])));
+    if (cmd == "regflush" && w.size() >= 2) return reg_result(RegFlushKey(hkey(w[1])));
+    if (cmd == "regset" && w.size() >= 4) {
+        const DWORD v = static_cast<DWORD>(num(w[3]));
+        return reg_result(RegSetValueExW(hkey(w[1]), wide(w[2]).c_str(), 0, REG_DWORD,
+                                         reinterpret_cast<const BYTE*>(&v), sizeof v));
+    }
+    if (cmd == "regget" && w.size() >= 3) {
+        DWORD v = 0, type = 0, size = sizeof v;
+        LONG e = RegQueryValueExW(hkey(w[1]), wide(w[2]).c_str(), nullptr, &type,
+                                  reinterpret_cast<BYTE*>(&v), &size);
+        if (e != ERROR_SUCCESS) return reg_result(e);
+        return "ok " + std::to_string(type) + " " + std::to_string(v);
+    }
+    if (cmd == "regstorm" && w.size() >= 4) {
+        // Writes values v0, v1... = i under key w[1] forever, flushing every w[3]-th and saying
+        // "flushed i" once RegFlushKey returned; stops at the first failure (the kernel died).
+        const uint64_t every = std::max<uint64_t>(1, num(w[3]));
+        HKEY k = hkey(w[1]);
+        (void)w[2];
+        for (DWORD i = 0;; ++i) {
+            const std::u16string name = u"v" + wide(std::to_string(i));
+            LONG e = RegSetValueExW(k, name.c_str(), 0, REG_DWORD, reinterpret_cast<const BYTE*>(&i),
+                                    sizeof i);
+            if (e == ERROR_SUCCESS && (i + 1) % every == 0) {
+                e = RegFlushKey(k);
+                if (e == ERROR_SUCCESS) std::cout << "flushed " << i << std::endl;
+            }
+            if (e != ERROR_SUCCESS) return reg_result(e);
+        }
+    }
+    return "error unknown command";
+}
+
 std::string run(const std::vector<std::string>& w) {
     const std::string& cmd = w[0];
     SetLastError(kSentinel);
@@ -530,6 +603,23 @@ std::string run(const std::vector<std::string>& w) {
         DWORD r = WaitForMultipleObjects(static_cast<DWORD>(hs.size()), hs.data(), FALSE, timeout);
         return r == WAIT_FAILED ? fail() : "ok " + hex(r);
     }
+    if (cmd == "thread") {
+        HANDLE ev = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+        HANDLE t = CreateThread(
+            nullptr, 0,
+            [](LPVOID e) -> DWORD {
+                return WaitForSingleObject(static_cast<HANDLE>(e), INFINITE) == WAIT_OBJECT_0 ? 9
+                                                                                             : 1;
+            },
+            ev, 0, nullptr);
+        return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " +
+                                  hex(reinterpret_cast<uintptr_t>(ev))
+                            : fail();
+    }
+    if (cmd == "exitcode" && w.size() >= 2) {
+        DWORD code = 0;
+        return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) : fail();
+    }
     if (cmd == "mutexloop" && w.size() >= 5)
         return "ok " + std::to_string(mutex_loop(wide(w[1]), wide(w[2]),
                                                  static_cast<int>(num(w[3])),
@@ -553,6 +643,7 @@ std::string run(const std::vector<std::string>& w) {
                hex(info.RegionSize) + " " + hex(reinterpret_cast<uintptr_t>(info.AllocationBase));
     }
     if (cmd.rfind("mq", 0) == 0) return mq_command(w);
+    if (cmd.rfind("reg", 0) == 0) return reg_command(w);
     if (cmd == "exec") {
         // Replace this image with a fresh ce_child: the kernel must see the old image's
         // connection close (CLOEXEC) and the new one attach as a new process.

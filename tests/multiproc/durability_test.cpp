@@ -23,19 +23,6 @@ using namespace cek::test;
 
 namespace {
 
-std::string host_file(const KernelFixture& k, const std::string& rel) {
-    std::ifstream in(k.root() + "/" + rel, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
-    REQUIRE(h->ask("ping") == "ok");
-    return h;
-}
-
 // The stored attribute record of a host file, as the xattr holds it (nullopt: none).
 std::optional<std::string> dosattrib(const std::string& path) {
     char buf[64];

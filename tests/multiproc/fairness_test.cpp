@@ -23,12 +23,6 @@ namespace {
 
 constexpr uint64_t kCopyBytes = 96ULL << 20;  // ~400 background steps of 256 KiB
 
-std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
-    REQUIRE(h->ask("ping") == "ok");
-    return h;
-}
-
 // A file of `bytes` real data (no holes) at `rel` under the store root, written on the host.
 void write_big(KernelFixture& k, const std::string& rel, uint64_t bytes) {
     std::ofstream out(fs::path(k.root()) / rel, std::ios::binary | std::ios::trunc);

@@ -15,13 +15,6 @@ using namespace cek::test;
 
 namespace {
 
-std::string host_file(const KernelFixture& k, const std::string& rel) {
-    std::ifstream in(k.root() + "/" + rel, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 
 constexpr const char* kRead = "0x80000000";
 constexpr const char* kReadWrite = "0xC0000000";

@@ -52,12 +52,6 @@ private:
     std::string view_;
 };
 
-std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
-    REQUIRE(h->ask("ping") == "ok");
-    return h;
-}
-
 void leave(Child& c) {
     c.close_stdin();
     REQUIRE(c.wait(30s));

@@ -34,19 +34,6 @@ std::set<std::string> runtime_entries(const KernelFixture& k) {
     return names;
 }
 
-std::string host_file(const KernelFixture& k, const std::string& rel) {
-    std::ifstream in(k.root() + "/" + rel, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
-    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")}, k.client_env());
-    REQUIRE(h->ask("ping") == "ok");
-    return h;
-}
-
 }  // namespace
 
 TEST_CASE("kill -9 of the kernel mid-call fails every caller with ERROR_SERVICE_NOT_ACTIVE",

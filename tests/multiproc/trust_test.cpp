@@ -29,15 +29,6 @@ std::unique_ptr<Child> spawn_hostile(const std::map<std::string, std::string>& e
     return h;
 }
 
-// A uid and gid no account on this host has.
-uid_t unused_id() {
-    for (uid_t id = 61000 + static_cast<uid_t>(::getpid() % 1000);; ++id) {
-        std::ifstream passwd("/etc/passwd");
-        std::string text((std::istreambuf_iterator<char>(passwd)), {});
-        if (text.find(":" + std::to_string(id) + ":") == std::string::npos) return id;
-    }
-}
-
 std::string file_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), {});
@@ -51,7 +42,7 @@ struct SpoofResult {
 };
 
 SpoofResult try_spoofed_kernel(const std::string& dir, bool chown_dir, mode_t mode) {
-    const uid_t other = unused_id();
+    const uid_t other = unused_uid(61000 + static_cast<uid_t>(::getpid() % 1000));
     std::map<std::string, std::string> env = {
         {"CEK_RUNTIME_DIR", dir}, {"CEK_INSTANCE", "spoofed"}, {"CEK_AUTOSTART", "0"}};
     REQUIRE(::mkdir(dir.c_str(), 0700) == 0);

@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+
+#include <catch2/catch.hpp>
 
 #include "coredll/client/connection.h"
 #include "coredll/client/diagnostics.h"
@@ -30,9 +34,11 @@ KernelFixture::~KernelFixture() {
     }
 }
 
-void KernelFixture::start_kernel(const std::vector<std::string>& extra_args) {
-    std::vector<std::string> argv = {program("CEK_KERNEL"), "--instance", instance_, "--root",
-                                     root_.path(), "--foreground", "--log-level", "warn"};
+void KernelFixture::start_kernel(const std::vector<std::string>& extra_args,
+                                 const std::vector<std::string>& launcher) {
+    std::vector<std::string> argv = launcher;
+    argv.insert(argv.end(), {program("CEK_KERNEL"), "--instance", instance_, "--root",
+                             root_.path(), "--foreground", "--log-level", "warn"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     kernel_ = std::make_unique<Child>(argv, client_env());
     auto line = kernel_->read_line(20s);
@@ -80,6 +86,20 @@ bool waiting(KernelFixture& k, Child& child, size_t count) {
         for (const auto& w : s.waits) n += w.process_id == id ? 1 : 0;
         return n >= count;
     });
+}
+
+std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {
+    auto h = std::make_unique<Child>(std::vector<std::string>{program("CEK_HOSTILE")},
+                                     k.client_env());
+    REQUIRE(h->ask("ping") == "ok");
+    return h;
+}
+
+std::string host_file(const KernelFixture& k, const std::string& rel) {
+    std::ifstream in(k.root() + "/" + rel, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 }  // namespace cek::test

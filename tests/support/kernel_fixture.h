@@ -40,7 +40,9 @@ public:
         }
     }
 
-    void start_kernel(const std::vector<std::string>& extra_args = {});
+    // Starts the kernel with `extra_args`, run through `launcher` (e.g. unshare) when given.
+    void start_kernel(const std::vector<std::string>& extra_args = {},
+                      const std::vector<std::string>& launcher = {});
     void kill_kernel(int signal);
     std::optional<int> wait_kernel(std::chrono::milliseconds timeout);
 
@@ -54,5 +56,10 @@ private:
 // Readiness without sleeping: true once the kernel reports at least `count` waits of `child`
 // pending (a blocked WaitForSingleObject, ReadMsgQueue, WriteMsgQueue...).
 bool waiting(KernelFixture& k, Child& child, size_t count = 1);
+
+// The hostile helper (tests/helpers/hostile) attached to `k`, ready for commands.
+std::unique_ptr<Child> spawn_hostile(KernelFixture& k);
+// The bytes of `rel` under k's store root, read on the host ("" when it cannot be read).
+std::string host_file(const KernelFixture& k, const std::string& rel);
 
 }  // namespace cek::test

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -145,6 +147,13 @@ std::string program(const char* env_var) {
     const char* p = std::getenv(env_var);
     if (p == nullptr || *p == '\0') throw std::runtime_error(std::string(env_var) + " is not set");
     return p;
+}
+
+uid_t unused_uid(uid_t from) {
+    std::ifstream passwd("/etc/passwd");
+    const std::string text((std::istreambuf_iterator<char>(passwd)), {});
+    for (uid_t id = from;; ++id)
+        if (text.find(":" + std::to_string(id) + ":") == std::string::npos) return id;
 }
 
 std::vector<std::string> words(const std::string& line) {

@@ -56,6 +56,10 @@ private:
 // The build-tree path of a program, from an environment variable the test() sets.
 std::string program(const char* env_var);
 
+// A uid (and gid of the same number) that no account in /etc/passwd has, from `from` up: the
+// other users of the access and trust tests, taken as root without creating accounts.
+uid_t unused_uid(uid_t from);
+
 // Splits a line on spaces.
 std::vector<std::string> words(const std::string& line);
 

@@ -650,6 +650,42 @@ TEST_CASE("The trace ring keeps the last trace_capacity records; a slow tracer i
     CHECK(lost == 0);
 }
 
+TEST_CASE("A call the server fails after its handler succeeded is traced with the final error",
+          "[unit][trace]") {
+    // The server refuses a descriptor it cannot send (docs/decisions/0008): the caller gets
+    // ERROR_TOO_MANY_OPEN_FILES, and the trace must say so, not the handler's success.
+    Scene s;
+    ProcessId tracer = s.attach("cedump");
+    ProcessId a = s.attach("app");
+    uint64_t cursor = 0, lost = 0;
+    (void)trace_seqs(s.k, tracer, cursor, lost);
+    auto entry = [](ProcessId p, uint32_t tid) {
+        kernel::TraceEntry e;
+        e.record.process_id = p.raw;
+        e.record.thread_id = tid;
+        e.result = "0x44";
+        return e;
+    };
+    s.k.diagnostics().record(entry(a, 7));
+    s.k.diagnostics().fail_last(a, 8, 4);  // another thread's call: not this record
+    s.k.diagnostics().fail_last(tracer, 7, 4);  // another process's
+    s.k.diagnostics().record(entry(a, 7));
+    s.k.diagnostics().fail_last(a, 7, 4);
+    std::vector<std::byte> out(4096);
+    const kernel::TraceCursor r = s.k.diagnostics().read(tracer, cursor, out);
+    REQUIRE(r.count == 2);
+    proto::TraceRecordWire first{}, second{};
+    std::memcpy(&first, out.data(), sizeof first);
+    std::memcpy(&second, out.data() + sizeof first + first.args_bytes + first.result_bytes,
+                sizeof second);
+    CHECK(first.failed == 0);
+    CHECK(first.result_bytes == 4);
+    CHECK(second.failed == 1);
+    CHECK(second.set_error == 1);
+    CHECK(second.error == 4);  // ERROR_TOO_MANY_OPEN_FILES
+    CHECK(second.result_bytes == 0);
+}
+
 TEST_CASE("Every request in requests.def has trace text for its arguments and its reply",
           "[unit][trace]") {
     // A missing describe() does not link; this checks that each one reads its own struct

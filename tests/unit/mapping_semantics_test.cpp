@@ -22,12 +22,6 @@ constexpr uint32_t kRO = ce::kPageReadOnly;
 // A distinctive last error that no call here sets, to see whether a call touched it.
 LastError untouched() { return LastError::to(Win32Error::ERROR_FILE_NOT_FOUND); }
 
-template <class T>
-Win32Error error_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------

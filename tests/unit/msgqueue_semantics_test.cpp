@@ -14,18 +14,9 @@ using cek::kernel::ThreadRef;
 
 namespace {
 
-constexpr uint32_t kWaitObject0 = 0;
-constexpr uint32_t kWaitTimeout = 258;
-constexpr uint32_t kInfinite = ce::kWaitInfinite;
 constexpr uint32_t kNoPrecommit = ce::kMsgQueueNoPrecommit;
 constexpr uint32_t kAllowBroken = ce::kMsgQueueAllowBroken;
 constexpr uint32_t kAlert = ce::kMsgQueueMsgAlert;
-
-template <class T>
-Win32Error error_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-}
 
 std::vector<std::byte> bytes(const std::string& s) {
     std::vector<std::byte> out(s.size());
@@ -36,9 +27,8 @@ std::string text(const std::vector<std::byte>& b) {
     return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-struct QueueScene : Scene {
-    using Scene::Scene;
-    uint64_t next_tag = 1;
+struct QueueScene : WaitScene {
+    using WaitScene::WaitScene;
 
     Result<HandleValue> create(ProcessId p, bool reader, MsgQueueOptions o,
                                const std::u16string* name, LastError& le, uint32_t size = 20) {
@@ -76,23 +66,6 @@ struct QueueScene : Scene {
         auto r = k.msg_queue_info(p, h, 28);
         REQUIRE(r.ok());
         return r.value();
-    }
-    uint64_t wait_pending(ThreadRef t, std::vector<HandleValue> hs, uint32_t timeout = kInfinite) {
-        uint64_t tag = next_tag++;
-        auto r = k.wait(t, hs, false, timeout, tag);
-        REQUIRE_FALSE(r.has_value());
-        return tag;
-    }
-    uint32_t wait_now(ThreadRef t, std::vector<HandleValue> hs) {
-        auto r = k.wait(t, hs, false, 0, next_tag++);
-        REQUIRE(r.has_value());
-        REQUIRE(r->ok());
-        return r->value();
-    }
-    bool completed(uint64_t tag, uint32_t result) {
-        for (const auto& c : k.take_completions())
-            if (c.tag == tag && c.result == result) return true;
-        return false;
     }
     // A connected pair in one process: {reader, writer}.
     std::pair<HandleValue, HandleValue> pair(ProcessId p, MsgQueueOptions o = {0, 4, 64}) {

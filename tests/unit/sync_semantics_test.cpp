@@ -17,17 +17,6 @@ using proto::EventOp;
 
 namespace {
 
-constexpr uint32_t kWaitObject0 = 0;
-constexpr uint32_t kWaitAbandoned0 = 0x80;
-constexpr uint32_t kWaitTimeout = 258;
-constexpr uint32_t kInfinite = proto::kWaitInfinite;
-
-template <class T>
-Win32Error error_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-}
-
 struct SyncScene : Scene {
     uint64_t next_tag = 1;
 

@@ -67,6 +67,19 @@ inline KernelConfig config(uint64_t window_size = kWindowSize,
     return c;
 }
 
+// Wait results and the infinite timeout, as the wait calls spell them.
+inline constexpr uint32_t kWaitObject0 = 0;
+inline constexpr uint32_t kWaitAbandoned0 = 0x80;
+inline constexpr uint32_t kWaitTimeout = 258;
+inline constexpr uint32_t kInfinite = ce::kWaitInfinite;
+
+// The error of a result that must have failed.
+template <class T>
+Win32Error error_of(const Result<T>& r) {
+    REQUIRE_FALSE(r.ok());
+    return r.error();
+}
+
 // The smallest possible kernel object, for tests of the handle table, which never looks inside.
 class DummyObject final : public kernel::KernelObject {
 public:
@@ -119,6 +132,37 @@ struct Scene {
 protected:
     // For scenes that give the kernel a file system (FileScene).
     Scene(KernelConfig c, std::unique_ptr<fsys::Root> root) : k(c, std::move(root)) {}
+};
+
+// A scene whose tests park waits and watch them complete (the kernel's completions, by tag).
+struct WaitScene : Scene {
+    using Scene::Scene;
+    uint64_t next_tag = 1;
+
+    // A wait that must be left pending; returns its tag.
+    uint64_t wait_pending(kernel::ThreadRef t, std::vector<HandleValue> hs,
+                          uint32_t timeout = ce::kWaitInfinite) {
+        uint64_t tag = next_tag++;
+        auto r = k.wait(t, hs, false, timeout, tag);
+        INFO((!r.has_value() ? std::string("pending")
+              : r->ok()      ? "result " + std::to_string(r->value())
+                             : "error " + std::to_string(to_u32(r->error()))));
+        REQUIRE_FALSE(r.has_value());
+        return tag;
+    }
+    // A wait with a zero time-out that must succeed; returns its WAIT_* value.
+    uint32_t wait_now(kernel::ThreadRef t, std::vector<HandleValue> hs) {
+        auto r = k.wait(t, hs, false, 0, next_tag++);
+        REQUIRE(r.has_value());
+        REQUIRE(r->ok());
+        return r->value();
+    }
+    // Whether the wait `tag` completed with `result` since the last look.
+    bool completed(uint64_t tag, uint32_t result) {
+        for (const auto& c : k.take_completions())
+            if (c.tag == tag && c.result == result) return true;
+        return false;
+    }
 };
 
 // A fresh host directory (mkdtemp under $TMPDIR or /tmp), removed with its contents at scope

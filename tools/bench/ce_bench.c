@@ -295,6 +295,19 @@ static void op_flush(void) {
     CHECK(FlushViewOfFile(g_flush_view, 64 * KIB), "FlushViewOfFile");
 }
 
+/* A thread's whole life from its creator's side; and a wait on a thread that has exited. */
+static DWORD WINAPI thread_noop(LPVOID arg) { return (DWORD)(uintptr_t)arg; }
+static HANDLE g_exited;
+static void op_thread(void) {
+    HANDLE t = CreateThread(NULL, 0, thread_noop, NULL, 0, NULL);
+    CHECK(t != NULL, "CreateThread");
+    CHECK(WaitForSingleObject(t, INFINITE) == WAIT_OBJECT_0, "WaitForSingleObject(thread)");
+    CHECK(CloseHandle(t), "CloseHandle(thread)");
+}
+static void op_wait_exited(void) {
+    CHECK(WaitForSingleObject(g_exited, 0) == WAIT_OBJECT_0, "WaitForSingleObject(exited)");
+}
+
 typedef struct {
     const char* id;
     void (*op)(void);
@@ -323,6 +336,8 @@ static const Row kRows[] = {
     {"read64m", op_read64m, 1, 200, (double)BIG_FILE, 1},
     {"flush", op_flush, 1, 10, 0, 0},
     {"critsec", op_critsec, 64, 1, 0, 0},
+    {"thread", op_thread, 1, 4, 0, 0},
+    {"wait_exited", op_wait_exited, 16, 1, 0, 0},
 };
 #define ROW_COUNT (sizeof kRows / sizeof kRows[0])
 
@@ -332,6 +347,11 @@ static int cmp_double(const void* a, const void* b) {
 }
 
 static void before_row(const char* id) {
+    if (strcmp(id, "wait_exited") == 0) {
+        g_exited = CreateThread(NULL, 0, thread_noop, NULL, 0, NULL);
+        CHECK(g_exited != NULL, "CreateThread(exited)");
+        CHECK(WaitForSingleObject(g_exited, INFINITE) == WAIT_OBJECT_0, "WaitForSingleObject(once)");
+    }
     if (strcmp(id, "view_ram_kept") == 0) {
         g_ram_view = MapViewOfFile(g_ram, FILE_MAP_WRITE, 0, 0, 0);
         CHECK(g_ram_view != NULL, "MapViewOfFile(kept)");
@@ -339,6 +359,7 @@ static void before_row(const char* id) {
 }
 
 static void after_row(const char* id) {
+    if (strcmp(id, "wait_exited") == 0) CHECK(CloseHandle(g_exited), "CloseHandle(exited)");
     if (strcmp(id, "view_ram_kept") == 0) CHECK(UnmapViewOfFile(g_ram_view), "UnmapViewOfFile");
 }
 

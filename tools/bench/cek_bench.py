@@ -52,6 +52,9 @@ ROWS = [
     ("read64m", "first touch of a 64 MiB file view, reading each page", "bulk"),
     ("flush", "FlushViewOfFile 64 KiB, one dirty page", "info"),
     ("critsec", "EnterCriticalSection + LeaveCriticalSection, uncontended", "info"),
+    ("thread", "CreateThread + WaitForSingleObject + CloseHandle (floor: pthread_create + join)",
+     "object"),
+    ("wait_exited", "WaitForSingleObject on a thread that has exited", "object"),
 ]
 LABEL = {r[0]: r[1] for r in ROWS}
 CLASS = {r[0]: r[2] for r in ROWS}

@@ -1,5 +1,6 @@
 // cedump --dot: the object graph. Processes hold handles (solid edges, with their reference
-// counts) and views (dashed) of objects; a mapping points at the file it took over.
+// counts) and views (dashed) of objects; a mapping points at the file it took over; a thread
+// shows its state and points at the handles it waits on (dotted).
 #include <cstdlib>
 #include <set>
 
@@ -72,7 +73,21 @@ std::string render_dot(const proto::Snapshot& s, const Filter& f) {
         if (o.type == "file") text += "\n" + detail(o, "path") + "\nshare " + detail(o, "share");
         if (o.type == "mapping")
             text += "\n" + detail(o, "size") + " bytes at " + detail(o, "address");
-        const char* color = o.type == "file" ? "#f7ecd0" : o.type == "mapping" ? "#d8f0d8" : "#f0f0f0";
+        if (o.type == "thread") {
+            text += "\n" + detail(o, "state") + "\npriority " + detail(o, "priority");
+            for (const auto& t : s.threads) {
+                if (t.handle != o.handle || t.tid == 0) continue;
+                for (const auto& w : s.waits)
+                    if (w.process_id == t.process_id && w.thread_id == t.tid)
+                        for (uint32_t h : w.handles)
+                            out += "  o" + u64(o.id) + " -> h" + hex(h).substr(2) +
+                                   " [style=dotted, color=\"#a03030\", label=\"waits\"];\n";
+            }
+        }
+        const char* color = o.type == "file"      ? "#f7ecd0"
+                            : o.type == "mapping" ? "#d8f0d8"
+                            : o.type == "thread"  ? "#f7dede"
+                                                  : "#f0f0f0";
         out += "  o" + u64(o.id) + " [shape=" + (o.type == "file" ? "note" : "box3d") +
                ", style=filled, fillcolor=\"" + color + "\", label=" + dot_string(text) + "];\n";
     }

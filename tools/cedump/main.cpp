@@ -21,13 +21,14 @@
 #include "protocol/paths.h"
 #include "protocol/snapshot.h"
 #include "protocol/version.h"
+#include "tools/cedump/registry.h"
 #include "tools/cedump/render.h"
 
 namespace {
 
 using cek::cedump::Section;
 
-enum class Mode { Dump, Watch, Trace };
+enum class Mode { Dump, Watch, Trace, Registry };
 enum class Format { Table, Json, Dot };
 
 struct Options {
@@ -37,14 +38,17 @@ struct Options {
     cek::cedump::Filter filter;
     double interval_s = 1.0;
     long count = 0;  // watch: refreshes; trace: records; 0 = until interrupted
+    std::string registry_key;  // registry: the subtree ("" for all roots)
+    bool reg_file = false;     // registry --reg
 };
 
 void usage() {
     std::fputs(
         "usage: cedump [--instance NAME] [--json|--dot] [--pid PID] [--type TYPE] [--name TEXT]\n"
-        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|all]\n"
+        "              [--handle VALUE] [processes|handles|objects|views|files|names|waits|threads|all]\n"
         "       cedump [--instance NAME] watch [--interval S] [--count N] [filters] [section]\n"
         "       cedump [--instance NAME] trace [--pid PID] [--count N]\n"
+        "       cedump [--instance NAME] registry [KEY] [--reg|--json]\n"
         "exit status: 0 ok, 1 no kernel / refused / protocol error, 2 usage\n",
         stderr);
 }
@@ -87,6 +91,12 @@ int parse(int argc, char** argv, Options& o) {
             o.mode = Mode::Watch;
         } else if (a == "trace" && o.mode == Mode::Dump) {
             o.mode = Mode::Trace;
+        } else if (a == "registry" && o.mode == Mode::Dump) {
+            o.mode = Mode::Registry;
+        } else if (a == "--reg" && o.mode == Mode::Registry) {
+            o.reg_file = true;
+        } else if (o.mode == Mode::Registry && o.registry_key.empty() && !a.empty() && a[0] != '-') {
+            o.registry_key = a;
         } else if (auto s = cek::cedump::parse_section(a)) {
             o.section = *s;
         } else {
@@ -205,6 +215,11 @@ int main(int argc, char** argv) {
         return watch(kernel, o);
     case Mode::Trace:
         return trace(kernel, instance, o);
+    case Mode::Registry:
+        return cek::cedump::dump_registry(kernel, o.registry_key,
+                                          o.reg_file                    ? cek::cedump::RegistryFormat::Reg
+                                          : o.format == Format::Json ? cek::cedump::RegistryFormat::Json
+                                                                     : cek::cedump::RegistryFormat::Table);
     case Mode::Dump:
         break;
     }

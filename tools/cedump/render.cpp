@@ -404,11 +404,93 @@ SectionDef<proto::WaitInfo> waits_section() {
               }}}};
 }
 
+// The threads a filter lets through: by process, and by handle.
+std::vector<const proto::ThreadInfo*> threads_shown(const Context& c) {
+    const Filter& f = c.f;
+    return rows_of(c.s.threads, [&](const proto::ThreadInfo& t) {
+        if (!process_matches(c.procs, t.process_id, f)) return false;
+        if (f.handle && t.handle != *f.handle) return false;
+        return f.type.empty() || f.type == "thread";
+    });
+}
+
+// The wait a thread is parked in, if any.
+const proto::WaitInfo* wait_of(const Context& c, const proto::ThreadInfo& t) {
+    if (t.tid == 0) return nullptr;
+    for (const auto& w : c.s.waits)
+        if (w.process_id == t.process_id && w.thread_id == t.tid) return &w;
+    return nullptr;
+}
+
+std::string thread_state(const Context& c, const proto::ThreadInfo& t) {
+    if ((t.flags & proto::kThreadExited) != 0) return "exited, code " + hex(t.exit_code);
+    std::string out;
+    if (t.suspend_count != 0) out = "suspended (" + std::to_string(t.suspend_count) + ")";
+    if (const proto::WaitInfo* w = wait_of(c, t))
+        out += (out.empty() ? "" : ", ") + std::string("waiting on ") + waiting_on(c, *w);
+    if (out.empty()) out = t.tid == 0 ? "starting" : "running";
+    return out;
+}
+
+// CE's 0-7 constant for a priority of the default map (248 + n), else the raw level.
+std::string priority_text(uint32_t p) {
+    static constexpr const char* kNames[] = {"TIME_CRITICAL", "HIGHEST", "ABOVE_NORMAL", "NORMAL",
+                                             "BELOW_NORMAL", "LOWEST", "ABOVE_IDLE", "IDLE"};
+    return std::to_string(p) + (p >= 248 && p <= 255 ? std::string(" ") + kNames[p - 248] : "");
+}
+
+SectionDef<proto::ThreadInfo> threads_section() {
+    using T = proto::ThreadInfo;
+    return {Section::Threads, "THREADS", "threads", threads_shown, nullptr,
+            {{"PID", [](const Context& c, const T& t) { return pid_of(c.procs, t.process_id); }},
+             {"THREAD", [](const Context&, const T& t) { return hex(t.handle); }},
+             {"TID", [](const Context&, const T& t) { return std::to_string(t.tid); }},
+             {"STATE", thread_state},
+             {"PRIORITY", [](const Context&, const T& t) { return priority_text(t.priority); }},
+             {"QUANTUM",
+              [](const Context&, const T& t) { return std::to_string(t.quantum) + " ms"; }},
+             {"ORIGIN",
+              [](const Context&, const T& t) {
+                  return std::string((t.flags & proto::kThreadCreated) != 0 ? "CreateThread"
+                                                                            : "adopted");
+              }}},
+            {{"process", [](const Context&, const T& t) { return std::to_string(t.process_id); }},
+             {"pid", [](const Context& c, const T& t) { return std::to_string(pid_number(c.procs, t.process_id)); }},
+             {"handle", [](const Context&, const T& t) { return std::to_string(t.handle); }},
+             {"tid", [](const Context&, const T& t) { return std::to_string(t.tid); }},
+             {"state",
+              [](const Context& c, const T& t) {
+                  if ((t.flags & proto::kThreadExited) != 0) return json_string("exited");
+                  if (t.suspend_count != 0) return json_string("suspended");
+                  if (wait_of(c, t) != nullptr) return json_string("waiting");
+                  return json_string(t.tid == 0 ? "starting" : "running");
+              }},
+             {"suspend_count", [](const Context&, const T& t) { return std::to_string(t.suspend_count); }},
+             {"exit_code",
+              [](const Context&, const T& t) {
+                  return (t.flags & proto::kThreadExited) != 0 ? std::to_string(t.exit_code)
+                                                               : std::string("null");
+              }},
+             {"waiting_on",
+              [](const Context& c, const T& t) {
+                  const proto::WaitInfo* w = wait_of(c, t);
+                  if (w == nullptr) return std::string("[]");
+                  std::vector<std::string> values;
+                  for (uint32_t h : w->handles) values.push_back(std::to_string(h));
+                  return "[" + join(values, ", ") + "]";
+              }},
+             {"priority", [](const Context&, const T& t) { return std::to_string(t.priority); }},
+             {"quantum_ms", [](const Context&, const T& t) { return std::to_string(t.quantum); }},
+             {"created", [](const Context&, const T& t) {
+                  return std::string((t.flags & proto::kThreadCreated) != 0 ? "true" : "false");
+              }}}};
+}
+
 // Every section, in output order.
 const auto& sections() {
     static const auto all = std::make_tuple(processes_section(), handles_section(), objects_section(),
                                             views_section(), files_section(), names_section(),
-                                            waits_section());
+                                            waits_section(), threads_section());
     return all;
 }
 

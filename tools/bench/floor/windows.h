@@ -75,12 +75,14 @@ typedef struct {
 
 /* ---- implementation (one translation unit includes this) ---- */
 
-enum floor_kind { FLOOR_FILE, FLOOR_RAM, FLOOR_FILE_MAPPING };
+enum floor_kind { FLOOR_FILE, FLOOR_RAM, FLOOR_FILE_MAPPING, FLOOR_THREAD };
 struct floor_handle {
     enum floor_kind kind;
     int fd;
     uint64_t size; /* mappings */
     char name[MAX_PATH + 16];
+    pthread_t thread; /* threads: joined by the first wait */
+    int joined;
 };
 
 static DWORD floor_last_error;
@@ -201,6 +203,11 @@ static HANDLE CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD pr
 
 static BOOL CloseHandle(HANDLE handle) {
     struct floor_handle* h = (struct floor_handle*)handle;
+    if (h->kind == FLOOR_THREAD) {
+        if (!h->joined) pthread_detach(h->thread);
+        free(h);
+        return TRUE;
+    }
     close(h->fd);
     if (h->name[0] != 0) floor_name_unref(h->name);
     free(h);
@@ -325,5 +332,41 @@ static void InitializeCriticalSection(CRITICAL_SECTION* cs) {
 }
 static void EnterCriticalSection(CRITICAL_SECTION* cs) { pthread_mutex_lock(cs); }
 static void LeaveCriticalSection(CRITICAL_SECTION* cs) { pthread_mutex_unlock(cs); }
+
+/* Threads: a pthread, joined by the first wait (pthread_create + pthread_join is the floor of
+ * CreateThread + WaitForSingleObject); a later wait finds it joined. */
+#define INFINITE 0xFFFFFFFF
+#define WAIT_OBJECT_0 0
+typedef DWORD (*LPTHREAD_START_ROUTINE)(LPVOID);
+struct floor_start {
+    LPTHREAD_START_ROUTINE start;
+    LPVOID arg;
+};
+static void* floor_thread_main(void* p) {
+    struct floor_start s = *(struct floor_start*)p;
+    free(p);
+    return (void*)(uintptr_t)s.start(s.arg);
+}
+static HANDLE CreateThread(LPSECURITY_ATTRIBUTES sa, SIZE_T stack, LPTHREAD_START_ROUTINE start,
+                           LPVOID arg, DWORD flags, LPDWORD id) {
+    struct floor_handle* h = (struct floor_handle*)floor_new(FLOOR_THREAD, -1, 0);
+    struct floor_start* s = (struct floor_start*)malloc(sizeof *s);
+    (void)sa, (void)stack, (void)flags, (void)id;
+    s->start = start;
+    s->arg = arg;
+    if (pthread_create(&h->thread, NULL, floor_thread_main, s) != 0) {
+        free(s);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+static DWORD WaitForSingleObject(HANDLE handle, DWORD ms) {
+    struct floor_handle* h = (struct floor_handle*)handle;
+    (void)ms;
+    if (!h->joined) pthread_join(h->thread, NULL);
+    h->joined = 1;
+    return WAIT_OBJECT_0;
+}
 
 #endif /* CEK_FLOOR_WINDOWS_H */

@@ -1,0 +1,87 @@
+// Thread-local storage with CE 5's layout and loose rules (ce-kernel-objects.md §3,
+// docs/semantics/threads.md §TLS): 64 slots per thread, slots 0-3 reserved (TlsAlloc starts at
+// 4), TlsGetValue/TlsSetValue check only the range, TlsFree of any slot below 64 succeeds and
+// zeroes that slot in every thread of the process. No kernel call: the slots are the process's.
+#include <cstdint>
+#include <mutex>
+#include <unordered_set>
+
+#include "coredll/api/api.h"
+
+using namespace cek::coredll;
+
+namespace {
+
+constexpr DWORD kSlots = TLS_MINIMUM_AVAILABLE;  // 64
+constexpr DWORD kFirstFree = 4;                  // 0-3: TLSSLOT_MSGQUEUE, _RUNTIME, _KERNEL, reserved
+
+// Every thread's slot array, for TlsFree; threads come and go under the same lock.
+std::mutex g_mutex;
+uint64_t g_allocated = 0;  // bit per slot
+std::unordered_set<LPVOID*>& arrays() {
+    static auto* set = new std::unordered_set<LPVOID*>;
+    return *set;
+}
+
+struct Slots {
+    LPVOID value[kSlots] = {};
+    Slots() {
+        std::lock_guard lock(g_mutex);
+        arrays().insert(value);
+    }
+    ~Slots() {
+        std::lock_guard lock(g_mutex);
+        arrays().erase(value);
+    }
+};
+
+LPVOID* slots() {
+    thread_local Slots t_slots;  // a new thread starts with every slot zero
+    return t_slots.value;
+}
+
+}  // namespace
+
+extern "C" {
+
+DWORD WINAPI TlsAlloc(void) {
+    std::lock_guard lock(g_mutex);
+    for (DWORD i = kFirstFree; i < kSlots; ++i) {
+        if ((g_allocated & (uint64_t{1} << i)) == 0) {
+            g_allocated |= uint64_t{1} << i;
+            return i;
+        }
+    }
+    return TLS_OUT_OF_INDEXES;  // CE 5: the last error is left alone
+}
+
+BOOL WINAPI TlsFree(DWORD dwTlsIndex) {
+    if (dwTlsIndex >= kSlots) return FALSE;  // CE 5: no last error
+    // Any slot below 64 succeeds, allocated or not, reserved or not.
+    std::lock_guard lock(g_mutex);
+    for (LPVOID* a : arrays()) __atomic_store_n(&a[dwTlsIndex], nullptr, __ATOMIC_RELAXED);
+    g_allocated &= ~(uint64_t{1} << dwTlsIndex);
+    return TRUE;
+}
+
+LPVOID WINAPI TlsGetValue(DWORD dwTlsIndex) {
+    if (dwTlsIndex >= kSlots) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return nullptr;
+    }
+    LPVOID v = __atomic_load_n(&slots()[dwTlsIndex], __ATOMIC_RELAXED);
+    // A stored NULL says so with NO_ERROR; a value leaves the last error alone.
+    if (v == nullptr) set_last_error(NO_ERROR);
+    return v;
+}
+
+BOOL WINAPI TlsSetValue(DWORD dwTlsIndex, LPVOID lpTlsValue) {
+    if (dwTlsIndex >= kSlots) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    __atomic_store_n(&slots()[dwTlsIndex], lpTlsValue, __ATOMIC_RELAXED);
+    return TRUE;
+}
+
+}  // extern "C"

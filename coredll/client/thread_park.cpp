@@ -1,0 +1,138 @@
+#include "coredll/client/thread_park.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <mutex>
+#include <unordered_map>
+
+#include "protocol/futex.h"
+
+namespace cek::coredll {
+
+namespace {
+
+[[gnu::tls_model("initial-exec")]] thread_local ThreadControl* t_control = nullptr;
+
+std::mutex g_mutex;
+std::unordered_map<uint32_t, std::shared_ptr<ThreadControl>>& controls() {
+    static auto* map = new std::unordered_map<uint32_t, std::shared_ptr<ThreadControl>>;
+    return *map;
+}
+
+int park_signal() { return SIGRTMIN + 3; }
+
+// 23-bit sequences, compared with wrap-around.
+bool newer(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>((a - b) << kSequenceShift) > 0;
+}
+uint32_t sequence_of(uint32_t word) { return word >> kSequenceShift; }
+
+void on_park_signal(int) {
+    const int saved = errno;
+    if (ThreadControl* c = t_control) park_current(*c);
+    errno = saved;
+}
+
+void install_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_handler = &on_park_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(park_signal(), &sa, nullptr);
+    });
+}
+
+}  // namespace
+
+std::shared_ptr<ThreadControl> thread_control(uint32_t handle) {
+    std::lock_guard lock(g_mutex);
+    auto& map = controls();
+    auto it = map.find(handle);
+    return it != map.end() ? it->second : nullptr;
+}
+
+std::shared_ptr<ThreadControl> make_thread_control(uint32_t handle, uint32_t initial) {
+    install_handler();
+    auto c = std::make_shared<ThreadControl>();
+    c->handle = handle;
+    c->word.store(initial & kCountMask, std::memory_order_relaxed);
+    std::lock_guard lock(g_mutex);
+    controls()[handle] = c;
+    return c;
+}
+
+void forget_thread_control(uint32_t handle, bool terminated) {
+    std::lock_guard lock(g_mutex);
+    auto it = controls().find(handle);
+    if (it == controls().end()) return;
+    // A terminated thread sleeps on its word until the process ends: never freed.
+    if (terminated) new std::shared_ptr<ThreadControl>(std::move(it->second));
+    controls().erase(it);
+}
+
+ThreadControl* current_control() { return t_control; }
+void set_current_control(ThreadControl* control) { t_control = control; }
+
+void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count) {
+    sequence &= (1u << (32 - kSequenceShift)) - 1;
+    uint32_t w = c.word.load(std::memory_order_acquire);
+    for (;;) {
+        if (!newer(sequence, sequence_of(w)) && sequence != sequence_of(w)) return;
+        if (sequence == sequence_of(w) && (w & kCountMask) == count) return;
+        uint32_t next = (sequence << kSequenceShift) | (w & (kParkedBit | kExitedBit)) |
+                        (count & kCountMask);
+        if (c.word.compare_exchange_weak(w, next, std::memory_order_acq_rel)) break;
+    }
+    proto::futex_wake(c.word, INT_MAX);
+}
+
+void park_current(ThreadControl& c) {
+    for (;;) {
+        uint32_t w = c.word.load(std::memory_order_acquire);
+        const bool stay = c.terminated.load(std::memory_order_acquire) || (w & kCountMask) != 0;
+        if (!stay) {
+            if ((w & kParkedBit) != 0) {
+                if (!c.word.compare_exchange_weak(w, w & ~kParkedBit)) continue;
+                proto::futex_wake(c.word, INT_MAX);
+            }
+            return;
+        }
+        if ((w & kParkedBit) == 0) {
+            if (!c.word.compare_exchange_weak(w, w | kParkedBit)) continue;
+            w |= kParkedBit;
+            proto::futex_wake(c.word, INT_MAX);  // the suspender waits for this
+        }
+        proto::futex_wait(c.word, w, 0);
+    }
+}
+
+void stop_thread(ThreadControl& c, uint32_t sequence) {
+    sequence &= (1u << (32 - kSequenceShift)) - 1;
+    const uint32_t tid = c.tid.load(std::memory_order_acquire);
+    // A thread not started yet parks by itself before running any of its code.
+    if (tid == 0) return;
+    if (::syscall(SYS_tgkill, ::getpid(), tid, park_signal()) != 0) return;  // gone
+    for (;;) {
+        uint32_t w = c.word.load(std::memory_order_acquire);
+        if ((w & (kParkedBit | kExitedBit)) != 0) return;
+        if (!c.terminated.load() && ((w & kCountMask) == 0 || sequence_of(w) != sequence)) return;
+        // Bounded sleeps, to notice a thread that died without a word (a pthread_exit from
+        // under the shim).
+        if (!proto::futex_wait(c.word, w, 50'000'000) &&
+            ::syscall(SYS_tgkill, ::getpid(), tid, 0) != 0)
+            return;
+    }
+}
+
+void mark_exited(ThreadControl& c) {
+    c.word.fetch_or(kExitedBit, std::memory_order_acq_rel);
+    proto::futex_wake(c.word, INT_MAX);
+}
+
+}  // namespace cek::coredll

@@ -1,0 +1,54 @@
+// Stopping and starting host threads for CE's SuspendThread, ResumeThread, Sleep(INFINITE) and
+// TerminateThread (docs/decisions/0010-threads.md). The kernel keeps each thread's suspend count;
+// every reply that changes it carries the new count and its sequence, which the shim copies into
+// the thread's control word (newer sequences only, so replies that race apply in kernel order).
+//
+// A thread with a count above 0 parks: the suspender sends it kParkSignal, whose handler (or the
+// thread itself, for a self-suspend) sleeps on the control word until the count is 0 again.
+// The signal interrupts anything, a kernel call's futex wait included (the wait goes on once
+// the handler returns). The suspender returns only once the target says it is parked.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace cek::coredll {
+
+struct ThreadControl {
+    // [sequence:23][exited:1][parked:1][count:7]
+    std::atomic<uint32_t> word{0};
+    std::atomic<uint32_t> tid{0};            // Linux tid once the thread runs
+    std::atomic<bool> terminated{false};     // TerminateThread: park for good
+    uint32_t handle = 0;                     // the CE id
+};
+
+inline constexpr uint32_t kCountMask = 0x7F;
+inline constexpr uint32_t kParkedBit = 0x80;
+inline constexpr uint32_t kExitedBit = 0x100;
+inline constexpr uint32_t kSequenceShift = 9;
+
+// The control block of thread `handle` in this process, or null.
+std::shared_ptr<ThreadControl> thread_control(uint32_t handle);
+// A new block for thread `handle` (count `initial`), replacing any older one of that value.
+std::shared_ptr<ThreadControl> make_thread_control(uint32_t handle, uint32_t initial);
+// The thread is gone: its value may name another thread later. A terminated thread still
+// sleeps on its block, which is then kept for good.
+void forget_thread_control(uint32_t handle, bool terminated = false);
+
+// The calling thread's block (null for a thread the shim has not met).
+ThreadControl* current_control();
+void set_current_control(ThreadControl* control);
+
+// Copies a count the kernel reported, unless a newer one is already there; wakes the thread
+// when it reaches 0.
+void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count);
+// The calling thread parks while its count is above 0 (or for good once terminated).
+void park_current(ThreadControl& c);
+// Stops another thread of this process whose count the kernel just raised to above 0 (or that
+// was terminated): signals it and returns once it is parked, gone or resumed meanwhile.
+void stop_thread(ThreadControl& c, uint32_t sequence);
+// The thread is gone: anyone waiting for it to park stops waiting.
+void mark_exited(ThreadControl& c);
+
+}  // namespace cek::coredll

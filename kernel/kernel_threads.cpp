@@ -1,0 +1,268 @@
+// Threads: CreateThread's kernel half, thread identity (CE 5: the id is the handle value),
+// exit and exit codes, suspend counts, TerminateThread, priorities and quanta.
+// Rules: ce-kernel-objects.md §1.4, §2; docs/semantics/threads.md; design:
+// docs/decisions/0010-threads.md.
+//
+// The kernel keeps the CE state; the host thread is a pthread of the application, stopped and
+// started by the shim as the suspend count says (the replies carry the count and its sequence).
+#include <vector>
+
+#include "kernel/kernel_impl.h"
+#include "kernel/log.h"
+
+namespace cek::kernel {
+
+namespace {
+
+using ce::kCreateSuspended;
+constexpr uint32_t kStackSizeIsReservation = ce::kStackSizeParamIsAReservation;
+constexpr uint32_t kPriorityLevels = 8;        // THREAD_PRIORITY_TIME_CRITICAL .. IDLE
+constexpr uint32_t kFirstMappedPriority = 248;  // TIME_CRITICAL's CE level (default map)
+constexpr uint32_t kCePriorities = 256;
+
+}  // namespace
+
+Result<Ref<ThreadObject>> Kernel::add_thread(Process& p, uint32_t tid, bool created,
+                                             uint32_t suspend_count) {
+    auto thread = make_ref<ThreadObject>(p.id, tid, created, suspend_count);
+    // The thread's own reference is the kernel's (no CloseHandle of the process can drop it):
+    // it keeps the id valid while the thread runs. A created thread's entry is the creator's
+    // (its handle, charged to its quota) plus that one.
+    CEK_TRY(HandleValue handle, insert_handle(thread, created ? p.id : kKernelProcess, 0));
+    if (created && !handles_.add_ref(handle, kKernelProcess, 0)) {
+        release(handle, p.id);
+        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    }
+    thread->set_handle(handle);
+    p.threads.emplace(handle.raw, thread);
+    if (tid != 0) p.thread_by_tid[tid] = handle.raw;
+    return thread;
+}
+
+Result<ThreadObject*> Kernel::current_thread(ThreadRef caller) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (auto it = p->thread_by_tid.find(caller.tid); it != p->thread_by_tid.end())
+        if (auto t = p->threads.find(it->second); t != p->threads.end()) return t->second.get();
+    // A thread CreateThread did not make (the main thread, a pthread): adopted on first need.
+    CEK_TRY(Ref<ThreadObject> adopted, add_thread(*p, caller.tid, false, 0));
+    log::thread()->debug("thread adopted process={} tid={} id={:#x}", p->id.raw, caller.tid,
+                         adopted->handle().raw);
+    return adopted.get();
+}
+
+Result<ThreadObject*> Kernel::thread_for(ThreadRef caller, HandleValue handle) {
+    if (handle.raw == ce::kCurrentThreadHandle) return current_thread(caller);
+    if (process(caller.process) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // CE 5: a thread id is a global handle value; any process may name any thread by it.
+    HandleTable::Entry* entry = handles_.find(handle);
+    auto* thread = entry != nullptr ? object_cast<ThreadObject>(entry->object.get()) : nullptr;
+    if (thread == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    return thread;
+}
+
+Result<HandleValue> Kernel::create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // CE 5 order (§2.1): flags, then the reservation size (> 0 as a signed value).
+    if ((flags & ~(kCreateSuspended | kStackSizeIsReservation)) != 0)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    if ((flags & kStackSizeIsReservation) != 0 && static_cast<int32_t>(stack_size) <= 0)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    // Out of handles is CE's out of memory for a thread record.
+    if (handles_.at_quota(caller)) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    auto made = add_thread(*p, 0, true, (flags & kCreateSuspended) != 0 ? 1 : 0);
+    if (!made) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    const HandleValue h = made.value()->handle();
+    log::thread()->debug("thread created process={} id={:#x}{}", caller.raw, h.raw,
+                         (flags & kCreateSuspended) != 0 ? " suspended" : "");
+    return h;
+}
+
+Result<ThreadState> Kernel::attach_thread(ThreadRef caller, HandleValue created) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    ThreadObject* thread = nullptr;
+    if (created.raw == 0) {
+        CEK_TRY(thread, current_thread(caller));
+    } else {
+        auto it = p->threads.find(created.raw);
+        if (it == p->threads.end() || !it->second->created() || it->second->tid() != 0)
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        thread = it->second.get();
+        thread->start(caller.tid);
+        p->thread_by_tid[caller.tid] = created.raw;
+    }
+    return state_of(*thread, 0);
+}
+
+ThreadState Kernel::state_of(const ThreadObject& t, uint32_t previous) const {
+    ThreadState s;
+    s.handle = t.handle();
+    s.previous = previous;
+    s.count = t.suspend_count();
+    s.sequence = t.sequence();
+    s.tid = t.tid();
+    s.exited = t.exited();
+    return s;
+}
+
+void Kernel::end_thread(ThreadObject& t, uint32_t code) {
+    if (!t.exit(code)) return;
+    Process* p = process(t.process());
+    const ThreadRef ref{t.process(), t.tid()};
+    if (p != nullptr && t.tid() != 0) {
+        // A wait the thread left parked (TerminateThread) ends with the abort CE reports; the
+        // kernel keeps no wait of a thread that is gone.
+        std::vector<uint64_t> ids;
+        for (const auto& [tag, id] : p->waits)
+            if (auto w = waits_.find(id); w != waits_.end() && w->second.thread == ref)
+                ids.push_back(id);
+        for (uint64_t id : ids) {
+            Wait w = unlist(waits_.find(id));
+            WaitCompletion done{w.thread.process, w.tag, 0xFFFFFFFFu};
+            if (w.msg)
+                done.code = w.msg->read ? proto::RequestCode::MsgQueueRead
+                                        : proto::RequestCode::MsgQueueWrite;
+            done.failed = true;
+            done.error = Win32Error::ERROR_OPERATION_ABORTED;
+            completions_.push_back(std::move(done));
+        }
+        // The mutexes it owns are abandoned now (0005 could only do this at process death).
+        std::vector<Ref<MutexObject>> abandoned;
+        for (auto it = p->owned_mutexes.begin(); it != p->owned_mutexes.end();) {
+            if (it->second->owner() && *it->second->owner() == ref) {
+                abandoned.push_back(it->second);
+                it = p->owned_mutexes.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (auto& m : abandoned) {
+            log::sync()->debug("mutex id={} abandoned by thread {:#x}", m->id(), t.handle().raw);
+            m->abandon();
+            wake_waiters(*m);
+        }
+    }
+    log::thread()->debug("thread exited process={} id={:#x} code={:#x}", t.process().raw,
+                         t.handle().raw, code);
+    wake_waiters(t);
+}
+
+void Kernel::retire_thread(Process& p, ThreadObject& t) {
+    const Ref<ThreadObject> keep(&t);
+    if (t.tid() != 0) {
+        auto it = p.thread_by_tid.find(t.tid());
+        if (it != p.thread_by_tid.end() && it->second == t.handle().raw) p.thread_by_tid.erase(it);
+    }
+    p.threads.erase(t.handle().raw);
+    release(t.handle(), kKernelProcess);  // the thread's own reference
+}
+
+void Kernel::exit_thread(ThreadRef caller, uint32_t code) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return;
+    auto it = p->thread_by_tid.find(caller.tid);
+    if (it == p->thread_by_tid.end()) return;  // never known: nothing to tell anyone
+    auto t = p->threads.find(it->second);
+    if (t == p->threads.end()) return;
+    const Ref<ThreadObject> thread = t->second;
+    end_thread(*thread, code);
+    retire_thread(*p, *thread);
+}
+
+void Kernel::end_threads_of(Process& p) {
+    // A process that is gone (its socket hung up, whatever the cause) takes its threads along;
+    // they exit with 0, the code CE gives the threads it kills on the way out (§1.4).
+    std::vector<Ref<ThreadObject>> threads;
+    for (const auto& [raw, t] : p.threads) threads.push_back(t);
+    for (auto& t : threads) {
+        end_thread(*t, 0);
+        retire_thread(p, *t);
+    }
+}
+
+Result<ThreadState> Kernel::suspend_thread(ThreadRef caller, HandleValue handle) {
+    CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+    if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY_VOID(same_host(caller, *t));
+    const uint32_t previous = t->suspend_count();
+    if (previous >= ThreadObject::kMaxSuspend) return Win32Error::ERROR_SIGNAL_REFUSED;
+    t->set_suspend_count(previous + 1);
+    return state_of(*t, previous);
+}
+
+Result<ThreadState> Kernel::resume_thread(ThreadRef caller, HandleValue handle) {
+    CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+    if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY_VOID(same_host(caller, *t));
+    const uint32_t previous = t->suspend_count();
+    // Resuming a thread that is not suspended returns 0 and is no error.
+    if (previous != 0) t->set_suspend_count(previous - 1);
+    return state_of(*t, previous);
+}
+
+Result<ThreadState> Kernel::terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code) {
+    CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+    CEK_TRY_VOID(same_host(caller, *t));
+    const Ref<ThreadObject> thread(t);
+    ThreadState s = state_of(*t, 0);
+    if (t->exited()) return s;  // the first recorded exit code wins
+    end_thread(*t, code);
+    if (Process* p = process(t->process())) retire_thread(*p, *t);
+    s = state_of(*t, 0);
+    return s;
+}
+
+Result<void> Kernel::same_host(ThreadRef caller, const ThreadObject& target) const {
+    // Stopping a host thread takes a signal and a word in the target's memory: only a process's
+    // own threads for now (docs/decisions/0010-threads.md).
+    // One host process (its connections share a host key: Server::host_of, from the pidfd),
+    // whether or not the kernel can see its pid.
+    auto a = processes_.find(caller.process);
+    auto b = processes_.find(target.process());
+    if (a == processes_.end() || b == processes_.end() || a->second.host != b->second.host)
+        return Win32Error::ERROR_ACCESS_DENIED;
+    return {};
+}
+
+Result<uint32_t> Kernel::thread_exit_code(ThreadRef caller, HandleValue handle) {
+    CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+    return t->exit_code();
+}
+
+Result<uint32_t> Kernel::thread_priority(ThreadRef caller, HandleValue handle, ce::ThreadOp op,
+                                         uint32_t value) {
+    CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+    switch (op) {
+    case ce::ThreadOp::GetPriority:
+        if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+        // Default map: every level above TIME_CRITICAL's reads back as TIME_CRITICAL (0).
+        return t->priority() < kFirstMappedPriority ? 0 : t->priority() - kFirstMappedPriority;
+    case ce::ThreadOp::SetPriority:
+        if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+        if (value >= kPriorityLevels) return Win32Error::ERROR_INVALID_PARAMETER;
+        t->set_priority(kFirstMappedPriority + value);
+        return 1;
+    case ce::ThreadOp::CeGetPriority:
+        if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+        return t->priority();
+    case ce::ThreadOp::CeSetPriority:
+        // Every process is fully trusted here, so the run-trust check never refuses.
+        if (value >= kCePriorities) return Win32Error::ERROR_INVALID_PARAMETER;
+        if (t->exited()) return Win32Error::ERROR_INVALID_PARAMETER;
+        t->set_priority(value);
+        return 1;
+    case ce::ThreadOp::GetQuantum:
+        if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
+        return t->quantum();
+    case ce::ThreadOp::SetQuantum:
+        if ((value & 0x80000000u) != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+        if (t->exited()) return Win32Error::ERROR_INVALID_PARAMETER;
+        t->set_quantum(value);
+        return 1;
+    }
+    return Win32Error::ERROR_INVALID_PARAMETER;
+}
+
+}  // namespace cek::kernel
