@@ -19,7 +19,12 @@ const char* const kSchema =
     " name BLOB NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(key, fname)) WITHOUT ROWID;";
 
-// A prepared statement, finalized on scope exit.
+}  // namespace
+
+// A prepared statement, finalized on scope exit. Outside the anonymous namespace because
+// Hive::Statements (external linkage) holds some.
+namespace detail {
+
 class Stmt {
 public:
     Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
@@ -48,6 +53,12 @@ private:
     sqlite3_stmt* s_ = nullptr;
     bool ok_ = false;
 };
+
+}  // namespace detail
+
+using detail::Stmt;
+
+namespace {
 
 std::u16string column_text16(sqlite3_stmt* s, int i) {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
