@@ -414,6 +414,15 @@ public:
     Result<uint32_t> reg_set_value_part(ThreadRef caller, uint32_t hkey, std::u16string_view name,
                                         uint32_t type, uint32_t total, uint32_t offset,
                                         std::span<const std::byte> part);
+    // A subkey path too long for one request arrives first, in parts staged for the calling
+    // thread (RegStagePath) and charged to its process's memory budget; `offset` 0 starts anew.
+    // ERROR_INVALID_PARAMETER for a `total` over fsys::registry::kMaxPathChars or a part out of order
+    // (the staging is dropped), ERROR_OUTOFMEMORY past the budget. Returns the units staged.
+    // take_reg_path hands over the thread's whole staged path and drops it;
+    // ERROR_INVALID_PARAMETER when there is none or it is not complete.
+    Result<uint32_t> reg_stage_path(ThreadRef caller, uint32_t total, uint32_t offset,
+                                    std::u16string_view part);
+    Result<std::u16string> take_reg_path(ThreadRef caller);
     Result<void> reg_delete_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
     Result<void> reg_delete_value(ProcessId caller, uint32_t hkey, std::u16string_view name);
     Result<const fsys::registry::Key*> reg_enum_key(ProcessId caller, uint32_t hkey, uint32_t index);
@@ -528,6 +537,12 @@ private:
         uint32_t done = 0;   // bytes staged (writes) or already taken (reads)
         MsgQueueMessage message;
     };
+    // A registry path longer than one request, on its way in (reg_stage_path).
+    struct RegPathStaging {
+        std::u16string path;
+        uint32_t total = 0;
+        MemoryBudget::Charge charge;
+    };
     struct Process {
         ProcessId id;
         int pid;
@@ -543,6 +558,7 @@ private:
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
         std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
+        std::unordered_map<uint32_t, RegPathStaging> reg_path_staging;    // tid -> a long path
         std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
         std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
     };

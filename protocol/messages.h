@@ -675,7 +675,7 @@ inline constexpr uint32_t kMsgQueueReadInline =
 // answers its Win32 code in the reply header and the shim returns it: the last error is never
 // touched. `hkey` is a root (0x80000000-0x80000003) or a key handle. Names and paths travel as
 // UTF-16 units after the fixed part: a name at most 256 units (enough to see it is too long), a
-// path at most kRegPathMaxChars (the shim refuses longer ones with ERROR_INVALID_PARAMETER).
+// path at most kRegPathMaxChars in the request (a longer one is staged first: RegStagePath).
 using ce::kRegCreatedNewKey;
 using ce::kRegOpenedExistingKey;
 using ce::kRegOptionVolatile;
@@ -822,9 +822,35 @@ struct RegFlushKeyReply {
     uint32_t reserved2;
 };
 
+// RegStagePath: a subkey path too long for one request (over kRegPathMaxChars units) travels
+// first, in parts staged for the calling thread: `chars` units of the path (they follow) at unit
+// `offset` of a path of `total` units; offset 0 starts anew. Then RegCreateKey, RegOpenKey or
+// RegDeleteKey with `subkey_chars` kRegPathStaged takes the whole staged path (and drops it).
+// Reply `staged`: the units staged so far. ERROR_INVALID_PARAMETER (total over kRegPathLongest,
+// a part out of order or past `total`; a staged-path call without a whole path staged),
+// ERROR_OUTOFMEMORY (the process's memory budget).
+struct RegStagePathRequest {
+    uint32_t total;
+    uint32_t offset;
+    uint32_t chars;
+    uint32_t reserved;
+};
+struct RegStagePathReply {
+    uint32_t staged;
+    uint32_t reserved;
+};
+
 inline constexpr uint32_t kRegNameMaxChars = 256;
 inline constexpr uint32_t kRegPathMaxChars =
     (kRequestBytes - sizeof(RequestHeader) - sizeof(RegCreateKeyRequest)) / 2 - kRegNameMaxChars;
+// The longest path that can name a key (fsys::registry::kMaxPathChars): 15 names of 255 units
+// below a root (CE's 16 levels), their separators, a leading and a trailing one; rounded up.
+// Longer paths are refused at once.
+inline constexpr uint32_t kRegPathLongest = 4096;
+inline constexpr uint32_t kRegPathStaged = 0xFFFFFFFF;
+// Path units one RegStagePath request carries.
+inline constexpr uint32_t kRegStagePathInline =
+    (kRequestBytes - sizeof(RequestHeader) - sizeof(RegStagePathRequest)) / 2;
 inline constexpr uint32_t kRegValueReplyInline =
     kReplyBytes - sizeof(ReplyHeader) - sizeof(RegQueryValueReply);
 inline constexpr uint32_t kRegEnumValueInline =

@@ -1,5 +1,5 @@
 // The registry (<windows.h> registry part, CE's winreg.h). The tree lives in the kernel: each
-// call is one round trip (a value larger than one slot goes in parts). Registry calls return
+// call is one round trip (a value or subkey path larger than one slot goes in parts). Registry calls return
 // their Win32 code and never touch the last error. Rules and codes: docs/semantics/registry.md.
 #include <algorithm>
 #include <cstring>
@@ -30,7 +30,7 @@ uint32_t length_capped(LPCWSTR s, uint32_t cap) {
     return n;
 }
 
-// A name (at most 256 units sent) or path (at most kRegPathMaxChars, else nullopt) and more.
+// Names and paths with what follows them in a request.
 struct Text {
     std::vector<std::byte> bytes;
     void add(LPCWSTR s, uint32_t n) {
@@ -39,9 +39,32 @@ struct Text {
     }
 };
 
-bool path_length(LPCWSTR path, uint32_t& n) {
-    n = length_capped(path, proto::kRegPathMaxChars);
-    return n <= proto::kRegPathMaxChars;
+// A subkey path as a request carries it: its units inline, or, for a path longer than one
+// request holds, kRegPathStaged after staging it for this thread (RegStagePath). A path longer
+// than any key's (kRegPathLongest) is ERROR_INVALID_PARAMETER.
+struct Path {
+    uint32_t wire_chars = 0;
+    uint32_t inline_chars = 0;
+};
+LONG prepare_path(LPCWSTR path, Path& out) {
+    const uint32_t n = length_capped(path, proto::kRegPathLongest);
+    if (n > proto::kRegPathLongest) return ERROR_INVALID_PARAMETER;
+    if (n <= proto::kRegPathMaxChars) {
+        out = {n, n};
+        return ERROR_SUCCESS;
+    }
+    Connection& c = Connection::instance();
+    for (uint32_t offset = 0; offset < n;) {
+        const uint32_t part = std::min(n - offset, proto::kRegStagePathInline);
+        proto::RegStagePathRequest req{n, offset, part, 0};
+        proto::RegStagePathReply rep{};
+        if (LONG e = code(c.call(req, rep, std::as_bytes(std::span(path + offset, part))));
+            e != ERROR_SUCCESS)
+            return e;
+        offset += part;
+    }
+    out = {proto::kRegPathStaged, 0};
+    return ERROR_SUCCESS;
 }
 
 uint32_t name_length(LPCWSTR name) {
@@ -76,13 +99,13 @@ LONG WINAPI RegCreateKeyExW(HKEY hKey, LPCWSTR lpSubKey, DWORD, LPWSTR lpClass, 
                             REGSAM, LPSECURITY_ATTRIBUTES, PHKEY phkResult,
                             LPDWORD lpdwDisposition) {
     if (phkResult == nullptr) return ERROR_INVALID_PARAMETER;
-    uint32_t path_chars = 0;
-    if (!path_length(lpSubKey, path_chars)) return ERROR_INVALID_PARAMETER;
+    Path path;
+    if (LONG e = prepare_path(lpSubKey, path); e != ERROR_SUCCESS) return e;
     const uint32_t class_chars = name_length(lpClass);
     Text t;
-    t.add(lpSubKey, path_chars);
+    t.add(lpSubKey, path.inline_chars);
     t.add(lpClass, class_chars);
-    proto::RegCreateKeyRequest req{hkey_wire(hKey), dwOptions, path_chars, class_chars};
+    proto::RegCreateKeyRequest req{hkey_wire(hKey), dwOptions, path.wire_chars, class_chars};
     proto::RegCreateKeyReply rep{};
     const LONG e = code(Connection::instance().call(req, rep, t.bytes));
     if (e != ERROR_SUCCESS) return e;
@@ -93,12 +116,12 @@ LONG WINAPI RegCreateKeyExW(HKEY hKey, LPCWSTR lpSubKey, DWORD, LPWSTR lpClass, 
 
 LONG WINAPI RegOpenKeyExW(HKEY hKey, LPCWSTR lpSubKey, DWORD, REGSAM, PHKEY phkResult) {
     if (phkResult == nullptr) return ERROR_INVALID_PARAMETER;
-    uint32_t path_chars = 0;
-    if (!path_length(lpSubKey, path_chars)) return ERROR_INVALID_PARAMETER;
-    proto::RegOpenKeyRequest req{hkey_wire(hKey), path_chars};
+    Path path;
+    if (LONG e = prepare_path(lpSubKey, path); e != ERROR_SUCCESS) return e;
+    proto::RegOpenKeyRequest req{hkey_wire(hKey), path.wire_chars};
     proto::RegOpenKeyReply rep{};
     const LONG e = code(Connection::instance().call(
-        req, rep, std::as_bytes(std::span(lpSubKey, path_chars))));
+        req, rep, std::as_bytes(std::span(lpSubKey, path.inline_chars))));
     if (e != ERROR_SUCCESS) return e;
     *phkResult = reinterpret_cast<HKEY>(handle_from_wire(rep.hkey));
     return ERROR_SUCCESS;
@@ -168,11 +191,12 @@ LONG WINAPI RegSetValueExW(HKEY hKey, LPCWSTR lpValueName, DWORD, DWORD dwType,
 }
 
 LONG WINAPI RegDeleteKeyW(HKEY hKey, LPCWSTR lpSubKey) {
-    uint32_t path_chars = 0;
-    if (!path_length(lpSubKey, path_chars)) return ERROR_INVALID_PARAMETER;
-    proto::RegDeleteKeyRequest req{hkey_wire(hKey), path_chars};
+    Path path;
+    if (LONG e = prepare_path(lpSubKey, path); e != ERROR_SUCCESS) return e;
+    proto::RegDeleteKeyRequest req{hkey_wire(hKey), path.wire_chars};
     proto::RegDeleteKeyReply rep{};
-    return code(Connection::instance().call(req, rep, std::as_bytes(std::span(lpSubKey, path_chars))));
+    return code(Connection::instance().call(
+        req, rep, std::as_bytes(std::span(lpSubKey, path.inline_chars))));
 }
 
 LONG WINAPI RegDeleteValueW(HKEY hKey, LPCWSTR lpValueName) {

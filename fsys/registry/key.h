@@ -25,6 +25,9 @@ inline constexpr size_t kMaxNameChars = 255;     // key and value names, per com
 inline constexpr size_t kMaxClassChars = 255;
 inline constexpr size_t kMaxValueBytes = 4096;   // a 4096-byte value works, more fails
 inline constexpr size_t kMaxDepth = 16;          // levels counting the root
+// The longest subkey path that can name a key: 15 names of 255 below a root, their separators,
+// one leading and one trailing separator (3,841), rounded up.
+inline constexpr size_t kMaxPathChars = 4096;
 
 // The four CE roots (HKEY values); the others (HKEY_CURRENT_CONFIG...) are not supported.
 inline constexpr uint32_t kClassesRoot = 0x80000000u;

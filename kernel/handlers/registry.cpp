@@ -20,19 +20,41 @@ std::string hkey_text(uint32_t hkey) {
     return root != nullptr ? root : handle(hkey);
 }
 
+static_assert(proto::kRegPathLongest == fsys::registry::kMaxPathChars);
+
+// A request's subkey path: its own units, or the thread's staged path (RegStagePath). False
+// when the units were not all sent (malformed); a staged path that is missing or not whole
+// fails the call with ERROR_INVALID_PARAMETER.
+bool subkey_of(Call& call, uint32_t chars, Extra& extra, Result<std::u16string>& out) {
+    if (chars == proto::kRegPathStaged) {
+        out = call.kernel.take_reg_path(call.thread());
+        return true;
+    }
+    std::u16string text;
+    if (!extra.text(chars, text)) return false;
+    out = std::move(text);
+    return true;
+}
+
+std::string subkey_text(uint32_t chars, Extra& extra) {
+    return chars == proto::kRegPathStaged ? std::string("<staged>") : extra.quoted(chars);
+}
+
 }  // namespace
 
 size_t handle(Call& call, const proto::RegCreateKeyRequest& req, Extra extra) {
-    std::u16string subkey, cls;
-    if (!extra.text(req.subkey_chars, subkey) || !extra.text(req.class_chars, cls))
+    Result<std::u16string> subkey = std::u16string();
+    std::u16string cls;
+    if (!subkey_of(call, req.subkey_chars, extra, subkey) || !extra.text(req.class_chars, cls))
         return call.malformed();
-    auto r = call.kernel.reg_create_key(call.caller, req.hkey, subkey, cls, req.options);
+    if (!subkey) return call.fail(subkey.error());
+    auto r = call.kernel.reg_create_key(call.caller, req.hkey, subkey.value(), cls, req.options);
     if (!r) return call.fail(r.error());
     return call.ok(proto::RegCreateKeyReply{
         r.value().hkey, r.value().created ? proto::kRegCreatedNewKey : proto::kRegOpenedExistingKey});
 }
 std::string describe(const proto::RegCreateKeyRequest& req, Extra extra) {
-    std::string out = hkey_text(req.hkey) + " subkey=" + extra.quoted(req.subkey_chars);
+    std::string out = hkey_text(req.hkey) + " subkey=" + subkey_text(req.subkey_chars, extra);
     if (req.class_chars != 0) out += " class=" + extra.quoted(req.class_chars);
     if ((req.options & proto::kRegOptionVolatile) != 0) out += " volatile";
     return out;
@@ -42,14 +64,15 @@ std::string describe(const proto::RegCreateKeyReply& rep, Extra) {
 }
 
 size_t handle(Call& call, const proto::RegOpenKeyRequest& req, Extra extra) {
-    std::u16string subkey;
-    if (!extra.text(req.subkey_chars, subkey)) return call.malformed();
-    auto r = call.kernel.reg_open_key(call.caller, req.hkey, subkey);
+    Result<std::u16string> subkey = std::u16string();
+    if (!subkey_of(call, req.subkey_chars, extra, subkey)) return call.malformed();
+    if (!subkey) return call.fail(subkey.error());
+    auto r = call.kernel.reg_open_key(call.caller, req.hkey, subkey.value());
     if (!r) return call.fail(r.error());
     return call.ok(proto::RegOpenKeyReply{r.value(), 0});
 }
 std::string describe(const proto::RegOpenKeyRequest& req, Extra extra) {
-    return hkey_text(req.hkey) + " subkey=" + extra.quoted(req.subkey_chars);
+    return hkey_text(req.hkey) + " subkey=" + subkey_text(req.subkey_chars, extra);
 }
 std::string describe(const proto::RegOpenKeyReply& rep, Extra) { return handle(rep.hkey); }
 
@@ -105,14 +128,15 @@ std::string describe(const proto::RegSetValueReply& rep, Extra) {
 }
 
 size_t handle(Call& call, const proto::RegDeleteKeyRequest& req, Extra extra) {
-    std::u16string subkey;
-    if (!extra.text(req.subkey_chars, subkey)) return call.malformed();
-    auto r = call.kernel.reg_delete_key(call.caller, req.hkey, subkey);
+    Result<std::u16string> subkey = std::u16string();
+    if (!subkey_of(call, req.subkey_chars, extra, subkey)) return call.malformed();
+    if (!subkey) return call.fail(subkey.error());
+    auto r = call.kernel.reg_delete_key(call.caller, req.hkey, subkey.value());
     if (!r) return call.fail(r.error());
     return call.ok(proto::RegDeleteKeyReply{0, 0});
 }
 std::string describe(const proto::RegDeleteKeyRequest& req, Extra extra) {
-    return hkey_text(req.hkey) + " subkey=" + extra.quoted(req.subkey_chars);
+    return hkey_text(req.hkey) + " subkey=" + subkey_text(req.subkey_chars, extra);
 }
 std::string describe(const proto::RegDeleteKeyReply&, Extra) { return "ERROR_SUCCESS"; }
 
@@ -187,5 +211,20 @@ size_t handle(Call& call, const proto::RegFlushKeyRequest& req, Extra) {
 }
 std::string describe(const proto::RegFlushKeyRequest& req, Extra) { return hkey_text(req.hkey); }
 std::string describe(const proto::RegFlushKeyReply&, Extra) { return "ERROR_SUCCESS"; }
+
+size_t handle(Call& call, const proto::RegStagePathRequest& req, Extra extra) {
+    std::u16string part;
+    if (!extra.text(req.chars, part)) return call.malformed();
+    auto r = call.kernel.reg_stage_path(call.thread(), req.total, req.offset, part);
+    if (!r) return call.fail(r.error());
+    return call.ok(proto::RegStagePathReply{r.value(), 0});
+}
+std::string describe(const proto::RegStagePathRequest& req, Extra extra) {
+    return "units=" + to_string(req.offset) + "+" + to_string(req.chars) + "/" +
+           to_string(req.total) + " part=" + extra.quoted(req.chars);
+}
+std::string describe(const proto::RegStagePathReply& rep, Extra) {
+    return "staged=" + to_string(rep.staged);
+}
 
 }  // namespace cek::kernel::handlers

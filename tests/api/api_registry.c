@@ -1,7 +1,7 @@
 /* api_registry: the registry API end to end from a plain C program built with -fshort-wchar,
  * against a private kernel: every call's return code (ce-kernel-objects.md §6.4,
  * docs/semantics/registry.md §2), the checks the shim makes itself (NULL pointers, buffer sizes),
- * the last error never touched, and values larger than a channel slot.
+ * the last error never touched, and values and subkey paths larger than a channel slot.
  * Prints "ok" and exits 0 when every check passed; prints each failed check. */
 #include <windows.h>
 
@@ -137,6 +137,56 @@ int main(void) {
     CHECK(RegDeleteKeyW(k, L"nothing") == ERROR_FILE_NOT_FOUND);
     CHECK(RegDeleteKeyW(k, L"\\a\\") == ERROR_SUCCESS); /* the whole subtree */
     CHECK(RegOpenKeyExW(k, L"a\\b", 0, 0, &k2) == ERROR_FILE_NOT_FOUND);
+
+    /* Paths longer than one request (the shim stages them): 15 names of 255 below the root,
+     * CE's deepest and longest key path; one level more creates nothing; past any key's length. */
+    {
+        static WCHAR deep[4200], deeper[4200];
+        DWORD n = 0, i, j;
+        for (i = 0; i < 15; ++i) {
+            if (i != 0) deep[n++] = L'\\';
+            for (j = 0; j < 255; ++j) deep[n++] = (WCHAR)(L'a' + i);
+        }
+        deep[n] = 0;
+        CHECK(n == 3839);
+        CHECK(RegCreateKeyExW(HKEY_LOCAL_MACHINE, deep, 0, L"deep", 0, 0, NULL, &k2, &disp) ==
+                  ERROR_SUCCESS && disp == REG_CREATED_NEW_KEY);
+        v = 15;
+        CHECK(RegSetValueExW(k2, L"Depth", 0, REG_DWORD, (const BYTE*)&v, 4) == ERROR_SUCCESS);
+        CHECK(RegCloseKey(k2) == ERROR_SUCCESS);
+        CHECK(RegCreateKeyExW(HKEY_LOCAL_MACHINE, deep, 0, NULL, 0, 0, NULL, &k2, &disp) ==
+                  ERROR_SUCCESS && disp == REG_OPENED_EXISTING_KEY);
+        CHECK(RegCloseKey(k2) == ERROR_SUCCESS);
+        v = 0;
+        size = 4;
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deep, 0, 0, &k2) == ERROR_SUCCESS &&
+              RegQueryValueExW(k2, L"Depth", NULL, &type, (BYTE*)&v, &size) == ERROR_SUCCESS &&
+              v == 15);
+        CHECK(RegCloseKey(k2) == ERROR_SUCCESS);
+        /* "Long" and the same 15 names below it: 16 below the root, refused, nothing created. */
+        memcpy(deeper, L"Long\\", 5 * sizeof(WCHAR));
+        memcpy(deeper + 5, deep, (n + 1) * sizeof(WCHAR));
+        CHECK(RegCreateKeyExW(HKEY_LOCAL_MACHINE, deeper, 0, NULL, 0, 0, NULL, &k2, &disp) ==
+              ERROR_INVALID_PARAMETER);
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, L"Long", 0, 0, &k2) == ERROR_FILE_NOT_FOUND);
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deeper, 0, 0, &k2) == ERROR_FILE_NOT_FOUND);
+        /* Longer than any key path: refused before anything travels. */
+        for (i = 0; i < 4100; ++i) deeper[i] = L'z';
+        deeper[4100] = 0;
+        CHECK(RegCreateKeyExW(HKEY_LOCAL_MACHINE, deeper, 0, NULL, 0, 0, NULL, &k2, &disp) ==
+              ERROR_INVALID_PARAMETER);
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deeper, 0, 0, &k2) == ERROR_INVALID_PARAMETER);
+        CHECK(RegDeleteKeyW(HKEY_LOCAL_MACHINE, deeper) == ERROR_INVALID_PARAMETER);
+        /* The deepest key deleted by its long path; its parent stays. */
+        CHECK(RegDeleteKeyW(HKEY_LOCAL_MACHINE, deep) == ERROR_SUCCESS);
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deep, 0, 0, &k2) == ERROR_FILE_NOT_FOUND);
+        deep[n - 256] = 0;
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deep, 0, 0, &k2) == ERROR_SUCCESS);
+        CHECK(RegCloseKey(k2) == ERROR_SUCCESS);
+        deep[255] = 0; /* the first name: the whole tree goes */
+        CHECK(RegDeleteKeyW(HKEY_LOCAL_MACHINE, deep) == ERROR_SUCCESS);
+        CHECK(RegOpenKeyExW(HKEY_LOCAL_MACHINE, deep, 0, 0, &k2) == ERROR_FILE_NOT_FOUND);
+    }
 
     /* Flushing: hive mode by default. */
     CHECK(RegFlushKey(k) == ERROR_SUCCESS);

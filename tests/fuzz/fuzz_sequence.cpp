@@ -704,11 +704,35 @@ private:
         return path;
     }
 
+    // RegStagePath: `path` staged in two parts for the caller's thread (a long path gets eight
+    // more names of 255), sometimes one unit short of its total, out of order, or half sent.
+    void stage_reg_path(ProcessModel& p, std::u16string path) {
+        const uint8_t how = in_.byte();
+        if ((how & 0x80) != 0)
+            for (int i = 0; i < 8; ++i) path += u"\\" + std::u16string(255, static_cast<char16_t>(u'a' + i));
+        const auto size = static_cast<uint32_t>(path.size());
+        const uint32_t total = size + ((how & 0x10) != 0 ? 1u : 0u);
+        const uint32_t half = size / 2;
+        const uint32_t first_at = (how & 0x20) != 0 ? 1u : 0u;
+        h_.call(p.id, proto::RegStagePathRequest{total, first_at, half, 0},
+                as_bytes(path.substr(0, half)));
+        if ((how & 0x40) == 0)
+            h_.call(p.id, proto::RegStagePathRequest{total, half, size - half, 0},
+                    as_bytes(path.substr(half)));
+    }
+
     void registry_keys() {
         ProcessModel& p = caller();
         const uint8_t shape = in_.byte();
         const uint32_t hkey = pick_hkey(p);
-        const std::u16string path = reg_path(in_.byte());
+        std::u16string path = reg_path(in_.byte());
+        // Bit 3: the path goes staged (RegStagePath), the request names none of its own.
+        uint32_t path_chars = static_cast<uint32_t>(path.size());
+        if ((shape & 0x08) != 0) {
+            stage_reg_path(p, path);
+            path.clear();
+            path_chars = proto::kRegPathStaged;
+        }
         Reply r;
         uint32_t handle = 0;
         switch (shape % 4) {
@@ -716,21 +740,18 @@ private:
             const std::u16string cls = (shape & 0x80) != 0 ? u"class" : u"";
             std::u16string both = path + cls;
             r = h_.call(p.id,
-                        proto::RegCreateKeyRequest{hkey, (shape >> 2) & 1u,
-                                                   static_cast<uint32_t>(path.size()),
+                        proto::RegCreateKeyRequest{hkey, (shape >> 2) & 1u, path_chars,
                                                    static_cast<uint32_t>(cls.size())},
                         as_bytes(both));
             if (r.ok()) handle = r.as<proto::RegCreateKeyReply>().hkey;
             break;
         }
         case 1:
-            r = h_.call(p.id, proto::RegOpenKeyRequest{hkey, static_cast<uint32_t>(path.size())},
-                        as_bytes(path));
+            r = h_.call(p.id, proto::RegOpenKeyRequest{hkey, path_chars}, as_bytes(path));
             if (r.ok()) handle = r.as<proto::RegOpenKeyReply>().hkey;
             break;
         case 2:
-            r = h_.call(p.id, proto::RegDeleteKeyRequest{hkey, static_cast<uint32_t>(path.size())},
-                        as_bytes(path));
+            r = h_.call(p.id, proto::RegDeleteKeyRequest{hkey, path_chars}, as_bytes(path));
             break;
         default: {
             r = h_.call(p.id, proto::RegCloseKeyRequest{hkey, 0});

@@ -117,6 +117,23 @@ def dispatch_seeds():
             + dreq(CODE["RegQueryInfo"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0), caller=1) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0))
+    if "RegStagePath" in CODE:
+        # A path staged in two parts, then used by RegCreateKey; RegOpenKey with nothing staged;
+        # a part out of order; a staged path deleted.
+        hklm = 0x80000002
+        path = "Software\\Staged\\Path"
+        first, rest = u16(path[:9]), u16(path[9:])
+        total = len(path)
+        staged = 0xFFFFFFFF
+        seeds["gen-registry-staged"] = bytes([0]) \
+            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 0, 9, 0) + first) \
+            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
+            + dreq(CODE["RegCreateKey"], struct.pack("<4I", hklm, 0, staged, 0)) \
+            + dreq(CODE["RegOpenKey"], struct.pack("<2I", hklm, staged)) \
+            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 3, 9, 0) + first) \
+            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 0, 9, 0) + first) \
+            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
+            + dreq(CODE["RegDeleteKey"], struct.pack("<2I", hklm, staged))
     if "ThreadCreate" in CODE:
         # A suspended thread, its start, a resume, a priority, its exit, its exit code.
         seeds["gen-thread"] = bytes([0]) + dreq(CODE["ThreadCreate"], struct.pack("<2I", 4, 0)) \
@@ -214,6 +231,16 @@ def sequence_seeds():
             + bytes([OP["registry_keys"], 0, 0x03, 0]) \
             + bytes([OP["registry_keys"], 0, 0x40, 0x85, 3]) \
             + bytes([OP["die"], 1])
+        # Staged paths (shape bit 3, then how the path is staged): a long one created and
+        # opened, one a unit short, one out of order, one half sent, then a deletion.
+        seeds["gen-registry-staged"] = bytes([0]) + bytes([OP["attach"]]) \
+            + bytes([OP["registry_keys"], 0, 0x08, 0x82, 2, 0x80]) \
+            + bytes([OP["registry_keys"], 0, 0x09, 0x82, 2, 0x80]) \
+            + bytes([OP["registry_keys"], 0, 0x09, 0x82, 2, 0x10]) \
+            + bytes([OP["registry_keys"], 0, 0x09, 0x82, 2, 0x20]) \
+            + bytes([OP["registry_keys"], 0, 0x09, 0x82, 2, 0x40]) \
+            + bytes([OP["registry_keys"], 0, 0x0A, 0x82, 2, 0x80]) \
+            + bytes([OP["die"], 0])
     if "ThreadCreate" in CODE:
         # Threads created, started, suspended and resumed, queried, waited on, ended, and
         # their process's death.

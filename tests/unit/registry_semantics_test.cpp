@@ -149,6 +149,66 @@ TEST_CASE("Registry kernel: large values in parts, staged per thread", "[registr
           Win32Error::ERROR_INVALID_PARAMETER);  // out of order
 }
 
+TEST_CASE("Registry kernel: long subkey paths staged in parts, per thread", "[registry]") {
+    RegScene s;
+    ProcessId a = s.attach();
+    kernel::ThreadRef t{a, 11}, other{a, 12};
+    // 15 names of 255 below the root: the deepest and longest path CE allows (3,839 units).
+    std::u16string deep;
+    for (int i = 0; i < 15; ++i) {
+        if (i != 0) deep += u'\\';
+        deep += std::u16string(254, static_cast<char16_t>(u'a' + i)) + u'x';
+    }
+    REQUIRE(deep.size() == 3839);
+    const auto half = static_cast<uint32_t>(deep.size() / 2);
+    const auto total = static_cast<uint32_t>(deep.size());
+    CHECK(s.k.reg_stage_path(t, total, 0, std::u16string_view(deep).substr(0, half)).value() == half);
+    // Another thread's staging is its own.
+    CHECK(code(s.k.take_reg_path(other)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.reg_stage_path(t, total, half, std::u16string_view(deep).substr(half)).value() ==
+          total);
+    auto path = s.k.take_reg_path(t);
+    REQUIRE(path.ok());
+    CHECK(path.value() == deep);
+    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // taken once
+    auto created = s.k.reg_create_key(a, HKLM, path.value(), u"", 0);
+    REQUIRE(created.ok());
+    CHECK(created.value().created);
+    CHECK(code(s.k.reg_open_key(a, HKLM, deep)) == Win32Error::ERROR_SUCCESS);
+
+    // Refused: a total past the longest key path, a part out of order or past the total (the
+    // staging goes), and a path taken before it is whole.
+    CHECK(code(s.k.reg_stage_path(t, reg::kMaxPathChars + 1, 0, u"a")) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.reg_stage_path(t, 10, 5, u"e")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // dropped
+    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.reg_stage_path(t, 10, 4, u"efghijk")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.reg_stage_path(t, 12, 4, u"ef")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole
+    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // and gone
+    // A process that is not attached.
+    CHECK(code(s.k.reg_stage_path(kernel::ThreadRef{ProcessId{999}, 1}, 4, 0, u"abcd")) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("Registry kernel: a staged path is charged to its process's memory budget",
+          "[registry]") {
+    KernelConfig c = config();
+    c.process_memory_limit = 4096;
+    RegScene s(c);
+    ProcessId a = s.attach();
+    kernel::ThreadRef t1{a, 1}, t2{a, 2};
+    CHECK(s.k.reg_stage_path(t1, 1500, 0, u"a").value() == 1);  // 3,000 bytes held
+    CHECK(code(s.k.reg_stage_path(t2, 1500, 0, u"b")) == Win32Error::ERROR_OUTOFMEMORY);
+    CHECK(code(s.k.take_reg_path(t1)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole: gone
+    CHECK(s.k.reg_stage_path(t2, 1500, 0, u"b").value() == 1);  // the charge went with it
+    s.k.detach_process(a);  // the staging goes with its process
+}
+
 TEST_CASE("Registry kernel: RAM mode has no flush; hive mode keeps what was flushed", "[registry]") {
     {
         RegScene s;
