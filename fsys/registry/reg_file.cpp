@@ -31,6 +31,15 @@ std::optional<std::u16string> decode(std::string_view b) {
 
 bool is_space(char16_t c) { return c == u' ' || c == u'\t' || c == u'\r'; }
 
+bool clean_text(std::u16string_view s);
+
+// A key name a .reg file can carry so that it reads back the same: clean text (no control
+// character, no broken surrogate) with no space or tab at either end (key lines are trimmed).
+bool writable_key_name(std::u16string_view name) {
+    return clean_text(name) &&
+           (name.empty() || (!is_space(name.front()) && !is_space(name.back())));
+}
+
 std::u16string_view trim(std::u16string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
@@ -117,6 +126,10 @@ struct Parser {
         std::u16string_view rest = sep == std::u16string_view::npos ? u"" : s.substr(sep + 1);
         auto parts = split_path(rest);
         if (!parts) return fail("bad key path (an empty name or one over 255 characters)");
+        for (auto part : *parts)
+            if (!writable_key_name(part))
+                return fail("bad key name (a control character, a broken surrogate, or a space "
+                            "at its start or end)");
         if (parts->size() + 1 > kMaxDepth) return fail("key path deeper than 16 levels");
         if (del && parts->empty()) return fail("a root cannot be deleted");
         std::u16string path;
@@ -348,6 +361,15 @@ std::string hex_list(const std::vector<std::byte>& d) {
 
 void write_key(const Key& key, std::string& out) {
     if (key.is_volatile()) return;
+    if (key.parent() != nullptr && !writable_key_name(key.name())) {
+        // Created through the API with a name .reg syntax cannot carry: said, not written.
+        std::string name;
+        for (char16_t c : key.name())
+            name += c >= 0x20 && c < 0x7F ? std::string(1, static_cast<char>(c)) : "?";
+        out += "; not written: the key \"" + name + "\" under " + root_name(key.root()) +
+               " and its subkeys (a name .reg files cannot carry)\n\n";
+        return;
+    }
     if (key.parent() != nullptr || !key.values().empty()) {
         out += "[";
         out += root_name(key.root());

@@ -45,7 +45,9 @@ bool parse_reg(std::string_view bytes, const RegVariables& variables, std::vecto
 bool apply_reg(Tree& tree, const std::vector<RegOp>& ops, RegParseError& error);
 
 // The subtree at `key` as .reg text (UTF-8, "REGEDIT4" header): every non-volatile key, each
-// value in the simplest form that reads back byte for byte.
+// value in the simplest form that reads back byte for byte. A key whose name .reg syntax cannot
+// carry (a control character, a broken surrogate, a space at either end: parse_reg refuses
+// those) is left out with its subkeys, and a comment line says so.
 std::string write_reg(const Key& key);
 
 // One value's data as .reg text ("\"text\"", "dword:0000002a", "hex(7):..."), also for cedump.

@@ -235,6 +235,10 @@ TEST_CASE("Registry .reg: a syntax error names its line and imports nothing", "[
         {"[HKLM\\A]\n\"s\"=\"unterminated\n", 2},
         {"[HKLM\\A\n", 1},
         {"garbage\n", 1},
+        // Key names .reg syntax cannot carry back: a control character, a space at an end.
+        {"[HKLM\\A]\n[HKLM\\B\x1d\\C]\n", 2},
+        {"[HKLM\\A \\B]\n", 1},
+        {"[HKLM\\A\\\tB]\n", 1},
     };
     for (auto [text, line] : cases) {
         std::vector<RegOp> ops;
@@ -294,4 +298,26 @@ TEST_CASE("Registry .reg: a large tree writes and reads back the same", "[fsys][
     REQUIRE(apply_reg(u, ops, e));
     CHECK(reg_text(u, kLocalMachine) + reg_text(u, kCurrentUser) == a);
     CHECK(u.key_count() == t.key_count());
+}
+
+TEST_CASE("Registry .reg: keys whose names .reg cannot carry are left out, and said so",
+          "[fsys][registry]") {
+    Tree t;
+    REQUIRE(t.create(t.root(kLocalMachine), u"Fine\\Child", u"", false).ok());
+    REQUIRE(t.create(t.root(kLocalMachine), u"Odd\x1d\\Below", u"", false).ok());
+    REQUIRE(t.create(t.root(kLocalMachine), u"Spaced \\Below", u"", false).ok());
+    const std::string text = reg_text(t, kLocalMachine);
+    INFO(text);
+    CHECK(text.find("[HKEY_LOCAL_MACHINE\\Fine\\Child]") != std::string::npos);
+    CHECK(text.find("; not written: the key \"Odd?\" under HKEY_LOCAL_MACHINE") != std::string::npos);
+    CHECK(text.find("; not written: the key \"Spaced \" under HKEY_LOCAL_MACHINE") !=
+          std::string::npos);
+    CHECK(text.find("Below") == std::string::npos);
+    // What was written reads back and writes the same text again, minus the comments.
+    std::vector<RegOp> ops;
+    RegParseError e;
+    REQUIRE(parse_reg(text, nullptr, ops, e));
+    Tree u;
+    REQUIRE(apply_reg(u, ops, e));
+    CHECK(u.key_count() == t.key_count() - 4);
 }

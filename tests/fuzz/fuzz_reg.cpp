@@ -30,6 +30,20 @@ std::string export_all(const Tree& t) {
     return out;
 }
 
+// Text for a failure message: bytes outside printable ASCII as \xNN.
+std::string escaped(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n' || (c >= 0x20 && c < 0x7F)) {
+            out += static_cast<char>(c);
+        } else {
+            static const char kHex[] = "0123456789abcdef";
+            out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -61,6 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                             std::to_string(e2.line) + ": " + e2.message);
     Tree u;
     CEK_FUZZ_CHECK(apply_reg(u, again, e2), "an export does not apply: " + e2.message);
-    CEK_FUZZ_CHECK(export_all(u) == once, "export, import, export differ");
+    const std::string twice = export_all(u);
+    CEK_FUZZ_CHECK(twice == once, "export, import, export differ:\n" + escaped(once) + "\n----\n" + escaped(twice));
     return 0;
 }
