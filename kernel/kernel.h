@@ -416,8 +416,9 @@ public:
                                         std::span<const std::byte> part);
     // A subkey path too long for one request arrives first, in parts staged for the calling
     // thread (RegStagePath) and charged to its process's memory budget; `offset` 0 starts anew.
-    // ERROR_INVALID_PARAMETER for a `total` over fsys::registry::kMaxPathChars or a part out of order
-    // (the staging is dropped), ERROR_OUTOFMEMORY past the budget. Returns the units staged.
+    // ERROR_INVALID_PARAMETER for a `total` over fsys::registry::kMaxPathChars or a part out of
+    // order (the staging is dropped), ERROR_OUTOFMEMORY past the budget. Returns the units
+    // staged.
     // take_reg_path hands over the thread's whole staged path and drops it;
     // ERROR_INVALID_PARAMETER when there is none or it is not complete.
     Result<uint32_t> reg_stage_path(ThreadRef caller, uint32_t total, uint32_t offset,

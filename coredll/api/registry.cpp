@@ -1,6 +1,7 @@
 // The registry (<windows.h> registry part, CE's winreg.h). The tree lives in the kernel: each
-// call is one round trip (a value or subkey path larger than one slot goes in parts). Registry calls return
-// their Win32 code and never touch the last error. Rules and codes: docs/semantics/registry.md.
+// call is one round trip (a value or a subkey path larger than one slot goes in parts). Registry
+// calls return their Win32 code and never touch the last error. Rules and codes:
+// docs/semantics/registry.md.
 #include <algorithm>
 #include <cstring>
 #include <span>

@@ -309,7 +309,8 @@ TEST_CASE("Registry .reg: keys whose names .reg cannot carry are left out, and s
     const std::string text = reg_text(t, kLocalMachine);
     INFO(text);
     CHECK(text.find("[HKEY_LOCAL_MACHINE\\Fine\\Child]") != std::string::npos);
-    CHECK(text.find("; not written: the key \"Odd?\" under HKEY_LOCAL_MACHINE") != std::string::npos);
+    CHECK(text.find("; not written: the key \"Odd?\" under HKEY_LOCAL_MACHINE") !=
+          std::string::npos);
     CHECK(text.find("; not written: the key \"Spaced \" under HKEY_LOCAL_MACHINE") !=
           std::string::npos);
     CHECK(text.find("Below") == std::string::npos);

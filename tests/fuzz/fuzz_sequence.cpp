@@ -709,7 +709,8 @@ private:
     void stage_reg_path(ProcessModel& p, std::u16string path) {
         const uint8_t how = in_.byte();
         if ((how & 0x80) != 0)
-            for (int i = 0; i < 8; ++i) path += u"\\" + std::u16string(255, static_cast<char16_t>(u'a' + i));
+            for (int i = 0; i < 8; ++i)
+                path += u"\\" + std::u16string(255, static_cast<char16_t>(u'a' + i));
         const auto size = static_cast<uint32_t>(path.size());
         const uint32_t total = size + ((how & 0x10) != 0 ? 1u : 0u);
         const uint32_t half = size / 2;

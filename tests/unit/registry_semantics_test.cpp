@@ -162,11 +162,11 @@ TEST_CASE("Registry kernel: long subkey paths staged in parts, per thread", "[re
     REQUIRE(deep.size() == 3839);
     const auto half = static_cast<uint32_t>(deep.size() / 2);
     const auto total = static_cast<uint32_t>(deep.size());
-    CHECK(s.k.reg_stage_path(t, total, 0, std::u16string_view(deep).substr(0, half)).value() == half);
+    const std::u16string_view whole(deep);
+    CHECK(s.k.reg_stage_path(t, total, 0, whole.substr(0, half)).value() == half);
     // Another thread's staging is its own.
     CHECK(code(s.k.take_reg_path(other)) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.reg_stage_path(t, total, half, std::u16string_view(deep).substr(half)).value() ==
-          total);
+    CHECK(s.k.reg_stage_path(t, total, half, whole.substr(half)).value() == total);
     auto path = s.k.take_reg_path(t);
     REQUIRE(path.ok());
     CHECK(path.value() == deep);
