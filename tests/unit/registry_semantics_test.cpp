@@ -206,7 +206,9 @@ TEST_CASE("Registry kernel: a staged path is charged to its process's memory bud
     CHECK(code(s.k.reg_stage_path(t2, 1500, 0, u"b")) == Win32Error::ERROR_OUTOFMEMORY);
     CHECK(code(s.k.take_reg_path(t1)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole: gone
     CHECK(s.k.reg_stage_path(t2, 1500, 0, u"b").value() == 1);  // the charge went with it
-    s.k.detach_process(a);  // the staging goes with its process
+    CHECK(s.k.memory_budget().used(a) == 3000);
+    s.k.detach_process(a);  // the staging goes with its process, and so does its charge
+    CHECK(s.k.memory_budget().used(a) == 0);
 }
 
 TEST_CASE("Registry kernel: RAM mode has no flush; hive mode keeps what was flushed", "[registry]") {
