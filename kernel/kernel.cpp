@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/utf.h"
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
 #include "protocol/futex.h"
@@ -67,7 +68,21 @@ size_t Kernel::connections_of(uint32_t host) const {
 
 Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool diagnostics,
                                          std::optional<uint32_t> host_key) {
-    const uint32_t key = host_key.value_or(static_cast<uint32_t>(pid));
+    std::u16string image = utf16_from_utf8(executable);
+    CEK_TRY(ProcessId id, attach_record(pid, std::move(executable), diagnostics,
+                                        host_key.value_or(static_cast<uint32_t>(pid))));
+    if (!diagnostics) {
+        if (auto added = add_process_object(processes_.at(id), std::move(image), 0, false);
+            !added) {
+            detach_process(id);
+            return added.error();
+        }
+    }
+    return id;
+}
+
+Result<ProcessId> Kernel::attach_record(int pid, std::string executable, bool diagnostics,
+                                        uint32_t key) {
     if (processes_.size() >= config_.max_processes) {
         log::kernel()->debug("attach pid={} refused: {} processes attached", pid,
                              processes_.size());
@@ -90,7 +105,7 @@ Result<ProcessId> Kernel::attach_process(int pid, std::string executable, bool d
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
     Process p{id, pid, key, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
-              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     hosts_[key].push_back(id);
@@ -120,6 +135,13 @@ void Kernel::detach_process(ProcessId id) {
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
     handles_.unbind_group(id);
+    // Creations it was waiting for go on without it.
+    for (auto& [token, spawn] : spawns_)
+        if (spawn.creator.process == id) spawn.creator_waiting = false;
+    if (Ref<ProcessObject> object = p->object) {
+        object->set_detached();
+        maybe_end_process(*object);
+    }
     if (auto host = hosts_.find(p->host); host != hosts_.end()) {
         std::erase(host->second, id);
         if (host->second.empty()) hosts_.erase(host);

@@ -11,6 +11,7 @@
 //   kernel_msgqueue.cpp   point-to-point message queues       docs/semantics/msgqueue.md
 //   kernel_registry.cpp   the registry (keys, values, hives)  docs/semantics/registry.md
 //   kernel_threads.cpp    threads                             docs/semantics/threads.md
+//   kernel_processes.cpp  processes, CreateProcessW           docs/semantics/processes.md
 //   diagnostics/          the snapshot, the trace ring        docs/cedump.md
 // Where CE 5 and CE 6 differ, a rule asks the Personality chosen at boot.
 //
@@ -48,6 +49,7 @@
 #include "kernel/objects/msgqueue_object.h"
 #include "kernel/objects/mutex_object.h"
 #include "kernel/objects/open_files.h"
+#include "kernel/objects/process_object.h"
 #include "kernel/objects/regkey_object.h"
 #include "kernel/objects/thread_object.h"
 #include "kernel/objects/waitable.h"
@@ -72,6 +74,9 @@ struct KernelConfig {
     uint32_t personality = 5;  // the CE major version (choose_personality); only 5 exists yet
     uint32_t handle_capacity = HandleTable::kMaxEntries;
     uint32_t max_processes = 4096;
+    // Processes CreateProcessW can make room for, counting every application process: CE 5's
+    // 32 slots less NK.exe's (ERROR_OUTOFMEMORY past them).
+    uint32_t process_slots = ce::kCe5MaxProcesses;
     uint32_t trace_capacity = proto::kTraceCapacity;  // records kept for cedump trace (> 0)
     // Connections (kernel processes) one host process may hold at once (docs/semantics/
     // handles.md §6): the application, cedump and a few tools.
@@ -151,6 +156,12 @@ struct WaitCompletion {
     uint32_t msg_flags = 0;
     bool msg_truncated = false;
     std::vector<std::byte> msg_data;
+    // A CreateProcessW that waited for its program to attach (code ProcessCreate): the new
+    // handles. A held thread's AwaitResume (code ThreadControl): its handle and tid (`result`
+    // is its count's sequence).
+    uint32_t process_handle = 0;
+    uint32_t thread_handle = 0;
+    uint32_t thread_tid = 0;
 };
 
 // A thread as a thread call leaves it: its id (handle value), the suspend count before the call
@@ -190,6 +201,35 @@ struct MsgQueueInfo {
     uint32_t high_water;
     uint16_t readers;
     uint16_t writers;
+};
+
+// CreateProcessW's arguments as the caller passed them (ce-kernel-objects.md §1.1).
+struct CreateProcessArgs {
+    std::optional<std::u16string> image;  // nullopt: a NULL pszImageName
+    std::u16string command_line;          // a NULL pszCmdLine is an empty one
+    bool inherit_handles = false;
+    uint32_t flags = 0;
+    bool environment = false;  // pvEnvironment was not NULL
+    bool current_dir = false;  // pszCurDir was not NULL
+};
+
+// A program for the transport to start (Kernel::set_launcher): `argv[0]` is the host program
+// to exec; `env` is added to the kernel's environment (NAME=value).
+struct LaunchSpec {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;
+};
+// What the transport started: the host pid, and the host key its connections will have
+// (attach_process's `host`).
+struct Launched {
+    int pid;
+    uint32_t host;
+};
+
+// CreateProcessW's result: the new process's handle (its id) and its primary thread's.
+struct ProcessCreated {
+    HandleValue process;
+    HandleValue thread;
 };
 
 struct UnmapResult {
@@ -331,12 +371,64 @@ public:
     // TerminateThread: the thread exits with `code` now (unless it already had), its parked
     // wait fails with ERROR_OPERATION_ABORTED. The shim stops the host thread.
     Result<ThreadState> terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code);
+    // The calling thread, held in the kernel (the primary thread of a program created
+    // suspended), waits until its suspend count is 0: now, or later (nullopt) through
+    // take_completions() with `tag` (code ThreadControl). ERROR_INVALID_PARAMETER for a thread
+    // that is not held.
+    std::optional<Result<ThreadState>> await_resume(ThreadRef caller, uint64_t tag);
     // GetExitCodeThread: STILL_ACTIVE until the thread is gone.
     Result<uint32_t> thread_exit_code(ThreadRef caller, HandleValue handle);
     // Get/SetThreadPriority, CeGet/CeSetThreadPriority, CeGet/CeSetThreadQuantum (§2.3). Set
     // operations return 1.
     Result<uint32_t> thread_priority(ThreadRef caller, HandleValue handle, ce::ThreadOp op,
                                      uint32_t value);
+
+    // Processes (kernel_processes.cpp; ce-kernel-objects.md §1, docs/semantics/processes.md).
+    // Every application process has a ProcessObject whose handle value is its id (CE 5); the
+    // pseudo-handle GetCurrentProcess() names the caller. Process handles are global like
+    // thread handles: any attached process may name any process by its id.
+    // The id of an attached process (0 for a diagnostics connection or an unknown process).
+    HandleValue process_handle(ProcessId process) const;
+    // CreateProcessW, CE 5 order of checks: ERROR_INVALID_PARAMETER (NULL or too long image
+    // name, fInheritHandles, an unknown flag, an environment or a current directory),
+    // ERROR_OUTOFMEMORY (31 processes, no handle), ERROR_FILE_NOT_FOUND (§1.2's search),
+    // ERROR_BAD_EXE_FORMAT (not an ELF program or a #! script), ERROR_ACCESS_DENIED (the host
+    // may not run it). A CE program (linked with libcoredll) leaves the call pending (nullopt)
+    // until it attaches (claim_spawn) or dies first (ERROR_DLL_INIT_FAILED): it completes
+    // through take_completions() with `tag` (code ProcessCreate). Another program completes at
+    // once. The caller gets a reference on the process and one on its primary thread.
+    std::optional<Result<ProcessCreated>> create_process(ThreadRef caller,
+                                                         const CreateProcessArgs& args,
+                                                         uint64_t tag);
+    // Starts the programs CreateProcessW asks for; without one CreateProcessW fails with
+    // ERROR_NOT_SUPPORTED.
+    void set_launcher(std::function<Result<Launched>(const LaunchSpec&)> launcher) {
+        launcher_ = std::move(launcher);
+    }
+    // A new connection of host process `pid` presents the token its environment carried: the
+    // process CreateProcessW made for it, now attached (its creator's call completes). nullopt
+    // when no pending creation has that token and pid.
+    std::optional<ProcessId> claim_spawn(uint32_t token, int pid);
+    // The host process the kernel started for `process` has ended with wait status `status`
+    // (the transport reaped it): the exit code, unless one was recorded, comes from it.
+    // The transport detaches the process's connection first, if it has one.
+    void child_exited(ProcessId process, int status);
+    // The process the kernel started as host pid `pid`, until it is reaped.
+    std::optional<ProcessId> child_by_pid(int pid) const;
+    // The kernel records these exit codes before the host process ends: ExitProcess and the
+    // end of main (first recorded wins).
+    void exit_process(ProcessId caller, uint32_t code);
+    // OpenProcess: ERROR_INVALID_PARAMETER for fInherit or an id that is no process; else the
+    // same value with one more reference for the caller.
+    Result<HandleValue> open_process(ProcessId caller, uint32_t id, bool inherit);
+    // TerminateProcess: ERROR_INVALID_HANDLE (no such process), ERROR_ACCESS_DENIED (already
+    // exiting, or the caller itself: CE 5 fails the call and ends the caller). The code is
+    // recorded and the process killed (set_killer); the shim waits up to 3 s for its end.
+    Result<void> terminate_process(ProcessId caller, HandleValue process, uint32_t code);
+    // GetExitCodeProcess: STILL_ACTIVE until the process is gone.
+    Result<uint32_t> process_exit_code(ProcessId caller, HandleValue process);
+    // How TerminateProcess kills a process (the transport has its pidfd); false when it cannot.
+    void set_killer(std::function<bool(ProcessId)> killer) { killer_ = std::move(killer); }
 
     // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
     // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
@@ -562,9 +654,21 @@ private:
         std::unordered_map<uint32_t, RegPathStaging> reg_path_staging;    // tid -> a long path
         std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
         std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
+        Ref<ProcessObject> object;  // none for a diagnostics connection
+    };
+    // A process CreateProcessW started that has not attached yet, by its token.
+    struct Spawn {
+        ProcessId child;
+        ThreadRef creator;
+        uint64_t tag;
+        bool creator_waiting = true;  // false once the creator died
+        ProcessCreated created;
     };
 
     Process* process(ProcessId id);
+    // attach_process without the process object (create_process gives its own).
+    Result<ProcessId> attach_record(int pid, std::string executable, bool diagnostics,
+                                    uint32_t host);
     // Finishes the close of a handle entry that died: drops its name.
     void entry_died(const Ref<KernelObject>& object);
     // Drops one reference (or, with `all`, every reference) of `process` on `handle`.
@@ -642,8 +746,27 @@ private:
     void end_thread(ThreadObject& t, uint32_t code);
     // Forgets an exited thread in its process and drops its own reference.
     void retire_thread(Process& p, ThreadObject& t);
+    // Completes a held thread's await_resume (failed when the thread has exited).
+    void release_held(ThreadObject& t);
     // Process death: every thread of it exits (code 0).
     void end_threads_of(Process& p);
+
+    // Processes (kernel_processes.cpp).
+    // The process named by `handle` for `caller` (its id or GetCurrentProcess()).
+    Result<ProcessObject*> process_for(ProcessId caller, HandleValue handle);
+    // Gives process record `p` its ProcessObject (the kernel holds its handle).
+    Result<void> add_process_object(Process& p, std::u16string image, uint32_t parent,
+                                    bool child);
+    // The process is gone (detached, and reaped if the kernel started it): the code is final,
+    // its waiters wake and the kernel's reference goes.
+    void maybe_end_process(ProcessObject& object);
+    // §1.2: the image's CE path and an open descriptor of it.
+    struct FoundImage {
+        std::u16string ce_path;
+        fsys::OpenedFile file;
+    };
+    Result<FoundImage> find_image(std::u16string_view name);
+    void fail_spawn(std::map<uint32_t, Spawn>::iterator it, Win32Error error);
 
     // Message queues (kernel_msgqueue.cpp).
     // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.
@@ -665,6 +788,13 @@ private:
     HandleTable handles_;
     NameSpace names_;
     std::map<ProcessId, Process> processes_;
+    std::function<Result<Launched>(const LaunchSpec&)> launcher_;
+    std::function<bool(ProcessId)> killer_;
+    std::map<uint32_t, Spawn> spawns_;  // by token
+    uint32_t next_token_ = 0;
+    // Programs the kernel started and has not reaped, by their record's id (the record may be
+    // gone already: the connection hung up first).
+    std::map<ProcessId, Ref<ProcessObject>> children_;
     std::unordered_map<uint32_t, std::vector<ProcessId>> hosts_;  // host key -> its processes
     uint32_t next_process_ = 1;
     std::function<std::string(ProcessId)> channel_probe_;

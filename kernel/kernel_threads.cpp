@@ -144,6 +144,7 @@ void Kernel::end_thread(ThreadObject& t, uint32_t code) {
             wake_waiters(*m);
         }
     }
+    if (t.resume_tag) release_held(t);  // its wait in the kernel fails
     log::thread()->debug("thread exited process={} id={:#x} code={:#x}", t.process().raw,
                          t.handle().raw, code);
     wake_waiters(t);
@@ -174,10 +175,13 @@ void Kernel::exit_thread(ThreadRef caller, uint32_t code) {
 void Kernel::end_threads_of(Process& p) {
     // A process that is gone (its socket hung up, whatever the cause) takes its threads along;
     // they exit with 0, the code CE gives the threads it kills on the way out (§1.4).
+    // The primary thread's code is the process's, when the process told one (§1.4).
     std::vector<Ref<ThreadObject>> threads;
     for (const auto& [raw, t] : p.threads) threads.push_back(t);
+    const bool told = p.object && p.object->has_exit_code();
     for (auto& t : threads) {
-        end_thread(*t, 0);
+        const bool primary = p.pid > 0 && t->tid() == static_cast<uint32_t>(p.pid);
+        end_thread(*t, primary && told ? p.object->recorded_exit_code() : 0);
         retire_thread(p, *t);
     }
 }
@@ -199,7 +203,33 @@ Result<ThreadState> Kernel::resume_thread(ThreadRef caller, HandleValue handle) 
     const uint32_t previous = t->suspend_count();
     // Resuming a thread that is not suspended returns 0 and is no error.
     if (previous != 0) t->set_suspend_count(previous - 1);
+    if (t->suspend_count() == 0 && t->resume_tag) release_held(*t);
     return state_of(*t, previous);
+}
+
+std::optional<Result<ThreadState>> Kernel::await_resume(ThreadRef caller, uint64_t tag) {
+    CEK_TRY(ThreadObject * t, current_thread(caller));
+    if (!t->held_in_kernel() || t->resume_tag) return Result<ThreadState>(Win32Error::ERROR_INVALID_PARAMETER);
+    if (t->suspend_count() == 0) {
+        t->set_held_in_kernel(false);
+        return Result<ThreadState>(state_of(*t, 0));
+    }
+    t->resume_tag = tag;
+    return std::nullopt;
+}
+
+void Kernel::release_held(ThreadObject& t) {
+    WaitCompletion done{t.process(), *t.resume_tag, t.sequence()};
+    done.code = proto::RequestCode::ThreadControl;
+    done.thread_handle = t.handle().raw;
+    done.thread_tid = t.tid();
+    if (t.exited()) {
+        done.failed = true;
+        done.error = Win32Error::ERROR_OPERATION_ABORTED;
+    }
+    t.resume_tag.reset();
+    t.set_held_in_kernel(false);
+    completions_.push_back(std::move(done));
 }
 
 Result<ThreadState> Kernel::terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code) {
@@ -219,6 +249,7 @@ Result<void> Kernel::same_host(ThreadRef caller, const ThreadObject& target) con
     // own threads for now (docs/decisions/0010-threads.md).
     // One host process (its connections share a host key: Server::host_of, from the pidfd),
     // whether or not the kernel can see its pid.
+    if (target.held_in_kernel()) return {};  // it waits in the kernel: no signal needed
     auto a = processes_.find(caller.process);
     auto b = processes_.find(target.process());
     if (a == processes_.end() || b == processes_.end() || a->second.host != b->second.host)

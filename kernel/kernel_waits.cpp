@@ -47,6 +47,9 @@ std::optional<Result<uint32_t>> Kernel::wait(ThreadRef caller, std::span<const H
         if (!object && h.raw != ce::kCurrentThreadHandle) {
             // CE 5: a thread id is a global handle; any process may wait on it.
             if (auto thread = thread_for(caller, h)) object = static_cast<Waitable*>(thread.value());
+            // So is a process id, and GetCurrentProcess() names the caller.
+            else if (auto proc = process_for(caller.process, h))
+                object = static_cast<Waitable*>(proc.value());
         }
         if (!object) {
             log::sync()->debug("wait h={:#x} -> ERROR_INVALID_HANDLE(6)", h.raw);

@@ -17,6 +17,7 @@ std::shared_ptr<spdlog::logger> const& sync();     // "kernel.sync": events, mut
 std::shared_ptr<spdlog::logger> const& msgqueue(); // "kernel.msgqueue": message queues
 std::shared_ptr<spdlog::logger> const& registry(); // "kernel.registry": keys, values, hives
 std::shared_ptr<spdlog::logger> const& thread();   // "kernel.thread": threads
+std::shared_ptr<spdlog::logger> const& process();  // "kernel.process": processes
 std::shared_ptr<spdlog::logger> const& ipc();      // "ipc": connections and channels
 std::shared_ptr<spdlog::logger> const& trace();    // "ipc.trace": one line per request/reply
 

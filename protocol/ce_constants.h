@@ -87,6 +87,26 @@ enum class ThreadOp : uint32_t {
     SetQuantum = 6,     // CeSetThreadQuantum
 };
 // SuspendThread, ResumeThread, TerminateThread: one request with an operation.
-enum class ThreadControlOp : uint32_t { Suspend = 1, Resume = 2, Terminate = 3 };
+// AwaitResume: the calling thread, held in the kernel (a program created suspended), waits
+// there until its count is 0.
+enum class ThreadControlOp : uint32_t { Suspend = 1, Resume = 2, Terminate = 3, AwaitResume = 4 };
+// Processes (ce-kernel-objects.md §1).
+inline constexpr uint32_t kDebugProcess = 0x1;
+inline constexpr uint32_t kDebugOnlyThisProcess = 0x2;
+inline constexpr uint32_t kCreateNewConsole = 0x10;
+inline constexpr uint32_t kInheritCallerPriority = 0x20000;
+inline constexpr uint32_t kCreateNoDemandPaging = 0x80000000;  // CE's internal loader flag
+inline constexpr uint32_t kCreateProcessFlags = kDebugProcess | kDebugOnlyThisProcess |
+                                                kCreateSuspended | kCreateNewConsole |
+                                                kInheritCallerPriority | kCreateNoDemandPaging;
+inline constexpr uint32_t kMaxPath = 260;  // MAX_PATH: CreateProcessW's image name is shorter
+// CE 5's 32 slots, one of them NK.exe's: the processes CreateProcessW can make room for.
+inline constexpr uint32_t kCe5MaxProcesses = 31;
+// The calls on a process: one request with an operation.
+enum class ProcessOp : uint32_t {
+    ExitCode = 1,   // GetExitCodeProcess
+    Terminate = 2,  // TerminateProcess
+    Exit = 3,       // ExitProcess, or the end of main: the code, before the host process exits
+};
 
 }  // namespace cek::ce

@@ -69,7 +69,9 @@ struct Hello {
     uint32_t magic;
     uint32_t version;
     uint32_t flags;  // HelloFlags
-    uint32_t reserved;
+    // A program CreateProcessW started: the token its environment carried (CEK_SPAWN_TOKEN),
+    // so this connection is the process its creator waits for. 0 otherwise.
+    uint32_t spawn_token;
 };
 enum HelloFlags : uint32_t {
     kHelloDiagnostics = 1,  // cedump: attach without appearing as an application process
@@ -88,7 +90,7 @@ struct HelloReply {
     uint32_t magic;
     uint32_t version;  // the kernel's protocol version (meaningful on VersionMismatch too)
     uint32_t status;   // HelloStatus
-    uint32_t process_id;
+    uint32_t process_id;  // the process's id (its handle value, CE 5); the kernel's record for tools
     uint64_t window_base;
     uint64_t window_size;
     uint64_t channel_bytes;

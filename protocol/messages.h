@@ -664,6 +664,61 @@ struct ThreadQueryReply {
     uint32_t reserved;
 };
 
+// Processes (ce-kernel-objects.md §1, docs/semantics/processes.md). A process's handle value is
+// its id; any process may name any process by it (CE 5); kCurrentProcessHandle names the caller.
+//
+// ProcessCreate: CreateProcessW. `image_chars` UTF-16 units of image name (`has_image` 0: a NULL
+// name), then `command_chars` of command line. The reply comes once the program has attached
+// (a CE program) or at once (another host program). Errors: ERROR_INVALID_PARAMETER (NULL or
+// too long name, inherit, an unknown flag, environment, current directory, a command line
+// over kProcessCommandMax), ERROR_OUTOFMEMORY (no slot: 31 processes; no handle),
+// ERROR_FILE_NOT_FOUND, ERROR_BAD_EXE_FORMAT, ERROR_ACCESS_DENIED (the host cannot run it),
+// ERROR_DLL_INIT_FAILED (the program died before it attached), ERROR_NOT_SUPPORTED (a kernel
+// that cannot start programs).
+using ce::kCreateProcessFlags;
+struct ProcessCreateRequest {
+    uint32_t flags;
+    uint32_t inherit;
+    uint32_t has_image;
+    uint32_t has_environment;
+    uint32_t has_current_dir;
+    uint32_t image_chars;
+    uint32_t command_chars;
+    uint32_t reserved;
+};
+struct ProcessCreateReply {
+    uint32_t process;
+    uint32_t thread;
+};
+// ProcessOpen: OpenProcess. Errors: ERROR_INVALID_PARAMETER (inherit, not a process id),
+// ERROR_OUTOFMEMORY (no room for the reference).
+struct ProcessOpenRequest {
+    uint32_t id;
+    uint32_t inherit;
+};
+struct ProcessOpenReply {
+    uint32_t handle;
+    uint32_t reserved;
+};
+// ProcessControl: GetExitCodeProcess (value: the code), TerminateProcess, ExitProcess (`op`,
+// ProcessOp; `code` the exit code). Errors: ERROR_INVALID_HANDLE (no such process),
+// ERROR_ACCESS_DENIED (terminating an exiting process or the caller itself, or one the kernel
+// cannot kill), ERROR_INVALID_PARAMETER (unknown op).
+using ce::ProcessOp;
+struct ProcessControlRequest {
+    uint32_t handle;
+    uint32_t op;
+    uint32_t code;
+    uint32_t reserved;
+};
+struct ProcessControlReply {
+    uint32_t value;
+    uint32_t reserved;
+};
+// The longest command line ProcessCreate carries (with a MAX_PATH image name, in one request).
+inline constexpr uint32_t kProcessCommandMax =
+    (kRequestBytes - sizeof(RequestHeader) - sizeof(ProcessCreateRequest)) / 2 - ce::kMaxPath;
+
 // Message bytes that fit in one request after a MsgQueueWrite, or in one reply after a
 // MsgQueueReadReply.
 inline constexpr uint32_t kMsgQueueWriteInline =

@@ -80,6 +80,9 @@ void acquired(HANDLE h);
 
 // Sleep(INFINITE): CE 5's self-suspend (thread.cpp).
 void sleep_forever();
+// A program CreateProcessW started, before main: the main thread's identity, and its
+// suspension when created suspended (thread.cpp).
+void attach_primary_thread();
 
 // Applies what the kernel said to the last error; true when the call succeeded.
 inline bool finish(const CallStatus& s) {

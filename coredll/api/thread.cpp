@@ -141,6 +141,20 @@ BOOL set(HANDLE h, proto::ThreadOp o, uint32_t value) {
 
 }  // namespace
 
+void cek::coredll::attach_primary_thread() {
+    if (attach_current() == 0) return;
+    ThreadControl* c = current_control();
+    if (c == nullptr || (c->word.load(std::memory_order_acquire) & kCountMask) == 0) return;
+    // CREATE_SUSPENDED: nothing of the program runs until its creator, another process, resumes
+    // this thread; the thread waits for that in the kernel (the creator cannot reach its word).
+    proto::ThreadControlRequest req{proto::kCurrentThreadHandle,
+                                    static_cast<uint32_t>(proto::ThreadControlOp::AwaitResume), 0,
+                                    0};
+    proto::ThreadControlReply rep{};
+    if (finish(Connection::instance().call(req, rep))) apply_suspend_count(*c, rep.sequence, 0);
+    park_current(*c);  // a suspend that came later, from this process
+}
+
 extern "C" {
 
 DWORD WINAPI GetCurrentThreadId(void) {
@@ -185,6 +199,8 @@ HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES /*ignored*/, DWORD cbStack,
 }
 
 void WINAPI ExitThread(DWORD dwExitCode) {
+    // CE: the process ends when its primary thread does, with that thread's code.
+    if (static_cast<pid_t>(current_tid()) == ::getpid()) ExitProcess(dwExitCode);
     leave(dwExitCode);
     pthread_exit(nullptr);
 }

@@ -186,6 +186,7 @@ void Connection::atfork_child() {
     c.connected_ = false;
     c.dead_ = false;
     c.failure_ = "not connected";
+    c.spawn_token_ = 0;  // the token was the parent's
     c.connect_mutex_.unlock();
 }
 
@@ -248,7 +249,7 @@ bool Connection::try_connect(int& err) {
         return false;
     }
     proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
-                       diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, 0};
+                       diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, spawn_token_};
     if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
         err = errno;
         ::close(sock);
@@ -338,6 +339,7 @@ bool Connection::autostart() {
 bool Connection::connect_locked() {
     int err = 0;
     if (try_connect(err)) {
+        spawn_token_ = 0;  // presented once: a reconnect is not the started program again
         connected_.store(true, std::memory_order_release);
         start_watcher();
         return true;

@@ -78,6 +78,10 @@ public:
     // Connects now if not yet connected. False if there is no kernel.
     bool ensure_connected();
     const proto::HelloReply& hello() const { return hello_; }
+    bool connected() const { return connected_.load(std::memory_order_acquire); }
+    // A program CreateProcessW started: the token its first connect presents (then forgotten),
+    // so the kernel knows it as the process its creator waits for.
+    void set_spawn_token(uint32_t token) { spawn_token_ = token; }
     // Why the last connect failed, for tools: "no kernel", "version mismatch"...
     const char* connect_failure() const { return failure_.c_str(); }
 
@@ -102,6 +106,7 @@ private:
 
     std::string instance_;
     bool diagnostics_;
+    uint32_t spawn_token_ = 0;
     std::mutex connect_mutex_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> dead_{false};

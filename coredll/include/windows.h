@@ -18,5 +18,6 @@
 #include "cekernel/sync.h"
 #include "cekernel/misc.h"
 #include "cekernel/registry.h"
+#include "cekernel/process.h"
 
 #endif /* CEKERNEL_WINDOWS_H */

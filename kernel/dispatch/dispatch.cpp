@@ -251,6 +251,12 @@ size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply)
                     LastError::to(done.msg_truncated ? Win32Error::ERROR_INSUFFICIENT_BUFFER
                                                      : Win32Error::ERROR_SUCCESS),
                     done.msg_data);
+    if (done.code == RequestCode::ProcessCreate)
+        return w.ok(proto::ProcessCreateReply{done.process_handle, done.thread_handle});
+    // A held thread resumed (ThreadControl AwaitResume): its state, count 0.
+    if (done.code == RequestCode::ThreadControl)
+        return w.ok(proto::ThreadControlReply{done.thread_handle, 0, 0, done.result,
+                                              done.thread_tid, 0});
     if (done.code == RequestCode::MsgQueueWrite)
         return w.ok(proto::MsgQueueWriteReply{done.msg_size, 1},
                     LastError::to(Win32Error::ERROR_SUCCESS));

@@ -62,12 +62,18 @@ size_t handle(Call& call, const proto::ThreadControlRequest& req, Extra) {
     case ce::ThreadControlOp::Terminate:
         r = call.kernel.terminate_thread(call.thread(), h, req.code);
         break;
+    case ce::ThreadControlOp::AwaitResume: {
+        auto held = call.kernel.await_resume(call.thread(), call.tag);
+        if (!held) return Call::pending();  // the reply comes with the resume
+        r = std::move(*held);
+        break;
+    }
     }
     if (!r) return call.fail(r.error());
     return call.ok(state_reply<proto::ThreadControlReply>(r.value()));
 }
 std::string describe(const proto::ThreadControlRequest& req, Extra) {
-    static constexpr const char* kOps[] = {"?", "suspend", "resume", "terminate"};
+    static constexpr const char* kOps[] = {"?", "suspend", "resume", "terminate", "await-resume"};
     return "thread=" + handle(req.handle) + " op=" + trace_text::choice(req.op, kOps) +
            (req.op == 3 ? " code=" + hex(req.code) : std::string());
 }

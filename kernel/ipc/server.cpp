@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
@@ -23,6 +24,9 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <spawn.h>
+#include <string>
+#include <vector>
 
 #include "kernel/dispatch/dispatch.h"
 #include "kernel/kernel.h"
@@ -37,11 +41,12 @@ namespace cek::kernel {
 
 namespace bip = boost::interprocess;
 
-enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell, Exit, Background };
+enum class SourceKind : uint8_t { Listen, Signal, Socket, Doorbell, Exit, Background, Child };
 
 struct Server::Source {
     SourceKind kind;
     Client* client;
+    Child* child = nullptr;
 };
 
 // A host process, as the quotas see it (docs/security.md, "PID namespaces"): every connection
@@ -52,6 +57,18 @@ struct Server::Host {
     uint64_t identity = 0;  // its entry in Server::hosts_ (0: none, a host of its own)
     int pidfd = -1;         // pid-based identities only: tells a reused pid from the same process
     ~Host() {
+        if (pidfd >= 0) ::close(pidfd);
+    }
+};
+
+// A program CreateProcessW had the kernel start: the kernel is its parent, so it reaps it and
+// knows how it ended, through this pidfd (docs/decisions/0011-processes.md).
+struct Server::Child {
+    int pid = 0;
+    int pidfd = -1;
+    std::shared_ptr<Host> host;  // its connections' host, kept until it exits
+    Source source{SourceKind::Child, nullptr};
+    ~Child() {
         if (pidfd >= 0) ::close(pidfd);
     }
 };
@@ -171,6 +188,128 @@ Server::Server(Kernel& kernel, ServerOptions options)
     // cedump's channel column: read at snapshot time only, never on the request path.
     kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
     kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
+    kernel_.set_launcher([this](const LaunchSpec& spec) { return launch(spec); });
+    kernel_.set_killer([this](ProcessId id) { return kill_process(id); });
+}
+
+namespace {
+
+// The environment of a program the kernel starts: the kernel's own, this instance's (so the
+// program's libcoredll finds this kernel and never starts another), then what the kernel adds.
+std::vector<std::string> child_environment(const ServerOptions& options,
+                                           const std::vector<std::string>& extra) {
+    static constexpr std::string_view kOurs[] = {"CEK_INSTANCE=", "CEK_RUNTIME_DIR=",
+                                                 "CEK_AUTOSTART=", "CEK_SPAWN_TOKEN=",
+                                                 "CEK_IMAGE=", "CEK_CMDLINE="};
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string_view v(*e);
+        bool ours = false;
+        for (auto prefix : kOurs) ours = ours || v.rfind(prefix, 0) == 0;
+        if (!ours) env.emplace_back(v);
+    }
+    env.push_back("CEK_INSTANCE=" + options.instance);
+    env.push_back("CEK_RUNTIME_DIR=" + options.runtime_dir);
+    env.push_back("CEK_AUTOSTART=0");
+    env.insert(env.end(), extra.begin(), extra.end());
+    return env;
+}
+
+Win32Error spawn_error(int e) {
+    switch (e) {
+    case EACCES:
+    case EPERM:
+        return Win32Error::ERROR_ACCESS_DENIED;
+    case ENOEXEC:
+    case ENOENT:  // the interpreter or loader the image names is missing
+    case ELIBBAD:
+        return Win32Error::ERROR_BAD_EXE_FORMAT;
+    default:
+        return Win32Error::ERROR_OUTOFMEMORY;
+    }
+}
+
+}  // namespace
+
+Result<Launched> Server::launch(const LaunchSpec& spec) {
+    std::vector<std::string> env = child_environment(options_, spec.env);
+    std::vector<char*> argv, envp;
+    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    // The kernel blocks its stop signals (read through signalfd) and ignores SIGPIPE: the
+    // program gets an empty mask and default actions.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int e = ::posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    if (e != 0) {
+        log::ipc()->debug("cannot start {}: {}", spec.argv[0], std::strerror(e));
+        return spawn_error(e);
+    }
+    auto child = std::make_unique<Child>();
+    child->pid = pid;
+    child->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (child->pidfd < 0) {
+        // Without a pidfd the kernel could not tell its end: do not let it run unwatched.
+        log::ipc()->error("no pidfd for started pid {}: {}", pid, std::strerror(errno));
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        return Win32Error::ERROR_OUTOFMEMORY;
+    }
+    child->host = host_of(pid, child->pidfd);
+    child->source.child = child.get();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &child->source;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, child->pidfd, &ev);
+    const Launched launched{pid, child->host->key};
+    log::ipc()->info("started pid={} {}", pid, spec.argv[0]);
+    children_[pid] = std::move(child);
+    return launched;
+}
+
+bool Server::kill_process(ProcessId id) {
+    int pidfd = -1;
+    int pid = 0;
+    if (auto c = by_process_.find(id.raw); c != by_process_.end()) {
+        pidfd = c->second->pidfd;
+        pid = c->second->pid;
+    }
+    // A program the kernel started: its own pidfd (it may have no connection at all).
+    if (auto it = children_.find(kernel_.pid_of(id)); it != children_.end())
+        pidfd = it->second->pidfd;
+    if (pidfd >= 0) return ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0;
+    // No pidfd (an old host): the pid is safe while the connection is open, and it is.
+    return pid > 0 && ::kill(pid, SIGKILL) == 0;
+}
+
+void Server::on_child_exit(Child& child) {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(child.pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (r == 0) return;  // not yet (a spurious wake-up)
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, child.pidfd, nullptr);
+    const int pid = child.pid;
+    log::ipc()->info("started pid={} ended, status {:#x}", pid, status);
+    children_.erase(pid);  // destroys `child`
+    const std::optional<ProcessId> id = kernel_.child_by_pid(pid);
+    if (!id) return;
+    // Its connection goes first (the kernel detaches it), then the kernel learns the status.
+    if (auto c = by_process_.find(id->raw); c != by_process_.end())
+        drop_client(*c->second, "process exited");
+    kernel_.child_exited(*id, status);
 }
 
 std::shared_ptr<Server::Host> Server::host_of(int pid, int pidfd) {
@@ -480,19 +619,28 @@ void Server::finish_hello(Client& c) {
         ::close(channel_fd);
         return fail(proto::HelloStatus::InternalError, "no descriptor for a doorbell");
     }
-    // Attached last: every failure above leaves no process behind in the kernel.
-    auto attached =
-        kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics, c.host->key);
-    if (!attached) {
-        ::close(channel_fd);
-        return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
+    // Attached last: every failure above leaves no process behind in the kernel. A program
+    // CreateProcessW started is the process the kernel made for it already.
+    std::optional<ProcessId> claimed;
+    if (hello.spawn_token != 0 && !c.diagnostics)
+        claimed = kernel_.claim_spawn(hello.spawn_token, c.pid);
+    if (claimed) {
+        c.id = *claimed;
+    } else {
+        auto attached =
+            kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics, c.host->key);
+        if (!attached) {
+            ::close(channel_fd);
+            return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
+        }
+        c.id = attached.value();
     }
-    c.id = attached.value();
     c.attached = true;
     by_process_[c.id.raw] = &c;
 
     reply.status = static_cast<uint32_t>(proto::HelloStatus::Ok);
-    reply.process_id = c.id.raw;
+    // An application's id is its process handle value (CE 5); a tool's, its kernel record.
+    reply.process_id = c.diagnostics ? c.id.raw : kernel_.process_handle(c.id).raw;
     reply.window_base = kernel_.config().window_base;
     reply.window_size = kernel_.config().window_size;
     reply.channel_bytes = sizeof(proto::Channel);
@@ -776,6 +924,9 @@ int Server::run() {
             }
             case SourceKind::Background:
                 break;  // the next round's run_background() collects it (and empties the fd)
+            case SourceKind::Child:
+                on_child_exit(*src->child);
+                break;
             }
         }
         if (kernel_.has_completions()) deliver_completions();  // e.g. mutexes a death abandoned

@@ -23,6 +23,8 @@
 namespace cek::kernel {
 
 class Kernel;
+struct LaunchSpec;
+struct Launched;
 struct Attachment;
 
 struct ServerOptions {
@@ -53,6 +55,15 @@ private:
     struct Client;
     struct Source;
     struct Host;
+    struct Child;
+
+    // CreateProcessW's host half (Kernel::set_launcher): starts the program with the kernel's
+    // environment and this instance's, watches its pidfd; and TerminateProcess's (set_killer).
+    Result<Launched> launch(const LaunchSpec& spec);
+    bool kill_process(ProcessId id);
+    // A program the kernel started has exited: reaps it, detaches its connection, tells the
+    // kernel its status.
+    void on_child_exit(Child& child);
 
     // The host process of a new connection (pid from SO_PEERCRED, its pidfd or -1): the one
     // its other connections have, or a new one.
@@ -101,6 +112,7 @@ private:
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
     std::vector<Client*> active_;  // clients with a channel, polled each round
     std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId
+    std::unordered_map<int, std::unique_ptr<Child>> children_;  // started programs by pid
     std::unordered_map<uint64_t, std::weak_ptr<Host>> hosts_;  // by identity (host_of)
     uint32_t next_host_ = 1;
     std::vector<Client*> dead_;    // dropped this round, freed by reap()

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "kernel/core/ids.h"
 #include "kernel/objects/waitable.h"
@@ -58,6 +59,13 @@ public:
     // Bumped by every change of the suspend count: the shim applies changes in this order.
     uint32_t sequence() const { return sequence_; }
 
+    // A thread held in the kernel rather than on a word of its own process (the primary thread
+    // of a program created suspended, until it runs): any process may suspend and resume it.
+    bool held_in_kernel() const { return held_in_kernel_; }
+    void set_held_in_kernel(bool held) { held_in_kernel_ = held; }
+    // The thread's own call waiting there for its count to reach 0 (its transport tag).
+    std::optional<uint64_t> resume_tag;
+
     bool ready_for(ThreadRef) const override { return exited_; }
     bool available() const override { return exited_; }
     bool acquire_spends() const override { return false; }
@@ -77,6 +85,7 @@ private:
     uint32_t quantum_ = kDefaultQuantum;
     uint32_t suspend_count_;
     uint32_t sequence_ = 0;
+    bool held_in_kernel_ = false;
 };
 
 }  // namespace cek::kernel

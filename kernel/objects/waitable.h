@@ -1,5 +1,5 @@
 // Waitable: the base of the objects a thread can wait on (events, mutexes, semaphores and the
-// ends of message queues, threads).
+// ends of message queues, threads, processes).
 //
 // An object is "ready" for a thread when a wait on it would complete now; "acquiring" it is
 // what completing the wait does to it (an auto-reset event resets, a semaphore counts down, a
@@ -43,7 +43,8 @@ public:
     const std::set<uint64_t>& waits() const { return waits_; }
 
     static bool is_waitable(ObjectType t) {
-        return is_sync(t) || t == ObjectType::MsgQueue || t == ObjectType::Thread;
+        return is_sync(t) || t == ObjectType::MsgQueue || t == ObjectType::Thread ||
+               t == ObjectType::Process;
     }
     // The synchronization objects proper (OpenEventW's kinds, what CE 5 lets DuplicateHandle
     // copy); message-queue ends are waitable but none of these.

@@ -78,7 +78,7 @@ public:
 private:
     void attach() {
         if (procs_.size() >= kMaxProcesses) return;
-        procs_.push_back(ProcessModel{h_.attach(), {}, {}, {}});
+        if (auto id = h_.try_attach()) procs_.push_back(ProcessModel{*id, {}, {}, {}});
     }
 
     void die(size_t i) {
@@ -870,6 +870,8 @@ private:
     }
 
     void step() {
+        if (procs_.empty()) attach();
+        if (procs_.empty()) return;  // a full table: no process could attach
         const uint8_t op = in_.byte();
         switch (op % 30) {
         case 0:

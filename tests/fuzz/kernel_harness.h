@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -144,6 +145,17 @@ public:
     ProcessId attach() {
         auto r = kernel_->attach_process(next_pid_++, "fuzz.exe", false);
         CEK_FUZZ_CHECK(r.ok(), "attach failed");
+        return r.value();
+    }
+    // An attach that may find no room: every process takes a handle entry (its id).
+    std::optional<ProcessId> try_attach() {
+        auto r = kernel_->attach_process(next_pid_++, "fuzz.exe", false);
+        if (!r) {
+            CEK_FUZZ_CHECK(r.error() == Win32Error::ERROR_NOT_ENOUGH_MEMORY ||
+                               r.error() == Win32Error::ERROR_NO_MORE_USER_HANDLES,
+                           "attach failed with room in the table");
+            return std::nullopt;
+        }
         return r.value();
     }
 
@@ -302,8 +314,9 @@ public:
                 CEK_FUZZ_CHECK(ref.count >= 1, "zero reference count listed");
                 for (size_t j = 0; j < i; ++j)
                     CEK_FUZZ_CHECK(h.refs[j].process_id != ref.process_id, "process listed twice");
-                // A thread's own reference is the kernel's (process 0).
-                if (!h.kernel_owned && !(ref.process_id == 0 && h.type == "thread")) {
+                // A thread's and a process's own reference is the kernel's (process 0).
+                const bool own = h.type == "thread" || h.type == "process";
+                if (!h.kernel_owned && !(ref.process_id == 0 && own)) {
                     const size_t p = process_index(ref.process_id);
                     CEK_FUZZ_CHECK(p != kNoProcess,
                                    "handle held by a dead process " + std::to_string(ref.process_id));

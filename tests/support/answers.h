@@ -22,6 +22,13 @@ inline size_t app_processes(const proto::Snapshot& s) {
     return n;
 }
 
+// Handle entries besides the processes' own (each application process has one: its id).
+inline size_t object_handles(const proto::Snapshot& s) {
+    size_t n = 0;
+    for (const auto& h : s.handles) n += h.type != "process";
+    return n;
+}
+
 // The kernel's ProcessId of the attached process with Linux pid `pid`, or 0.
 inline uint32_t process_id_of(const proto::Snapshot& s, int pid) {
     for (const auto& p : s.processes)

@@ -104,7 +104,7 @@ TEST_CASE("The same name again returns the same handle value with ERROR_ALREADY_
     }
     CHECK(le.set);
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
-    CHECK(s.k.handle_count() == 1);
+    CHECK(s.object_handles() == 1);
 }
 
 TEST_CASE("A size with bit 31 set is rejected even for an existing name",
@@ -123,7 +123,7 @@ TEST_CASE("A size with bit 31 set is rejected even for an existing name",
     CHECK(error_of(s.create(a, 0x80000000u, &fresh, le)) == Win32Error::ERROR_INVALID_PARAMETER);
     CHECK(error_of(s.create(a, 0x80000000u, nullptr, le)) ==
           Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.handle_count() == 1);
+    CHECK(s.object_handles() == 1);
 }
 
 TEST_CASE("A name of 260 characters is rejected and one of 259 is accepted",
@@ -134,7 +134,7 @@ TEST_CASE("A name of 260 characters is rejected and one of 259 is accepted",
     std::u16string n260(260, u'x');
     LastError le = untouched();
     CHECK(error_of(s.create(a, 4096, &n260, le)) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     auto r = s.create(a, 4096, &n259, le);
     REQUIRE(r.ok());
     CHECK(le.code == Win32Error::ERROR_SUCCESS);
@@ -221,7 +221,7 @@ TEST_CASE("A new RAM mapping rejects what CE 5 rejects with ERROR_INVALID_PARAME
         CHECK(error_of(s.create(a, 4096, n, le, 0)) == Win32Error::ERROR_INVALID_PARAMETER);
     }
     // Nothing was left behind: no handle, no window range, no name.
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     CHECK(s.k.window().bytes_in_use() == 0);
     LastError fresh = untouched();
     REQUIRE(s.create(a, 4096, &name, fresh).ok());
@@ -260,7 +260,7 @@ TEST_CASE("A file handle that is not a file gives ERROR_INVALID_PARAMETER",
         CHECK(error_of(s.create(a, 4096, &name, le, kRW, 0, file)) ==
               Win32Error::ERROR_INVALID_PARAMETER);
     }
-    CHECK(s.k.handle_count() == 1);
+    CHECK(s.object_handles() == 1);
 }
 
 TEST_CASE("A bad file handle fails before the name lookup, even for an existing name",
@@ -284,7 +284,7 @@ TEST_CASE("A full window gives ERROR_NOT_ENOUGH_MEMORY and leaves no name behind
     std::u16string name = u"TooBig";
     LastError le = untouched();
     CHECK(error_of(s.create(a, 5 * kGranule, &name, le)) == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     std::vector<HandleValue> hs;
     for (int i = 0; i < 4; ++i) hs.push_back(s.make(a, 1));
     CHECK(error_of(s.create(a, 1, nullptr, le)) == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
@@ -297,7 +297,7 @@ TEST_CASE("A full window gives ERROR_NOT_ENOUGH_MEMORY and leaves no name behind
 
 TEST_CASE("A full handle table fails CreateFileMapping without leaking the window range",
           "[unit][mapping][ce5]") {
-    Scene s(config(kWindowSize, 2));
+    Scene s(config(kWindowSize, 3));  // the process's own entry and two mappings
     auto a = s.attach();
     auto first = s.make(a, 4096);
     s.make(a, 4096);
@@ -307,7 +307,7 @@ TEST_CASE("A full handle table fails CreateFileMapping without leaking the windo
     auto r = s.create(a, 4096, &name, le);
     REQUIRE_FALSE(r.ok());
     CHECK(s.k.window().bytes_in_use() == used);
-    CHECK(s.k.handle_count() == 2);
+    CHECK(s.object_handles() == 2);
     // The name was not registered: once a slot frees, the create is a fresh one.
     REQUIRE(s.k.close_handle(a, first).ok());
     LastError le2 = untouched();
@@ -319,7 +319,7 @@ TEST_CASE("A full handle table makes CreateFileMapping fail with ERROR_NOT_ENOUG
           "[unit][mapping][ce5]") {
     // CE 5 reports allocation failures of CreateFileMapping as ERROR_NOT_ENOUGH_MEMORY (docs/semantics/mappings.md
     // §2.1 step 8, handles.md §6); ERROR_NO_MORE_USER_HANDLES is the CE 6 table-full code.
-    Scene s(config(kWindowSize, 1));
+    Scene s(config(kWindowSize, 2));  // the process's own entry and one mapping
     auto a = s.attach();
     s.make(a, 4096);
     LastError le = untouched();
@@ -348,7 +348,7 @@ TEST_CASE("MapViewOfFile rejects invalid, stale and foreign handles with ERROR_I
               Win32Error::ERROR_INVALID_HANDLE);
     }
     SECTION("a closed handle whose slot was reused") {
-        Scene one(config(kWindowSize, 1));
+        Scene one(config(kWindowSize, 2));  // the process's own entry and one mapping
         auto p = one.attach();
         auto old = one.make(p, 4096);
         REQUIRE(one.k.close_handle(p, old).ok());
@@ -621,7 +621,7 @@ TEST_CASE("A view keeps the mapping and its name alive after CloseHandle; the la
     auto r = s.k.unmap_view(a, v.address);
     REQUIRE(r.ok());
     CHECK(r.value().release_length == v.map_length);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     CHECK(s.k.window().bytes_in_use() == 0);
     CHECK(s.k.window().owner_of(v.address) == nullptr);
 
@@ -654,7 +654,7 @@ TEST_CASE("A view in another process keeps the name alive after the creator clos
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
     REQUIRE(s.k.close_handle(a, h).ok());
     REQUIRE(s.k.unmap_view(b, vb.address).ok());
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
 }
 
 TEST_CASE("CloseHandle succeeds while the process holds references and then fails",
@@ -668,7 +668,7 @@ TEST_CASE("CloseHandle succeeds while the process holds references and then fail
     SECTION("one handle reference") {
         REQUIRE(s.k.close_handle(a, h).ok());
         CHECK(error_of(s.k.close_handle(a, h)) == Win32Error::ERROR_INVALID_HANDLE);
-        CHECK(s.k.handle_count() == 0);
+        CHECK(s.object_handles() == 0);
         CHECK(s.k.window().bytes_in_use() == 0);
     }
     SECTION("a handle and two views: CE 5 views take a reference on the handle") {
@@ -712,7 +712,7 @@ TEST_CASE("detach_process drops exactly that process's handles and views",
     CHECK(s.k.handles().references_of(h, b) == b_refs);
     CHECK(s.k.handles().references_of(hb, b) == 1);
     // A's private mapping is gone with its name and range; the shared one is intact.
-    CHECK(s.k.handle_count() == 2);
+    CHECK(s.object_handles() == 2);
     CHECK(s.k.window().owner_of(vha.address) == nullptr);
     CHECK(s.k.window().owner_of(va.address) != nullptr);
     CHECK(error_of(s.k.unmap_view(a, va.address)) == Win32Error::ERROR_INVALID_ADDRESS);
@@ -748,7 +748,7 @@ TEST_CASE("detach_process of the last holder frees the mapping and its name",
     s.view(a, h);
     REQUIRE(s.k.close_handle(a, h).ok());  // views only
     s.k.detach_process(a);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     CHECK(s.k.window().bytes_in_use() == 0);
     auto b = s.attach();
     LastError le = untouched();
@@ -827,8 +827,9 @@ TEST_CASE("The snapshot matches the scene, survives encoding, and its structure 
     CHECK(snap.header.personality == 5);
     CHECK(snap.header.kernel_pid == ::getpid());
     CHECK(snap.processes.size() == 2);
-    CHECK(snap.handles.size() == 2);
-    CHECK(snap.objects.size() == 2);
+    // The two mappings, and each process's own entry (its id).
+    CHECK(snap.handles.size() == 4);
+    CHECK(snap.objects.size() == 4);
     CHECK(snap.views.size() == 3);
     auto* pa = find_process(snap, a);
     auto* pb = find_process(snap, b);
@@ -848,6 +849,7 @@ TEST_CASE("The snapshot matches the scene, survives encoding, and its structure 
     }
     bool found_named = false;
     for (const auto& o : snap.objects) {
+        if (o.type == "process") continue;
         if (o.named) {
             found_named = true;
             CHECK(o.name == name);
@@ -867,8 +869,8 @@ TEST_CASE("The snapshot matches the scene, survives encoding, and its structure 
     CHECK(r.at_end());
     CHECK(back.header.magic == proto::kSnapshotMagic);
     CHECK(back.header.process_count == 2);
-    CHECK(back.header.handle_count == 2);
-    CHECK(back.header.object_count == 2);
+    CHECK(back.header.handle_count == 4);
+    CHECK(back.header.object_count == 4);
     CHECK(back.header.view_count == 3);
     CHECK(back.header.boot_time_ns == snap.header.boot_time_ns);
     CHECK(back.processes == snap.processes);

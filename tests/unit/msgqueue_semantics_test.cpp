@@ -421,7 +421,7 @@ TEST_CASE("With ALLOW_BROKEN messages survive the writer and are drained",
     CHECK(error_of(s.read(p, r)) == Win32Error::ERROR_TIMEOUT);
     // The queue's memory goes when both ends are gone.
     REQUIRE(s.k.close_handle(p, r).ok());
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
 }
 
 TEST_CASE("A process's death closes its ends, with the broken-queue rule",

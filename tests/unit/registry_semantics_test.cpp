@@ -118,11 +118,11 @@ TEST_CASE("Registry kernel: deleting a subtree under open handles", "[registry]"
 TEST_CASE("Registry kernel: a process's death closes its key handles", "[registry]") {
     RegScene s;
     ProcessId a = s.attach();
-    const size_t before = s.k.handle_count();
+    const size_t before = s.object_handles();
     for (int i = 0; i < 50; ++i) s.create(a, HKLM, u"Leak\\K" + std::u16string(1, u'a' + i % 26));
-    CHECK(s.k.handle_count() == before + 50);
+    CHECK(s.object_handles() == before + 50);
     s.k.detach_process(a);
-    CHECK(s.k.handle_count() == before);
+    CHECK(s.object_handles() == before);
     // The keys themselves stay: the tree is the system's.
     ProcessId b = s.attach();
     CHECK(code(s.k.reg_open_key(b, HKLM, u"Leak\\Ka")) == Win32Error::ERROR_SUCCESS);

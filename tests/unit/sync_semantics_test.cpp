@@ -434,8 +434,10 @@ TEST_CASE("Wait parameter errors, with CE's codes", "[unit][sync][wait]") {
                                   4096, nullptr, le);
     REQUIRE(map.ok());
     CHECK(fail({map.value()}, false) == Win32Error::ERROR_INVALID_HANDLE);
-    // Pseudo handles (GetCurrentProcess/GetCurrentThread) are not waitable objects here.
-    CHECK(fail({HandleValue{0x42}}, false) == Win32Error::ERROR_INVALID_HANDLE);
+    // GetCurrentThread() is no object to wait on; GetCurrentProcess() is the caller's own
+    // process, signalled only once it has ended.
+    CHECK(fail({HandleValue{ce::kCurrentThreadHandle}}, false) == Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(s.wait_now({p, 1}, {HandleValue{ce::kCurrentProcessHandle}}) == kWaitTimeout);
     CHECK(s.wait_now({p, 1}, std::vector<HandleValue>(64, e)) == kWaitTimeout);
     CHECK(s.k.pending_waits() == 0);
 }
@@ -560,7 +562,7 @@ TEST_CASE("Process exit releases every sync object and name", "[unit][sync][clea
     REQUIRE(s.k.create_semaphore(p, 1, 1, &c, le).ok());
     s.wait_pending({p, 2}, {s.event(p, false, false)});
     s.k.detach_process(p);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
     CHECK(s.k.pending_waits() == 0);
     CHECK(s.done().empty());
     auto q = s.attach();

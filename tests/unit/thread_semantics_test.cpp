@@ -98,7 +98,7 @@ TEST_CASE("A thread's id is its handle value; the handle outlives a close until 
     // Exit: its own reference goes, and with it the value.
     s.k.exit_thread({p, 501}, 7);
     CHECK(error_of(s.k.thread_exit_code({p, 1}, h)) == Win32Error::ERROR_INVALID_HANDLE);
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
 }
 
 TEST_CASE("A thread the kernel has not met is adopted on first need, once",
@@ -214,7 +214,7 @@ TEST_CASE("A process that dies takes its threads along: exit code 0, waiters wak
         CHECK(c.result == kWaitObject0);
         CHECK_FALSE(c.failed);
     }
-    CHECK(s.k.handle_count() == 0);
+    CHECK(s.object_handles() == 0);
 }
 
 TEST_CASE("A thread that exits owning a mutex abandons it at once", "[unit][thread][mutex]") {

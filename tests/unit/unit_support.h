@@ -126,6 +126,16 @@ struct Scene {
         return r.value();
     }
 
+    // Handle entries besides the processes' own (every attached process has one, its id):
+    // what a test of another object family counts.
+    size_t object_handles() {
+        size_t n = 0;
+        k.handles().for_each([&n](HandleValue, const kernel::HandleTable::Entry& e) {
+            n += e.object->type() != kernel::ObjectType::Process ? 1 : 0;
+        });
+        return n;
+    }
+
     Kernel k;
     int next_pid = 1000;
 

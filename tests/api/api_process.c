@@ -1,0 +1,161 @@
+/* api_process: processes end to end from a plain C program built with -fshort-wchar, as CE
+ * sources are, against a private kernel whose object store holds the child program ce_proc
+ * (\Windows\ce_proc.exe, and a copy without the execute bit, \Windows\noexec.exe), a script
+ * (\tool.sh, "exit 7") and a file that is no program (\Windows\data.exe); misc_kernel_test.cpp
+ * puts them there. CreateProcessW's refused arguments and missing or bad images with CE 5's
+ * codes, exit codes (all 32 bits, ExitThread of the primary thread, a SIGKILL), waits on a
+ * process mixed with an event, TerminateProcess of a child blocked in a wait, CREATE_SUSPENDED,
+ * OpenProcess, and the child's view of its command line and module name. Nothing waits without
+ * a time-out. Exits 0 and prints "ok" when every check passed; prints each failed check. */
+#include <windows.h>
+
+#include <stdio.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "api_process: line %d: %s (last error %u)\n", __LINE__, #cond, \
+                    (unsigned)GetLastError());                                            \
+            ++failures;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+#define LONG_WAIT 30000 /* ms: a bound that a passing run never reaches */
+
+static BOOL create(const WCHAR* image, const WCHAR* line, DWORD flags, PROCESS_INFORMATION* pi) {
+    return CreateProcessW(image, line, NULL, NULL, FALSE, flags, NULL, NULL, NULL, pi);
+}
+
+/* Runs ce_proc with `line` and returns its exit code (0xFFFFFFFF when it could not). */
+static DWORD run(const WCHAR* image, const WCHAR* line) {
+    PROCESS_INFORMATION pi;
+    DWORD code = 0xFFFFFFFF;
+    if (!create(image, line, 0, &pi)) return code;
+    if (WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0)
+        GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    return code;
+}
+
+static DWORD refused(const WCHAR* image, BOOL inherit, DWORD flags, void* env, const WCHAR* dir) {
+    PROCESS_INFORMATION pi;
+    SetLastError(0);
+    if (CreateProcessW(image, NULL, NULL, NULL, inherit, flags, env, dir, NULL, &pi)) return 0;
+    return GetLastError();
+}
+
+int main(void) {
+    /* CE 5's argument checks, all ERROR_INVALID_PARAMETER, before the image is looked for. */
+    WCHAR long_name[MAX_PATH + 1];
+    for (int i = 0; i < MAX_PATH; ++i) long_name[i] = 'a';
+    long_name[MAX_PATH] = 0;
+    int env = 0;
+    CHECK(refused(NULL, FALSE, 0, NULL, NULL) == ERROR_INVALID_PARAMETER);
+    CHECK(refused(L"ce_proc", TRUE, 0, NULL, NULL) == ERROR_INVALID_PARAMETER);
+    CHECK(refused(L"ce_proc", FALSE, 0x8, NULL, NULL) == ERROR_INVALID_PARAMETER);
+    CHECK(refused(L"ce_proc", FALSE, 0, &env, NULL) == ERROR_INVALID_PARAMETER);
+    CHECK(refused(L"ce_proc", FALSE, 0, NULL, L"\\") == ERROR_INVALID_PARAMETER);
+    CHECK(refused(long_name, FALSE, 0, NULL, NULL) == ERROR_INVALID_PARAMETER);
+    long_name[MAX_PATH - 1] = 0; /* 259 characters: a name, just not of anything */
+    CHECK(refused(long_name, FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
+    CHECK(refused(L"missing", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
+    CHECK(refused(L"\\Windows\\missing.exe", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
+    CHECK(refused(L"data", FALSE, 0, NULL, NULL) == ERROR_BAD_EXE_FORMAT);
+
+    /* Found in \Windows with ".exe" added; ids are the handle values; the exit code is WinMain's,
+     * all 32 bits of it. */
+    PROCESS_INFORMATION pi;
+    CHECK(create(L"ce_proc", L"exit 42", 0, &pi));
+    CHECK((DWORD)(UINT_PTR)pi.hProcess == pi.dwProcessId);
+    CHECK((DWORD)(UINT_PTR)pi.hThread == pi.dwThreadId);
+    CHECK(pi.dwProcessId != GetCurrentProcessId());
+    CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
+    DWORD code = 0;
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 42);
+    CHECK(WaitForSingleObject(pi.hThread, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeThread(pi.hThread, &code) && code == 42); /* the primary thread's */
+    /* An ended process: still readable, not terminable; waits stay satisfied. */
+    CHECK(!TerminateProcess(pi.hProcess, 1) && GetLastError() == ERROR_ACCESS_DENIED);
+    CHECK(WaitForSingleObject(pi.hProcess, 0) == WAIT_OBJECT_0);
+    CHECK(!GetExitCodeProcess(pi.hProcess, NULL) && GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK(CloseHandle(pi.hThread));
+    CHECK(CloseHandle(pi.hProcess));
+    CHECK(!GetExitCodeProcess(pi.hProcess, &code) && GetLastError() == ERROR_INVALID_HANDLE);
+
+    CHECK(run(L"\\Windows\\ce_proc.exe", L"exit 3735928559") == 0xDEADBEEF);
+    CHECK(run(L"ce_proc.exe", L"exitthread 9") == 9);
+    CHECK(run(L"ce_proc", L"module \\Windows\\ce_proc.exe") == 0);
+    CHECK(run(L"ce_proc", L"cmdline") == 0);
+    /* The same program without the execute bit runs through the host's loader. */
+    CHECK(run(L"noexec", L"exit 5") == 5);
+    /* A script is a host program too (it never attaches: CreateProcessW returns at once). */
+    CHECK(run(L"\\tool.sh", NULL) == 7);
+    /* PROCESS_INFORMATION may be NULL: both handles are closed for the caller. */
+    CHECK(CreateProcessW(L"ce_proc", L"exit 0", NULL, NULL, FALSE, 0, NULL, NULL, NULL, NULL));
+
+    /* A child blocked in a wait: still active, then terminated while a wait over it and an
+     * event is pending, with the code TerminateProcess gave. */
+    HANDLE ready = CreateEventW(NULL, TRUE, FALSE, L"ce_proc_ready");
+    HANDLE idle = CreateEventW(NULL, FALSE, FALSE, NULL);
+    CHECK(create(L"ce_proc", L"wait", 0, &pi));
+    CHECK(WaitForSingleObject(ready, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == STILL_ACTIVE);
+    HANDLE both[2] = {idle, pi.hProcess};
+    CHECK(WaitForMultipleObjects(2, both, FALSE, 0) == WAIT_TIMEOUT);
+    /* OpenProcess: the same value, one more reference; CE 5's refusals. */
+    HANDLE opened = OpenProcess(PROCESS_ALL_ACCESS, FALSE, pi.dwProcessId);
+    CHECK(opened == pi.hProcess);
+    CHECK(OpenProcess(0, TRUE, pi.dwProcessId) == NULL && GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK(OpenProcess(0, FALSE, 0x1234) == NULL && GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK(OpenProcess(0, FALSE, (DWORD)(UINT_PTR)idle) == NULL &&
+          GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK(TerminateProcess(pi.hProcess, 99));
+    CHECK(WaitForMultipleObjects(2, both, FALSE, LONG_WAIT) == WAIT_OBJECT_0 + 1);
+    CHECK(GetExitCodeProcess(opened, &code) && code == 99);
+    CHECK(GetExitCodeThread(pi.hThread, &code) && code == 99);
+    CHECK(CloseHandle(opened));
+    CHECK(CloseHandle(pi.hProcess));
+    CHECK(CloseHandle(pi.hThread));
+    CHECK(!TerminateProcess((HANDLE)0x1234, 1) && GetLastError() == ERROR_INVALID_HANDLE);
+
+    /* CREATE_SUSPENDED: nothing of the program runs until its primary thread is resumed. */
+    HANDLE ran = CreateEventW(NULL, TRUE, FALSE, L"ce_proc_ran");
+    CHECK(create(L"ce_proc", L"ran", CREATE_SUSPENDED, &pi));
+    CHECK(WaitForSingleObject(ran, 200) == WAIT_TIMEOUT); /* a bounded observation */
+    CHECK(ResumeThread(pi.hThread) == 1);
+    CHECK(WaitForSingleObject(ran, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 0);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+
+    /* A child killed with SIGKILL: a code all the same (128 + 9), and what it held is released
+     * (its mutex is abandoned). */
+    HANDLE held = CreateMutexW(NULL, FALSE, L"ce_proc_mutex");
+    CHECK(create(L"ce_proc", L"hold", 0, &pi));
+    CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 137);
+    CHECK(WaitForSingleObject(held, LONG_WAIT) == WAIT_ABANDONED);
+    CHECK(ReleaseMutex(held));
+    CloseHandle(held);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+
+    /* This process: its id is a handle value too; GetCurrentProcess() names it. */
+    HANDLE me = OpenProcess(0, FALSE, GetCurrentProcessId());
+    CHECK(me == (HANDLE)(UINT_PTR)GetCurrentProcessId());
+    CHECK(GetExitCodeProcess(GetCurrentProcess(), &code) && code == STILL_ACTIVE);
+    CHECK(WaitForSingleObject(GetCurrentProcess(), 0) == WAIT_TIMEOUT);
+    CHECK(CloseHandle(me));
+    WCHAR path[MAX_PATH];
+    CHECK(GetModuleFileNameW(NULL, path, MAX_PATH) > 0 && path[0] == '\\');
+
+    CloseHandle(ready);
+    CloseHandle(idle);
+    CloseHandle(ran);
+    if (failures == 0) printf("ok\n");
+    return failures == 0 ? 0 : 1;
+}
