@@ -410,7 +410,7 @@ private:
         proto::Snapshot s;
         CEK_FUZZ_CHECK(proto::decode(reader, s) && reader.at_end(), "wire snapshot does not decode");
         CEK_FUZZ_CHECK(s.handles.size() == h_.kernel().handle_count() &&
-                           s.processes.size() == procs_.size(),
+                           s.processes.size() == procs_.size() + h_.children(),
                        "wire snapshot disagrees with the kernel");
     }
 

@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <csignal>
 #include <set>
 #include <string>
 #include <tuple>
@@ -130,6 +132,9 @@ public:
             auto r = fsys::Root::open(store);
             CEK_FUZZ_CHECK(r.ok(), "cannot open the fuzz store");
             root = std::move(r).value();
+            // A program CreateProcessW can find and "start" (the launcher below starts nothing).
+            std::filesystem::create_directories(store / "Windows", ec);
+            std::ofstream(store / "Windows" / "run.exe") << "#!/bin/sh -e\nexit 0\n";
         }
         kernel::KernelConfig c;
         c.window_base = kWindowBase;
@@ -138,6 +143,40 @@ public:
         c.max_processes = 64;
         c.trace_capacity = 16;  // small: the fuzzer reaches its wrap-around, and cheaply
         kernel_ = std::make_unique<Kernel>(c, std::move(root));
+        // CreateProcessW starts nothing here: the launcher hands out pids, and a kill of one of
+        // those children is its end with SIGKILL, told after the request (reap_killed). Other
+        // processes cannot be killed (as if in another PID namespace).
+        kernel_->set_launcher([this](const kernel::LaunchSpec& spec) -> Result<kernel::Launched> {
+            CEK_FUZZ_CHECK(!spec.argv.empty(), "a launch without a program");
+            const int pid = next_child_pid_++;
+            children_.push_back(pid);
+            return kernel::Launched{pid, static_cast<uint32_t>(pid)};
+        });
+        kernel_->set_killer([this](ProcessId id) {
+            const int pid = kernel_->pid_of(id);
+            if (!kernel_->child_by_pid(pid)) return false;
+            killed_.push_back(pid);
+            return true;
+        });
+    }
+
+    // Programs CreateProcessW started that have not ended.
+    size_t children() const {
+        size_t n = 0;
+        for (int pid : children_) n += kernel_->child_by_pid(pid) ? 1 : 0;
+        return n;
+    }
+    // The children TerminateProcess killed end now; with `all`, every child ends (exit 0).
+    void reap_killed(bool all = false) {
+        std::vector<int> ending = std::exchange(killed_, {});
+        if (all) ending.insert(ending.end(), children_.begin(), children_.end());
+        for (int pid : ending) {
+            if (auto id = kernel_->child_by_pid(pid)) {
+                kernel_->child_exited(*id, all ? 0 : SIGKILL);
+                std::erase_if(pending_, [&](const auto& w) { return w.first == id->raw; });
+            }
+        }
+        drain_completions();
     }
 
     Kernel& kernel() { return *kernel_; }
@@ -173,8 +212,9 @@ public:
             CEK_FUZZ_CHECK(in.size() >= sizeof q, "short request left pending");
             std::memcpy(&q, in.data(), sizeof q);
             CEK_FUZZ_CHECK(q.code == static_cast<uint32_t>(RequestCode::WaitObjects) ||
-                               q.code == static_cast<uint32_t>(RequestCode::MovePath),
-                           "only a wait or a copy may be left pending, code " +
+                               q.code == static_cast<uint32_t>(RequestCode::MovePath) ||
+                               q.code == static_cast<uint32_t>(RequestCode::ProcessCreate),
+                           "only a wait, a copy or a creation may be left pending, code " +
                                std::to_string(q.code));
             CEK_FUZZ_CHECK(kernel_->process_alive(caller), "a dead process's call left pending");
             pending_.emplace(caller.raw, tag);
@@ -182,6 +222,7 @@ public:
             return r;
         }
         CEK_FUZZ_CHECK(n >= sizeof(ReplyHeader) && n <= out.size(), std::to_string(n));
+        reap_killed();
         std::memcpy(&r.header, out.data(), sizeof r.header);
         r.body.assign(out.begin() + sizeof(ReplyHeader), out.begin() + static_cast<long>(n));
         check_reply(in, r, n);
@@ -387,6 +428,7 @@ public:
     // is left and that no descriptor leaked.
     void finish(const std::vector<ProcessId>& alive) {
         check_invariants(Depth::full);
+        reap_killed(true);
         for (ProcessId p : alive) {
             detach(p);
             check_invariants();
@@ -405,6 +447,9 @@ public:
 
 private:
     static constexpr size_t kNoProcess = ~size_t{0};
+    int next_child_pid_ = 50000;
+    std::vector<int> children_;  // pids the launcher handed out
+    std::vector<int> killed_;    // children TerminateProcess killed, not yet reaped
 
     size_t process_index(uint32_t id) const {
         auto it = std::lower_bound(processes_.begin(), processes_.end(), id);

@@ -42,7 +42,9 @@ def draw(request, caller=0):
     return bytes([(caller << 7) | 0x40]) + size + request
 
 
-FIRST_HANDLE = 0x102  # index 64, generation 0
+# The two processes' own entries (their ids) are 0x102 and 0x106; the first object made is next.
+PROCESS_A = 0x102
+FIRST_HANDLE = 0x10A  # index 66, generation 0
 
 
 def dispatch_seeds():
@@ -142,6 +144,29 @@ def dispatch_seeds():
             + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 2, 5, 0)) \
             + dreq(CODE["ThreadExit"], struct.pack("<2I", 5, 0)) \
             + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 100, 0, 0))
+    if "ProcessCreate" in CODE:
+        # With a file system: CreateProcessW of a missing image, of an empty file (no program),
+        # with a bad flag, of the harness's script \Windows\run.exe (its process is 0x10E after
+        # the file's 0x10A); its exit code, an OpenProcess and a terminate of it; OpenProcess of
+        # the other process, its code, a terminate the kernel refuses (not its child);
+        # ExitProcess's code.
+        def create(image, line="", flags=0):
+            body = struct.pack("<8I", flags, 0, 1, 0, 0, len(image), len(line), 0)
+            return dreq(CODE["ProcessCreate"], body + u16(image) + u16(line))
+        empty = u16("\\p.exe")
+        seeds["gen-process"] = bytes([1]) + create("missing", "a b") \
+            + dreq(CODE["CreateFile"], struct.pack("<6I", 0x40000000, 0, 2, 0, 0, len(empty) // 2)
+                   + empty) \
+            + create("\\p", "x", 4) + create("p.exe", "", 0x8) \
+            + create("run", "\"a b\" c", 4) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 1, 0, 0)) \
+            + dreq(CODE["ProcessOpen"], struct.pack("<2I", 0x10E, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 2, 5, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 1, 0, 0)) \
+            + dreq(CODE["ProcessOpen"], struct.pack("<2I", PROCESS_A, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 1, 0, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 2, 7, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x42, 3, 9, 0))
     return seeds
 
 
