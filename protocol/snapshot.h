@@ -41,6 +41,9 @@ struct ProcessInfo {
     uint64_t huge_bytes = 0;  // its huge reservations (VirtualAlloc, docs/semantics/vmem.md §6)
     std::string executable;
     std::string channel_state;  // "idle", "busy", "diagnostics"
+    uint32_t handle = 0;        // its CE id, the process object's handle value (0: a tool)
+    uint32_t parent = 0;        // the creator's id (CreateProcessW), else 0
+    std::string image;          // the CE path of a program CreateProcessW started, else ""
 
     bool operator==(const ProcessInfo&) const = default;
 };
@@ -184,6 +187,9 @@ void fields(F&& f, P& p) {
     f(p.huge_bytes);
     f(p.executable);
     f(p.channel_state);
+    f(p.handle);
+    f(p.parent);
+    f(p.image);
 }
 
 template <class F, wire::record_of<HandleInfo> H>

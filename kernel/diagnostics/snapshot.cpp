@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/utf.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "protocol/futex.h"
@@ -97,6 +98,11 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const 
         info.view_count = static_cast<uint32_t>(p.views.size());
         for (const auto& [base, length] : p.huge) info.huge_bytes += length;
         info.executable = p.executable;
+        if (p.object) {
+            info.handle = p.object->handle().raw;
+            info.parent = p.object->parent();
+            if (p.object->child()) info.image = utf8_from_utf16(p.object->image());
+        }
         if (diagnostics_.is_tracer(id))
             info.channel_state = "tracing";
         else if (p.diagnostics)

@@ -11,7 +11,8 @@ SCHEMA = {
     "kernel": {"pid": INT, "personality": STR, "uptime_ns": INT, "boot_time_ns": INT,
                "memory_bytes": INT},
     "processes": {"id": INT, "pid": INT, "attach_time_ns": INT, "handles": INT, "views": INT,
-                  "huge_bytes": INT, "state": STR, "executable": STR},
+                  "huge_bytes": INT, "state": STR, "executable": STR, "ce_id": INT,
+                  "parent": INT, "image": STR},
     "handles": {"value": INT, "object": INT, "kernel_owned": BOOL, "type": STR,
                 "name": (STR, NULL), "references": list},
     "reference": {"process": INT, "pid": INT, "count": INT, "access": INT},
@@ -53,8 +54,8 @@ def main():
     doc = json.load(sys.stdin)
     if doc.get("schema") != "cekernel.cedump":
         errors.append("schema is not cekernel.cedump")
-    if doc.get("version") != 4:
-        errors.append(f"version {doc.get('version')!r} != 4")
+    if doc.get("version") != 5:
+        errors.append(f"version {doc.get('version')!r} != 5")
     allowed = {"schema", "version", "kernel", *SECTIONS}
     if not set(doc) <= allowed:
         errors.append(f"unknown top-level keys {sorted(set(doc) - allowed)}")

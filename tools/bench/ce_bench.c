@@ -6,8 +6,8 @@
  *   - with mingw-w64, run under Wine (what a user would otherwise pick),
  *   - against floor/windows.h, which does each call in-process with the POSIX calls it needs
  *     (no kernel, no emulation): the floor.
- * The only #ifdefs are the clock and CreateFileForMappingW, which exists on CE only (desktop
- * Win32 and Wine use CreateFileW there).
+ * The only #ifdefs are the clock, CreateFileForMappingW, which exists on CE only (desktop
+ * Win32 and Wine use CreateFileW there), and how CreateProcessW names its program.
  *
  *   ce_bench --dir DIR [--samples N] [--smoke] [--only ID,ID...]   latency rows, one line each:
  *       R <id> <median us> <p10 us> <p90 us> <samples> <bytes per op>
@@ -308,6 +308,32 @@ static void op_wait_exited(void) {
     CHECK(WaitForSingleObject(g_exited, 0) == WAIT_OBJECT_0, "WaitForSingleObject(exited)");
 }
 
+/* A process's whole life from its creator's side: the child, ce_noop.c, does nothing and exits
+ * 0. CE looks the image up in the object store (\Windows\ce_noop.exe, put there by cek_bench.py)
+ * and the floor in $CEK_ROOT the same way; desktop Win32 needs a start-up record and finds the
+ * program beside ce_bench.exe when the name comes in the command line. */
+static void op_process(void) {
+    PROCESS_INFORMATION pi;
+    DWORD code = 0xFFFFFFFF;
+#if defined(UNDER_CE) || defined(CEK_FLOOR)
+    CHECK(CreateProcessW(L"ce_noop", NULL, NULL, NULL, FALSE, 0, NULL, NULL, NULL, &pi),
+          "CreateProcessW(ce_noop)");
+#else
+    WCHAR line[] = L"ce_noop.exe"; /* desktop CreateProcessW may write to the command line */
+    STARTUPINFOW si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    CHECK(CreateProcessW(NULL, line, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi),
+          "CreateProcessW(ce_noop)");
+#endif
+    CHECK(WaitForSingleObject(pi.hProcess, INFINITE) == WAIT_OBJECT_0,
+          "WaitForSingleObject(process)");
+    CHECK(GetExitCodeProcess(pi.hProcess, &code), "GetExitCodeProcess");
+    CHECK(code == 0, "GetExitCodeProcess (the code is not 0)");
+    CHECK(CloseHandle(pi.hThread), "CloseHandle(primary thread)");
+    CHECK(CloseHandle(pi.hProcess), "CloseHandle(process)");
+}
+
 typedef struct {
     const char* id;
     void (*op)(void);
@@ -338,6 +364,7 @@ static const Row kRows[] = {
     {"critsec", op_critsec, 64, 1, 0, 0},
     {"thread", op_thread, 1, 4, 0, 0},
     {"wait_exited", op_wait_exited, 16, 1, 0, 0},
+    {"process", op_process, 1, 20, 0, 0},
 };
 #define ROW_COUNT (sizeof kRows / sizeof kRows[0])
 

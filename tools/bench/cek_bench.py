@@ -11,12 +11,17 @@ Each round runs every build once (the order rotates per round); a build's figure
 the median of its run medians, and the spread is the min..max of those run medians. Ratios are
 taken within this one run, so they survive a busy machine better than absolute times.
 
+The `process` row starts ce_noop (ce_noop.c, exits 0): the CE build, linked with libcoredll, from
+the kernel's object store (\\Windows\\ce_noop.exe, copied there at set-up); for the floor the
+build without libcoredll, from a root of its own ($CEK_ROOT/Windows/ce_noop.exe); for Wine the
+mingw-w64 build beside ce_bench.exe.
+
 Beyond the per-call rows: throughput with 1, 2, 4 and 8 client processes; latency with 60,000
 live handles (10,000 of them mappings) against the empty kernel; kernel memory per handle; the
 kernel's CPU time while idle; process start to the first completed call with auto-start.
 
   python3 tools/bench/cek_bench.py --build build-bench [--wine] [--install-wine] [--rounds 7]
-      [--samples 5000] [--svg docs/perf-chart.svg] [--markdown out.md]
+      [--samples 5000] [--svg docs/perf-chart.svg] [--markdown out.md] [--only ID,ID...]
   python3 tools/bench/cek_bench.py --build build --smoke      # the CI smoke run (no Wine)
 """
 import argparse
@@ -55,6 +60,8 @@ ROWS = [
     ("thread", "CreateThread + WaitForSingleObject + CloseHandle (floor: pthread_create + join)",
      "object"),
     ("wait_exited", "WaitForSingleObject on a thread that has exited", "object"),
+    ("process", "CreateProcessW + WaitForSingleObject + GetExitCodeProcess + CloseHandle ×2 "
+     "(floor: posix_spawn + waitpid)", "process"),
 ]
 LABEL = {r[0]: r[1] for r in ROWS}
 CLASS = {r[0]: r[2] for r in ROWS}
@@ -75,7 +82,11 @@ class Suite:
         self.cedump_exe = os.path.join(build, "tools", "cedump", "cedump")
         self.bench = {"cek": os.path.join(build, "tools", "bench", "ce_bench"),
                       "floor": os.path.join(build, "tools", "bench", "ce_bench_floor")}
-        for exe in [self.kernel_exe, self.cedump_exe] + list(self.bench.values()):
+        # The `process` row's child: a CE program, and the same source without libcoredll.
+        noop = {"cek": os.path.join(build, "tools", "bench", "ce_noop"),
+                "floor": os.path.join(build, "tools", "bench", "ce_noop_host")}
+        for exe in [self.kernel_exe, self.cedump_exe] + list(self.bench.values()) + \
+                list(noop.values()):
             if not os.access(exe, os.X_OK):
                 sys.exit(f"cek_bench: {exe} is missing: build it first")
         if args.fifo and subprocess.run(["chrt", "-f", "1", "true"]).returncode != 0:
@@ -86,6 +97,10 @@ class Suite:
         os.mkdir(self.run_dir, 0o700)
         self.root = os.path.join(self.base, "root")
         os.mkdir(self.root)
+        self.floor_root = os.path.join(self.base, "floor-root")
+        for v, root in (("cek", self.root), ("floor", self.floor_root)):
+            os.makedirs(os.path.join(root, "Windows"))
+            shutil.copy2(noop[v], os.path.join(root, "Windows", "ce_noop.exe"))
         self.dirs = {"cek": "\\Temp", "floor": os.path.join(self.base, "floor")}
         os.mkdir(self.dirs["floor"])
         self.kernels = []  # pids of kernels this run started
@@ -119,6 +134,9 @@ class Suite:
             return
         exe = os.path.join(build, "tools", "bench", "ce_bench.exe")
         subprocess.run([cc, "-O2", "-o", exe, os.path.join(HERE, "ce_bench.c")], check=True)
+        # The `process` row's child, found beside ce_bench.exe.
+        subprocess.run([cc, "-O2", "-o", os.path.join(build, "tools", "bench", "ce_noop.exe"),
+                        os.path.join(HERE, "ce_noop.c")], check=True)
         prefix = os.path.join(build, "tools", "bench", "wineprefix")
         self.wine_env = dict(os.environ, WINEPREFIX=prefix, WINEDEBUG="-all",
                              WINEDLLOVERRIDES="mscoree,mshtml=")
@@ -145,7 +163,10 @@ class Suite:
         return self.fifo() + [self.bench[variant]] + extra
 
     def env(self, variant):
-        return self.wine_env if variant == "wine" else self.cek_env()
+        if variant == "wine":
+            return self.wine_env
+        # The floor looks the `process` row's child up under $CEK_ROOT, in a root of its own.
+        return self.cek_env(root=self.floor_root if variant == "floor" else None)
 
     def run_bench(self, variant, extra):
         # Output goes to files, not pipes: Wine's service processes inherit the descriptors and
@@ -182,6 +203,8 @@ class Suite:
     def latency(self):
         runs = {v: {} for v in self.variants()}
         samples = ["--samples", str(self.args.samples)] if not self.args.smoke else ["--smoke"]
+        if self.args.only:
+            samples += ["--only", self.args.only]
         for r in range(self.args.rounds):
             order = self.variants()
             order = order[r % len(order):] + order[:r % len(order)]
@@ -198,7 +221,8 @@ class Suite:
                 self.rows.setdefault(rid, {})[v] = {
                     "median": statistics.median(medians), "min": min(medians),
                     "max": max(medians), "bytes": vals[0][1]}
-        missing = [rid for rid, _, _ in ROWS if "cek" not in self.rows.get(rid, {})]
+        wanted = self.args.only.split(",") if self.args.only else [rid for rid, _, _ in ROWS]
+        missing = [rid for rid in wanted if "cek" not in self.rows.get(rid, {})]
         if missing:
             raise RuntimeError(f"no CEKernel figure for {', '.join(missing)}")
 
@@ -353,6 +377,9 @@ def verdict(rid, row):
     elif klass == "handle":
         target, ok = "≥1.5× Wine, ≤1.3× native", [wine is None or wine >= 1.5,
                                                   floor is None or floor <= 1.3]
+    elif klass == "process":
+        target, ok = "≥5× Wine, ≤2× floor", [wine is None or wine >= 5,
+                                             floor is None or floor <= 2]
     elif klass == "bulk":
         target, ok = "≥0.95× native", [floor is None or floor <= 1 / 0.95]
     else:
@@ -427,7 +454,7 @@ def write_svg(suite, path):
     """Grouped horizontal bars, µs on a log scale: CEKernel, Wine, floor per call."""
     import math
     rows = [(rid, label) for rid, label, _ in ROWS if rid in suite.rows
-            and CLASS[rid] != "bulk" and rid != "flush"]
+            and CLASS[rid] not in ("bulk", "process") and rid != "flush"]
     variants = suite.variants()
     bar, gap, left, width, top = 9, 10, 370, 480, 40
     group = bar * len(variants) + gap
@@ -480,6 +507,8 @@ def main():
     ap.add_argument("--svg", help="write the chart here")
     ap.add_argument("--markdown", help="write the tables as Markdown here")
     ap.add_argument("--tmp", default=None, help="where the files and kernel roots go")
+    ap.add_argument("--only", help="only these per-call rows (ce_bench ids, comma-separated); "
+                                   "skips throughput, scale, idle and first call")
     ap.add_argument("--fifo", action="store_true",
                     help="run CEKernel (kernel and clients) and the floor at SCHED_FIFO priority "
                          "1, so that other load on a shared machine does not turn every call into "
@@ -494,10 +523,11 @@ def main():
     try:
         suite.start_kernel()
         suite.latency()
-        suite.throughput()
-        suite.scale()
-        suite.idle()
-        suite.first_call()
+        if not args.only:
+            suite.throughput()
+            suite.scale()
+            suite.idle()
+            suite.first_call()
     finally:
         suite.close()
     print("\n".join(table_lines(suite, False) + [""] + extra_lines(suite, False)))

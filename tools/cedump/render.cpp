@@ -130,6 +130,9 @@ std::vector<const Item*> rows_of(const std::vector<Item>& list, Keep keep) {
     return out;
 }
 
+// A process id (a handle value) in hex, or "-" for none.
+std::string hex_or_dash(uint32_t v) { return v == 0 ? std::string("-") : hex(v); }
+
 SectionDef<proto::ProcessInfo> processes_section() {
     using P = proto::ProcessInfo;
     return {Section::Processes, "PROCESSES", "processes",
@@ -139,6 +142,8 @@ SectionDef<proto::ProcessInfo> processes_section() {
             nullptr,
             {{"PID", [](const Context&, const P& p) { return std::to_string(p.pid); }},
              {"ID", [](const Context&, const P& p) { return std::to_string(p.id); }},
+             {"CE-ID", [](const Context&, const P& p) { return hex_or_dash(p.handle); }},
+             {"PARENT", [](const Context&, const P& p) { return hex_or_dash(p.parent); }},
              {"ATTACHED", [](const Context&, const P& p) { return clock_time(p.attach_time_ns); }},
              {"HANDLES", [](const Context&, const P& p) { return std::to_string(p.handle_count); }},
              {"VIEWS", [](const Context&, const P& p) { return std::to_string(p.view_count); }},
@@ -152,7 +157,10 @@ SectionDef<proto::ProcessInfo> processes_section() {
              {"views", [](const Context&, const P& p) { return std::to_string(p.view_count); }},
              {"huge_bytes", [](const Context&, const P& p) { return u64(p.huge_bytes); }},
              {"state", [](const Context&, const P& p) { return json_string(p.channel_state); }},
-             {"executable", [](const Context&, const P& p) { return json_string(p.executable); }}}};
+             {"executable", [](const Context&, const P& p) { return json_string(p.executable); }},
+             {"ce_id", [](const Context&, const P& p) { return std::to_string(p.handle); }},
+             {"parent", [](const Context&, const P& p) { return std::to_string(p.parent); }},
+             {"image", [](const Context&, const P& p) { return json_string(p.image); }}}};
 }
 
 std::string json_references(const Context& c, const proto::HandleInfo& h) {

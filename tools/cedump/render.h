@@ -17,7 +17,7 @@ namespace cek::cedump {
 enum class Section { Processes, Handles, Objects, Views, Files, Names, Waits, Threads, All };
 
 // The JSON schema's version (docs/cedump.md); bump on any change to the JSON output.
-inline constexpr int kJsonVersion = 4;
+inline constexpr int kJsonVersion = 5;
 
 struct Filter {
     std::optional<int32_t> pid;      // Linux pid of a process

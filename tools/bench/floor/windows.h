@@ -7,7 +7,8 @@
  * Named RAM mappings are POSIX shared memory (shm_open), the cross-process object a name must
  * reach; unnamed ones are memfds; files are open(2) descriptors; a file mapping takes the file's
  * descriptor over as CE's does. Views of 2 MiB or more are placed 2 MiB-aligned, the fastest
- * placement for first touch on this host.
+ * placement for first touch on this host. A process is posix_spawn + waitpid of a host program
+ * found under $CEK_ROOT.
  */
 #ifndef CEK_FLOOR_WINDOWS_H
 #define CEK_FLOOR_WINDOWS_H
@@ -20,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <spawn.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -75,7 +79,14 @@ typedef struct {
 
 /* ---- implementation (one translation unit includes this) ---- */
 
-enum floor_kind { FLOOR_FILE, FLOOR_RAM, FLOOR_FILE_MAPPING, FLOOR_THREAD };
+enum floor_kind {
+    FLOOR_FILE,
+    FLOOR_RAM,
+    FLOOR_FILE_MAPPING,
+    FLOOR_THREAD,
+    FLOOR_PROCESS,
+    FLOOR_PROCESS_THREAD /* a process's primary thread: nothing of its own */
+};
 struct floor_handle {
     enum floor_kind kind;
     int fd;
@@ -83,6 +94,8 @@ struct floor_handle {
     char name[MAX_PATH + 16];
     pthread_t thread; /* threads: joined by the first wait */
     int joined;
+    pid_t pid;        /* processes: reaped by the first wait */
+    int status;
 };
 
 static DWORD floor_last_error;
@@ -206,6 +219,10 @@ static BOOL CloseHandle(HANDLE handle) {
     if (h->kind == FLOOR_THREAD) {
         if (!h->joined) pthread_detach(h->thread);
         free(h);
+        return TRUE;
+    }
+    if (h->kind == FLOOR_PROCESS || h->kind == FLOOR_PROCESS_THREAD) {
+        free(h); /* an unreaped child stays a zombie: the bench always waits first */
         return TRUE;
     }
     close(h->fd);
@@ -361,12 +378,83 @@ static HANDLE CreateThread(LPSECURITY_ATTRIBUTES sa, SIZE_T stack, LPTHREAD_STAR
     }
     return h;
 }
+
+/* Processes: posix_spawn of a host program, found as the kernel finds an image in its object
+ * store (\Windows\<name>, then \<name>, ".exe" added when missing), but in the host
+ * directory $CEK_ROOT and without looking first: the spawn's own exec is the lookup. The first
+ * wait reaps it (waitpid), and its exit status is the exit code. */
+extern char** environ;
+#define STILL_ACTIVE 0x103
+typedef struct {
+    HANDLE hProcess, hThread;
+    DWORD dwProcessId, dwThreadId;
+} PROCESS_INFORMATION, *LPPROCESS_INFORMATION;
+typedef void* LPSTARTUPINFOW;
+
+static int floor_spawn(pid_t* pid, const char* root, const char* folder, const char* name) {
+    char path[MAX_PATH + 64];
+    char* argv[2];
+    size_t n = strlen(name);
+    int ext = n >= 4 && strcasecmp(name + n - 4, ".exe") == 0;
+    snprintf(path, sizeof path, "%s%s/%s%s", root, folder, name, ext ? "" : ".exe");
+    argv[0] = path;
+    argv[1] = NULL;
+    return posix_spawn(pid, path, NULL, NULL, argv, environ);
+}
+
+static BOOL CreateProcessW(LPCWSTR image, LPCWSTR line, LPSECURITY_ATTRIBUTES sa_process,
+                           LPSECURITY_ATTRIBUTES sa_thread, BOOL inherit, DWORD flags,
+                           LPVOID env, LPCWSTR dir, LPSTARTUPINFOW start,
+                           LPPROCESS_INFORMATION pi) {
+    const char* root = getenv("CEK_ROOT");
+    char name[MAX_PATH + 16];
+    struct floor_handle* h;
+    pid_t pid;
+    int e;
+    (void)line, (void)sa_process, (void)sa_thread, (void)inherit, (void)flags, (void)env;
+    (void)dir, (void)start;
+    if (root == NULL) root = ".";
+    floor_narrow(name, image, "");
+    if (name[0] == '/') {
+        e = floor_spawn(&pid, root, "", name + 1);
+    } else {
+        e = floor_spawn(&pid, root, "/Windows", name);
+        if (e == ENOENT) e = floor_spawn(&pid, root, "", name);
+    }
+    if (e != 0) {
+        floor_last_error = (DWORD)e;
+        return FALSE;
+    }
+    h = (struct floor_handle*)floor_new(FLOOR_PROCESS, -1, 0);
+    h->pid = pid;
+    pi->hProcess = h;
+    pi->hThread = floor_new(FLOOR_PROCESS_THREAD, -1, 0);
+    pi->dwProcessId = pi->dwThreadId = (DWORD)pid;
+    return TRUE;
+}
+
 static DWORD WaitForSingleObject(HANDLE handle, DWORD ms) {
     struct floor_handle* h = (struct floor_handle*)handle;
     (void)ms;
+    if (h->kind == FLOOR_PROCESS) {
+        while (!h->joined && waitpid(h->pid, &h->status, 0) < 0)
+            if (errno != EINTR) return floor_errno(), 0xFFFFFFFFu;
+        h->joined = 1;
+        return WAIT_OBJECT_0;
+    }
     if (!h->joined) pthread_join(h->thread, NULL);
     h->joined = 1;
     return WAIT_OBJECT_0;
+}
+
+static BOOL GetExitCodeProcess(HANDLE handle, LPDWORD code) {
+    struct floor_handle* h = (struct floor_handle*)handle;
+    if (!h->joined) {
+        *code = STILL_ACTIVE;
+        return TRUE;
+    }
+    *code = WIFEXITED(h->status) ? (DWORD)WEXITSTATUS(h->status) : 128u + WTERMSIG(h->status);
+    return TRUE;
 }
 
 #endif /* CEK_FLOOR_WINDOWS_H */
