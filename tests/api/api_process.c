@@ -5,8 +5,9 @@
  * puts them there. CreateProcessW's refused arguments and missing or bad images with CE 5's
  * codes, exit codes (all 32 bits, ExitThread of the primary thread, a SIGKILL), waits on a
  * process mixed with an event, TerminateProcess of a child blocked in a wait, CREATE_SUSPENDED,
- * OpenProcess, and the child's view of its command line and module name. Nothing waits without
+ * OpenProcess, toolhelp, and the child's view of its command line and module name. Nothing waits without
  * a time-out. Exits 0 and prints "ok" when every check passed; prints each failed check. */
+#include <tlhelp32.h>
 #include <windows.h>
 
 #include <stdio.h>
@@ -38,6 +39,53 @@ static DWORD run(const WCHAR* image, const WCHAR* line) {
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
     return code;
+}
+
+static int same_text(const WCHAR* a, const WCHAR* b) {
+    while (*a != 0 && *a == *b) ++a, ++b;
+    return *a == *b;
+}
+
+/* Toolhelp while `child` (ce_proc, started by this process) runs: both processes listed, with
+ * names, parents and threads; the child's primary thread; this program's module. */
+static void check_toolhelp(const PROCESS_INFORMATION* child) {
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS | TH32CS_SNAPTHREAD | TH32CS_SNAPMODULE, 0);
+    CHECK(snap != INVALID_HANDLE_VALUE);
+    PROCESSENTRY32 pe;
+    pe.dwSize = sizeof pe - 1;
+    CHECK(!Process32First(snap, &pe) && GetLastError() == ERROR_INVALID_PARAMETER);
+    pe.dwSize = sizeof pe;
+    int seen_child = 0, seen_self = 0, entries = 0;
+    for (BOOL more = Process32First(snap, &pe); more; more = Process32Next(snap, &pe)) {
+        ++entries;
+        if (pe.th32ProcessID == child->dwProcessId) {
+            seen_child = 1;
+            CHECK(same_text(pe.szExeFile, L"ce_proc.exe"));
+            CHECK(pe.th32ParentProcessID == GetCurrentProcessId());
+            CHECK(pe.cntThreads >= 1);
+        }
+        if (pe.th32ProcessID == GetCurrentProcessId()) {
+            seen_self = 1;
+            CHECK(pe.th32ParentProcessID == 0); /* started from a shell */
+        }
+    }
+    CHECK(GetLastError() == ERROR_NO_MORE_FILES);
+    CHECK(seen_child && seen_self && entries >= 2);
+    THREADENTRY32 te;
+    te.dwSize = sizeof te;
+    int seen_primary = 0;
+    for (BOOL more = Thread32First(snap, &te); more; more = Thread32Next(snap, &te))
+        if (te.th32ThreadID == child->dwThreadId)
+            seen_primary = te.th32OwnerProcessID == child->dwProcessId && te.tpBasePri == 251;
+    CHECK(seen_primary);
+    MODULEENTRY32 me;
+    me.dwSize = sizeof me;
+    CHECK(Module32First(snap, &me));
+    CHECK(me.hModule == GetModuleHandleW(NULL) && me.th32ProcessID == GetCurrentProcessId());
+    CHECK(!Module32Next(snap, &me) && GetLastError() == ERROR_NO_MORE_FILES);
+    CHECK(CloseToolhelp32Snapshot(snap));
+    CHECK(!CloseToolhelp32Snapshot(snap) && GetLastError() == ERROR_INVALID_HANDLE);
+    CHECK(!Process32First(snap, &pe) && GetLastError() == ERROR_INVALID_HANDLE);
 }
 
 static DWORD refused(const WCHAR* image, BOOL inherit, DWORD flags, void* env, const WCHAR* dir) {
@@ -103,6 +151,7 @@ int main(void) {
     CHECK(create(L"ce_proc", L"wait", 0, &pi));
     CHECK(WaitForSingleObject(ready, LONG_WAIT) == WAIT_OBJECT_0);
     CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == STILL_ACTIVE);
+    check_toolhelp(&pi);
     HANDLE both[2] = {idle, pi.hProcess};
     CHECK(WaitForMultipleObjects(2, both, FALSE, 0) == WAIT_TIMEOUT);
     /* OpenProcess: the same value, one more reference; CE 5's refusals. */
