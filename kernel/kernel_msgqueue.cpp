@@ -103,13 +103,11 @@ Result<HandleValue> Kernel::open_msg_queue(ProcessId caller, uint32_t source_pro
                                            HandleValue queue, uint32_t options_size,
                                            bool read_access) {
     if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    // §5.4: the source process first (CE 5: a process handle is the process id).
-    ProcessId source = caller;
-    if (source_process != ce::kCurrentProcessHandle) {
-        source = ProcessId{source_process};
-        if (source == kKernelProcess || process(source) == nullptr)
-            return Win32Error::ERROR_INVALID_HANDLE;
-    }
+    // §5.4: the source process first (CE 5: a process handle is the process id), a live one.
+    auto named = process_for(caller, HandleValue{source_process});
+    if (!named || process(named.value()->process()) == nullptr)
+        return Win32Error::ERROR_INVALID_HANDLE;
+    const ProcessId source = named.value()->process();
     if (queue.raw == 0 || options_size < ce::kMsgQueueOptionsSize)
         return Win32Error::ERROR_INVALID_PARAMETER;
     auto found = lookup<MsgQueueObject>(source, queue, Need::nothing,

@@ -304,6 +304,7 @@ void Server::on_child_exit(Child& child) {
     const int pid = child.pid;
     log::ipc()->info("started pid={} ended, status {:#x}", pid, status);
     children_.erase(pid);  // destroys `child`
+    if (children_.empty() && app_clients_ == 0) idle_since_ns_ = proto::monotonic_ns();
     const std::optional<ProcessId> id = kernel_.child_by_pid(pid);
     if (!id) return;
     // Its connection goes first (the kernel detaches it), then the kernel learns the status.
@@ -846,7 +847,9 @@ int Server::wait_timeout_ms() {
 }
 
 int Server::idle_timeout_ms() const {
-    if (options_.idle_exit_seconds < 0 || idle_since_ns_ == 0) return -1;
+    // A program the kernel started keeps it up, connected or not (a script's CE programs
+    // connect later, and never start a kernel of their own).
+    if (options_.idle_exit_seconds < 0 || idle_since_ns_ == 0 || !children_.empty()) return -1;
     uint64_t deadline = idle_since_ns_ + uint64_t(options_.idle_exit_seconds) * 1'000'000'000ULL;
     uint64_t now = proto::monotonic_ns();
     if (now >= deadline) return 0;

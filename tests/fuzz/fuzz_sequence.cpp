@@ -613,9 +613,12 @@ private:
             // OpenMsgQueue of a handle the caller holds (or a stale one), from itself or another
             // process's handle space.
             proto::MsgQueueOpenRequest req{};
-            req.source_process = (shape & 0x40) != 0
-                                     ? procs_[in_.below(static_cast<uint32_t>(procs_.size()))].id.raw
-                                     : proto::kCurrentProcessHandle;
+            // Another process is named by its id, its process handle value (CE 5).
+            req.source_process = proto::kCurrentProcessHandle;
+            if ((shape & 0x40) != 0) {
+                const ProcessId other = procs_[in_.below(static_cast<uint32_t>(procs_.size()))].id;
+                req.source_process = h_.kernel().process_handle(other).raw;
+            }
             req.handle = pick_handle(p);
             req.options_size = from_table({20u, 20u, 19u, 0u});
             req.read_access = shape & 1u;

@@ -79,7 +79,7 @@ TEST_CASE("an unnamed queue is joined with OpenMsgQueue from another process",
     auto b = k.spawn_child();
     std::string r = a->ask("mq - 1 4 64 0");
     REQUIRE(field(r, 0) == "ok");
-    uint32_t a_id = process_id_of(k.snapshot(), a->pid());
+    uint32_t a_id = ce_id_of(k.snapshot(), a->pid());  // a's process handle (its id, CE 5)
     REQUIRE(a_id != 0);
     CHECK(b->ask("mqopen self " + field(r, 1) + " 0") == "fail 87");  // b holds nothing
     std::string w = b->ask("mqopen " + std::to_string(a_id) + " " + field(r, 1) + " 0");

@@ -36,4 +36,12 @@ inline uint32_t process_id_of(const proto::Snapshot& s, int pid) {
     return 0;
 }
 
+// The CE id (the process handle value, what GetCurrentProcessId returns) of the attached
+// process with Linux pid `pid`, or 0.
+inline uint32_t ce_id_of(const proto::Snapshot& s, int pid) {
+    for (const auto& p : s.processes)
+        if (p.pid == pid) return p.handle;
+    return 0;
+}
+
 }  // namespace cek::test

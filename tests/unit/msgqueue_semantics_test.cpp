@@ -208,10 +208,10 @@ TEST_CASE("OpenMsgQueue: its checks and error codes in order", "[unit][msgqueue]
     CHECK(error_of(s.k.open_msg_queue(q, ce::kCurrentProcessHandle, r, 20, false)) ==
           Win32Error::ERROR_INVALID_PARAMETER);
     // Named by p's process id (CE 5: the process handle), it is.
-    auto w = s.k.open_msg_queue(q, p.raw, r, 20, false);
+    auto w = s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, false);
     REQUIRE(w.ok());
     // The requested end exists now: the same handle again.
-    auto w2 = s.k.open_msg_queue(p, q.raw, w.value(), 20, false);
+    auto w2 = s.k.open_msg_queue(p, s.k.process_handle(q).raw, w.value(), 20, false);
     REQUIRE(w2.ok());
     CHECK(w2.value() == w.value());
     CHECK(s.info(p, r).writers == 2);
@@ -474,7 +474,7 @@ TEST_CASE("A wait over a queue, an event and a mutex completes on the queue",
     LastError le;
     auto ev = s.k.create_event(p, false, false, nullptr, le).value();
     auto mx = s.k.create_mutex({p, 9}, true, nullptr, le).value();  // another thread owns it
-    REQUIRE(s.k.open_msg_queue(q, p.raw, w, 20, false).ok());
+    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, w, 20, false).ok());
     uint64_t tag = s.wait_pending({p, 1}, {ev, mx, r}, 10'000);
     s.put(q, w, "wake");
     CHECK(s.completed(tag, kWaitObject0 + 2));
@@ -545,7 +545,7 @@ TEST_CASE("GetMsgQueueInfo: size and handle checks, counts and the high-water ma
     CHECK(i.readers == 1);
     CHECK(i.writers == 1);
     auto q = s.attach();
-    REQUIRE(s.k.open_msg_queue(q, p.raw, r, 20, true).ok());
+    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, true).ok());
     CHECK(s.info(p, r).readers == 2);
 }
 
@@ -692,7 +692,7 @@ TEST_CASE("Parked reads fail with ERROR_PIPE_NOT_CONNECTED when the writer goes"
     auto p = s.attach();
     auto q = s.attach();
     auto [r, w] = s.pair(p);
-    REQUIRE(s.k.open_msg_queue(q, p.raw, r, 20, true).ok());
+    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, true).ok());
     REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 64, kInfinite, 1, 4064).has_value());
     REQUIRE_FALSE(s.k.read_msg_queue({q, 2}, r, 64, kInfinite, 2, 4064).has_value());
     REQUIRE(s.k.close_handle(p, w).ok());
@@ -707,7 +707,7 @@ TEST_CASE("A parked reader whose process is gone takes no message",
     auto dead = s.attach();
     auto live = s.attach();
     auto [r, w] = s.pair(live);
-    REQUIRE(s.k.open_msg_queue(dead, live.raw, r, 20, true).ok());
+    REQUIRE(s.k.open_msg_queue(dead, s.k.process_handle(live).raw, r, 20, true).ok());
     REQUIRE_FALSE(s.k.read_msg_queue({dead, 2}, r, 64, kInfinite, 1, 4064).has_value());
     REQUIRE_FALSE(s.k.read_msg_queue({live, 2}, r, 64, kInfinite, 2, 4064).has_value());
     // The dead process's hang-up has not been read yet: only the liveness probe knows.
