@@ -209,7 +209,8 @@ Result<ThreadState> Kernel::resume_thread(ThreadRef caller, HandleValue handle) 
 
 std::optional<Result<ThreadState>> Kernel::await_resume(ThreadRef caller, uint64_t tag) {
     CEK_TRY(ThreadObject * t, current_thread(caller));
-    if (!t->held_in_kernel() || t->resume_tag) return Result<ThreadState>(Win32Error::ERROR_INVALID_PARAMETER);
+    if (!t->held_in_kernel() || t->resume_tag)
+        return Result<ThreadState>(Win32Error::ERROR_INVALID_PARAMETER);
     if (t->suspend_count() == 0) {
         t->set_held_in_kernel(false);
         return Result<ThreadState>(state_of(*t, 0));

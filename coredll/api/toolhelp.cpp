@@ -14,7 +14,9 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/diagnostics.h"
-#include <tlhelp32.h>
+// clang-format off
+#include <tlhelp32.h>  // after api.h, which orders the kernel's names before <windows.h>'s
+// clang-format on
 
 using namespace cek::coredll;
 
@@ -163,22 +165,28 @@ BOOL WINAPI CloseToolhelp32Snapshot(HANDLE hSnapshot) {
 }
 
 BOOL WINAPI Process32First(HANDLE h, LPPROCESSENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.processes, s.next_process, e, true); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.processes, s.next_process, e, true); });
 }
 BOOL WINAPI Process32Next(HANDLE h, LPPROCESSENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.processes, s.next_process, e, false); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.processes, s.next_process, e, false); });
 }
 BOOL WINAPI Thread32First(HANDLE h, LPTHREADENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.threads, s.next_thread, e, true); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.threads, s.next_thread, e, true); });
 }
 BOOL WINAPI Thread32Next(HANDLE h, LPTHREADENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.threads, s.next_thread, e, false); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.threads, s.next_thread, e, false); });
 }
 BOOL WINAPI Module32First(HANDLE h, LPMODULEENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.modules, s.next_module, e, true); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.modules, s.next_module, e, true); });
 }
 BOOL WINAPI Module32Next(HANDLE h, LPMODULEENTRY32 e) {
-    return with_snapshot(h, [&](Snapshot& s) { return next_entry(s.modules, s.next_module, e, false); });
+    return with_snapshot(
+        h, [&](Snapshot& s) { return next_entry(s.modules, s.next_module, e, false); });
 }
 
 }  // extern "C"

@@ -137,8 +137,7 @@ Result<ImageInfo> inspect_image(int fd) {
 }
 
 std::optional<std::vector<std::string>> launch_argv(const ImageInfo& image,
-                                                    const std::string& host_path,
-                                                    bool executable,
+                                                    const std::string& host_path, bool executable,
                                                     const std::vector<std::string>& args) {
     std::vector<std::string> argv;
     if (image.kind == ImageInfo::Kind::script) {

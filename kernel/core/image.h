@@ -31,8 +31,7 @@ Result<ImageInfo> inspect_image(int fd);
 // file the host may not execute (no x bit, as files copied into the object store are) runs
 // through its interpreter, the dynamic loader; nullopt when there is none (a static program).
 std::optional<std::vector<std::string>> launch_argv(const ImageInfo& image,
-                                                    const std::string& host_path,
-                                                    bool executable,
+                                                    const std::string& host_path, bool executable,
                                                     const std::vector<std::string>& args);
 
 // A CE command line split into arguments with the Microsoft C runtime's rules: white space

@@ -10,7 +10,8 @@ size_t handle(Call& call, const proto::ProcessCreateRequest& req, Extra extra) {
     if (!extra.name(req.has_image != 0, req.image_chars, args.image) ||
         !extra.text(req.command_chars, args.command_line))
         return call.malformed();
-    if (req.command_chars > proto::kProcessCommandMax) return call.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    if (req.command_chars > proto::kProcessCommandMax)
+        return call.fail(Win32Error::ERROR_INVALID_PARAMETER);
     args.inherit_handles = req.inherit != 0;
     args.flags = req.flags;
     args.environment = req.has_environment != 0;

@@ -5,8 +5,9 @@
  * puts them there. CreateProcessW's refused arguments and missing or bad images with CE 5's
  * codes, exit codes (all 32 bits, ExitThread of the primary thread, a SIGKILL), waits on a
  * process mixed with an event, TerminateProcess of a child blocked in a wait, CREATE_SUSPENDED,
- * OpenProcess, toolhelp, and the child's view of its command line and module name. Nothing waits without
- * a time-out. Exits 0 and prints "ok" when every check passed; prints each failed check. */
+ * OpenProcess, toolhelp, and the child's view of its command line and module name. Nothing
+ * waits without a time-out. Exits 0 and prints "ok" when every check passed; prints each failed
+ * check. */
 #include <tlhelp32.h>
 #include <windows.h>
 
@@ -49,7 +50,8 @@ static int same_text(const WCHAR* a, const WCHAR* b) {
 /* Toolhelp while `child` (ce_proc, started by this process) runs: both processes listed, with
  * names, parents and threads; the child's primary thread; this program's module. */
 static void check_toolhelp(const PROCESS_INFORMATION* child) {
-    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS | TH32CS_SNAPTHREAD | TH32CS_SNAPMODULE, 0);
+    HANDLE snap =
+        CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS | TH32CS_SNAPTHREAD | TH32CS_SNAPMODULE, 0);
     CHECK(snap != INVALID_HANDLE_VALUE);
     PROCESSENTRY32 pe;
     pe.dwSize = sizeof pe - 1;
@@ -157,7 +159,8 @@ int main(void) {
     /* OpenProcess: the same value, one more reference; CE 5's refusals. */
     HANDLE opened = OpenProcess(PROCESS_ALL_ACCESS, FALSE, pi.dwProcessId);
     CHECK(opened == pi.hProcess);
-    CHECK(OpenProcess(0, TRUE, pi.dwProcessId) == NULL && GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK(OpenProcess(0, TRUE, pi.dwProcessId) == NULL &&
+          GetLastError() == ERROR_INVALID_PARAMETER);
     CHECK(OpenProcess(0, FALSE, 0x1234) == NULL && GetLastError() == ERROR_INVALID_PARAMETER);
     CHECK(OpenProcess(0, FALSE, (DWORD)(UINT_PTR)idle) == NULL &&
           GetLastError() == ERROR_INVALID_PARAMETER);

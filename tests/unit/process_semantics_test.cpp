@@ -19,7 +19,6 @@ using kernel::ThreadRef;
 namespace {
 
 constexpr uint32_t kCurrentProcess = ce::kCurrentProcessHandle;
-constexpr uint32_t kStillActive = 0x103;
 
 // A file system whose \Windows holds `name` copied from a host program, a launcher that starts
 // nothing (it records what it was asked and hands out pids), and a killer that records.
@@ -43,7 +42,8 @@ struct ProcessScene : FileScene {
         std::filesystem::copy_file(from, host(rel),
                                    std::filesystem::copy_options::overwrite_existing);
     }
-    std::optional<Result<kernel::ProcessCreated>> create(ProcessId p, std::optional<std::u16string> image,
+    std::optional<Result<kernel::ProcessCreated>> create(ProcessId p,
+                                                         std::optional<std::u16string> image,
                                                          std::u16string line = u"",
                                                          uint32_t flags = 0, uint64_t tag = 1) {
         CreateProcessArgs a;
@@ -87,8 +87,8 @@ TEST_CASE("A process's id is its handle value, global, and GetCurrentProcess() n
     REQUIRE(ha.raw != 0);
     CHECK(s.k.process_handle(b) != ha);
     // b may name a by its id: wait on it, read its code, open it.
-    CHECK(s.k.process_exit_code(b, ha).value() == kStillActive);
-    CHECK(s.k.process_exit_code(a, HandleValue{kCurrentProcess}).value() == kStillActive);
+    CHECK(s.k.process_exit_code(b, ha).value() == ce::kStillActive);
+    CHECK(s.k.process_exit_code(a, HandleValue{kCurrentProcess}).value() == ce::kStillActive);
     auto opened = s.k.open_process(b, ha.raw, false);
     REQUIRE(opened.ok());
     CHECK(opened.value() == ha);
@@ -253,7 +253,8 @@ TEST_CASE("A CE program's creator waits until it attaches; its handles are the c
     for (const auto& e : spec.env)
         if (e.rfind("CEK_SPAWN_TOKEN=", 0) == 0) token = e.substr(16);
     REQUIRE_FALSE(token.empty());
-    CHECK(std::find(spec.env.begin(), spec.env.end(), "CEK_IMAGE=\\Windows\\app.exe") != spec.env.end());
+    CHECK(std::find(spec.env.begin(), spec.env.end(), "CEK_IMAGE=\\Windows\\app.exe") !=
+          spec.env.end());
     CHECK(std::find(spec.env.begin(), spec.env.end(), "CEK_CMDLINE=arg \"with space\"") !=
           spec.env.end());
     CHECK(s.completion(42) == std::nullopt);
@@ -279,14 +280,15 @@ TEST_CASE("A CE program's creator waits until it attaches; its handles are the c
     CHECK(resumed.value().previous == 1);
     bool released = false;
     for (const auto& c : s.k.take_completions())
-        released = released || (c.tag == 9 && c.code == proto::RequestCode::ThreadControl && !c.failed);
+        released =
+            released || (c.tag == 9 && c.code == proto::RequestCode::ThreadControl && !c.failed);
     CHECK(released);
     // Once running it is an ordinary thread of another host: no more cross-process suspends.
     CHECK(error_of(s.k.suspend_thread(ThreadRef{a, 1}, ht)) == Win32Error::ERROR_ACCESS_DENIED);
     // It exits through main (code told), the connection goes, then the kernel reaps it.
     s.k.exit_process(*child, 0x12345678);
     s.k.detach_process(*child);
-    CHECK(s.exit_code(a, hp) == kStillActive);  // not reaped yet
+    CHECK(s.exit_code(a, hp) == ce::kStillActive);  // not reaped yet
     CHECK(s.k.child_by_pid(5000) == child);
     s.k.child_exited(*child, W_EXITCODE(0x78, 0));
     CHECK(s.exit_code(a, hp) == 0x12345678);
@@ -322,16 +324,16 @@ TEST_CASE("A program that is no CE program completes at once; its status is its 
         int status;
         uint32_t code;
     };
-    for (Case c : {Case{W_EXITCODE(3, 0), 3u}, Case{SIGKILL, 128u + SIGKILL},
-                   Case{SIGSEGV, 0xC0000005u}, Case{SIGILL, 0xC000001Du},
-                   Case{SIGFPE, 0xC0000094u}}) {
+    for (Case c :
+         {Case{W_EXITCODE(3, 0), 3u}, Case{SIGKILL, 128u + SIGKILL}, Case{SIGSEGV, 0xC0000005u},
+          Case{SIGILL, 0xC000001Du}, Case{SIGFPE, 0xC0000094u}}) {
         auto r = s.create(a, u"tool");
         REQUIRE(r.has_value());
         REQUIRE(r->ok());
         const auto created = r->value();
         auto child = s.k.child_by_pid(s.next_child_pid - 1);
         REQUIRE(child.has_value());
-        CHECK(s.exit_code(a, created.process) == kStillActive);
+        CHECK(s.exit_code(a, created.process) == ce::kStillActive);
         s.k.child_exited(*child, c.status);
         CHECK(s.exit_code(a, created.process) == c.code);
         REQUIRE(s.k.close_handle(a, created.process).ok());
@@ -340,8 +342,7 @@ TEST_CASE("A program that is no CE program completes at once; its status is its 
     CHECK(s.object_handles() == 0);
 }
 
-TEST_CASE("CreateProcessW makes room for CE 5's 31 processes and no more",
-          "[unit][process][ce5]") {
+TEST_CASE("CreateProcessW makes room for CE 5's 31 processes and no more", "[unit][process][ce5]") {
     // Two slots here: the caller's and one more.
     KernelConfig small = config();
     small.process_slots = 2;
