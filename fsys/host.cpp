@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 
 #include "fsys/fold.h"
@@ -107,6 +108,13 @@ int list_dir(int dirfd, std::vector<std::string>& names) {
     const int err = errno;
     ::closedir(dir);
     return -err;
+}
+
+std::string host_path_of_fd(int fd) {
+    char buf[PATH_MAX];
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace cek::fsys

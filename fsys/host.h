@@ -55,4 +55,7 @@ int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to)
 // Returns 0 or -errno.
 int list_dir(int dirfd, std::vector<std::string>& names);
 
+// The host path an open descriptor names now (/proc/self/fd), or "" when it has none.
+std::string host_path_of_fd(int fd);
+
 }  // namespace cek::fsys

@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "common/utf.h"
+#include "fsys/host.h"
 #include "fsys/registry/key.h"
 #include "kernel/core/image.h"
 #include "kernel/kernel_impl.h"
@@ -50,13 +50,6 @@ uint32_t code_of_status(int status) {
     default:
         return 128 + static_cast<uint32_t>(WTERMSIG(status));
     }
-}
-
-std::string host_path_of(int fd) {
-    char buf[PATH_MAX];
-    std::string link = "/proc/self/fd/" + std::to_string(fd);
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace
@@ -168,7 +161,7 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
     if (!launcher_) return R(Win32Error::ERROR_NOT_SUPPORTED);
     CEK_TRY(FoundImage found, find_image(*a.image));
     CEK_TRY(ImageInfo info, inspect_image(found.file.fd.get()));
-    const std::string host = host_path_of(found.file.fd.get());
+    const std::string host = fsys::host_path_of_fd(found.file.fd.get());
     const bool may_exec = ::access(host.c_str(), X_OK) == 0;
     auto argv = launch_argv(info, host, may_exec, split_command_line(a.command_line));
     if (host.empty() || !argv) return R(Win32Error::ERROR_ACCESS_DENIED);

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "fsys/host.h"
 #include "fsys/path.h"
 #include "kernel/objects/open_files.h"
 #include "kernel/log.h"
@@ -36,10 +37,8 @@ FileObject::~FileObject() {
 void FileObject::describe(ObjectDetails& out) const {
     out.emplace_back("path", fsys::to_utf8(ce_path_).value_or("?"));
     // Asked of the host at snapshot time: where the CE path lives and how big it is now.
-    char host[PATH_MAX];
-    std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
-    ssize_t n = ::readlink(self.c_str(), host, sizeof host - 1);
-    out.emplace_back("host_path", n > 0 ? std::string(host, static_cast<size_t>(n)) : "?");
+    const std::string host = fsys::host_path_of_fd(fd_.get());
+    out.emplace_back("host_path", host.empty() ? "?" : host);
     struct stat st {};
     out.emplace_back("size", ::fstat(fd_.get(), &st) == 0 ? std::to_string(st.st_size) : "?");
     std::string access = access_.read ? (access_.write ? "read,write" : "read")
