@@ -105,7 +105,7 @@ Result<ProcessId> Kernel::attach_record(int pid, std::string executable, bool di
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
     Process p{id, pid, key, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
-              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     hosts_[key].push_back(id);
@@ -127,11 +127,13 @@ void Kernel::detach_process(ProcessId id) {
     // every handle the process holds, its whole count.
     std::vector<HandleValue> cffm = std::move(p->cffm);
     for (HandleValue h : cffm) close_kernel_handle(h);
+    forget_touches(*p);  // before its views go: a mapping they free retires without it
     while (!p->views.empty()) remove_view(*p, p->views.begin());
     std::vector<HandleValue> held = handles_.handles_of(id);
     for (HandleValue h : held) release(h, id, true);
     // CE 5 (ce-kernel-objects.md §8 item 4): huge reservations go after the handles.
     release_huge_of(*p);
+    window_.let_go(id);  // ranges of freed mappings it touched may be reused now
     log::kernel()->debug("process detached id={} pid={} handles={} views={}", id.raw, p->pid,
                          held.size(), views);
     handles_.unbind_group(id);

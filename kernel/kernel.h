@@ -276,6 +276,10 @@ public:
     Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
                                    uint32_t offset_high, uint32_t offset_low, uint64_t size);
     // UnmapViewOfFile (mappings.md §4): the exact address of a view of the caller.
+    // CE 5's global view (docs/semantics/mappings.md §9): the caller touched `address` without a
+    // view. The live mapping whose range holds it, with its descriptor to map (kernel_fd, always),
+    // and the caller recorded as one that maps it. ERROR_INVALID_ADDRESS when none.
+    Result<MapViewResult> touch_window(ProcessId caller, uint64_t address);
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
     // FlushViewOfFile (mappings.md §5): any address inside any mapping. nullopt: fail without
     // an error.
@@ -645,6 +649,7 @@ private:
         bool diagnostics;
         std::multimap<uint64_t, View> views;             // by address
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
+        std::set<uint64_t> touched;  // window bases of mappings it touched by address (CE 5)
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
@@ -704,6 +709,8 @@ private:
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
                                             const std::u16string* name, LastError& last_error);
+    // The process ends: the mappings it touched by address no longer wait for it.
+    void forget_touches(Process& p);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
     // The sharing key of a CE path: its canonical components, folded.
     Result<std::u16string> file_key(std::u16string_view path) const;

@@ -152,6 +152,42 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     return r;
 }
 
+Result<MapViewResult> Kernel::touch_window(ProcessId caller, uint64_t address) {
+    Process* p = process(caller);
+    if (p == nullptr || p->diagnostics || !personality_->views_global())
+        return Win32Error::ERROR_INVALID_ADDRESS;
+    uint64_t base = 0;
+    auto* mapping = object_cast<MappingObject>(window_.owner_of(address, &base));
+    if (mapping == nullptr || address - base >= mapping->map_length()) {
+        log::mapping()->debug("touch pid={} addr={:#x}: no mapping there", p->pid, address);
+        return Win32Error::ERROR_INVALID_ADDRESS;
+    }
+    mapping->touched_by(caller);
+    p->touched.insert(base);
+    MapViewResult r{};
+    r.address = address;
+    r.map_base = base;
+    r.map_length = mapping->map_length();
+    r.object_id = mapping->id();
+    r.kernel_fd = mapping->fd();
+    r.writable = mapping->writable();  // the protection every view of it has (CE 5)
+    r.file_backed = !mapping->ram_backed();
+    r.dev = mapping->dev();
+    r.ino = mapping->ino();
+    log::mapping()->debug("touch pid={} addr={:#x} -> mapping id={} base={:#x}", p->pid, address,
+                          r.object_id, base);
+    return r;
+}
+
+void Kernel::forget_touches(Process& p) {
+    for (uint64_t base : p.touched) {
+        uint64_t start = 0;
+        auto* mapping = object_cast<MappingObject>(window_.owner_of(base, &start));
+        if (mapping != nullptr && start == base) mapping->forget_toucher(p.id);
+    }
+    p.touched.clear();
+}
+
 UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::iterator it) {
     View view = std::move(it->second);
     p.views.erase(it);

@@ -123,6 +123,26 @@ struct UnmapViewReply {
     uint64_t release_length;
 };
 
+// WindowTouch: the client's fault handler found `address` (in the window, not mapped in this
+// process) touched. CE 5 lets any process read and write any live mapping by address
+// (docs/semantics/mappings.md §9): the reply describes the mapping whose range holds the
+// address, and the kernel sends its descriptor (KernelFdMessage) before the reply, always. The
+// kernel remembers the process as one that touched the mapping: when the mapping dies, its
+// range is not handed out again until every such process has ended. Errors:
+// ERROR_INVALID_ADDRESS (no live mapping there, or a personality without global views).
+struct WindowTouchRequest {
+    uint64_t address;
+};
+struct WindowTouchReply {
+    uint64_t map_base;
+    uint64_t map_length;
+    uint64_t object_id;
+    uint64_t dev;
+    uint64_t ino;
+    int32_t kernel_fd;
+    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked
+};
+
 // FlushView: FlushViewOfFile for an address the caller could not flush locally.
 // Fails without setting an error when the address is inside no mapping (CE 5).
 struct FlushViewRequest {

@@ -67,6 +67,7 @@ bool Window::map(const Range& range, int fd) {
     void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd, 0);
     if (got == MAP_FAILED) return false;
     mapped_[range.base] = range;
+    ++generation_;
     return true;
 }
 
@@ -87,6 +88,7 @@ bool Window::revive(const Range& range) {
         }
         mapped_[range.base] = range;
         lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(i));
+        ++generation_;
         return true;
     }
     return false;
@@ -102,6 +104,7 @@ void Window::release(uint64_t base, uint64_t length) {
         ::mmap(reinterpret_cast<void*>(base), length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     }
     if (it != mapped_.end()) mapped_.erase(it);
+    ++generation_;
 }
 
 bool Window::claim(uint64_t base, uint64_t length) {
@@ -150,7 +153,10 @@ void Window::revoke() {
 
 namespace {
 // Reserve as early as possible, before the application's own allocations start.
-__attribute__((constructor)) void reserve_window_at_load() { (void)Window::instance(); }
+__attribute__((constructor)) void reserve_window_at_load() {
+    (void)Window::instance();
+    Window::install_fault_handler();
+}
 }  // namespace
 
 }  // namespace cek::coredll

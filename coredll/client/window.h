@@ -13,6 +13,10 @@
 // mapping that is mapped and unmapped in turn) is one mprotect instead of taking the descriptor
 // from the kernel, checking it and mmapping it. At most kLingerRanges ranges of at most
 // kLingerBytes linger; the oldest goes back to the reservation first.
+//
+// CE 5 lets any process touch any live mapping by address, without a view (window_fault.cpp):
+// a fault in the window that no mapping of ours covers asks the kernel, which names the mapping
+// there, and its range is mapped here as a first view's would be (Range::touched).
 #pragma once
 
 #include <cstdint>
@@ -37,6 +41,7 @@ public:
         bool file_backed = false;
         uint64_t dev = 0;  // the mapped file's identity
         uint64_t ino = 0;
+        bool touched = false;  // mapped by the fault handler (CE 5's global view), not by a view
     };
     static constexpr size_t kLingerRanges = 4;
     static constexpr uint64_t kLingerBytes = 1 << 20;
@@ -62,6 +67,10 @@ public:
     // range must never be revived over pages that are no longer its file's).
     bool claim(uint64_t base, uint64_t length);
 
+    // Bumped by every map, revive and release: the fault handler tells a fault it has already
+    // served (a real protection fault) from one another thread's mapping just served.
+    uint64_t generation() const { return generation_; }
+
     // After fork(): the child starts with an empty window (CE: a new process has no views).
     void reset_after_fork();
     // The kernel died: every view becomes read-only (its data stays readable; a write faults,
@@ -69,6 +78,9 @@ public:
     void revoke();
 
     std::mutex& lock() { return mutex_; }
+
+    // Installs the SIGSEGV handler that serves touches of the window (window_fault.cpp).
+    static void install_fault_handler();
 
 private:
     Window();
@@ -81,6 +93,7 @@ private:
     std::map<uint64_t, Range> mapped_;  // by base
     std::vector<Range> lingering_;      // oldest first
     bool revoked_ = false;
+    uint64_t generation_ = 0;
     std::mutex mutex_;
 };
 

@@ -1,5 +1,6 @@
 #include "kernel/core/address_window.h"
 
+#include <algorithm>
 #include <iterator>
 
 #include "protocol/window.h"
@@ -34,7 +35,7 @@ std::optional<uint64_t> AddressWindow::allocate(uint64_t length, KernelObject* o
         free_.erase(it);
         if (start > hole_start) free_.emplace(hole_start, start - hole_start);
         if (start + rounded < hole_end) free_.emplace(start + rounded, hole_end - start - rounded);
-        used_.emplace(start, Used{rounded, owner});
+        used_.emplace(start, Used{rounded, owner, {}});
         in_use_ += rounded;
         return start;
     }
@@ -63,6 +64,28 @@ void AddressWindow::free(uint64_t address) {
         }
     }
     free_.emplace(start, length);
+}
+
+void AddressWindow::retire(uint64_t address, std::vector<ProcessId> holders) {
+    auto it = used_.find(address);
+    if (it == used_.end()) return;
+    if (holders.empty()) return free(address);
+    it->second.owner = nullptr;
+    it->second.holders = std::move(holders);
+    ++retired_;
+}
+
+void AddressWindow::let_go(ProcessId holder) {
+    if (retired_ == 0) return;
+    std::vector<uint64_t> done;
+    for (auto& [start, used] : used_) {
+        if (used.owner != nullptr || std::erase(used.holders, holder) == 0) continue;
+        if (used.holders.empty()) done.push_back(start);
+    }
+    for (uint64_t start : done) {
+        --retired_;
+        free(start);
+    }
 }
 
 KernelObject* AddressWindow::owner_of(uint64_t address, uint64_t* range_base) const {

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
+
+#include "kernel/core/ids.h"
 
 namespace cek::kernel {
 
@@ -20,6 +23,14 @@ public:
     // A range of at least `length` bytes for `owner`, or nullopt when the window is full.
     std::optional<uint64_t> allocate(uint64_t length, KernelObject* owner);
     void free(uint64_t address);
+    // Frees the range at `address` once every one of `holders` has let go (let_go): CE 5's
+    // global view lets processes map a mapping by touching its address, and such a process keeps
+    // those pages until it ends, so the range must not show another mapping meanwhile. An
+    // empty `holders` frees at once. Until then the range has no owner and counts as in use.
+    void retire(uint64_t address, std::vector<ProcessId> holders);
+    // `holder` has ended: frees each retired range it was the last holder of.
+    void let_go(ProcessId holder);
+    size_t retired_count() const { return retired_; }
 
     // The owner whose range contains `address`, and that range's start, or null.
     KernelObject* owner_of(uint64_t address, uint64_t* range_base = nullptr) const;
@@ -35,10 +46,12 @@ private:
     struct Used {
         uint64_t length;
         KernelObject* owner;
+        std::vector<ProcessId> holders;  // a retired range (owner null): who still maps it
     };
     uint64_t base_;
     uint64_t size_;
     uint64_t in_use_ = 0;
+    size_t retired_ = 0;
     std::map<uint64_t, uint64_t> free_;  // start -> length, coalesced
     std::map<uint64_t, Used> used_;      // start -> range
 };

@@ -71,6 +71,24 @@ std::string describe(const proto::UnmapViewRequest& req, Extra) {
 }
 std::string describe(const proto::UnmapViewReply&, Extra) { return "TRUE"; }
 
+size_t handle(Call& call, const proto::WindowTouchRequest& req, Extra) {
+    auto r = call.kernel.touch_window(call.caller, req.address);
+    if (!r) return call.fail(r.error());
+    const MapViewResult& v = r.value();
+    // No undo view: a touch makes none, and a descriptor that cannot be sent fails the call.
+    call.attach(v.kernel_fd, v.dev, v.ino);
+    uint32_t flags =
+        (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+    return call.ok(proto::WindowTouchReply{v.map_base, v.map_length, v.object_id, v.dev, v.ino,
+                                           v.kernel_fd, flags});
+}
+std::string describe(const proto::WindowTouchRequest& req, Extra) {
+    return "address=" + hex(req.address);
+}
+std::string describe(const proto::WindowTouchReply& rep, Extra) {
+    return "mapping=" + to_string(rep.object_id) + " base=" + hex(rep.map_base);
+}
+
 size_t handle(Call& call, const proto::FlushViewRequest& req, Extra) {
     auto r = call.kernel.flush_view(call.caller, req.address, req.size);
     if (!r) return call.fail_silently();  // not inside a mapping: FALSE, last error untouched

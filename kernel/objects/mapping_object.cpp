@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "kernel/log.h"
@@ -28,13 +29,20 @@ MappingObject::MappingObject(uint64_t size, bool writable, AddressWindow& window
 
 MappingObject::~MappingObject() {
     if (file_ && writable_) (void)flush(0, size_);  // CE 5 FreeMap writes dirty pages back
-    if (base_ != 0) window_.free(base_);
+    if (base_ != 0) window_.retire(base_, std::move(touchers_));
     if (fd_ >= 0) ::close(fd_);
     if (file_) file_->set_mapped(0, 0);
     file_ = nullptr;
     if (on_destroy_) on_destroy_();
     log::mapping()->debug("mapping destroyed id={} size={}", id(), size_);
 }
+
+void MappingObject::touched_by(ProcessId process) {
+    if (std::find(touchers_.begin(), touchers_.end(), process) == touchers_.end())
+        touchers_.push_back(process);
+}
+
+void MappingObject::forget_toucher(ProcessId process) { std::erase(touchers_, process); }
 
 uint64_t MappingObject::map_length() const {
     return (size_ + page_size() - 1) & ~(page_size() - 1);
@@ -99,6 +107,8 @@ void MappingObject::describe(ObjectDetails& out) const {
     out.emplace_back("backing", file_ ? "file " + std::to_string(file_->id()) : "ram");
     out.emplace_back("address", hex(base_));
     out.emplace_back("views", std::to_string(views_));
+    // Processes that mapped it by touching its address (CE 5's global view), when there are any.
+    if (!touchers_.empty()) out.emplace_back("touched by", std::to_string(touchers_.size()));
 }
 
 size_t MappingObject::memory_bytes() const { return sizeof(*this) + name().capacity() * 2; }

@@ -6,11 +6,13 @@
 // process, is base + offset inside it (CE 5). Its size never changes after creation.
 // Protection is per mapping (CE 5): every view of a read-write mapping is writable.
 // Lifetime: references from its handle entry and from each view; the destructor returns the
-// window range and closes the backing descriptor.
+// window range (retired while processes that touched it by address live, CE 5's global view)
+// and closes the backing descriptor.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "kernel/core/address_window.h"
 #include "kernel/core/object.h"
@@ -48,6 +50,12 @@ public:
     void view_added() { ++views_; }
     void view_removed() { --views_; }
 
+    // CE 5's global view: processes that mapped the range by touching its address. They do not
+    // keep the mapping alive; they keep its range from being reused until they end.
+    void touched_by(ProcessId process);
+    void forget_toucher(ProcessId process);
+    size_t toucher_count() const { return touchers_.size(); }
+
     // Writes dirty pages in [offset, offset + length) to the disk and waits (CE 5 flushes, then
     // FlushFileBuffers); a no-op for RAM and read-only mappings.
     Result<void> flush(uint64_t offset, uint64_t length);
@@ -69,6 +77,7 @@ private:
     uint64_t dev_ = 0;
     uint64_t ino_ = 0;
     uint32_t views_ = 0;
+    std::vector<ProcessId> touchers_;
 };
 
 }  // namespace cek::kernel

@@ -22,6 +22,9 @@ public:
     // offset, the same in every process, and it keeps the handle entry (CE 5 IncRef).
     bool view_holds_handle() const override { return true; }
     uint64_t view_address(uint64_t base, uint64_t offset) const override { return base + offset; }
+    // Every thread carries the kernel's key, which the mapper region is locked with: any process
+    // reads and writes any mapping by address.
+    bool views_global() const override { return true; }
 
     // CreateFileForMapping runs in the kernel: the share argument is ignored; exactly
     // GENERIC_READ shares reads, anything else is exclusive, FILE_SHARE_WRITE_OVERRIDE shares both.

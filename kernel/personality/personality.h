@@ -48,6 +48,9 @@ public:
     virtual bool view_holds_handle() const = 0;
     // The address a view of a mapping at `base` (its place in the window) gets for `offset`.
     virtual uint64_t view_address(uint64_t base, uint64_t offset) const = 0;
+    // Whether any process may read and write any live mapping by its address without a view
+    // (CE 5: every thread carries the kernel's access key; docs/semantics/mappings.md §9).
+    virtual bool views_global() const = 0;
 
     // CreateFileForMappingW (docs/semantics/files.md §5): whether the kernel owns the handle
     // (every process may use it, the creator's clean-up list closes it), and the share mode it

@@ -270,6 +270,16 @@ private:
                                              "flush of a view start failed");
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 0 || r.error() == Win32Error::ERROR_WRITE_FAULT,
                                     "flush error");
+        // The same address touched (CE 5's global view): it names the mapping there, if any.
+        Reply t = h_.call(p.id, proto::WindowTouchRequest{req.address});
+        if (inside) CEK_FUZZ_CHECK(t.ok(), "touch of a view start failed");
+        if (!t.ok()) {
+            CEK_FUZZ_CHECK(t.error() == Win32Error::ERROR_INVALID_ADDRESS, "touch error");
+            return;
+        }
+        const auto& rep = t.as<proto::WindowTouchReply>();
+        CEK_FUZZ_CHECK(rep.kernel_fd >= 0 && req.address - rep.map_base < rep.map_length,
+                       "touch reply does not hold the address");
     }
 
     void close() {

@@ -400,10 +400,14 @@ public:
                 ++huge;
             }
         }
-        CEK_FUZZ_CHECK(kernel_->window().range_count() == mappings + huge,
+        // Retired ranges: freed mappings that a live process touched by address.
+        const size_t retired = kernel_->window().retired_count();
+        CEK_FUZZ_CHECK(kernel_->window().range_count() == mappings + huge + retired,
                        "window ranges " + std::to_string(kernel_->window().range_count()) +
                            " vs mappings " + std::to_string(mappings) + " + huge " +
-                           std::to_string(huge));
+                           std::to_string(huge) + " + retired " + std::to_string(retired));
+        if (s.processes.empty())
+            CEK_FUZZ_CHECK(retired == 0, "a retired range outlived every process");
         for (const auto& v : s.views) {
             const size_t p = process_index(v.process_id);
             CEK_FUZZ_CHECK(p != kNoProcess, "view of a dead process");
@@ -524,7 +528,7 @@ private:
         check_attachment(q, r);
     }
 
-    // Only a successful MapView or FileDescriptor names a descriptor to send: a live one of
+    // Only a successful MapView, FileDescriptor or WindowTouch names a descriptor to send: a live one of
     // the kernel's, the one its reply names.
     static void check_attachment(const RequestHeader& q, const Reply& r) {
         const kernel::Attachment& a = r.attachment;
@@ -541,6 +545,11 @@ private:
             CEK_FUZZ_CHECK(d.kernel_fd == a.fd && d.dev == a.dev && d.ino == a.ino &&
                                a.undo_view == 0,
                            "FileDescriptor attachment differs from its reply");
+        } else if (q.code == static_cast<uint32_t>(RequestCode::WindowTouch)) {
+            const auto t = r.as<proto::WindowTouchReply>();
+            CEK_FUZZ_CHECK(t.kernel_fd == a.fd && t.dev == a.dev && t.ino == a.ino &&
+                               a.undo_view == 0,
+                           "WindowTouch attachment differs from its reply");
         } else {
             CEK_FUZZ_CHECK(false, "descriptor attached to request code " + std::to_string(q.code));
         }

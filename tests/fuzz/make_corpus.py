@@ -57,6 +57,15 @@ def dispatch_seeds():
     seeds["gen-map"] = bytes([0]) + dreq(CODE["CreateMapping"], mapping) + dreq(CODE["MapView"], view) \
         + dreq(CODE["CreateMapping"], mapping, caller=1) + dreq(CODE["MapView"], view, caller=1) \
         + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0))
+    if "WindowTouch" in CODE:
+        # A mapping of A's, touched by B inside and past its range, freed, touched again.
+        inside = struct.pack("<Q", 0x2000_0000_0000 + 100)
+        seeds["gen-touch"] = bytes([0]) + dreq(CODE["CreateMapping"], mapping) \
+            + dreq(CODE["MapView"], view) + dreq(CODE["WindowTouch"], inside, caller=1) \
+            + dreq(CODE["WindowTouch"], struct.pack("<Q", 0x2000_0001_0000), caller=1) \
+            + dreq(CODE["UnmapView"], struct.pack("<Q", 0x2000_0000_0000)) \
+            + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["WindowTouch"], inside, caller=1)
     if "VmReserve" in CODE:
         # Two huge reservations, a release by the wrong process, by the owner, one left at death.
         reserve = struct.pack("<Q", 4 << 20)

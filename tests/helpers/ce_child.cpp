@@ -9,6 +9,7 @@
 //   map <handle> <access> <offset> <size> [offset_high] -> ok <address> <lasterror>
 //   unmap <address> | flush <address> <size> | close <handle>
 //   write <address> <text> | read <address> <length> -> ok <text>
+//   mtread <address> <length> <threads>  (all threads read at once; CE 5 touch by address)
 //   fill <address> <length> <byte> | check <address> <length> <byte>
 //   storm <iterations> <seed>   (prints "started" first; creates/maps/unmaps/closes in a loop)
 //   threads <threads> <iterations>  -> ok <failures>
@@ -464,6 +465,21 @@ std::string run(const std::vector<std::string>& w) {
     }
     if (cmd == "read" && w.size() >= 3) {
         return "ok " + std::string(static_cast<const char*>(ptr(w[1])), num(w[2]));
+    }
+    if (cmd == "mtread" && w.size() >= 4) {  // THREADS threads read LEN bytes at ADDR at once
+        const size_t threads = num(w[3]);
+        std::vector<std::string> got(threads);
+        std::latch start(static_cast<std::ptrdiff_t>(threads));
+        std::vector<std::thread> pool;
+        for (size_t i = 0; i < threads; ++i)
+            pool.emplace_back([&, i] {
+                start.arrive_and_wait();
+                got[i].assign(static_cast<const char*>(ptr(w[1])), num(w[2]));
+            });
+        for (auto& t : pool) t.join();
+        for (const auto& g : got)
+            if (g != got[0]) return "fail threads disagree";
+        return "ok " + got[0];
     }
     if (cmd == "fill" && w.size() >= 4) {
         std::memset(ptr(w[1]), static_cast<int>(num(w[3])), num(w[2]));

@@ -1,9 +1,11 @@
 #include "support/kernel_fixture.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -86,6 +88,25 @@ bool waiting(KernelFixture& k, Child& child, size_t count) {
         for (const auto& w : s.waits) n += w.process_id == id ? 1 : 0;
         return n >= count;
     });
+}
+
+std::unique_ptr<Child> spawn_child_that_may_fault(KernelFixture& k) {
+    auto env = k.client_env();
+    for (const char* var : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+        const char* given = std::getenv(var);
+        env[var] = std::string(given != nullptr ? given : "") + ":handle_segv=0";
+    }
+    auto child = std::make_unique<Child>(std::vector<std::string>{program("CEK_CHILD")}, env);
+    REQUIRE(child->ask("ping") == "ok");
+    return child;
+}
+
+void expect_segv(Child& child, const std::string& command) {
+    child.write_line(command);
+    auto status = child.wait(std::chrono::seconds(10));
+    REQUIRE(status.has_value());
+    REQUIRE(WIFSIGNALED(*status));
+    CHECK(WTERMSIG(*status) == SIGSEGV);
 }
 
 std::unique_ptr<Child> spawn_hostile(KernelFixture& k) {

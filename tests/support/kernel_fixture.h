@@ -57,6 +57,12 @@ private:
 // pending (a blocked WaitForSingleObject, ReadMsgQueue, WriteMsgQueue...).
 bool waiting(KernelFixture& k, Child& child, size_t count = 1);
 
+// A helper (ce_child) meant to die of a fault: sanitizers are told not to turn SIGSEGV into
+// a report and an abort, so the test sees the signal itself.
+std::unique_ptr<Child> spawn_child_that_may_fault(KernelFixture& k);
+// Sends `command` to `child` and expects it to die of SIGSEGV instead of answering.
+void expect_segv(Child& child, const std::string& command);
+
 // The hostile helper (tests/helpers/hostile) attached to `k`, ready for commands.
 std::unique_ptr<Child> spawn_hostile(KernelFixture& k);
 // The bytes of `rel` under k's store root, read on the host ("" when it cannot be read).

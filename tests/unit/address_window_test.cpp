@@ -11,6 +11,7 @@ using cek::kernel::AddressWindow;
 using cek::kernel::KernelObject;
 using cek::kernel::ObjectDetails;
 using cek::kernel::ObjectType;
+using cek::kernel::ProcessId;
 
 constexpr uint64_t kBase = 0x2000'0000'0000ULL;
 constexpr uint64_t K64 = 64ULL << 10;
@@ -177,4 +178,27 @@ TEST_CASE("Impossible requests return nullopt", "[unit][window]") {
     auto r = w.allocate(M2, &big);
     REQUIRE(r);
     CHECK(*r == kBase + M2);
+}
+
+TEST_CASE("A retired range stays in use until its last holder lets go", "[unit][window]") {
+    AddressWindow w(kBase, 4 * K64);
+    Owner o[3];
+    auto r = w.allocate(K64, &o[0]);
+    REQUIRE(r);
+    w.retire(*r, {ProcessId{7}, ProcessId{9}});
+    CHECK(w.owner_of(*r) == nullptr);  // nobody's any more
+    CHECK(w.bytes_in_use() == K64);
+    CHECK(w.retired_count() == 1);
+    CHECK(*w.allocate(K64, &o[1]) != *r);
+    w.let_go(ProcessId{7});
+    w.let_go(ProcessId{3});  // not a holder: nothing happens
+    CHECK(w.retired_count() == 1);
+    w.let_go(ProcessId{9});
+    CHECK(w.retired_count() == 0);
+    CHECK(w.bytes_in_use() == K64);
+    CHECK(*w.allocate(K64, &o[2]) == *r);
+    // No holders: freed at once.
+    w.retire(*r, {});
+    CHECK(w.bytes_in_use() == K64);
+    CHECK(w.retired_count() == 0);
 }

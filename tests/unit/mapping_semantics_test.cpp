@@ -973,3 +973,87 @@ TEST_CASE("A caller that is not attached cannot create mappings or open names",
     CHECK(s.k.handles().references_of(h, ghost) == 0);
     CHECK(s.k.handles().handles_of(ghost).empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// CE 5's global view: any process touches any live mapping by address (docs/semantics/mappings.md §9)
+
+TEST_CASE("A touch anywhere in a live mapping's range names that mapping, with its descriptor",
+          "[unit][mapping][touch][ce5]") {
+    Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    auto h = s.make(a, 10000);
+    auto v = s.view(a, h, 100);
+    for (uint64_t address : {v.map_base, v.address + 5, v.map_base + v.map_length - 1}) {
+        auto t = s.k.touch_window(b, address);
+        REQUIRE(t.ok());
+        CHECK(t.value().map_base == v.map_base);
+        CHECK(t.value().map_length == v.map_length);
+        CHECK(t.value().object_id == v.object_id);
+        CHECK(t.value().kernel_fd >= 0);  // always: the toucher maps it from this descriptor
+        CHECK(t.value().writable);
+        CHECK_FALSE(t.value().file_backed);
+    }
+    // The view's owner may touch it too (a view it unmapped, another thread's address...).
+    CHECK(s.k.touch_window(a, v.address).ok());
+}
+
+TEST_CASE("A touch outside every live mapping is ERROR_INVALID_ADDRESS",
+          "[unit][mapping][touch][ce5]") {
+    Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    auto v = s.view(a, s.make(a, 4096));
+    auto window = s.k.window().base();
+    for (uint64_t address : {window - 1, v.map_base + v.map_length,
+                             window + s.k.window().size() - 1, uint64_t{0}}) {
+        auto t = s.k.touch_window(b, address);
+        REQUIRE_FALSE(t.ok());
+        CHECK(t.error() == Win32Error::ERROR_INVALID_ADDRESS);
+    }
+    // A diagnostics connection maps nothing.
+    auto tool = s.k.attach_process(s.next_pid++, "cedump", true);
+    REQUIRE(tool.ok());
+    auto t = s.k.touch_window(tool.value(), v.address);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error() == Win32Error::ERROR_INVALID_ADDRESS);
+}
+
+TEST_CASE("A touch does not keep the mapping alive; its range waits for the toucher to end",
+          "[unit][mapping][touch][ce5]") {
+    Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    auto h = s.make(a, 65536);
+    auto v = s.view(a, h);
+    REQUIRE(s.k.touch_window(b, v.address + 10).ok());
+    REQUIRE(s.k.unmap_view(a, v.address).ok());
+    REQUIRE(s.k.close_handle(a, h).ok());
+    // The mapping is gone: a touch of its address fails...
+    auto gone = s.k.touch_window(b, v.address);
+    REQUIRE_FALSE(gone.ok());
+    CHECK(gone.error() == Win32Error::ERROR_INVALID_ADDRESS);
+    // ...and its range is not given to the next mapping while `b` may still map its pages.
+    CHECK(s.k.window().retired_count() == 1);
+    auto next = s.view(a, s.make(a, 65536));
+    CHECK(next.map_base != v.map_base);
+    s.k.detach_process(b);
+    CHECK(s.k.window().retired_count() == 0);
+    auto again = s.view(a, s.make(a, 65536));
+    CHECK(again.map_base == v.map_base);  // first fit: the old range is back
+}
+
+TEST_CASE("A toucher that ends before the mapping does not hold its range afterwards",
+          "[unit][mapping][touch][ce5]") {
+    Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    auto h = s.make(a, 65536);
+    auto v = s.view(a, h);
+    REQUIRE(s.k.touch_window(b, v.address).ok());
+    s.k.detach_process(b);
+    REQUIRE(s.k.unmap_view(a, v.address).ok());
+    REQUIRE(s.k.close_handle(a, h).ok());
+    CHECK(s.k.window().retired_count() == 0);
+    CHECK(s.view(a, s.make(a, 65536)).map_base == v.map_base);
+}

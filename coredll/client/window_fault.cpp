@@ -1,0 +1,103 @@
+// CE 5's global view, the client's half (docs/semantics/mappings.md §9): in CE 5 every thread
+// carries the kernel's key, so any process reads and writes any live mapping by address without
+// mapping a view. Here a process has page-table entries only for what it mapped, so a touch of
+// any other address of the window faults; this SIGSEGV handler asks the kernel which mapping
+// lives there (WindowTouch), maps that mapping's range as a first view would, and returns, so
+// the access runs again and succeeds. Where the kernel names no mapping, or the access faults
+// again on what is now mapped (a write to a read-only mapping), the fault goes on to whatever
+// handled SIGSEGV before (a sanitizer's or the application's handler) or ends the process as it
+// would have without us.
+//
+// Why taking locks here is safe: only synchronous faults (si_code > 0) in the window are served,
+// so the handler runs on the faulting thread at the faulting instruction, which is application
+// code or the shim copying the application's data. The shim never touches application memory
+// while it holds the window lock, the descriptor lock or the connect lock, and calls claim their
+// slot without a lock, so a call from here cannot deadlock with the code it interrupted.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
+
+#include "coredll/client/connection.h"
+#include "coredll/client/window.h"
+
+namespace cek::coredll {
+
+namespace {
+
+struct sigaction g_previous {};
+
+// The last fault this thread served, and the window's generation just after: the same address
+// faulting again with nothing remapped since is a real fault, not a touch.
+thread_local uint64_t t_last_address = 0;
+thread_local uint64_t t_last_generation = 0;
+
+// Maps the mapping that holds `address` if the kernel names one; true when the access should
+// run again.
+bool serve_touch(uint64_t address) {
+    Window& window = Window::instance();
+    if (!window.contains(address)) return false;
+    Connection& kernel = Connection::instance();
+    if (kernel.kernel_gone() || !kernel.ensure_connected()) return false;
+    std::lock_guard guard(window.lock());
+    if (address == t_last_address && window.generation() == t_last_generation) return false;
+    t_last_address = address;
+    t_last_generation = window.generation();
+    Window::Range here;
+    // Mapped already: another thread served this range since the fault, so run it once more
+    // (if it faults again, it is the protection: the generation will not have moved).
+    if (window.mapped_here(address, here)) return true;
+    proto::WindowTouchRequest req{address};
+    proto::WindowTouchReply rep{};
+    CallStatus status = kernel.call(req, rep);
+    if (!status.delivered || status.failed) return false;
+    const int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+    Window::Range range{rep.map_base,
+                        rep.map_length,
+                        (rep.flags & proto::kViewWritable) != 0,
+                        (rep.flags & proto::kViewFileBacked) != 0,
+                        rep.dev,
+                        rep.ino,
+                        true};
+    const bool mapped = fd >= 0 && rep.map_base <= address &&
+                        address - rep.map_base < rep.map_length && window.map(range, fd);
+    if (fd >= 0) ::close(fd);
+    t_last_generation = window.generation();
+    return mapped;
+}
+
+void pass_on(int sig, siginfo_t* info, void* context) {
+    if ((g_previous.sa_flags & SA_SIGINFO) != 0 && g_previous.sa_sigaction != nullptr) {
+        g_previous.sa_sigaction(sig, info, context);
+        return;
+    }
+    if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN &&
+        (g_previous.sa_flags & SA_SIGINFO) == 0) {
+        g_previous.sa_handler(sig);
+        return;
+    }
+    // The default action: the access faults once more and the process ends of it.
+    ::signal(sig, SIG_DFL);
+}
+
+void on_fault(int sig, siginfo_t* info, void* context) {
+    const int saved_errno = errno;
+    const bool served = info != nullptr && info->si_code > 0 &&
+                        serve_touch(reinterpret_cast<uintptr_t>(info->si_addr));
+    errno = saved_errno;
+    if (!served) pass_on(sig, info, context);
+}
+
+}  // namespace
+
+void Window::install_fault_handler() {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGSEGV, &sa, &g_previous);
+}
+
+}  // namespace cek::coredll
