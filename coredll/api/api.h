@@ -35,6 +35,14 @@ inline HANDLE handle_from_wire(uint32_t v) {
     return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(v));
 }
 
+// FILETIME and the 64-bit count of 100 ns units the kernel speaks.
+inline FILETIME to_filetime(uint64_t t) {
+    return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)};
+}
+inline uint64_t from_filetime(const FILETIME& t) {
+    return (uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime;
+}
+
 // The length of an object name to send; beyond MAX_PATH the kernel only needs to know it is
 // too long, so the count stops there.
 inline uint32_t object_name_length(LPCWSTR name) {

@@ -10,12 +10,17 @@
 #include <cstring>
 
 #include "coredll/client/file_cache.h"
+#include "coredll/client/window.h"
 #include "coredll/api/api.h"
 
 using namespace cek::coredll;
 namespace proto = cek::proto;
 
 namespace {
+
+// A buffer address as the window knows it: a pointer into a mapping this process never touched
+// makes read() and write() fail with EFAULT instead of faulting it in (mappings.md §9).
+uint64_t address_of(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 DWORD io_error(int err) {
     switch (err) {
@@ -87,12 +92,6 @@ BOOL move_path(LPCWSTR from, LPCWSTR to, bool copy, bool fail_if_exists) {
                : FALSE;
 }
 
-FILETIME to_filetime(uint64_t t) {
-    return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)};
-}
-uint64_t from_filetime(const FILETIME& t) {
-    return (uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime;
-}
 
 void fill_find_data(const proto::FindEntryWire& e, std::span<const std::byte> name,
                     LPWIN32_FIND_DATAW out) {
@@ -135,6 +134,7 @@ BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
     while (done < nNumberOfBytesToRead) {
         ssize_t n = ::read(f.fd, out + done, nNumberOfBytesToRead - done);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EFAULT && Window::instance().touch(address_of(out + done))) continue;
         if (n < 0) {
             set_last_error(io_error(errno));
             return FALSE;
@@ -155,6 +155,7 @@ BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrit
     while (done < nNumberOfBytesToWrite) {
         ssize_t n = ::write(f.fd, in + done, nNumberOfBytesToWrite - done);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EFAULT && Window::instance().touch(address_of(in + done))) continue;
         if (n <= 0) {
             if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = done;
             set_last_error(n == 0 ? ERROR_DISK_FULL : io_error(errno));

@@ -7,12 +7,6 @@
 using namespace cek::coredll;
 namespace proto = cek::proto;
 
-namespace {
-
-FILETIME to_filetime(uint64_t t) { return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)}; }
-
-}  // namespace
-
 extern "C" {
 
 BOOL WINAPI GetFileAttributesExW(LPCWSTR lpFileName, GET_FILEEX_INFO_LEVELS fInfoLevelId,

@@ -63,8 +63,6 @@ bool valid(const SYSTEMTIME& st) {
            st.wMinute < 60 && st.wSecond < 60 && st.wMilliseconds < 1000;
 }
 
-uint64_t to_u64(const FILETIME& ft) { return (uint64_t{ft.dwHighDateTime} << 32) | ft.dwLowDateTime; }
-FILETIME to_filetime(uint64_t t) { return FILETIME{static_cast<DWORD>(t), static_cast<DWORD>(t >> 32)}; }
 
 uint64_t now_filetime() {
     timespec ts{};
@@ -138,18 +136,18 @@ BOOL WINAPI SystemTimeToFileTime(const SYSTEMTIME* lpSystemTime, LPFILETIME lpFi
 }
 
 BOOL WINAPI FileTimeToSystemTime(const FILETIME* lpFileTime, LPSYSTEMTIME lpSystemTime) {
-    if (lpFileTime == nullptr || lpSystemTime == nullptr || to_u64(*lpFileTime) > kMaxFileTime) {
+    if (lpFileTime == nullptr || lpSystemTime == nullptr || from_filetime(*lpFileTime) > kMaxFileTime) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
-    filetime_to_systemtime(to_u64(*lpFileTime), *lpSystemTime);
+    filetime_to_systemtime(from_filetime(*lpFileTime), *lpSystemTime);
     return TRUE;
 }
 
 BOOL WINAPI FileTimeToLocalFileTime(const FILETIME* lpFileTime, LPFILETIME lpLocalFileTime) {
     uint64_t out = 0;
     if (lpFileTime == nullptr || lpLocalFileTime == nullptr ||
-        !shift(to_u64(*lpFileTime), local_bias_now(), out)) {
+        !shift(from_filetime(*lpFileTime), local_bias_now(), out)) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
@@ -160,7 +158,7 @@ BOOL WINAPI FileTimeToLocalFileTime(const FILETIME* lpFileTime, LPFILETIME lpLoc
 BOOL WINAPI LocalFileTimeToFileTime(const FILETIME* lpLocalFileTime, LPFILETIME lpFileTime) {
     uint64_t out = 0;
     if (lpLocalFileTime == nullptr || lpFileTime == nullptr ||
-        !shift(to_u64(*lpLocalFileTime), -local_bias_now(), out)) {
+        !shift(from_filetime(*lpLocalFileTime), -local_bias_now(), out)) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }

@@ -79,6 +79,10 @@ public:
 
     std::mutex& lock() { return mutex_; }
 
+    // Maps the mapping at `address` as a touch would, for host calls that cannot fault it in
+    // themselves (read() into an untouched mapping fails with EFAULT): true when it was not
+    // mapped here and now is.
+    bool touch(uint64_t address);
     // Installs the SIGSEGV handler that serves touches of the window (window_fault.cpp).
     static void install_fault_handler();
 

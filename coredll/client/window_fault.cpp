@@ -34,21 +34,8 @@ struct sigaction g_previous {};
 thread_local uint64_t t_last_address = 0;
 thread_local uint64_t t_last_generation = 0;
 
-// Maps the mapping that holds `address` if the kernel names one; true when the access should
-// run again.
-bool serve_touch(uint64_t address) {
-    Window& window = Window::instance();
-    if (!window.contains(address)) return false;
-    Connection& kernel = Connection::instance();
-    if (kernel.kernel_gone() || !kernel.ensure_connected()) return false;
-    std::lock_guard guard(window.lock());
-    if (address == t_last_address && window.generation() == t_last_generation) return false;
-    t_last_address = address;
-    t_last_generation = window.generation();
-    Window::Range here;
-    // Mapped already: another thread served this range since the fault, so run it once more
-    // (if it faults again, it is the protection: the generation will not have moved).
-    if (window.mapped_here(address, here)) return true;
+// Asks the kernel for the mapping whose range holds `address` and maps it here. Window lock held.
+bool map_touched_locked(Window& window, Connection& kernel, uint64_t address) {
     proto::WindowTouchRequest req{address};
     proto::WindowTouchReply rep{};
     CallStatus status = kernel.call(req, rep);
@@ -64,6 +51,31 @@ bool serve_touch(uint64_t address) {
     const bool mapped = fd >= 0 && rep.map_base <= address &&
                         address - rep.map_base < rep.map_length && window.map(range, fd);
     if (fd >= 0) ::close(fd);
+    return mapped;
+}
+
+// The kernel connection to ask, or null when there is none to ask.
+Connection* kernel_to_ask() {
+    Connection& kernel = Connection::instance();
+    if (kernel.kernel_gone() || !kernel.ensure_connected()) return nullptr;
+    return &kernel;
+}
+
+// The fault handler's part: true when the access should run again.
+bool serve_fault(uint64_t address) {
+    Window& window = Window::instance();
+    if (!window.contains(address)) return false;
+    Connection* kernel = kernel_to_ask();
+    if (kernel == nullptr) return false;
+    std::lock_guard guard(window.lock());
+    if (address == t_last_address && window.generation() == t_last_generation) return false;
+    t_last_address = address;
+    t_last_generation = window.generation();
+    Window::Range here;
+    // Mapped already: another thread served this range since the fault, so run it once more
+    // (if it faults again, it is the protection: the generation will not have moved).
+    if (window.mapped_here(address, here)) return true;
+    const bool mapped = map_touched_locked(window, *kernel, address);
     t_last_generation = window.generation();
     return mapped;
 }
@@ -85,12 +97,21 @@ void pass_on(int sig, siginfo_t* info, void* context) {
 void on_fault(int sig, siginfo_t* info, void* context) {
     const int saved_errno = errno;
     const bool served = info != nullptr && info->si_code > 0 &&
-                        serve_touch(reinterpret_cast<uintptr_t>(info->si_addr));
+                        serve_fault(reinterpret_cast<uintptr_t>(info->si_addr));
     errno = saved_errno;
     if (!served) pass_on(sig, info, context);
 }
 
 }  // namespace
+
+bool Window::touch(uint64_t address) {
+    if (!contains(address)) return false;
+    Connection* kernel = kernel_to_ask();
+    if (kernel == nullptr) return false;
+    std::lock_guard guard(lock());
+    Range here;
+    return !mapped_here(address, here) && map_touched_locked(*this, *kernel, address);
+}
 
 void Window::install_fault_handler() {
     struct sigaction sa {};

@@ -25,6 +25,7 @@
 //   cffm <path> <access> <share> <disposition>           (CreateFileForMappingW) -> same
 //   fmap <file> <protect> <size> [name]                  -> ok <handle> <lasterror>
 //   fwrite <handle> <text> -> ok <written> | fread <handle> <n> -> ok <text>
+//   fwritefrom | freadinto <handle> <address> <n> -> ok <bytes>  (WriteFile/ReadFile at an address)
 //   seek <handle> <distance> <method> -> ok <position> | fsize <handle> -> ok <size>
 //   fflush <handle> | eof <handle> | del <path> | attrs <path> -> ok <attributes>
 // Synchronization (the answer to a wait comes when the wait ends; results in hex):
@@ -552,6 +553,14 @@ std::string run(const std::vector<std::string>& w) {
         if (!WriteFile(handle(w[1]), w[2].data(), static_cast<DWORD>(w[2].size()), &written, nullptr))
             return fail();
         return "ok " + std::to_string(written);
+    }
+    if ((cmd == "fwritefrom" || cmd == "freadinto") && w.size() >= 4) {  // data at an address
+        DWORD moved = 0;
+        const bool ok = cmd == "fwritefrom"
+                            ? WriteFile(handle(w[1]), ptr(w[2]), static_cast<DWORD>(num(w[3])), &moved, nullptr)
+                            : ReadFile(handle(w[1]), ptr(w[2]), static_cast<DWORD>(num(w[3])), &moved, nullptr);
+        if (!ok) return fail();
+        return "ok " + std::to_string(moved);
     }
     if (cmd == "fread" && w.size() >= 3) {
         std::string buf(num(w[2]), '\0');

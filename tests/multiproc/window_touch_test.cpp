@@ -76,6 +76,23 @@ TEST_CASE("a process reaches a mapping by address after unmapping its own view",
     CHECK(a->ask("read " + view + " 4") == "ok more");
 }
 
+TEST_CASE("WriteFile from and ReadFile into a mapping the process never touched",
+          "[multiproc][mapping][touch][file][ce5]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string view = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+    REQUIRE(a->ask("write " + view + " payload") == "ok");
+    std::string file = field(b->ask("open /Temp/touch-io.bin 0xC0000000 0 2"), 1);
+    // The host call cannot fault the pages in (EFAULT): the shim maps the mapping and goes on.
+    CHECK(b->ask("fwritefrom " + file + " " + view + " 7") == "ok 7");
+    CHECK(host_file(k, "Temp/touch-io.bin") == "payload");
+    REQUIRE(b->ask("seek " + file + " 0 0") == "ok 0");
+    std::string elsewhere = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+    CHECK(b->ask("freadinto " + file + " " + elsewhere + " 7") == "ok 7");
+    CHECK(a->ask("read " + elsewhere + " 7") == "ok payload");
+}
+
 TEST_CASE("a touch of a read-only file mapping reads, and a write through it faults",
           "[multiproc][mapping][touch][ce5]") {
     KernelFixture k;
