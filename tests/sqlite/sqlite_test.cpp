@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -32,9 +33,18 @@ std::string worker_program() {
     return path;
 }
 
+// The same worker with SQLite's WAL compiled in (run_sqlite_test.sh).
+std::string wal_worker_program() {
+    const char* path = std::getenv("CEK_SQLITE_WAL_WORKER");
+    if (!path || !*path)
+        throw std::runtime_error("CEK_SQLITE_WAL_WORKER is not set: run this test with meson test");
+    return path;
+}
+
 // A sqlite_worker attached to the fixture's kernel with the database open.
-std::unique_ptr<Child> open_worker(KernelFixture& k, int busy_timeout_ms = 0) {
-    auto w = std::make_unique<Child>(std::vector<std::string>{worker_program(), kDatabase},
+std::unique_ptr<Child> open_worker(KernelFixture& k, int busy_timeout_ms = 0,
+                                   const std::string& program = worker_program()) {
+    auto w = std::make_unique<Child>(std::vector<std::string>{program, kDatabase},
                                      k.client_env());
     std::string opened = w->ask("open", 30s);
     if (opened != "ok") throw std::runtime_error("sqlite_worker open: " + opened);
@@ -261,4 +271,47 @@ TEST_CASE("SQLite's CE build: a reader's shared lock keeps a writer's COMMIT bus
     REQUIRE(writer->ask("exec COMMIT") == "ok");
     CHECK(late->ask("value SELECT n FROM totals WHERE worker = 1") == "value 11");
     CHECK(reader->ask("value SELECT n FROM totals WHERE worker = 1") == "value 11");
+}
+
+TEST_CASE("SQLite's CE build with WAL: CE 5 refuses the shared-memory file's mapping at the "
+          "first statement, and no data is lost",
+          "[sqlite][wal][ce5]") {
+    KernelFixture k;
+    {
+        auto setup = open_worker(k);
+        REQUIRE(setup->ask("schema") == "ok");
+        REQUIRE(setup->ask("exec INSERT INTO totals VALUES(7, 42)") == "ok");
+        REQUIRE(setup->ask("close") == "ok");
+    }
+    auto wal = open_worker(k, 0, wal_worker_program());
+    // The switch succeeds: SQLite marks the file as WAL (header bytes 18 and 19 become 2) before
+    // it first needs the shared memory.
+    CHECK(wal->ask("text PRAGMA journal_mode=WAL") == "text wal");
+    // The first statement maps the -shm file through a CreateFileW handle, which CE 5's
+    // CreateFileMapping refuses (ERROR_INVALID_PARAMETER); SQLite reports an I/O error.
+    CHECK(wal->ask("value SELECT n FROM totals WHERE worker = 7") == "error 10 disk I/O error");
+    const std::string log = wal->ask("log");
+    CHECK(log.find("(87) winShmMap3(\\My Documents\\ledger.db) - The parameter is incorrect.") !=
+          std::string::npos);
+    REQUIRE(wal->ask("close") == "ok");
+
+    // The build without WAL refuses a file marked as WAL...
+    auto refused = open_worker(k);
+    CHECK(refused->ask("integrity") == "error 26 file is not a database");
+    REQUIRE(refused->ask("close") == "ok");
+    // ...yet nothing is lost: marked as a rollback database again (bytes 18 and 19 back to 1,
+    // what journal_mode=DELETE writes), every row is there and the database takes writes.
+    {
+        std::fstream db(k.root() + "/" + kHostDatabase,
+                        std::ios::in | std::ios::out | std::ios::binary);
+        REQUIRE(db);
+        db.seekp(18);
+        db.write("\x01\x01", 2);
+        REQUIRE(db);
+    }
+    auto check = open_worker(k);
+    CHECK(check->ask("integrity") == "integrity ok");
+    CHECK(check->ask("value SELECT n FROM totals WHERE worker = 7") == "value 42");
+    CHECK(check->ask("exec INSERT INTO totals VALUES(8, 1)") == "ok");
+    CHECK(check->ask("close") == "ok");
 }

@@ -21,6 +21,9 @@
  *                                     then "done COMMITS BUSY READS INCONSISTENT"
  *   hold WORKER ROWS                  opens a write transaction of ROWS large rows and keeps
  *                                     it open: "holding FIRSTSEQ LASTSEQ"
+ *   text SQL                          -> text T (first column of the first row, as text)
+ *   log                               -> log <SQLite's log messages since the last "log",
+ *                                        "code: message" each, joined by " | ">
  *   integrity                         -> integrity <PRAGMA integrity_check's first row>
  *   stats WORKER                      -> stats COUNT MINSEQ MAXSEQ TOTAL
  */
@@ -49,6 +52,16 @@ static void answer(const char* fmt, ...) {
     va_end(ap);
     putchar('\n');
     fflush(stdout);
+}
+
+/* SQLite's error log (SQLITE_CONFIG_LOG), kept for "log". */
+static char g_log[2048];
+
+static void log_message(void* unused, int code, const char* message) {
+    (void)unused;
+    size_t used = strlen(g_log);
+    if (used + 8 >= sizeof g_log) return;
+    snprintf(g_log + used, sizeof g_log - used, "%s%d: %s", used ? " | " : "", code, message);
 }
 
 static int is_busy(int rc) {
@@ -324,6 +337,22 @@ static void dispatch(char* line) {
         int rc = run_sql(arg, &value);
         if (rc == SQLITE_OK) answer("value %lld", (long long)value);
         else answer_failure(rc);
+    } else if (strcmp(line, "text") == 0) {
+        sqlite3_stmt* stmt = NULL;
+        int rc = sqlite3_prepare_v2(g_db, arg, -1, &stmt, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            const unsigned char* text = sqlite3_column_text(stmt, 0);
+            answer("text %s", text ? (const char*)text : "");
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            answer("text");
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_OK) answer_failure(rc);
+    } else if (strcmp(line, "log") == 0) {
+        answer("log %s", g_log);
+        g_log[0] = '\0';
     } else if (strcmp(line, "blocking") == 0) {
         cmd_blocking(arg);
     } else if (strcmp(line, "run") == 0 && sscanf(arg, "%d %d %d", &a, &b, &c) == 3 && b > 0 &&
@@ -346,6 +375,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     g_path = argv[1];
+    sqlite3_config(SQLITE_CONFIG_LOG, log_message, (void*)0);
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\r\n")] = '\0';
