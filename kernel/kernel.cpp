@@ -42,6 +42,12 @@ Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
     handles_.set_fair_share(static_cast<uint32_t>(std::min<uint64_t>(config_.handle_floor, cap)),
                             config_.max_processes);
     if (config_.copy_thread && root_) copy_worker_ = std::make_unique<CopyWorker>(kCopyChunk);
+    // A dead mapping that live processes touched by address: each is asked to let go of it.
+    window_.set_retire_observer(
+        [this](uint64_t base, uint64_t length, const std::vector<ProcessId>& holders) {
+            if (!shootdown_) return;  // no server (tests): the range waits for the processes
+            for (ProcessId holder : holders) shootdown_(holder, base, length);
+        });
 }
 
 Kernel::~Kernel() {

@@ -280,6 +280,11 @@ public:
     // view. The live mapping whose range holds it, with its descriptor to map (kernel_fd, always),
     // and the caller recorded as one that maps it. ERROR_INVALID_ADDRESS when none.
     Result<MapViewResult> touch_window(ProcessId caller, uint64_t address);
+    // A process must make a dead mapping's range it touched inaccessible: the server posts it
+    // to the process (protocol/channel.h, Shootdowns) and calls let_go_range once it has.
+    using ShootdownHook = std::function<void(ProcessId, uint64_t base, uint64_t length)>;
+    void set_shootdown(ShootdownHook hook) { shootdown_ = std::move(hook); }
+    void let_go_range(ProcessId process, uint64_t base) { window_.let_go(process, base); }
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
     // FlushViewOfFile (mappings.md §5): any address inside any mapping. nullopt: fail without
     // an error.
@@ -797,6 +802,7 @@ private:
     std::map<ProcessId, Process> processes_;
     std::function<Result<Launched>(const LaunchSpec&)> launcher_;
     std::function<bool(ProcessId)> killer_;
+    ShootdownHook shootdown_;
     std::map<uint32_t, Spawn> spawns_;  // by token
     uint32_t next_token_ = 0;
     // Programs the kernel started and has not reaped, by their record's id (the record may be

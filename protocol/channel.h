@@ -12,6 +12,8 @@
 // its doorbell eventfd.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +41,24 @@ struct Slot {
     alignas(64) std::byte reply[kReplyBytes];
 };
 
+// CE 5's global view (docs/semantics/mappings.md §9): window ranges of dead mappings this
+// process mapped by touching their address, which it must make inaccessible before the kernel
+// gives them to another mapping. The kernel writes ranges[posted % kShootdownSlots], then
+// `posted`, and sends the process shootdown_signal(); the process makes each range PROT_NONE,
+// stores `done` = posted and rings its doorbell. Nothing here is trusted by the kernel beyond
+// freeing ranges early for that process itself.
+inline constexpr uint32_t kShootdownSlots = 32;
+inline int shootdown_signal() { return SIGRTMIN + 4; }  // SIGRTMIN + 3 parks threads
+struct ShootdownRange {
+    uint64_t base;
+    uint64_t length;
+};
+struct alignas(64) Shootdowns {
+    std::atomic<uint32_t> posted;  // kernel
+    std::atomic<uint32_t> done;    // client
+    ShootdownRange ranges[kShootdownSlots];
+};
+
 struct alignas(64) ChannelHeader {
     uint32_t magic;
     uint32_t version;
@@ -48,6 +68,7 @@ struct alignas(64) ChannelHeader {
     alignas(64) std::atomic<uint64_t> busy_mask;   // client-private slot allocation
     std::atomic<uint32_t> free_seq;                // client-private: bumped when a slot frees
     std::atomic<uint32_t> free_waiters;
+    Shootdowns shootdowns;
 };
 
 struct Channel {

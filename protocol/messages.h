@@ -127,8 +127,9 @@ struct UnmapViewReply {
 // process) touched. CE 5 lets any process read and write any live mapping by address
 // (docs/semantics/mappings.md §9): the reply describes the mapping whose range holds the
 // address, and the kernel sends its descriptor (KernelFdMessage) before the reply, always. The
-// kernel remembers the process as one that touched the mapping: when the mapping dies, its
-// range is not handed out again until every such process has ended. Errors:
+// kernel remembers the process as one that touched the mapping: when the mapping dies, the
+// process is asked to let go of the range (channel.h, Shootdowns), which is not handed out
+// again until every such process has or has ended. Errors:
 // ERROR_INVALID_ADDRESS (no live mapping there, or a personality without global views).
 struct WindowTouchRequest {
     uint64_t address;

@@ -17,32 +17,19 @@
 using namespace cek::coredll;
 namespace proto = cek::proto;
 
-extern "C" {
+namespace {
 
-HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored in CE 5*/,
-                                 DWORD flProtect, DWORD dwMaximumSizeHigh,
-                                 DWORD dwMaximumSizeLow, LPCWSTR lpName) {
-    proto::CreateMappingRequest req{};
-    req.file = handle_to_wire(hFile);
-    req.protect = flProtect;
-    req.size_high = dwMaximumSizeHigh;
-    req.size_low = dwMaximumSizeLow;
-    auto extra = name_bytes(lpName, req);
-    proto::CreateMappingReply rep{};
-    if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
-    return handle_from_wire(rep.handle);
-}
+enum class MapOutcome { mapped, failed, revive_lost };
 
-LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
-                            DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
-                            SIZE_T dwNumberOfBytesToMap) {
+MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFileOffsetHigh,
+                    DWORD dwFileOffsetLow, SIZE_T dwNumberOfBytesToMap, LPVOID& address) {
     Window& window = Window::instance();
     Connection& kernel = Connection::instance();
     proto::MapViewRequest req{handle_to_wire(hFileMappingObject), dwDesiredAccess,
                               dwFileOffsetHigh, dwFileOffsetLow, dwNumberOfBytesToMap};
     proto::MapViewReply rep{};
     // Connect before taking the window lock: connecting adopts the kernel's window.
-    if (!kernel.ensure_connected()) return finish(CallStatus{}), nullptr;
+    if (!kernel.ensure_connected()) return finish(CallStatus{}), MapOutcome::failed;
     std::lock_guard guard(window.lock());
     // The ranges we could map again by ourselves: for one of those the kernel sends no
     // descriptor (kViewRevive). The lock keeps the list as it is until the view is mapped.
@@ -54,7 +41,7 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
         lingering[req.lingering++] = {r.base, r.length, r.dev, r.ino, flags, 0};
     }
     if (!finish(kernel.call(req, rep, std::as_bytes(std::span(lingering, req.lingering)))))
-        return nullptr;
+        return MapOutcome::failed;
     Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
                         (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
     if (rep.kernel_fd >= 0) {
@@ -73,19 +60,54 @@ LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
         }
         if (!mapped && kernel.kernel_gone()) {
             set_last_error(ERROR_SERVICE_NOT_ACTIVE);  // it died after its reply: views with it
-            return nullptr;
+            return MapOutcome::failed;
         }
         if (!mapped) {
-            log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
-                         rep.map_length, std::strerror(err));
             proto::UnmapViewRequest undo{rep.address};
             proto::UnmapViewReply undone{};
             (void)kernel.call(undo, undone);
+            // A lingering range named in the request was shot down meanwhile (window_fault.cpp):
+            // asked again, the kernel sends the descriptor.
+            if ((rep.flags & proto::kViewRevive) != 0) return MapOutcome::revive_lost;
+            log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
+                         rep.map_length, std::strerror(err));
             set_last_error(ERROR_NOT_ENOUGH_MEMORY);
-            return nullptr;
+            return MapOutcome::failed;
         }
     }
-    return reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+    address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+    return MapOutcome::mapped;
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE WINAPI CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES /*ignored in CE 5*/,
+                                 DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                 DWORD dwMaximumSizeLow, LPCWSTR lpName) {
+    proto::CreateMappingRequest req{};
+    req.file = handle_to_wire(hFile);
+    req.protect = flProtect;
+    req.size_high = dwMaximumSizeHigh;
+    req.size_low = dwMaximumSizeLow;
+    auto extra = name_bytes(lpName, req);
+    proto::CreateMappingReply rep{};
+    if (!finish(Connection::instance().call(req, rep, extra))) return nullptr;
+    return handle_from_wire(rep.handle);
+}
+
+
+LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+                            DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
+                            SIZE_T dwNumberOfBytesToMap) {
+    LPVOID address = nullptr;
+    MapOutcome outcome = MapOutcome::revive_lost;
+    for (int attempt = 0; attempt < 2 && outcome == MapOutcome::revive_lost; ++attempt)
+        outcome = map_view(hFileMappingObject, dwDesiredAccess, dwFileOffsetHigh, dwFileOffsetLow,
+                           dwNumberOfBytesToMap, address);
+    if (outcome == MapOutcome::revive_lost) set_last_error(ERROR_NOT_ENOUGH_MEMORY);
+    return outcome == MapOutcome::mapped ? address : nullptr;
 }
 
 BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {

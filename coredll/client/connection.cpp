@@ -174,6 +174,7 @@ void Connection::atfork_child() {
     c.fd_mutex_.unlock();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();
+    Window::publish_shootdowns(nullptr, -1);
     Window::instance().reset_after_fork();
     Window::instance().lock().unlock();
     if (c.sock_ >= 0) ::close(c.sock_);
@@ -306,6 +307,7 @@ bool Connection::try_connect(int& err) {
     page_ = static_cast<const proto::KernelPage*>(page_region_->get_address());
     doorbell_ = fds[2];
     sock_ = sock;
+    if (this == &instance()) Window::publish_shootdowns(&channel_->header.shootdowns, doorbell_);
     if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
         log()->error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
                      reply.window_base, reply.window_size);

@@ -61,6 +61,7 @@ bool Window::map(const Range& range, int fd) {
         errno = EINVAL;
         return false;
     }
+    reconcile();
     drop_lingering_over(range.base, range.length);
     int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
     void* want = reinterpret_cast<void*>(range.base);
@@ -73,6 +74,7 @@ bool Window::map(const Range& range, int fd) {
 
 bool Window::revive(const Range& range) {
     if (revoked_) return false;
+    reconcile();
     for (size_t i = 0; i < lingering_.size(); ++i) {
         const Range& r = lingering_[i];
         if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
@@ -95,6 +97,7 @@ bool Window::revive(const Range& range) {
 }
 
 void Window::release(uint64_t base, uint64_t length) {
+    reconcile();
     auto it = mapped_.find(base);
     if (it != mapped_.end() && it->second.length == length && length <= kLingerBytes &&
         ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
@@ -110,6 +113,7 @@ void Window::release(uint64_t base, uint64_t length) {
 bool Window::claim(uint64_t base, uint64_t length) {
     std::lock_guard guard(mutex_);
     if (base < base_ || length > size_ || base - base_ > size_ - length) return false;
+    reconcile();
     drop_lingering_over(base, length);
     return true;
 }
@@ -127,7 +131,8 @@ void Window::drop_lingering_over(uint64_t base, uint64_t length) {
     }
 }
 
-bool Window::mapped_here(uint64_t address, Range& range) const {
+bool Window::mapped_here(uint64_t address, Range& range) {
+    reconcile();
     auto it = mapped_.upper_bound(address);
     if (it == mapped_.begin()) return false;
     --it;
@@ -136,12 +141,64 @@ bool Window::mapped_here(uint64_t address, Range& range) const {
     return true;
 }
 
+void Window::shoot_down(proto::Shootdowns& ring) {
+    // The ring is shared memory: a count that makes no sense is clamped, a range outside the
+    // window skipped.
+    uint32_t done = ring.done.load(std::memory_order_relaxed);
+    for (;;) {
+        const uint32_t posted = ring.posted.load(std::memory_order_acquire);
+        if (posted - done > proto::kShootdownSlots) done = posted - proto::kShootdownSlots;
+        if (done == posted) return;
+        for (; done != posted; ++done) {
+            const proto::ShootdownRange r = ring.ranges[done % proto::kShootdownSlots];
+            if (r.length == 0 || r.base < base_ || r.length > size_ ||
+                r.base - base_ > size_ - r.length)
+                continue;
+            ::mmap(reinterpret_cast<void*>(r.base), r.length, PROT_NONE,
+                   kReserveFlags | MAP_FIXED, -1, 0);
+            const uint64_t n = shot_count_.load(std::memory_order_relaxed);
+            shot_bases_[n % kShotRecord].store(r.base, std::memory_order_relaxed);
+            shot_count_.store(n + 1, std::memory_order_release);
+        }
+        ring.done.store(done, std::memory_order_release);
+    }
+}
+
+bool Window::shot_since(uint64_t count, uint64_t base) const {
+    const uint64_t n = shot_count_.load(std::memory_order_acquire);
+    if (n - count > kShotRecord) return true;  // records lost: assume the worst
+    for (uint64_t i = count; i < n; ++i)
+        if (shot_bases_[i % kShotRecord].load(std::memory_order_relaxed) == base) return true;
+    return shot_count_.load(std::memory_order_acquire) - count > kShotRecord;
+}
+
+void Window::reconcile() {
+    const uint64_t n = shot_count_.load(std::memory_order_acquire);
+    if (n == reconciled_) return;
+    auto forget = [this](uint64_t base) {
+        auto it = mapped_.find(base);
+        if (it != mapped_.end() && it->second.touched) mapped_.erase(it);
+        std::erase_if(lingering_, [base](const Range& r) { return r.base == base; });
+    };
+    bool lost = n - reconciled_ > kShotRecord;
+    for (uint64_t i = reconciled_; !lost && i < n; ++i)
+        forget(shot_bases_[i % kShotRecord].load(std::memory_order_relaxed));
+    lost = lost || shot_count_.load(std::memory_order_acquire) - reconciled_ > kShotRecord;
+    if (lost) {  // more than the record holds: forget every touched and lingering range
+        std::erase_if(mapped_, [](const auto& entry) { return entry.second.touched; });
+        while (!lingering_.empty()) drop_lingering(lingering_.size() - 1);
+    }
+    reconciled_ = n;
+    ++generation_;
+}
+
 void Window::reset_after_fork() {
     if (size_ != 0)
         ::mmap(reinterpret_cast<void*>(base_), size_, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     mapped_.clear();
     lingering_.clear();
     revoked_ = false;
+    reconciled_ = shot_count_.load(std::memory_order_relaxed);
 }
 
 void Window::revoke() {

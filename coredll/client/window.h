@@ -19,10 +19,13 @@
 // there, and its range is mapped here as a first view's would be (Range::touched).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <vector>
+
+#include "protocol/channel.h"
 
 namespace cek::coredll {
 
@@ -51,13 +54,16 @@ public:
     // descriptor must be taken and map() called.
     bool revive(const Range& range);
     // The ranges revive() could map again, for the kernel (MapViewRequest), oldest first.
-    const std::vector<Range>& lingering() const { return lingering_; }
+    const std::vector<Range>& lingering() {
+        reconcile();
+        return lingering_;
+    }
     // Maps `fd` (whose identity is range.dev, range.ino) over the mapping's range. False
     // (errno set) if the host refuses.
     bool map(const Range& range, int fd);
     void release(uint64_t base, uint64_t length);
     // Whether `address` lies in a mapping this process has mapped; its range if so.
-    bool mapped_here(uint64_t address, Range& range) const;
+    bool mapped_here(uint64_t address, Range& range);
 
     // Whether `address` lies in the window.
     bool contains(uint64_t address) const { return address - base_ < size_; }
@@ -67,9 +73,11 @@ public:
     // range must never be revived over pages that are no longer its file's).
     bool claim(uint64_t base, uint64_t length);
 
-    // Bumped by every map, revive and release: the fault handler tells a fault it has already
-    // served (a real protection fault) from one another thread's mapping just served.
-    uint64_t generation() const { return generation_; }
+    // Moves with every map, revive, release and shootdown: the fault handler tells a fault it
+    // has already served (a real protection fault) from one another thread's mapping just served.
+    uint64_t generation() const {
+        return generation_ + shot_count_.load(std::memory_order_acquire);
+    }
 
     // After fork(): the child starts with an empty window (CE: a new process has no views).
     void reset_after_fork();
@@ -83,14 +91,27 @@ public:
     // themselves (read() into an untouched mapping fails with EFAULT): true when it was not
     // mapped here and now is.
     bool touch(uint64_t address);
-    // Installs the SIGSEGV handler that serves touches of the window (window_fault.cpp).
+    // Installs the SIGSEGV handler that serves touches of the window, and the handler of the
+    // kernel's shootdown signal (window_fault.cpp).
     static void install_fault_handler();
+    // The connection's Shootdowns ring and doorbell (null, -1 when not connected).
+    static void publish_shootdowns(proto::Shootdowns* ring, int doorbell);
+
+    // Shootdowns (protocol/channel.h): a dead mapping this process touched goes back to the
+    // reservation. shoot_down runs in the signal handler, without the lock: it only mmaps the
+    // ranges PROT_NONE and records their bases, which the next locked call forgets (reconcile).
+    void shoot_down(proto::Shootdowns& ring);
+    uint64_t shots() const { return shot_count_.load(std::memory_order_acquire); }
+    // Whether a shootdown of `base` was recorded since shots() was `count`.
+    bool shot_since(uint64_t count, uint64_t base) const;
 
 private:
     Window();
     bool reserve(uint64_t base, uint64_t size);
     void drop_lingering(size_t index);  // back to the reservation
     void drop_lingering_over(uint64_t base, uint64_t length);
+    // Forgets the touched ranges and lingering ranges shot down since the last call. Lock held.
+    void reconcile();
 
     uint64_t base_ = 0;
     uint64_t size_ = 0;
@@ -98,6 +119,10 @@ private:
     std::vector<Range> lingering_;      // oldest first
     bool revoked_ = false;
     uint64_t generation_ = 0;
+    static constexpr size_t kShotRecord = 64;
+    std::atomic<uint64_t> shot_count_{0};
+    std::atomic<uint64_t> shot_bases_[kShotRecord]{};
+    uint64_t reconciled_ = 0;
     std::mutex mutex_;
 };
 

@@ -8,6 +8,11 @@
 // handled SIGSEGV before (a sanitizer's or the application's handler) or ends the process as it
 // would have without us.
 //
+// When a mapping the process touched dies, the kernel posts its range to the channel's
+// Shootdowns ring and sends shootdown_signal(); on_shootdown returns the range to the
+// reservation, so the next access faults as CE's would, and tells the kernel, which may then
+// give the range to another mapping.
+//
 // Why taking locks here is safe: only synchronous faults (si_code > 0) in the window are served,
 // so the handler runs on the faulting thread at the faulting instruction, which is application
 // code or the shim copying the application's data. The shim never touches application memory
@@ -16,6 +21,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
@@ -36,6 +42,7 @@ thread_local uint64_t t_last_generation = 0;
 
 // Asks the kernel for the mapping whose range holds `address` and maps it here. Window lock held.
 bool map_touched_locked(Window& window, Connection& kernel, uint64_t address) {
+    const uint64_t shots = window.shots();
     proto::WindowTouchRequest req{address};
     proto::WindowTouchReply rep{};
     CallStatus status = kernel.call(req, rep);
@@ -48,9 +55,15 @@ bool map_touched_locked(Window& window, Connection& kernel, uint64_t address) {
                         rep.dev,
                         rep.ino,
                         true};
-    const bool mapped = fd >= 0 && rep.map_base <= address &&
-                        address - rep.map_base < rep.map_length && window.map(range, fd);
+    bool mapped = fd >= 0 && rep.map_base <= address && address - rep.map_base < rep.map_length &&
+                  window.map(range, fd);
     if (fd >= 0) ::close(fd);
+    // The mapping died after the kernel answered and this process already let go of its range,
+    // which may be another mapping's now: what was just mapped is stale.
+    if (mapped && window.shot_since(shots, range.base)) {
+        window.release(range.base, range.length);
+        mapped = false;
+    }
     return mapped;
 }
 
@@ -78,6 +91,33 @@ bool serve_fault(uint64_t address) {
     const bool mapped = map_touched_locked(window, *kernel, address);
     t_last_generation = window.generation();
     return mapped;
+}
+
+// The channel's Shootdowns ring and doorbell, published by the connection.
+std::atomic<proto::Shootdowns*> g_ring{nullptr};
+std::atomic<int> g_doorbell{-1};
+std::atomic<bool> g_shooting{false};
+
+// The kernel's shootdown signal: dead mappings' ranges this process touched go back to the
+// reservation. Asynchronous, so it takes no lock: Window::shoot_down only mmaps and records.
+// One thread at a time does the work; a thread that finds it taken leaves it to that one, which
+// looks again after letting go, so no posted range is left behind.
+void on_shootdown(int) {
+    const int saved_errno = errno;
+    proto::Shootdowns* ring = g_ring.load(std::memory_order_acquire);
+    while (ring != nullptr && !g_shooting.exchange(true, std::memory_order_acquire)) {
+        Window::instance().shoot_down(*ring);
+        g_shooting.store(false, std::memory_order_release);
+        if (ring->posted.load(std::memory_order_acquire) ==
+            ring->done.load(std::memory_order_acquire))
+            break;
+    }
+    const int bell = g_doorbell.load(std::memory_order_acquire);
+    if (bell >= 0) {
+        const uint64_t one = 1;
+        (void)!::write(bell, &one, sizeof one);  // the kernel frees the ranges once it looks
+    }
+    errno = saved_errno;
 }
 
 void pass_on(int sig, siginfo_t* info, void* context) {
@@ -119,6 +159,16 @@ void Window::install_fault_handler() {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGSEGV, &sa, &g_previous);
+    struct sigaction shoot {};
+    shoot.sa_handler = on_shootdown;
+    shoot.sa_flags = SA_RESTART;
+    sigemptyset(&shoot.sa_mask);
+    ::sigaction(proto::shootdown_signal(), &shoot, nullptr);
+}
+
+void Window::publish_shootdowns(proto::Shootdowns* ring, int doorbell) {
+    g_doorbell.store(doorbell, std::memory_order_release);
+    g_ring.store(ring, std::memory_order_release);
 }
 
 }  // namespace cek::coredll

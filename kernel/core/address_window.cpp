@@ -73,6 +73,15 @@ void AddressWindow::retire(uint64_t address, std::vector<ProcessId> holders) {
     it->second.owner = nullptr;
     it->second.holders = std::move(holders);
     ++retired_;
+    if (on_retire_) on_retire_(address, it->second.length, it->second.holders);
+}
+
+void AddressWindow::let_go(ProcessId holder, uint64_t address) {
+    auto it = used_.find(address);
+    if (it == used_.end() || it->second.owner != nullptr) return;
+    if (std::erase(it->second.holders, holder) == 0 || !it->second.holders.empty()) return;
+    --retired_;
+    free(address);
 }
 
 void AddressWindow::let_go(ProcessId holder) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
@@ -24,12 +25,19 @@ public:
     std::optional<uint64_t> allocate(uint64_t length, KernelObject* owner);
     void free(uint64_t address);
     // Frees the range at `address` once every one of `holders` has let go (let_go): CE 5's
-    // global view lets processes map a mapping by touching its address, and such a process keeps
-    // those pages until it ends, so the range must not show another mapping meanwhile. An
-    // empty `holders` frees at once. Until then the range has no owner and counts as in use.
+    // global view lets processes map a mapping by touching its address, and such a process
+    // keeps those pages until it has unmapped them (a shootdown) or ended, so the range must not
+    // show another mapping meanwhile. An empty `holders` frees at once. Until then the range has
+    // no owner and counts as in use; the observer hears of it.
     void retire(uint64_t address, std::vector<ProcessId> holders);
     // `holder` has ended: frees each retired range it was the last holder of.
     void let_go(ProcessId holder);
+    // `holder` no longer maps the retired range at `address` (it made it inaccessible).
+    void let_go(ProcessId holder, uint64_t address);
+    // Told of each range retire() keeps, with its holders (the kernel asks them to let go).
+    using RetireObserver =
+        std::function<void(uint64_t base, uint64_t length, const std::vector<ProcessId>&)>;
+    void set_retire_observer(RetireObserver observer) { on_retire_ = std::move(observer); }
     size_t retired_count() const { return retired_; }
 
     // The owner whose range contains `address`, and that range's start, or null.
@@ -52,6 +60,7 @@ private:
     uint64_t size_;
     uint64_t in_use_ = 0;
     size_t retired_ = 0;
+    RetireObserver on_retire_;
     std::map<uint64_t, uint64_t> free_;  // start -> length, coalesced
     std::map<uint64_t, Used> used_;      // start -> range
 };

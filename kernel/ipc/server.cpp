@@ -23,6 +23,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <spawn.h>
 #include <string>
@@ -90,6 +91,13 @@ struct Server::Client {
     proto::Channel* channel = nullptr;
     std::array<uint32_t, proto::kSlotCount> last_seq{};
     uint64_t pending = 0;  // slots whose request (a wait) is answered later
+    // Dead mappings' ranges the process must make inaccessible (protocol/channel.h,
+    // Shootdowns): posted counts what the kernel wrote (its own count, never read back),
+    // acked what the process confirmed; in_flight holds the posted bases not yet confirmed.
+    uint32_t shoot_posted = 0;
+    uint32_t shoot_acked = 0;
+    std::deque<uint64_t> shoot_in_flight;
+    std::deque<proto::ShootdownRange> shoot_backlog;  // waiting for room in the ring
     // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
     log::RateLimit complaints{1, 5};
 };
@@ -190,6 +198,9 @@ Server::Server(Kernel& kernel, ServerOptions options)
     kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
     kernel_.set_launcher([this](const LaunchSpec& spec) { return launch(spec); });
     kernel_.set_killer([this](ProcessId id) { return kill_process(id); });
+    kernel_.set_shootdown([this](ProcessId id, uint64_t base, uint64_t length) {
+        post_shootdown(id, base, length);
+    });
 }
 
 namespace {
@@ -294,6 +305,47 @@ bool Server::kill_process(ProcessId id) {
     return pid > 0 && ::kill(pid, SIGKILL) == 0;
 }
 
+void Server::post_shootdown(ProcessId id, uint64_t base, uint64_t length) {
+    auto it = by_process_.find(id.raw);
+    // No channel to post to: the range stays retired until that process has gone.
+    if (it == by_process_.end() || it->second->dead || it->second->channel == nullptr) return;
+    it->second->shoot_backlog.push_back({base, length});
+    flush_shootdowns(*it->second);
+}
+
+void Server::flush_shootdowns(Client& c) {
+    proto::Shootdowns& ring = c.channel->header.shootdowns;
+    bool posted = false;
+    while (!c.shoot_backlog.empty() && c.shoot_posted - c.shoot_acked < proto::kShootdownSlots) {
+        ring.ranges[c.shoot_posted % proto::kShootdownSlots] = c.shoot_backlog.front();
+        c.shoot_in_flight.push_back(c.shoot_backlog.front().base);
+        c.shoot_backlog.pop_front();
+        ++c.shoot_posted;
+        posted = true;
+    }
+    if (!posted) return;
+    ring.posted.store(c.shoot_posted, std::memory_order_release);
+    const int sig = proto::shootdown_signal();
+    const bool sent = c.pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, c.pidfd, sig, nullptr, 0) == 0
+                                   : c.pid > 0 && ::kill(c.pid, sig) == 0;
+    // Unsent (a peer in a PID namespace this kernel cannot see): the process still finds the
+    // ranges at its next fault in the window, and they are freed when it ends at the latest.
+    if (!sent) log::ipc()->debug("pid={}: shootdown signal not sent: {}", c.pid, std::strerror(errno));
+}
+
+void Server::check_shootdowns(Client& c) {
+    if (c.shoot_posted == c.shoot_acked || c.channel == nullptr) return;
+    const uint32_t done = c.channel->header.shootdowns.done.load(std::memory_order_acquire);
+    const uint32_t confirmed = done - c.shoot_acked;
+    if (confirmed > c.shoot_posted - c.shoot_acked) return;  // not a count we posted: ignored
+    for (uint32_t i = 0; i < confirmed; ++i) {
+        kernel_.let_go_range(c.id, c.shoot_in_flight.front());
+        c.shoot_in_flight.pop_front();
+    }
+    c.shoot_acked = done;
+    flush_shootdowns(c);
+}
+
 void Server::on_child_exit(Child& child) {
     int status = 0;
     pid_t r;
@@ -367,6 +419,7 @@ std::string Server::channel_state(ProcessId id) const {
 }
 
 Server::~Server() {
+    kernel_.set_shootdown(nullptr);  // the processes are going; nobody to post to
     kernel_.set_channel_probe(nullptr);
     kernel_.set_liveness_probe(nullptr);
     for (auto& [p, c] : clients_) {
@@ -923,6 +976,7 @@ int Server::run() {
             case SourceKind::Doorbell: {
                 uint64_t v;
                 if (src->client->doorbell >= 0) (void)::read(src->client->doorbell, &v, sizeof v);
+                check_shootdowns(*src->client);  // a process confirms them by ringing
                 break;
             }
             case SourceKind::Background:

@@ -61,6 +61,11 @@ private:
     // environment and this instance's, watches its pidfd; and TerminateProcess's (set_killer).
     Result<Launched> launch(const LaunchSpec& spec);
     bool kill_process(ProcessId id);
+    // CE 5's global view: a dead mapping's range `id` touched goes to its channel's
+    // Shootdowns ring (and a signal); its confirmation frees the range for that process.
+    void post_shootdown(ProcessId id, uint64_t base, uint64_t length);
+    void flush_shootdowns(Client& c);
+    void check_shootdowns(Client& c);
     // A program the kernel started has exited: reaps it, detaches its connection, tells the
     // kernel its status.
     void on_child_exit(Child& child);

@@ -6,7 +6,7 @@
 // process, is base + offset inside it (CE 5). Its size never changes after creation.
 // Protection is per mapping (CE 5): every view of a read-write mapping is writable.
 // Lifetime: references from its handle entry and from each view; the destructor returns the
-// window range (retired while processes that touched it by address live, CE 5's global view)
+// window range (retired until processes that touched it by address let go, CE 5's global view)
 // and closes the backing descriptor.
 #pragma once
 
@@ -51,7 +51,7 @@ public:
     void view_removed() { --views_; }
 
     // CE 5's global view: processes that mapped the range by touching its address. They do not
-    // keep the mapping alive; they keep its range from being reused until they end.
+    // keep the mapping alive; they keep its range from being reused until they let go of it.
     void touched_by(ProcessId process);
     void forget_toucher(ProcessId process);
     size_t toucher_count() const { return touchers_.size(); }

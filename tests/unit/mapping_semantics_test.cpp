@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "protocol/snapshot.h"
@@ -1054,6 +1055,36 @@ TEST_CASE("A toucher that ends before the mapping does not hold its range afterw
     s.k.detach_process(b);
     REQUIRE(s.k.unmap_view(a, v.address).ok());
     REQUIRE(s.k.close_handle(a, h).ok());
+    CHECK(s.k.window().retired_count() == 0);
+    CHECK(s.view(a, s.make(a, 65536)).map_base == v.map_base);
+}
+
+TEST_CASE("A dead mapping's range is posted to each living toucher and freed once all let go",
+          "[unit][mapping][touch][ce5]") {
+    Scene s;
+    std::vector<std::tuple<uint32_t, uint64_t, uint64_t>> posted;
+    s.k.set_shootdown([&](ProcessId p, uint64_t base, uint64_t length) {
+        posted.emplace_back(p.raw, base, length);
+    });
+    auto a = s.attach();
+    auto b = s.attach();
+    auto c = s.attach();
+    auto h = s.make(a, 65536);
+    auto v = s.view(a, h);
+    REQUIRE(s.k.touch_window(b, v.address).ok());
+    REQUIRE(s.k.touch_window(c, v.address + 4096).ok());
+    REQUIRE(s.k.touch_window(c, v.address).ok());  // once per process, however often
+    REQUIRE(s.k.unmap_view(a, v.address).ok());
+    CHECK(posted.empty());  // alive while its handle is open
+    REQUIRE(s.k.close_handle(a, h).ok());
+    REQUIRE(posted.size() == 2);
+    CHECK(posted[0] == std::tuple(b.raw, v.map_base, v.map_length));
+    CHECK(posted[1] == std::tuple(c.raw, v.map_base, v.map_length));
+    s.k.let_go_range(b, v.map_base);
+    CHECK(s.k.window().retired_count() == 1);
+    s.k.let_go_range(b, v.map_base);  // twice: nothing more
+    CHECK(s.k.window().retired_count() == 1);
+    s.k.let_go_range(c, v.map_base);
     CHECK(s.k.window().retired_count() == 0);
     CHECK(s.view(a, s.make(a, 65536)).map_base == v.map_base);
 }
