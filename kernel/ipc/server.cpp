@@ -74,6 +74,9 @@ struct Server::Child {
     }
 };
 
+// Ranges one process may keep out of use by not letting go (besides an eighth of the window).
+constexpr size_t kMaxShootdowns = 256;
+
 struct Server::Client {
     int sock = -1;
     int doorbell = -1;
@@ -93,11 +96,12 @@ struct Server::Client {
     uint64_t pending = 0;  // slots whose request (a wait) is answered later
     // Dead mappings' ranges the process must make inaccessible (protocol/channel.h,
     // Shootdowns): posted counts what the kernel wrote (its own count, never read back),
-    // acked what the process confirmed; in_flight holds the posted bases not yet confirmed.
+    // acked what the process confirmed; in_flight holds the posted ranges not yet confirmed.
     uint32_t shoot_posted = 0;
     uint32_t shoot_acked = 0;
-    std::deque<uint64_t> shoot_in_flight;
+    std::deque<proto::ShootdownRange> shoot_in_flight;
     std::deque<proto::ShootdownRange> shoot_backlog;  // waiting for room in the ring
+    uint64_t shoot_bytes = 0;                         // of both
     // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
     log::RateLimit complaints{1, 5};
 };
@@ -309,8 +313,21 @@ void Server::post_shootdown(ProcessId id, uint64_t base, uint64_t length) {
     auto it = by_process_.find(id.raw);
     // No channel to post to: the range stays retired until that process has gone.
     if (it == by_process_.end() || it->second->dead || it->second->channel == nullptr) return;
-    it->second->shoot_backlog.push_back({base, length});
-    flush_shootdowns(*it->second);
+    Client& c = *it->second;
+    // A process that does not let go (it blocks the signal) may hold only so much of the window
+    // out of use. Past that the range is freed at once: in CE 5 it could touch that range's next
+    // mapping anyway; it only misses the fault CE would give it on a dead one.
+    const size_t entries = c.shoot_in_flight.size() + c.shoot_backlog.size();
+    if (entries >= kMaxShootdowns || c.shoot_bytes + length > kernel_.config().window_size / 8) {
+        if (c.complaints.allow(proto::monotonic_ns()))
+            log::ipc()->warn("pid={} process={}: {} ranges not let go; the window reuses them",
+                             c.pid, c.id.raw, entries);
+        kernel_.let_go_range(id, base);
+        return;
+    }
+    c.shoot_backlog.push_back({base, length});
+    c.shoot_bytes += length;
+    flush_shootdowns(c);
 }
 
 void Server::flush_shootdowns(Client& c) {
@@ -318,7 +335,7 @@ void Server::flush_shootdowns(Client& c) {
     bool posted = false;
     while (!c.shoot_backlog.empty() && c.shoot_posted - c.shoot_acked < proto::kShootdownSlots) {
         ring.ranges[c.shoot_posted % proto::kShootdownSlots] = c.shoot_backlog.front();
-        c.shoot_in_flight.push_back(c.shoot_backlog.front().base);
+        c.shoot_in_flight.push_back(c.shoot_backlog.front());
         c.shoot_backlog.pop_front();
         ++c.shoot_posted;
         posted = true;
@@ -339,8 +356,10 @@ void Server::check_shootdowns(Client& c) {
     const uint32_t confirmed = done - c.shoot_acked;
     if (confirmed > c.shoot_posted - c.shoot_acked) return;  // not a count we posted: ignored
     for (uint32_t i = 0; i < confirmed; ++i) {
-        kernel_.let_go_range(c.id, c.shoot_in_flight.front());
+        const proto::ShootdownRange r = c.shoot_in_flight.front();
         c.shoot_in_flight.pop_front();
+        c.shoot_bytes -= r.length;
+        kernel_.let_go_range(c.id, r.base);
     }
     c.shoot_acked = done;
     flush_shootdowns(c);
