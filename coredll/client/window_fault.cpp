@@ -74,10 +74,13 @@ Connection* kernel_to_ask() {
     return &kernel;
 }
 
+void drain_shootdowns();
+
 // The fault handler's part: true when the access should run again.
 bool serve_fault(uint64_t address) {
     Window& window = Window::instance();
     if (!window.contains(address)) return false;
+    drain_shootdowns();  // ranges posted without a signal that arrived (it could not be sent)
     Connection* kernel = kernel_to_ask();
     if (kernel == nullptr) return false;
     std::lock_guard guard(window.lock());
@@ -98,14 +101,17 @@ std::atomic<proto::Shootdowns*> g_ring{nullptr};
 std::atomic<int> g_doorbell{-1};
 std::atomic<bool> g_shooting{false};
 
-// The kernel's shootdown signal: dead mappings' ranges this process touched go back to the
-// reservation. Asynchronous, so it takes no lock: Window::shoot_down only mmaps and records.
-// One thread at a time does the work; a thread that finds it taken leaves it to that one, which
-// looks again after letting go, so no posted range is left behind.
-void on_shootdown(int) {
-    const int saved_errno = errno;
+// The kernel's shootdown signal (and any fault in the window): dead mappings' ranges this
+// process touched go back to the reservation. Asynchronous, so it takes no lock:
+// Window::shoot_down only mmaps and records. One thread at a time does the work; a thread that
+// finds it taken leaves it to that one, which looks again after letting go, so no posted range
+// is left behind.
+void drain_shootdowns() {
     proto::Shootdowns* ring = g_ring.load(std::memory_order_acquire);
-    while (ring != nullptr && !g_shooting.exchange(true, std::memory_order_acquire)) {
+    if (ring == nullptr || ring->posted.load(std::memory_order_acquire) ==
+                               ring->done.load(std::memory_order_acquire))
+        return;
+    while (!g_shooting.exchange(true, std::memory_order_acquire)) {
         Window::instance().shoot_down(*ring);
         g_shooting.store(false, std::memory_order_release);
         if (ring->posted.load(std::memory_order_acquire) ==
@@ -117,6 +123,11 @@ void on_shootdown(int) {
         const uint64_t one = 1;
         (void)!::write(bell, &one, sizeof one);  // the kernel frees the ranges once it looks
     }
+}
+
+void on_shootdown(int) {
+    const int saved_errno = errno;
+    drain_shootdowns();
     errno = saved_errno;
 }
 

@@ -343,11 +343,13 @@ void Server::flush_shootdowns(Client& c) {
     if (!posted) return;
     ring.posted.store(c.shoot_posted, std::memory_order_release);
     const int sig = proto::shootdown_signal();
-    const bool sent = c.pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, c.pidfd, sig, nullptr, 0) == 0
-                                   : c.pid > 0 && ::kill(c.pid, sig) == 0;
-    // Unsent (a peer in a PID namespace this kernel cannot see): the process still finds the
-    // ranges at its next fault in the window, and they are freed when it ends at the latest.
-    if (!sent) log::ipc()->debug("pid={}: shootdown signal not sent: {}", c.pid, std::strerror(errno));
+    const bool sent = c.pidfd >= 0
+                          ? ::syscall(SYS_pidfd_send_signal, c.pidfd, sig, nullptr, 0) == 0
+                          : c.pid > 0 && ::kill(c.pid, sig) == 0;
+    // Unsent (a peer in a PID namespace this kernel cannot see): the process takes the ranges at
+    // its next fault anywhere in the window, and they are freed when it ends at the latest.
+    if (!sent)
+        log::ipc()->debug("pid={}: shootdown signal not sent: {}", c.pid, std::strerror(errno));
 }
 
 void Server::check_shootdowns(Client& c) {

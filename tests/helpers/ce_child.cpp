@@ -556,9 +556,9 @@ std::string run(const std::vector<std::string>& w) {
     }
     if ((cmd == "fwritefrom" || cmd == "freadinto") && w.size() >= 4) {  // data at an address
         DWORD moved = 0;
-        const bool ok = cmd == "fwritefrom"
-                            ? WriteFile(handle(w[1]), ptr(w[2]), static_cast<DWORD>(num(w[3])), &moved, nullptr)
-                            : ReadFile(handle(w[1]), ptr(w[2]), static_cast<DWORD>(num(w[3])), &moved, nullptr);
+        const auto n = static_cast<DWORD>(num(w[3]));
+        const bool ok = cmd == "fwritefrom" ? WriteFile(handle(w[1]), ptr(w[2]), n, &moved, nullptr)
+                                            : ReadFile(handle(w[1]), ptr(w[2]), n, &moved, nullptr);
         if (!ok) return fail();
         return "ok " + std::to_string(moved);
     }

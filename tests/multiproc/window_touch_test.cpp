@@ -20,6 +20,15 @@ std::string offset_address(const std::string& address, uint64_t offset) {
     return text;
 }
 
+// A view of a new unnamed RAM mapping of `size` bytes in `process`: its address.
+std::string new_ram_view(Child& process, const std::string& size = "65536") {
+    const std::string created = process.ask("create - " + size + " 4");
+    REQUIRE(field(created, 0) == "ok");
+    const std::string view = process.ask("map " + field(created, 1) + " 0xF001F 0 0");
+    REQUIRE(field(view, 0) == "ok");
+    return field(view, 1);
+}
+
 }  // namespace
 
 TEST_CASE("a process reads and writes another's mapping by address without a view",
@@ -27,9 +36,7 @@ TEST_CASE("a process reads and writes another's mapping by address without a vie
     KernelFixture k;
     auto a = k.spawn_child();
     auto b = k.spawn_child();
-    std::string created = a->ask("create - 100000 4");  // unnamed: b has no way to open it
-    REQUIRE(field(created, 0) == "ok");
-    std::string view = field(a->ask("map " + field(created, 1) + " 0xF001F 0 0"), 1);
+    const std::string view = new_ram_view(*a, "100000");  // unnamed: b cannot open it
     REQUIRE(a->ask("write " + view + " from-a") == "ok");
     CHECK(b->ask("read " + view + " 6") == "ok from-a");
     // Anywhere in the range, in both directions, the same pages.
@@ -51,8 +58,7 @@ TEST_CASE("threads touching one range at once all see the mapping",
     KernelFixture k;
     auto a = k.spawn_child();
     auto b = k.spawn_child();
-    std::string created = a->ask("create - 65536 4");
-    std::string view = field(a->ask("map " + field(created, 1) + " 0xF001F 0 0"), 1);
+    const std::string view = new_ram_view(*a);
     REQUIRE(a->ask("write " + offset_address(view, 4096) + " shared") == "ok");
     CHECK(b->ask("mtread " + offset_address(view, 4096) + " 6 8") == "ok shared");
 }
@@ -81,14 +87,14 @@ TEST_CASE("WriteFile from and ReadFile into a mapping the process never touched"
     KernelFixture k;
     auto a = k.spawn_child();
     auto b = k.spawn_child();
-    std::string view = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+    std::string view = new_ram_view(*a);
     REQUIRE(a->ask("write " + view + " payload") == "ok");
     std::string file = field(b->ask("open /Temp/touch-io.bin 0xC0000000 0 2"), 1);
     // The host call cannot fault the pages in (EFAULT): the shim maps the mapping and goes on.
     CHECK(b->ask("fwritefrom " + file + " " + view + " 7") == "ok 7");
     CHECK(host_file(k, "Temp/touch-io.bin") == "payload");
     REQUIRE(b->ask("seek " + file + " 0 0") == "ok 0");
-    std::string elsewhere = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+    std::string elsewhere = new_ram_view(*a);
     CHECK(b->ask("freadinto " + file + " " + elsewhere + " 7") == "ok 7");
     CHECK(a->ask("read " + elsewhere + " 7") == "ok payload");
 }
@@ -115,7 +121,7 @@ TEST_CASE("a touch of a window address no mapping holds faults",
     KernelFixture k;
     auto a = k.spawn_child();
     auto b = spawn_child_that_may_fault(k);
-    std::string view = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+    std::string view = new_ram_view(*a);
     REQUIRE(b->ask("read " + view + " 1").rfind("ok", 0) == 0);
     expect_segv(*b, "read " + offset_address(view, 1ULL << 30) + " 1");
 }
@@ -145,7 +151,7 @@ TEST_CASE("a mapping freed before or after the touch faults, and its range is re
     REQUIRE(bystander->ask("ping") == "ok");
     std::string reused;
     for (int i = 0; i < 200 && reused != view; ++i)  // the kernel reads its doorbell in turn
-        reused = field(a->ask("map " + field(a->ask("create - 65536 4"), 1) + " 0xF001F 0 0"), 1);
+        reused = new_ram_view(*a);
     CHECK(reused == view);
     REQUIRE(a->ask("write " + view + " new") == "ok");
     CHECK(bystander->ask("read " + view + " 3") == "ok new");  // the new mapping, by a touch

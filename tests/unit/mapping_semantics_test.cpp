@@ -976,7 +976,8 @@ TEST_CASE("A caller that is not attached cannot create mappings or open names",
 }
 
 // ---------------------------------------------------------------------------------------------
-// CE 5's global view: any process touches any live mapping by address (docs/semantics/mappings.md §9)
+// CE 5's global view: any process touches any live mapping by address
+// (docs/semantics/mappings.md §9)
 
 TEST_CASE("A touch anywhere in a live mapping's range names that mapping, with its descriptor",
           "[unit][mapping][touch][ce5]") {
