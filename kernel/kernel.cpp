@@ -45,8 +45,11 @@ Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
     // A dead mapping that live processes touched by address: each is asked to let go of it.
     window_.set_retire_observer(
         [this](uint64_t base, uint64_t length, const std::vector<ProcessId>& holders) {
-            if (!shootdown_) return;  // no server (tests): the range waits for the processes
-            for (ProcessId holder : holders) shootdown_(holder, base, length);
+            for (ProcessId holder : holders) {
+                if (Process* p = process(holder)) p->touched.erase(base);  // nothing to forget
+                // Without a server (tests) the range waits for the processes to end.
+                if (shootdown_) shootdown_(holder, base, length);
+            }
         });
 }
 
