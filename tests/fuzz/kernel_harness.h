@@ -212,10 +212,13 @@ public:
             CEK_FUZZ_CHECK(in.size() >= sizeof q, "short request left pending");
             std::memcpy(&q, in.data(), sizeof q);
             CEK_FUZZ_CHECK(q.code == static_cast<uint32_t>(RequestCode::WaitObjects) ||
+                               q.code == static_cast<uint32_t>(RequestCode::MsgQueueRead) ||
+                               q.code == static_cast<uint32_t>(RequestCode::MsgQueueWrite) ||
                                q.code == static_cast<uint32_t>(RequestCode::MovePath) ||
-                               q.code == static_cast<uint32_t>(RequestCode::ProcessCreate),
-                           "only a wait, a copy or a creation may be left pending, code " +
-                               std::to_string(q.code));
+                               q.code == static_cast<uint32_t>(RequestCode::ProcessCreate) ||
+                               q.code == static_cast<uint32_t>(RequestCode::ThreadControl),
+                           "only a wait (on objects, a queue or a resume), a copy or a creation "
+                           "may be left pending, code " + std::to_string(q.code));
             CEK_FUZZ_CHECK(kernel_->process_alive(caller), "a dead process's call left pending");
             pending_.emplace(caller.raw, tag);
             r.pending = true;
