@@ -111,6 +111,25 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     return handle;
 }
 
+namespace {
+
+// What a client needs to map `mapping`'s whole range, for an access at `address`; no descriptor.
+MapViewResult where_to_map(const MappingObject& mapping, uint64_t address) {
+    MapViewResult r{};
+    r.address = address;
+    r.map_base = mapping.base();
+    r.map_length = mapping.map_length();
+    r.object_id = mapping.id();
+    r.kernel_fd = -1;
+    r.writable = mapping.writable();  // CE 5: protection is per mapping, not per view
+    r.file_backed = !mapping.ram_backed();
+    r.dev = mapping.dev();
+    r.ino = mapping.ino();
+    return r;
+}
+
+}  // namespace
+
 Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uint32_t access,
                                        uint32_t offset_high, uint32_t offset_low,
                                        uint64_t size) {
@@ -131,15 +150,7 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     const uint64_t length = size == 0 ? mapping->size() - offset : size;
     if (length > mapping->size() - offset) return Win32Error::ERROR_INVALID_PARAMETER;
 
-    MapViewResult r{};
-    r.address = personality_->view_address(mapping->base(), offset);
-    r.map_base = mapping->base();
-    r.map_length = mapping->map_length();
-    r.object_id = mapping->id();
-    r.writable = mapping->writable();  // CE 5: protection is per mapping, not per view
-    r.file_backed = !mapping->ram_backed();
-    r.dev = mapping->dev();
-    r.ino = mapping->ino();
+    MapViewResult r = where_to_map(*mapping, personality_->view_address(mapping->base(), offset));
     uint32_t& in_process = p->mapped[mapping->id()];
     r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
     ++in_process;
@@ -164,16 +175,8 @@ Result<MapViewResult> Kernel::touch_window(ProcessId caller, uint64_t address) {
     }
     mapping->touched_by(caller);
     p->touched.insert(base);
-    MapViewResult r{};
-    r.address = address;
-    r.map_base = base;
-    r.map_length = mapping->map_length();
-    r.object_id = mapping->id();
+    MapViewResult r = where_to_map(*mapping, address);
     r.kernel_fd = mapping->fd();
-    r.writable = mapping->writable();  // the protection every view of it has (CE 5)
-    r.file_backed = !mapping->ram_backed();
-    r.dev = mapping->dev();
-    r.ino = mapping->ino();
     log::mapping()->debug("touch pid={} addr={:#x} -> mapping id={} base={:#x}", p->pid, address,
                           r.object_id, base);
     return r;

@@ -11,6 +11,10 @@ namespace {
 
 uint64_t join(uint32_t high, uint32_t low) { return (uint64_t{high} << 32) | low; }
 
+uint32_t view_flags(const MapViewResult& v) {
+    return (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+}
+
 }  // namespace
 
 size_t handle(Call& call, const proto::CreateMappingRequest& req, Extra extra) {
@@ -39,8 +43,7 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
                                   req.offset_high, req.offset_low, req.size);
     if (!r) return call.fail(r.error());
     const MapViewResult& v = r.value();
-    uint32_t flags =
-        (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+    uint32_t flags = view_flags(v);
     if (v.kernel_fd >= 0) {  // first view here: the client needs the descriptor...
         const bool revive = std::any_of(held.begin(), held.end(), [&](const auto& l) {
             return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
@@ -77,10 +80,8 @@ size_t handle(Call& call, const proto::WindowTouchRequest& req, Extra) {
     const MapViewResult& v = r.value();
     // No undo view: a touch makes none, and a descriptor that cannot be sent fails the call.
     call.attach(v.kernel_fd, v.dev, v.ino);
-    uint32_t flags =
-        (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
     return call.ok(proto::WindowTouchReply{v.map_base, v.map_length, v.object_id, v.dev, v.ino,
-                                           v.kernel_fd, flags});
+                                           v.kernel_fd, view_flags(v)});
 }
 std::string describe(const proto::WindowTouchRequest& req, Extra) {
     return "address=" + hex(req.address);

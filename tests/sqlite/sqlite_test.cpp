@@ -26,20 +26,16 @@ namespace {
 constexpr const char* kDatabase = "\\My Documents\\ledger.db";
 constexpr const char* kHostDatabase = "My Documents/ledger.db";
 
-std::string worker_program() {
-    const char* path = std::getenv("CEK_SQLITE_WORKER");
+// A program run_sqlite_test.sh built, named by the environment variable `var`.
+std::string built_program(const char* var) {
+    const char* path = std::getenv(var);
     if (!path || !*path)
-        throw std::runtime_error("CEK_SQLITE_WORKER is not set: run this test with meson test");
+        throw std::runtime_error(std::string(var) + " is not set: run this test with meson test");
     return path;
 }
-
-// The same worker with SQLite's WAL compiled in (run_sqlite_test.sh).
-std::string wal_worker_program() {
-    const char* path = std::getenv("CEK_SQLITE_WAL_WORKER");
-    if (!path || !*path)
-        throw std::runtime_error("CEK_SQLITE_WAL_WORKER is not set: run this test with meson test");
-    return path;
-}
+// The worker without WAL (every test but one), and the same worker with SQLite's WAL compiled in.
+std::string worker_program() { return built_program("CEK_SQLITE_WORKER"); }
+std::string wal_worker_program() { return built_program("CEK_SQLITE_WAL_WORKER"); }
 
 // A sqlite_worker attached to the fixture's kernel with the database open.
 std::unique_ptr<Child> open_worker(KernelFixture& k, int busy_timeout_ms = 0,
