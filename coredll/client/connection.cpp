@@ -186,6 +186,7 @@ void Connection::atfork_child() {
     c.page_ = nullptr;
     c.connected_ = false;
     c.dead_ = false;
+    c.revoked_ = false;
     c.failure_ = "not connected";
     c.spawn_token_ = 0;  // the token was the parent's
     c.connect_mutex_.unlock();
@@ -425,6 +426,7 @@ void Connection::on_kernel_death() {
     mark_dead();
     FileCache::instance().revoke();
     Window::instance().revoke();
+    revoked_.store(true, std::memory_order_release);
 }
 
 bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {

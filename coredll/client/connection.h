@@ -74,6 +74,9 @@ public:
 
     // True once the kernel is known to be gone (every call fails from then on).
     bool kernel_gone() const { return dead_.load(std::memory_order_relaxed); }
+    // True once the watcher has also taken back the files and views a dead kernel granted
+    // (on_kernel_death): from then on no write of this process reaches them.
+    bool kernel_death_handled() const { return revoked_.load(std::memory_order_acquire); }
 
     // Connects now if not yet connected. False if there is no kernel.
     bool ensure_connected();
@@ -110,6 +113,7 @@ private:
     std::mutex connect_mutex_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> dead_{false};
+    std::atomic<bool> revoked_{false};
     int sock_ = -1;
     int doorbell_ = -1;
     // Descriptors received for other threads' calls, oldest first (at most kFdStashSize; a

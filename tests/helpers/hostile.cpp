@@ -55,7 +55,8 @@
 //                           with 4096 bytes of 'b'                        -> ok <address>
 //   oldwrite <handle>       WriteFile of "after"                   -> ok | fail <error>
 //   oldview <address>       a write of 'a' into the view, a fault caught -> ok | fault
-//   gone                    whether this process knows its kernel died (no call made) -> yes | no
+//   gone                    whether this process knows its kernel died and took back its files
+//                           and views (no call made) -> yes | no
 // Many connections from this one process (kept apart from "the connection"):
 //   conns <n>               up to n more connections, stopping at the first refusal
 //                           -> ok <opened> none | ok <opened> <hello answer of the refused one>
@@ -1103,7 +1104,7 @@ std::string run(const std::vector<std::string>& w) {
     if (cmd == "oldwrite") return oldwrite(arg(1, 0));
     if (cmd == "oldview") return oldview(arg(1, 0));
     if (cmd == "gone")
-        return cek::coredll::Connection::instance().kernel_gone() ? "yes" : "no";
+        return cek::coredll::Connection::instance().kernel_death_handled() ? "yes" : "no";
     // Many connections from one host process.
     if (cmd == "conns") return conns_open(arg(1, 1));
     if (cmd == "conns-fill") return conns_fill();
