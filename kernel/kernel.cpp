@@ -33,7 +33,9 @@ Kernel::Kernel(KernelConfig config, std::unique_ptr<fsys::Root> root)
       boot_time_ns_(clock_ns(CLOCK_REALTIME)),
       boot_mono_ns_(clock_ns(CLOCK_MONOTONIC)),
       window_(config.window_base, config.window_size),
-      handles_(config.handle_capacity, config.handle_quota),
+      handles_(config.handle_capacity, config.handle_quota,
+               personality_->per_process_handles() ? HandleTable::Model::PerProcess
+                                                   : HandleTable::Model::Global),
       diagnostics_(config.trace_capacity) {
     // The fair share's promises: at most half the table, whatever the configuration.
     const uint64_t groups = std::max<uint32_t>(config_.max_processes, 1);
@@ -135,7 +137,7 @@ void Kernel::detach_process(ProcessId id) {
     // CE 5 (docs/semantics/handles.md §7): CreateFileForMapping handles no mapping took over, then views, then
     // every handle the process holds, its whole count.
     std::vector<HandleValue> cffm = std::move(p->cffm);
-    for (HandleValue h : cffm) close_kernel_handle(h);
+    for (HandleValue h : cffm) close_cffm(*p, h);
     forget_touches(*p);  // before its views go: a mapping they free retires without it
     while (!p->views.empty()) remove_view(*p, p->views.begin());
     std::vector<HandleValue> held = handles_.handles_of(id);
@@ -190,6 +192,13 @@ size_t Kernel::pending_cffm_of_host(uint32_t key) const {
 
 void Kernel::close_kernel_handle(HandleValue handle) { release(handle, kKernelProcess, true); }
 
+void Kernel::close_cffm(Process& p, HandleValue handle) {
+    if (personality_->kernel_owns_mapping_files())
+        close_kernel_handle(handle);
+    else
+        release(handle, p.id);
+}
+
 bool Kernel::take_cffm(Process& p, HandleValue file) {
     auto it = std::find(p.cffm.begin(), p.cffm.end(), file);
     if (it == p.cffm.end()) return false;
@@ -202,7 +211,7 @@ Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
     // caller's clean-up list (TryCloseMappedHandle); after the take-over the close fails.
     Process* p = process(caller);
     if (p != nullptr && take_cffm(*p, handle)) {
-        close_kernel_handle(handle);
+        close_cffm(*p, handle);
         return {};
     }
     auto dead = handles_.release(handle, caller);
@@ -211,6 +220,14 @@ Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
         return dead.error();
     }
     if (dead.value()) entry_died(dead.value());
+    // CE 6: closing a mapping handle closes the CreateFileForMapping handle linked to it.
+    if (p != nullptr && !p->cffm_links.empty()) {
+        if (auto link = p->cffm_links.find(handle.raw); link != p->cffm_links.end()) {
+            const HandleValue file = link->second;
+            p->cffm_links.erase(link);
+            release(file, caller);
+        }
+    }
     return {};
 }
 

@@ -71,7 +71,7 @@ struct LastError {
 struct KernelConfig {
     uint64_t window_base = 0;
     uint64_t window_size = 0;
-    uint32_t personality = 5;  // the CE major version (choose_personality); only 5 exists yet
+    uint32_t personality = 5;  // the CE major version (choose_personality): 5 or 6
     uint32_t handle_capacity = HandleTable::kMaxEntries;
     uint32_t max_processes = 4096;
     // Processes CreateProcessW can make room for, counting every application process: CE 5's
@@ -157,18 +157,20 @@ struct WaitCompletion {
     bool msg_truncated = false;
     std::vector<std::byte> msg_data;
     // A CreateProcessW that waited for its program to attach (code ProcessCreate): the new
-    // handles. A held thread's AwaitResume (code ThreadControl): its handle and tid (`result`
-    // is its count's sequence).
+    // handles and ids. A held thread's AwaitResume (code ThreadControl): its id in
+    // `thread_handle` and its tid (`result` is its count's sequence).
     uint32_t process_handle = 0;
     uint32_t thread_handle = 0;
     uint32_t thread_tid = 0;
+    uint32_t process_id = 0;  // CreateProcessW: the new ids (CE 5: the handles)
+    uint32_t thread_id = 0;
 };
 
-// A thread as a thread call leaves it: its id (handle value), the suspend count before the call
+// A thread as a thread call leaves it: its id (CE 5: its handle value), the suspend count before the call
 // and after it with the count's sequence (the shim applies counts in that order), its Linux tid
 // (0 until a created thread starts) and whether it is gone.
 struct ThreadState {
-    HandleValue handle;
+    uint32_t id = 0;
     uint32_t previous = 0;
     uint32_t count = 0;
     uint32_t sequence = 0;
@@ -226,10 +228,19 @@ struct Launched {
     uint32_t host;
 };
 
-// CreateProcessW's result: the new process's handle (its id) and its primary thread's.
+// CreateProcessW's result: the caller's handles on the new process and its primary thread, and
+// their ids (CE 5: the same values).
 struct ProcessCreated {
     HandleValue process;
     HandleValue thread;
+    uint32_t process_id = 0;
+    uint32_t thread_id = 0;
+};
+
+// CreateThread's result: the creator's handle and the thread's id (CE 5: the same value).
+struct ThreadCreated {
+    HandleValue handle;
+    uint32_t id = 0;
 };
 
 struct UnmapResult {
@@ -354,19 +365,20 @@ public:
     // Returns the previous count.
     Result<int32_t> release_semaphore(ProcessId caller, HandleValue semaphore, int32_t count);
     // DuplicateHandle, the personality's rules (docs/semantics/handles.md).
-    Result<HandleValue> duplicate_handle(ProcessId caller, uint32_t source_process,
+    Result<HandleValue> duplicate_handle(ThreadRef caller, uint32_t source_process,
                                          HandleValue handle, uint32_t target_process,
                                          uint32_t options, bool inherit);
 
-    // Threads (kernel_threads.cpp; ce-kernel-objects.md §2, docs/semantics/threads.md). A thread
-    // handle is its id and global (CE 5): any attached process may name any thread; the
-    // pseudo-handle GetCurrentThread() names the caller, adopted on first need.
+    // Threads (kernel_threads.cpp; ce-kernel-objects.md §2, docs/semantics/threads.md). CE 5: a
+    // thread handle is its id and global, so any attached process may name any thread; CE 6: a
+    // handle is the caller's own and the id (even) is not a handle. The pseudo-handle
+    // GetCurrentThread() names the caller, adopted on first need.
     // CreateThread: ERROR_INVALID_PARAMETER for flags other than CREATE_SUSPENDED and
     // STACK_SIZE_PARAM_IS_A_RESERVATION or a reservation <= 0; ERROR_NOT_ENOUGH_MEMORY without
     // room for the handle. The caller gets one reference; the thread's own, which keeps the id
     // valid until it exits, is the kernel's (process 0). Adopted threads have only that one.
-    Result<HandleValue> create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size);
-    // A created thread's first call (`created` is its handle: binds the caller's tid), or with 0
+    Result<ThreadCreated> create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size);
+    // A created thread's first call (`created` is its id: binds the caller's tid), or with 0
     // the caller's own identity (adopting it if new).
     Result<ThreadState> attach_thread(ThreadRef caller, HandleValue created);
     // ExitThread / return from the thread function: the code is recorded (first one wins), the
@@ -393,11 +405,20 @@ public:
                                      uint32_t value);
 
     // Processes (kernel_processes.cpp; ce-kernel-objects.md §1, docs/semantics/processes.md).
-    // Every application process has a ProcessObject whose handle value is its id (CE 5); the
-    // pseudo-handle GetCurrentProcess() names the caller. Process handles are global like
-    // thread handles: any attached process may name any process by its id.
+    // Every application process has a ProcessObject, held by the kernel's own handle, whose
+    // value is its id (CE 5; CE 6: with bit 0 clear); the pseudo-handle GetCurrentProcess()
+    // names the caller. CE 5: process handles are global like thread handles, any attached
+    // process may name any process by its id; CE 6: handles are the caller's own.
     // The id of an attached process (0 for a diagnostics connection or an unknown process).
+    uint32_t process_id(ProcessId process) const;
+    // The kernel's own handle on an attached process (CE 5: its id, which any process may use).
     HandleValue process_handle(ProcessId process) const;
+    // OpenThread (CE 6): as OpenProcess, for a thread id. GetThreadId, GetProcessId and
+    // GetProcessIdOfThread (CE 6): the id behind a handle of the caller (the pseudo-handles
+    // included), ERROR_INVALID_HANDLE when it is not one of that kind. CE 5 has none of them:
+    // ERROR_CALL_NOT_IMPLEMENTED.
+    Result<HandleValue> open_thread(ProcessId caller, uint32_t id, bool inherit);
+    Result<uint32_t> id_of_handle(ThreadRef caller, HandleValue handle, ce::IdQuery what);
     // CreateProcessW, CE 5 order of checks: ERROR_INVALID_PARAMETER (NULL or too long image
     // name, fInheritHandles, an unknown flag, an environment or a current directory),
     // ERROR_OUTOFMEMORY (31 processes, no handle), ERROR_FILE_NOT_FOUND (§1.2's search),
@@ -427,8 +448,8 @@ public:
     // The kernel records these exit codes before the host process ends: ExitProcess and the
     // end of main (first recorded wins).
     void exit_process(ProcessId caller, uint32_t code);
-    // OpenProcess: ERROR_INVALID_PARAMETER for fInherit or an id that is no process; else the
-    // same value with one more reference for the caller.
+    // OpenProcess: ERROR_INVALID_PARAMETER for fInherit or an id that is no process; else
+    // another handle for the caller (CE 5: the same value, one more reference).
     Result<HandleValue> open_process(ProcessId caller, uint32_t id, bool inherit);
     // TerminateProcess: ERROR_INVALID_HANDLE (no such process), ERROR_ACCESS_DENIED (already
     // exiting, or the caller itself: CE 5 fails the call and ends the caller). The code is
@@ -656,6 +677,8 @@ private:
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
         std::set<uint64_t> touched;  // window bases of mappings it touched by address (CE 5)
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
+        // CE 6: mapping handle -> the CreateFileForMapping handle closed along with it.
+        std::unordered_map<uint32_t, HandleValue> cffm_links;
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
@@ -711,6 +734,8 @@ private:
     // CreateFileForMapping handles not yet taken over, over all connections of host `pid`.
     size_t pending_cffm_of_host(uint32_t host) const;
     void close_kernel_handle(HandleValue file);
+    // Closes a CreateFileForMapping handle of `p`: CE 5, the kernel's; CE 6, p's own.
+    void close_cffm(Process& p, HandleValue file);
     Result<HandleValue> create_file_mapping(Process& caller, HandleValue file, uint32_t protect,
                                             uint32_t size_high, uint32_t size_low,
                                             const std::u16string* name, LastError& last_error);
@@ -748,8 +773,9 @@ private:
     void release_huge_of(Process& p);
 
     // Threads (kernel_threads.cpp).
+    // `creator`: where a created thread's handle for its creator goes.
     Result<Ref<ThreadObject>> add_thread(Process& p, uint32_t tid, bool created,
-                                         uint32_t suspend_count);
+                                         uint32_t suspend_count, HandleValue* creator = nullptr);
     Result<ThreadObject*> current_thread(ThreadRef caller);
     Result<ThreadObject*> thread_for(ThreadRef caller, HandleValue handle);
     ThreadState state_of(const ThreadObject& t, uint32_t previous) const;
@@ -764,8 +790,16 @@ private:
     void end_threads_of(Process& p);
 
     // Processes (kernel_processes.cpp).
-    // The process named by `handle` for `caller` (its id or GetCurrentProcess()).
+    // DuplicateHandle with per-process tables (CE 6): between any two processes, any type.
+    Result<HandleValue> duplicate_across(ThreadRef caller, uint32_t source_process,
+                                         HandleValue handle, uint32_t target_process,
+                                         uint32_t options, bool inherit);
+    // The process named by `handle` for `caller` (CE 5: its id; CE 6: a handle of the caller;
+    // or GetCurrentProcess()).
     Result<ProcessObject*> process_for(ProcessId caller, HandleValue handle);
+    // What names a thread or process for `caller`: CE 5, its id (a global value, no reference
+    // needed); CE 6, a handle in the caller's table.
+    HandleTable::Entry* entry_by_id_or_handle(ProcessId caller, HandleValue value);
     // Gives process record `p` its ProcessObject (the kernel holds its handle).
     Result<void> add_process_object(Process& p, std::u16string image, uint32_t parent,
                                     bool child);

@@ -54,9 +54,13 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     uint32_t flags = a.flags_and_attributes;
     const bool kernel_owned = a.for_mapping && personality_->kernel_owns_mapping_files();
     if (a.for_mapping) {
-        // The personality's share mode (CE 5 ignores the argument). Writes go through.
+        // The personality's share mode (CE 5 ignores the argument). CE 5's kernel makes writes
+        // go through; CE 6's coredll passes the flags on and says the call is deprecated.
         share = personality_->mapping_file_share(a.access, a.share);
-        flags |= ce::kFileFlagWriteThrough;
+        if (kernel_owned)
+            flags |= ce::kFileFlagWriteThrough;
+        else
+            log::file()->info("CreateFileForMappingW is deprecated in CE 6 (use CreateFileW)");
     }
     // Kernel-owned handles are charged to their creator's host process until taken over: the
     // same quota as its handles, over all its connections.
@@ -98,6 +102,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     } else {
         CEK_TRY(HandleValue h, insert_handle(file, caller, access_bits(access)));
         handle = h;
+        if (a.for_mapping) p->cffm.push_back(h);  // CE 6: the process's own CFFM list
     }
     bool reports_existing = a.disposition == ce::kCreateAlways || a.disposition == ce::kOpenAlways;
     last_error = LastError::to(existed && reports_existing ? Win32Error::ERROR_ALREADY_EXISTS
@@ -109,7 +114,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
 
 Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleValue file) {
     CEK_TRY(FileObject * f, lookup<FileObject>(caller, file));
-    const bool kernel_owned = handles_.find(file)->kernel_owned;
+    const bool kernel_owned = handles_.find_for(file, caller)->kernel_owned;
     return FileDescriptorResult{f->fd(),         f->access(),      kernel_owned,
                                 f->is_directory(), f->file_id().dev, f->file_id().ino};
 }

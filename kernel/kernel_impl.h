@@ -33,12 +33,14 @@ Result<HandleValue> Kernel::create_named(ProcessId caller, ObjectType type,
     if (processes_.count(caller) == 0) return Win32Error::ERROR_INVALID_HANDLE;
     if (name != nullptr) {
         CEK_TRY_VOID(NameSpace::check(*name));
-        if (auto hit = names_.find(type, *name)) {
+        if (KernelObject* hit = names_.find(type, *name)) {
             // A process at its handle quota cannot add a name's entry either.
-            if (!handles_.add_ref(*hit, caller, 0)) return personality_->handle_quota_error();
+            auto opened = handles_.open(Ref<KernelObject>(hit), caller, 0);
+            if (!opened) return personality_->handle_quota_error();
             last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
-            log::handle()->debug("{} opened by name h={:#x}", object_type_name(type), hit->raw);
-            return *hit;
+            log::handle()->debug("{} opened by name h={:#x}", object_type_name(type),
+                                 opened->raw);
+            return opened;
         }
     }
     auto made = make();
@@ -46,7 +48,7 @@ Result<HandleValue> Kernel::create_named(ProcessId caller, ObjectType type,
     auto object = std::move(made.value());
     if (name != nullptr) object->set_name(*name);
     CEK_TRY(HandleValue handle, insert_handle(object, caller, 0));
-    if (name != nullptr) names_.bind(type, *name, handle);
+    if (name != nullptr) names_.bind(type, *name, object.get());
     last_error = name != nullptr ? LastError::to(Win32Error::ERROR_SUCCESS) : LastError::keep();
     log::handle()->debug("{} created h={:#x}{}", object_type_name(type), handle.raw,
                          name != nullptr ? " (named)" : "");

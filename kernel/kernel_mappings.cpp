@@ -47,10 +47,12 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
                                                 const std::u16string* name,
                                                 LastError& last_error) {
     // 2. The handle leaves the caller's clean-up list on every path; a handle taken that way is
-    // closed at once on every path but success (CE 5 takes it over).
+    // closed at once on every path but success (CE 5 takes it over; CE 6's coredll links it to
+    // the mapping handle instead, files.md §5).
     const bool taken = take_cffm(p, file);
+    const bool takes_over = personality_->kernel_owns_mapping_files();
     auto fail = [&](Win32Error e) -> Result<HandleValue> {
-        if (taken) close_kernel_handle(file);
+        if (taken) close_cffm(p, file);
         log::mapping()->debug("file mapping h={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
         return e;
     };
@@ -83,9 +85,12 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
         if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
             return Win32Error::ERROR_INVALID_PARAMETER;
         if (size_high != 0 || length == 0) return Win32Error::ERROR_INVALID_PARAMETER;
-        // 10. Only a CreateFileForMapping handle no mapping owns yet (CE 5 rejects others).
-        HandleTable::Entry* entry = handles_.find(file);
-        if (entry == nullptr || !entry->kernel_owned || !fo->for_mapping() || fo->mapped_by() != 0) {
+        // 10. CE 5: only a CreateFileForMapping handle no mapping owns yet. CE 6: any file
+        // handle; the mapping keeps its own reference on the file.
+        HandleTable::Entry* entry = handles_.find_for(file, p.id);
+        const bool cffm_handle =
+            entry != nullptr && entry->kernel_owned && fo->for_mapping() && fo->mapped_by() == 0;
+        if (takes_over && !cffm_handle) {
             log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
             return Win32Error::ERROR_INVALID_PARAMETER;
         }
@@ -96,6 +101,12 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     });
     if (!handle) return fail(handle.error());
     last_error = le;
+    if (!takes_over) {
+        // CE 6: the file handle stays the caller's; one CreateFileForMapping made is closed
+        // with the mapping handle it went to.
+        if (taken) p.cffm_links[handle->raw] = file;
+        return handle;
+    }
     if (le.set && le.code == Win32Error::ERROR_ALREADY_EXISTS) {
         if (taken) close_kernel_handle(file);
         return handle;
@@ -103,7 +114,8 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     // 11. Success: the mapping owns the file handle and closes it when it dies (FreeMap). A
     // handle another process created is on that process's list: take it off there too, only now
     // (on every failure it stays there, so that process still closes it).
-    auto* mapping = object_cast<MappingObject>(handles_.find(handle.value())->object.get());
+    auto* mapping =
+        object_cast<MappingObject>(handles_.find_for(handle.value(), p.id)->object.get());
     mapping->on_destroy([this, file] { close_kernel_handle(file); });
     for (auto& [id, other] : processes_) take_cffm(other, file);
     log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",
@@ -154,8 +166,14 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     uint32_t& in_process = p->mapped[mapping->id()];
     r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
     ++in_process;
-    // CE 5: the view keeps the mapping, its handle entry and so its name alive (IncRef).
-    if (personality_->view_holds_handle()) handles_.add_ref(handle, caller, 0);
+    // The view keeps the mapping, a handle on it and so its name alive (CE 5: a reference on
+    // the caller's entry, IncRef; CE 6: a handle count of the view object).
+    if (personality_->view_holds_handle()) {
+        if (handles_.global())
+            handles_.add_ref(handle, caller, 0);
+        else
+            handles_.hold(Ref<KernelObject>(mapping));
+    }
     mapping->view_added();
     p->views.emplace(r.address, View{Ref<MappingObject>(mapping), handle, offset, length, access});
     log::mapping()->debug("view mapped pid={} h={:#x} addr={:#x} len={}", p->pid, handle.raw,
@@ -205,7 +223,12 @@ UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::itera
     // Drop the handle reference the view held. The entry may already be gone if the
     // application closed the handle more often than it opened it; the view's own object
     // reference kept the pages alive until now.
-    if (personality_->view_holds_handle()) release(view.handle, p.id);
+    if (personality_->view_holds_handle()) {
+        if (handles_.global())
+            release(view.handle, p.id);
+        else if (Ref<KernelObject> dead = handles_.unhold(*view.mapping))
+            entry_died(dead);
+    }
     return r;  // the last reference frees the mapping, which writes dirty pages back (FreeMap)
 }
 

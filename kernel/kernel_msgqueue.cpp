@@ -32,7 +32,6 @@ Result<HandleValue> Kernel::add_msg_queue_end(ProcessId caller, const Ref<Messag
                                               bool reader) {
     auto end = make_ref<MsgQueueObject>(queue, reader);
     CEK_TRY(HandleValue handle, insert_handle(end, caller, 0));
-    end->set_handle(handle);
     queue->attach(end.get(), reader);
     return handle;
 }
@@ -78,7 +77,7 @@ Result<HandleValue> Kernel::create_msg_queue(ProcessId caller, const std::u16str
                                [&]() -> Result<Ref<MsgQueueObject>> {
         Ref<MessageQueue> queue;
         if (auto other = names_.find(ObjectType::MsgQueue, end_key(!read_access, *name))) {
-            auto* end = object_cast<MsgQueueObject>(handles_.find(*other)->object.get());
+            auto* end = object_cast<MsgQueueObject>(other);
             queue = end->queue_ref();
             joined = true;
         } else {
@@ -89,7 +88,6 @@ Result<HandleValue> Kernel::create_msg_queue(ProcessId caller, const std::u16str
     });
     if (!handle) return handle;
     if (made) {
-        made->set_handle(handle.value());
         made->queue().attach(made.get(), read_access);
         if (joined) last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
     }
@@ -124,8 +122,9 @@ Result<HandleValue> Kernel::open_msg_queue(ProcessId caller, uint32_t source_pro
                                 read_access, ignored);
     }
     if (MsgQueueObject* end = q->end(read_access)) {
-        if (!handles_.add_ref(end->handle(), caller, 0)) return personality_->handle_quota_error();
-        return end->handle();
+        auto opened = handles_.open(Ref<KernelObject>(end), caller, 0);
+        if (!opened) return personality_->handle_quota_error();
+        return opened;
     }
     return add_msg_queue_end(caller, q, read_access);
 }
@@ -193,8 +192,8 @@ Result<MsgQueueInfo> Kernel::msg_queue_info(ProcessId caller, HandleValue handle
     const MessageQueue& q = found.value()->queue();
     auto count = [&](bool reader) -> uint16_t {
         const MsgQueueObject* end = q.end(reader);
-        const HandleTable::Entry* e = end != nullptr ? handles_.find(end->handle()) : nullptr;
-        return e != nullptr ? static_cast<uint16_t>(std::min<uint32_t>(e->total, UINT16_MAX)) : 0;
+        const uint32_t n = end != nullptr ? handles_.handle_count(*end) : 0;
+        return static_cast<uint16_t>(std::min<uint32_t>(n, UINT16_MAX));
     };
     const auto& o = q.options();
     return MsgQueueInfo{o.flags, o.max_messages, o.max_bytes, q.current(), q.high_water(),

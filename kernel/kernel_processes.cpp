@@ -1,6 +1,7 @@
-// Processes: the process object (CE 5: its handle value is the process id), CreateProcessW with
-// CE 5's order of checks and image search, the creator's wait until the program attaches,
-// exit codes, OpenProcess and TerminateProcess.
+// Processes: the process object (CE 5: its handle value is the process id; CE 6: the kernel's
+// own entry with bit 0 clear), CreateProcessW with CE 5's order of checks and image search, the
+// creator's wait until the program attaches, exit codes, OpenProcess, OpenThread, the CE 6 id
+// calls and TerminateProcess.
 // Rules: ce-kernel-objects.md §1; docs/semantics/processes.md; design:
 // docs/decisions/0011-processes.md.
 //
@@ -54,10 +55,21 @@ uint32_t code_of_status(int status) {
 
 }  // namespace
 
+uint32_t Kernel::process_id(ProcessId id) const {
+    auto it = processes_.find(id);
+    return it == processes_.end() || !it->second.object
+               ? 0
+               : handles_.id_of(it->second.object->handle());
+}
+
 HandleValue Kernel::process_handle(ProcessId id) const {
     auto it = processes_.find(id);
     return it == processes_.end() || !it->second.object ? HandleValue{}
                                                         : it->second.object->handle();
+}
+
+HandleTable::Entry* Kernel::entry_by_id_or_handle(ProcessId caller, HandleValue value) {
+    return handles_.global() ? handles_.find_id(value.raw) : handles_.find_for(value, caller);
 }
 
 Result<void> Kernel::add_process_object(Process& p, std::u16string image, uint32_t parent,
@@ -78,8 +90,7 @@ Result<ProcessObject*> Kernel::process_for(ProcessId caller, HandleValue handle)
         if (!p->object) return Win32Error::ERROR_INVALID_HANDLE;
         return p->object.get();
     }
-    // CE 5: a process id is a global handle value; any process may name any process by it.
-    HandleTable::Entry* entry = handles_.find(handle);
+    HandleTable::Entry* entry = entry_by_id_or_handle(caller, handle);
     auto* object = entry != nullptr ? object_cast<ProcessObject>(entry->object.get()) : nullptr;
     if (object == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     return object;
@@ -189,19 +200,25 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
     }
     const ProcessId id = rec.value();
     Process& child = processes_.at(id);
-    if (!add_process_object(child, found.ce_path, p->object->handle().raw, true)) return undo(id);
+    if (!add_process_object(child, found.ce_path, handles_.id_of(p->object->handle()), true))
+        return undo(id);
     children_[id] = child.object;
     const bool suspended = (a.flags & ce::kCreateSuspended) != 0;
     auto primary = add_thread(child, static_cast<uint32_t>(launched.pid), false, suspended ? 1 : 0);
     if (!primary) return undo(id);
     primary.value()->set_held_in_kernel(suspended);
-    ProcessCreated created{child.object->handle(), primary.value()->handle()};
-    if (!handles_.add_ref(created.process, caller.process, 0)) return undo(id);
-    if (!handles_.add_ref(created.thread, caller.process, 0)) {
+    ProcessCreated created{{}, {}, handles_.id_of(child.object->handle()),
+                           handles_.id_of(primary.value()->handle())};
+    auto process_handle = handles_.open(child.object, caller.process, 0);
+    if (!process_handle) return undo(id);
+    created.process = process_handle.value();
+    auto thread_handle = handles_.open(primary.value(), caller.process, 0);
+    if (!thread_handle) {
         release(created.process, caller.process);
         return undo(id);
     }
-    log::process()->debug("process created id={:#x} pid={} image={}{}", created.process.raw,
+    created.thread = thread_handle.value();
+    log::process()->debug("process created id={:#x} pid={} image={}{}", created.process_id,
                           launched.pid, utf8_from_utf16(found.ce_path),
                           suspended ? " suspended" : "");
     if (!info.ce_program) return R(created);
@@ -221,6 +238,8 @@ std::optional<ProcessId> Kernel::claim_spawn(uint32_t token, int pid) {
         done.code = proto::RequestCode::ProcessCreate;
         done.process_handle = spawn.created.process.raw;
         done.thread_handle = spawn.created.thread.raw;
+        done.process_id = spawn.created.process_id;
+        done.thread_id = spawn.created.thread_id;
         completions_.push_back(std::move(done));
     }
     return spawn.child;
@@ -274,12 +293,46 @@ void Kernel::exit_process(ProcessId caller, uint32_t code) {
 Result<HandleValue> Kernel::open_process(ProcessId caller, uint32_t id, bool inherit) {
     if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     if (inherit) return Win32Error::ERROR_INVALID_PARAMETER;
-    const HandleValue h{id};
-    HandleTable::Entry* entry = handles_.find(h);
+    HandleTable::Entry* entry = handles_.find_id(id);
     if (entry == nullptr || object_cast<ProcessObject>(entry->object.get()) == nullptr)
         return Win32Error::ERROR_INVALID_PARAMETER;
-    if (!handles_.add_ref(h, caller, 0)) return Win32Error::ERROR_OUTOFMEMORY;
-    return h;
+    auto opened = handles_.open(entry->object, caller, 0);
+    if (!opened) return Win32Error::ERROR_OUTOFMEMORY;
+    return opened;
+}
+
+Result<HandleValue> Kernel::open_thread(ProcessId caller, uint32_t id, bool inherit) {
+    if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (handles_.global()) return Win32Error::ERROR_CALL_NOT_IMPLEMENTED;  // CE 6 and later
+    if (inherit) return Win32Error::ERROR_INVALID_PARAMETER;
+    HandleTable::Entry* entry = handles_.find_id(id);
+    if (entry == nullptr || object_cast<ThreadObject>(entry->object.get()) == nullptr)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    auto opened = handles_.open(entry->object, caller, 0);
+    if (!opened) return Win32Error::ERROR_OUTOFMEMORY;
+    return opened;
+}
+
+Result<uint32_t> Kernel::id_of_handle(ThreadRef caller, HandleValue handle, ce::IdQuery what) {
+    if (process(caller.process) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (handles_.global()) return Win32Error::ERROR_CALL_NOT_IMPLEMENTED;  // CE 6 and later
+    switch (what) {
+    case ce::IdQuery::Thread: {
+        CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+        return handles_.id_of(t->handle());
+    }
+    case ce::IdQuery::ProcessOfThread: {
+        CEK_TRY(ThreadObject * t, thread_for(caller, handle));
+        Process* p = process(t->process());
+        if (p != nullptr && p->object) return handles_.id_of(p->object->handle());
+        return Win32Error::ERROR_INVALID_HANDLE;  // its process is gone
+    }
+    case ce::IdQuery::Process: {
+        CEK_TRY(ProcessObject * o, process_for(caller.process, handle));
+        return handles_.id_of(o->handle());
+    }
+    }
+    return Win32Error::ERROR_INVALID_PARAMETER;
 }
 
 Result<void> Kernel::terminate_process(ProcessId caller, HandleValue handle, uint32_t code) {

@@ -63,8 +63,9 @@ Result<HandleValue> Kernel::open_sync(ProcessId caller, ObjectType type,
                            printable(&name));
         return Win32Error::ERROR_FILE_NOT_FOUND;
     }
-    if (!handles_.add_ref(*hit, caller, 0)) return personality_->handle_quota_error();
-    return *hit;
+    auto opened = handles_.open(Ref<KernelObject>(hit), caller, 0);
+    if (!opened) return personality_->handle_quota_error();
+    return opened;
 }
 
 Result<void> Kernel::set_event(ProcessId caller, HandleValue handle, ce::EventOp op) {
@@ -112,9 +113,12 @@ Result<int32_t> Kernel::release_semaphore(ProcessId caller, HandleValue handle, 
     return *previous;
 }
 
-Result<HandleValue> Kernel::duplicate_handle(ProcessId caller, uint32_t source_process,
+Result<HandleValue> Kernel::duplicate_handle(ThreadRef thread, uint32_t source_process,
                                              HandleValue handle, uint32_t target_process,
                                              uint32_t options, bool inherit) {
+    const ProcessId caller = thread.process;
+    if (!handles_.global())
+        return duplicate_across(thread, source_process, handle, target_process, options, inherit);
     HandleTable::Entry* entry = handles_.find_for(handle, caller);
     std::optional<ObjectType> held;
     if (entry != nullptr) held = entry->object->type();
@@ -126,6 +130,49 @@ Result<HandleValue> Kernel::duplicate_handle(ProcessId caller, uint32_t source_p
         return Win32Error::ERROR_INVALID_PARAMETER;
     // With CLOSE_SOURCE the new reference replaces the source's: the count stays.
     return handle;
+}
+
+Result<HandleValue> Kernel::duplicate_across(ThreadRef thread, uint32_t source_process,
+                                             HandleValue handle, uint32_t target_process,
+                                             uint32_t options, bool inherit) {
+    // CE 6 (handles.md §9): the flags first, then the source process and handle, the target
+    // process, and a new entry in the target's table. With DUPLICATE_CLOSE_SOURCE the source
+    // goes once it was found, whether or not the rest succeeds.
+    const ProcessId caller = thread.process;
+    if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(DuplicatePlan plan, personality_->duplicate(
+                                    DuplicateCall{source_process, target_process, options, inherit},
+                                    std::nullopt));
+    auto live = [&](uint32_t value) -> Process* {
+        auto named = process_for(caller, HandleValue{value});
+        return named ? process(named.value()->process()) : nullptr;
+    };
+    Process* source = live(source_process);
+    if (source == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    // The pseudo-handles of the caller's own thread and process are real objects here.
+    Ref<KernelObject> object;
+    bool pseudo = false;
+    if (source->id == caller && handle.raw == ce::kCurrentThreadHandle) {
+        CEK_TRY(ThreadObject * self, current_thread(thread));
+        object = Ref<KernelObject>(self);
+        pseudo = true;
+    } else if (source->id == caller && handle.raw == ce::kCurrentProcessHandle) {
+        CEK_TRY(ProcessObject * self, process_for(caller, handle));
+        object = Ref<KernelObject>(self);
+        pseudo = true;
+    } else if (HandleTable::Entry* entry = handles_.find_for(handle, source->id)) {
+        object = entry->object;
+    } else {
+        return Win32Error::ERROR_INVALID_HANDLE;
+    }
+    Process* target = live(target_process);
+    Result<HandleValue> made = Win32Error::ERROR_INVALID_HANDLE;
+    if (target != nullptr) {
+        made = handles_.open(object, target->id, 0);
+        if (!made) made = personality_->handle_quota_error();
+    }
+    if (plan.close_source && !pseudo) (void)close_handle(source->id, handle);
+    return made;
 }
 
 }  // namespace cek::kernel

@@ -1,4 +1,5 @@
-// Threads: CreateThread's kernel half, thread identity (CE 5: the id is the handle value),
+// Threads: CreateThread's kernel half, thread identity (CE 5: the id is the handle value; CE 6:
+// the kernel's own entry with bit 0 clear, HandleTable::id_of),
 // exit and exit codes, suspend counts, TerminateThread, priorities and quanta.
 // Rules: ce-kernel-objects.md §1.4, §2; docs/semantics/threads.md; design:
 // docs/decisions/0010-threads.md.
@@ -23,19 +24,26 @@ constexpr uint32_t kCePriorities = 256;
 }  // namespace
 
 Result<Ref<ThreadObject>> Kernel::add_thread(Process& p, uint32_t tid, bool created,
-                                             uint32_t suspend_count) {
+                                             uint32_t suspend_count, HandleValue* creator) {
     auto thread = make_ref<ThreadObject>(p.id, tid, created, suspend_count);
-    // The thread's own reference is the kernel's (no CloseHandle of the process can drop it):
-    // it keeps the id valid while the thread runs. A created thread's entry is the creator's
-    // (its handle, charged to its quota) plus that one.
+    // The thread's own handle is the kernel's (no CloseHandle of the process can drop it): it
+    // keeps the id valid while the thread runs. A created thread also has the creator's handle,
+    // charged to its quota (CE 5: one entry, the creator's plus the kernel's reference; CE 6:
+    // an entry in each table).
     CEK_TRY(HandleValue handle, insert_handle(thread, created ? p.id : kKernelProcess, 0));
-    if (created && !handles_.add_ref(handle, kKernelProcess, 0)) {
-        release(handle, p.id);
-        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+    HandleValue own = handle;
+    if (created) {
+        auto kernels = handles_.open(thread, kKernelProcess, 0);
+        if (!kernels) {
+            release(handle, p.id);
+            return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
+        }
+        own = kernels.value();
     }
-    thread->set_handle(handle);
-    p.threads.emplace(handle.raw, thread);
-    if (tid != 0) p.thread_by_tid[tid] = handle.raw;
+    thread->set_handle(own);
+    p.threads.emplace(own.raw, thread);
+    if (tid != 0) p.thread_by_tid[tid] = own.raw;
+    if (creator != nullptr) *creator = handle;
     return thread;
 }
 
@@ -47,21 +55,21 @@ Result<ThreadObject*> Kernel::current_thread(ThreadRef caller) {
     // A thread CreateThread did not make (the main thread, a pthread): adopted on first need.
     CEK_TRY(Ref<ThreadObject> adopted, add_thread(*p, caller.tid, false, 0));
     log::thread()->debug("thread adopted process={} tid={} id={:#x}", p->id.raw, caller.tid,
-                         adopted->handle().raw);
+                         handles_.id_of(adopted->handle()));
     return adopted.get();
 }
 
 Result<ThreadObject*> Kernel::thread_for(ThreadRef caller, HandleValue handle) {
     if (handle.raw == ce::kCurrentThreadHandle) return current_thread(caller);
     if (process(caller.process) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    // CE 5: a thread id is a global handle value; any process may name any thread by it.
-    HandleTable::Entry* entry = handles_.find(handle);
+    HandleTable::Entry* entry = entry_by_id_or_handle(caller.process, handle);
     auto* thread = entry != nullptr ? object_cast<ThreadObject>(entry->object.get()) : nullptr;
     if (thread == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     return thread;
 }
 
-Result<HandleValue> Kernel::create_thread(ProcessId caller, uint32_t flags, uint32_t stack_size) {
+Result<ThreadCreated> Kernel::create_thread(ProcessId caller, uint32_t flags,
+                                            uint32_t stack_size) {
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     // CE 5 order (§2.1): flags, then the reservation size (> 0 as a signed value).
@@ -71,12 +79,13 @@ Result<HandleValue> Kernel::create_thread(ProcessId caller, uint32_t flags, uint
         return Win32Error::ERROR_INVALID_PARAMETER;
     // Out of handles is CE's out of memory for a thread record.
     if (handles_.at_quota(caller)) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
-    auto made = add_thread(*p, 0, true, (flags & kCreateSuspended) != 0 ? 1 : 0);
+    HandleValue handle;
+    auto made = add_thread(*p, 0, true, (flags & kCreateSuspended) != 0 ? 1 : 0, &handle);
     if (!made) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
-    const HandleValue h = made.value()->handle();
-    log::thread()->debug("thread created process={} id={:#x}{}", caller.raw, h.raw,
-                         (flags & kCreateSuspended) != 0 ? " suspended" : "");
-    return h;
+    const uint32_t id = handles_.id_of(made.value()->handle());
+    log::thread()->debug("thread created process={} h={:#x} id={:#x}{}", caller.raw, handle.raw,
+                         id, (flags & kCreateSuspended) != 0 ? " suspended" : "");
+    return ThreadCreated{handle, id};
 }
 
 Result<ThreadState> Kernel::attach_thread(ThreadRef caller, HandleValue created) {
@@ -86,19 +95,21 @@ Result<ThreadState> Kernel::attach_thread(ThreadRef caller, HandleValue created)
     if (created.raw == 0) {
         CEK_TRY(thread, current_thread(caller));
     } else {
-        auto it = p->threads.find(created.raw);
+        // The shim names the new thread by its id.
+        const HandleValue own = handles_.value_of_id(created.raw);
+        auto it = p->threads.find(own.raw);
         if (it == p->threads.end() || !it->second->created() || it->second->tid() != 0)
             return Win32Error::ERROR_INVALID_PARAMETER;
         thread = it->second.get();
         thread->start(caller.tid);
-        p->thread_by_tid[caller.tid] = created.raw;
+        p->thread_by_tid[caller.tid] = own.raw;
     }
     return state_of(*thread, 0);
 }
 
 ThreadState Kernel::state_of(const ThreadObject& t, uint32_t previous) const {
     ThreadState s;
-    s.handle = t.handle();
+    s.id = handles_.id_of(t.handle());
     s.previous = previous;
     s.count = t.suspend_count();
     s.sequence = t.sequence();
@@ -222,7 +233,7 @@ std::optional<Result<ThreadState>> Kernel::await_resume(ThreadRef caller, uint64
 void Kernel::release_held(ThreadObject& t) {
     WaitCompletion done{t.process(), *t.resume_tag, t.sequence()};
     done.code = proto::RequestCode::ThreadControl;
-    done.thread_handle = t.handle().raw;
+    done.thread_handle = handles_.id_of(t.handle());
     done.thread_tid = t.tid();
     if (t.exited()) {
         done.failed = true;

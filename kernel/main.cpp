@@ -51,7 +51,7 @@ struct Options {
 
 void usage() {
     std::fputs(
-        "usage: cekernel --instance NAME --root DIR [--personality ce5] [--foreground]\n"
+        "usage: cekernel --instance NAME --root DIR [--personality ce5|ce6] [--foreground]\n"
         "                [--idle-exit SECONDS] [--log-level LEVEL] [--log-file PATH]\n"
         "                [--log-max-kib KIB] [--spin-us MICROSECONDS] [--sidecar-attributes]\n"
         "                [--registry-defaults FILE.reg] [--registry-dir DIR|none]\n"
@@ -299,6 +299,11 @@ int main(int argc, char** argv) {
         report(status_fd, 1);
         return 1;
     }
+    if (kernel.personality().per_process_handles())
+        cek::kernel::log::kernel()->warn(
+            "personality ce6: handles, ids, names, DuplicateHandle and CreateFileForMapping follow "
+            "CE 6/7; views, mapping checks and the thread, process, memory and queue rules are "
+            "still CE 5's (docs/semantics/README.md)");
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());
         std::fflush(stdout);

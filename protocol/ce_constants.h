@@ -108,5 +108,11 @@ enum class ProcessOp : uint32_t {
     Terminate = 2,  // TerminateProcess
     Exit = 3,       // ExitProcess, or the end of main: the code, before the host process exits
 };
+// The id calls of CE 6 on a handle: one request with a query.
+enum class IdQuery : uint32_t {
+    Thread = 1,           // GetThreadId
+    Process = 2,          // GetProcessId
+    ProcessOfThread = 3,  // GetProcessIdOfThread
+};
 
 }  // namespace cek::ce

@@ -111,12 +111,12 @@ struct HelloReply {
     uint32_t magic;
     uint32_t version;  // the kernel's protocol version (meaningful on VersionMismatch too)
     uint32_t status;   // HelloStatus
-    uint32_t process_id;  // the process's id (its handle value, CE 5); the kernel's record for tools
+    uint32_t process_id;  // the process's CE id (CE 5: its handle value); the kernel's record for tools
     uint64_t window_base;
     uint64_t window_size;
     uint64_t channel_bytes;
     int32_t kernel_pid;
-    uint32_t personality;  // 5 for ce5
+    uint32_t personality;  // 5 for ce5, 6 for ce6
     uint64_t boot_time_ns;  // CLOCK_REALTIME at kernel start
 };
 

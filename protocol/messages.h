@@ -144,6 +144,19 @@ struct WindowTouchReply {
     uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked
 };
 
+// IdQuery: GetThreadId, GetProcessId, GetProcessIdOfThread (`query`, ce::IdQuery) of a handle of
+// the caller or a pseudo-handle. Errors: ERROR_INVALID_HANDLE (not such a handle),
+// ERROR_CALL_NOT_IMPLEMENTED (CE 5 has none of them), ERROR_INVALID_PARAMETER (unknown query).
+using ce::IdQuery;
+struct IdQueryRequest {
+    uint32_t handle;
+    uint32_t query;
+};
+struct IdQueryReply {
+    uint32_t id;
+    uint32_t reserved;
+};
+
 // FlushView: FlushViewOfFile for an address the caller could not flush locally.
 // Fails without setting an error when the address is inside no mapping (CE 5).
 struct FlushViewRequest {
@@ -622,9 +635,10 @@ struct ThreadCreateRequest {
 };
 struct ThreadCreateReply {
     uint32_t handle;
-    uint32_t reserved;
+    uint32_t id;  // CE 5: the handle
 };
-// A thread's state after a thread call: its id, the suspend count before the call and after it,
+// A thread's state after a thread call: its id (`handle`; CE 6: not a handle), the suspend count
+// before the call and after it,
 // the count's sequence (the shim applies counts in this order), its Linux tid and whether it has
 // exited. ThreadAttach: a created thread's first call (`handle`: binds the caller's tid), or with
 // handle 0 the caller's identity (a thread the kernel has not met is adopted). Errors:
@@ -708,14 +722,19 @@ struct ProcessCreateRequest {
     uint32_t reserved;
 };
 struct ProcessCreateReply {
-    uint32_t process;
+    uint32_t process;  // the caller's handles
     uint32_t thread;
+    uint32_t process_id;  // CE 5: the handles
+    uint32_t thread_id;
 };
-// ProcessOpen: OpenProcess. Errors: ERROR_INVALID_PARAMETER (inherit, not a process id),
-// ERROR_OUTOFMEMORY (no room for the reference).
+// ProcessOpen: OpenProcess, or with `thread` OpenThread (CE 6). Errors: ERROR_INVALID_PARAMETER
+// (inherit, not a process or thread id), ERROR_OUTOFMEMORY (no room for the reference),
+// ERROR_CALL_NOT_IMPLEMENTED (OpenThread in CE 5).
 struct ProcessOpenRequest {
     uint32_t id;
     uint32_t inherit;
+    uint32_t thread;
+    uint32_t reserved;
 };
 struct ProcessOpenReply {
     uint32_t handle;

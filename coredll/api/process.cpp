@@ -183,16 +183,38 @@ BOOL WINAPI CreateProcessW(LPCWSTR pszImageName, LPCWSTR pszCmdLine,
     }
     pProcInfo->hProcess = handle_from_wire(rep.process);
     pProcInfo->hThread = handle_from_wire(rep.thread);
-    pProcInfo->dwProcessId = rep.process;  // CE 5: ids are the handle values
-    pProcInfo->dwThreadId = rep.thread;
+    pProcInfo->dwProcessId = rep.process_id;  // CE 5: the handle values
+    pProcInfo->dwThreadId = rep.thread_id;
     return TRUE;
 }
 
-HANDLE WINAPI OpenProcess(DWORD /*fdwAccess: ignored by CE 5*/, BOOL fInherit, DWORD IDProcess) {
-    proto::ProcessOpenRequest req{IDProcess, fInherit ? 1u : 0u};
+HANDLE WINAPI OpenProcess(DWORD /*fdwAccess: ignored by CE*/, BOOL fInherit, DWORD IDProcess) {
+    proto::ProcessOpenRequest req{IDProcess, fInherit ? 1u : 0u, 0, 0};
     proto::ProcessOpenReply rep{};
     if (!finish(Connection::instance().call(req, rep))) return nullptr;
     return handle_from_wire(rep.handle);
+}
+
+HANDLE WINAPI OpenThread(DWORD /*dwDesiredAccess: ignored by CE*/, BOOL bInheritHandle,
+                         DWORD dwThreadId) {
+    proto::ProcessOpenRequest req{dwThreadId, bInheritHandle ? 1u : 0u, 1, 0};
+    proto::ProcessOpenReply rep{};
+    if (!finish(Connection::instance().call(req, rep))) return nullptr;
+    return handle_from_wire(rep.handle);
+}
+
+namespace {
+DWORD id_query(HANDLE h, proto::IdQuery what) {
+    proto::IdQueryRequest req{handle_to_wire(h), static_cast<uint32_t>(what)};
+    proto::IdQueryReply rep{};
+    return finish(Connection::instance().call(req, rep)) ? rep.id : 0;
+}
+}  // namespace
+
+DWORD WINAPI GetThreadId(HANDLE hThread) { return id_query(hThread, proto::IdQuery::Thread); }
+DWORD WINAPI GetProcessId(HANDLE hProcess) { return id_query(hProcess, proto::IdQuery::Process); }
+DWORD WINAPI GetProcessIdOfThread(HANDLE hThread) {
+    return id_query(hThread, proto::IdQuery::ProcessOfThread);
 }
 
 BOOL WINAPI TerminateProcess(HANDLE hProcess, DWORD uExitCode) {

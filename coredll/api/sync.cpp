@@ -15,7 +15,9 @@ extern "C" void __tsan_release(void* addr);
 
 namespace {
 // One synchronisation point per handle value (two values sharing a point only order more than
-// needed, in sanitizer builds alone).
+// needed, in sanitizer builds alone). CE 6 gives one object a value per open, and a thread's id
+// is not its handle: a program that signals through one value and waits through another is
+// ordered by the kernel but not shown to ThreadSanitizer.
 char g_sync_points[1024];
 char* sync_point(HANDLE h) {
     return &g_sync_points[(reinterpret_cast<uintptr_t>(h) >> 2) % sizeof g_sync_points];

@@ -55,7 +55,8 @@ void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo) {
     si.dwAllocationGranularity = 0x10000;
 }
 
-// CE 5.0, build 1400 (the 5.0 release), platform VER_PLATFORM_WIN32_CE.
+// The kernel's personality: CE 5.0, build 1400 (the 5.0 release), or CE 6.0 (build 0: an OEM
+// image's build number is its own); platform VER_PLATFORM_WIN32_CE.
 BOOL WINAPI GetVersionExW(LPOSVERSIONINFOW lpVersionInformation) {
     if (lpVersionInformation == nullptr) {
         set_last_error(ERROR_INVALID_PARAMETER);
@@ -65,9 +66,11 @@ BOOL WINAPI GetVersionExW(LPOSVERSIONINFOW lpVersionInformation) {
         set_last_error(ERROR_INSUFFICIENT_BUFFER);
         return FALSE;
     }
-    lpVersionInformation->dwMajorVersion = 5;
+    auto& c = Connection::instance();
+    const bool ce6 = c.ensure_connected() && c.hello().personality >= 6;
+    lpVersionInformation->dwMajorVersion = ce6 ? 6 : 5;
     lpVersionInformation->dwMinorVersion = 0;
-    lpVersionInformation->dwBuildNumber = 1400;
+    lpVersionInformation->dwBuildNumber = ce6 ? 0 : 1400;
     lpVersionInformation->dwPlatformId = VER_PLATFORM_WIN32_CE;
     std::fill(std::begin(lpVersionInformation->szCSDVersion),
               std::end(lpVersionInformation->szCSDVersion), WCHAR{0});

@@ -2,8 +2,8 @@
 // ResumeThread, priorities and quanta, GetCurrentThreadId, Sleep(INFINITE). Rules:
 // docs/semantics/threads.md; design: docs/decisions/0010-threads.md.
 //
-// A CE thread is a detached pthread. The kernel holds the thread object (id = handle value, exit
-// code, suspend count, priority); the shim runs the host thread and parks it while the kernel's
+// A CE thread is a detached pthread. The kernel holds the thread object (id: CE 5 the handle
+// value, CE 6 a value of its own; exit code, suspend count, priority); the shim runs the host thread and parks it while the kernel's
 // count is above 0 (client/thread_park.h). Priorities are kept and reported exactly; the host
 // scheduler is not changed (an unprivileged process could not raise a thread back).
 #include <pthread.h>
@@ -30,7 +30,7 @@ constexpr DWORD kReservationGranule = 64 * 1024;
 struct StartBlock {
     LPTHREAD_START_ROUTINE start;
     LPVOID parameter;
-    uint32_t handle;
+    uint32_t id;  // the thread's CE id (CE 5: its handle value)
     std::shared_ptr<ThreadControl> control;
 };
 
@@ -95,11 +95,11 @@ void adopted_thread_ended(void*) { leave(0); }
 
 void* thread_main(void* arg) {
     std::unique_ptr<StartBlock> block(static_cast<StartBlock*>(arg));
-    set_cached_thread_id(block->handle);
+    set_cached_thread_id(block->id);
     ThreadControl& c = *block->control;
     c.tid.store(current_tid(), std::memory_order_release);
     set_current_control(&c);
-    proto::ThreadAttachRequest req{block->handle, 0};
+    proto::ThreadAttachRequest req{block->id, 0};
     proto::ThreadAttachReply rep{};
     if (finish(Connection::instance().call(req, rep))) apply_suspend_count(c, rep.sequence, rep.count);
     // CREATE_SUSPENDED, or a suspend or terminate before the thread ran: nothing of its code
@@ -171,9 +171,10 @@ HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES /*ignored*/, DWORD cbStack,
     proto::ThreadCreateReply rep{};
     if (!finish(Connection::instance().call(req, rep))) return nullptr;
     const uint32_t handle = rep.handle;
+    const uint32_t id = rep.id;  // CE 5: the handle value
     // Count 1 with sequence 0 is what the kernel holds for CREATE_SUSPENDED.
-    auto control = make_thread_control(handle, (fdwCreate & CREATE_SUSPENDED) != 0 ? 1u : 0u);
-    auto* block = new StartBlock{lpStartAddr, lpvThreadParam, handle, control};
+    auto control = make_thread_control(id, (fdwCreate & CREATE_SUSPENDED) != 0 ? 1u : 0u);
+    auto* block = new StartBlock{lpStartAddr, lpvThreadParam, id, control};
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -187,14 +188,14 @@ HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES /*ignored*/, DWORD cbStack,
     pthread_attr_destroy(&attr);
     if (err != 0) {
         delete block;
-        forget_thread_control(handle);
+        forget_thread_control(id);
         proto::ThreadControlReply dead{};
         (void)control_call(handle_from_wire(handle), proto::ThreadControlOp::Terminate, 0, dead);
         (void)CloseHandle(handle_from_wire(handle));
         set_last_error(ERROR_NOT_ENOUGH_MEMORY);
         return nullptr;
     }
-    if (lpIDThread != nullptr) *lpIDThread = handle;  // CE 5: the id is the handle value
+    if (lpIDThread != nullptr) *lpIDThread = id;
     return handle_from_wire(handle);
 }
 

@@ -7,7 +7,8 @@
 namespace cek::kernel {
 
 // A kernel-assigned process identity (not the Linux pid, which can be reused). 0 is the kernel
-// itself: the owner of CreateFileForMapping handles, which CE 5 makes usable by every process.
+// itself: the owner of CreateFileForMapping handles, which CE 5 makes usable by every process,
+// and of the entries that keep thread and process ids valid.
 struct ProcessId {
     uint32_t raw = 0;
     bool operator==(const ProcessId&) const = default;
@@ -15,7 +16,7 @@ struct ProcessId {
 };
 inline constexpr ProcessId kKernelProcess{0};
 
-// A CE 5 handle value, global to all processes.
+// A handle value: CE 5, global to all processes; CE 6, a value in one process's table.
 struct HandleValue {
     uint32_t raw = 0;
     bool operator==(const HandleValue&) const = default;

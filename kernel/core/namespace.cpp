@@ -9,15 +9,14 @@ Result<void> NameSpace::check(std::u16string_view name) {
     return {};
 }
 
-std::optional<HandleValue> NameSpace::find(ObjectType type, const std::u16string& name) const {
+KernelObject* NameSpace::find(ObjectType type, const std::u16string& name) const {
     const Names& names = of(type);
     auto it = names.find(name);
-    if (it == names.end()) return std::nullopt;
-    return it->second;
+    return it == names.end() ? nullptr : it->second;
 }
 
-void NameSpace::bind(ObjectType type, const std::u16string& name, HandleValue handle) {
-    of(type).emplace(name, handle);
+void NameSpace::bind(ObjectType type, const std::u16string& name, KernelObject* object) {
+    of(type).emplace(name, object);
 }
 
 void NameSpace::unbind(ObjectType type, const std::u16string& name) { of(type).erase(name); }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/utf.h"
 #include "kernel/kernel.h"
@@ -99,7 +100,7 @@ proto::Snapshot Kernel::snapshot(SnapshotDepth depth, size_t max_handles) const 
         for (const auto& [base, length] : p.huge) info.huge_bytes += length;
         info.executable = p.executable;
         if (p.object) {
-            info.handle = p.object->handle().raw;
+            info.handle = handles_.id_of(p.object->handle());
             info.parent = p.object->parent();
             if (p.object->child()) info.image = utf8_from_utf16(p.object->image());
         }
@@ -157,13 +158,15 @@ void Kernel::snapshot_waits(proto::Snapshot& s) const {
 }
 
 void Kernel::snapshot_threads(proto::Snapshot& s) const {
-    // Every thread that still has a handle: running, suspended, or exited and held open.
+    // Every thread that still has a handle: running, suspended, or exited and held open (once,
+    // however many tables hold it: CE 6).
+    std::unordered_set<uint64_t> listed;
     handles_.for_each([&](HandleValue, const HandleTable::Entry& e) {
         const auto* t = object_cast<ThreadObject>(e.object.get());
-        if (t == nullptr) return;
+        if (t == nullptr || !listed.insert(t->id()).second) return;
         s.threads.push_back(proto::ThreadInfo{
-            t->process().raw, t->handle().raw, t->tid(), t->suspend_count(), t->exit_code(),
-            t->priority(), t->quantum(),
+            t->process().raw, handles_.id_of(t->handle()), t->tid(), t->suspend_count(),
+            t->exit_code(), t->priority(), t->quantum(),
             (t->exited() ? proto::kThreadExited : 0u) | (t->created() ? proto::kThreadCreated : 0u)});
     });
 }

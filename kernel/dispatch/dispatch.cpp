@@ -252,7 +252,8 @@ size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply)
                                                      : Win32Error::ERROR_SUCCESS),
                     done.msg_data);
     if (done.code == RequestCode::ProcessCreate)
-        return w.ok(proto::ProcessCreateReply{done.process_handle, done.thread_handle});
+        return w.ok(proto::ProcessCreateReply{done.process_handle, done.thread_handle,
+                                              done.process_id, done.thread_id});
     // A held thread resumed (ThreadControl AwaitResume): its state, count 0.
     if (done.code == RequestCode::ThreadControl)
         return w.ok(proto::ThreadControlReply{done.thread_handle, 0, 0, done.result,

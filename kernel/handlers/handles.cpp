@@ -18,8 +18,9 @@ std::string describe(const proto::CloseHandleRequest& req, Extra) { return handl
 std::string describe(const proto::CloseHandleReply&, Extra) { return "TRUE"; }
 
 size_t handle(Call& call, const proto::DuplicateRequest& req, Extra) {
-    auto r = call.kernel.duplicate_handle(call.caller, req.source_process, HandleValue{req.handle},
-                                          req.target_process, req.options, req.inherit != 0);
+    auto r = call.kernel.duplicate_handle(call.thread(), req.source_process,
+                                          HandleValue{req.handle}, req.target_process,
+                                          req.options, req.inherit != 0);
     if (!r) return call.fail(r.error());
     return call.ok(proto::DuplicateReply{r.value().raw, 0});
 }

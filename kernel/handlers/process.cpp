@@ -19,7 +19,9 @@ size_t handle(Call& call, const proto::ProcessCreateRequest& req, Extra extra) {
     auto r = call.kernel.create_process(call.thread(), args, call.tag);
     if (!r) return Call::pending();  // the reply comes once the program has attached
     if (!*r) return call.fail(r->error());
-    return call.ok(proto::ProcessCreateReply{r->value().process.raw, r->value().thread.raw});
+    const ProcessCreated& c = r->value();
+    return call.ok(
+        proto::ProcessCreateReply{c.process.raw, c.thread.raw, c.process_id, c.thread_id});
 }
 std::string describe(const proto::ProcessCreateRequest& req, Extra extra) {
     std::string out = "image=" + (req.has_image != 0 ? extra.quoted(req.image_chars) : "NULL");
@@ -30,18 +32,35 @@ std::string describe(const proto::ProcessCreateRequest& req, Extra extra) {
     return out;
 }
 std::string describe(const proto::ProcessCreateReply& rep, Extra) {
-    return "process=" + handle(rep.process) + " thread=" + handle(rep.thread);
+    std::string out = "process=" + handle(rep.process) + " thread=" + handle(rep.thread);
+    if (rep.process_id != rep.process || rep.thread_id != rep.thread)
+        out += " ids=" + hex(rep.process_id) + "/" + hex(rep.thread_id);
+    return out;
 }
 
 size_t handle(Call& call, const proto::ProcessOpenRequest& req, Extra) {
-    auto r = call.kernel.open_process(call.caller, req.id, req.inherit != 0);
+    auto r = req.thread != 0 ? call.kernel.open_thread(call.caller, req.id, req.inherit != 0)
+                             : call.kernel.open_process(call.caller, req.id, req.inherit != 0);
     if (!r) return call.fail(r.error());
     return call.ok(proto::ProcessOpenReply{r.value().raw, 0});
 }
 std::string describe(const proto::ProcessOpenRequest& req, Extra) {
-    return "id=" + handle(req.id) + (req.inherit != 0 ? " inherit" : "");
+    return std::string(req.thread != 0 ? "thread" : "process") + " id=" + hex(req.id) +
+           (req.inherit != 0 ? " inherit" : "");
 }
 std::string describe(const proto::ProcessOpenReply& rep, Extra) { return handle(rep.handle); }
+
+size_t handle(Call& call, const proto::IdQueryRequest& req, Extra) {
+    auto r = call.kernel.id_of_handle(call.thread(), HandleValue{req.handle},
+                                      static_cast<ce::IdQuery>(req.query));
+    if (!r) return call.fail(r.error());
+    return call.ok(proto::IdQueryReply{r.value(), 0});
+}
+std::string describe(const proto::IdQueryRequest& req, Extra) {
+    static constexpr const char* kQueries[] = {"?", "thread", "process", "process-of-thread"};
+    return "handle=" + handle(req.handle) + " query=" + trace_text::choice(req.query, kQueries);
+}
+std::string describe(const proto::IdQueryReply& rep, Extra) { return hex(rep.id); }
 
 size_t handle(Call& call, const proto::ProcessControlRequest& req, Extra) {
     const HandleValue h{req.handle};

@@ -9,7 +9,7 @@ namespace {
 
 template <class Reply>
 Reply state_reply(const ThreadState& s) {
-    return Reply{s.handle.raw, s.previous, s.count, s.sequence, s.tid, s.exited ? 1u : 0u};
+    return Reply{s.id, s.previous, s.count, s.sequence, s.tid, s.exited ? 1u : 0u};
 }
 
 template <class Reply>
@@ -23,12 +23,14 @@ std::string state_text(const Reply& rep) {
 size_t handle(Call& call, const proto::ThreadCreateRequest& req, Extra) {
     auto r = call.kernel.create_thread(call.caller, req.flags, req.stack_size);
     if (!r) return call.fail(r.error());
-    return call.ok(proto::ThreadCreateReply{r.value().raw, 0});
+    return call.ok(proto::ThreadCreateReply{r.value().handle.raw, r.value().id});
 }
 std::string describe(const proto::ThreadCreateRequest& req, Extra) {
     return "flags=" + hex(req.flags) + " stack=" + to_string(req.stack_size);
 }
-std::string describe(const proto::ThreadCreateReply& rep, Extra) { return handle(rep.handle); }
+std::string describe(const proto::ThreadCreateReply& rep, Extra) {
+    return handle(rep.handle) + (rep.id != rep.handle ? " id=" + hex(rep.id) : std::string());
+}
 
 size_t handle(Call& call, const proto::ThreadAttachRequest& req, Extra) {
     auto r = call.kernel.attach_thread(call.thread(), HandleValue{req.handle});

@@ -715,7 +715,7 @@ void Server::finish_hello(Client& c) {
 
     reply.status = static_cast<uint32_t>(proto::HelloStatus::Ok);
     // An application's id is its process handle value (CE 5); a tool's, its kernel record.
-    reply.process_id = c.diagnostics ? c.id.raw : kernel_.process_handle(c.id).raw;
+    reply.process_id = c.diagnostics ? c.id.raw : kernel_.process_id(c.id);
     reply.window_base = kernel_.config().window_base;
     reply.window_size = kernel_.config().window_size;
     reply.channel_bytes = sizeof(proto::Channel);

@@ -31,7 +31,7 @@ MappingObject::~MappingObject() {
     if (file_ && writable_) (void)flush(0, size_);  // CE 5 FreeMap writes dirty pages back
     if (base_ != 0) window_.retire(base_, std::move(touchers_));
     if (fd_ >= 0) ::close(fd_);
-    if (file_) file_->set_mapped(0, 0);
+    if (file_ && file_->mapped_by() == id()) file_->set_mapped(0, 0);
     file_ = nullptr;
     if (on_destroy_) on_destroy_();
     log::mapping()->debug("mapping destroyed id={} size={}", id(), size_);
@@ -72,7 +72,7 @@ Result<Ref<MappingObject>> MappingObject::create_file(Ref<FileObject> file, uint
     Ref<MappingObject> m(new MappingObject(size, writable, window));
     m->file_ = std::move(file);
     CEK_TRY_VOID(m->place());
-    m->file_->set_mapped(m->id(), size);
+    if (m->file_->mapped_by() == 0) m->file_->set_mapped(m->id(), size);  // CE 6 maps a file twice
     return m;
 }
 

@@ -92,9 +92,6 @@ public:
     MessageQueue& queue() const { return *queue_; }
     const Ref<MessageQueue>& queue_ref() const { return queue_; }
     bool reader() const { return reader_; }
-    // The end's one handle entry (CE 5: every open of an end shares its value).
-    HandleValue handle() const { return handle_; }
-    void set_handle(HandleValue h) { handle_ = h; }
 
     bool ready_for(ThreadRef) const override { return available(); }
     bool available() const override;
@@ -107,7 +104,6 @@ public:
 private:
     Ref<MessageQueue> queue_;
     bool reader_;
-    HandleValue handle_{};
 };
 
 }  // namespace cek::kernel

@@ -1,7 +1,4 @@
 // The CE 5 personality (CE 4.2 and 5.0: the slotted kernel). Rules: docs/semantics/.
-#include <cstdio>
-
-#include "kernel/objects/open_files.h"
 #include "kernel/objects/waitable.h"
 #include "kernel/personality/personality.h"
 #include "protocol/ce_constants.h"
@@ -15,6 +12,8 @@ public:
     std::string_view name() const override { return "ce5"; }
     uint32_t version() const override { return 5; }
 
+    // One global table: the same value in every process and for every open (handles.md §1).
+    bool per_process_handles() const override { return false; }
     // CE 5 reports a full handle list as what it is there: an allocation failure.
     Win32Error handle_quota_error() const override { return Win32Error::ERROR_NOT_ENOUGH_MEMORY; }
 
@@ -30,8 +29,7 @@ public:
     // GENERIC_READ shares reads, anything else is exclusive, FILE_SHARE_WRITE_OVERRIDE shares both.
     bool kernel_owns_mapping_files() const override { return true; }
     uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const override {
-        if ((share & ce::kFileShareWriteOverride) != 0) return kShareRead | kShareWrite;
-        return desired_access == ce::kGenericRead ? kShareRead : 0;
+        return cffm_share_mode(desired_access, share);
     }
 
     // Within the calling process only, sync objects only, DUPLICATE_SAME_ACCESS required, no
@@ -53,20 +51,6 @@ public:
 
 }  // namespace
 
-PersonalityChoice choose_personality(uint32_t version) {
-    if (version == 4 || version == 5) return {std::make_unique<Ce5>(), {}};
-    char text[160];
-    std::snprintf(text, sizeof text,
-                  "personality ce%u is not implemented yet: this kernel offers ce5 (CE 4.2 and "
-                  "5.0); ce6 (CE 6.0 and 7.0) is planned",
-                  version);
-    return {nullptr, text};
-}
-
-PersonalityChoice choose_personality(std::string_view name) {
-    if (name == "ce5") return choose_personality(5u);
-    if (name == "ce6") return choose_personality(6u);
-    return {nullptr, "unknown personality '" + std::string(name) + "' (known: ce5, ce6)"};
-}
+std::unique_ptr<Personality> make_ce5() { return std::make_unique<Ce5>(); }
 
 }  // namespace cek::kernel

@@ -3,9 +3,8 @@
 // between the two asks its personality instead of testing a version number, so a second
 // personality is a new implementation of this interface, not edits across the kernel.
 //
-// Implemented: ce5 (CE 4.2 and 5.0, the default). ce6 (CE 6.0 and 7.0) is named here so that
-// asking for it gives a clear error until it exists. The differences the seam covers are listed
-// in docs/semantics/README.md; each method cites the page with its CE 5 rule.
+// Implemented: ce5 (CE 4.2 and 5.0, the default) and ce6 (CE 6.0 and 7.0; what of it is still
+// CE 5's is listed in docs/semantics/README.md). Each method cites the page with its rules.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +20,8 @@ namespace cek::kernel {
 
 // What DuplicateHandle does once its checks passed.
 struct DuplicatePlan {
-    bool add_reference;  // the target gets one more reference
+    bool add_reference;  // the target gets one more reference (CE 6: always, a new entry)
+    bool close_source = false;  // DUPLICATE_CLOSE_SOURCE (CE 6: the kernel closes the source)
 };
 
 // A DuplicateHandle call as the caller made it.
@@ -39,6 +39,8 @@ public:
     virtual std::string_view name() const = 0;  // "ce5"
     virtual uint32_t version() const = 0;       // 5: what snapshots and the hello report
 
+    // Handles: one global table (CE 5, handles.md §1) or one table per process (CE 6, §9).
+    virtual bool per_process_handles() const = 0;
     // Handles (docs/semantics/handles.md §6): the error for a caller at its handle quota, or a
     // table that is full.
     virtual Win32Error handle_quota_error() const = 0;
@@ -58,14 +60,23 @@ public:
     virtual bool kernel_owns_mapping_files() const = 0;
     virtual uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const = 0;
 
-    // DuplicateHandle (docs/semantics/handles.md §5): the checks, in the personality's order and
-    // with its error codes. `held`: the type of the object behind the handle, when the caller
-    // holds it.
+    // DuplicateHandle (docs/semantics/handles.md §5, §9): the checks, in the personality's order
+    // and with its error codes. `held`: the type of the object behind the handle, when the
+    // caller holds it (CE 5; CE 6 checks only the call's flags here, the kernel the rest).
     virtual Result<DuplicatePlan> duplicate(const DuplicateCall& call,
                                              std::optional<ObjectType> held) const = 0;
 };
 
-// The personality for a CE major version (5; 4 counts as 5), or an error text saying why not.
+// CreateFileForMappingW's share rule, the same in CE 5's kernel and CE 6's coredll (files.md
+// §5): exactly GENERIC_READ shares reads, anything else is exclusive, FILE_SHARE_WRITE_OVERRIDE
+// shares both.
+uint32_t cffm_share_mode(uint32_t desired_access, uint32_t share);
+
+std::unique_ptr<Personality> make_ce5();
+std::unique_ptr<Personality> make_ce6();
+
+// The personality for a CE major version (5, 6; 4 counts as 5 and 7 as 6), or an error text
+// saying why not.
 struct PersonalityChoice {
     std::unique_ptr<Personality> personality;
     std::string error;  // set when `personality` is null

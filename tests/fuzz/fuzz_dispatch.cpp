@@ -1,7 +1,8 @@
 // Fuzz target: the request decoder and dispatcher (kernel/dispatch/dispatch.h) on a Kernel with two fake
 // processes, with or without a CE file system in a fresh temporary store.
 //
-// Input: a flags byte (bit 0: file system, bit 1: a 16-entry handle table), then requests until
+// Input: a flags byte (bit 0: file system, bit 1: a 16-entry handle table, bit 2: the ce6
+// personality, one handle table per process), then requests until
 // the input ends. Each request starts with a byte: bit 7 picks the caller, bit 6 says the bytes
 // that follow are the whole request as sent (header included, any size field); otherwise the
 // low bits pick a code from requests.def and the header is made to fit the body. Then a length
@@ -17,7 +18,8 @@ using namespace cek::fuzz;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Input in(data, size);
     const uint8_t flags = in.byte();
-    Harness h((flags & 1) != 0, (flags & 2) != 0 ? 16 : kernel::HandleTable::kMaxEntries);
+    Harness h((flags & 1) != 0, (flags & 2) != 0 ? 16 : kernel::HandleTable::kMaxEntries,
+              (flags & 4) != 0 ? 6 : 5);
     const ProcessId procs[2] = {h.attach(), h.attach()};
     for (int steps = 0; !in.empty() && steps < 64; ++steps) {
         const uint8_t kind = in.byte();

@@ -118,7 +118,9 @@ inline uint64_t detail_number(const proto::ObjectInfo& o, std::string_view key) 
 
 class Harness {
 public:
-    Harness(bool with_fsys, uint32_t handle_capacity) : fds_before_(open_fd_count()) {
+    // `personality`: 5 (ce5) or 6 (ce6, per-process handle tables).
+    Harness(bool with_fsys, uint32_t handle_capacity, uint32_t personality = 5)
+        : fds_before_(open_fd_count()) {
         static const bool quiet = [] {
             spdlog::set_level(spdlog::level::off);
             return true;
@@ -142,6 +144,8 @@ public:
         c.handle_capacity = handle_capacity;
         c.max_processes = 64;
         c.trace_capacity = 16;  // small: the fuzzer reaches its wrap-around, and cheaply
+        c.personality = personality;
+        per_process_ = personality >= 6;
         kernel_ = std::make_unique<Kernel>(c, std::move(root));
         // CreateProcessW starts nothing here: the launcher hands out pids, and a kill of one of
         // those children is its end with SIGKILL, told after the request (reap_killed). Other
@@ -343,11 +347,21 @@ public:
 
         values_.clear();
         for (const auto& h : s.handles) {
-            values_.push_back(h.value);
-            CEK_FUZZ_CHECK((h.value & 3) == 2 && h.value != ce::kInvalidHandle, "handle value shape");
             const proto::ObjectInfo* o = object(h.object_id);
-            CEK_FUZZ_CHECK(o != nullptr && o->handle == h.value && o->type == h.type,
-                           "handle's object missing from the snapshot");
+            if (per_process_) {
+                // CE 6: odd values from index 64, one entry per open, each in one table.
+                CEK_FUZZ_CHECK((h.value & 3) == 3 && (h.value >> 16) >= 64, "handle value shape");
+                CEK_FUZZ_CHECK(!h.kernel_owned && h.refs.size() == 1, "per-process entry");
+                values_.push_back(uint64_t{h.refs[0].process_id} << 32 | h.value);
+                CEK_FUZZ_CHECK(o != nullptr && o->type == h.type,
+                               "handle's object missing from the snapshot");
+            } else {
+                CEK_FUZZ_CHECK((h.value & 3) == 2 && h.value != ce::kInvalidHandle,
+                               "handle value shape");
+                values_.push_back(h.value);
+                CEK_FUZZ_CHECK(o != nullptr && o->handle == h.value && o->type == h.type,
+                               "handle's object missing from the snapshot");
+            }
             CEK_FUZZ_CHECK(!h.refs.empty(), "live handle without references");
             if (h.kernel_owned) {
                 CEK_FUZZ_CHECK(h.refs.size() == 1 && h.refs[0].process_id == 0 && h.refs[0].count == 1,
@@ -381,7 +395,7 @@ public:
             if (o.type != "mapping") continue;
             ++mappings;
             if (o.handle != 0) {
-                const auto* e = kernel_->handles().find(HandleValue{o.handle});
+                const auto* e = mapping_entry(s, o);
                 CEK_FUZZ_CHECK(e != nullptr, "mapping's handle missing from the table");
                 check_mapping(o, e->object.get(), 0);
             }
@@ -457,6 +471,18 @@ private:
     int next_child_pid_ = 50000;
     std::vector<int> children_;  // pids the launcher handed out
     std::vector<int> killed_;    // children TerminateProcess killed, not yet reaped
+
+    // The table entry of the handle value a snapshot lists for mapping `o` (with per-process
+    // tables, in the table of the process the snapshot's entry names).
+    const kernel::HandleTable::Entry* mapping_entry(const proto::Snapshot& s,
+                                                    const proto::ObjectInfo& o) {
+        if (!per_process_) return kernel_->handles().find_id(o.handle);
+        for (const auto& h : s.handles)
+            if (h.object_id == o.id && h.value == o.handle && !h.refs.empty())
+                return kernel_->handles().find_for(kernel::HandleValue{h.value},
+                                                   ProcessId{h.refs[0].process_id});
+        return nullptr;
+    }
 
     size_t process_index(uint32_t id) const {
         auto it = std::lower_bound(processes_.begin(), processes_.end(), id);
@@ -560,7 +586,9 @@ private:
 
     std::unique_ptr<Kernel> kernel_;
     proto::Snapshot snapshot_;  // of the last check
-    std::vector<uint32_t> processes_, handles_per_process_, views_per_process_, values_;
+    std::vector<uint32_t> processes_, handles_per_process_, views_per_process_;
+    std::vector<uint64_t> values_;  // (owner << 32 | value) with per-process tables, else value
+    bool per_process_ = false;      // ce6: one handle table per process
     std::vector<std::pair<uint64_t, const proto::ObjectInfo*>> objects_;
     std::vector<const proto::ObjectInfo*> named_;
     std::set<std::pair<uint32_t, uint64_t>> pending_;  // (process, tag) of waits left pending

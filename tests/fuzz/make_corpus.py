@@ -66,6 +66,23 @@ def dispatch_seeds():
             + dreq(CODE["UnmapView"], struct.pack("<Q", 0x2000_0000_0000)) \
             + dreq(CODE["CloseHandle"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["WindowTouch"], inside, caller=1)
+    if "IdQuery" in CODE:
+        # ce6 (flags bit 2): a thread, its id, OpenThread by it from the other process, the ids
+        # behind handles and pseudo-handles, a duplicate into the other process's table.
+        ce6_first = 0x00400003  # each process's first handle
+        seeds["gen-ce6-ids"] = bytes([4]) + dreq(CODE["ThreadCreate"], struct.pack("<2I", 0, 0)) \
+            + dreq(CODE["IdQuery"], struct.pack("<2I", ce6_first, 1)) \
+            + dreq(CODE["IdQuery"], struct.pack("<2I", ce6_first, 3)) \
+            + dreq(CODE["IdQuery"], struct.pack("<2I", 0x42, 2)) \
+            + dreq(CODE["ProcessOpen"], struct.pack("<4I", 0x00400002, 0, 1, 0), caller=1) \
+            + dreq(CODE["ProcessOpen"], struct.pack("<4I", 0x00400006, 0, 0, 0)) \
+            + dreq(CODE["Duplicate"], struct.pack("<6I", 0x42, ce6_first, 0x00410003, 0, 0, 2)) \
+            + dreq(CODE["CloseHandle"], struct.pack("<2I", ce6_first, 0), caller=1)
+        seeds["gen-ce6-map"] = bytes([4]) + dreq(CODE["CreateMapping"], mapping) \
+            + dreq(CODE["CreateMapping"], mapping, caller=1) \
+            + dreq(CODE["MapView"], struct.pack("<4IQ2I", ce6_first, 2, 0, 0, 0, 0, 0)) \
+            + dreq(CODE["CloseHandle"], struct.pack("<2I", ce6_first, 0)) \
+            + dreq(CODE["CreateMapping"], mapping)
     if "VmReserve" in CODE:
         # Two huge reservations, a release by the wrong process, by the owner, one left at death.
         reserve = struct.pack("<Q", 4 << 20)

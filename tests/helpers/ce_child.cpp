@@ -61,6 +61,13 @@
 //   thread  (a CE thread that waits on a new auto-reset event, then returns 9)
 //       -> ok <thread handle> <event handle>
 //   exitcode <thread> -> ok <GetExitCodeThread's code, hex>
+// Ids (CE 6's calls fail under ce5; every number hex, a failed call as "fail<error>"):
+//   ids -> ok <GetCurrentProcessId> <GetCurrentThreadId> <GetThreadId(GetCurrentThread())>
+//          <GetProcessId(GetCurrentProcess())> <GetVersionEx's major version>
+//   threadids -> ok <CreateThread's handle> <its id> <GetThreadId> <GetProcessIdOfThread>
+//   openproc <id> | openthread <id> -> ok <handle>
+//   dupto <handle> <target process handle> <options> (DuplicateHandle from this process)
+//       -> ok <the value in the target's table>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -640,6 +647,42 @@ std::string run(const std::vector<std::string>& w) {
         return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " +
                                   hex(reinterpret_cast<uintptr_t>(ev))
                             : fail();
+    }
+    if (cmd == "ids") {
+        auto id = [](DWORD v) {
+            return v != 0 ? hex(v) : "fail" + std::to_string(GetLastError());
+        };
+        OSVERSIONINFOW version{};
+        version.dwOSVersionInfoSize = sizeof version;
+        GetVersionExW(&version);
+        return "ok " + id(GetCurrentProcessId()) + " " + id(GetCurrentThreadId()) + " " +
+               id(GetThreadId(GetCurrentThread())) + " " + id(GetProcessId(GetCurrentProcess())) +
+               " " + hex(version.dwMajorVersion);
+    }
+    if (cmd == "threadids") {
+        DWORD tid = 0;
+        HANDLE t = CreateThread(nullptr, 0, [](LPVOID) -> DWORD { return 0; }, nullptr, 0, &tid);
+        if (t == nullptr) return fail();
+        auto id = [](DWORD v) {
+            return v != 0 ? hex(v) : "fail" + std::to_string(GetLastError());
+        };
+        std::string out = "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " + hex(tid) + " " +
+                          id(GetThreadId(t)) + " " + id(GetProcessIdOfThread(t));
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        return out;
+    }
+    if ((cmd == "openproc" || cmd == "openthread") && w.size() >= 2) {
+        const auto id = static_cast<DWORD>(num(w[1]));
+        HANDLE h = cmd == "openproc" ? OpenProcess(0, FALSE, id) : OpenThread(0, FALSE, id);
+        return h != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(h)) : fail();
+    }
+    if (cmd == "dupto" && w.size() >= 4) {
+        HANDLE out = nullptr;
+        return DuplicateHandle(GetCurrentProcess(), handle(w[1]), handle(w[2]), &out, 0, FALSE,
+                               static_cast<DWORD>(num(w[3])))
+                   ? "ok " + hex(reinterpret_cast<uintptr_t>(out))
+                   : fail();
     }
     if (cmd == "exitcode" && w.size() >= 2) {
         DWORD code = 0;

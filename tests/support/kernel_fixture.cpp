@@ -22,11 +22,11 @@ namespace {
 std::atomic<int> g_counter{0};
 }
 
-KernelFixture::KernelFixture()
+KernelFixture::KernelFixture(const std::vector<std::string>& kernel_args)
     : instance_("t" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++)),
       runtime_("cek-run"),
       root_("cek-root") {
-    start_kernel();
+    start_kernel(kernel_args);
 }
 
 KernelFixture::~KernelFixture() {

@@ -16,7 +16,8 @@ namespace cek::test {
 
 class KernelFixture {
 public:
-    KernelFixture();
+    // A kernel started with `kernel_args` added (e.g. {"--personality", "ce6"}).
+    explicit KernelFixture(const std::vector<std::string>& kernel_args = {});
     ~KernelFixture();
 
     const std::string& instance() const { return instance_; }

@@ -52,7 +52,7 @@ std::vector<std::string> leftovers(FileScene& s) {
 }
 
 const FindObject& search_object(Kernel& k, HandleValue h) {
-    const auto* entry = k.handles().find(h);
+    const auto* entry = k.handles().find_id(h.raw);
     REQUIRE(entry != nullptr);
     const auto* find = kernel::object_cast<FindObject>(entry->object.get());
     REQUIRE(find != nullptr);

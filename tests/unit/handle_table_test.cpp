@@ -1,4 +1,5 @@
-// HandleTable: CE 5's one global handle table (docs/semantics/handles.md).
+// HandleTable: CE 5's one global handle table and CE 6's per-process tables
+// (docs/semantics/handles.md).
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -23,6 +24,7 @@ using cek::kernel::kKernelProcess;
 using cek::kernel::ProcessId;
 using cek::kernel::Ref;
 using cek::unit::dummy;
+using cek::unit::error_of;
 
 constexpr ProcessId kA{1};
 constexpr ProcessId kB{2};
@@ -99,7 +101,7 @@ TEST_CASE("A value that was closed is rejected, even after its slot is reused",
     HandleTable t(1);  // one slot: every insert reuses it
     auto old = insert(t, kA);
     REQUIRE(t.release(old, kA).ok());
-    CHECK(t.find(old) == nullptr);
+    CHECK(t.find_id(old.raw) == nullptr);
     CHECK(t.find_for(old, kA) == nullptr);
     auto again = t.release(old, kA);
     REQUIRE_FALSE(again.ok());
@@ -107,13 +109,13 @@ TEST_CASE("A value that was closed is rejected, even after its slot is reused",
 
     auto fresh = insert(t, kA);
     CHECK(fresh != old);
-    CHECK(t.find(fresh) != nullptr);
-    CHECK(t.find(old) == nullptr);
+    CHECK(t.find_id(fresh.raw) != nullptr);
+    CHECK(t.find_id(old.raw) == nullptr);
     CHECK(t.references_of(old, kA) == 0);
     auto stale = t.release(old, kA);
     REQUIRE_FALSE(stale.ok());
     CHECK(stale.error() == Win32Error::ERROR_INVALID_HANDLE);
-    CHECK(t.find(fresh) != nullptr);  // the stale close did not touch the new entry
+    CHECK(t.find_id(fresh.raw) != nullptr);  // the stale close did not touch the new entry
 }
 
 TEST_CASE("Values that are not table values are rejected", "[unit][handle]") {
@@ -122,7 +124,7 @@ TEST_CASE("Values that are not table values are rejected", "[unit][handle]") {
     for (uint32_t v : {0u, 0xFFFFFFFFu, 0x42u, 0x41u, h.raw | 1u, h.raw & ~2u, h.raw + 4u,
                        h.raw ^ 0x00400000u, 0x7FFFFFFEu}) {
         INFO("value 0x" << std::hex << v);
-        CHECK(t.find(HandleValue{v}) == nullptr);
+        CHECK(t.find_id(v) == nullptr);
         auto r = t.release(HandleValue{v}, kA);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error() == Win32Error::ERROR_INVALID_HANDLE);
@@ -139,7 +141,7 @@ TEST_CASE("References are counted per process and the entry dies with the last o
     CHECK(t.references_of(h, kA) == 2);
     CHECK(t.references_of(h, kB) == 1);
     CHECK(t.references_of(h, kC) == 0);
-    CHECK(t.find(h)->total == 3);
+    CHECK(t.find_id(h.raw)->total == 3);
 
     auto r1 = t.release(h, kA);
     REQUIRE(r1.ok());
@@ -154,7 +156,7 @@ TEST_CASE("References are counted per process and the entry dies with the last o
     REQUIRE(r3.ok());
     CHECK(r3.value());  // the last reference hands the object back
     CHECK(t.size() == 0);
-    CHECK(t.find(h) == nullptr);
+    CHECK(t.find_id(h.raw) == nullptr);
 }
 
 TEST_CASE("A process without a reference can neither use nor close a handle",
@@ -170,7 +172,7 @@ TEST_CASE("A process without a reference can neither use nor close a handle",
     REQUIRE_FALSE(all.ok());
     CHECK(all.error() == Win32Error::ERROR_INVALID_HANDLE);
     CHECK(t.references_of(h, kA) == 1);  // the owner's reference is untouched
-    CHECK(t.find(h)->total == 1);
+    CHECK(t.find_id(h.raw)->total == 1);
 }
 
 TEST_CASE("A kernel-owned entry is usable by every process but closable only by a holder",
@@ -200,7 +202,7 @@ TEST_CASE("release_all drops exactly one process's whole count", "[unit][handle]
     CHECK_FALSE(r.value());
     CHECK(t.references_of(h, kA) == 0);
     CHECK(t.references_of(h, kB) == 1);
-    CHECK(t.find(h)->total == 1);
+    CHECK(t.find_id(h.raw)->total == 1);
     CHECK(t.handles_of(kA).empty());
     auto last = t.release_all(h, kB);
     REQUIRE(last.ok());
@@ -230,7 +232,7 @@ TEST_CASE("A full table gives ERROR_NO_MORE_USER_HANDLES until a slot frees",
 TEST_CASE("A capacity above the index space is clamped to it", "[unit][handle]") {
     HandleTable t(0xFFFFFFFFu);
     auto h = insert(t, kA);
-    CHECK(t.find(h) != nullptr);
+    CHECK(t.find_id(h.raw) != nullptr);
     // The largest index still encodes below bit 31 with the largest generation.
     auto top = HandleTable::make_value(HandleTable::kFirstIndex + HandleTable::kMaxEntries - 1,
                                        0x1FF);
@@ -315,4 +317,82 @@ TEST_CASE("The table costs less than 256 bytes per handle at 100k handles",
 #if defined(CEK_HAVE_MALLINFO2) && !defined(__SANITIZE_ADDRESS__)
     (void)heap_before;
 #endif
+}
+
+// ---- The per-process model (CE 6, docs/semantics/handles.md §9) ----
+
+TEST_CASE("PerProcess: odd values (index << 16) | reuse, per process, 4 more on each reuse",
+          "[unit][handle][ce6]") {
+    HandleTable t(1024, HandleTable::kDefaultProcessQuota, HandleTable::Model::PerProcess);
+    HandleValue a1 = insert(t, kA);
+    HandleValue b1 = insert(t, kB);
+    CHECK(a1.raw == 0x00400003u);
+    CHECK(b1.raw == 0x00400003u);  // the same value, in another table
+    CHECK(t.find_for(a1, kA)->object != t.find_for(b1, kB)->object);
+    CHECK(t.find_for(a1, kC) == nullptr);
+    REQUIRE(t.release(a1, kA).ok());
+    CHECK(t.find_for(a1, kA) == nullptr);
+    CHECK(t.find_for(b1, kB) != nullptr);
+    HandleValue a2 = insert(t, kA);
+    CHECK(a2.raw == 0x00400007u);
+    CHECK(t.find_for(a1, kA) == nullptr);
+    CHECK(error_of(t.release(a1, kA)) == Win32Error::ERROR_INVALID_HANDLE);
+    // Values that are not this model's: bit 0 clear (ids, CE 5 values), index below 64.
+    for (uint32_t v : {0u, 2u, 0x00400002u, 0x00400001u, 0x003F0003u, 0xFFFFFFFFu})
+        CHECK(t.find_for(HandleValue{v}, kA) == nullptr);
+}
+
+TEST_CASE("PerProcess: open() makes a new entry; the object's count spans every table",
+          "[unit][handle][ce6]") {
+    HandleTable t(1024, HandleTable::kDefaultProcessQuota, HandleTable::Model::PerProcess);
+    auto object = dummy();
+    auto first = t.insert(object, kA, 0);
+    REQUIRE(first.ok());
+    auto again = t.open(object, kA, 0);
+    auto other = t.open(object, kB, 0);
+    REQUIRE(again.ok());
+    REQUIRE(other.ok());
+    CHECK(again.value() != first.value());
+    CHECK(t.handle_count(*object) == 3);
+    t.hold(object);  // a view
+    CHECK(t.handle_count(*object) == 4);
+    // Only the last of all of them reports the object.
+    CHECK_FALSE(t.release(first.value(), kA).value());
+    CHECK_FALSE(t.release(again.value(), kA).value());
+    CHECK_FALSE(t.release_all(other.value(), kB).value());
+    CHECK(t.handle_count(*object) == 1);
+    CHECK(t.unhold(*object) == object);
+    CHECK(t.handle_count(*object) == 0);
+    CHECK(t.size() == 0);
+}
+
+TEST_CASE("PerProcess: ids are the kernel's values with bit 0 clear", "[unit][handle][ce6]") {
+    HandleTable t(1024, HandleTable::kDefaultProcessQuota, HandleTable::Model::PerProcess);
+    auto object = dummy();
+    HandleValue own = t.insert(object, kKernelProcess, 0).value();
+    const uint32_t id = t.id_of(own);
+    CHECK((id & 1u) == 0);
+    CHECK(t.value_of_id(id) == own);
+    CHECK(t.find_id(id)->object == object);
+    CHECK(t.find_id(own.raw) == nullptr);  // odd: a handle, not an id
+    HandleValue mine = t.open(object, kA, 0).value();
+    CHECK(t.find_for(mine, kA)->object == object);
+    CHECK(t.find_for(own, kA) == t.find_for(mine, kA));  // a's first value: the same number
+    HandleTable global(1024);
+    HandleValue g = global.insert(dummy(), kKernelProcess, 0).value();
+    CHECK(global.id_of(g) == g.raw);
+    CHECK(global.find_id(g.raw) != nullptr);
+}
+
+TEST_CASE("PerProcess: a process's table holds 65,472 values, then ERROR_NO_MORE_USER_HANDLES",
+          "[unit][handle][ce6]") {
+    HandleTable t(HandleTable::kMaxEntries, 1u << 20, HandleTable::Model::PerProcess);
+    auto object = dummy();
+    const uint32_t room = HandleTable::kLastLocalIndex - HandleTable::kFirstIndex + 1;
+    uint32_t made = 0;
+    for (uint32_t i = 0; i < room; ++i) made += t.insert(object, kA, 0).ok() ? 1 : 0;
+    CHECK(made == room);
+    CHECK(error_of(t.insert(object, kA, 0)) == Win32Error::ERROR_NO_MORE_USER_HANDLES);
+    CHECK(t.size() == room);  // the store slot of the refused entry went back
+    CHECK(t.insert(object, kB, 0).ok());  // another table has room
 }

@@ -510,7 +510,7 @@ TEST_CASE("DuplicateHandle does not copy a queue handle (CE 5: sync objects only
     QueueScene s;
     auto p = s.attach();
     auto [r, w] = s.pair(p);
-    CHECK(error_of(s.k.duplicate_handle(p, ce::kCurrentProcessHandle, r,
+    CHECK(error_of(s.k.duplicate_handle(ThreadRef{p, 1}, ce::kCurrentProcessHandle, r,
                                         ce::kCurrentProcessHandle, ce::kDuplicateSameAccess,
                                         false)) == Win32Error::ERROR_INVALID_PARAMETER);
     (void)w;

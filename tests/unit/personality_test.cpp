@@ -1,5 +1,5 @@
-// The personality seam: which personalities exist, the CE 5 answers the kernel's rules ask for,
-// and a kernel that is asked for one that does not exist yet.
+// The personality seam: which personalities exist, the CE 5 and CE 6 answers the kernel's rules
+// ask for, and a kernel that is asked for one that does not exist.
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -12,7 +12,7 @@
 using namespace cek;
 using namespace cek::kernel;
 
-TEST_CASE("ce5 is the personality of CE 4 and 5; ce6 and unknown names are refused with a reason",
+TEST_CASE("ce5 is the personality of CE 4 and 5, ce6 of CE 6 and 7; others are refused",
           "[unit][personality]") {
     PersonalityChoice choices[] = {choose_personality("ce5"), choose_personality(5u),
                                    choose_personality(4u)};
@@ -22,22 +22,53 @@ TEST_CASE("ce5 is the personality of CE 4 and 5; ce6 and unknown names are refus
         CHECK(choice.personality->version() == 5);
         CHECK(choice.error.empty());
     }
-    auto ce6 = choose_personality("ce6");
-    CHECK(ce6.personality == nullptr);
-    CHECK(ce6.error.find("ce6") != std::string::npos);
-    CHECK(ce6.error.find("not implemented yet") != std::string::npos);
+    PersonalityChoice sixes[] = {choose_personality("ce6"), choose_personality(6u),
+                                 choose_personality(7u)};
+    for (const PersonalityChoice& choice : sixes) {
+        REQUIRE(choice.personality != nullptr);
+        CHECK(choice.personality->name() == "ce6");
+        CHECK(choice.personality->version() == 6);
+    }
     auto unknown = choose_personality("ce9");
     CHECK(unknown.personality == nullptr);
     CHECK(unknown.error == "unknown personality 'ce9' (known: ce5, ce6)");
+    auto eight = choose_personality(8u);
+    CHECK(eight.personality == nullptr);
+    CHECK(eight.error.find("CE 8") != std::string::npos);
 
     KernelConfig config;
-    config.personality = 6;
+    config.personality = 3;
     CHECK_THROWS_AS(Kernel(config), std::invalid_argument);
+}
+
+TEST_CASE("The CE 6 answers: per-process handles, views, CreateFileForMapping, DuplicateHandle",
+          "[unit][personality]") {
+    auto p = choose_personality("ce6").personality;
+    CHECK(p->per_process_handles());
+    CHECK(p->handle_quota_error() == Win32Error::ERROR_NO_MORE_USER_HANDLES);
+    CHECK(p->view_holds_handle());
+    CHECK_FALSE(p->views_global());
+    CHECK_FALSE(p->kernel_owns_mapping_files());
+    CHECK(p->mapping_file_share(ce::kGenericRead, 0) == kShareRead);
+    CHECK(p->mapping_file_share(ce::kGenericWrite, ce::kFileShareWriteOverride) ==
+          (kShareRead | kShareWrite));
+    auto plan = p->duplicate({0x00400003, 0x00410003, 0, false}, std::nullopt);
+    REQUIRE(plan.ok());
+    CHECK(plan.value().add_reference);
+    CHECK_FALSE(plan.value().close_source);
+    CHECK(p->duplicate({1, 2, ce::kDuplicateCloseSource, false}, std::nullopt)
+              .value()
+              .close_source);
+    CHECK(p->duplicate({1, 2, 4, false}, std::nullopt).error() ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(p->duplicate({1, 2, 0, true}, std::nullopt).error() ==
+          Win32Error::ERROR_INVALID_PARAMETER);
 }
 
 TEST_CASE("The CE 5 answers: quota error, views, CreateFileForMapping, DuplicateHandle",
           "[unit][personality]") {
     auto p = choose_personality("ce5").personality;
+    CHECK_FALSE(p->per_process_handles());
     CHECK(p->handle_quota_error() == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
     CHECK(p->view_holds_handle());
     CHECK(p->view_address(0x200000000000, 0x1234) == 0x200000001234);

@@ -271,7 +271,7 @@ TEST_CASE("A CE program's creator waits until it attaches; its handles are the c
     // The primary thread is held: suspended, count 1, until the creator resumes it.
     auto state = s.k.attach_thread(ThreadRef{*child, 5000}, HandleValue{0});
     REQUIRE(state.ok());
-    CHECK(state.value().handle == ht);
+    CHECK(state.value().id == ht.raw);
     CHECK(state.value().count == 1);
     auto held = s.k.await_resume(ThreadRef{*child, 5000}, 9);
     CHECK_FALSE(held.has_value());

@@ -284,7 +284,9 @@ TEST_CASE("ReleaseMutex by a thread that does not own it fails with ERROR_NOT_OW
     CHECK(s.wait_now({p, 1}, {m}) == kWaitObject0);
     CHECK(error_of(s.k.release_mutex({p, 2}, m)) == Win32Error::ERROR_NOT_OWNER);
     // The same tid in another process is another thread.
-    REQUIRE(s.k.duplicate_handle(p, 0x42, m, 0x42, proto::kDuplicateSameAccess, false).ok());
+    REQUIRE(s.k.duplicate_handle(ThreadRef{p, 1}, 0x42, m, 0x42, proto::kDuplicateSameAccess,
+                                  false)
+                .ok());
     CHECK(error_of(s.k.release_mutex({q, 1}, m)) == Win32Error::ERROR_INVALID_HANDLE);
     auto e = s.event(p, false, false);
     CHECK(error_of(s.k.release_mutex({p, 1}, e)) == Win32Error::ERROR_INVALID_HANDLE);
@@ -521,18 +523,19 @@ TEST_CASE("DuplicateHandle follows CE 5: sync objects only, same value, SAME_ACC
     auto p = s.attach();
     auto e = s.event(p, false, false);
     constexpr uint32_t kSelf = proto::kCurrentProcessHandle;
-    auto dup = s.k.duplicate_handle(p, kSelf, e, kSelf, proto::kDuplicateSameAccess, false);
+    auto dup = s.k.duplicate_handle(ThreadRef{p, 1}, kSelf, e, kSelf, proto::kDuplicateSameAccess,
+                                    false);
     REQUIRE(dup.ok());
     CHECK(dup.value() == e);
     CHECK(s.k.handles().references_of(e, p) == 2);
     // CLOSE_SOURCE: the count stays.
-    auto moved = s.k.duplicate_handle(p, kSelf, e, kSelf,
+    auto moved = s.k.duplicate_handle(ThreadRef{p, 1}, kSelf, e, kSelf,
                                       proto::kDuplicateSameAccess | proto::kDuplicateCloseSource,
                                       false);
     REQUIRE(moved.ok());
     CHECK(s.k.handles().references_of(e, p) == 2);
     auto invalid = [&](uint32_t sp, HandleValue h, uint32_t tp, uint32_t options, bool inherit) {
-        return error_of(s.k.duplicate_handle(p, sp, h, tp, options, inherit));
+        return error_of(s.k.duplicate_handle(ThreadRef{p, 1}, sp, h, tp, options, inherit));
     };
     constexpr auto kBad = Win32Error::ERROR_INVALID_PARAMETER;
     CHECK(invalid(kSelf, e, kSelf, 0, false) == kBad);

@@ -20,14 +20,15 @@ struct ThreadScene : WaitScene {
     HandleValue create(ProcessId p, uint32_t flags = 0) {
         auto r = k.create_thread(p, flags, 0);
         REQUIRE(r.ok());
-        return r.value();
+        CHECK(r.value().id == r.value().handle.raw);  // CE 5: the id is the handle value
+        return r.value().handle;
     }
     // A created thread that starts running as Linux thread `tid`.
     HandleValue start(ProcessId p, uint32_t tid, uint32_t flags = 0) {
         HandleValue h = create(p, flags);
         auto r = k.attach_thread({p, tid}, h);
         REQUIRE(r.ok());
-        CHECK(r.value().handle == h);
+        CHECK(r.value().id == h.raw);
         CHECK(r.value().tid == tid);
         return h;
     }
@@ -90,7 +91,7 @@ TEST_CASE("A thread's id is its handle value; the handle outlives a close until 
     // GetCurrentThreadId of the new thread: the same value.
     auto me = s.k.attach_thread({p, 501}, HandleValue{0});
     REQUIRE(me.ok());
-    CHECK(me.value().handle == h);
+    CHECK(me.value().id == h.raw);
     // The creator closes its handle: the id stays valid while the thread runs.
     REQUIRE(s.k.close_handle(p, h).ok());
     CHECK(s.exit_code(p, h) == kStillActive);
@@ -109,13 +110,13 @@ TEST_CASE("A thread the kernel has not met is adopted on first need, once",
     REQUIRE(a.ok());
     auto b = s.k.attach_thread({p, 900}, HandleValue{0});
     REQUIRE(b.ok());
-    CHECK(a.value().handle == b.value().handle);
+    CHECK(a.value().id == b.value().id);
     CHECK(a.value().tid == 900);
     // GetCurrentThread() resolves to the same thread.
     CHECK(s.k.thread_priority({p, 900}, kSelf, ce::ThreadOp::CeGetPriority, 0).value() == 251);
     auto other = s.k.attach_thread({p, 901}, HandleValue{0});
     REQUIRE(other.ok());
-    CHECK(other.value().handle != a.value().handle);
+    CHECK(other.value().id != a.value().id);
 }
 
 TEST_CASE("A created thread binds only once, and only in its own process",
@@ -339,7 +340,7 @@ TEST_CASE("Sleep(INFINITE) is a self-suspend through GetCurrentThread()",
     REQUIRE(r.ok());
     CHECK(r.value().previous == 0);
     CHECK(r.value().tid == 30);
-    auto back = s.k.resume_thread({p, 31}, r.value().handle);
+    auto back = s.k.resume_thread({p, 31}, HandleValue{r.value().id});
     REQUIRE(back.ok());
     CHECK(back.value().previous == 1);
     CHECK(back.value().count == 0);

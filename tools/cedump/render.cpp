@@ -89,11 +89,18 @@ std::string owner_of(const proto::HandleInfo& h, const ProcessMap& procs) {
     return h.refs.empty() ? "-" : pid_of(procs, h.refs[0].process_id);
 }
 
-// The object behind a handle value, if the snapshot has it.
-const proto::ObjectInfo* object_of_handle(const Context& c, uint32_t value) {
+// Whether snapshot entry `hd` is what `value` means to kernel process `process`: CE 5's values
+// are global; CE 6's belong to one process's table (the entry's one holder).
+bool names_for(const Context& c, const proto::HandleInfo& hd, uint32_t value, uint32_t process) {
+    if (hd.value != value) return false;
+    return c.s.header.personality < 6 || (!hd.refs.empty() && hd.refs[0].process_id == process);
+}
+
+// The object behind a handle value of `process`, if the snapshot has it.
+const proto::ObjectInfo* object_of_handle(const Context& c, uint32_t value, uint32_t process) {
     const proto::ObjectInfo* o = nullptr;
     for (const auto& hd : c.s.handles)
-        if (hd.value == value) o = find(c.objects, hd.object_id);
+        if (names_for(c, hd, value, process)) o = find(c.objects, hd.object_id);
     return o;
 }
 
@@ -178,8 +185,17 @@ SectionDef<proto::HandleInfo> handles_section() {
     using H = proto::HandleInfo;
     return {Section::Handles, "HANDLES", "handles",
             [](const Context& c) {
-                return rows_of(c.s.handles,
-                               [&](const H& h) { return handle_matches(h, c.procs, c.objects, c.f); });
+                auto rows = rows_of(c.s.handles, [&](const H& h) {
+                    return handle_matches(h, c.procs, c.objects, c.f);
+                });
+                // CE 6: one table per process, shown one after the other.
+                if (c.s.header.personality >= 6)
+                    std::stable_sort(rows.begin(), rows.end(), [](const H* a, const H* b) {
+                        const uint32_t pa = a->refs.empty() ? 0 : a->refs[0].process_id;
+                        const uint32_t pb = b->refs.empty() ? 0 : b->refs[0].process_id;
+                        return std::tie(pa, a->value) < std::tie(pb, b->value);
+                    });
+                return rows;
             },
             nullptr,
             {{"HANDLE", [](const Context&, const H& h) { return hex(h.value); }},
@@ -363,7 +379,9 @@ std::vector<const proto::WaitInfo*> waits_shown(const Context& c) {
         for (uint32_t h : w.handles) {
             if (f.handle && h != *f.handle) continue;
             for (const auto& hd : c.s.handles)
-                if (hd.value == h && object_matches(find(c.objects, hd.object_id), f)) any = true;
+                if (names_for(c, hd, h, w.process_id) &&
+                    object_matches(find(c.objects, hd.object_id), f))
+                    any = true;
         }
         return any;
     });
@@ -372,7 +390,7 @@ std::vector<const proto::WaitInfo*> waits_shown(const Context& c) {
 std::string waiting_on(const Context& c, const proto::WaitInfo& w) {
     std::vector<std::string> on;
     for (uint32_t h : w.handles) {
-        const proto::ObjectInfo* o = object_of_handle(c, h);
+        const proto::ObjectInfo* o = object_of_handle(c, h, w.process_id);
         on.push_back(hex(h) +
                      (o != nullptr ? "(" + o->type + (o->named ? " " + name_of(*o) : "") + ")" : ""));
     }

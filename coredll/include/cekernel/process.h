@@ -49,6 +49,12 @@ WINBASEAPI BOOL WINAPI CreateProcessW(LPCWSTR pszImageName, LPCWSTR pszCmdLine,
                                       LPSTARTUPINFOW psiStartInfo,
                                       LPPROCESS_INFORMATION pProcInfo);
 WINBASEAPI HANDLE WINAPI OpenProcess(DWORD fdwAccess, BOOL fInherit, DWORD IDProcess);
+/* CE 6 and later (under ce5 they fail with ERROR_CALL_NOT_IMPLEMENTED): a handle on a thread by
+ * its id, and the ids behind handles. */
+WINBASEAPI HANDLE WINAPI OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId);
+WINBASEAPI DWORD WINAPI GetThreadId(HANDLE hThread);
+WINBASEAPI DWORD WINAPI GetProcessId(HANDLE hProcess);
+WINBASEAPI DWORD WINAPI GetProcessIdOfThread(HANDLE hThread);
 WINBASEAPI BOOL WINAPI TerminateProcess(HANDLE hProcess, DWORD uExitCode);
 WINBASEAPI void WINAPI ExitProcess(UINT uExitCode) __attribute__((noreturn));
 WINBASEAPI BOOL WINAPI GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);

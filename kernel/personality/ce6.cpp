@@ -1,0 +1,51 @@
+// The CE 6 personality (CE 6.0 and 7.0: per-process handle tables and views). Rules:
+// docs/semantics/ (the CE 6 sections), ce-semantics.md's CE 6/7 columns.
+#include "kernel/personality/personality.h"
+#include "protocol/ce_constants.h"
+
+namespace cek::kernel {
+
+namespace {
+
+class Ce6 final : public Personality {
+public:
+    std::string_view name() const override { return "ce6"; }
+    uint32_t version() const override { return 6; }
+
+    // One table per process; a new value for every open (handles.md §9).
+    bool per_process_handles() const override { return true; }
+    Win32Error handle_quota_error() const override {
+        return Win32Error::ERROR_NO_MORE_USER_HANDLES;
+    }
+
+    // Each view object holds a handle count on its mapping, so the name stays while a view
+    // does (mappings.md §6). Views still sit at the mapping's window address (mappings.md §10
+    // lists what of CE 6's per-process views is not done), but only a process that mapped one
+    // reaches it: CE 6 has no kernel key.
+    bool view_holds_handle() const override { return true; }
+    uint64_t view_address(uint64_t base, uint64_t offset) const override { return base + offset; }
+    bool views_global() const override { return false; }
+
+    // CreateFileForMapping is coredll's: a plain CreateFileW of the caller, on the process's
+    // own list; the same share rule as CE 5 (files.md §5).
+    bool kernel_owns_mapping_files() const override { return false; }
+    uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const override {
+        return cffm_share_mode(desired_access, share);
+    }
+
+    // Any type between any two processes (the kernel resolves them): options 0 means
+    // DUPLICATE_SAME_ACCESS, only SAME_ACCESS and CLOSE_SOURCE are allowed, no inheritance.
+    Result<DuplicatePlan> duplicate(const DuplicateCall& c,
+                                     std::optional<ObjectType>) const override {
+        if ((c.options & ~(ce::kDuplicateSameAccess | ce::kDuplicateCloseSource)) != 0 ||
+            c.inherit)
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        return DuplicatePlan{true, (c.options & ce::kDuplicateCloseSource) != 0};
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Personality> make_ce6() { return std::make_unique<Ce6>(); }
+
+}  // namespace cek::kernel

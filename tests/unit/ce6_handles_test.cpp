@@ -1,0 +1,355 @@
+// The CE 6 personality's handle model, through cek::kernel::Kernel with fake processes
+// (docs/semantics/handles.md §9): one table per process, odd values and a new one for every
+// open, ids apart from handles, the CE 6 name lifetime, DuplicateHandle between processes, and
+// CreateFileForMapping as a plain handle of the caller.
+#include <string>
+#include <vector>
+
+#include "unit_support.h"
+
+using namespace cek;
+using namespace cek::unit;
+using cek::kernel::ThreadRef;
+
+namespace {
+
+constexpr uint32_t kSelf = ce::kCurrentProcessHandle;
+constexpr uint32_t kSameAccess = ce::kDuplicateSameAccess;
+constexpr uint32_t kCloseSource = ce::kDuplicateCloseSource;
+const std::u16string kName = u"shared";
+
+KernelConfig ce6() {
+    KernelConfig c = config();
+    c.personality = 6;
+    return c;
+}
+
+template <class T>
+Win32Error outcome(const Result<T>& r) {
+    return r.ok() ? Win32Error::ERROR_SUCCESS : r.error();
+}
+
+struct Ce6Scene : Scene {
+    Ce6Scene() : Scene(ce6()) {}
+
+    HandleValue event(ProcessId p, const std::u16string* name = nullptr) {
+        LastError le;
+        auto r = k.create_event(p, true, false, name, le);
+        REQUIRE(r.ok());
+        return r.value();
+    }
+    Result<HandleValue> dup(ProcessId p, uint32_t source, HandleValue h, uint32_t target,
+                            uint32_t options = kSameAccess, bool inherit = false) {
+        return k.duplicate_handle(ThreadRef{p, 1}, source, h, target, options, inherit);
+    }
+    // A handle of `p` on process `other`, as OpenProcess gives it.
+    HandleValue process_handle_of(ProcessId p, ProcessId other) {
+        auto r = k.open_process(p, k.process_id(other), false);
+        REQUIRE(r.ok());
+        return r.value();
+    }
+};
+
+bool is_ce6_value(uint32_t v) { return (v & 3u) == 3u && (v >> 16) >= 64; }
+
+}  // namespace
+
+TEST_CASE("ce6: values are (index << 16) | reuse with the low bits 11, from index 64",
+          "[unit][ce6][handle]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    HandleValue first = s.event(p);
+    CHECK(first.raw == 0x00400003u);  // the process's first handle: index 64, reuse 3
+    HandleValue second = s.event(p);
+    CHECK(second.raw == 0x00410003u);
+    // A freed index comes back with `reuse` 4 higher: the old value is dead.
+    REQUIRE(s.k.close_handle(p, first).ok());
+    HandleValue reused = s.event(p);
+    CHECK(reused.raw == 0x00400007u);
+    CHECK(s.event(p).raw == 0x00420003u);
+    CHECK(error_of(s.k.set_event(p, first, ce::EventOp::Set)) == Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(error_of(s.k.close_handle(p, first)) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: each process has its own table; a value from another process means nothing",
+          "[unit][ce6][handle]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    HandleValue ha = s.event(a);
+    HandleValue hb = s.event(b);
+    CHECK(ha == hb);  // both first in their own table, different objects
+    REQUIRE(s.k.set_event(a, ha, ce::EventOp::Set).ok());
+    CHECK(s.k.handles().find_for(ha, a)->object != s.k.handles().find_for(hb, b)->object);
+    auto c = s.attach();
+    CHECK(error_of(s.k.set_event(c, ha, ce::EventOp::Set)) == Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(error_of(s.k.close_handle(c, ha)) == Win32Error::ERROR_INVALID_HANDLE);
+    REQUIRE(s.k.close_handle(a, ha).ok());
+    CHECK(s.k.set_event(b, hb, ce::EventOp::Set).ok());  // b's own is untouched
+}
+
+TEST_CASE("ce6: opening an object again gives a new value, even in the same process",
+          "[unit][ce6][handle][names]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    HandleValue created = s.event(p, &kName);
+    LastError le;
+    auto again = s.k.create_event(p, false, true, &kName, le);
+    REQUIRE(again.ok());
+    CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
+    CHECK(again.value() != created);
+    auto opened = s.k.open_sync(p, kernel::ObjectType::Event, kName);
+    REQUIRE(opened.ok());
+    CHECK(opened.value() != created);
+    CHECK(opened.value() != again.value());
+    // Three handles on one object: each closes once.
+    for (HandleValue h : {created, again.value(), opened.value()})
+        CHECK(s.k.close_handle(p, h).ok());
+    CHECK(error_of(s.k.close_handle(p, created)) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: a name goes when the object's last handle in any process closes",
+          "[unit][ce6][names]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    HandleValue ha = s.event(a, &kName);
+    auto hb = s.k.open_sync(b, kernel::ObjectType::Event, kName);
+    REQUIRE(hb.ok());
+    REQUIRE(s.k.close_handle(a, ha).ok());  // the creator's goes: b's keeps the name
+    auto again = s.k.open_sync(a, kernel::ObjectType::Event, kName);
+    REQUIRE(again.ok());
+    REQUIRE(s.k.close_handle(a, again.value()).ok());
+    REQUIRE(s.k.close_handle(b, hb.value()).ok());  // the last handle: the name goes
+    CHECK(error_of(s.k.open_sync(b, kernel::ObjectType::Event, kName)) ==
+          Win32Error::ERROR_FILE_NOT_FOUND);
+}
+
+TEST_CASE("ce6: a view holds a handle count, so a mapping's name stays while it is mapped",
+          "[unit][ce6][names][mapping]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    HandleValue m = s.make(p, 4096, &kName);
+    auto v = s.view(p, m);
+    REQUIRE(s.k.close_handle(p, m).ok());
+    // The view is not a handle: the value is closed for good.
+    CHECK(error_of(s.k.close_handle(p, m)) == Win32Error::ERROR_INVALID_HANDLE);
+    LastError le;
+    auto again = s.create(p, 0, &kName, le);  // size 0 opens only an existing one
+    REQUIRE(again.ok());
+    CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
+    REQUIRE(s.k.close_handle(p, again.value()).ok());
+    REQUIRE(s.k.unmap_view(p, v.address).ok());
+    CHECK(error_of(s.create(p, 0, &kName)) == Win32Error::ERROR_INVALID_PARAMETER);  // gone
+}
+
+TEST_CASE("ce6: ids are even, apart from handles, and never handles themselves",
+          "[unit][ce6][ids]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    auto made = s.k.create_thread(p, 0, 0);
+    REQUIRE(made.ok());
+    const HandleValue h = made.value().handle;
+    const uint32_t id = made.value().id;
+    CHECK(is_ce6_value(h.raw));
+    CHECK((id & 1u) == 0);
+    CHECK(id != h.raw);
+    // The thread's own attach and GetCurrentThreadId report the id.
+    auto state = s.k.attach_thread({p, 77}, HandleValue{id});
+    REQUIRE(state.ok());
+    CHECK(state.value().id == id);
+    // Thread calls take the handle; the id is not one.
+    CHECK(s.k.thread_exit_code({p, 1}, h).value() == ce::kStillActive);
+    CHECK(error_of(s.k.thread_exit_code({p, 1}, HandleValue{id})) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(error_of(s.k.close_handle(p, HandleValue{id})) == Win32Error::ERROR_INVALID_HANDLE);
+    // GetThreadId / GetProcessIdOfThread / GetProcessId.
+    CHECK(s.k.id_of_handle({p, 1}, h, ce::IdQuery::Thread).value() == id);
+    const uint32_t pid = s.k.process_id(p);
+    CHECK((pid & 1u) == 0);
+    CHECK(s.k.id_of_handle({p, 1}, h, ce::IdQuery::ProcessOfThread).value() == pid);
+    CHECK(s.k.id_of_handle({p, 1}, HandleValue{kSelf}, ce::IdQuery::Process).value() == pid);
+    CHECK(s.k.id_of_handle({p, 77}, HandleValue{ce::kCurrentThreadHandle}, ce::IdQuery::Thread)
+              .value() == id);
+    CHECK(error_of(s.k.id_of_handle({p, 1}, h, ce::IdQuery::Process)) ==
+          Win32Error::ERROR_INVALID_HANDLE);  // a thread handle is not a process handle
+    CHECK(error_of(s.k.id_of_handle({p, 1}, HandleValue{0x00990003}, ce::IdQuery::Thread)) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: OpenThread and OpenProcess give a new handle on the id, in the caller's table",
+          "[unit][ce6][ids]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    auto made = s.k.create_thread(a, 0, 0);
+    REQUIRE(made.ok());
+    auto opened = s.k.open_thread(b, made.value().id, false);
+    REQUIRE(opened.ok());
+    CHECK(is_ce6_value(opened.value().raw));
+    CHECK(s.k.id_of_handle({b, 1}, opened.value(), ce::IdQuery::Thread).value() ==
+          made.value().id);
+    CHECK(error_of(s.k.open_thread(b, made.value().id, true)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);  // inheritance
+    CHECK(error_of(s.k.open_thread(b, s.k.process_id(a), false)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);  // a process id is not a thread's
+    CHECK(error_of(s.k.open_thread(b, made.value().id | 1u, false)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);  // odd: never an id
+    auto pa = s.k.open_process(b, s.k.process_id(a), false);
+    REQUIRE(pa.ok());
+    auto pa2 = s.k.open_process(b, s.k.process_id(a), false);
+    REQUIRE(pa2.ok());
+    CHECK(pa.value() != pa2.value());
+    CHECK(s.k.id_of_handle({b, 1}, pa.value(), ce::IdQuery::Process).value() ==
+          s.k.process_id(a));
+}
+
+TEST_CASE("ce5 has no OpenThread, GetThreadId, GetProcessId or GetProcessIdOfThread",
+          "[unit][ce6][ids]") {
+    Scene s;
+    auto p = s.attach();
+    auto made = s.k.create_thread(p, 0, 0);
+    REQUIRE(made.ok());
+    CHECK(error_of(s.k.open_thread(p, made.value().id, false)) ==
+          Win32Error::ERROR_CALL_NOT_IMPLEMENTED);
+    CHECK(error_of(s.k.id_of_handle({p, 1}, made.value().handle, ce::IdQuery::Thread)) ==
+          Win32Error::ERROR_CALL_NOT_IMPLEMENTED);
+}
+
+TEST_CASE("ce6: DuplicateHandle copies any handle into any process's table",
+          "[unit][ce6][duplicate]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    HandleValue m = s.make(a, 4096);  // an unnamed mapping: CE 6's way to share one
+    HandleValue to_b = s.process_handle_of(a, b);
+    auto copy = s.dup(a, kSelf, m, to_b.raw);
+    REQUIRE(copy.ok());
+    // The value is b's: b can map it; a's own value still works.
+    CHECK(s.k.map_view(b, copy.value(), ce::kFileMapWrite, 0, 0, 0).ok());
+    CHECK(s.k.map_view(a, m, ce::kFileMapWrite, 0, 0, 0).ok());
+    // Within the caller's own table: a new value; options 0 means DUPLICATE_SAME_ACCESS.
+    auto same = s.dup(a, kSelf, m, kSelf, 0);
+    REQUIRE(same.ok());
+    CHECK(same.value() != m);
+    // From another process's table into the caller's (the source named by a process handle).
+    HandleValue e = s.event(b);
+    HandleValue from_b = to_b;
+    auto pulled = s.dup(a, from_b.raw, e, kSelf, kSameAccess | kCloseSource);
+    REQUIRE(pulled.ok());
+    CHECK(s.k.set_event(a, pulled.value(), ce::EventOp::Set).ok());
+    CHECK(error_of(s.k.close_handle(b, e)) == Win32Error::ERROR_INVALID_HANDLE);  // closed
+    // The pseudo-handles become real handles.
+    auto me = s.dup(a, kSelf, HandleValue{ce::kCurrentThreadHandle}, kSelf);
+    REQUIRE(me.ok());
+    CHECK(is_ce6_value(me.value().raw));
+    CHECK(s.k.thread_exit_code({a, 1}, me.value()).value() == ce::kStillActive);
+}
+
+TEST_CASE("ce6: DuplicateHandle's errors, and CLOSE_SOURCE closing the source on failure",
+          "[unit][ce6][duplicate]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    HandleValue e = s.event(a);
+    CHECK(outcome(s.dup(a, kSelf, e, kSelf, kSameAccess | 4)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(outcome(s.dup(a, kSelf, e, kSelf, kSameAccess, true)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(outcome(s.dup(a, 0x00990003, e, kSelf)) == Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(outcome(s.dup(a, kSelf, HandleValue{0x00990003}, kSelf)) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(outcome(s.dup(a, kSelf, e, 0x00990003)) == Win32Error::ERROR_INVALID_HANDLE);
+    // None of these closed the source: CLOSE_SOURCE was not asked for.
+    REQUIRE(s.k.set_event(a, e, ce::EventOp::Set).ok());
+    CHECK(outcome(s.dup(a, kSelf, e, 0x00990003, kSameAccess | kCloseSource)) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+    CHECK(error_of(s.k.set_event(a, e, ce::EventOp::Set)) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: a full per-process table gives ERROR_NO_MORE_USER_HANDLES",
+          "[unit][ce6][handle][quota]") {
+    KernelConfig c = ce6();
+    c.handle_quota = 8;
+    Scene s(c);
+    auto p = s.attach();
+    size_t made = 0;
+    Win32Error last = Win32Error::ERROR_SUCCESS;
+    for (int i = 0; i < 20; ++i) {
+        LastError le;
+        auto r = s.k.create_event(p, true, false, nullptr, le);
+        if (r.ok()) ++made;
+        else last = r.error();
+    }
+    CHECK(made == 8);  // the entry behind the process's id is the kernel's, not charged
+    CHECK(last == Win32Error::ERROR_NO_MORE_USER_HANDLES);
+}
+
+TEST_CASE("ce6: CreateFileForMapping is the caller's own handle, closed with its mapping",
+          "[unit][ce6][mapping][files]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto a = s.attach();
+    auto b = s.attach();
+    s.write_host("data.bin", std::string(4096, 'x'));
+    auto f = s.cffm(a, u"\\data.bin", ce::kGenericRead | ce::kGenericWrite);
+    REQUIRE(f.ok());
+    CHECK(is_ce6_value(f.value().raw));
+    CHECK_FALSE(s.k.file_descriptor(a, f.value()).value().kernel_owned);
+    CHECK(error_of(s.k.file_descriptor(b, f.value())) == Win32Error::ERROR_INVALID_HANDLE);
+    auto m = s.map_file(a, f.value(), ce::kPageReadWrite);
+    REQUIRE(m.ok());
+    // Linked, not taken over: the file handle still works, and goes with the mapping handle.
+    CHECK(s.k.file_descriptor(a, f.value()).ok());
+    REQUIRE(s.k.close_handle(a, m.value()).ok());
+    CHECK(error_of(s.k.file_descriptor(a, f.value())) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: CreateFileMapping takes any file handle and keeps the file itself",
+          "[unit][ce6][mapping][files]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto p = s.attach();
+    s.write_host("plain.bin", std::string(4096, 'y'));
+    auto f = s.open(p, u"\\plain.bin", ce::kGenericRead | ce::kGenericWrite, 0);
+    REQUIRE(f.ok());
+    auto m = s.map_file(p, f.value(), ce::kPageReadWrite);
+    REQUIRE(m.ok());  // CE 5 refuses a handle CreateFileForMapping did not make
+    REQUIRE(s.k.close_handle(p, f.value()).ok());  // the caller may close it at once
+    auto v = s.k.map_view(p, m.value(), ce::kFileMapWrite, 0, 0, 0);
+    REQUIRE(v.ok());
+    REQUIRE(s.k.unmap_view(p, v.value().address).ok());
+    REQUIRE(s.k.close_handle(p, m.value()).ok());  // the file closes with the mapping
+    // A failed CreateFileMapping closes a CreateFileForMapping handle at once.
+    auto g = s.cffm(p, u"\\plain.bin", ce::kGenericRead, ce::kFileShareRead);
+    REQUIRE(g.ok());
+    CHECK(error_of(s.map_file(p, g.value(), 0x40 /* PAGE_EXECUTE_READWRITE */)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.k.close_handle(p, g.value())) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("ce6: a process that ends releases its whole table", "[unit][ce6][handle]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto b = s.attach();
+    HandleValue named = s.event(a, &kName);
+    (void)named;
+    auto hb = s.k.open_sync(b, kernel::ObjectType::Event, kName);
+    REQUIRE(hb.ok());
+    for (int i = 0; i < 5; ++i) (void)s.event(a);
+    s.k.detach_process(a);
+    CHECK(s.k.handles().handles_of(a).empty());
+    CHECK(s.k.open_sync(b, kernel::ObjectType::Event, kName).ok());  // b keeps the name
+    REQUIRE(s.k.close_handle(b, hb.value()).ok());
+}
+
+TEST_CASE("ce6: threads are listed once in a snapshot, by id", "[unit][ce6][ids]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    auto made = s.k.create_thread(p, 0, 0);
+    REQUIRE(made.ok());
+    auto snap = s.k.snapshot();
+    size_t found = 0;
+    for (const auto& t : snap.threads) found += t.handle == made.value().id ? 1 : 0;
+    CHECK(found == 1);
+    CHECK(snap.header.personality == 6);
+}
