@@ -234,11 +234,12 @@ UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::itera
 
 Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
     Process* p = process(caller);
-    if (p == nullptr) return Win32Error::ERROR_INVALID_ADDRESS;
+    if (p == nullptr) return personality_->unmap_error();
     auto it = p->views.find(address);
     if (it == p->views.end()) {
-        log::mapping()->debug("unmap addr={:#x} -> ERROR_INVALID_ADDRESS(487)", address);
-        return Win32Error::ERROR_INVALID_ADDRESS;
+        log::mapping()->debug("unmap addr={:#x} -> {}", address,
+                              error_name(personality_->unmap_error()));
+        return personality_->unmap_error();
     }
     return remove_view(*p, it);
 }

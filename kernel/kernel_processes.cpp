@@ -26,14 +26,6 @@ namespace cek::kernel {
 
 namespace {
 
-bool ends_with_exe(std::u16string_view name) {
-    if (name.size() < 4) return false;
-    std::u16string_view tail = name.substr(name.size() - 4);
-    auto lower = [](char16_t c) { return c >= u'A' && c <= u'Z' ? char16_t(c + 32) : c; };
-    return tail[0] == u'.' && lower(tail[1]) == u'e' && lower(tail[2]) == u'x' &&
-           lower(tail[3]) == u'e';
-}
-
 // The exit code of a host process that told the kernel none (docs/semantics/processes.md §4):
 // its exit status; for a fault, the CE exception code an unhandled fault ends a thread with;
 // for any other signal, 128 + the signal, as a shell reports it.
@@ -111,8 +103,7 @@ Result<Kernel::FoundImage> Kernel::find_image(std::u16string_view name) {
     if (!root_) return Win32Error::ERROR_FILE_NOT_FOUND;
     // §1.2: the name as given, then with ".exe"; an absolute name where it says, a relative one
     // in \Windows, the root, then each folder of HKLM\Loader\SystemPath (a multi-string).
-    std::vector<std::u16string> names{std::u16string(name)};
-    if (!ends_with_exe(name)) names.push_back(std::u16string(name) + u".exe");
+    const std::vector<std::u16string> names = personality_->image_names(name);
     std::vector<std::u16string> dirs;
     if (!name.empty() && (name[0] == u'\\' || name[0] == u'/')) {
         dirs.emplace_back();

@@ -72,10 +72,11 @@ Result<ThreadCreated> Kernel::create_thread(ProcessId caller, uint32_t flags,
                                             uint32_t stack_size) {
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    // CE 5 order (§2.1): flags, then the reservation size (> 0 as a signed value).
+    // §2.1: flags, then the reservation size (CE 5: > 0 as a signed value; CE 6: 0 is the default).
     if ((flags & ~(kCreateSuspended | kStackSizeIsReservation)) != 0)
         return Win32Error::ERROR_INVALID_PARAMETER;
-    if ((flags & kStackSizeIsReservation) != 0 && static_cast<int32_t>(stack_size) <= 0)
+    if ((flags & kStackSizeIsReservation) != 0 &&
+        !personality_->reservation_valid(static_cast<int32_t>(stack_size)))
         return Win32Error::ERROR_INVALID_PARAMETER;
     // Out of handles is CE's out of memory for a thread record.
     if (handles_.at_quota(caller)) return Win32Error::ERROR_NOT_ENOUGH_MEMORY;

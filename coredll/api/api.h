@@ -86,6 +86,13 @@ std::span<const std::byte> name_bytes(LPCWSTR name, Request& req) {
 void released(HANDLE h);
 void acquired(HANDLE h);
 
+// Whether the kernel runs the CE 6 personality (`cekernel --personality ce6`), for the rules the
+// shim applies itself (threads.md, processes.md, the TLS slots). Without a kernel: CE 5.
+inline bool ce6_rules() {
+    Connection& c = Connection::instance();
+    return c.ensure_connected() && c.hello().personality >= 6;
+}
+
 // Sleep(INFINITE): CE 5's self-suspend (thread.cpp).
 void sleep_forever();
 // A program CreateProcessW started, before main: the main thread's identity, and its

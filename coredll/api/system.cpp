@@ -66,8 +66,7 @@ BOOL WINAPI GetVersionExW(LPOSVERSIONINFOW lpVersionInformation) {
         set_last_error(ERROR_INSUFFICIENT_BUFFER);
         return FALSE;
     }
-    auto& c = Connection::instance();
-    const bool ce6 = c.ensure_connected() && c.hello().personality >= 6;
+    const bool ce6 = ce6_rules();
     lpVersionInformation->dwMajorVersion = ce6 ? 6 : 5;
     lpVersionInformation->dwMinorVersion = 0;
     lpVersionInformation->dwBuildNumber = ce6 ? 0 : 1400;

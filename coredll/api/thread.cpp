@@ -3,8 +3,8 @@
 // docs/semantics/threads.md; design: docs/decisions/0010-threads.md.
 //
 // A CE thread is a detached pthread. The kernel holds the thread object (id: CE 5 the handle
-// value, CE 6 a value of its own; exit code, suspend count, priority); the shim runs the host thread and parks it while the kernel's
-// count is above 0 (client/thread_park.h). Priorities are kept and reported exactly; the host
+// value, CE 6 a value of its own; exit code, suspend count, priority); the shim runs the host
+// thread and parks it while the kernel's count is above 0 (client/thread_park.h). Priorities are kept and reported exactly; the host
 // scheduler is not changed (an unprivileged process could not raise a thread back).
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -167,6 +167,10 @@ DWORD WINAPI GetCurrentThreadId(void) {
 HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES /*ignored*/, DWORD cbStack,
                            LPTHREAD_START_ROUTINE lpStartAddr, LPVOID lpvThreadParam,
                            DWORD fdwCreate, LPDWORD lpIDThread) {
+    if (lpStartAddr == nullptr && ce6_rules()) {
+        set_last_error(ERROR_INVALID_PARAMETER);  // CE 6; CE 5 lets the thread fault
+        return nullptr;
+    }
     proto::ThreadCreateRequest req{fdwCreate, cbStack};
     proto::ThreadCreateReply rep{};
     if (!finish(Connection::instance().call(req, rep))) return nullptr;
@@ -233,6 +237,7 @@ BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode) {
     if (!query(hThread, proto::kThreadExitCode, 0, code)) return FALSE;
     if (code != STILL_ACTIVE) acquired(hThread);  // the thread has ended: its writes are seen
     *lpExitCode = code;
+    if (ce6_rules()) set_last_error(ERROR_SUCCESS);  // CE 6 clears it; CE 5 leaves it
     return TRUE;
 }
 

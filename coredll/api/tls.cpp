@@ -1,7 +1,8 @@
 // Thread-local storage with CE 5's layout and loose rules (ce-kernel-objects.md §3,
 // docs/semantics/threads.md §TLS): 64 slots per thread, slots 0-3 reserved (TlsAlloc starts at
 // 4), TlsGetValue/TlsSetValue check only the range, TlsFree of any slot below 64 succeeds and
-// zeroes that slot in every thread of the process. No kernel call: the slots are the process's.
+// zeroes that slot in every thread of the process (CE 6: only an allocated slot from 4 up; a
+// full TlsAlloc sets ERROR_INVALID_PARAMETER). No kernel call: the slots are the process's.
 #include <cstdint>
 #include <mutex>
 #include <unordered_set>
@@ -52,13 +53,24 @@ DWORD WINAPI TlsAlloc(void) {
             return i;
         }
     }
-    return TLS_OUT_OF_INDEXES;  // CE 5: the last error is left alone
+    // CE 5: the last error is left alone; CE 6 sets ERROR_INVALID_PARAMETER.
+    if (ce6_rules()) set_last_error(ERROR_INVALID_PARAMETER);
+    return TLS_OUT_OF_INDEXES;
 }
 
 BOOL WINAPI TlsFree(DWORD dwTlsIndex) {
-    if (dwTlsIndex >= kSlots) return FALSE;  // CE 5: no last error
-    // Any slot below 64 succeeds, allocated or not, reserved or not.
+    const bool ce6 = ce6_rules();
+    if (dwTlsIndex >= kSlots) {
+        if (ce6) set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;  // CE 5: no last error
+    }
+    // CE 5: any slot below 64 succeeds, allocated or not, reserved or not. CE 6: only an
+    // allocated slot from 4 up.
     std::lock_guard lock(g_mutex);
+    if (ce6 && (dwTlsIndex < kFirstFree || (g_allocated & (uint64_t{1} << dwTlsIndex)) == 0)) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
     for (LPVOID* a : arrays()) __atomic_store_n(&a[dwTlsIndex], nullptr, __ATOMIC_RELAXED);
     g_allocated &= ~(uint64_t{1} << dwTlsIndex);
     return TRUE;

@@ -32,6 +32,17 @@ public:
         return cffm_share_mode(desired_access, share);
     }
 
+    // No view of the caller's at that exact address.
+    Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_ADDRESS; }
+
+    // A reservation must be more than 0; the name as given is tried, then with ".exe".
+    bool reservation_valid(int32_t size) const override { return size > 0; }
+    std::vector<std::u16string> image_names(std::u16string_view name) const override {
+        std::vector<std::u16string> names{std::u16string(name)};
+        if (!ends_with_exe(name)) names.push_back(std::u16string(name) + u".exe");
+        return names;
+    }
+
     // Within the calling process only, sync objects only, DUPLICATE_SAME_ACCESS required, no
     // inheritance; every failure is ERROR_INVALID_PARAMETER. The same value comes back; with
     // DUPLICATE_CLOSE_SOURCE the new reference replaces the source's.

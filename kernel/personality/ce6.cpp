@@ -33,6 +33,15 @@ public:
         return cffm_share_mode(desired_access, share);
     }
 
+    Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_PARAMETER; }
+
+    // A reservation of 0 means the default; ".exe" is appended unless the name has it, and
+    // only that name is tried (so "tool.bin" is looked up as "tool.bin.exe").
+    bool reservation_valid(int32_t size) const override { return size >= 0; }
+    std::vector<std::u16string> image_names(std::u16string_view name) const override {
+        return {ends_with_exe(name) ? std::u16string(name) : std::u16string(name) + u".exe"};
+    }
+
     // Any type between any two processes (the kernel resolves them): options 0 means
     // DUPLICATE_SAME_ACCESS, only SAME_ACCESS and CLOSE_SOURCE are allowed, no inheritance.
     Result<DuplicatePlan> duplicate(const DuplicateCall& c,

@@ -13,6 +13,14 @@ uint32_t cffm_share_mode(uint32_t desired_access, uint32_t share) {
     return desired_access == ce::kGenericRead ? kShareRead : 0;
 }
 
+bool ends_with_exe(std::u16string_view name) {
+    if (name.size() < 4) return false;
+    std::u16string_view tail = name.substr(name.size() - 4);
+    auto lower = [](char16_t c) { return c >= u'A' && c <= u'Z' ? char16_t(c + 32) : c; };
+    return tail[0] == u'.' && lower(tail[1]) == u'e' && lower(tail[2]) == u'x' &&
+           lower(tail[3]) == u'e';
+}
+
 PersonalityChoice choose_personality(uint32_t version) {
     if (version == 4 || version == 5) return {make_ce5(), {}};
     if (version == 6 || version == 7) return {make_ce6(), {}};

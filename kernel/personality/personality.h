@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "kernel/core/object.h"
@@ -60,6 +61,15 @@ public:
     virtual bool kernel_owns_mapping_files() const = 0;
     virtual uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const = 0;
 
+    // UnmapViewOfFile of an address that is no view of the caller (mappings.md §4).
+    virtual Win32Error unmap_error() const = 0;
+
+    // CreateThread with STACK_SIZE_PARAM_IS_A_RESERVATION (threads.md §2): whether `size` (as
+    // a signed value) is a reservation it accepts.
+    virtual bool reservation_valid(int32_t size) const = 0;
+    // CreateProcessW (processes.md §2): the names the image is looked up by, in order.
+    virtual std::vector<std::u16string> image_names(std::u16string_view name) const = 0;
+
     // DuplicateHandle (docs/semantics/handles.md §5, §9): the checks, in the personality's order
     // and with its error codes. `held`: the type of the object behind the handle, when the
     // caller holds it (CE 5; CE 6 checks only the call's flags here, the kernel the rest).
@@ -71,6 +81,8 @@ public:
 // §5): exactly GENERIC_READ shares reads, anything else is exclusive, FILE_SHARE_WRITE_OVERRIDE
 // shares both.
 uint32_t cffm_share_mode(uint32_t desired_access, uint32_t share);
+// Whether an image name ends in ".exe", in any case.
+bool ends_with_exe(std::u16string_view name);
 
 std::unique_ptr<Personality> make_ce5();
 std::unique_ptr<Personality> make_ce6();

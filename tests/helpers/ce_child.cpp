@@ -68,6 +68,11 @@
 //   openproc <id> | openthread <id> -> ok <handle>
 //   dupto <handle> <target process handle> <options> (DuplicateHandle from this process)
 //       -> ok <the value in the target's table>
+// The shim's own rules (they differ between ce5 and ce6):
+//   tlsalloc -> ok <slot> <lasterror> | tlsfree <slot> -> ok <lasterror>
+//   tlsfill  (TlsAlloc until it fails) -> ok <slots> <the failing call's lasterror>
+//   nullthread (CreateThread with a NULL start routine; ce6 only) -> fail <error>
+//   exitcodele <thread> -> ok <code> <lasterror>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <windows.h>
@@ -683,6 +688,28 @@ std::string run(const std::vector<std::string>& w) {
                                static_cast<DWORD>(num(w[3])))
                    ? "ok " + hex(reinterpret_cast<uintptr_t>(out))
                    : fail();
+    }
+    if (cmd == "tlsalloc") {
+        DWORD slot = TlsAlloc();
+        return slot != TLS_OUT_OF_INDEXES ? "ok " + std::to_string(slot) + " " + last_error()
+                                          : fail();
+    }
+    if (cmd == "tlsfree" && w.size() >= 2)
+        return TlsFree(static_cast<DWORD>(num(w[1]))) ? "ok " + last_error()
+                                                     : "fail " + last_error();
+    if (cmd == "tlsfill") {
+        int slots = 0;
+        while (TlsAlloc() != TLS_OUT_OF_INDEXES) ++slots;
+        return "ok " + std::to_string(slots) + " " + last_error();
+    }
+    if (cmd == "nullthread") {
+        HANDLE t = CreateThread(nullptr, 0, nullptr, nullptr, 0, nullptr);
+        return t == nullptr ? fail() : "ok " + hex(reinterpret_cast<uintptr_t>(t));
+    }
+    if (cmd == "exitcodele" && w.size() >= 2) {
+        DWORD code = 0;
+        return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) + " " + last_error()
+                                                      : fail();
     }
     if (cmd == "exitcode" && w.size() >= 2) {
         DWORD code = 0;

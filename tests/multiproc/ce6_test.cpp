@@ -113,3 +113,37 @@ TEST_CASE("ce6: every open of a name is a new value; a killed process's handles 
     CHECK(b->ask("close " + field(again, 1)).rfind("ok", 0) == 0);
     CHECK(b->ask("openevent lamp") == "fail 2");  // ERROR_FILE_NOT_FOUND: the name went
 }
+
+TEST_CASE("ce6: the shim's rules: TLS slots, CreateThread(NULL), GetExitCodeThread's last error",
+          "[multiproc][ce6][threads]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    CHECK(a->ask("tlsfree 2") == "fail 87");    // reserved
+    CHECK(a->ask("tlsfree 40") == "fail 87");   // not allocated
+    CHECK(a->ask("tlsfree 64") == "fail 87");   // out of range
+    std::string slot = a->ask("tlsalloc");
+    REQUIRE(field(slot, 0) == "ok");
+    CHECK(a->ask("tlsfree " + field(slot, 1)) == "ok keep");
+    CHECK(a->ask("tlsfree " + field(slot, 1)) == "fail 87");  // freed already
+    CHECK(a->ask("tlsfill") == "ok 60 87");  // slots 4-63, then ERROR_INVALID_PARAMETER
+    CHECK(a->ask("nullthread") == "fail 87");
+    std::string t = a->ask("thread");
+    REQUIRE(field(t, 0) == "ok");
+    CHECK(a->ask("exitcodele " + field(t, 1)) == "ok 0x103 0");  // STILL_ACTIVE, last error 0
+    CHECK(a->ask("set " + field(t, 2)) == "ok");
+    CHECK(a->ask("wait 10000 " + field(t, 1)) == "ok 0x0");
+}
+
+TEST_CASE("ce5: the same calls keep CE 5's rules", "[multiproc][ce6][threads]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    CHECK(a->ask("tlsfree 2") == "ok keep");   // any slot below 64 succeeds
+    CHECK(a->ask("tlsfree 40") == "ok keep");
+    CHECK(a->ask("tlsfree 64") == "fail keep");
+    CHECK(a->ask("tlsfill") == "ok 60 keep");  // the full TlsAlloc leaves the last error
+    std::string t = a->ask("thread");
+    REQUIRE(field(t, 0) == "ok");
+    CHECK(a->ask("exitcodele " + field(t, 1)) == "ok 0x103 keep");
+    CHECK(a->ask("set " + field(t, 2)) == "ok");
+    CHECK(a->ask("wait 10000 " + field(t, 1)) == "ok 0x0");
+}

@@ -342,6 +342,21 @@ TEST_CASE("ce6: a process that ends releases its whole table", "[unit][ce6][hand
     REQUIRE(s.k.close_handle(b, hb.value()).ok());
 }
 
+TEST_CASE("ce6: UnmapViewOfFile of no view is ERROR_INVALID_PARAMETER; a reservation of 0 is the "
+          "default stack",
+          "[unit][ce6][mapping][threads]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    CHECK(error_of(s.k.unmap_view(p, kWindowBase)) == Win32Error::ERROR_INVALID_PARAMETER);
+    HandleValue m = s.make(p, 4096);
+    auto v = s.view(p, m);
+    CHECK(error_of(s.k.unmap_view(p, v.address + 1)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.unmap_view(p, v.address).ok());
+    CHECK(s.k.create_thread(p, ce::kStackSizeParamIsAReservation, 0).ok());
+    CHECK(error_of(s.k.create_thread(p, ce::kStackSizeParamIsAReservation, 0x80000000u)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+}
+
 TEST_CASE("ce6: threads are listed once in a snapshot, by id", "[unit][ce6][ids]") {
     Ce6Scene s;
     auto p = s.attach();

@@ -63,12 +63,24 @@ TEST_CASE("The CE 6 answers: per-process handles, views, CreateFileForMapping, D
           Win32Error::ERROR_INVALID_PARAMETER);
     CHECK(p->duplicate({1, 2, 0, true}, std::nullopt).error() ==
           Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(p->unmap_error() == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(p->reservation_valid(0));  // the default stack
+    CHECK_FALSE(p->reservation_valid(-1));
+    // Only the name with ".exe": "tool.bin" is looked up as "tool.bin.exe".
+    CHECK(p->image_names(u"tool.bin") == std::vector<std::u16string>{u"tool.bin.exe"});
+    CHECK(p->image_names(u"\\Windows\\Run.EXE") ==
+          std::vector<std::u16string>{u"\\Windows\\Run.EXE"});
 }
 
 TEST_CASE("The CE 5 answers: quota error, views, CreateFileForMapping, DuplicateHandle",
           "[unit][personality]") {
     auto p = choose_personality("ce5").personality;
     CHECK_FALSE(p->per_process_handles());
+    CHECK(p->unmap_error() == Win32Error::ERROR_INVALID_ADDRESS);
+    CHECK_FALSE(p->reservation_valid(0));
+    CHECK(p->reservation_valid(1));
+    CHECK(p->image_names(u"tool") == std::vector<std::u16string>{u"tool", u"tool.exe"});
+    CHECK(p->image_names(u"tool.exe") == std::vector<std::u16string>{u"tool.exe"});
     CHECK(p->handle_quota_error() == Win32Error::ERROR_NOT_ENOUGH_MEMORY);
     CHECK(p->view_holds_handle());
     CHECK(p->view_address(0x200000000000, 0x1234) == 0x200000001234);
