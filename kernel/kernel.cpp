@@ -116,7 +116,7 @@ Result<ProcessId> Kernel::attach_record(int pid, std::string executable, bool di
     ProcessId id{next_process_++};
     if (next_process_ == 0) next_process_ = 1;  // 0 is the kernel itself
     Process p{id, pid, key, std::move(executable), clock_ns(CLOCK_REALTIME), diagnostics,
-              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+              {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     log::kernel()->debug("process attached id={} pid={} exe={}", id.raw, pid, p.executable);
     processes_.emplace(id, std::move(p));
     hosts_[key].push_back(id);

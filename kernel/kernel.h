@@ -679,6 +679,7 @@ private:
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         // CE 6: mapping handle -> the CreateFileForMapping handle closed along with it.
         std::unordered_map<uint32_t, HandleValue> cffm_links;
+        bool cffm_warned = false;  // CE 6: the deprecation of CreateFileForMappingW was logged
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length

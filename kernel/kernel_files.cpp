@@ -57,10 +57,14 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
         // The personality's share mode (CE 5 ignores the argument). CE 5's kernel makes writes
         // go through; CE 6's coredll passes the flags on and says the call is deprecated.
         share = personality_->mapping_file_share(a.access, a.share);
-        if (kernel_owned)
+        if (kernel_owned) {
             flags |= ce::kFileFlagWriteThrough;
-        else
-            log::file()->info("CreateFileForMappingW is deprecated in CE 6 (use CreateFileW)");
+        } else if (!p->cffm_warned) {
+            p->cffm_warned = true;  // once per process, not once per call
+            log::file()->info("pid={} calls CreateFileForMappingW, deprecated in CE 6 (use "
+                              "CreateFileW)",
+                              p->pid);
+        }
     }
     // Kernel-owned handles are charged to their creator's host process until taken over: the
     // same quota as its handles, over all its connections.
