@@ -41,38 +41,51 @@ LPVOID* slots() {
     return t_slots.value;
 }
 
+// Zeroes slot `i` in every thread and marks it free; with `only_allocated`, only an allocated
+// slot from 4 up (false, nothing done, for any other).
+bool free_slot(DWORD i, bool only_allocated) {
+    std::lock_guard lock(g_mutex);
+    if (only_allocated && (i < kFirstFree || (g_allocated & (uint64_t{1} << i)) == 0))
+        return false;
+    for (LPVOID* a : arrays()) __atomic_store_n(&a[i], nullptr, __ATOMIC_RELAXED);
+    g_allocated &= ~(uint64_t{1} << i);
+    return true;
+}
+
 }  // namespace
 
 extern "C" {
 
 DWORD WINAPI TlsAlloc(void) {
-    std::lock_guard lock(g_mutex);
-    for (DWORD i = kFirstFree; i < kSlots; ++i) {
-        if ((g_allocated & (uint64_t{1} << i)) == 0) {
-            g_allocated |= uint64_t{1} << i;
-            return i;
+    {
+        std::lock_guard lock(g_mutex);
+        for (DWORD i = kFirstFree; i < kSlots; ++i) {
+            if ((g_allocated & (uint64_t{1} << i)) == 0) {
+                g_allocated |= uint64_t{1} << i;
+                return i;
+            }
         }
     }
-    // CE 5: the last error is left alone; CE 6 sets ERROR_INVALID_PARAMETER.
+    // CE 5: the last error is left alone; CE 6 sets ERROR_INVALID_PARAMETER (asked without the
+    // lock: it may connect to the kernel).
     if (ce6_rules()) set_last_error(ERROR_INVALID_PARAMETER);
     return TLS_OUT_OF_INDEXES;
 }
 
 BOOL WINAPI TlsFree(DWORD dwTlsIndex) {
-    const bool ce6 = ce6_rules();
     if (dwTlsIndex >= kSlots) {
-        if (ce6) set_last_error(ERROR_INVALID_PARAMETER);
+        if (ce6_rules()) set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;  // CE 5: no last error
     }
-    // CE 5: any slot below 64 succeeds, allocated or not, reserved or not. CE 6: only an
-    // allocated slot from 4 up.
-    std::lock_guard lock(g_mutex);
-    if (ce6 && (dwTlsIndex < kFirstFree || (g_allocated & (uint64_t{1} << dwTlsIndex)) == 0)) {
-        set_last_error(ERROR_INVALID_PARAMETER);
-        return FALSE;
+    // An allocated slot from 4 up is freed under either personality; only for another slot is
+    // the kernel's personality asked (CE 5 frees any slot below 64, reserved or not; CE 6 refuses).
+    if (!free_slot(dwTlsIndex, true)) {
+        if (ce6_rules()) {
+            set_last_error(ERROR_INVALID_PARAMETER);
+            return FALSE;
+        }
+        free_slot(dwTlsIndex, false);
     }
-    for (LPVOID* a : arrays()) __atomic_store_n(&a[dwTlsIndex], nullptr, __ATOMIC_RELAXED);
-    g_allocated &= ~(uint64_t{1} << dwTlsIndex);
     return TRUE;
 }
 
