@@ -26,6 +26,19 @@ namespace cek::kernel {
 
 namespace {
 
+// OpenProcess and OpenThread once the caller is known: ERROR_INVALID_PARAMETER for `inherit` or
+// an id that is no T's, ERROR_OUTOFMEMORY without room; else another handle for the caller.
+template <class T>
+Result<HandleValue> open_by_id(HandleTable& handles, ProcessId caller, uint32_t id, bool inherit) {
+    if (inherit) return Win32Error::ERROR_INVALID_PARAMETER;
+    HandleTable::Entry* entry = handles.find_id(id);
+    if (entry == nullptr || object_cast<T>(entry->object.get()) == nullptr)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    auto opened = handles.open(entry->object, caller, 0);
+    if (!opened) return Win32Error::ERROR_OUTOFMEMORY;
+    return opened;
+}
+
 // The exit code of a host process that told the kernel none (docs/semantics/processes.md §4):
 // its exit status; for a fault, the CE exception code an unhandled fault ends a thread with;
 // for any other signal, 128 + the signal, as a shell reports it.
@@ -283,25 +296,13 @@ void Kernel::exit_process(ProcessId caller, uint32_t code) {
 
 Result<HandleValue> Kernel::open_process(ProcessId caller, uint32_t id, bool inherit) {
     if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    if (inherit) return Win32Error::ERROR_INVALID_PARAMETER;
-    HandleTable::Entry* entry = handles_.find_id(id);
-    if (entry == nullptr || object_cast<ProcessObject>(entry->object.get()) == nullptr)
-        return Win32Error::ERROR_INVALID_PARAMETER;
-    auto opened = handles_.open(entry->object, caller, 0);
-    if (!opened) return Win32Error::ERROR_OUTOFMEMORY;
-    return opened;
+    return open_by_id<ProcessObject>(handles_, caller, id, inherit);
 }
 
 Result<HandleValue> Kernel::open_thread(ProcessId caller, uint32_t id, bool inherit) {
     if (process(caller) == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     if (handles_.global()) return Win32Error::ERROR_CALL_NOT_IMPLEMENTED;  // CE 6 and later
-    if (inherit) return Win32Error::ERROR_INVALID_PARAMETER;
-    HandleTable::Entry* entry = handles_.find_id(id);
-    if (entry == nullptr || object_cast<ThreadObject>(entry->object.get()) == nullptr)
-        return Win32Error::ERROR_INVALID_PARAMETER;
-    auto opened = handles_.open(entry->object, caller, 0);
-    if (!opened) return Win32Error::ERROR_OUTOFMEMORY;
-    return opened;
+    return open_by_id<ThreadObject>(handles_, caller, id, inherit);
 }
 
 Result<uint32_t> Kernel::id_of_handle(ThreadRef caller, HandleValue handle, ce::IdQuery what) {
