@@ -9,7 +9,8 @@
 //
 // Kernel page (one memfd, written by the kernel, mapped read-only by every client): the
 // kernel's sleeping flag, read by a client after publishing a request to decide whether to ring
-// its doorbell eventfd.
+// its doorbell eventfd, and where and when the awake loop last looked at the channels, read to
+// decide whether spinning for the reply can pay (docs/decisions/0001-transport.md, "Waking").
 #pragma once
 
 #include <signal.h>
@@ -33,6 +34,7 @@ struct alignas(64) SlotControl {
     std::atomic<uint32_t> req_seq;         // client: the sequence of the published request
     std::atomic<uint32_t> rep_seq;         // kernel: the sequence answered; the futex word
     std::atomic<uint32_t> client_waiting;  // client: sleeping on rep_seq, kernel must wake it
+    std::atomic<uint32_t> client_cpu;      // client: the CPU it went to sleep on (a hint)
 };
 
 struct Slot {
@@ -82,6 +84,11 @@ struct alignas(64) KernelPage {
     int32_t kernel_pid;
     uint32_t reserved;
     alignas(64) std::atomic<uint32_t> sleeping;  // kernel: 1 while parked in epoll_wait
+    // Written by the awake loop each round, on a line of its own so that the flag above stays
+    // clean in every client's cache.
+    alignas(64) std::atomic<uint32_t> cpu;       // kernel: the CPU its loop last ran on
+    std::atomic<uint32_t> reserved2;
+    std::atomic<uint64_t> awake_ns;              // kernel: monotonic time of its last round
 };
 
 // Socket messages (SOCK_SEQPACKET): one each way at connect, then only KernelFdMessages from the

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -429,6 +430,25 @@ void Connection::on_kernel_death() {
     revoked_.store(true, std::memory_order_release);
 }
 
+// Spinning for the reply pays only while the kernel's loop is running on another CPU: it looked
+// at the channels a moment ago, and not from this CPU (which this thread holds). Otherwise the
+// spin would only keep the kernel from the CPU it needs, or wait out its wake-up.
+bool Connection::kernel_running_elsewhere() const {
+    constexpr uint64_t kFreshNs = 10'000;
+    const int cpu = ::sched_getcpu();
+    if (cpu >= 0 && page_->cpu.load(std::memory_order_relaxed) == static_cast<uint32_t>(cpu))
+        return false;
+    return proto::monotonic_ns() - page_->awake_ns.load(std::memory_order_relaxed) < kFreshNs;
+}
+
+// Where this thread waits for its reply. A kernel that answers it from the same CPU lets go of
+// that CPU at once instead of busy-polling for a next request, which cannot come while the
+// kernel holds the CPU the caller needs (it was preempted there, or sleeps there).
+void Connection::note_cpu(proto::Slot& slot) {
+    if (const int cpu = ::sched_getcpu(); cpu >= 0)
+        slot.control.client_cpu.store(static_cast<uint32_t>(cpu), std::memory_order_relaxed);
+}
+
 bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     auto& rep = slot.control.rep_seq;
     if (spin && spin_ns_ != 0) {
@@ -441,6 +461,7 @@ bool Connection::wait_reply(proto::Slot& slot, uint32_t seq, bool spin) {
     }
     uint32_t observed = rep.load(std::memory_order_acquire);
     if (observed == seq) return true;
+    note_cpu(slot);
     slot.control.client_waiting.store(1, std::memory_order_seq_cst);
     for (;;) {
         observed = rep.load(std::memory_order_seq_cst);
@@ -489,6 +510,7 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     std::memcpy(slot.request + sizeof h, body, body_bytes);
     if (!extra.empty()) std::memcpy(slot.request + sizeof h + body_bytes, extra.data(), extra.size());
     uint32_t seq = slot.control.req_seq.load(std::memory_order_relaxed) + 1;
+    note_cpu(slot);
     slot.control.req_seq.store(seq, std::memory_order_release);
     channel_->header.ready_mask.fetch_or(uint64_t{1} << index, std::memory_order_seq_cst);
     // A sleeping kernel needs its doorbell; its wake-up then takes longer than any useful spin,
@@ -498,7 +520,7 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
         uint64_t one = 1;
         (void)::write(doorbell_, &one, sizeof one);
     }
-    if (!wait_reply(slot, seq, !kernel_asleep)) {
+    if (!wait_reply(slot, seq, !kernel_asleep && kernel_running_elsewhere())) {
         // The slot stays claimed: the dead kernel might still have been writing into it.
         return status;
     }

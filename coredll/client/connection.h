@@ -95,6 +95,8 @@ private:
     // A free slot among `allowed` (a bit each), waiting for one if need be; -1 if the kernel died.
     int claim_slot(uint64_t allowed);
     void release_slot(int index);
+    bool kernel_running_elsewhere() const;
+    static void note_cpu(proto::Slot& slot);
     bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
     bool kernel_alive();
     void mark_dead();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -805,6 +806,9 @@ void Server::publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes
     slot.control.rep_seq.store(seq, std::memory_order_seq_cst);
     if (slot.control.client_waiting.load(std::memory_order_seq_cst) != 0)
         proto::futex_wake(slot.control.rep_seq, INT_MAX);
+    // The caller waits on this CPU (asleep, or preempted by this loop): it runs only once the
+    // loop lets go of it, so spinning for its next request cannot pay.
+    if (slot.control.client_cpu.load(std::memory_order_relaxed) == cpu_) yield_cpu_ = true;
 }
 
 void Server::deliver_completions() {
@@ -930,10 +934,42 @@ int Server::idle_timeout_ms() const {
     return static_cast<int>((deadline - now) / 1'000'000ULL) + 1;
 }
 
+// A spin pays when the next request comes while it lasts: the client was running on another
+// CPU. On a busy machine it rarely does (the client waits for a CPU, or for this one), and the
+// spin only delays the others, so after a run of misses the loop sleeps at once and probes one
+// spin in 16 to see whether things changed. A hit earns two credits, a miss costs one.
+bool Server::spin_worthwhile() {
+    if (spin_credit_ > 0) return true;
+    return (++spin_skips_ & 15) == 0;
+}
+
+void Server::note_spin(bool paid) {
+    if (paid) {
+        spin_credit_ = std::min(spin_credit_ + 2, kSpinCreditMax);
+        spin_skips_ = 0;
+    } else if (spin_credit_ > 0) {
+        --spin_credit_;
+    }
+}
+
+void Server::stamp(uint64_t now) {
+    // Every client reads this line once per call: a spinning loop rewrites it every 2 µs at
+    // most, which keeps it fresh (clients allow 10 µs) without bouncing it on every round.
+    if (now - stamped_ns_ < 2'000) return;
+    stamped_ns_ = now;
+    page_->awake_ns.store(now, std::memory_order_relaxed);
+    const int cpu = ::sched_getcpu();
+    if (cpu < 0) return;
+    cpu_ = static_cast<uint32_t>(cpu);
+    if (page_->cpu.load(std::memory_order_relaxed) != cpu_)
+        page_->cpu.store(cpu_, std::memory_order_relaxed);
+}
+
 int Server::run() {
     const uint64_t spin_ns = uint64_t{options_.spin_us} * 1000;
     uint64_t last_work = proto::monotonic_ns();
     uint64_t last_events = last_work;
+    bool spinning = false;  // busy-polling for a next request since the last one
     epoll_event events[64];
     while (!stop_) {
         if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
@@ -947,16 +983,23 @@ int Server::run() {
         // Connections, hang-ups and signals get a look at least every kEventCheckNs however
         // busy the channels (or background work) keep the loop, so nothing delays them by more.
         const uint64_t now = proto::monotonic_ns();
+        stamp(now);
         const bool check_events = now - last_events >= kEventCheckNs;
         if (worked) {
+            if (spinning) note_spin(true);
+            spinning = false;
             last_work = now;
             if (!check_events) continue;
-        } else if (!check_events && now - last_work < spin_ns) {
+        } else if (!check_events && !yield_cpu_ && now - last_work < spin_ns &&
+                   (spinning || spin_worthwhile())) {
+            spinning = true;
             proto::cpu_relax();
             continue;
         }
         int timeout = 0;
         if (!worked && !check_events) {
+            if (spinning) note_spin(false);  // it ran out: nothing came while it lasted
+            spinning = false;
             page_->sleeping.store(1, std::memory_order_seq_cst);
             if (poll_channels()) {  // a request published before it saw the flag
                 page_->sleeping.store(0, std::memory_order_relaxed);
@@ -969,6 +1012,7 @@ int Server::run() {
         }
         int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
         page_->sleeping.store(0, std::memory_order_relaxed);
+        yield_cpu_ = false;
         last_events = proto::monotonic_ns();
         for (int i = 0; i < n; ++i) {
             auto* src = static_cast<Source*>(events[i].data.ptr);

@@ -2,8 +2,10 @@
 // and the doorbells, and feeds requests to decode_and_dispatch on the single kernel thread.
 //
 // Wake-ups: after work the loop keeps polling the channels for a short, time-bounded spin
-// (a reply followed by the next request costs no sleep); then it publishes `sleeping` in the
-// kernel page, checks once more, and parks in epoll_wait on sockets, doorbells and signals.
+// (a reply followed by the next request costs no sleep) while such spins have been paying and
+// no caller it answered waits on its own CPU; then it publishes `sleeping` in the kernel page,
+// checks once more, and parks in epoll_wait on sockets, doorbells and signals. It stamps its CPU
+// and the time in the page, so that clients spin for replies only while it runs on another CPU.
 // See docs/architecture.md and docs/decisions/0001-transport.md.
 #pragma once
 
@@ -83,6 +85,12 @@ private:
     void finish_hello(Client& c);
     void drop_client(Client& c, const char* why);
     bool poll_channels();
+    // Whether the loop should busy-poll after its last request, from how the recent spins
+    // went (docs/decisions/0001-transport.md, "Waking"); note_spin records one.
+    bool spin_worthwhile();
+    void note_spin(bool paid);
+    // Tells clients where and when the awake loop last looked at the channels.
+    void stamp(uint64_t now);
     void serve_slot(Client& c, uint32_t index);
     void publish_reply(Client& c, uint32_t index, uint32_t seq, size_t bytes);
     // Sends the descriptor a reply names on the client's socket (KernelFdMessage); false, and
@@ -121,6 +129,12 @@ private:
     std::unordered_map<uint64_t, std::weak_ptr<Host>> hosts_;  // by identity (host_of)
     uint32_t next_host_ = 1;
     std::vector<Client*> dead_;    // dropped this round, freed by reap()
+    uint32_t cpu_ = UINT32_MAX;   // the CPU the loop last ran on (stamp)
+    uint64_t stamped_ns_ = 0;     // when stamp() last wrote the kernel page
+    bool yield_cpu_ = false;      // a client woken on cpu_ waits for it: sleep, do not spin
+    uint32_t spin_credit_ = kSpinCreditMax;  // spins that paid lately, less those that did not
+    uint32_t spin_skips_ = 0;                // spins skipped in a row (every 16th probes)
+    static constexpr uint32_t kSpinCreditMax = 8;
     uint64_t idle_since_ns_ = 0;   // when the last application client left (0: has clients)
     size_t app_clients_ = 0;
     bool stop_ = false;

@@ -4,6 +4,12 @@ the two interleaved round by round (the order alternating), so that both see the
 Prints each row's median over the rounds, its min..max, and after ÷ before.
 
   python3 tools/bench/ab_compare.py --before OLD_BUILD --after build [--rounds 30] [--samples 2000]
+                                    [--load N]
+
+--load N keeps N CPU-bound processes of another program running at ordinary priority for the
+whole comparison (a busy machine, issue 22). --wall runs each row alone and compares the
+wall-clock time of the whole run (throughput: the mean, stalls included) instead of the median
+latency, which a busy machine makes bimodal.
 
 OLD_BUILD is a build directory of another checkout (for example a `git worktree` of the
 commit before a change). Ordinary priority, as users run it (docs/performance.md).
@@ -14,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 
 
 def start_kernel(build, base, name):
@@ -35,22 +42,39 @@ def main():
     ap.add_argument("--after", default="build", help="build directory of the new tree")
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
+    ap.add_argument("--rows", help="comma-separated ce_bench rows to run (default: all)")
+    ap.add_argument("--wall", action="store_true",
+                    help="compare each row's wall-clock run time (needs --rows)")
     args = ap.parse_args()
     builds = {"before": args.before, "after": args.after}
     base = tempfile.mkdtemp(prefix="cek-ab-")
+    spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(args.load)]
+    if args.wall and not args.rows:
+        ap.error("--wall needs --rows")
+    extra = ["--only", args.rows] if args.rows else []
     try:
         envs = {name: start_kernel(build, base, name) for name, build in builds.items()}
         runs = {name: {} for name in builds}
         for r in range(args.rounds):
             for name in (list(builds) if r % 2 == 0 else list(builds)[::-1]):
                 bench = os.path.join(builds[name], "tools", "bench", "ce_bench")
-                out = subprocess.run([bench, "--dir", "\\Temp", "--samples", str(args.samples)],
-                                     env=envs[name], stdout=subprocess.PIPE, text=True, check=True)
+                command = [bench, "--dir", "\\Temp", "--samples", str(args.samples)]
+                if args.wall:
+                    for row in args.rows.split(","):
+                        start = time.monotonic()
+                        subprocess.run(command + ["--only", row], env=envs[name],
+                                       stdout=subprocess.DEVNULL, check=True)
+                        runs[name].setdefault(row, []).append((time.monotonic() - start) * 1000)
+                    continue
+                out = subprocess.run(command + extra, env=envs[name], stdout=subprocess.PIPE,
+                                     text=True, check=True)
                 for line in out.stdout.splitlines():
                     f = line.split()
                     if f and f[0] == "R":
                         runs[name].setdefault(f[1], []).append(float(f[2]))
-        print(f"{'row':14s} {'before µs [min..max]':>28s} {'after µs [min..max]':>28s}  after÷before")
+        unit = "ms" if args.wall else "µs"
+        print(f"{'row':14s} {'before ' + unit + ' [min..max]':>28s} {'after ' + unit + ' [min..max]':>28s}  after÷before")
         for row, before in runs["before"].items():
             after = runs["after"].get(row)
             if not after:
@@ -59,6 +83,9 @@ def main():
             print(f"{row:14s} {mb:9.2f} [{min(before):.2f}..{max(before):.2f}]".ljust(43) +
                   f" {ma:9.2f} [{min(after):.2f}..{max(after):.2f}]".ljust(29) + f"  {ma / mb:.2f}×")
     finally:
+        for s in spinners:
+            s.kill()
+            s.wait()
         shutil.rmtree(base, ignore_errors=True)  # the kernels exit on their own (--idle-exit)
     return 0
 
