@@ -454,7 +454,9 @@ public:
     // TerminateProcess: ERROR_INVALID_HANDLE (no such process), ERROR_ACCESS_DENIED (already
     // exiting, or the caller itself: CE 5 fails the call and ends the caller). The code is
     // recorded and the process killed (set_killer); the shim waits up to 3 s for its end.
-    Result<void> terminate_process(ProcessId caller, HandleValue process, uint32_t code);
+    // True when the target is the caller itself (CE 6; CE 5 fails that call, and the shim ends
+    // the caller either way).
+    Result<bool> terminate_process(ProcessId caller, HandleValue process, uint32_t code);
     // GetExitCodeProcess: STILL_ACTIVE until the process is gone.
     Result<uint32_t> process_exit_code(ProcessId caller, HandleValue process);
     // How TerminateProcess kills a process (the transport has its pidfd); false when it cannot.

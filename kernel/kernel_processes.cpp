@@ -327,15 +327,17 @@ Result<uint32_t> Kernel::id_of_handle(ThreadRef caller, HandleValue handle, ce::
     return Win32Error::ERROR_INVALID_PARAMETER;
 }
 
-Result<void> Kernel::terminate_process(ProcessId caller, HandleValue handle, uint32_t code) {
+Result<bool> Kernel::terminate_process(ProcessId caller, HandleValue handle, uint32_t code) {
     CEK_TRY(ProcessObject * target, process_for(caller, handle));
     if (target->process() == caller) {
-        // CE 5: the call fails and the caller ends anyway, with this code.
+        // The caller ends with this code (the shim ends it); CE 5 reports a failure, CE 6 not.
         target->record_exit_code(code);
         target->set_exiting();
-        return Win32Error::ERROR_ACCESS_DENIED;
+        if (Win32Error e = personality_->terminate_self_error(); e != Win32Error::ERROR_SUCCESS)
+            return e;
+        return true;
     }
-    if (target->exiting()) return Win32Error::ERROR_ACCESS_DENIED;
+    if (target->exiting()) return personality_->terminate_exiting_error();
     target->record_exit_code(code);
     target->set_exiting();
     if (!killer_ || !killer_(target->process())) {
@@ -344,7 +346,7 @@ Result<void> Kernel::terminate_process(ProcessId caller, HandleValue handle, uin
         return Win32Error::ERROR_ACCESS_DENIED;
     }
     log::process()->debug("process {:#x} terminated code={:#x}", target->handle().raw, code);
-    return {};
+    return false;
 }
 
 Result<uint32_t> Kernel::process_exit_code(ProcessId caller, HandleValue handle) {

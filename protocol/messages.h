@@ -740,10 +740,11 @@ struct ProcessOpenReply {
     uint32_t handle;
     uint32_t reserved;
 };
-// ProcessControl: GetExitCodeProcess (value: the code), TerminateProcess, ExitProcess (`op`,
-// ProcessOp; `code` the exit code). Errors: ERROR_INVALID_HANDLE (no such process),
-// ERROR_ACCESS_DENIED (terminating an exiting process or the caller itself, or one the kernel
-// cannot kill), ERROR_INVALID_PARAMETER (unknown op).
+// ProcessControl: GetExitCodeProcess (value: the code), TerminateProcess (value
+// kTerminatedCaller when the target was the caller itself, CE 6), ExitProcess (`op`, ProcessOp;
+// `code` the exit code). Errors: ERROR_INVALID_HANDLE (no such process; CE 6: one already
+// exiting), ERROR_ACCESS_DENIED (CE 5: terminating an exiting process or the caller itself; one
+// the kernel cannot kill), ERROR_INVALID_PARAMETER (unknown op).
 using ce::ProcessOp;
 struct ProcessControlRequest {
     uint32_t handle;
@@ -755,6 +756,7 @@ struct ProcessControlReply {
     uint32_t value;
     uint32_t reserved;
 };
+inline constexpr uint32_t kTerminatedCaller = 2;
 // The longest command line ProcessCreate carries (with a MAX_PATH image name, in one request).
 inline constexpr uint32_t kProcessCommandMax =
     (kRequestBytes - sizeof(RequestHeader) - sizeof(ProcessCreateRequest)) / 2 - ce::kMaxPath;

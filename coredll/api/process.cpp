@@ -218,18 +218,21 @@ DWORD WINAPI GetProcessIdOfThread(HANDLE hThread) {
 }
 
 BOOL WINAPI TerminateProcess(HANDLE hProcess, DWORD uExitCode) {
-    uint32_t ignored = 0;
+    uint32_t outcome = 0;
     const bool self_target = is_self(hProcess);
-    if (!control(hProcess, proto::ProcessOp::Terminate, uExitCode, ignored)) {
+    if (!control(hProcess, proto::ProcessOp::Terminate, uExitCode, outcome)) {
         // CE 5 on the calling process: the call fails (ERROR_ACCESS_DENIED) and the process
         // ends anyway, with the code (the kernel has it); no exit handlers run.
         if (self_target && GetLastError() == ERROR_ACCESS_DENIED) ::_exit(uExitCode & 0xFF);
         return FALSE;
     }
+    // CE 6 on the calling process (any handle of it: the kernel answers 2): the call succeeds
+    // and the process ends, the same way.
+    if (outcome == proto::kTerminatedCaller) ::_exit(uExitCode & 0xFF);
     // The kernel has killed it: CE waits up to 3 s for the end, then reports failure (the
-    // termination goes on).
+    // termination goes on): ERROR_ACCESS_DENIED in CE 5, ERROR_BUSY in CE 6.
     if (WaitForSingleObject(hProcess, 3000) != WAIT_OBJECT_0) {
-        set_last_error(ERROR_ACCESS_DENIED);
+        set_last_error(ce6_rules() ? ERROR_BUSY : ERROR_ACCESS_DENIED);
         return FALSE;
     }
     return TRUE;

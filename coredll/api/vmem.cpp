@@ -20,6 +20,12 @@
 // One lock guards the tables; a call on the kernel (huge reservations) and the window's own lock
 // are never taken while it is held. After fork() the child keeps its slot (its memory is a copy)
 // and loses its huge reservations with the rest of the window.
+//
+// CE 6 (`cekernel --personality ce6`) gives a process about 1 GiB for its allocations
+// (0x00010000-0x3FFFFFFF) and none of CE 5's special cases. The reservation made at load is that
+// large (address space only: PROT_NONE, no memory is charged), the 32 MiB slot is its first part,
+// so CE 5 hands out the first 512 blocks and CE 6 all 16384. The rules follow the kernel the
+// process talks to; before its first kernel call (VirtualAlloc does not connect) they are CE 5's.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -46,18 +52,28 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kBlock = 64 << 10;
 constexpr uint64_t kSlotSize = 32 << 20;
-constexpr size_t kSlotBlocks = kSlotSize / kBlock;
+constexpr uint64_t kSpaceSize = uint64_t{1} << 30;  // CE 6: 0x00010000-0x3FFFFFFF, about 1 GiB
+constexpr size_t kSpaceBlocks = kSpaceSize / kBlock;
 // Above the canonical user half of the x86-64 and AArch64 address spaces: CE's "kernel address".
 constexpr uint64_t kKernelAddress = uint64_t{1} << 47;
 
 uint64_t round_down(uint64_t v, uint64_t unit) { return v & ~(unit - 1); }
 uint64_t round_up(uint64_t v, uint64_t unit) { return (v + unit - 1) & ~(unit - 1); }
 
-// ce-kernel-objects.md §4.6: 0 when `protect` is valid, else the error VirtualProtect reports.
-DWORD check_protect(DWORD protect) {
+// The kernel's personality as far as this process knows it: a connected kernel's, CE 5 before
+// the first kernel call.
+bool ce6_space() {
+    Connection& c = Connection::instance();
+    return c.connected() && c.hello().personality >= 6;
+}
+
+// ce-kernel-objects.md §4.6: 0 when `protect` is valid, else the error VirtualProtect reports
+// (CE 5 reports WRITECOPY as not supported, CE 6 as invalid).
+DWORD check_protect(DWORD protect, bool ce6) {
     const DWORD modifiers = protect & (PAGE_GUARD | PAGE_NOCACHE);
     const DWORD base = protect & ~modifiers;
-    if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY) return ERROR_NOT_SUPPORTED;
+    if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY)
+        return ce6 ? ERROR_INVALID_PARAMETER : ERROR_NOT_SUPPORTED;
     switch (base) {
     case PAGE_NOACCESS:
         return modifiers == 0 ? 0 : ERROR_INVALID_PARAMETER;
@@ -119,7 +135,9 @@ public:
     }
 
     std::mutex& lock() { return mutex_; }
-    bool in_slot(uint64_t a) const { return slot_ != 0 && a - slot_ < kSlotSize; }
+    // The part of the reservation the personality hands out: CE 5's slot, or CE 6's space.
+    static uint64_t size(bool ce6) { return ce6 ? kSpaceSize : kSlotSize; }
+    bool in_space(uint64_t a, bool ce6) const { return slot_ != 0 && a - slot_ < size(ce6); }
 
     Reservation* find(uint64_t a) {
         auto it = reservations_.upper_bound(a);
@@ -133,10 +151,11 @@ public:
         return it == reservations_.end() ? nullptr : &it->second;
     }
 
-    // A free run of `blocks` blocks in the slot (from block 1, bottom-up or top-down).
-    std::optional<uint64_t> find_room(size_t blocks, bool top_down) const {
-        if (slot_ == 0 || blocks == 0 || blocks >= kSlotBlocks) return std::nullopt;
-        const size_t last_start = kSlotBlocks - blocks;
+    // A free run of `blocks` blocks in the space (from block 1, bottom-up or top-down).
+    std::optional<uint64_t> find_room(size_t blocks, bool top_down, bool ce6) const {
+        const size_t total = size(ce6) / kBlock;
+        if (slot_ == 0 || blocks == 0 || blocks >= total) return std::nullopt;
+        const size_t last_start = total - blocks;
         for (size_t n = 0; n < last_start; ++n) {
             const size_t start = top_down ? last_start - n : n + 1;
             size_t i = 0;
@@ -145,9 +164,9 @@ public:
         }
         return std::nullopt;
     }
-    // Whether [base, end) is inside the slot, past block 0, and no block of it is reserved.
-    bool slot_range_free(uint64_t base, uint64_t end) const {
-        if (!in_slot(base) || end > slot_ + kSlotSize || base < slot_ + kBlock) return false;
+    // Whether [base, end) is inside the space, past block 0, and no block of it is reserved.
+    bool range_free(uint64_t base, uint64_t end, bool ce6) const {
+        if (!in_space(base, ce6) || end > slot_ + size(ce6) || base < slot_ + kBlock) return false;
         for (uint64_t b = base; b < end; b += kBlock)
             if (used_[(b - slot_) / kBlock]) return false;
         return true;
@@ -171,19 +190,20 @@ public:
 
 private:
     AddressSpace() {
-        // Twice the size, then trimmed to a 32 MiB-aligned slot (outside it munmap is safe).
-        void* got = ::mmap(nullptr, 2 * kSlotSize, PROT_NONE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        // The space and a slot more, then trimmed to start on a 32 MiB boundary (outside it
+        // munmap is safe).
+        const uint64_t asked = kSpaceSize + kSlotSize;
+        void* got = ::mmap(nullptr, asked, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                           -1, 0);
         if (got == MAP_FAILED) {
-            log()->warn("cannot reserve the 32 MiB slot: VirtualAlloc will fail");
+            log()->warn("cannot reserve the address space: VirtualAlloc will fail");
             return;
         }
         const auto start = reinterpret_cast<uint64_t>(got);
         slot_ = round_up(start, kSlotSize);
         if (slot_ > start) ::munmap(got, slot_ - start);
-        if (start + 2 * kSlotSize > slot_ + kSlotSize)
-            ::munmap(reinterpret_cast<void*>(slot_ + kSlotSize),
-                     start + 2 * kSlotSize - slot_ - kSlotSize);
+        if (start + asked > slot_ + kSpaceSize)
+            ::munmap(reinterpret_cast<void*>(slot_ + kSpaceSize), start + asked - slot_ - kSpaceSize);
         ::pthread_atfork([] { instance().mutex_.lock(); }, [] { instance().mutex_.unlock(); },
                          [] {
                              instance().forget_huge();
@@ -196,7 +216,7 @@ private:
 
     std::mutex mutex_;
     uint64_t slot_ = 0;
-    std::bitset<kSlotBlocks> used_;
+    std::bitset<kSpaceBlocks> used_;
     std::map<uint64_t, Reservation> reservations_;  // slot and huge, by base
 };
 
@@ -315,22 +335,38 @@ extern "C" {
 LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
                            DWORD flProtect) {
     const auto a = reinterpret_cast<uint64_t>(lpAddress);
-    // §4.2 step 1: kernel address, size 0, size >= 32 MB outside the huge path.
-    const bool huge_shape =
-        a == 0 && flAllocationType == MEM_RESERVE && flProtect == PAGE_NOACCESS;
-    if (a >= kKernelAddress || dwSize == 0 || (dwSize >= kSlotSize && !huge_shape))
-        return fail(ERROR_INVALID_PARAMETER);
-    // Step 2: the protection; VirtualAlloc reports WRITECOPY as invalid too.
-    if (check_protect(flProtect) != 0) return fail(ERROR_INVALID_PARAMETER);
-    if (huge_shape && dwSize >= proto::kHugeReservationMinimum) return reserve_huge(dwSize);
+    const bool ce6 = ce6_space();
+    if (ce6) {
+        // CE 6 (§4.2): the type a non-empty subset of the user's five flags (MEM_MAPPED is not
+        // one), a size that is positive as CE's signed 32-bit number, a valid protection
+        // (WRITECOPY is not). No huge path and no 32 MB limit.
+        constexpr DWORD kTypes =
+            MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN | MEM_IMAGE | MEM_AUTO_COMMIT;
+        if (flAllocationType == 0 || (flAllocationType & ~kTypes) != 0 || dwSize == 0 ||
+            dwSize > 0x7FFFFFFF || a >= kKernelAddress || check_protect(flProtect, true) != 0)
+            return fail(ERROR_INVALID_PARAMETER);
+    } else {
+        // §4.2 step 1: kernel address, size 0, size >= 32 MB outside the huge path.
+        const bool huge_shape =
+            a == 0 && flAllocationType == MEM_RESERVE && flProtect == PAGE_NOACCESS;
+        if (a >= kKernelAddress || dwSize == 0 || (dwSize >= kSlotSize && !huge_shape))
+            return fail(ERROR_INVALID_PARAMETER);
+        // Step 2: the protection; VirtualAlloc reports WRITECOPY as invalid too.
+        if (check_protect(flProtect, false) != 0) return fail(ERROR_INVALID_PARAMETER);
+        if (huge_shape && dwSize >= proto::kHugeReservationMinimum) return reserve_huge(dwSize);
+    }
+    // CE 6 commits MEM_AUTO_COMMIT pages at once: the host fills untouched pages on first use.
+    const bool commit_too = (flAllocationType & MEM_COMMIT) != 0 ||
+                            (ce6 && (flAllocationType & MEM_AUTO_COMMIT) != 0);
+    const DWORD reserve_types = ce6 ? MEM_RESERVE | MEM_AUTO_COMMIT | MEM_IMAGE : MEM_RESERVE;
+    const bool reserve = (flAllocationType & reserve_types) != 0 || (commit_too && a == 0);
 
     AddressSpace& space = AddressSpace::instance();
     std::lock_guard guard(space.lock());
     // Step 3: an address in no section of ours (neither the slot nor a huge reservation).
     Reservation* existing = a != 0 ? space.find(a) : nullptr;
-    if (a != 0 && !space.in_slot(a) && existing == nullptr) return fail(ERROR_INVALID_PARAMETER);
-    const bool reserve =
-        (flAllocationType & MEM_RESERVE) != 0 || ((flAllocationType & MEM_COMMIT) != 0 && a == 0);
+    if (a != 0 && !space.in_space(a, ce6) && existing == nullptr)
+        return fail(ERROR_INVALID_PARAMETER);
     if (reserve) {
         // Step 4: the reserve path.
         if ((flAllocationType & (MEM_MAPPED | MEM_IMAGE)) == (MEM_MAPPED | MEM_IMAGE))
@@ -338,18 +374,20 @@ LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationTy
         uint64_t base = 0;
         uint64_t length = 0;
         if (a == 0) {
+            // CE 6 accepts MEM_TOP_DOWN and ignores it.
+            const bool top_down = !ce6 && (flAllocationType & MEM_TOP_DOWN) != 0;
             length = round_up(dwSize, kBlock);
-            auto room = space.find_room(length / kBlock, (flAllocationType & MEM_TOP_DOWN) != 0);
+            auto room = space.find_room(length / kBlock, top_down, ce6);
             if (!room) return fail(ERROR_NOT_ENOUGH_MEMORY);
             base = *room;
         } else {
             base = round_down(a, kBlock);
             if (a + dwSize < a) return fail(ERROR_INVALID_PARAMETER);
             length = round_up(a + dwSize, kBlock) - base;
-            if (!space.slot_range_free(base, base + length)) return fail(ERROR_INVALID_PARAMETER);
+            if (!space.range_free(base, base + length, ce6)) return fail(ERROR_INVALID_PARAMETER);
         }
         Reservation& r = space.add(base, length, false);
-        if ((flAllocationType & MEM_COMMIT) != 0) {
+        if (commit_too) {
             // Step 6: committed pages; a failure undoes the fresh reservation.
             const uint64_t start = a == 0 ? base : round_down(a, kPage);
             const uint64_t end = a == 0 ? base + round_up(dwSize, kPage) : round_up(a + dwSize, kPage);
@@ -358,20 +396,22 @@ LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationTy
                 return fail(ERROR_NOT_ENOUGH_MEMORY);
             }
         }
+        if (ce6) set_last_error(ERROR_SUCCESS);  // CE 6 sets it on success too
         return reinterpret_cast<LPVOID>(base);
     }
     // Step 5: the commit-only path, inside one existing reservation.
-    if ((flAllocationType & MEM_COMMIT) == 0 || existing == nullptr)
-        return fail(ERROR_INVALID_PARAMETER);
+    if (!commit_too || existing == nullptr) return fail(ERROR_INVALID_PARAMETER);
     const uint64_t start = round_down(a, kPage);
     if (dwSize > existing->end() - a) return fail(ERROR_INVALID_PARAMETER);
     const uint64_t end = round_up(a + dwSize, kPage);
     if (!commit(*existing, start, end, flProtect)) return fail(ERROR_NOT_ENOUGH_MEMORY);
+    if (ce6) set_last_error(ERROR_SUCCESS);
     return reinterpret_cast<LPVOID>(start);
 }
 
 BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
     const auto a = reinterpret_cast<uint64_t>(lpAddress);
+    const bool ce6 = ce6_space();
     // §4.3: NULL and kernel addresses, then the free type.
     if (a == 0 || a >= kKernelAddress || (dwFreeType != MEM_DECOMMIT && dwFreeType != MEM_RELEASE)) {
         set_last_error(ERROR_INVALID_PARAMETER);
@@ -393,12 +433,13 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
         decommit(*r, round_down(a, kPage), round_up(a + dwSize, kPage));
         return TRUE;
     }
-    // MEM_RELEASE: size 0 at the base; in the slot every page in one state.
+    // MEM_RELEASE: size 0 at the base; in CE 5's slot every page in one state (CE 6 drops the
+    // commits whatever their state).
     if (dwSize != 0 || a != r->base) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
-    if (!r->huge) {
+    if (!r->huge && !ce6) {
         const bool committed = r->pages.front() != 0;
         for (uint16_t p : r->pages) {
             if ((p != 0) != committed) {
@@ -418,13 +459,14 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
 BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
                            PDWORD lpflOldProtect) {
     const auto a = reinterpret_cast<uint64_t>(lpAddress);
-    // §4.4: the protection first (WRITECOPY keeps ERROR_NOT_SUPPORTED), then size 0 or no place
-    // for the old protection, then the range: committed, inside one reservation.
-    if (DWORD e = check_protect(flNewProtect); e != 0) {
+    // §4.4: the protection first (CE 5's WRITECOPY keeps ERROR_NOT_SUPPORTED), then size 0 or
+    // (CE 5) no place for the old protection, then the range: committed, inside one reservation.
+    const bool ce6 = ce6_space();
+    if (DWORD e = check_protect(flNewProtect, ce6); e != 0) {
         set_last_error(e);
         return FALSE;
     }
-    if (dwSize == 0 || lpflOldProtect == nullptr || a == 0 || a >= kKernelAddress) {
+    if (dwSize == 0 || (lpflOldProtect == nullptr && !ce6) || a == 0 || a >= kKernelAddress) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
@@ -447,7 +489,7 @@ BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
         set_last_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
-    *lpflOldProtect = r->pages[r->index(start)];  // the first page's only
+    if (lpflOldProtect != nullptr) *lpflOldProtect = r->pages[r->index(start)];  // the first page's
     std::fill(r->pages.begin() + r->index(start), r->pages.begin() + r->index(end),
               static_cast<uint16_t>(flNewProtect));
     return TRUE;
@@ -455,13 +497,14 @@ BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
 
 SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength) {
     const auto a = reinterpret_cast<uint64_t>(lpAddress);
-    // §4.5: the buffer's length (the host's sizeof, CE's 28 on its 32-bit CPUs), then NULL and
-    // kernel addresses.
+    // §4.5: the buffer's length (the host's sizeof, CE's 28 on its 32-bit CPUs), then NULL (CE 6:
+    // anything below 0x10000) and kernel addresses.
+    const bool ce6 = ce6_space();
     if (dwLength < sizeof(MEMORY_BASIC_INFORMATION)) {
         set_last_error(ERROR_BAD_LENGTH);
         return 0;
     }
-    if (a == 0 || a >= kKernelAddress || lpBuffer == nullptr) {
+    if (a < (ce6 ? 0x10000 : 1) || a >= kKernelAddress || lpBuffer == nullptr) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return 0;
     }
@@ -485,15 +528,21 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
             *lpBuffer = info;
             return sizeof info;
         }
-        if (space.in_slot(a)) {
-            // Free: up to the next reservation or the end of the slot.
+        if (space.in_space(a, ce6)) {
+            // Free: up to the next reservation or the end of the slot (CE 6: of the space);
+            // CE 6 calls a free region's type MEM_PRIVATE, CE 5 leaves it 0.
             const Reservation* next = space.next_after(a);
-            uint64_t end = space.slot() + kSlotSize;
+            uint64_t end = space.slot() + AddressSpace::size(ce6);
             if (next != nullptr && next->base < end) end = next->base;
             info.RegionSize = end - page;
             info.State = MEM_FREE;
+            if (ce6) info.Type = MEM_PRIVATE;
             *lpBuffer = info;
             return sizeof info;
+        }
+        if (space.in_space(a, true)) {
+            set_last_error(ERROR_INVALID_PARAMETER);  // CE 5: past the slot, an unused section
+            return 0;
         }
     }
     Window& window = Window::instance();
@@ -510,6 +559,7 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
             // Nothing of this process: free up to the next 64 KiB unit the kernel hands out.
             info.RegionSize = round_up(page + 1, proto::kWindowGranularity) - page;
             info.State = MEM_FREE;
+            if (ce6) info.Type = MEM_PRIVATE;
         }
         *lpBuffer = info;
         return sizeof info;

@@ -73,7 +73,7 @@ size_t handle(Call& call, const proto::ProcessControlRequest& req, Extra) {
     case ce::ProcessOp::Terminate: {
         auto r = call.kernel.terminate_process(call.caller, h, req.code);
         if (!r) return call.fail(r.error());
-        return call.ok(proto::ProcessControlReply{1, 0});
+        return call.ok(proto::ProcessControlReply{r.value() ? proto::kTerminatedCaller : 1u, 0});
     }
     case ce::ProcessOp::Exit:
         call.kernel.exit_process(call.caller, req.code);

@@ -35,6 +35,10 @@ public:
     // No view of the caller's at that exact address.
     Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_ADDRESS; }
 
+    // TerminateProcess fails on a dying target and on the caller (which dies anyway).
+    Win32Error terminate_exiting_error() const override { return Win32Error::ERROR_ACCESS_DENIED; }
+    Win32Error terminate_self_error() const override { return Win32Error::ERROR_ACCESS_DENIED; }
+
     // A reservation must be more than 0; the name as given is tried, then with ".exe".
     bool reservation_valid(int32_t size) const override { return size > 0; }
     std::vector<std::u16string> image_names(std::u16string_view name) const override {

@@ -35,6 +35,11 @@ public:
 
     Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_PARAMETER; }
 
+    // TerminateProcess: a target that has exited is no longer a valid handle for it; the caller
+    // itself succeeds.
+    Win32Error terminate_exiting_error() const override { return Win32Error::ERROR_INVALID_HANDLE; }
+    Win32Error terminate_self_error() const override { return Win32Error::ERROR_SUCCESS; }
+
     // A reservation of 0 means the default; ".exe" is appended unless the name has it, and
     // only that name is tried (so "tool.bin" is looked up as "tool.bin.exe").
     bool reservation_valid(int32_t size) const override { return size >= 0; }

@@ -64,6 +64,11 @@ public:
     // UnmapViewOfFile of an address that is no view of the caller (mappings.md §4).
     virtual Win32Error unmap_error() const = 0;
 
+    // TerminateProcess (processes.md §4): the error for a target already on its way out, and for
+    // the caller itself (ERROR_SUCCESS: the call succeeds; the caller ends either way).
+    virtual Win32Error terminate_exiting_error() const = 0;
+    virtual Win32Error terminate_self_error() const = 0;
+
     // CreateThread with STACK_SIZE_PARAM_IS_A_RESERVATION (threads.md §2): whether `size` (as
     // a signed value) is a reservation it accepts.
     virtual bool reservation_valid(int32_t size) const = 0;

@@ -711,6 +711,12 @@ std::string run(const std::vector<std::string>& w) {
         return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) + " " + last_error()
                                                       : fail();
     }
+    if (cmd == "terminate" && w.size() >= 3)  // TerminateProcess; on oneself, no answer comes
+        return TerminateProcess(handle(w[1]), static_cast<DWORD>(num(w[2]))) ? "ok" : fail();
+    if (cmd == "pexitcode" && w.size() >= 2) {
+        DWORD code = 0;
+        return GetExitCodeProcess(handle(w[1]), &code) ? "ok " + hex(code) : fail();
+    }
     if (cmd == "exitcode" && w.size() >= 2) {
         DWORD code = 0;
         return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) : fail();
@@ -731,6 +737,14 @@ std::string run(const std::vector<std::string>& w) {
                            static_cast<DWORD>(num(w[3])))
                    ? "ok"
                    : fail();
+    if (cmd == "vprotect" && w.size() >= 4) {  // vprotect ADDR SIZE PROTECT [null]
+        DWORD old = 0;
+        const bool null_old = w.size() > 4 && w[4] == "null";
+        return VirtualProtect(ptr(w[1]), static_cast<SIZE_T>(num(w[2])),
+                              static_cast<DWORD>(num(w[3])), null_old ? nullptr : &old)
+                   ? "ok " + hex(old)
+                   : fail();
+    }
     if (cmd == "vquery" && w.size() >= 2) {
         MEMORY_BASIC_INFORMATION info{};
         if (VirtualQuery(ptr(w[1]), &info, sizeof info) == 0) return fail();

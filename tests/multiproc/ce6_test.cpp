@@ -3,7 +3,9 @@
 // to another process, ids are apart from handles, and a killed process's table closes.
 #include <catch2/catch.hpp>
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -146,4 +148,120 @@ TEST_CASE("ce5: the same calls keep CE 5's rules", "[multiproc][ce6][threads]") 
     CHECK(a->ask("exitcodele " + field(t, 1)) == "ok 0x103 keep");
     CHECK(a->ask("set " + field(t, 2)) == "ok");
     CHECK(a->ask("wait 10000 " + field(t, 1)) == "ok 0x0");
+}
+
+// TerminateProcess (processes.md §4): a live process, one that has ended, and the caller itself
+// through a handle of its own (CE 6: TRUE, which the caller does not live to see).
+TEST_CASE("ce6: TerminateProcess of another, of an ended one, and of oneself",
+          "[multiproc][ce6][processes]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    auto c = k.spawn_child();
+    const std::string a_id = field(a->ask("ids"), 1);
+    const std::string c_id = field(c->ask("ids"), 1);
+    std::string to_a = b->ask("openproc " + a_id);
+    std::string to_c = b->ask("openproc " + c_id);
+    REQUIRE(field(to_a, 0) == "ok");
+    REQUIRE(field(to_c, 0) == "ok");
+    CHECK(b->ask("terminate " + field(to_a, 1) + " 0x2a") == "ok");
+    CHECK(b->ask("wait 10000 " + field(to_a, 1)) == "ok 0x0");
+    CHECK(b->ask("pexitcode " + field(to_a, 1)) == "ok 0x2a");
+    CHECK(b->ask("terminate " + field(to_a, 1) + " 1") == "fail 6");  // ERROR_INVALID_HANDLE
+    CHECK(b->ask("pexitcode " + field(to_a, 1)) == "ok 0x2a");       // the first code stays
+    // c opens itself by id (a handle value, not the pseudo-handle) and terminates through it.
+    std::string self = c->ask("openproc " + c_id);
+    REQUIRE(field(self, 0) == "ok");
+    CHECK(c->ask("terminate " + field(self, 1) + " 0x11") == "");  // no answer: it has ended
+    auto status = c->wait(std::chrono::seconds(10));
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0x11);
+    CHECK(b->ask("wait 10000 " + field(to_c, 1)) == "ok 0x0");
+    CHECK(b->ask("pexitcode " + field(to_c, 1)) == "ok 0x11");
+}
+
+TEST_CASE("ce5: TerminateProcess of an ended process is ERROR_ACCESS_DENIED; of oneself it ends "
+          "the caller", "[multiproc][ce6][processes]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string a_id = field(a->ask("ids"), 1);
+    // CE 5: the id is the handle; b's reference keeps the object once a is gone.
+    REQUIRE(b->ask("openproc " + a_id) == "ok " + a_id);
+    CHECK(b->ask("terminate " + a_id + " 0x2a") == "ok");
+    CHECK(b->ask("wait 10000 " + a_id) == "ok 0x0");
+    CHECK(b->ask("terminate " + a_id + " 1") == "fail 5");
+    CHECK(b->ask("pexitcode " + a_id) == "ok 0x2a");
+    CHECK(b->ask("terminate 0x42 0x12") == "");  // GetCurrentProcess(): ends, FALSE unseen
+    auto status = b->wait(std::chrono::seconds(10));
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0x12);
+}
+
+// Virtual memory (vmem.md §6): CE 6's 1 GiB for VirtualAlloc and its checks, against CE 5's
+// answers to the same calls. Each process first talks to the kernel ("ids"): before that the
+// shim knows no personality and keeps CE 5's rules.
+TEST_CASE("ce6: VirtualAlloc beyond 32 MB, CE 6's checks, MEM_RELEASE and VirtualProtect rules",
+          "[multiproc][ce6][vmem]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    REQUIRE(field(a->ask("ids"), 0) == "ok");
+    // 64 MiB committed: more than CE 5's whole slot.
+    std::string big = a->ask("valloc 0 0x4000000 0x3000 4");
+    REQUIRE(field(big, 0) == "ok");
+    const std::string last = "0x" + [&] {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%llx",
+                      static_cast<unsigned long long>(std::strtoull(field(big, 1).c_str(), nullptr,
+                                                                    16) + 0x3FFF000));
+        return std::string(buf);
+    }();
+    CHECK(a->ask("write " + last + " tail") == "ok");
+    CHECK(a->ask("read " + last + " 4") == "ok tail");
+    CHECK(a->ask("vfree " + field(big, 1) + " 0 0x8000") == "ok");
+    // No huge path: a 2 MiB NOACCESS reservation is an ordinary one, in the same space.
+    std::string huge = a->ask("valloc 0 0x200000 0x2000 1");
+    REQUIRE(field(huge, 0) == "ok");
+    CHECK(a->ask("vfree " + field(huge, 1) + " 0 0x8000") == "ok");
+    // The checks: types (MEM_MAPPED, unknown bits, none), sizes, protections.
+    CHECK(a->ask("valloc 0 0x10000 0x41000 4") == "fail 87");   // MEM_COMMIT | MEM_MAPPED
+    CHECK(a->ask("valloc 0 0x10000 0x80000 4") == "fail 87");   // MEM_RESET
+    CHECK(a->ask("valloc 0 0x10000 0 4") == "fail 87");
+    CHECK(a->ask("valloc 0 0 0x3000 4") == "fail 87");
+    CHECK(a->ask("valloc 0 0x80000000 0x3000 4") == "fail 87");  // negative as CE's DWORD
+    CHECK(a->ask("valloc 0 0x10000 0x3000 8") == "fail 87");    // PAGE_WRITECOPY
+    CHECK(a->ask("valloc 0 0x50000000 0x2000 1") == "fail 8");  // more than the space holds
+    // MEM_AUTO_COMMIT: usable at once.
+    std::string autoc = a->ask("valloc 0 0x10000 0x200000 4");
+    REQUIRE(field(autoc, 0) == "ok");
+    CHECK(a->ask("write " + field(autoc, 1) + " auto") == "ok");
+    CHECK(a->ask("vfree " + field(autoc, 1) + " 0 0x8000") == "ok");
+    // A partly committed reservation is released whole; the freed range is MEM_PRIVATE.
+    std::string r = a->ask("valloc 0 0x20000 0x2000 1");
+    REQUIRE(field(r, 0) == "ok");
+    CHECK(a->ask("valloc " + field(r, 1) + " 0x1000 0x1000 4") == "ok " + field(r, 1));
+    CHECK(a->ask("vprotect " + field(r, 1) + " 0x1000 2 null") == "ok 0x0");  // NULL old: fine
+    CHECK(a->ask("vprotect " + field(r, 1) + " 0x1000 8") == "fail 87");      // WRITECOPY
+    CHECK(a->ask("vfree " + field(r, 1) + " 0 0x8000") == "ok");
+    CHECK(a->ask("vquery " + field(r, 1)).rfind("ok 0x10000 0x0 0x20000 ", 0) == 0);
+    CHECK(a->ask("vquery 0xf000") == "fail 87");  // below 0x10000
+}
+
+TEST_CASE("ce5: the same VirtualAlloc calls keep CE 5's rules", "[multiproc][ce6][vmem]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    REQUIRE(field(a->ask("ids"), 0) == "ok");
+    CHECK(a->ask("valloc 0 0x4000000 0x3000 4") == "fail 87");  // 32 MB and more
+    CHECK(a->ask("valloc 0 0x10000 0x3000 8") == "fail 87");
+    std::string r = a->ask("valloc 0 0x20000 0x2000 1");
+    REQUIRE(field(r, 0) == "ok");
+    CHECK(a->ask("valloc " + field(r, 1) + " 0x1000 0x1000 4") == "ok " + field(r, 1));
+    CHECK(a->ask("vprotect " + field(r, 1) + " 0x1000 2 null") == "fail 87");
+    CHECK(a->ask("vprotect " + field(r, 1) + " 0x1000 8") == "fail 50");  // ERROR_NOT_SUPPORTED
+    CHECK(a->ask("vfree " + field(r, 1) + " 0 0x8000") == "fail 87");  // partly committed
+    CHECK(a->ask("vfree " + field(r, 1) + " 0x1000 0x4000") == "ok");  // decommit first
+    CHECK(a->ask("vfree " + field(r, 1) + " 0 0x8000") == "ok");
+    CHECK(a->ask("vquery " + field(r, 1)).rfind("ok 0x10000 0x0 0x0 ", 0) == 0);  // Type 0
 }

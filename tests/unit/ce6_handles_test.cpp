@@ -368,3 +368,35 @@ TEST_CASE("ce6: threads are listed once in a snapshot, by id", "[unit][ce6][ids]
     CHECK(found == 1);
     CHECK(snap.header.personality == 6);
 }
+
+TEST_CASE("ce6: TerminateProcess of the caller succeeds; of an exiting one, ERROR_INVALID_HANDLE",
+          "[unit][ce6][process]") {
+    Ce6Scene s;
+    std::vector<ProcessId> killed;
+    s.k.set_killer([&](ProcessId id) {
+        killed.push_back(id);
+        return true;
+    });
+    auto a = s.attach();
+    auto b = s.attach();
+    const HandleValue hb = s.process_handle_of(a, b);
+    auto r = s.k.terminate_process(a, hb, 77);
+    REQUIRE(r.ok());
+    CHECK(!r.value());  // not the caller
+    REQUIRE(killed.size() == 1);
+    CHECK(killed[0] == b);
+    CHECK(outcome(s.k.terminate_process(a, hb, 78)) == Win32Error::ERROR_INVALID_HANDLE);
+    // The caller, through the pseudo-handle and through a handle of its own: TRUE, and the code
+    // is kept for its end (the shim ends it); no kill.
+    auto self = s.k.terminate_process(a, HandleValue{kSelf}, 5);
+    REQUIRE(self.ok());
+    CHECK(self.value());
+    auto c = s.attach();
+    auto own = s.k.terminate_process(c, s.process_handle_of(c, c), 6);
+    REQUIRE(own.ok());
+    CHECK(own.value());
+    CHECK(killed.size() == 1);
+    const HandleValue hc = s.process_handle_of(a, c);
+    s.k.detach_process(c);
+    CHECK(s.k.process_exit_code(a, hc).value() == 6);
+}
