@@ -246,6 +246,15 @@ struct ThreadCreated {
 struct UnmapResult {
     uint64_t release_base = 0;  // non-zero when the process's last view of the mapping went
     uint64_t release_length = 0;
+    uint64_t flush_base = 0;    // CE 6: the view, for the caller to write back (0: nothing to)
+    uint64_t flush_length = 0;
+};
+
+// FlushViewOfFile: the range the caller writes back in its own address space (CE 6); empty when
+// there is nothing to write or the kernel has written it (CE 5).
+struct FlushRange {
+    uint64_t base = 0;
+    uint64_t length = 0;
 };
 
 class Kernel {
@@ -299,7 +308,7 @@ public:
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
     // FlushViewOfFile (mappings.md §5): any address inside any mapping. nullopt: fail without
     // an error.
-    std::optional<Result<void>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
+    std::optional<Result<FlushRange>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
 
     // Huge reservations (kernel_vmem.cpp; docs/semantics/vmem.md): a range of the window for
     // the caller alone (ERROR_OUTOFMEMORY when the size is outside [2 MiB, 960 MiB] or the window
@@ -744,6 +753,7 @@ private:
                                             const std::u16string* name, LastError& last_error);
     // The process ends: the mappings it touched by address no longer wait for it.
     void forget_touches(Process& p);
+    Result<FlushRange> flush_own_view(ProcessId caller, uint64_t address, uint64_t size);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
     // The sharing key of a CE path: its canonical components, folded.
     Result<std::u16string> file_key(std::u16string_view path) const;

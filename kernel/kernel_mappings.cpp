@@ -241,19 +241,47 @@ Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
                               error_name(personality_->unmap_error()));
         return personality_->unmap_error();
     }
-    return remove_view(*p, it);
+    // CE 6 writes every unmapped view back; the pages are the caller's mapping of the file, so
+    // the caller writes them (the kernel's loop never waits for a disk).
+    const View& view = it->second;
+    const bool write_back = personality_->unmap_writes_back() && !view.mapping->ram_backed() &&
+                            view.mapping->writable();
+    const uint64_t view_length = view.size;
+    UnmapResult r = remove_view(*p, it);
+    if (write_back) {
+        r.flush_base = address;
+        r.flush_length = view_length;
+    }
+    return r;
 }
 
-std::optional<Result<void>> Kernel::flush_view(ProcessId /*caller*/, uint64_t address,
-                                               uint64_t size) {
+std::optional<Result<FlushRange>> Kernel::flush_view(ProcessId caller, uint64_t address,
+                                                     uint64_t size) {
+    if (!personality_->views_global()) return flush_own_view(caller, address, size);
     uint64_t base = 0;
     auto* mapping = object_cast<MappingObject>(window_.owner_of(address, &base));
     if (mapping == nullptr || address - base >= mapping->map_length()) return std::nullopt;
-    if (address - base >= mapping->size()) return Result<void>{};  // the tail of the last page
+    if (address - base >= mapping->size()) return FlushRange{};  // the tail of the last page
     uint64_t offset = address - base;
     uint64_t length = size == 0 ? mapping->size() - offset
                                 : std::min<uint64_t>(size, mapping->size() - offset);
-    return mapping->flush(offset, length);
+    CEK_TRY_VOID(mapping->flush(offset, length));
+    return FlushRange{};
+}
+
+// CE 6: the range must lie in one of the caller's views; size 0 runs to the end of that view.
+Result<FlushRange> Kernel::flush_own_view(ProcessId caller, uint64_t address, uint64_t size) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_PARAMETER;
+    for (const auto& [start, view] : p->views) {
+        if (start > address) break;  // by address: no later view starts at or below it
+        const uint64_t end = start + view.size;
+        if (address >= end || (size != 0 && size > end - address)) continue;
+        if (view.mapping->ram_backed() || !view.mapping->writable()) return FlushRange{};
+        return FlushRange{address, size == 0 ? end - address : size};
+    }
+    log::mapping()->debug("flush addr={:#x} size={:#x}: in no view of the caller", address, size);
+    return Win32Error::ERROR_INVALID_PARAMETER;
 }
 
 }  // namespace cek::kernel

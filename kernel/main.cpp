@@ -302,8 +302,8 @@ int main(int argc, char** argv) {
     if (kernel.personality().per_process_handles())
         cek::kernel::log::kernel()->warn(
             "personality ce6: handles, ids, names, DuplicateHandle, CreateFileForMapping, "
-            "termination, virtual memory and the thread and TLS rules follow CE 6/7; view "
-            "addresses, mapping checks, queue and registry rules are still CE 5's "
+            "termination, virtual memory, queues, the registry and the thread and TLS rules "
+            "follow CE 6/7; view addresses and the mapping checks are still CE 5's "
             "(docs/semantics/README.md §6)");
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());

@@ -113,14 +113,17 @@ enum MapViewFlags : uint32_t {
     kViewRevive = 4,      // a first view of a range the client names as lingering: no descriptor
 };
 
-// UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller).
-// When `release_length` is non-zero the client returns that range to the reservation.
+// UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller;
+// CE 6: ERROR_INVALID_PARAMETER). When `release_length` is non-zero the client returns that
+// range to the reservation; when `flush_length` is (CE 6), it first writes that range back.
 struct UnmapViewRequest {
     uint64_t address;
 };
 struct UnmapViewReply {
-    uint64_t release_base;
+    uint64_t release_base;    // the mapping's range, when this was the process's last view of it
     uint64_t release_length;
+    uint64_t flush_base;      // CE 6: the view, which the caller writes back (length 0: none)
+    uint64_t flush_length;
 };
 
 // WindowTouch: the client's fault handler found `address` (in the window, not mapped in this
@@ -157,14 +160,17 @@ struct IdQueryReply {
     uint32_t reserved;
 };
 
-// FlushView: FlushViewOfFile for an address the caller could not flush locally.
-// Fails without setting an error when the address is inside no mapping (CE 5).
+// FlushView: FlushViewOfFile for an address the caller could not flush locally (CE 5), or for
+// any address (CE 6). CE 5: fails without setting an error when the address is inside no
+// mapping. CE 6: ERROR_INVALID_PARAMETER unless the range lies in one of the caller's views;
+// the reply names the range for the caller to write back.
 struct FlushViewRequest {
     uint64_t address;
     uint64_t size;
 };
 struct FlushViewReply {
-    uint64_t reserved;
+    uint64_t base;    // CE 6: the range the caller writes back (length 0: nothing to write; CE 5:
+    uint64_t length;  // always 0, the kernel has written it)
 };
 
 // Snapshot: freeze a consistent view of the kernel's objects for diagnostics (cedump).

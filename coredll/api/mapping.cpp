@@ -79,6 +79,15 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
     return MapOutcome::mapped;
 }
 
+// Writes [address, address + length) of a file view back to its file and waits for the disk
+// (msync of the whole pages it touches). The caller holds the window lock, so the range stays
+// mapped meanwhile.
+bool write_back(uint64_t address, uint64_t length) {
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t start = address & ~(page - 1);
+    return ::msync(reinterpret_cast<void*>(start), address + length - start, MS_SYNC) == 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -116,12 +125,32 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     if (!Connection::instance().ensure_connected()) return finish(CallStatus{}), FALSE;
     std::lock_guard guard(window.lock());
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    // CE 6 writes the view back first; it is unmapped even when that fails, and the call then
+    // reports the failure.
+    const bool written = rep.flush_length == 0 || write_back(rep.flush_base, rep.flush_length);
     if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);
+    if (!written) {
+        set_last_error(ERROR_WRITE_FAULT);
+        return FALSE;
+    }
     return TRUE;
 }
 
 BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush) {
     auto address = reinterpret_cast<uintptr_t>(lpBaseAddress);
+    if (ce6_rules()) {
+        // CE 6: only the caller's own views, which the kernel knows; the caller writes back the
+        // range the kernel names (to the end of the view when the count is 0).
+        proto::FlushViewRequest req{address, dwNumberOfBytesToFlush};
+        proto::FlushViewReply rep{};
+        std::lock_guard guard(Window::instance().lock());
+        if (!finish(Connection::instance().call(req, rep))) return FALSE;
+        if (rep.length != 0 && !write_back(rep.base, rep.length)) {
+            set_last_error(ERROR_WRITE_FAULT);
+            return FALSE;
+        }
+        return TRUE;
+    }
     {
         // A mapping mapped here is flushed here: RAM-backed pages have no backing store, and a
         // file's pages are the page cache's, written back and waited for with msync.
@@ -130,12 +159,10 @@ BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush
         Window::Range range;
         if (window.mapped_here(address, range)) {
             if (!range.file_backed || !range.writable) return TRUE;
-            uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-            uint64_t start = address & ~(page - 1);
             uint64_t end = dwNumberOfBytesToFlush == 0 || dwNumberOfBytesToFlush > range.base + range.length - address
                                ? range.base + range.length
                                : address + dwNumberOfBytesToFlush;
-            if (::msync(reinterpret_cast<void*>(start), end - start, MS_SYNC) != 0) {
+            if (!write_back(address, end - address)) {
                 set_last_error(ERROR_WRITE_FAULT);
                 return FALSE;
             }

@@ -67,7 +67,9 @@ std::string describe(const proto::MapViewReply& rep, Extra) { return hex(rep.add
 size_t handle(Call& call, const proto::UnmapViewRequest& req, Extra) {
     auto r = call.kernel.unmap_view(call.caller, req.address);
     if (!r) return call.fail(r.error());
-    return call.ok(proto::UnmapViewReply{r.value().release_base, r.value().release_length});
+    const UnmapResult& u = r.value();
+    return call.ok(
+        proto::UnmapViewReply{u.release_base, u.release_length, u.flush_base, u.flush_length});
 }
 std::string describe(const proto::UnmapViewRequest& req, Extra) {
     return "address=" + hex(req.address);
@@ -94,7 +96,7 @@ size_t handle(Call& call, const proto::FlushViewRequest& req, Extra) {
     auto r = call.kernel.flush_view(call.caller, req.address, req.size);
     if (!r) return call.fail_silently();  // not inside a mapping: FALSE, last error untouched
     if (!*r) return call.fail(r->error());
-    return call.ok(proto::FlushViewReply{});
+    return call.ok(proto::FlushViewReply{(*r)->base, (*r)->length});
 }
 std::string describe(const proto::FlushViewRequest& req, Extra) {
     return "address=" + hex(req.address) + " size=" + to_string(req.size);

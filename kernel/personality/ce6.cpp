@@ -34,6 +34,7 @@ public:
     }
 
     Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_PARAMETER; }
+    bool unmap_writes_back() const override { return true; }
 
     // TerminateProcess: a target that has exited is no longer a valid handle for it; the caller
     // itself succeeds.

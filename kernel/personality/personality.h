@@ -63,6 +63,9 @@ public:
 
     // UnmapViewOfFile of an address that is no view of the caller (mappings.md §4).
     virtual Win32Error unmap_error() const = 0;
+    // Whether UnmapViewOfFile writes the view's dirty pages back (CE 6), or only the mapping's
+    // end does (CE 5).
+    virtual bool unmap_writes_back() const = 0;
 
     // TerminateProcess (processes.md §4): the error for a target already on its way out, and for
     // the caller itself (ERROR_SUCCESS: the call succeeds; the caller ends either way).

@@ -22,6 +22,14 @@ uint32_t hex_of(const std::string& s) {
     return static_cast<uint32_t>(std::strtoul(s.c_str(), nullptr, 16));
 }
 
+// An address a child printed, moved by `delta`, as a child reads it.
+std::string plus(const std::string& address, int64_t delta) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx",
+                  static_cast<unsigned long long>(std::strtoull(address.c_str(), nullptr, 16) + delta));
+    return buf;
+}
+
 }  // namespace
 
 TEST_CASE("ce6: a value is its process's alone; DuplicateHandle gives another process one",
@@ -211,13 +219,7 @@ TEST_CASE("ce6: VirtualAlloc beyond 32 MB, CE 6's checks, MEM_RELEASE and Virtua
     // 64 MiB committed: more than CE 5's whole slot.
     std::string big = a->ask("valloc 0 0x4000000 0x3000 4");
     REQUIRE(field(big, 0) == "ok");
-    const std::string last = "0x" + [&] {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%llx",
-                      static_cast<unsigned long long>(std::strtoull(field(big, 1).c_str(), nullptr,
-                                                                    16) + 0x3FFF000));
-        return std::string(buf);
-    }();
+    const std::string last = plus(field(big, 1), 0x3FFF000);
     CHECK(a->ask("write " + last + " tail") == "ok");
     CHECK(a->ask("read " + last + " 4") == "ok tail");
     CHECK(a->ask("vfree " + field(big, 1) + " 0 0x8000") == "ok");
@@ -264,4 +266,71 @@ TEST_CASE("ce5: the same VirtualAlloc calls keep CE 5's rules", "[multiproc][ce6
     CHECK(a->ask("vfree " + field(r, 1) + " 0x1000 0x4000") == "ok");  // decommit first
     CHECK(a->ask("vfree " + field(r, 1) + " 0 0x8000") == "ok");
     CHECK(a->ask("vquery " + field(r, 1)).rfind("ok 0x10000 0x0 0x0 ", 0) == 0);  // Type 0
+}
+
+// OpenMsgQueue (ce-kernel-objects.md §5.4): under CE 6 the queue handle is a value of the source
+// process's own table, and the source a process handle of the caller's (an id is not one).
+TEST_CASE("ce6: OpenMsgQueue reads the queue value in the source process's table",
+          "[multiproc][ce6][msgqueue]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string a_id = field(a->ask("ids"), 1);
+    std::string writer = a->ask("mq - 0 8 64 0");  // unnamed, a's writer end
+    REQUIRE(field(writer, 0) == "ok");
+    const std::string w = field(writer, 1);
+    std::string to_a = b->ask("openproc " + a_id);
+    REQUIRE(field(to_a, 0) == "ok");
+    CHECK(b->ask("mqopen self " + w + " 1") == "fail 87");  // no queue of that value in b
+    CHECK(b->ask("mqopen " + a_id + " " + w + " 1") == "fail 6");  // an id, not a handle
+    std::string reader = b->ask("mqopen " + field(to_a, 1) + " " + w + " 1");
+    REQUIRE(field(reader, 0) == "ok");
+    CHECK(field(reader, 2) == "0");
+    CHECK(a->ask("mqwrite " + w + " 0 0 hello") == "ok 0");
+    CHECK(b->ask("mqread " + field(reader, 1) + " 10000 64") == "ok hello 0x0 0");
+    CHECK(b->ask("mqinfo " + field(reader, 1)) == "ok 0x0 8 64 0 1 1 1");
+}
+
+namespace {
+// A 12 KiB file mapped read-write by `a`, with a view of its middle page; returns the view.
+std::string middle_view(Child& a, const std::string& file) {
+    // CreateFileForMappingW: the handle both personalities map (CE 5 takes no other).
+    std::string f = a.ask("cffm " + file + " 0xC0000000 0 2");  // CREATE_ALWAYS
+    REQUIRE(field(f, 0) == "ok");
+    std::string m = a.ask("fmap " + field(f, 1) + " 4 0x3000");
+    REQUIRE(field(m, 0) == "ok");
+    std::string v = a.ask("map " + field(m, 1) + " 2 0x1000 0x1000");
+    REQUIRE(field(v, 0) == "ok");
+    REQUIRE(a.ask("write " + field(v, 1) + " hello") == "ok");
+    return field(v, 1);
+}
+}  // namespace
+
+// FlushViewOfFile (mappings.md §5): CE 6 flushes only inside the caller's own views.
+TEST_CASE("ce6: FlushViewOfFile works only inside the caller's views; unmap writes back",
+          "[multiproc][ce6][mapping]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string v = middle_view(*a, "\\f6.bin");
+    CHECK(a->ask("flush " + v + " 0") == "ok keep");  // to the end of the view
+    CHECK(a->ask("flush " + plus(v, 100) + " 16") == "ok keep");
+    CHECK(a->ask("flush " + plus(v, 0x1000) + " 1") == "fail 87");  // past the view
+    CHECK(a->ask("flush " + plus(v, -0x1000) + " 1") == "fail 87");  // the mapping, no view
+    CHECK(a->ask("flush " + plus(v, 0xF00) + " 0x200") == "fail 87");  // runs out of the view
+    CHECK(b->ask("flush " + v + " 1") == "fail 87");  // b has no view at all
+    CHECK(a->ask("unmap " + v) == "ok keep");
+    CHECK(a->ask("flush " + v + " 1") == "fail 87");  // gone with the view
+}
+
+TEST_CASE("ce5: FlushViewOfFile takes any address of any mapping, from any process",
+          "[multiproc][ce6][mapping]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string v = middle_view(*a, "\\f5.bin");
+    CHECK(a->ask("flush " + v + " 0") == "ok keep");
+    CHECK(a->ask("flush " + plus(v, -0x1000) + " 1") == "ok keep");  // in the mapping
+    CHECK(b->ask("flush " + v + " 1") == "ok keep");
+    CHECK(a->ask("unmap " + v) == "ok keep");
 }

@@ -400,3 +400,57 @@ TEST_CASE("ce6: TerminateProcess of the caller succeeds; of an exiting one, ERRO
     s.k.detach_process(c);
     CHECK(s.k.process_exit_code(a, hc).value() == 6);
 }
+
+TEST_CASE("ce6: FlushViewOfFile only in the caller's views, to the view's end; unmap writes back",
+          "[unit][ce6][mapping][files]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto a = s.attach();
+    auto b = s.attach();
+    s.write_host("flush.bin", std::string(3 * 4096, 'z'));
+    auto f = s.open(a, u"\\flush.bin", ce::kGenericRead | ce::kGenericWrite, 0);
+    REQUIRE(f.ok());
+    auto m = s.map_file(a, f.value(), ce::kPageReadWrite);
+    REQUIRE(m.ok());
+    // A view of the middle page only.
+    auto v = s.k.map_view(a, m.value(), ce::kFileMapWrite, 0, 4096, 4096);
+    REQUIRE(v.ok());
+    const uint64_t at = v.value().address;
+    auto whole = s.k.flush_view(a, at, 0);  // to the end of the view, not of the mapping
+    REQUIRE(whole.has_value());
+    REQUIRE(whole->ok());
+    CHECK(whole->value().base == at);
+    CHECK(whole->value().length == 4096);
+    auto part = s.k.flush_view(a, at + 100, 10);
+    REQUIRE(part.has_value());
+    REQUIRE(part->ok());
+    CHECK(part->value().base == at + 100);
+    CHECK(part->value().length == 10);
+    // Past the view, before it (in the mapping, in no view), from another process: refused.
+    auto past = s.k.flush_view(a, at + 4000, 200);
+    REQUIRE(past.has_value());
+    CHECK(error_of(*past) == Win32Error::ERROR_INVALID_PARAMETER);
+    auto before = s.k.flush_view(a, at - 4096, 1);
+    REQUIRE(before.has_value());
+    CHECK(error_of(*before) == Win32Error::ERROR_INVALID_PARAMETER);
+    auto other = s.k.flush_view(b, at, 1);
+    REQUIRE(other.has_value());
+    CHECK(error_of(*other) == Win32Error::ERROR_INVALID_PARAMETER);
+    // The unmap names the view for the caller to write back.
+    auto u = s.k.unmap_view(a, at);
+    REQUIRE(u.ok());
+    CHECK(u.value().flush_base == at);
+    CHECK(u.value().flush_length == 4096);
+    // RAM-backed: nothing to write, by flush or by unmap.
+    Ce6Scene r;
+    auto p = r.attach();
+    HandleValue ram = r.make(p, 4096);
+    auto rv = r.view(p, ram);
+    auto ram_flush = r.k.flush_view(p, rv.address, 0);
+    REQUIRE(ram_flush.has_value());
+    REQUIRE(ram_flush->ok());
+    CHECK(ram_flush->value().length == 0);
+    auto ru = r.k.unmap_view(p, rv.address);
+    REQUIRE(ru.ok());
+    CHECK(ru.value().flush_length == 0);
+}
