@@ -83,6 +83,19 @@ def dispatch_seeds():
             + dreq(CODE["MapView"], struct.pack("<4IQ2I", ce6_first, 2, 0, 0, 0, 0, 0)) \
             + dreq(CODE["CloseHandle"], struct.pack("<2I", ce6_first, 0)) \
             + dreq(CODE["CreateMapping"], mapping)
+    if "IdQuery" in CODE:
+        # ce6 with files (flags 4 | 1): a file mapping's view, flushed inside, past and before it
+        # and from the other process, then unmapped (the reply names the view to write back).
+        ce6_path = u16("\\Temp\\f.bin")
+        ce6_create = struct.pack("<6I", 0xC0000000, 0, 2, 0, 1, len(ce6_path) // 2) + ce6_path
+        at = 0x2000_0000_0000
+        seeds["gen-ce6-flush"] = bytes([5]) + dreq(CODE["CreateFile"], ce6_create) \
+            + dreq(CODE["CreateMapping"], struct.pack("<6I", 0x00400003, 4, 0, 8192, 0, 0)) \
+            + dreq(CODE["MapView"], struct.pack("<4IQ2I", 0x00410003, 2, 0, 4096, 4096, 0, 0)) \
+            + dreq(CODE["FlushView"], struct.pack("<2Q", at + 4096, 0)) \
+            + dreq(CODE["FlushView"], struct.pack("<2Q", at + 4000, 200)) \
+            + dreq(CODE["FlushView"], struct.pack("<2Q", at + 4096, 1), caller=1) \
+            + dreq(CODE["UnmapView"], struct.pack("<Q", at + 4096))
     if "VmReserve" in CODE:
         # Two huge reservations, a release by the wrong process, by the owner, one left at death.
         reserve = struct.pack("<Q", 4 << 20)
