@@ -753,6 +753,9 @@ private:
                                             const std::u16string* name, LastError& last_error);
     // The process ends: the mappings it touched by address no longer wait for it.
     void forget_touches(Process& p);
+    Result<HandleValue> create_mapping_ce6(Process& p, HandleValue file, uint32_t protect,
+                                           uint32_t size_high, uint32_t size_low,
+                                           const std::u16string* name, LastError& last_error);
     Result<FlushRange> flush_own_view(ProcessId caller, uint64_t address, uint64_t size);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
     // The sharing key of a CE path: its canonical components, folded.

@@ -1,11 +1,13 @@
-// File mappings and their views: CreateFileMappingW (RAM-backed and file-backed, one order of
-// checks), MapViewOfFile, UnmapViewOfFile, FlushViewOfFile. Rules: docs/semantics/mappings.md;
-// the step numbers in comments are its §2 steps (CE 5's numbering).
+// File mappings and their views: CreateFileMappingW (RAM-backed and file-backed: CE 5's order of
+// checks, and CE 6's), MapViewOfFile, UnmapViewOfFile, FlushViewOfFile. Rules:
+// docs/semantics/mappings.md; the step numbers in comments are its §2 steps (CE 5's numbering;
+// create_mapping_ce6 numbers CE 6's steps).
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "fsys/attributes.h"
 #include "fsys/path.h"
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
@@ -17,6 +19,8 @@ Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, u
                                            const std::u16string* name, LastError& last_error) {
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (personality_->mapping_order() == MappingOrder::Ce6)
+        return create_mapping_ce6(*p, file, protect, size_high, size_low, name, last_error);
     // 2. Strip the bits CE ignores.
     protect &= ~(ce::kSecCommit | ce::kPageInternalDbMapping);
     if (file.raw != ce::kInvalidHandle)
@@ -47,10 +51,8 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
                                                 const std::u16string* name,
                                                 LastError& last_error) {
     // 2. The handle leaves the caller's clean-up list on every path; a handle taken that way is
-    // closed at once on every path but success (CE 5 takes it over; CE 6's coredll links it to
-    // the mapping handle instead, files.md §5).
+    // closed at once on every path but success, where the mapping takes it over.
     const bool taken = take_cffm(p, file);
-    const bool takes_over = personality_->kernel_owns_mapping_files();
     auto fail = [&](Win32Error e) -> Result<HandleValue> {
         if (taken) close_cffm(p, file);
         log::mapping()->debug("file mapping h={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
@@ -85,12 +87,11 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
         if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
             return Win32Error::ERROR_INVALID_PARAMETER;
         if (size_high != 0 || length == 0) return Win32Error::ERROR_INVALID_PARAMETER;
-        // 10. CE 5: only a CreateFileForMapping handle no mapping owns yet. CE 6: any file
-        // handle; the mapping keeps its own reference on the file.
+        // 10. Only a CreateFileForMapping handle no mapping owns yet.
         HandleTable::Entry* entry = handles_.find_for(file, p.id);
         const bool cffm_handle =
             entry != nullptr && entry->kernel_owned && fo->for_mapping() && fo->mapped_by() == 0;
-        if (takes_over && !cffm_handle) {
+        if (!cffm_handle) {
             log::mapping()->debug("h={:#x} was not created with CreateFileForMapping", file.raw);
             return Win32Error::ERROR_INVALID_PARAMETER;
         }
@@ -101,12 +102,6 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     });
     if (!handle) return fail(handle.error());
     last_error = le;
-    if (!takes_over) {
-        // CE 6: the file handle stays the caller's; one CreateFileForMapping made is closed
-        // with the mapping handle it went to.
-        if (taken) p.cffm_links[handle->raw] = file;
-        return handle;
-    }
     if (le.set && le.code == Win32Error::ERROR_ALREADY_EXISTS) {
         if (taken) close_kernel_handle(file);
         return handle;
@@ -120,6 +115,86 @@ Result<HandleValue> Kernel::create_file_mapping(Process& p, HandleValue file, ui
     for (auto& [id, other] : processes_) take_cffm(other, file);
     log::mapping()->debug("file mapping created h={:#x} file={:#x} size={} base={:#x}",
                           handle->raw, file.raw, length, mapping->base());
+    return handle;
+}
+
+// CE 6/7's order (mappings.md §2, "CE 6"): the internal flags, then the name, which bypasses
+// every other check (the file handle included); then the handle, the protection, the size and
+// an access test. The file handle is never taken over, and the last error is set on success too.
+Result<HandleValue> Kernel::create_mapping_ce6(Process& p, HandleValue file, uint32_t protect,
+                                               uint32_t size_high, uint32_t size_low,
+                                               const std::u16string* name,
+                                               LastError& last_error) {
+    const bool taken = take_cffm(p, file);  // linked to the mapping handle, or closed on failure
+    auto fail = [&](Win32Error e) -> Result<HandleValue> {
+        if (taken) close_cffm(p, file);
+        log::mapping()->debug("mapping file={:#x} -> {}({})", file.raw, error_name(e), to_u32(e));
+        return e;
+    };
+    // 1. The database flag only without a name; it and SEC_COMMIT are dropped.
+    if ((protect & ce::kPageInternalDbMapping) != 0 && name != nullptr)
+        return fail(Win32Error::ERROR_INVALID_PARAMETER);
+    protect &= ~(ce::kSecCommit | ce::kPageInternalDbMapping);
+    LastError le;
+    auto handle = create_named(p.id, ObjectType::Mapping, name, le,
+                               [&]() -> Result<Ref<MappingObject>> {
+        // 2. A file handle of the caller's: CE 6 answers a value that names nothing with
+        // ERROR_OUTOFMEMORY (its fall-through; CE 7 says ERROR_INVALID_HANDLE).
+        FileObject* fo = nullptr;
+        if (file.raw != ce::kInvalidHandle) {
+            HandleTable::Entry* entry = handles_.find_for(file, p.id);
+            if (entry == nullptr) return Win32Error::ERROR_OUTOFMEMORY;
+            fo = object_cast<FileObject>(entry->object.get());
+            if (fo == nullptr || fo->is_directory()) return Win32Error::ERROR_INVALID_HANDLE;
+        }
+        // 3. Exactly read-only or read-write.
+        if (protect != ce::kPageReadOnly && protect != ce::kPageReadWrite)
+            return Win32Error::ERROR_INVALID_PARAMETER;
+        const bool writable = protect == ce::kPageReadWrite;
+        if (fo == nullptr) {
+            // 4. RAM-backed: read-write, 1 byte to 2 GB.
+            if (size_high != 0 || size_low == 0 || (size_low & 0x80000000u) != 0 || !writable)
+                return Win32Error::ERROR_INVALID_PARAMETER;
+            auto ram = MappingObject::create_ram(size_low, true, window_);
+            if (!ram) return Win32Error::ERROR_OUTOFMEMORY;
+            return ram;
+        }
+        // 6. A read-only file is not mapped read-write.
+        if (writable && root_) {
+            auto attributes = root_->get_attributes(fo->fd());
+            if (attributes && (attributes.value() & fsys::kAttrReadonly) != 0)
+                return Win32Error::ERROR_ACCESS_DENIED;
+        }
+        // 7. The size, 64-bit for files; 0 is the file's, and an empty file has none to give.
+        struct stat st {};
+        if (::fstat(fo->fd(), &st) != 0) return Win32Error::ERROR_INVALID_HANDLE;
+        const auto file_length = static_cast<uint64_t>(st.st_size);
+        uint64_t length = uint64_t{size_high} << 32 | size_low;
+        if (length == 0) {
+            if (file_length == 0) return Win32Error::ERROR_INVALID_PARAMETER;
+            length = file_length;
+        }
+        if (length > file_length) {
+            if (!writable) return Win32Error::ERROR_ACCESS_DENIED;
+            if (!fo->access().write || ::ftruncate(fo->fd(), static_cast<off_t>(length)) != 0)
+                return Win32Error::ERROR_DISK_FULL;
+        }
+        // 8. The access test: byte 0 read, and written back for a read-write mapping.
+        char byte = 0;
+        if (!fo->access().read || ::pread(fo->fd(), &byte, 1, 0) != 1)
+            return Win32Error::ERROR_ACCESS_DENIED;
+        if (writable && (!fo->access().write || ::pwrite(fo->fd(), &byte, 1, 0) != 1))
+            return Win32Error::ERROR_ACCESS_DENIED;
+        // 9. Room in the window.
+        auto mapped = MappingObject::create_file(Ref<FileObject>(fo), length, writable, window_);
+        if (!mapped) return Win32Error::ERROR_OUTOFMEMORY;
+        return mapped;
+    });
+    if (!handle) return fail(handle.error());
+    // 10. The file stays the caller's; one CreateFileForMapping made is closed with this handle.
+    if (taken) p.cffm_links[handle->raw] = file;
+    last_error = le.set ? le : LastError::to(Win32Error::ERROR_SUCCESS);
+    log::mapping()->debug("mapping created h={:#x} file={:#x}", handle->raw, file.raw);
     return handle;
 }
 

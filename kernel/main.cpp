@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
         cek::kernel::log::kernel()->warn(
             "personality ce6: handles, ids, names, DuplicateHandle, CreateFileForMapping, "
             "termination, virtual memory, queues, the registry and the thread and TLS rules "
-            "follow CE 6/7; view addresses and the mapping checks are still CE 5's "
+            "follow CE 6/7; view addresses and MapViewOfFile's checks are still CE 5's "
             "(docs/semantics/README.md §6)");
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());

@@ -35,6 +35,7 @@ public:
     // No view of the caller's at that exact address.
     Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_ADDRESS; }
     bool unmap_writes_back() const override { return false; }
+    MappingOrder mapping_order() const override { return MappingOrder::Ce5; }
 
     // TerminateProcess fails on a dying target and on the caller (which dies anyway).
     Win32Error terminate_exiting_error() const override { return Win32Error::ERROR_ACCESS_DENIED; }

@@ -35,6 +35,7 @@ public:
 
     Win32Error unmap_error() const override { return Win32Error::ERROR_INVALID_PARAMETER; }
     bool unmap_writes_back() const override { return true; }
+    MappingOrder mapping_order() const override { return MappingOrder::Ce6; }
 
     // TerminateProcess: a target that has exited is no longer a valid handle for it; the caller
     // itself succeeds.

@@ -20,6 +20,8 @@
 namespace cek::kernel {
 
 // What DuplicateHandle does once its checks passed.
+enum class MappingOrder { Ce5, Ce6 };
+
 struct DuplicatePlan {
     bool add_reference;  // the target gets one more reference (CE 6: always, a new entry)
     bool close_source = false;  // DUPLICATE_CLOSE_SOURCE (CE 6: the kernel closes the source)
@@ -60,6 +62,10 @@ public:
     // opens with, from the desired access and the share argument.
     virtual bool kernel_owns_mapping_files() const = 0;
     virtual uint32_t mapping_file_share(uint32_t desired_access, uint32_t share) const = 0;
+
+    // CreateFileMappingW's order of checks (mappings.md §2): CE 5's, or CE 6's (the name first,
+    // bypassing every other check; the file handle's and size's checks after it).
+    virtual MappingOrder mapping_order() const = 0;
 
     // UnmapViewOfFile of an address that is no view of the caller (mappings.md §4).
     virtual Win32Error unmap_error() const = 0;

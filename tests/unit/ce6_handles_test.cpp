@@ -454,3 +454,82 @@ TEST_CASE("ce6: FlushViewOfFile only in the caller's views, to the view's end; u
     REQUIRE(ru.ok());
     CHECK(ru.value().flush_length == 0);
 }
+
+TEST_CASE("ce6: CreateFileMapping checks the name first, then the handle, protection and size",
+          "[unit][ce6][mapping]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto p = s.attach();
+    const std::u16string name = u"ce6map";
+    LastError le;
+    auto first = s.create(p, 4096, &name, le);
+    REQUIRE(first.ok());
+    CHECK(le.set);
+    CHECK(le.code == Win32Error::ERROR_SUCCESS);
+    // A hit bypasses every other check, the file handle included: a new value, ALREADY_EXISTS.
+    le = {};
+    auto again = s.create(p, 0, &name, le, 0x40 /* PAGE_EXECUTE_READWRITE */, 7, 0x1234);
+    REQUIRE(again.ok());
+    CHECK(again.value() != first.value());
+    CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
+    // The handle: a value that names nothing is CE 6's ERROR_OUTOFMEMORY; not a file, invalid.
+    CHECK(error_of(s.create(p, 4096, nullptr, le, ce::kPageReadWrite, 0, 0x1234)) ==
+          Win32Error::ERROR_OUTOFMEMORY);
+    CHECK(error_of(s.create(p, 4096, nullptr, le, ce::kPageReadWrite, 0, first.value().raw)) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+    // Protection, then the RAM-backed size and protection; the database flag only unnamed.
+    CHECK(error_of(s.create(p, 4096, nullptr, le, 0x08 /* PAGE_WRITECOPY */)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.create(p, 4096, nullptr, le, ce::kPageReadOnly)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.create(p, 0, nullptr, le)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.create(p, 0x80000000u, nullptr, le)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.create(p, 4096, nullptr, le, ce::kPageReadWrite, 1)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    const std::u16string db = u"db";
+    CHECK(error_of(s.create(p, 4096, &db, le, ce::kPageReadWrite | ce::kPageInternalDbMapping)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    le = LastError::keep();
+    auto unnamed = s.create(p, 4096, nullptr, le, ce::kPageReadWrite | ce::kSecCommit);
+    REQUIRE(unnamed.ok());
+    CHECK(le.set);  // CE 6 sets the last error on success too
+    CHECK(le.code == Win32Error::ERROR_SUCCESS);
+}
+
+TEST_CASE("ce6: CreateFileMapping of a file: empty, read-only, growing, access test",
+          "[unit][ce6][mapping][files]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto p = s.attach();
+    s.write_host("empty.bin", "");
+    s.write_host("four.bin", std::string(4096, 'q'));
+    auto empty = s.open(p, u"\\empty.bin", ce::kGenericRead | ce::kGenericWrite, 0);
+    REQUIRE(empty.ok());
+    // Size 0 is the file's; an empty file has none (CE 6: ERROR_INVALID_PARAMETER).
+    CHECK(error_of(s.map_file(p, empty.value(), ce::kPageReadWrite)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    // A larger read-only mapping would grow the file: refused; a read-write one grows it.
+    CHECK(error_of(s.map_file(p, empty.value(), ce::kPageReadOnly, 4096)) ==
+          Win32Error::ERROR_ACCESS_DENIED);
+    auto grown = s.map_file(p, empty.value(), ce::kPageReadWrite, 8192);
+    REQUIRE(grown.ok());
+    CHECK(s.read_host("empty.bin").size() == 8192);
+    // A handle that cannot grow the file: ERROR_DISK_FULL; that cannot be read: the access test.
+    auto reader = s.open(p, u"\\four.bin", ce::kGenericRead, ce::kFileShareRead | ce::kFileShareWrite);
+    REQUIRE(reader.ok());
+    CHECK(error_of(s.map_file(p, reader.value(), ce::kPageReadWrite, 8192)) ==
+          Win32Error::ERROR_DISK_FULL);
+    CHECK(error_of(s.map_file(p, reader.value(), ce::kPageReadWrite)) ==
+          Win32Error::ERROR_ACCESS_DENIED);  // byte 0 cannot be written back
+    CHECK(s.map_file(p, reader.value(), ce::kPageReadOnly).ok());
+    auto writer = s.open(p, u"\\four.bin", ce::kGenericWrite, ce::kFileShareRead | ce::kFileShareWrite);
+    REQUIRE(writer.ok());
+    CHECK(error_of(s.map_file(p, writer.value(), ce::kPageReadOnly)) ==
+          Win32Error::ERROR_ACCESS_DENIED);  // byte 0 cannot be read
+    // The READONLY attribute refuses a read-write mapping before any size is looked at.
+    REQUIRE(s.k.set_attributes(u"\\four.bin", fsys::kAttrReadonly).ok());
+    auto ro = s.open(p, u"\\four.bin", ce::kGenericRead, ce::kFileShareRead | ce::kFileShareWrite);
+    REQUIRE(ro.ok());
+    CHECK(error_of(s.map_file(p, ro.value(), ce::kPageReadWrite)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(s.map_file(p, ro.value(), ce::kPageReadOnly).ok());
+}
