@@ -34,7 +34,7 @@ struct alignas(64) SlotControl {
     std::atomic<uint32_t> req_seq;         // client: the sequence of the published request
     std::atomic<uint32_t> rep_seq;         // kernel: the sequence answered; the futex word
     std::atomic<uint32_t> client_waiting;  // client: sleeping on rep_seq, kernel must wake it
-    std::atomic<uint32_t> client_cpu;      // client: the CPU it went to sleep on (a hint)
+    std::atomic<uint32_t> client_cpu;      // client: the CPU it waits for the reply on (a hint)
 };
 
 struct Slot {
@@ -84,8 +84,9 @@ struct alignas(64) KernelPage {
     int32_t kernel_pid;
     uint32_t reserved;
     alignas(64) std::atomic<uint32_t> sleeping;  // kernel: 1 while parked in epoll_wait
-    // Written by the awake loop each round, on a line of its own so that the flag above stays
-    // clean in every client's cache.
+    // Written by the awake loop (at most every 2 µs), on a line of its own so that the flag
+    // above stays clean in every client's cache. Hints only: nothing depends on them for
+    // correctness.
     alignas(64) std::atomic<uint32_t> cpu;       // kernel: the CPU its loop last ran on
     std::atomic<uint32_t> reserved2;
     std::atomic<uint64_t> awake_ns;              // kernel: monotonic time of its last round

@@ -226,8 +226,8 @@ BOOL WINAPI TerminateProcess(HANDLE hProcess, DWORD uExitCode) {
         if (self_target && GetLastError() == ERROR_ACCESS_DENIED) ::_exit(uExitCode & 0xFF);
         return FALSE;
     }
-    // CE 6 on the calling process (any handle of it: the kernel answers 2): the call succeeds
-    // and the process ends, the same way.
+    // CE 6 on the calling process (any handle of it: the kernel answers kTerminatedCaller): the
+    // call succeeds and the process ends, the same way.
     if (outcome == proto::kTerminatedCaller) ::_exit(uExitCode & 0xFF);
     // The kernel has killed it: CE waits up to 3 s for the end, then reports failure (the
     // termination goes on): ERROR_ACCESS_DENIED in CE 5, ERROR_BUSY in CE 6.
