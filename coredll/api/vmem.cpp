@@ -136,7 +136,7 @@ public:
 
     std::mutex& lock() { return mutex_; }
     // The part of the reservation the personality hands out: CE 5's slot, or CE 6's space.
-    static uint64_t size(bool ce6) { return ce6 ? kSpaceSize : kSlotSize; }
+    uint64_t size(bool ce6) const { return ce6 ? space_size_ : kSlotSize; }
     bool in_space(uint64_t a, bool ce6) const { return slot_ != 0 && a - slot_ < size(ce6); }
 
     Reservation* find(uint64_t a) {
@@ -191,10 +191,19 @@ public:
 private:
     AddressSpace() {
         // The space and a slot more, then trimmed to start on a 32 MiB boundary (outside it
-        // munmap is safe).
-        const uint64_t asked = kSpaceSize + kSlotSize;
+        // munmap is safe). Under a tight address-space limit (RLIMIT_AS) only CE 5's slot: CE 6
+        // then has 32 MiB too.
+        space_size_ = kSpaceSize;
+        uint64_t asked = space_size_ + kSlotSize;
         void* got = ::mmap(nullptr, asked, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                            -1, 0);
+        if (got == MAP_FAILED) {
+            space_size_ = kSlotSize;
+            asked = space_size_ + kSlotSize;
+            got = ::mmap(nullptr, asked, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                         -1, 0);
+            log()->warn("cannot reserve 1 GiB of address space: VirtualAlloc has 32 MiB");
+        }
         if (got == MAP_FAILED) {
             log()->warn("cannot reserve the address space: VirtualAlloc will fail");
             return;
@@ -202,8 +211,8 @@ private:
         const auto start = reinterpret_cast<uint64_t>(got);
         slot_ = round_up(start, kSlotSize);
         if (slot_ > start) ::munmap(got, slot_ - start);
-        if (start + asked > slot_ + kSpaceSize)
-            ::munmap(reinterpret_cast<void*>(slot_ + kSpaceSize), start + asked - slot_ - kSpaceSize);
+        const uint64_t end = slot_ + space_size_;
+        if (start + asked > end) ::munmap(reinterpret_cast<void*>(end), start + asked - end);
         ::pthread_atfork([] { instance().mutex_.lock(); }, [] { instance().mutex_.unlock(); },
                          [] {
                              instance().forget_huge();
@@ -216,6 +225,7 @@ private:
 
     std::mutex mutex_;
     uint64_t slot_ = 0;
+    uint64_t space_size_ = kSlotSize;  // reserved from slot_: kSpaceSize, or kSlotSize at a limit
     std::bitset<kSpaceBlocks> used_;
     std::map<uint64_t, Reservation> reservations_;  // slot and huge, by base
 };
@@ -532,7 +542,7 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
             // Free: up to the next reservation or the end of the slot (CE 6: of the space);
             // CE 6 calls a free region's type MEM_PRIVATE, CE 5 leaves it 0.
             const Reservation* next = space.next_after(a);
-            uint64_t end = space.slot() + AddressSpace::size(ce6);
+            uint64_t end = space.slot() + space.size(ce6);
             if (next != nullptr && next->base < end) end = next->base;
             info.RegionSize = end - page;
             info.State = MEM_FREE;

@@ -515,21 +515,23 @@ TEST_CASE("ce6: CreateFileMapping of a file: empty, read-only, growing, access t
     REQUIRE(grown.ok());
     CHECK(s.read_host("empty.bin").size() == 8192);
     // A handle that cannot grow the file: ERROR_DISK_FULL; that cannot be read: the access test.
-    auto reader = s.open(p, u"\\four.bin", ce::kGenericRead, ce::kFileShareRead | ce::kFileShareWrite);
+    const uint32_t share = ce::kFileShareRead | ce::kFileShareWrite;
+    auto reader = s.open(p, u"\\four.bin", ce::kGenericRead, share);
     REQUIRE(reader.ok());
     CHECK(error_of(s.map_file(p, reader.value(), ce::kPageReadWrite, 8192)) ==
           Win32Error::ERROR_DISK_FULL);
     CHECK(error_of(s.map_file(p, reader.value(), ce::kPageReadWrite)) ==
           Win32Error::ERROR_ACCESS_DENIED);  // byte 0 cannot be written back
     CHECK(s.map_file(p, reader.value(), ce::kPageReadOnly).ok());
-    auto writer = s.open(p, u"\\four.bin", ce::kGenericWrite, ce::kFileShareRead | ce::kFileShareWrite);
+    auto writer = s.open(p, u"\\four.bin", ce::kGenericWrite, share);
     REQUIRE(writer.ok());
     CHECK(error_of(s.map_file(p, writer.value(), ce::kPageReadOnly)) ==
           Win32Error::ERROR_ACCESS_DENIED);  // byte 0 cannot be read
     // The READONLY attribute refuses a read-write mapping before any size is looked at.
     REQUIRE(s.k.set_attributes(u"\\four.bin", fsys::kAttrReadonly).ok());
-    auto ro = s.open(p, u"\\four.bin", ce::kGenericRead, ce::kFileShareRead | ce::kFileShareWrite);
+    auto ro = s.open(p, u"\\four.bin", ce::kGenericRead, share);
     REQUIRE(ro.ok());
-    CHECK(error_of(s.map_file(p, ro.value(), ce::kPageReadWrite)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(error_of(s.map_file(p, ro.value(), ce::kPageReadWrite)) ==
+          Win32Error::ERROR_ACCESS_DENIED);
     CHECK(s.map_file(p, ro.value(), ce::kPageReadOnly).ok());
 }
