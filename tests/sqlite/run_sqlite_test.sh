@@ -33,7 +33,8 @@ fi
 # SQLite's Windows CE configuration. SQLite's os_win.c compiles WAL for CE too (its #error fires
 # only with SQLITE_OS_WINNT=0), but WAL maps its shared-memory file through a CreateFileW handle,
 # which CE 5's CreateFileMapping refuses; the acceptance build leaves WAL out, as a CE 5
-# application must, and a second build with WAL shows that refusal (docs/sqlite.md). Memory-
+# application must, and a second build with WAL shows that refusal and, under ce6, WAL working
+# (docs/sqlite.md). Memory-
 # mapped I/O stays off in both. __cdecl is a keyword of every CE compiler (MSVC's own,
 # predefined by CE's GCC ports) that SQLite uses before <windows.h>; on x86-64 there is one
 # calling convention, so it is empty.
