@@ -10,6 +10,7 @@
 #include "common/utf.h"
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
+#include "protocol/ce_constants.h"
 #include "protocol/futex.h"
 
 namespace cek::kernel {
@@ -139,6 +140,9 @@ void Kernel::detach_process(ProcessId id) {
     std::vector<HandleValue> cffm = std::move(p->cffm);
     for (HandleValue h : cffm) close_cffm(*p, h);
     forget_touches(*p);  // before its views go: a mapping they free retires without it
+    if (personality_->unmap_writes_back())  // CE 6 writes its views back as the process ends
+        for (const auto& [address, v] : p->views)
+            if ((v.access & ce::kFileMapWrite) != 0) v.mapping->start_write_back(v.offset, v.size);
     while (!p->views.empty()) remove_view(*p, p->views.begin());
     std::vector<HandleValue> held = handles_.handles_of(id);
     for (HandleValue h : held) release(h, id, true);
@@ -204,6 +208,50 @@ bool Kernel::take_cffm(Process& p, HandleValue file) {
     if (it == p.cffm.end()) return false;
     p.cffm.erase(it);
     return true;
+}
+
+Result<uint32_t> Kernel::stage_text(ThreadRef caller, uint32_t purpose, uint32_t total,
+                                    uint32_t offset, std::u16string_view part) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    uint32_t longest = 0;
+    switch (purpose) {
+        case ce::kStageRegistryPath: longest = fsys::registry::kMaxPathChars; break;
+        case ce::kStageCommandLine: longest = ce::kProcessCommandLongest; break;
+        default: return Win32Error::ERROR_INVALID_PARAMETER;
+    }
+    if (offset == 0) p->text_staging.erase(caller.tid);
+    auto it = p->text_staging.find(caller.tid);
+    const bool staging = it != p->text_staging.end();
+    const uint64_t end = uint64_t{offset} + part.size();
+    if (total > longest || end > total || offset != (staging ? it->second.text.size() : 0) ||
+        (staging && (it->second.total != total || it->second.purpose != purpose))) {
+        if (staging) p->text_staging.erase(it);
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    }
+    if (!staging) {
+        auto charge = memory_budget_.charge(caller.process, size_t{total} * sizeof(char16_t));
+        if (!charge) return Win32Error::ERROR_OUTOFMEMORY;
+        it = p->text_staging.emplace(caller.tid, TextStaging{}).first;
+        it->second.purpose = purpose;
+        it->second.total = total;
+        it->second.charge = std::move(*charge);
+        it->second.text.reserve(total);
+    }
+    it->second.text.append(part);
+    return static_cast<uint32_t>(it->second.text.size());
+}
+
+Result<std::u16string> Kernel::take_staged_text(ThreadRef caller, uint32_t purpose) {
+    Process* p = process(caller.process);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    auto it = p->text_staging.find(caller.tid);
+    if (it == p->text_staging.end()) return Win32Error::ERROR_INVALID_PARAMETER;
+    const bool whole = it->second.purpose == purpose && it->second.text.size() == it->second.total;
+    std::u16string text = std::move(it->second.text);
+    p->text_staging.erase(it);
+    if (!whole) return Win32Error::ERROR_INVALID_PARAMETER;
+    return text;
 }
 
 Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {

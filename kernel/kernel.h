@@ -20,6 +20,7 @@
 // noted. LastError tells the dispatcher what CE does to the last error on success.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -110,7 +111,7 @@ struct RegCreated {
 
 struct MapViewResult {
     uint64_t address;
-    uint64_t map_base;
+    uint64_t map_base;  // the range to map: the mapping's, or the view's own (own_range)
     uint64_t map_length;
     uint64_t object_id;
     int kernel_fd;  // -1 unless this is the process's first view of the mapping
@@ -118,6 +119,9 @@ struct MapViewResult {
     bool file_backed;
     uint64_t dev;
     uint64_t ino;
+    bool own_range = false;    // CE 6's file views: map_length bytes of the file from file_offset
+    uint64_t file_offset = 0;
+    bool reused = false;       // CE 6: the caller's identical view; nothing to map
 };
 
 struct CreateFileArgs {
@@ -213,6 +217,7 @@ struct CreateProcessArgs {
     uint32_t flags = 0;
     bool environment = false;  // pvEnvironment was not NULL
     bool current_dir = false;  // pszCurDir was not NULL
+    bool command_overflow = false;  // the command line is longer than any the kernel takes
 };
 
 // A program for the transport to start (Kernel::set_launcher): `argv[0]` is the host program
@@ -244,8 +249,9 @@ struct ThreadCreated {
 };
 
 struct UnmapResult {
-    uint64_t release_base = 0;  // non-zero when the process's last view of the mapping went
-    uint64_t release_length = 0;
+    uint64_t release_base = 0;  // the mapping's range when the process's last view of it went,
+    uint64_t release_length = 0;  // or a CE 6 file view's own range
+    uint64_t forget_object = 0;   // CE 6: the mapping of which the process has no view left
     uint64_t flush_base = 0;    // CE 6: the view, for the caller to write back (0: nothing to)
     uint64_t flush_length = 0;
 };
@@ -285,6 +291,17 @@ public:
     // The host pid of an attached process, or 0.
     int pid_of(ProcessId process) const;
 
+    // A text too long for one request (a registry path, a command line) arrives first, in parts
+    // staged for the calling thread (StageText) and charged to its process's memory budget;
+    // `offset` 0 starts anew. ERROR_INVALID_PARAMETER for an unknown purpose, a `total` over the
+    // purpose's longest or a part out of order (the staging is dropped), ERROR_OUTOFMEMORY past
+    // the budget. Returns the units staged.
+    // take_staged_text hands over the thread's whole staged text and drops it;
+    // ERROR_INVALID_PARAMETER when there is none for `purpose` or it is not complete.
+    Result<uint32_t> stage_text(ThreadRef caller, uint32_t purpose, uint32_t total,
+                                uint32_t offset, std::u16string_view part);
+    Result<std::u16string> take_staged_text(ThreadRef caller, uint32_t purpose);
+
     // CloseHandle. ERROR_INVALID_HANDLE when the caller holds no reference on `handle`.
     Result<void> close_handle(ProcessId caller, HandleValue handle);
 
@@ -292,7 +309,8 @@ public:
     Result<HandleValue> create_mapping(ProcessId caller, HandleValue file, uint32_t protect,
                                        uint32_t size_high, uint32_t size_low,
                                        const std::u16string* name, LastError& last_error);
-    // MapViewOfFile (mappings.md §3). Last error untouched on success.
+    // MapViewOfFile (mappings.md §3). Last error untouched on success, except CE 6's reuse of
+    // an identical view (MapViewResult::reused: ERROR_ALREADY_EXISTS).
     Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
                                    uint32_t offset_high, uint32_t offset_low, uint64_t size);
     // UnmapViewOfFile (mappings.md §4): the exact address of a view of the caller.
@@ -547,16 +565,6 @@ public:
     Result<uint32_t> reg_set_value_part(ThreadRef caller, uint32_t hkey, std::u16string_view name,
                                         uint32_t type, uint32_t total, uint32_t offset,
                                         std::span<const std::byte> part);
-    // A subkey path too long for one request arrives first, in parts staged for the calling
-    // thread (RegStagePath) and charged to its process's memory budget; `offset` 0 starts anew.
-    // ERROR_INVALID_PARAMETER for a `total` over fsys::registry::kMaxPathChars or a part out of
-    // order (the staging is dropped), ERROR_OUTOFMEMORY past the budget. Returns the units
-    // staged.
-    // take_reg_path hands over the thread's whole staged path and drops it;
-    // ERROR_INVALID_PARAMETER when there is none or it is not complete.
-    Result<uint32_t> reg_stage_path(ThreadRef caller, uint32_t total, uint32_t offset,
-                                    std::u16string_view part);
-    Result<std::u16string> take_reg_path(ThreadRef caller);
     Result<void> reg_delete_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey);
     Result<void> reg_delete_value(ProcessId caller, uint32_t hkey, std::u16string_view name);
     Result<const fsys::registry::Key*> reg_enum_key(ProcessId caller, uint32_t hkey, uint32_t index);
@@ -643,6 +651,17 @@ private:
         uint64_t offset;
         uint64_t size;
         uint32_t access;
+        uint64_t range_base = 0;  // CE 6's file views: the view's own range (0: the mapping's)
+        uint64_t range_length = 0;
+        uint32_t uses = 1;  // CE 6: MapViewOfFile calls that returned this view, each unmapped
+    };
+    // CE 6: what makes two views of one process the same view (mappings.md §3).
+    struct ViewKey {
+        uint64_t mapping;  // object id
+        uint64_t offset;
+        uint64_t size;
+        uint32_t access;
+        auto operator<=>(const ViewKey&) const = default;
     };
     // A ReadMsgQueue or WriteMsgQueue parked on a queue end: what to do once it is ready.
     struct MsgOp {
@@ -671,9 +690,10 @@ private:
         uint32_t done = 0;   // bytes staged (writes) or already taken (reads)
         MsgQueueMessage message;
     };
-    // A registry path longer than one request, on its way in (reg_stage_path).
-    struct RegPathStaging {
-        std::u16string path;
+    // A text longer than one request, on its way in (stage_text).
+    struct TextStaging {
+        uint32_t purpose = 0;
+        std::u16string text;
         uint32_t total = 0;
         MemoryBudget::Charge charge;
     };
@@ -685,6 +705,7 @@ private:
         uint64_t attach_time_ns;
         bool diagnostics;
         std::multimap<uint64_t, View> views;             // by address
+        std::map<ViewKey, uint64_t> view_keys;          // CE 6: each view's address
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
         std::set<uint64_t> touched;  // window bases of mappings it touched by address (CE 5)
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
@@ -696,7 +717,7 @@ private:
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
         std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
-        std::unordered_map<uint32_t, RegPathStaging> reg_path_staging;    // tid -> a long path
+        std::unordered_map<uint32_t, TextStaging> text_staging;  // tid -> a long text
         std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
         std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
         Ref<ProcessObject> object;  // none for a diagnostics connection
@@ -757,6 +778,8 @@ private:
                                            uint32_t size_high, uint32_t size_low,
                                            const std::u16string* name, LastError& last_error);
     Result<FlushRange> flush_own_view(ProcessId caller, uint64_t address, uint64_t size);
+    Result<MapViewResult> map_view_ce6(Process& p, HandleValue handle, MappingObject& mapping,
+                                       uint32_t access, uint64_t offset, uint64_t size);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
     // The sharing key of a CE path: its canonical components, folded.
     Result<std::u16string> file_key(std::u16string_view path) const;

@@ -185,8 +185,9 @@ Result<HandleValue> Kernel::create_mapping_ce6(Process& p, HandleValue file, uin
             return Win32Error::ERROR_ACCESS_DENIED;
         if (writable && (!fo->access().write || ::pwrite(fo->fd(), &byte, 1, 0) != 1))
             return Win32Error::ERROR_ACCESS_DENIED;
-        // 9. Room in the window.
-        auto mapped = MappingObject::create_file(Ref<FileObject>(fo), length, writable, window_);
+        // 9. No range of the window: each view will have its own.
+        auto mapped =
+            MappingObject::create_file(Ref<FileObject>(fo), length, writable, window_, false);
         if (!mapped) return Win32Error::ERROR_OUTOFMEMORY;
         return mapped;
     });
@@ -223,6 +224,9 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     CEK_TRY(MappingObject * mapping, lookup<MappingObject>(caller, handle));
+    if (personality_->view_rules() == ViewRules::Ce6)
+        return map_view_ce6(*p, handle, *mapping, access, uint64_t{offset_high} << 32 | offset_low,
+                            size);
     // CE 5: ALL_ACCESS and READ|WRITE mean WRITE; 0 is accepted; any other bit is invalid.
     if (access == ce::kFileMapAllAccess || access == (ce::kFileMapRead | ce::kFileMapWrite))
         access = ce::kFileMapWrite;
@@ -237,7 +241,7 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     const uint64_t length = size == 0 ? mapping->size() - offset : size;
     if (length > mapping->size() - offset) return Win32Error::ERROR_INVALID_PARAMETER;
 
-    MapViewResult r = where_to_map(*mapping, personality_->view_address(mapping->base(), offset));
+    MapViewResult r = where_to_map(*mapping, mapping->base() + offset);
     uint32_t& in_process = p->mapped[mapping->id()];
     r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
     ++in_process;
@@ -253,6 +257,80 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     p->views.emplace(r.address, View{Ref<MappingObject>(mapping), handle, offset, length, access});
     log::mapping()->debug("view mapped pid={} h={:#x} addr={:#x} len={}", p->pid, handle.raw,
                           r.address, length);
+    return r;
+}
+
+// CE 6/7 (mappings.md §3, "CE 6"): 64-bit offsets; an identical view of the caller's is reused
+// (ERROR_ALREADY_EXISTS); at most kMaxViewsPerMapping views; a file view gets a range of its own
+// that starts at the 64 KiB-aligned offset below the requested one, with the view's protection;
+// a RAM-backed view is the mapping's common range at base + offset.
+Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, MappingObject& mapping,
+                                           uint32_t access, uint64_t offset, uint64_t size) {
+    constexpr uint32_t kReadWrite = ce::kFileMapRead | ce::kFileMapWrite;
+    constexpr uint32_t kMaxViewsPerMapping = 20000;
+    constexpr uint64_t kBlock = 0x10000;  // CE's VM_BLOCK_SIZE
+    // 1. ALL_ACCESS is READ|WRITE; any other bit is invalid; a write view needs a writable map.
+    if (access == ce::kFileMapAllAccess) access = kReadWrite;
+    if ((access & ~kReadWrite) != 0) return Win32Error::ERROR_INVALID_PARAMETER;
+    const bool write = (access & ce::kFileMapWrite) != 0;
+    if (write && !mapping.writable()) return Win32Error::ERROR_INVALID_PARAMETER;
+    // 2. The size: 0 runs to the end (more than 4 GB is CE 6's ERROR_OUTOFMEMORY, nothing left
+    // is invalid); the view must end inside the mapping.
+    if (offset > mapping.size()) return Win32Error::ERROR_INVALID_PARAMETER;
+    uint64_t length = size;
+    if (length == 0) {
+        length = mapping.size() - offset;
+        if (length > 0xFFFFFFFFu) return Win32Error::ERROR_OUTOFMEMORY;
+    }
+    if (length == 0 || length > mapping.size() - offset)
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    // 3. The same view again: one more use of it, and ERROR_ALREADY_EXISTS with success.
+    const uint32_t protection = write ? kReadWrite : ce::kFileMapRead;
+    const ViewKey key{mapping.id(), offset, length, protection};
+    if (auto same = p.view_keys.find(key); same != p.view_keys.end()) {
+        auto it = p.views.find(same->second);
+        ++it->second.uses;
+        MapViewResult r = where_to_map(mapping, same->second);
+        r.reused = true;
+        log::mapping()->debug("view reused pid={} h={:#x} addr={:#x} uses={}", p.pid, handle.raw,
+                              same->second, it->second.uses);
+        return r;
+    }
+    if (mapping.view_count() >= kMaxViewsPerMapping) return Win32Error::ERROR_OUTOFMEMORY;
+    // 4. Its place: a range of its own for a file view, the mapping's range for a RAM view.
+    MapViewResult r{};
+    uint32_t& in_process = p.mapped[mapping.id()];
+    View view{Ref<MappingObject>(&mapping), handle, offset, length, protection};
+    if (mapping.ram_backed()) {
+        r = where_to_map(mapping, mapping.base() + offset);
+    } else {
+        static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        const uint64_t start = offset & ~(kBlock - 1);
+        const uint64_t span = (offset - start + length + page - 1) & ~(page - 1);
+        auto base = window_.allocate(span, &mapping);
+        if (!base) {
+            if (in_process == 0) p.mapped.erase(mapping.id());
+            log::mapping()->debug("window full: no room for a view of {} bytes", span);
+            return Win32Error::ERROR_OUTOFMEMORY;
+        }
+        r = where_to_map(mapping, *base + (offset - start));
+        r.map_base = *base;
+        r.map_length = span;
+        r.writable = write;
+        r.own_range = true;
+        r.file_offset = start;
+        view.range_base = *base;
+        view.range_length = span;
+    }
+    r.kernel_fd = in_process == 0 ? mapping.fd() : -1;
+    ++in_process;
+    // Each view object holds a handle count on the mapping (mappings.md §6).
+    handles_.hold(Ref<KernelObject>(&mapping));
+    mapping.view_added();
+    p.views.emplace(r.address, std::move(view));
+    p.view_keys.emplace(key, r.address);
+    log::mapping()->debug("view mapped pid={} h={:#x} addr={:#x} len={} own={}", p.pid,
+                          handle.raw, r.address, length, r.own_range);
     return r;
 }
 
@@ -287,11 +365,18 @@ void Kernel::forget_touches(Process& p) {
 UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::iterator it) {
     View view = std::move(it->second);
     p.views.erase(it);
+    p.view_keys.erase(ViewKey{view.mapping->id(), view.offset, view.size, view.access});
     UnmapResult r;
     view.mapping->view_removed();
     auto counted = p.mapped.find(view.mapping->id());
-    if (counted != p.mapped.end() && --counted->second == 0) {
-        p.mapped.erase(counted);
+    const bool last_here = counted != p.mapped.end() && --counted->second == 0;
+    if (last_here) p.mapped.erase(counted);
+    if (view.range_length != 0) {  // CE 6's file view: its own range goes
+        window_.free(view.range_base);
+        r.release_base = view.range_base;
+        r.release_length = view.range_length;
+        if (last_here) r.forget_object = view.mapping->id();
+    } else if (last_here) {
         r.release_base = view.mapping->base();
         r.release_length = view.mapping->map_length();
     }
@@ -317,12 +402,17 @@ Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
         return personality_->unmap_error();
     }
     // CE 6 writes every unmapped view back; the pages are the caller's mapping of the file, so
-    // the caller writes them (the kernel's loop never waits for a disk).
-    const View& view = it->second;
+    // the caller writes them (the kernel's loop never waits for a disk). A view mapped more than
+    // once (CE 6's reuse) stays until its last unmap.
+    View& view = it->second;
     const bool write_back = personality_->unmap_writes_back() && !view.mapping->ram_backed() &&
-                            view.mapping->writable();
+                            (view.access & ce::kFileMapWrite) != 0;
     const uint64_t view_length = view.size;
-    UnmapResult r = remove_view(*p, it);
+    UnmapResult r;
+    if (view.uses > 1)
+        --view.uses;
+    else
+        r = remove_view(*p, it);
     if (write_back) {
         r.flush_base = address;
         r.flush_length = view_length;

@@ -165,8 +165,12 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
     Process* p = process(caller.process);
     if (p == nullptr || !p->object) return R(Win32Error::ERROR_INVALID_HANDLE);
     // CE 5 order (§1.1): the arguments, then the resources (a slot, handles), then the image.
+    // CE 6 copies the name (a long one is its own error), then the command line.
     if (!a.image || a.inherit_handles || (a.flags & ~ce::kCreateProcessFlags) != 0 ||
-        a.environment || a.current_dir || a.image->size() >= ce::kMaxPath)
+        a.environment || a.current_dir)
+        return R(Win32Error::ERROR_INVALID_PARAMETER);
+    if (a.image->size() >= ce::kMaxPath) return R(personality_->long_image_name_error());
+    if (a.command_overflow || a.command_line.size() > personality_->command_line_longest())
         return R(Win32Error::ERROR_INVALID_PARAMETER);
     size_t running = 0;
     for (const auto& [id, rec] : processes_) running += rec.object ? 1 : 0;

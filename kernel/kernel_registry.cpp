@@ -207,43 +207,6 @@ Result<uint32_t> Kernel::reg_set_value_part(ThreadRef caller, uint32_t hkey,
     return total;
 }
 
-Result<uint32_t> Kernel::reg_stage_path(ThreadRef caller, uint32_t total, uint32_t offset,
-                                        std::u16string_view part) {
-    Process* p = process(caller.process);
-    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    if (offset == 0) p->reg_path_staging.erase(caller.tid);
-    auto it = p->reg_path_staging.find(caller.tid);
-    const uint64_t end = uint64_t{offset} + part.size();
-    if (total > reg::kMaxPathChars || end > total ||
-        offset != (it != p->reg_path_staging.end() ? it->second.path.size() : 0) ||
-        (it != p->reg_path_staging.end() && it->second.total != total)) {
-        if (it != p->reg_path_staging.end()) p->reg_path_staging.erase(it);
-        return Win32Error::ERROR_INVALID_PARAMETER;
-    }
-    if (it == p->reg_path_staging.end()) {
-        auto charge = memory_budget_.charge(caller.process, size_t{total} * sizeof(char16_t));
-        if (!charge) return Win32Error::ERROR_OUTOFMEMORY;
-        it = p->reg_path_staging.emplace(caller.tid, RegPathStaging{}).first;
-        it->second.total = total;
-        it->second.charge = std::move(*charge);
-        it->second.path.reserve(total);
-    }
-    it->second.path.append(part);
-    return static_cast<uint32_t>(it->second.path.size());
-}
-
-Result<std::u16string> Kernel::take_reg_path(ThreadRef caller) {
-    Process* p = process(caller.process);
-    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
-    auto it = p->reg_path_staging.find(caller.tid);
-    if (it == p->reg_path_staging.end()) return Win32Error::ERROR_INVALID_PARAMETER;
-    const bool whole = it->second.path.size() == it->second.total;
-    std::u16string path = std::move(it->second.path);
-    p->reg_path_staging.erase(it);
-    if (!whole) return Win32Error::ERROR_INVALID_PARAMETER;
-    return path;
-}
-
 Result<void> Kernel::reg_delete_key(ProcessId caller, uint32_t hkey, std::u16string_view subkey) {
     CEK_TRY(reg::KeyRef key, reg_key(caller, hkey));
     return registry_.remove(key, subkey);

@@ -300,11 +300,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (kernel.personality().per_process_handles())
-        cek::kernel::log::kernel()->warn(
-            "personality ce6: handles, ids, names, DuplicateHandle, CreateFileForMapping, "
-            "termination, virtual memory, queues, the registry and the thread and TLS rules "
-            "follow CE 6/7; view addresses and MapViewOfFile's checks are still CE 5's "
-            "(docs/semantics/README.md §6)");
+        cek::kernel::log::kernel()->info(
+            "personality ce6: CE 6/7's rules; what differs is listed in "
+            "docs/semantics/README.md §6");
     if (o.foreground) {
         std::printf("cekernel ready instance=%s pid=%d\n", o.instance.c_str(), ::getpid());
         std::fflush(stdout);

@@ -102,6 +102,14 @@ inline constexpr uint32_t kCreateProcessFlags = kDebugProcess | kDebugOnlyThisPr
 inline constexpr uint32_t kMaxPath = 260;  // MAX_PATH: CreateProcessW's image name is shorter
 // CE 5's 32 slots, one of them NK.exe's: the processes CreateProcessW can make room for.
 inline constexpr uint32_t kCe5MaxProcesses = 31;
+// The longest command line the kernel takes. CE 5 sets no limit (CE 6: 16383 units); the host's
+// limit on one environment string, 128 KiB, holds 32767 units at 3 UTF-8 bytes each.
+inline constexpr uint32_t kProcessCommandLongest = 32767;
+// What a text staged before the request that uses it is for (StageText, protocol/messages.h).
+enum StagePurpose : uint32_t {
+    kStageRegistryPath = 0,
+    kStageCommandLine = 1,
+};
 // The calls on a process: one request with an operation.
 enum class ProcessOp : uint32_t {
     ExitCode = 1,   // GetExitCodeProcess

@@ -71,14 +71,19 @@ struct CreateMappingReply {
 
 // MapView: MapViewOfFile. Errors: ERROR_INVALID_HANDLE (no such mapping for the caller),
 // ERROR_INVALID_PARAMETER (access bits, write view of a read-only map, offset or size out of
-// range), ERROR_TOO_MANY_OPEN_FILES (the descriptor could not be sent; no view was made). The
-// reply tells the client where the whole mapping lives and, when this is the first view of the
-// mapping in the calling process, which kernel descriptor to map: the kernel sends it on the
-// process's socket (KernelFdMessage, protocol/channel.h) before this reply. `lingering`
-// LingeringRanges follow: ranges the client still holds mapped PROT_NONE from earlier views.
-// When the first view's range is one of them (same base, length, dev, ino and flags) the
-// kernel sends no descriptor and sets kViewRevive: the client maps the range again with
-// mprotect.
+// range), ERROR_TOO_MANY_OPEN_FILES (the descriptor could not be sent; no view was made), CE 6:
+// ERROR_OUTOFMEMORY (a size over 4 GB, the map's 20000 views, no room in the window). The
+// reply tells the client which range to map and, when this is the first view of the mapping in
+// the calling process, which kernel descriptor to map: the kernel sends it on the process's
+// socket (KernelFdMessage, protocol/channel.h) before this reply. The range is the whole
+// mapping's (CE 5, and CE 6's RAM-backed mappings), or with kViewOwnRange the view's own (CE 6's
+// file views: `map_length` bytes of the file from `file_offset`, mapped from the descriptor the
+// client kept since its first view of the mapping). With kViewReused the view is one the caller
+// already has (CE 6: same mapping, offset, size and access): nothing to map, and the reply's
+// last error is ERROR_ALREADY_EXISTS. `lingering` LingeringRanges follow: ranges the client
+// still holds mapped PROT_NONE from earlier views. When the first view's range is one of them
+// (same base, length, dev, ino and flags) the kernel sends no descriptor and sets kViewRevive:
+// the client maps the range again with mprotect.
 struct MapViewRequest {
     uint32_t mapping;
     uint32_t access;
@@ -106,24 +111,30 @@ struct MapViewReply {
     uint64_t ino;
     int32_t kernel_fd;     // descriptor number in the kernel; -1 when already mapped here
     uint32_t flags;        // MapViewFlags
+    uint64_t file_offset;  // kViewOwnRange: where in the file the range starts
 };
 enum MapViewFlags : uint32_t {
     kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
     kViewFileBacked = 2,  // FlushViewOfFile must write the pages to the file
     kViewRevive = 4,      // a first view of a range the client names as lingering: no descriptor
+    kViewOwnRange = 8,    // CE 6: the range is this view's alone, never revived
+    kViewReused = 16,     // CE 6: an identical view the caller has; nothing to map
 };
 
 // UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller;
 // CE 6: ERROR_INVALID_PARAMETER). When `release_length` is non-zero the client returns that
 // range to the reservation; when `flush_length` is (CE 6), it first writes that range back.
+// `forget_object` (CE 6) names a mapping of which the caller has no view left: it closes the
+// descriptor it kept for the mapping's own-range views.
 struct UnmapViewRequest {
     uint64_t address;
 };
 struct UnmapViewReply {
-    uint64_t release_base;    // the mapping's range, when this was the process's last view of it
-    uint64_t release_length;
+    uint64_t release_base;    // the mapping's range, when this was the process's last view of it;
+    uint64_t release_length;  // CE 6's file views: the view's own range
     uint64_t flush_base;      // CE 6: the view, which the caller writes back (length 0: none)
     uint64_t flush_length;
+    uint64_t forget_object;   // CE 6: 0, or the mapping whose kept descriptor goes
 };
 
 // WindowTouch: the client's fault handler found `address` (in the window, not mapped in this
@@ -705,14 +716,43 @@ struct ThreadQueryReply {
     uint32_t reserved;
 };
 
+// StageText: a text too long for one request travels first, in parts staged for the calling
+// thread: `chars` units (they follow) at unit `offset` of a text of `total` units, for
+// `purpose` (StagePurpose); offset 0 starts anew. The request that uses it names kTextStaged as
+// its length and takes the whole staged text (and drops it): RegCreateKey, RegOpenKey and
+// RegDeleteKey a subkey path (over kRegPathMaxChars units), ProcessCreate a command line (over
+// kProcessCommandInline). Reply `staged`: the units staged so far. ERROR_INVALID_PARAMETER
+// (`total` over the purpose's longest: kRegPathLongest, kProcessCommandLongest; a part out of
+// order or past `total`; an unknown purpose; a staged call without the whole text staged for
+// its purpose), ERROR_OUTOFMEMORY (the process's memory budget).
+using ce::kStageCommandLine;
+using ce::kStageRegistryPath;
+struct StageTextRequest {
+    uint32_t total;
+    uint32_t offset;
+    uint32_t chars;
+    uint32_t purpose;
+};
+struct StageTextReply {
+    uint32_t staged;
+    uint32_t reserved;
+};
+inline constexpr uint32_t kTextStaged = 0xFFFFFFFF;
+// Units one StageText request carries.
+inline constexpr uint32_t kStageTextInline =
+    (kRequestBytes - sizeof(RequestHeader) - sizeof(StageTextRequest)) / 2;
+
 // Processes (ce-kernel-objects.md §1, docs/semantics/processes.md). A process's handle value is
 // its id; any process may name any process by it (CE 5); kCurrentProcessHandle names the caller.
 //
 // ProcessCreate: CreateProcessW. `image_chars` UTF-16 units of image name (`has_image` 0: a NULL
-// name), then `command_chars` of command line. The reply comes once the program has attached
-// (a CE program) or at once (another host program). Errors: ERROR_INVALID_PARAMETER (NULL or
-// too long name, inherit, an unknown flag, environment, current directory, a command line
-// over kProcessCommandMax), ERROR_OUTOFMEMORY (no slot: 31 processes; no handle),
+// name), then `command_chars` of command line (kTextStaged: the thread's staged command line;
+// `command_overflow`: longer than kProcessCommandLongest, not sent). The reply comes once the
+// program has attached (a CE program) or at once (another host program). Errors:
+// ERROR_INVALID_PARAMETER (NULL or, CE 5, too long name, inherit, an unknown flag, environment,
+// current directory, a command line over the personality's longest: CE 6 16383 units, CE 5
+// kProcessCommandLongest), ERROR_BAD_PATHNAME (CE 6: a name of MAX_PATH units or more),
+// ERROR_OUTOFMEMORY (no slot: 31 processes; no handle),
 // ERROR_FILE_NOT_FOUND, ERROR_BAD_EXE_FORMAT, ERROR_ACCESS_DENIED (the host cannot run it),
 // ERROR_DLL_INIT_FAILED (the program died before it attached), ERROR_NOT_SUPPORTED (a kernel
 // that cannot start programs).
@@ -725,7 +765,7 @@ struct ProcessCreateRequest {
     uint32_t has_current_dir;
     uint32_t image_chars;
     uint32_t command_chars;
-    uint32_t reserved;
+    uint32_t command_overflow;
 };
 struct ProcessCreateReply {
     uint32_t process;  // the caller's handles
@@ -763,9 +803,11 @@ struct ProcessControlReply {
     uint32_t reserved;
 };
 inline constexpr uint32_t kTerminatedCaller = 2;
-// The longest command line ProcessCreate carries (with a MAX_PATH image name, in one request).
-inline constexpr uint32_t kProcessCommandMax =
+// The longest command line ProcessCreate carries itself (with a MAX_PATH image name); a longer
+// one is staged (StageText), up to kProcessCommandLongest.
+inline constexpr uint32_t kProcessCommandInline =
     (kRequestBytes - sizeof(RequestHeader) - sizeof(ProcessCreateRequest)) / 2 - ce::kMaxPath;
+using ce::kProcessCommandLongest;
 
 // Message bytes that fit in one request after a MsgQueueWrite, or in one reply after a
 // MsgQueueReadReply.
@@ -778,7 +820,7 @@ inline constexpr uint32_t kMsgQueueReadInline =
 // answers its Win32 code in the reply header and the shim returns it: the last error is never
 // touched. `hkey` is a root (0x80000000-0x80000003) or a key handle. Names and paths travel as
 // UTF-16 units after the fixed part: a name at most 256 units (enough to see it is too long), a
-// path at most kRegPathMaxChars in the request (a longer one is staged first: RegStagePath).
+// path at most kRegPathMaxChars in the request (a longer one is staged first: StageText).
 using ce::kRegCreatedNewKey;
 using ce::kRegOpenedExistingKey;
 using ce::kRegOptionVolatile;
@@ -925,24 +967,6 @@ struct RegFlushKeyReply {
     uint32_t reserved2;
 };
 
-// RegStagePath: a subkey path too long for one request (over kRegPathMaxChars units) travels
-// first, in parts staged for the calling thread: `chars` units of the path (they follow) at unit
-// `offset` of a path of `total` units; offset 0 starts anew. Then RegCreateKey, RegOpenKey or
-// RegDeleteKey with `subkey_chars` kRegPathStaged takes the whole staged path (and drops it).
-// Reply `staged`: the units staged so far. ERROR_INVALID_PARAMETER (total over kRegPathLongest,
-// a part out of order or past `total`; a staged-path call without a whole path staged),
-// ERROR_OUTOFMEMORY (the process's memory budget).
-struct RegStagePathRequest {
-    uint32_t total;
-    uint32_t offset;
-    uint32_t chars;
-    uint32_t reserved;
-};
-struct RegStagePathReply {
-    uint32_t staged;
-    uint32_t reserved;
-};
-
 inline constexpr uint32_t kRegNameMaxChars = 256;
 inline constexpr uint32_t kRegPathMaxChars =
     (kRequestBytes - sizeof(RequestHeader) - sizeof(RegCreateKeyRequest)) / 2 - kRegNameMaxChars;
@@ -950,10 +974,6 @@ inline constexpr uint32_t kRegPathMaxChars =
 // below a root (CE's 16 levels), their separators, a leading and a trailing one; rounded up.
 // Longer paths are refused at once.
 inline constexpr uint32_t kRegPathLongest = 4096;
-inline constexpr uint32_t kRegPathStaged = 0xFFFFFFFF;
-// Path units one RegStagePath request carries.
-inline constexpr uint32_t kRegStagePathInline =
-    (kRequestBytes - sizeof(RequestHeader) - sizeof(RegStagePathRequest)) / 2;
 inline constexpr uint32_t kRegValueReplyInline =
     kReplyBytes - sizeof(ReplyHeader) - sizeof(RegQueryValueReply);
 inline constexpr uint32_t kRegEnumValueInline =
@@ -974,7 +994,7 @@ constexpr uint32_t reg_set_value_inline(uint32_t name_chars) {
 #include "requests.def"
 #undef CEK_REQUEST
 static_assert(sizeof(RequestHeader) == 16 && sizeof(ReplyHeader) == 16);
-static_assert(sizeof(MapViewReply) == 56 && sizeof(CreateMappingRequest) == 24);
+static_assert(sizeof(MapViewReply) == 64 && sizeof(CreateMappingRequest) == 24);
 
 // Maps a request struct to its code, for the client's typed call<>() helper.
 template <class Request>

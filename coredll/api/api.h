@@ -6,6 +6,7 @@
 // header, API code spells error codes with the <windows.h> macros.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -49,6 +50,32 @@ inline uint32_t object_name_length(LPCWSTR name) {
     uint32_t n = 0;
     while (n <= MAX_PATH && name[n] != 0) ++n;
     return n;
+}
+
+// Units of `s` to send, at most `cap` + 1 (so the kernel sees a text that is too long); a null
+// string sends nothing.
+inline uint32_t length_capped(LPCWSTR s, uint32_t cap) {
+    uint32_t n = 0;
+    if (s != nullptr)
+        while (n <= cap && s[n] != 0) ++n;
+    return n;
+}
+
+// Stages the `n` units of `text` for this thread's next request that names kTextStaged
+// (StageText with `purpose`), in as many requests as it takes: the first failure's status, or
+// the last success's.
+inline CallStatus stage_text(uint32_t purpose, LPCWSTR text, uint32_t n) {
+    Connection& c = Connection::instance();
+    CallStatus status{true, false, false, Win32Error{}};
+    for (uint32_t offset = 0; offset < n;) {
+        const uint32_t part = std::min(n - offset, proto::kStageTextInline);
+        proto::StageTextRequest req{n, offset, part, purpose};
+        proto::StageTextReply rep{};
+        status = c.call(req, rep, std::as_bytes(std::span(text + offset, part)));
+        if (!status.delivered || status.failed) return status;
+        offset += part;
+    }
+    return status;
 }
 
 // A NUL-terminated wide string as UTF-8, as WideCharToMultiByte(CP_UTF8) gives it (common/utf.h,

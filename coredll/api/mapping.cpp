@@ -21,6 +21,41 @@ namespace {
 
 enum class MapOutcome { mapped, failed, revive_lost };
 
+// Takes back a view the kernel made and this process could not map.
+void undo_view(Connection& kernel, uint64_t address) {
+    proto::UnmapViewRequest undo{address};
+    proto::UnmapViewReply undone{};
+    if (kernel.call(undo, undone).delivered && undone.forget_object != 0)
+        Window::instance().forget_fd(undone.forget_object);
+}
+
+// CE 6's file view: its own range, mapped from the descriptor of the mapping this process keeps
+// (sent with the first view of the mapping here). Window lock held.
+MapOutcome map_own_range(Window& window, Connection& kernel, const proto::MapViewReply& rep,
+                         Window::Range range, LPVOID& address) {
+    range.own = true;
+    range.file_offset = rep.file_offset;
+    if (rep.kernel_fd >= 0) {
+        const int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
+        if (fd >= 0) window.keep_fd(rep.object_id, fd);
+    }
+    const int fd = window.kept_fd(rep.object_id);
+    if (fd < 0 || !window.map(range, fd)) {
+        const int err = fd < 0 ? EBADF : errno;
+        if (kernel.kernel_gone()) {
+            set_last_error(ERROR_SERVICE_NOT_ACTIVE);
+            return MapOutcome::failed;
+        }
+        undo_view(kernel, rep.address);
+        log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base, rep.map_length,
+                     std::strerror(err));
+        set_last_error(ERROR_NOT_ENOUGH_MEMORY);
+        return MapOutcome::failed;
+    }
+    address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+    return MapOutcome::mapped;
+}
+
 MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFileOffsetHigh,
                     DWORD dwFileOffsetLow, SIZE_T dwNumberOfBytesToMap, LPVOID& address) {
     Window& window = Window::instance();
@@ -44,6 +79,12 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
         return MapOutcome::failed;
     Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
                         (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
+    if ((rep.flags & proto::kViewReused) != 0) {  // CE 6: a view we have (ERROR_ALREADY_EXISTS)
+        address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+        return MapOutcome::mapped;
+    }
+    if ((rep.flags & proto::kViewOwnRange) != 0)
+        return map_own_range(window, kernel, rep, range, address);
     if (rep.kernel_fd >= 0) {
         // First view of this mapping here: revive our lingering range, or map the mapping's
         // whole range from the descriptor the kernel sent before the reply.
@@ -63,9 +104,7 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
             return MapOutcome::failed;
         }
         if (!mapped) {
-            proto::UnmapViewRequest undo{rep.address};
-            proto::UnmapViewReply undone{};
-            (void)kernel.call(undo, undone);
+            undo_view(kernel, rep.address);
             // A lingering range named in the request was shot down meanwhile (window_fault.cpp):
             // asked again, the kernel sends the descriptor.
             if ((rep.flags & proto::kViewRevive) != 0) return MapOutcome::revive_lost;
@@ -129,6 +168,7 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     // reports the failure.
     const bool written = rep.flush_length == 0 || write_back(rep.flush_base, rep.flush_length);
     if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);
+    if (rep.forget_object != 0) window.forget_fd(rep.forget_object);
     if (!written) {
         set_last_error(ERROR_WRITE_FAULT);
         return FALSE;

@@ -166,12 +166,18 @@ BOOL WINAPI CreateProcessW(LPCWSTR pszImageName, LPCWSTR pszCmdLine,
         req.image_chars = object_name_length(pszImageName);
         extra.append(reinterpret_cast<const char16_t*>(pszImageName), req.image_chars);
     }
-    // A command line longer than the kernel takes travels one unit over, to be refused there.
-    if (pszCmdLine != nullptr)
-        while (req.command_chars <= proto::kProcessCommandMax && pszCmdLine[req.command_chars] != 0)
-            ++req.command_chars;
-    if (pszCmdLine != nullptr)
-        extra.append(reinterpret_cast<const char16_t*>(pszCmdLine), req.command_chars);
+    // A long command line is staged first; one longer than any the kernel takes is only said
+    // to be, to be refused there in the personality's order of checks.
+    const uint32_t command = length_capped(pszCmdLine, proto::kProcessCommandLongest);
+    if (command > proto::kProcessCommandLongest) {
+        req.command_overflow = 1;
+    } else if (command > proto::kProcessCommandInline) {
+        if (!finish(stage_text(proto::kStageCommandLine, pszCmdLine, command))) return FALSE;
+        req.command_chars = proto::kTextStaged;
+    } else {
+        req.command_chars = command;
+        extra.append(reinterpret_cast<const char16_t*>(pszCmdLine), command);
+    }
     proto::ProcessCreateReply rep{};
     if (!finish(Connection::instance().call(req, rep, std::as_bytes(std::span(extra)))))
         return FALSE;

@@ -22,15 +22,6 @@ LONG code(const CallStatus& s) {
 
 uint32_t hkey_wire(HKEY h) { return handle_to_wire(reinterpret_cast<HANDLE>(h)); }
 
-// Units of `s` to send, at most `cap` + 1 (so the kernel sees a name that is too long);
-// a null string sends nothing.
-uint32_t length_capped(LPCWSTR s, uint32_t cap) {
-    uint32_t n = 0;
-    if (s != nullptr)
-        while (n <= cap && s[n] != 0) ++n;
-    return n;
-}
-
 // Names and paths with what follows them in a request.
 struct Text {
     std::vector<std::byte> bytes;
@@ -41,7 +32,7 @@ struct Text {
 };
 
 // A subkey path as a request carries it: its units inline, or, for a path longer than one
-// request holds, kRegPathStaged after staging it for this thread (RegStagePath). A path longer
+// request holds, kTextStaged after staging it for this thread (StageText). A path longer
 // than any key's (kRegPathLongest) is ERROR_INVALID_PARAMETER.
 struct Path {
     uint32_t wire_chars = 0;
@@ -54,17 +45,9 @@ LONG prepare_path(LPCWSTR path, Path& out) {
         out = {n, n};
         return ERROR_SUCCESS;
     }
-    Connection& c = Connection::instance();
-    for (uint32_t offset = 0; offset < n;) {
-        const uint32_t part = std::min(n - offset, proto::kRegStagePathInline);
-        proto::RegStagePathRequest req{n, offset, part, 0};
-        proto::RegStagePathReply rep{};
-        if (LONG e = code(c.call(req, rep, std::as_bytes(std::span(path + offset, part))));
-            e != ERROR_SUCCESS)
-            return e;
-        offset += part;
-    }
-    out = {proto::kRegPathStaged, 0};
+    if (LONG e = code(stage_text(proto::kStageRegistryPath, path, n)); e != ERROR_SUCCESS)
+        return e;
+    out = {proto::kTextStaged, 0};
     return ERROR_SUCCESS;
 }
 

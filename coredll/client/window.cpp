@@ -1,6 +1,7 @@
 #include "coredll/client/window.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -65,7 +66,8 @@ bool Window::map(const Range& range, int fd) {
     drop_lingering_over(range.base, range.length);
     int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
     void* want = reinterpret_cast<void*>(range.base);
-    void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+    void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd,
+                       static_cast<off_t>(range.file_offset));
     if (got == MAP_FAILED) return false;
     mapped_[range.base] = range;
     ++generation_;
@@ -99,8 +101,8 @@ bool Window::revive(const Range& range) {
 void Window::release(uint64_t base, uint64_t length) {
     reconcile();
     auto it = mapped_.find(base);
-    if (it != mapped_.end() && it->second.length == length && length <= kLingerBytes &&
-        ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
+    if (it != mapped_.end() && !it->second.own && it->second.length == length &&
+        length <= kLingerBytes && ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
         if (lingering_.size() == kLingerRanges) drop_lingering(0);
         lingering_.push_back(it->second);
     } else {
@@ -108,6 +110,26 @@ void Window::release(uint64_t base, uint64_t length) {
     }
     if (it != mapped_.end()) mapped_.erase(it);
     ++generation_;
+}
+
+int Window::kept_fd(uint64_t object) const {
+    auto it = kept_fds_.find(object);
+    return it != kept_fds_.end() ? it->second : -1;
+}
+
+void Window::keep_fd(uint64_t object, int fd) {
+    auto [it, added] = kept_fds_.emplace(object, fd);
+    if (!added) {
+        ::close(it->second);
+        it->second = fd;
+    }
+}
+
+void Window::forget_fd(uint64_t object) {
+    auto it = kept_fds_.find(object);
+    if (it == kept_fds_.end()) return;
+    ::close(it->second);
+    kept_fds_.erase(it);
 }
 
 bool Window::claim(uint64_t base, uint64_t length) {
@@ -197,6 +219,8 @@ void Window::reset_after_fork() {
         ::mmap(reinterpret_cast<void*>(base_), size_, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     mapped_.clear();
     lingering_.clear();
+    for (const auto& [object, fd] : kept_fds_) ::close(fd);
+    kept_fds_.clear();
     revoked_ = false;
     reconciled_ = shot_count_.load(std::memory_order_relaxed);
 }

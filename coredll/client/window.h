@@ -14,6 +14,10 @@
 // from the kernel, checking it and mmapping it. At most kLingerRanges ranges of at most
 // kLingerBytes linger; the oldest goes back to the reservation first.
 //
+// CE 6 gives each file view a range of its own (kViewOwnRange): the range maps part of the file,
+// never lingers, and the mapping's descriptor is kept here (keep_fd) from the first such view
+// until the kernel says the process has no view of the mapping left.
+//
 // CE 5 lets any process touch any live mapping by address, without a view (window_fault.cpp):
 // a fault in the window that no mapping of ours covers asks the kernel, which names the mapping
 // there, and its range is mapped here as a first view's would be (Range::touched).
@@ -45,6 +49,8 @@ public:
         uint64_t dev = 0;  // the mapped file's identity
         uint64_t ino = 0;
         bool touched = false;  // mapped by the fault handler (CE 5's global view), not by a view
+        bool own = false;      // a CE 6 file view's own range: the file from file_offset
+        uint64_t file_offset = 0;
     };
     static constexpr size_t kLingerRanges = 4;
     static constexpr uint64_t kLingerBytes = 1 << 20;
@@ -62,6 +68,12 @@ public:
     // (errno set) if the host refuses.
     bool map(const Range& range, int fd);
     void release(uint64_t base, uint64_t length);
+
+    // CE 6: the descriptor of mapping `object` kept for its views' own ranges (-1: none kept).
+    // keep_fd takes ownership; forget_fd closes it.
+    int kept_fd(uint64_t object) const;
+    void keep_fd(uint64_t object, int fd);
+    void forget_fd(uint64_t object);
     // Whether `address` lies in a mapping this process has mapped; its range if so.
     bool mapped_here(uint64_t address, Range& range);
 
@@ -117,6 +129,7 @@ private:
     uint64_t size_ = 0;
     std::map<uint64_t, Range> mapped_;  // by base
     std::vector<Range> lingering_;      // oldest first
+    std::map<uint64_t, int> kept_fds_;  // CE 6: mapping object id -> descriptor
     bool revoked_ = false;
     uint64_t generation_ = 0;
     static constexpr size_t kShotRecord = 64;

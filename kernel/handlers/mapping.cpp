@@ -12,7 +12,9 @@ namespace {
 uint64_t join(uint32_t high, uint32_t low) { return (uint64_t{high} << 32) | low; }
 
 uint32_t view_flags(const MapViewResult& v) {
-    return (v.writable ? proto::kViewWritable : 0u) | (v.file_backed ? proto::kViewFileBacked : 0u);
+    return (v.writable ? proto::kViewWritable : 0u) |
+           (v.file_backed ? proto::kViewFileBacked : 0u) |
+           (v.own_range ? proto::kViewOwnRange : 0u) | (v.reused ? proto::kViewReused : 0u);
 }
 
 }  // namespace
@@ -45,7 +47,7 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
     const MapViewResult& v = r.value();
     uint32_t flags = view_flags(v);
     if (v.kernel_fd >= 0) {  // first view here: the client needs the descriptor...
-        const bool revive = std::any_of(held.begin(), held.end(), [&](const auto& l) {
+        const bool revive = !v.own_range && std::any_of(held.begin(), held.end(), [&](const auto& l) {
             return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
                    l.ino == v.ino && l.flags == flags;
         });
@@ -54,8 +56,10 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
         else
             call.attach(v.kernel_fd, v.dev, v.ino, v.address);
     }
-    return call.ok(proto::MapViewReply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
-                                       v.ino, v.kernel_fd, flags});
+    const proto::MapViewReply reply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
+                                    v.ino,     v.kernel_fd, flags,        v.file_offset};
+    if (v.reused) return call.ok(reply, LastError::to(Win32Error::ERROR_ALREADY_EXISTS));
+    return call.ok(reply);
 }
 std::string describe(const proto::MapViewRequest& req, Extra) {
     return "mapping=" + handle(req.mapping) + " access=" + trace_text::map_access(req.access) +
@@ -68,8 +72,8 @@ size_t handle(Call& call, const proto::UnmapViewRequest& req, Extra) {
     auto r = call.kernel.unmap_view(call.caller, req.address);
     if (!r) return call.fail(r.error());
     const UnmapResult& u = r.value();
-    return call.ok(
-        proto::UnmapViewReply{u.release_base, u.release_length, u.flush_base, u.flush_length});
+    return call.ok(proto::UnmapViewReply{u.release_base, u.release_length, u.flush_base,
+                                         u.flush_length, u.forget_object});
 }
 std::string describe(const proto::UnmapViewRequest& req, Extra) {
     return "address=" + hex(req.address);

@@ -7,11 +7,15 @@ namespace cek::kernel::handlers {
 
 size_t handle(Call& call, const proto::ProcessCreateRequest& req, Extra extra) {
     CreateProcessArgs args;
-    if (!extra.name(req.has_image != 0, req.image_chars, args.image) ||
-        !extra.text(req.command_chars, args.command_line))
+    if (!extra.name(req.has_image != 0, req.image_chars, args.image)) return call.malformed();
+    if (req.command_chars == proto::kTextStaged) {
+        auto staged = call.kernel.take_staged_text(call.thread(), proto::kStageCommandLine);
+        if (!staged) return call.fail(staged.error());
+        args.command_line = std::move(staged.value());
+    } else if (!extra.text(req.command_chars, args.command_line)) {
         return call.malformed();
-    if (req.command_chars > proto::kProcessCommandMax)
-        return call.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    }
+    args.command_overflow = req.command_overflow != 0;
     args.inherit_handles = req.inherit != 0;
     args.flags = req.flags;
     args.environment = req.has_environment != 0;
@@ -25,7 +29,10 @@ size_t handle(Call& call, const proto::ProcessCreateRequest& req, Extra extra) {
 }
 std::string describe(const proto::ProcessCreateRequest& req, Extra extra) {
     std::string out = "image=" + (req.has_image != 0 ? extra.quoted(req.image_chars) : "NULL");
-    out += " command=" + extra.quoted(req.command_chars) + " flags=" + hex(req.flags);
+    out += " command=" +
+           (req.command_chars == proto::kTextStaged ? std::string("<staged>")
+                                                    : extra.quoted(req.command_chars)) +
+           " flags=" + hex(req.flags);
     if (req.inherit != 0) out += " inherit";
     if (req.has_environment != 0) out += " environment";
     if (req.has_current_dir != 0) out += " curdir";

@@ -22,12 +22,12 @@ std::string hkey_text(uint32_t hkey) {
 
 static_assert(proto::kRegPathLongest == fsys::registry::kMaxPathChars);
 
-// A request's subkey path: its own units, or the thread's staged path (RegStagePath). False
+// A request's subkey path: its own units, or the thread's staged path (StageText). False
 // when the units were not all sent (malformed); a staged path that is missing or not whole
 // fails the call with ERROR_INVALID_PARAMETER.
 bool subkey_of(Call& call, uint32_t chars, Extra& extra, Result<std::u16string>& out) {
-    if (chars == proto::kRegPathStaged) {
-        out = call.kernel.take_reg_path(call.thread());
+    if (chars == proto::kTextStaged) {
+        out = call.kernel.take_staged_text(call.thread(), proto::kStageRegistryPath);
         return true;
     }
     std::u16string text;
@@ -37,7 +37,7 @@ bool subkey_of(Call& call, uint32_t chars, Extra& extra, Result<std::u16string>&
 }
 
 std::string subkey_text(uint32_t chars, Extra& extra) {
-    return chars == proto::kRegPathStaged ? std::string("<staged>") : extra.quoted(chars);
+    return chars == proto::kTextStaged ? std::string("<staged>") : extra.quoted(chars);
 }
 
 }  // namespace
@@ -211,20 +211,5 @@ size_t handle(Call& call, const proto::RegFlushKeyRequest& req, Extra) {
 }
 std::string describe(const proto::RegFlushKeyRequest& req, Extra) { return hkey_text(req.hkey); }
 std::string describe(const proto::RegFlushKeyReply&, Extra) { return "ERROR_SUCCESS"; }
-
-size_t handle(Call& call, const proto::RegStagePathRequest& req, Extra extra) {
-    std::u16string part;
-    if (!extra.text(req.chars, part)) return call.malformed();
-    auto r = call.kernel.reg_stage_path(call.thread(), req.total, req.offset, part);
-    if (!r) return call.fail(r.error());
-    return call.ok(proto::RegStagePathReply{r.value(), 0});
-}
-std::string describe(const proto::RegStagePathRequest& req, Extra extra) {
-    return "units=" + to_string(req.offset) + "+" + to_string(req.chars) + "/" +
-           to_string(req.total) + " part=" + extra.quoted(req.chars);
-}
-std::string describe(const proto::RegStagePathReply& rep, Extra) {
-    return "staged=" + to_string(rep.staged);
-}
 
 }  // namespace cek::kernel::handlers

@@ -63,25 +63,27 @@ Result<Ref<MappingObject>> MappingObject::create_ram(uint64_t size, bool writabl
         log::mapping()->warn("sizing the mapping memfd failed errno={}", errno);
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
-    CEK_TRY_VOID(m->place());
+    CEK_TRY_VOID(m->place(true));
     return m;
 }
 
 Result<Ref<MappingObject>> MappingObject::create_file(Ref<FileObject> file, uint64_t size,
-                                                      bool writable, AddressWindow& window) {
+                                                      bool writable, AddressWindow& window,
+                                                      bool in_window) {
     Ref<MappingObject> m(new MappingObject(size, writable, window));
     m->file_ = std::move(file);
-    CEK_TRY_VOID(m->place());
+    CEK_TRY_VOID(m->place(in_window));
     if (m->file_->mapped_by() == 0) m->file_->set_mapped(m->id(), size);  // CE 6 maps a file twice
     return m;
 }
 
-Result<void> MappingObject::place() {
+Result<void> MappingObject::place(bool in_window) {
     struct stat st {};
     if (::fstat(fd(), &st) == 0) {
         dev_ = st.st_dev;
         ino_ = st.st_ino;
     }
+    if (!in_window) return {};
     auto base = window_.allocate(map_length(), this);
     if (!base) {
         log::mapping()->debug("window full: no room for {} bytes", size_);
@@ -101,11 +103,18 @@ Result<void> MappingObject::flush(uint64_t /*offset*/, uint64_t /*length*/) {
     return {};
 }
 
+void MappingObject::start_write_back(uint64_t offset, uint64_t length) {
+    if (!file_ || !writable_ || length == 0) return;
+    if (::sync_file_range(file_->fd(), static_cast<off_t>(offset), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE) != 0)
+        log::mapping()->debug("write-back of mapping id={} not started errno={}", id(), errno);
+}
+
 void MappingObject::describe(ObjectDetails& out) const {
     out.emplace_back("size", std::to_string(size_));
     out.emplace_back("protection", writable_ ? "PAGE_READWRITE" : "PAGE_READONLY");
     out.emplace_back("backing", file_ ? "file " + std::to_string(file_->id()) : "ram");
-    out.emplace_back("address", hex(base_));
+    out.emplace_back("address", base_ != 0 ? hex(base_) : "per view");
     out.emplace_back("views", std::to_string(views_));
     // Processes that mapped it by touching its address (CE 5's global view), when there are any.
     if (!touchers_.empty()) out.emplace_back("touched by", std::to_string(touchers_.size()));

@@ -20,7 +20,7 @@ public:
     // One address space for every mapping (the window): a view is the mapping's base plus the
     // offset, the same in every process, and it keeps the handle entry (CE 5 IncRef).
     bool view_holds_handle() const override { return true; }
-    uint64_t view_address(uint64_t base, uint64_t offset) const override { return base + offset; }
+    ViewRules view_rules() const override { return ViewRules::Ce5; }
     // Every thread carries the kernel's key, which the mapper region is locked with: any process
     // reads and writes any mapping by address.
     bool views_global() const override { return true; }
@@ -48,6 +48,12 @@ public:
         if (!ends_with_exe(name)) names.push_back(std::u16string(name) + u".exe");
         return names;
     }
+    // A long name is one of the arguments refused at once; CE 5 sets no limit on the command
+    // line, so the kernel's own applies.
+    Win32Error long_image_name_error() const override {
+        return Win32Error::ERROR_INVALID_PARAMETER;
+    }
+    uint32_t command_line_longest() const override { return ce::kProcessCommandLongest; }
 
     // Within the calling process only, sync objects only, DUPLICATE_SAME_ACCESS required, no
     // inheritance; every failure is ERROR_INVALID_PARAMETER. The same value comes back; with

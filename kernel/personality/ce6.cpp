@@ -19,11 +19,11 @@ public:
     }
 
     // Each view object holds a handle count on its mapping, so the name stays while a view
-    // does (mappings.md §6). Views still sit at the mapping's window address (mappings.md §10
-    // lists what of CE 6's per-process views is not done), but only a process that mapped one
-    // reaches it: CE 6 has no kernel key.
+    // does (mappings.md §6). A file view has a range of its own, in the process that mapped
+    // it; a RAM-backed view is the mapping's common range at base + offset (mappings.md §3).
+    // Only a process that mapped a view reaches it: CE 6 has no kernel key.
     bool view_holds_handle() const override { return true; }
-    uint64_t view_address(uint64_t base, uint64_t offset) const override { return base + offset; }
+    ViewRules view_rules() const override { return ViewRules::Ce6; }
     bool views_global() const override { return false; }
 
     // CreateFileForMapping is coredll's: a plain CreateFileW of the caller, on the process's
@@ -48,6 +48,10 @@ public:
     std::vector<std::u16string> image_names(std::u16string_view name) const override {
         return {ends_with_exe(name) ? std::u16string(name) : std::u16string(name) + u".exe"};
     }
+    // The name is copied as a path, which fails for one that long; the command line is copied
+    // with a limit of 16K units, terminator included.
+    Win32Error long_image_name_error() const override { return Win32Error::ERROR_BAD_PATHNAME; }
+    uint32_t command_line_longest() const override { return 16383; }
 
     // Any type between any two processes (the kernel resolves them): options 0 means
     // DUPLICATE_SAME_ACCESS, only SAME_ACCESS and CLOSE_SOURCE are allowed, no inheritance.

@@ -19,8 +19,14 @@
 
 namespace cek::kernel {
 
-// What DuplicateHandle does once its checks passed.
+// CreateFileMappingW's order of checks.
 enum class MappingOrder { Ce5, Ce6 };
+// MapViewOfFile (mappings.md §3): CE 5's views are the mapping's range at base + offset, with
+// the mapping's protection; CE 6's file views each get a range of their own, with the view's
+// protection, and an identical view in the same process is the same view.
+enum class ViewRules { Ce5, Ce6 };
+
+// What DuplicateHandle does once its checks passed.
 
 struct DuplicatePlan {
     bool add_reference;  // the target gets one more reference (CE 6: always, a new entry)
@@ -51,8 +57,8 @@ public:
     // Mappings (docs/semantics/mappings.md §6): whether a view holds a reference on the
     // mapping's handle entry, and with it the mapping's name, until it is unmapped.
     virtual bool view_holds_handle() const = 0;
-    // The address a view of a mapping at `base` (its place in the window) gets for `offset`.
-    virtual uint64_t view_address(uint64_t base, uint64_t offset) const = 0;
+    // MapViewOfFile's checks and the view's place (mappings.md §3).
+    virtual ViewRules view_rules() const = 0;
     // Whether any process may read and write any live mapping by its address without a view
     // (CE 5: every thread carries the kernel's access key; docs/semantics/mappings.md §9).
     virtual bool views_global() const = 0;
@@ -81,8 +87,11 @@ public:
     // CreateThread with STACK_SIZE_PARAM_IS_A_RESERVATION (threads.md §2): whether `size` (as
     // a signed value) is a reservation it accepts.
     virtual bool reservation_valid(int32_t size) const = 0;
-    // CreateProcessW (processes.md §2): the names the image is looked up by, in order.
+    // CreateProcessW (processes.md §2): the names the image is looked up by, in order; the error
+    // for a name of MAX_PATH units or more; the longest command line it takes.
     virtual std::vector<std::u16string> image_names(std::u16string_view name) const = 0;
+    virtual Win32Error long_image_name_error() const = 0;
+    virtual uint32_t command_line_longest() const = 0;
 
     // DuplicateHandle (docs/semantics/handles.md §5, §9): the checks, in the personality's order
     // and with its error codes. `held`: the type of the object behind the handle, when the

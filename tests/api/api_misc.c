@@ -113,7 +113,8 @@ int main(void) {
     CHECK(SystemTimeToFileTime(&st, &ft) && st.wYear >= 2024);
     OSVERSIONINFO v;
     v.dwOSVersionInfoSize = sizeof v;
-    CHECK(GetVersionEx(&v) && v.dwMajorVersion == 5 && v.dwPlatformId == VER_PLATFORM_WIN32_CE);
+    const DWORD major = GetProcessId(GetCurrentProcess()) != 0 ? 6 : 5; /* CE 6 has GetProcessId */
+    CHECK(GetVersionEx(&v) && v.dwMajorVersion == major && v.dwPlatformId == VER_PLATFORM_WIN32_CE);
     SYSTEM_INFO si;
     GetSystemInfo(&si);
     CHECK(si.dwPageSize == 4096 && si.dwAllocationGranularity == 65536);

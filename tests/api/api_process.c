@@ -90,6 +90,16 @@ static void check_toolhelp(const PROCESS_INFORMATION* child) {
     CHECK(!Process32First(snap, &pe) && GetLastError() == ERROR_INVALID_HANDLE);
 }
 
+/* A command line for ce_proc's "long" check, `n` units (10000 to 99999) long, in `line`. */
+static void long_line(WCHAR* line, DWORD n) {
+    const WCHAR head[] = L"long ";
+    for (DWORD i = 0; i < 5; ++i) line[i] = head[i];
+    for (DWORD i = 0, v = n; i < 5; ++i, v /= 10) line[9 - i] = (WCHAR)('0' + v % 10);
+    line[10] = ' ';
+    for (DWORD i = 11; i < n; ++i) line[i] = (WCHAR)('a' + i % 26);
+    line[n] = 0;
+}
+
 static DWORD refused(const WCHAR* image, BOOL inherit, DWORD flags, void* env, const WCHAR* dir) {
     PROCESS_INFORMATION pi;
     SetLastError(0);
@@ -98,6 +108,8 @@ static DWORD refused(const WCHAR* image, BOOL inherit, DWORD flags, void* env, c
 }
 
 int main(void) {
+    /* GetProcessId is CE 6's: under CE 5 it fails (ERROR_CALL_NOT_IMPLEMENTED). */
+    const int ce6 = GetProcessId(GetCurrentProcess()) != 0;
     /* CE 5's argument checks, all ERROR_INVALID_PARAMETER, before the image is looked for. */
     WCHAR long_name[MAX_PATH + 1];
     for (int i = 0; i < MAX_PATH; ++i) long_name[i] = 'a';
@@ -108,19 +120,21 @@ int main(void) {
     CHECK(refused(L"ce_proc", FALSE, 0x8, NULL, NULL) == ERROR_INVALID_PARAMETER);
     CHECK(refused(L"ce_proc", FALSE, 0, &env, NULL) == ERROR_INVALID_PARAMETER);
     CHECK(refused(L"ce_proc", FALSE, 0, NULL, L"\\") == ERROR_INVALID_PARAMETER);
-    CHECK(refused(long_name, FALSE, 0, NULL, NULL) == ERROR_INVALID_PARAMETER);
+    /* CE 6 copies the name as a path, and a name that long is ERROR_BAD_PATHNAME. */
+    CHECK(refused(long_name, FALSE, 0, NULL, NULL) ==
+          (ce6 ? ERROR_BAD_PATHNAME : ERROR_INVALID_PARAMETER));
     long_name[MAX_PATH - 1] = 0; /* 259 characters: a name, just not of anything */
     CHECK(refused(long_name, FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
     CHECK(refused(L"missing", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
     CHECK(refused(L"\\Windows\\missing.exe", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
     CHECK(refused(L"data", FALSE, 0, NULL, NULL) == ERROR_BAD_EXE_FORMAT);
 
-    /* Found in \Windows with ".exe" added; ids are the handle values; the exit code is WinMain's,
-     * all 32 bits of it. */
+    /* Found in \Windows with ".exe" added; ids are the handle values (CE 6: values of their
+     * own); the exit code is WinMain's, all 32 bits of it. */
     PROCESS_INFORMATION pi;
     CHECK(create(L"ce_proc", L"exit 42", 0, &pi));
-    CHECK((DWORD)(UINT_PTR)pi.hProcess == pi.dwProcessId);
-    CHECK((DWORD)(UINT_PTR)pi.hThread == pi.dwThreadId);
+    CHECK(((DWORD)(UINT_PTR)pi.hProcess == pi.dwProcessId) == !ce6);
+    CHECK(((DWORD)(UINT_PTR)pi.hThread == pi.dwThreadId) == !ce6);
     CHECK(pi.dwProcessId != GetCurrentProcessId());
     CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
     DWORD code = 0;
@@ -128,7 +142,8 @@ int main(void) {
     CHECK(WaitForSingleObject(pi.hThread, LONG_WAIT) == WAIT_OBJECT_0);
     CHECK(GetExitCodeThread(pi.hThread, &code) && code == 42); /* the primary thread's */
     /* An ended process: still readable, not terminable; waits stay satisfied. */
-    CHECK(!TerminateProcess(pi.hProcess, 1) && GetLastError() == ERROR_ACCESS_DENIED);
+    CHECK(!TerminateProcess(pi.hProcess, 1) &&
+          GetLastError() == (ce6 ? ERROR_INVALID_HANDLE : ERROR_ACCESS_DENIED));
     CHECK(WaitForSingleObject(pi.hProcess, 0) == WAIT_OBJECT_0);
     CHECK(!GetExitCodeProcess(pi.hProcess, NULL) && GetLastError() == ERROR_INVALID_PARAMETER);
     CHECK(CloseHandle(pi.hThread));
@@ -139,10 +154,35 @@ int main(void) {
     CHECK(run(L"ce_proc.exe", L"exitthread 9") == 9);
     CHECK(run(L"ce_proc", L"module \\Windows\\ce_proc.exe") == 0);
     CHECK(run(L"ce_proc", L"cmdline") == 0);
+    /* Long command lines (staged before the call): CE 6 takes up to 16383 units; CE 5 has no
+     * limit, and CEKernel takes 32767. One more is ERROR_INVALID_PARAMETER. */
+    {
+        static WCHAR line[32769];
+        const DWORD longest = ce6 ? 16383 : 32767;
+        long_line(line, 12345);
+        CHECK(run(L"ce_proc", line) == 0);
+        long_line(line, longest);
+        CHECK(run(L"ce_proc", line) == 0);
+        long_line(line, longest + 1);
+        SetLastError(0);
+        CHECK(!create(L"ce_proc", line, 0, &pi) && GetLastError() == ERROR_INVALID_PARAMETER);
+        long_line(line, 32768); /* more than any the kernel takes: not even sent */
+        SetLastError(0);
+        CHECK(!create(L"ce_proc", line, 0, &pi) && GetLastError() == ERROR_INVALID_PARAMETER);
+        /* The name's checks come first: CE 6's long name is ERROR_BAD_PATHNAME. */
+        long_name[MAX_PATH - 1] = 'a';
+        SetLastError(0);
+        CHECK(!create(long_name, line, 0, &pi) &&
+              GetLastError() == (ce6 ? ERROR_BAD_PATHNAME : ERROR_INVALID_PARAMETER));
+    }
     /* The same program without the execute bit runs through the host's loader. */
     CHECK(run(L"noexec", L"exit 5") == 5);
-    /* A script is a host program too (it never attaches: CreateProcessW returns at once). */
-    CHECK(run(L"\\tool.sh", NULL) == 7);
+    /* A script is a host program too (it never attaches: CreateProcessW returns at once). CE 6
+     * looks only for the name with ".exe" appended, \tool.sh.exe. */
+    if (ce6)
+        CHECK(refused(L"\\tool.sh", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
+    else
+        CHECK(run(L"\\tool.sh", NULL) == 7);
     /* PROCESS_INFORMATION may be NULL: both handles are closed for the caller. */
     CHECK(CreateProcessW(L"ce_proc", L"exit 0", NULL, NULL, FALSE, 0, NULL, NULL, NULL, NULL));
 
@@ -156,9 +196,9 @@ int main(void) {
     check_toolhelp(&pi);
     HANDLE both[2] = {idle, pi.hProcess};
     CHECK(WaitForMultipleObjects(2, both, FALSE, 0) == WAIT_TIMEOUT);
-    /* OpenProcess: the same value, one more reference; CE 5's refusals. */
+    /* OpenProcess: the same value, one more reference (CE 6: a new value); the refusals. */
     HANDLE opened = OpenProcess(PROCESS_ALL_ACCESS, FALSE, pi.dwProcessId);
-    CHECK(opened == pi.hProcess);
+    CHECK(opened != NULL && (opened == pi.hProcess) == !ce6);
     CHECK(OpenProcess(0, TRUE, pi.dwProcessId) == NULL &&
           GetLastError() == ERROR_INVALID_PARAMETER);
     CHECK(OpenProcess(0, FALSE, 0x1234) == NULL && GetLastError() == ERROR_INVALID_PARAMETER);
@@ -196,9 +236,10 @@ int main(void) {
     CloseHandle(pi.hProcess);
     CloseHandle(pi.hThread);
 
-    /* This process: its id is a handle value too; GetCurrentProcess() names it. */
+    /* This process: its id is a handle value too (CE 6: OpenProcess makes one); GetCurrentProcess()
+     * names it. */
     HANDLE me = OpenProcess(0, FALSE, GetCurrentProcessId());
-    CHECK(me == (HANDLE)(UINT_PTR)GetCurrentProcessId());
+    CHECK(me != NULL && (me == (HANDLE)(UINT_PTR)GetCurrentProcessId()) == !ce6);
     CHECK(GetExitCodeProcess(GetCurrentProcess(), &code) && code == STILL_ACTIVE);
     CHECK(WaitForSingleObject(GetCurrentProcess(), 0) == WAIT_TIMEOUT);
     CHECK(CloseHandle(me));

@@ -4,6 +4,8 @@
  *   exitthread N    ExitThread(N) on the primary thread: the process ends with N
  *   module PATH     exits 0 when GetModuleFileNameW and GetModuleHandleW(NULL) are right
  *   cmdline         exits 0 when lpCmdLine is GetCommandLineW() and reads "cmdline"
+ *   long NNNNN ...  exits 0 when the line is NNNNN units long (five digits), unit i from 11 on
+ *                   being 'a' + i % 26, and is GetCommandLineW()
  *   ran             sets the event "ce_proc_ran", then exits 0
  *   wait            sets "ce_proc_ready", then waits for ever (until terminated)
  *   hold            takes the mutex "ce_proc_mutex" (its creator made it), then raises SIGKILL
@@ -62,6 +64,13 @@ int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPWSTR line, int show
         return 0;
     }
     if (same(line, L"cmdline")) return line == GetCommandLineW() ? 0 : 1;
+    if (starts_with(line, L"long ")) {
+        const DWORD n = length(line);
+        if (n != number(line + 5) || line != GetCommandLineW()) return 1;
+        for (DWORD i = 11; i < n; ++i)
+            if (line[i] != (WCHAR)('a' + i % 26)) return 2;
+        return 0;
+    }
     if (same(line, L"ran")) {
         set_named(L"ce_proc_ran");
         return 0;

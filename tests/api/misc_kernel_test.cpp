@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "support/kernel_fixture.h"
 #include "support/process.h"
@@ -16,11 +18,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs the C program named by environment variable `var` against a private kernel; it prints
-// "ok" and exits 0 when every check passed. `prepare` gets the object store's host directory.
+// Runs the C program named by environment variable `var` against a private kernel (started with
+// `kernel_args`); it prints "ok" and exits 0 when every check passed. `prepare` gets the object
+// store's host directory.
 template <class Prepare>
-void run_c_program(const char* var, Prepare&& prepare) {
-    KernelFixture k;
+void run_c_program(const char* var, Prepare&& prepare,
+                   const std::vector<std::string>& kernel_args = {}) {
+    KernelFixture k(kernel_args);
     prepare(std::filesystem::path(k.root()));
     Child app({program(var)}, k.client_env());
     CHECK(app.read_line(30s) == std::optional<std::string>("ok"));
@@ -30,8 +34,24 @@ void run_c_program(const char* var, Prepare&& prepare) {
     CHECK(WEXITSTATUS(*status) == 0);
 }
 
-void run_c_program(const char* var) {
-    run_c_program(var, [](const std::filesystem::path&) {});
+void run_c_program(const char* var, const std::vector<std::string>& kernel_args = {}) {
+    run_c_program(var, [](const std::filesystem::path&) {}, kernel_args);
+}
+
+const std::vector<std::string> kCe6 = {"--personality", "ce6"};
+
+// The object store api_process expects: the child program ce_proc (\Windows\ce_proc.exe, and
+// a copy without the execute bit), a script and a file that is no program.
+void prepare_processes(const std::filesystem::path& root) {
+    namespace fs = std::filesystem;
+    fs::create_directories(root / "Windows");
+    const fs::path child = program("CEK_CE_PROC");
+    fs::copy_file(child, root / "Windows" / "ce_proc.exe");
+    // As a file copied into a device's store arrives: no execute bit.
+    fs::copy_file(child, root / "Windows" / "noexec.exe");
+    fs::permissions(root / "Windows" / "noexec.exe", fs::perms::owner_read | fs::perms::owner_write);
+    std::ofstream(root / "tool.sh") << "#!/bin/sh\nexit 7\n";
+    std::ofstream(root / "Windows" / "data.exe") << "not a program\n";
 }
 
 }  // namespace
@@ -58,15 +78,16 @@ TEST_CASE("threads and TLS work end to end from a C program built with -fshort-w
 
 TEST_CASE("processes work end to end from a C program built with -fshort-wchar",
           "[api][kernel][process]") {
-    run_c_program("CEK_API_PROCESS", [](const std::filesystem::path& root) {
-        namespace fs = std::filesystem;
-        fs::create_directories(root / "Windows");
-        const fs::path child = program("CEK_CE_PROC");
-        fs::copy_file(child, root / "Windows" / "ce_proc.exe");
-        // As a file copied into a device's store arrives: no execute bit.
-        fs::copy_file(child, root / "Windows" / "noexec.exe");
-        fs::permissions(root / "Windows" / "noexec.exe", fs::perms::owner_read | fs::perms::owner_write);
-        std::ofstream(root / "tool.sh") << "#!/bin/sh\nexit 7\n";
-        std::ofstream(root / "Windows" / "data.exe") << "not a program\n";
-    });
+    run_c_program("CEK_API_PROCESS", prepare_processes);
+}
+
+// The same C programs under CE 6: where the personalities differ, each program checks the
+// personality's own answer (it tells them apart with GetProcessId, which CE 5 lacks).
+TEST_CASE("ce6: the misc API, queues, the registry, threads and processes from C programs",
+          "[api][kernel][ce6]") {
+    SECTION("misc") { run_c_program("CEK_API_MISC", kCe6); }
+    SECTION("msgqueue") { run_c_program("CEK_API_MSGQUEUE", kCe6); }
+    SECTION("registry") { run_c_program("CEK_API_REGISTRY", kCe6); }
+    SECTION("thread") { run_c_program("CEK_API_THREAD", kCe6); }
+    SECTION("process") { run_c_program("CEK_API_PROCESS", prepare_processes, kCe6); }
 }

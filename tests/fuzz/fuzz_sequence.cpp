@@ -717,7 +717,7 @@ private:
         return path;
     }
 
-    // RegStagePath: `path` staged in two parts for the caller's thread (a long path gets eight
+    // StageText: `path` staged in two parts for the caller's thread (a long path gets eight
     // more names of 255), sometimes one unit short of its total, out of order, or half sent.
     void stage_reg_path(ProcessModel& p, std::u16string path) {
         const uint8_t how = in_.byte();
@@ -728,10 +728,10 @@ private:
         const uint32_t total = size + ((how & 0x10) != 0 ? 1u : 0u);
         const uint32_t half = size / 2;
         const uint32_t first_at = (how & 0x20) != 0 ? 1u : 0u;
-        h_.call(p.id, proto::RegStagePathRequest{total, first_at, half, 0},
+        h_.call(p.id, proto::StageTextRequest{total, first_at, half, 0},
                 as_bytes(path.substr(0, half)));
         if ((how & 0x40) == 0)
-            h_.call(p.id, proto::RegStagePathRequest{total, half, size - half, 0},
+            h_.call(p.id, proto::StageTextRequest{total, half, size - half, 0},
                     as_bytes(path.substr(half)));
     }
 
@@ -740,12 +740,12 @@ private:
         const uint8_t shape = in_.byte();
         const uint32_t hkey = pick_hkey(p);
         std::u16string path = reg_path(in_.byte());
-        // Bit 3: the path goes staged (RegStagePath), the request names none of its own.
+        // Bit 3: the path goes staged (StageText), the request names none of its own.
         uint32_t path_chars = static_cast<uint32_t>(path.size());
         if ((shape & 0x08) != 0) {
             stage_reg_path(p, path);
             path.clear();
-            path_chars = proto::kRegPathStaged;
+            path_chars = proto::kTextStaged;
         }
         Reply r;
         uint32_t handle = 0;

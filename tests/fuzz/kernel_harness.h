@@ -390,6 +390,7 @@ public:
         // left the namespace, and a new object may take its name.
         named_.clear();
         size_t mappings = 0;
+        std::set<uint64_t> unplaced;  // CE 6 file mappings: their views have the ranges
         for (const auto& o : s.objects) {
             if (o.named && o.handle != 0) named_.push_back(&o);
             if (o.type != "mapping") continue;
@@ -397,7 +398,7 @@ public:
             if (o.handle != 0) {
                 const auto* e = mapping_entry(s, o);
                 CEK_FUZZ_CHECK(e != nullptr, "mapping's handle missing from the table");
-                check_mapping(o, e->object.get(), 0);
+                if (check_mapping(o, e->object.get(), 0)->base() == 0) unplaced.insert(o.id);
             }
         }
         const auto by_name = [](const proto::ObjectInfo* a, const proto::ObjectInfo* b) {
@@ -417,14 +418,7 @@ public:
                 ++huge;
             }
         }
-        // Retired ranges: freed mappings that a live process touched by address.
-        const size_t retired = kernel_->window().retired_count();
-        CEK_FUZZ_CHECK(kernel_->window().range_count() == mappings + huge + retired,
-                       "window ranges " + std::to_string(kernel_->window().range_count()) +
-                           " vs mappings " + std::to_string(mappings) + " + huge " +
-                           std::to_string(huge) + " + retired " + std::to_string(retired));
-        if (s.processes.empty())
-            CEK_FUZZ_CHECK(retired == 0, "a retired range outlived every process");
+        size_t own_ranges = 0;  // CE 6 file views each own a range
         for (const auto& v : s.views) {
             const size_t p = process_index(v.process_id);
             CEK_FUZZ_CHECK(p != kNoProcess, "view of a dead process");
@@ -435,8 +429,25 @@ public:
             const auto* m = check_mapping(*o, kernel_->window().owner_of(v.address, &base), base);
             CEK_FUZZ_CHECK(v.size != 0 && v.offset < m->size() && v.size <= m->size() - v.offset,
                            "view range");
-            CEK_FUZZ_CHECK(v.address == m->base() + v.offset, "view address");
+            if (m->base() != 0) {
+                CEK_FUZZ_CHECK(v.address == m->base() + v.offset, "view address");
+            } else {
+                CEK_FUZZ_CHECK(per_process_ && !m->ram_backed(), "a mapping without a range");
+                CEK_FUZZ_CHECK(v.address - base == (v.offset & 0xFFFF), "own view address");
+                unplaced.insert(o->id);
+                ++own_ranges;
+            }
         }
+        // Retired ranges: freed mappings that a live process touched by address.
+        const size_t retired = kernel_->window().retired_count();
+        const size_t placed = mappings - unplaced.size();
+        CEK_FUZZ_CHECK(kernel_->window().range_count() == placed + own_ranges + huge + retired,
+                       "window ranges " + std::to_string(kernel_->window().range_count()) +
+                           " vs mappings " + std::to_string(placed) + " + views " +
+                           std::to_string(own_ranges) + " + huge " + std::to_string(huge) +
+                           " + retired " + std::to_string(retired));
+        if (s.processes.empty())
+            CEK_FUZZ_CHECK(retired == 0, "a retired range outlived every process");
         for (const auto& p : s.processes) {
             const size_t i = process_index(p.id);
             CEK_FUZZ_CHECK(p.handle_count == handles_per_process_[i], "process handle_count");
@@ -502,11 +513,12 @@ private:
                                                kernel::KernelObject* owner, uint64_t base) {
         const auto* m = kernel::object_cast<kernel::MappingObject>(owner);
         CEK_FUZZ_CHECK(m != nullptr && m->id() == o.id, "mapping object missing");
+        CEK_FUZZ_CHECK(m->size() != 0, "empty mapping");
+        if (m->base() == 0) return m;  // CE 6 file mapping: each view has a range (caller checks)
         uint64_t range = 0;
         CEK_FUZZ_CHECK(kernel_->window().owner_of(m->base(), &range) == m && range == m->base() &&
                            (base == 0 || base == range),
                        "mapping does not own its window range");
-        CEK_FUZZ_CHECK(m->size() != 0, "empty mapping");
         CEK_FUZZ_CHECK(m->base() >= kWindowBase &&
                            m->base() + m->size() <= kWindowBase + kWindowSize,
                        "mapping outside the window");

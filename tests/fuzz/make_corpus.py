@@ -158,7 +158,7 @@ def dispatch_seeds():
             + dreq(CODE["RegQueryInfo"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0), caller=1) \
             + dreq(CODE["RegCloseKey"], struct.pack("<2I", FIRST_HANDLE, 0))
-    if "RegStagePath" in CODE:
+    if "StageText" in CODE:
         # A path staged in two parts, then used by RegCreateKey; RegOpenKey with nothing staged;
         # a part out of order; a staged path deleted.
         hklm = 0x80000002
@@ -167,13 +167,13 @@ def dispatch_seeds():
         total = len(path)
         staged = 0xFFFFFFFF
         seeds["gen-registry-staged"] = bytes([0]) \
-            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 0, 9, 0) + first) \
-            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
+            + dreq(CODE["StageText"], struct.pack("<4I", total, 0, 9, 0) + first) \
+            + dreq(CODE["StageText"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
             + dreq(CODE["RegCreateKey"], struct.pack("<4I", hklm, 0, staged, 0)) \
             + dreq(CODE["RegOpenKey"], struct.pack("<2I", hklm, staged)) \
-            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 3, 9, 0) + first) \
-            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 0, 9, 0) + first) \
-            + dreq(CODE["RegStagePath"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
+            + dreq(CODE["StageText"], struct.pack("<4I", total, 3, 9, 0) + first) \
+            + dreq(CODE["StageText"], struct.pack("<4I", total, 0, 9, 0) + first) \
+            + dreq(CODE["StageText"], struct.pack("<4I", total, 9, total - 9, 0) + rest) \
             + dreq(CODE["RegDeleteKey"], struct.pack("<2I", hklm, staged))
     if "ThreadCreate" in CODE:
         # A suspended thread, its start, a resume, a priority, its exit, its exit code.

@@ -334,3 +334,86 @@ TEST_CASE("ce5: FlushViewOfFile takes any address of any mapping, from any proce
     CHECK(b->ask("flush " + v + " 1") == "ok keep");
     CHECK(a->ask("unmap " + v) == "ok keep");
 }
+
+namespace {
+uint64_t address_of(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 16); }
+
+// A named read-write mapping of 0x30000 bytes of a new file, made by `a`: its handle.
+std::string views_mapping(Child& a, const std::string& name) {
+    const std::string file = field(a.ask("cffm /Temp/" + name + ".bin 0xC0000000 0 4"), 1);
+    const std::string map = a.ask("fmap " + file + " 4 0x30000 " + name);
+    REQUIRE(field(map, 0) == "ok");
+    return field(map, 1);
+}
+}  // namespace
+
+// MapViewOfFile (mappings.md §3): CE 6 gives each file view its own place in its own process.
+TEST_CASE("ce6: a file view has its own address from the 64 KiB-aligned offset, its own "
+          "protection and only its pages; an identical view is reused with ERROR_ALREADY_EXISTS",
+          "[multiproc][ce6][mapping][views]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    auto b = spawn_child_that_may_fault(k);
+    auto c = spawn_child_that_may_fault(k);
+    const std::string m = views_mapping(*a, "views6");
+    const std::string v = a->ask("map " + m + " 0xF001F 0x12345 0x100");
+    REQUIRE(field(v, 0) == "ok");
+    CHECK(field(v, 2) == "keep");
+    const std::string view = field(v, 1);
+    CHECK((address_of(view) & 0xFFFF) == 0x2345);
+    REQUIRE(a->ask("write " + view + " marker") == "ok");
+    // The same view again is the same one; a read view of the same bytes is another.
+    CHECK(a->ask("map " + m + " 0xF001F 0x12345 0x100") == "ok " + view + " 183");
+    const std::string read_view = field(a->ask("map " + m + " 4 0x12345 0x100"), 1);
+    CHECK(read_view != view);
+    CHECK(a->ask("read " + read_view + " 6") == "ok marker");
+
+    // Another process: its own address for the same view, the same pages.
+    const std::string opened = b->ask("create views6 0 4");
+    REQUIRE(field(opened, 0) == "ok");
+    const std::string bv = field(b->ask("map " + field(opened, 1) + " 4 0x12345 0x100"), 1);
+    CHECK(bv != view);
+    CHECK((address_of(bv) & 0xFFFF) == 0x2345);
+    CHECK(b->ask("read " + bv + " 6") == "ok marker");
+    REQUIRE(a->ask("write " + view + " second") == "ok");
+    CHECK(b->ask("read " + bv + " 6") == "ok second");
+    // A read view is read-only, even of a read-write mapping.
+    expect_segv(*b, "write " + bv + " x");
+    // A view maps its own pages only (0x2345 + 0x100 bytes: three pages), and a process without
+    // a view reaches nothing by address.
+    const std::string cv = field(c->ask("map " + field(c->ask("create views6 0 4"), 1) +
+                                        " 4 0x12345 0x100"),
+                                 1);
+    CHECK(c->ask("read " + plus(cv, 0x3000 - 0x2345 - 1) + " 1").rfind("ok", 0) == 0);
+    expect_segv(*c, "read " + plus(cv, 0x3000 - 0x2345) + " 1");
+    auto d = spawn_child_that_may_fault(k);
+    expect_segv(*d, "read " + view + " 1");
+    // Two uses of one view need two unmaps.
+    CHECK(a->ask("unmap " + view) == "ok keep");
+    CHECK(a->ask("read " + view + " 6") == "ok second");
+    CHECK(a->ask("unmap " + view) == "ok keep");
+    CHECK(a->ask("unmap " + view) == "fail 87");
+}
+
+TEST_CASE("ce5: every view of a mapping is base + offset in every process, with the mapping's "
+          "protection",
+          "[multiproc][ce6][mapping][views]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string m = views_mapping(*a, "views5");
+    const std::string base = field(a->ask("map " + m + " 0xF001F 0 0"), 1);
+    const std::string view = plus(base, 0x12345);
+    CHECK(a->ask("map " + m + " 0xF001F 0x12345 0x100") == "ok " + view + " keep");
+    CHECK(a->ask("map " + m + " 0xF001F 0x12345 0x100") == "ok " + view + " keep");
+    CHECK(a->ask("map " + m + " 4 0x12345 0x100") == "ok " + view + " keep");
+    const std::string opened = b->ask("create views5 0 4");
+    REQUIRE(field(opened, 0) == "ok");
+    CHECK(b->ask("map " + field(opened, 1) + " 4 0x12345 0x100") == "ok " + view + " keep");
+    // A read view of a read-write mapping writes (CE 5's protection is the mapping's).
+    REQUIRE(b->ask("write " + view + " third") == "ok");
+    CHECK(a->ask("read " + view + " 5") == "ok third");
+    // Each MapViewOfFile call is a view of its own: three unmaps of the same address.
+    for (int i = 0; i < 3; ++i) CHECK(a->ask("unmap " + view) == "ok keep");
+    CHECK(a->ask("unmap " + view) == "fail 487");
+}

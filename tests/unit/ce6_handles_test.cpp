@@ -2,6 +2,7 @@
 // (docs/semantics/handles.md §9): one table per process, odd values and a new one for every
 // open, ids apart from handles, the CE 6 name lifetime, DuplicateHandle between processes, and
 // CreateFileForMapping as a plain handle of the caller.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -534,4 +535,134 @@ TEST_CASE("ce6: CreateFileMapping of a file: empty, read-only, growing, access t
     CHECK(error_of(s.map_file(p, ro.value(), ce::kPageReadWrite)) ==
           Win32Error::ERROR_ACCESS_DENIED);
     CHECK(s.map_file(p, ro.value(), ce::kPageReadOnly).ok());
+}
+
+TEST_CASE("ce6: a file view has its own range from the 64 KiB-aligned offset, with its own "
+          "protection; an identical view is the same one, with ERROR_ALREADY_EXISTS",
+          "[unit][ce6][mapping][views]") {
+    KernelConfig c = ce6();
+    FileScene s(c);
+    auto a = s.attach();
+    auto b = s.attach();
+    s.write_host("views.bin", std::string(0x30000, 'v'));
+    auto f = s.open(a, u"\\views.bin", ce::kGenericRead | ce::kGenericWrite, 0);
+    REQUIRE(f.ok());
+    auto m = s.map_file(a, f.value(), ce::kPageReadWrite);
+    REQUIRE(m.ok());
+    auto b_handle = s.k.open_process(a, s.k.process_id(b), false);
+    REQUIRE(b_handle.ok());
+    auto in_b = s.k.duplicate_handle(ThreadRef{a, 1}, ce::kCurrentProcessHandle, m.value(),
+                                     b_handle.value().raw, 0, false);
+    REQUIRE(in_b.ok());
+
+    // Offset 0x12345: the range maps the file from 0x10000, the pointer is 0x2345 into it, and
+    // only the view's pages are mapped.
+    auto v = s.k.map_view(a, m.value(), ce::kFileMapRead, 0, 0x12345, 0x100);
+    REQUIRE(v.ok());
+    CHECK(v.value().own_range);
+    CHECK(v.value().file_offset == 0x10000);
+    CHECK(v.value().address == v.value().map_base + 0x2345);
+    CHECK(v.value().map_length == 0x3000);  // 0x2345 + 0x100 bytes, in whole pages
+    CHECK_FALSE(v.value().writable);        // a read view of a read-write mapping
+    CHECK(v.value().kernel_fd >= 0);        // the first view here brings the descriptor
+    CHECK_FALSE(v.value().reused);
+    // The same view again: the same pointer, one more use.
+    auto again = s.k.map_view(a, m.value(), ce::kFileMapRead, 0, 0x12345, 0x100);
+    REQUIRE(again.ok());
+    CHECK(again.value().reused);
+    CHECK(again.value().address == v.value().address);
+    // Any difference (access, size, offset) is another view, at another address, and the
+    // mapping's descriptor is not sent again.
+    auto writable = s.k.map_view(a, m.value(), ce::kFileMapWrite, 0, 0x12345, 0x100);
+    auto longer = s.k.map_view(a, m.value(), ce::kFileMapRead, 0, 0x12345, 0x101);
+    auto whole = s.k.map_view(a, m.value(), ce::kFileMapAllAccess, 0, 0, 0);
+    REQUIRE(writable.ok());
+    REQUIRE(longer.ok());
+    REQUIRE(whole.ok());
+    CHECK(writable.value().writable);
+    CHECK(whole.value().writable);
+    CHECK(whole.value().map_length == 0x30000);
+    CHECK(writable.value().kernel_fd == -1);
+    std::set<uint64_t> addresses{v.value().address, writable.value().address,
+                                 longer.value().address, whole.value().address};
+    CHECK(addresses.size() == 4);
+    // Another process gets its own view, at its own address, with the descriptor.
+    auto other = s.k.map_view(b, in_b.value(), ce::kFileMapRead, 0, 0x12345, 0x100);
+    REQUIRE(other.ok());
+    CHECK_FALSE(other.value().reused);
+    CHECK(other.value().address != v.value().address);
+    CHECK(other.value().kernel_fd >= 0);
+
+    // Two uses need two unmaps; the range goes with the last, and the descriptor with the
+    // process's last view of the mapping.
+    auto u1 = s.k.unmap_view(a, v.value().address);
+    REQUIRE(u1.ok());
+    CHECK(u1.value().release_length == 0);
+    auto u2 = s.k.unmap_view(a, v.value().address);
+    REQUIRE(u2.ok());
+    CHECK(u2.value().release_base == v.value().map_base);
+    CHECK(u2.value().release_length == 0x3000);
+    CHECK(u2.value().forget_object == 0);
+    CHECK(s.k.unmap_view(a, v.value().address).error() == Win32Error::ERROR_INVALID_PARAMETER);
+    REQUIRE(s.k.unmap_view(a, writable.value().address).ok());
+    REQUIRE(s.k.unmap_view(a, longer.value().address).ok());
+    auto last = s.k.unmap_view(a, whole.value().address);
+    REQUIRE(last.ok());
+    CHECK(last.value().forget_object == whole.value().object_id);
+    CHECK(last.value().flush_base == whole.value().address);  // a write view is written back
+}
+
+TEST_CASE("ce6: MapViewOfFile's access, offset and size rules, 64-bit offsets and the "
+          "20000-view limit",
+          "[unit][ce6][mapping][views]") {
+    KernelConfig c = ce6();
+    c.window_size = uint64_t{2} << 30;  // 20000 views of 64 KiB each
+    FileScene s(c);
+    auto p = s.attach();
+    s.write_host("rules.bin", std::string(0x20000, 'r'));
+    auto f = s.open(p, u"\\rules.bin", ce::kGenericRead | ce::kGenericWrite, 0);
+    REQUIRE(f.ok());
+    auto rw = s.map_file(p, f.value(), ce::kPageReadWrite);
+    auto ro = s.map_file(p, f.value(), ce::kPageReadOnly);
+    REQUIRE(rw.ok());
+    REQUIRE(ro.ok());
+    auto error = [&](HandleValue m, uint32_t access, uint32_t high, uint32_t low, uint64_t size) {
+        auto r = s.k.map_view(p, m, access, high, low, size);
+        return r.ok() ? Win32Error::ERROR_SUCCESS : r.error();
+    };
+    CHECK(error(rw.value(), ce::kFileMapCopy, 0, 0, 0) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error(ro.value(), ce::kFileMapWrite, 0, 0, 0) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error(rw.value(), ce::kFileMapRead, 0, 0x20000, 0) ==
+          Win32Error::ERROR_INVALID_PARAMETER);  // offset = size: nothing to map
+    CHECK(error(rw.value(), ce::kFileMapRead, 0, 0x1FFFF, 2) ==
+          Win32Error::ERROR_INVALID_PARAMETER);  // past the end
+    CHECK(error(rw.value(), ce::kFileMapRead, 1, 0, 0) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error(HandleValue{0x1234567}, ce::kFileMapRead, 0, 0, 0) ==
+          Win32Error::ERROR_INVALID_HANDLE);
+    auto zero = s.k.map_view(p, ro.value(), 0, 0, 0x1FFFF, 0);  // access 0: a read view
+    REQUIRE(zero.ok());
+    CHECK_FALSE(zero.value().writable);
+
+    // A file longer than 4 GB (sparse): offsets above 4 GB, and size 0 from an offset that
+    // leaves more than 4 GB is ERROR_OUTOFMEMORY.
+    auto big = s.open(p, u"\\big.bin", ce::kGenericRead | ce::kGenericWrite, 0, ce::kCreateAlways);
+    REQUIRE(big.ok());
+    LastError le;
+    auto bm = s.k.create_mapping(p, big.value(), ce::kPageReadWrite, 1, 0x10000, nullptr, le);
+    REQUIRE(bm.ok());
+    auto high = s.k.map_view(p, bm.value(), ce::kFileMapWrite, 1, 0x8000, 0x100);
+    REQUIRE(high.ok());
+    CHECK(high.value().file_offset == 0x100000000ULL);
+    CHECK(high.value().address == high.value().map_base + 0x8000);
+    CHECK(error(bm.value(), ce::kFileMapRead, 0, 0xFFFF, 0) == Win32Error::ERROR_OUTOFMEMORY);
+    CHECK(error(bm.value(), ce::kFileMapRead, 1, 0x10000, 0) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+
+    // 20000 distinct views of one mapping (the one above counts), then ERROR_OUTOFMEMORY.
+    for (uint32_t i = 1; i < 20000; ++i) {
+        auto v = s.k.map_view(p, ro.value(), ce::kFileMapRead, 0, i, 1);
+        if (!v.ok()) FAIL("view " << i << ": " << error_name(v.error()));
+    }
+    CHECK(error(ro.value(), ce::kFileMapRead, 0, 20000, 1) == Win32Error::ERROR_OUTOFMEMORY);
+    CHECK(error(ro.value(), ce::kFileMapRead, 0, 5, 1) == Win32Error::ERROR_SUCCESS);  // reused
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "unit_support.h"
 
 using namespace cek;
@@ -12,6 +13,8 @@ using namespace cek::unit;
 namespace reg = cek::fsys::registry;
 
 namespace {
+
+constexpr uint32_t kPath = proto::kStageRegistryPath;  // StageText for a subkey path
 
 constexpr uint32_t HKLM = reg::kLocalMachine;
 constexpr uint32_t HKCU = reg::kCurrentUser;
@@ -163,14 +166,15 @@ TEST_CASE("Registry kernel: long subkey paths staged in parts, per thread", "[re
     const auto half = static_cast<uint32_t>(deep.size() / 2);
     const auto total = static_cast<uint32_t>(deep.size());
     const std::u16string_view whole(deep);
-    CHECK(s.k.reg_stage_path(t, total, 0, whole.substr(0, half)).value() == half);
+    CHECK(s.k.stage_text(t, kPath, total, 0, whole.substr(0, half)).value() == half);
     // Another thread's staging is its own.
-    CHECK(code(s.k.take_reg_path(other)) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.reg_stage_path(t, total, half, whole.substr(half)).value() == total);
-    auto path = s.k.take_reg_path(t);
+    CHECK(code(s.k.take_staged_text(other, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.stage_text(t, kPath, total, half, whole.substr(half)).value() == total);
+    auto path = s.k.take_staged_text(t, kPath);
     REQUIRE(path.ok());
     CHECK(path.value() == deep);
-    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // taken once
+    // Taken once.
+    CHECK(code(s.k.take_staged_text(t, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);
     auto created = s.k.reg_create_key(a, HKLM, path.value(), u"", 0);
     REQUIRE(created.ok());
     CHECK(created.value().created);
@@ -178,20 +182,21 @@ TEST_CASE("Registry kernel: long subkey paths staged in parts, per thread", "[re
 
     // Refused: a total past the longest key path, a part out of order or past the total (the
     // staging goes), and a path taken before it is whole.
-    CHECK(code(s.k.reg_stage_path(t, reg::kMaxPathChars + 1, 0, u"a")) ==
+    CHECK(code(s.k.stage_text(t, kPath, reg::kMaxPathChars + 1, 0, u"a")) ==
           Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
-    CHECK(code(s.k.reg_stage_path(t, 10, 5, u"e")) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // dropped
-    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
-    CHECK(code(s.k.reg_stage_path(t, 10, 4, u"efghijk")) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
-    CHECK(code(s.k.reg_stage_path(t, 12, 4, u"ef")) == Win32Error::ERROR_INVALID_PARAMETER);
-    CHECK(s.k.reg_stage_path(t, 10, 0, u"abcd").value() == 4);
-    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole
-    CHECK(code(s.k.take_reg_path(t)) == Win32Error::ERROR_INVALID_PARAMETER);  // and gone
+    CHECK(s.k.stage_text(t, kPath, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.stage_text(t, kPath, 10, 5, u"e")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(code(s.k.take_staged_text(t, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);  // dropped
+    CHECK(s.k.stage_text(t, kPath, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.stage_text(t, kPath, 10, 4, u"efghijk")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.stage_text(t, kPath, 10, 0, u"abcd").value() == 4);
+    CHECK(code(s.k.stage_text(t, kPath, 12, 4, u"ef")) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(s.k.stage_text(t, kPath, 10, 0, u"abcd").value() == 4);
+    // Not whole.
+    CHECK(code(s.k.take_staged_text(t, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(code(s.k.take_staged_text(t, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);  // and gone
     // A process that is not attached.
-    CHECK(code(s.k.reg_stage_path(kernel::ThreadRef{ProcessId{999}, 1}, 4, 0, u"abcd")) ==
+    CHECK(code(s.k.stage_text(kernel::ThreadRef{ProcessId{999}, 1}, kPath, 4, 0, u"abcd")) ==
           Win32Error::ERROR_INVALID_HANDLE);
 }
 
@@ -202,10 +207,10 @@ TEST_CASE("Registry kernel: a staged path is charged to its process's memory bud
     RegScene s(c);
     ProcessId a = s.attach();
     kernel::ThreadRef t1{a, 1}, t2{a, 2};
-    CHECK(s.k.reg_stage_path(t1, 1500, 0, u"a").value() == 1);  // 3,000 bytes held
-    CHECK(code(s.k.reg_stage_path(t2, 1500, 0, u"b")) == Win32Error::ERROR_OUTOFMEMORY);
-    CHECK(code(s.k.take_reg_path(t1)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole: gone
-    CHECK(s.k.reg_stage_path(t2, 1500, 0, u"b").value() == 1);  // the charge went with it
+    CHECK(s.k.stage_text(t1, kPath, 1500, 0, u"a").value() == 1);  // 3,000 bytes held
+    CHECK(code(s.k.stage_text(t2, kPath, 1500, 0, u"b")) == Win32Error::ERROR_OUTOFMEMORY);
+    CHECK(code(s.k.take_staged_text(t1, kPath)) == Win32Error::ERROR_INVALID_PARAMETER);  // not whole: gone
+    CHECK(s.k.stage_text(t2, kPath, 1500, 0, u"b").value() == 1);  // the charge went with it
     CHECK(s.k.memory_budget().used(a) == 3000);
     s.k.detach_process(a);  // the staging goes with its process, and so does its charge
     CHECK(s.k.memory_budget().used(a) == 0);
