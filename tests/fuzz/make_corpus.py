@@ -96,6 +96,21 @@ def dispatch_seeds():
             + dreq(CODE["FlushView"], struct.pack("<2Q", at + 4000, 200)) \
             + dreq(CODE["FlushView"], struct.pack("<2Q", at + 4096, 1), caller=1) \
             + dreq(CODE["UnmapView"], struct.pack("<Q", at + 4096))
+    if "IdQuery" in CODE:
+        # ce6 with files: views of a file mapping at an unaligned offset (their own ranges), the
+        # same view again (reused), a write view, a 64-bit offset past the end, size 0; unmaps.
+        ce6_path = u16("\\Temp\\v.bin")
+        ce6_create = struct.pack("<6I", 0xC0000000, 0, 2, 0, 1, len(ce6_path) // 2) + ce6_path
+        view = lambda access, high, low, size: dreq(
+            CODE["MapView"], struct.pack("<4IQ2I", 0x00410003, access, high, low, size, 0, 0))
+        at = 0x2000_0000_0000 + 0x2345
+        seeds["gen-ce6-views"] = bytes([5]) + dreq(CODE["CreateFile"], ce6_create) \
+            + dreq(CODE["CreateMapping"], struct.pack("<6I", 0x00400003, 4, 0, 0x30000, 0, 0)) \
+            + view(4, 0, 0x12345, 0x100) + view(4, 0, 0x12345, 0x100) + view(2, 0, 0x12345, 0x100) \
+            + view(4, 1, 0, 1) + view(0xF001F, 0, 0x20000, 0) \
+            + dreq(CODE["UnmapView"], struct.pack("<Q", at)) \
+            + dreq(CODE["UnmapView"], struct.pack("<Q", at)) \
+            + dreq(CODE["UnmapView"], struct.pack("<Q", at))
     if "VmReserve" in CODE:
         # Two huge reservations, a release by the wrong process, by the owner, one left at death.
         reserve = struct.pack("<Q", 4 << 20)
@@ -206,6 +221,19 @@ def dispatch_seeds():
             + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 1, 0, 0), caller=1) \
             + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 2, 7, 0), caller=1) \
             + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x42, 3, 9, 0))
+        # A command line staged in two parts (StageText, purpose 1) and taken by ProcessCreate;
+        # one asked for with nothing staged; a registry path staged but a command line asked
+        # for; one said to be too long to send.
+        def create_staged(image, overflow=0):
+            body = struct.pack("<8I", 0, 0, 1, 0, 0, len(image), 0xFFFFFFFF, overflow)
+            return dreq(CODE["ProcessCreate"], body + u16(image))
+        line = "\"a b\" c d e f"
+        stage = lambda total, at, part, purpose=1: dreq(
+            CODE["StageText"], struct.pack("<4I", total, at, len(part), purpose) + u16(part))
+        seeds["gen-process-staged"] = bytes([1]) + stage(len(line), 0, line[:5]) \
+            + stage(len(line), 5, line[5:]) + create_staged("run") + create_staged("run") \
+            + stage(3, 0, "abc", 0) + create_staged("run") \
+            + dreq(CODE["ProcessCreate"], struct.pack("<8I", 0, 0, 1, 0, 0, 3, 0, 1) + u16("run"))
     return seeds
 
 
