@@ -122,6 +122,19 @@ struct MapViewResult {
     bool own_range = false;    // CE 6's file views: map_length bytes of the file from file_offset
     uint64_t file_offset = 0;
     bool reused = false;       // CE 6: the caller's identical view; nothing to map
+    bool revived = false;      // CE 6: a range the caller still holds (HeldRange); no descriptor
+};
+
+// A range a client still holds mapped PROT_NONE from an earlier view of a file (a lingering
+// range, protocol/messages.h): a CE 6 file view of the same file, offset, length and protection
+// may take it again, and the client maps it back with mprotect.
+struct HeldRange {
+    uint64_t base;
+    uint64_t length;
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t file_offset;
+    bool writable;
 };
 
 struct CreateFileArgs {
@@ -312,7 +325,8 @@ public:
     // MapViewOfFile (mappings.md §3). Last error untouched on success, except CE 6's reuse of
     // an identical view (MapViewResult::reused: ERROR_ALREADY_EXISTS).
     Result<MapViewResult> map_view(ProcessId caller, HandleValue mapping, uint32_t access,
-                                   uint32_t offset_high, uint32_t offset_low, uint64_t size);
+                                   uint32_t offset_high, uint32_t offset_low, uint64_t size,
+                                   std::span<const HeldRange> held = {});
     // UnmapViewOfFile (mappings.md §4): the exact address of a view of the caller.
     // CE 5's global view (docs/semantics/mappings.md §9): the caller touched `address` without a
     // view. The live mapping whose range holds it, with its descriptor to map (kernel_fd, always),
@@ -707,6 +721,7 @@ private:
         std::multimap<uint64_t, View> views;             // by address
         std::map<ViewKey, uint64_t> view_keys;          // CE 6: each view's address
         std::unordered_map<uint64_t, uint32_t> mapped;  // object id -> views in this process
+        std::set<uint64_t> fds_held;  // CE 6: mappings whose descriptor the client keeps
         std::set<uint64_t> touched;  // window bases of mappings it touched by address (CE 5)
         std::vector<HandleValue> cffm;  // CreateFileForMapping handles not yet taken over
         // CE 6: mapping handle -> the CreateFileForMapping handle closed along with it.
@@ -779,7 +794,8 @@ private:
                                            const std::u16string* name, LastError& last_error);
     Result<FlushRange> flush_own_view(ProcessId caller, uint64_t address, uint64_t size);
     Result<MapViewResult> map_view_ce6(Process& p, HandleValue handle, MappingObject& mapping,
-                                       uint32_t access, uint64_t offset, uint64_t size);
+                                       uint32_t access, uint64_t offset, uint64_t size,
+                                       std::span<const HeldRange> held);
     UnmapResult remove_view(Process& p, std::multimap<uint64_t, View>::iterator it);
     // The sharing key of a CE path: its canonical components, folded.
     Result<std::u16string> file_key(std::u16string_view path) const;

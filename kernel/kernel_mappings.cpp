@@ -220,13 +220,13 @@ MapViewResult where_to_map(const MappingObject& mapping, uint64_t address) {
 
 Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uint32_t access,
                                        uint32_t offset_high, uint32_t offset_low,
-                                       uint64_t size) {
+                                       uint64_t size, std::span<const HeldRange> held) {
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     CEK_TRY(MappingObject * mapping, lookup<MappingObject>(caller, handle));
     if (personality_->view_rules() == ViewRules::Ce6)
         return map_view_ce6(*p, handle, *mapping, access, uint64_t{offset_high} << 32 | offset_low,
-                            size);
+                            size, held);
     // CE 5: ALL_ACCESS and READ|WRITE mean WRITE; 0 is accepted; any other bit is invalid.
     if (access == ce::kFileMapAllAccess || access == (ce::kFileMapRead | ce::kFileMapWrite))
         access = ce::kFileMapWrite;
@@ -263,9 +263,12 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
 // CE 6/7 (mappings.md §3, "CE 6"): 64-bit offsets; an identical view of the caller's is reused
 // (ERROR_ALREADY_EXISTS); at most kMaxViewsPerMapping views; a file view gets a range of its own
 // that starts at the 64 KiB-aligned offset below the requested one, with the view's protection;
-// a RAM-backed view is the mapping's common range at base + offset.
+// a RAM-backed view is the mapping's common range at base + offset. A file view takes a range the
+// caller still holds for the same pages (`held`) when that range is free, so the caller maps it
+// back without a descriptor.
 Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, MappingObject& mapping,
-                                           uint32_t access, uint64_t offset, uint64_t size) {
+                                           uint32_t access, uint64_t offset, uint64_t size,
+                                           std::span<const HeldRange> held) {
     constexpr uint32_t kReadWrite = ce::kFileMapRead | ce::kFileMapWrite;
     constexpr uint32_t kMaxViewsPerMapping = 20000;
     constexpr uint64_t kBlock = 0x10000;  // CE's VM_BLOCK_SIZE
@@ -307,13 +310,25 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
         const uint64_t start = offset & ~(kBlock - 1);
         const uint64_t span = (offset - start + length + page - 1) & ~(page - 1);
-        auto base = window_.allocate(span, &mapping);
+        std::optional<uint64_t> base;
+        for (const HeldRange& h : held) {
+            if (h.dev == mapping.dev() && h.ino == mapping.ino() && h.file_offset == start &&
+                h.length == span && h.writable == write &&
+                window_.allocate_at(h.base, span, &mapping)) {
+                base = h.base;
+                r.revived = true;
+                break;
+            }
+        }
+        if (!base) base = window_.allocate(span, &mapping);
         if (!base) {
             if (in_process == 0) p.mapped.erase(mapping.id());
             log::mapping()->debug("window full: no room for a view of {} bytes", span);
             return Win32Error::ERROR_OUTOFMEMORY;
         }
+        const bool revived = r.revived;
         r = where_to_map(mapping, *base + (offset - start));
+        r.revived = revived;
         r.map_base = *base;
         r.map_length = span;
         r.writable = write;
@@ -322,7 +337,14 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         view.range_base = *base;
         view.range_length = span;
     }
-    r.kernel_fd = in_process == 0 ? mapping.fd() : -1;
+    // The descriptor goes with the first view here (RAM: its range is mapped whole), or for a
+    // file view with the first one the client maps from a descriptor, which it keeps.
+    if (!r.own_range)
+        r.kernel_fd = in_process == 0 ? mapping.fd() : -1;
+    else if (!r.revived && p.fds_held.insert(mapping.id()).second)
+        r.kernel_fd = mapping.fd();
+    else
+        r.kernel_fd = -1;
     ++in_process;
     // Each view object holds a handle count on the mapping (mappings.md §6).
     handles_.hold(Ref<KernelObject>(&mapping));
@@ -375,7 +397,8 @@ UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::itera
         window_.free(view.range_base);
         r.release_base = view.range_base;
         r.release_length = view.range_length;
-        if (last_here) r.forget_object = view.mapping->id();
+        if (last_here && p.fds_held.erase(view.mapping->id()) != 0)
+            r.forget_object = view.mapping->id();
     } else if (last_here) {
         r.release_base = view.mapping->base();
         r.release_length = view.mapping->map_length();

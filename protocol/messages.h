@@ -83,7 +83,9 @@ struct CreateMappingReply {
 // last error is ERROR_ALREADY_EXISTS. `lingering` LingeringRanges follow: ranges the client
 // still holds mapped PROT_NONE from earlier views. When the first view's range is one of them
 // (same base, length, dev, ino and flags) the kernel sends no descriptor and sets kViewRevive:
-// the client maps the range again with mprotect.
+// the client maps the range again with mprotect. A CE 6 file view takes one of the caller's
+// own lingering ranges of the same file, file offset, length and protection when it is free
+// in the window, with kViewRevive.
 struct MapViewRequest {
     uint32_t mapping;
     uint32_t access;
@@ -98,8 +100,9 @@ struct LingeringRange {
     uint64_t length;
     uint64_t dev;
     uint64_t ino;
-    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked
+    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked, kViewOwnRange
     uint32_t reserved;
+    uint64_t file_offset;  // kViewOwnRange: where in the file the range starts
 };
 inline constexpr uint32_t kMaxLingeringRanges = 16;
 struct MapViewReply {
@@ -116,8 +119,8 @@ struct MapViewReply {
 enum MapViewFlags : uint32_t {
     kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
     kViewFileBacked = 2,  // FlushViewOfFile must write the pages to the file
-    kViewRevive = 4,      // a first view of a range the client names as lingering: no descriptor
-    kViewOwnRange = 8,    // CE 6: the range is this view's alone, never revived
+    kViewRevive = 4,      // a range the client names as lingering: no descriptor, mprotect it
+    kViewOwnRange = 8,    // CE 6: the range is this view's alone
     kViewReused = 16,     // CE 6: an identical view the caller has; nothing to map
 };
 

@@ -1,6 +1,7 @@
 // CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, FlushViewOfFile.
 // The kernel decides everything; the shim maps the pages it is told to at the address it is
 // told, and answers FlushViewOfFile for its own RAM-backed views without a round trip.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,6 +36,15 @@ MapOutcome map_own_range(Window& window, Connection& kernel, const proto::MapVie
                          Window::Range range, LPVOID& address) {
     range.own = true;
     range.file_offset = rep.file_offset;
+    range.object = rep.object_id;
+    if ((rep.flags & proto::kViewRevive) != 0) {  // a range we still hold: mprotect it back
+        if (window.revive(range)) {
+            address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
+            return MapOutcome::mapped;
+        }
+        undo_view(kernel, rep.address);
+        return MapOutcome::revive_lost;
+    }
     if (rep.kernel_fd >= 0) {
         const int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
         if (fd >= 0) window.keep_fd(rep.object_id, fd);
@@ -72,8 +82,9 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
     for (const Window::Range& r : window.lingering()) {
         if (req.lingering == Window::kLingerRanges) break;
         const uint32_t flags = (r.writable ? proto::kViewWritable : 0u) |
-                               (r.file_backed ? proto::kViewFileBacked : 0u);
-        lingering[req.lingering++] = {r.base, r.length, r.dev, r.ino, flags, 0};
+                               (r.file_backed ? proto::kViewFileBacked : 0u) |
+                               (r.own ? proto::kViewOwnRange : 0u);
+        lingering[req.lingering++] = {r.base, r.length, r.dev, r.ino, flags, 0, r.file_offset};
     }
     if (!finish(kernel.call(req, rep, std::as_bytes(std::span(lingering, req.lingering)))))
         return MapOutcome::failed;
@@ -118,13 +129,26 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
     return MapOutcome::mapped;
 }
 
-// Writes [address, address + length) of a file view back to its file and waits for the disk
-// (msync of the whole pages it touches). The caller holds the window lock, so the range stays
-// mapped meanwhile.
+// Writes [address, address + length) of a file view back to its file and waits, for the whole
+// pages it touches. A CE 6 view writes its dirty pages (sync_file_range on the file's range), as
+// CE 6 writes a view's pages, and costs nothing when none is dirty; a CE 5 view is msynced,
+// CE 5's flush followed by FlushFileBuffers. The caller holds the window lock, so the range
+// stays mapped meanwhile.
 bool write_back(uint64_t address, uint64_t length) {
     const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     const uint64_t start = address & ~(page - 1);
-    return ::msync(reinterpret_cast<void*>(start), address + length - start, MS_SYNC) == 0;
+    const uint64_t bytes = address + length - start;
+    Window& window = Window::instance();
+    Window::Range range;
+    const int fd = window.mapped_here(start, range) && range.own ? window.kept_fd(range.object)
+                                                                  : -1;
+    if (fd >= 0) {
+        const auto at = static_cast<off_t>(range.file_offset + (start - range.base));
+        constexpr unsigned kWriteAndWait =
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+        return ::sync_file_range(fd, at, static_cast<off_t>(bytes), kWriteAndWait) == 0;
+    }
+    return ::msync(reinterpret_cast<void*>(start), bytes, MS_SYNC) == 0;
 }
 
 }  // namespace

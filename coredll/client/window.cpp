@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "coredll/client/log.h"
@@ -81,7 +82,8 @@ bool Window::revive(const Range& range) {
         const Range& r = lingering_[i];
         if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
             r.ino != range.ino || r.writable != range.writable ||
-            r.file_backed != range.file_backed) {
+            r.file_backed != range.file_backed || r.own != range.own ||
+            r.file_offset != range.file_offset) {
             continue;
         }
         // Our PROT_NONE mapping holds the file, so no other file can have this (dev, ino) yet.
@@ -101,8 +103,9 @@ bool Window::revive(const Range& range) {
 void Window::release(uint64_t base, uint64_t length) {
     reconcile();
     auto it = mapped_.find(base);
-    if (it != mapped_.end() && !it->second.own && it->second.length == length &&
-        length <= kLingerBytes && ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
+    const bool may_linger =
+        it != mapped_.end() && it->second.length == length && length <= kLingerBytes;
+    if (may_linger && ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
         if (lingering_.size() == kLingerRanges) drop_lingering(0);
         lingering_.push_back(it->second);
     } else {
@@ -128,6 +131,12 @@ void Window::keep_fd(uint64_t object, int fd) {
 void Window::forget_fd(uint64_t object) {
     auto it = kept_fds_.find(object);
     if (it == kept_fds_.end()) return;
+    // A lingering range of the mapping may be revived without a descriptor; its write-back
+    // needs this one.
+    auto uses = [object](const Range& r) { return r.own && r.object == object; };
+    if (std::any_of(lingering_.begin(), lingering_.end(), uses)) return;
+    for (const auto& [base, range] : mapped_)
+        if (uses(range)) return;
     ::close(it->second);
     kept_fds_.erase(it);
 }
@@ -141,9 +150,10 @@ bool Window::claim(uint64_t base, uint64_t length) {
 }
 
 void Window::drop_lingering(size_t index) {
-    const Range& r = lingering_[index];
+    const Range r = lingering_[index];
     ::mmap(reinterpret_cast<void*>(r.base), r.length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(index));
+    if (r.own) forget_fd(r.object);
 }
 
 void Window::drop_lingering_over(uint64_t base, uint64_t length) {

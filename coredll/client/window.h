@@ -14,9 +14,10 @@
 // from the kernel, checking it and mmapping it. At most kLingerRanges ranges of at most
 // kLingerBytes linger; the oldest goes back to the reservation first.
 //
-// CE 6 gives each file view a range of its own (kViewOwnRange): the range maps part of the file,
-// never lingers, and the mapping's descriptor is kept here (keep_fd) from the first such view
-// until the kernel says the process has no view of the mapping left.
+// CE 6 gives each file view a range of its own (kViewOwnRange): the range maps part of the file
+// (from file_offset), lingers like a mapping's range, and is revived only for a view of the same
+// pages; the mapping's descriptor is kept here (keep_fd) from the first such view the kernel
+// sends it with until the kernel says the process has no view of the mapping left.
 //
 // CE 5 lets any process touch any live mapping by address, without a view (window_fault.cpp):
 // a fault in the window that no mapping of ours covers asks the kernel, which names the mapping
@@ -51,6 +52,7 @@ public:
         bool touched = false;  // mapped by the fault handler (CE 5's global view), not by a view
         bool own = false;      // a CE 6 file view's own range: the file from file_offset
         uint64_t file_offset = 0;
+        uint64_t object = 0;   // own ranges: the mapping (kept_fd)
     };
     static constexpr size_t kLingerRanges = 4;
     static constexpr uint64_t kLingerBytes = 1 << 20;
@@ -70,7 +72,8 @@ public:
     void release(uint64_t base, uint64_t length);
 
     // CE 6: the descriptor of mapping `object` kept for its views' own ranges (-1: none kept).
-    // keep_fd takes ownership; forget_fd closes it.
+    // keep_fd takes ownership; forget_fd closes it unless a range of the mapping is still
+    // mapped or lingering (a revived range is written back through it).
     int kept_fd(uint64_t object) const;
     void keep_fd(uint64_t object, int fd);
     void forget_fd(uint64_t object);

@@ -42,6 +42,26 @@ std::optional<uint64_t> AddressWindow::allocate(uint64_t length, KernelObject* o
     return std::nullopt;
 }
 
+bool AddressWindow::allocate_at(uint64_t address, uint64_t length, KernelObject* owner) {
+    if (length == 0 || length > size_) return false;
+    const uint64_t rounded = rounded_length(length);
+    const uint64_t alignment = rounded >= proto::kLargeAlignment ? proto::kLargeAlignment
+                                                                : proto::kWindowGranularity;
+    if (address % alignment != 0) return false;
+    auto it = free_.upper_bound(address);
+    if (it == free_.begin()) return false;
+    --it;
+    const uint64_t hole_start = it->first;
+    const uint64_t hole_end = it->first + it->second;
+    if (address + rounded > hole_end || address + rounded < address) return false;
+    free_.erase(it);
+    if (address > hole_start) free_.emplace(hole_start, address - hole_start);
+    if (address + rounded < hole_end) free_.emplace(address + rounded, hole_end - address - rounded);
+    used_.emplace(address, Used{rounded, owner, {}});
+    in_use_ += rounded;
+    return true;
+}
+
 void AddressWindow::free(uint64_t address) {
     auto it = used_.find(address);
     if (it == used_.end()) return;

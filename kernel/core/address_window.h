@@ -23,6 +23,9 @@ public:
 
     // A range of at least `length` bytes for `owner`, or nullopt when the window is full.
     std::optional<uint64_t> allocate(uint64_t length, KernelObject* owner);
+    // The range of at least `length` bytes at `address` (aligned as allocate() would align it)
+    // for `owner`, when all of it is free: false otherwise.
+    bool allocate_at(uint64_t address, uint64_t length, KernelObject* owner);
     void free(uint64_t address);
     // Frees the range at `address` once every one of `holders` has let go (let_go): CE 5's
     // global view lets processes map a mapping by touching its address, and such a process

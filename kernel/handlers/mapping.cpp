@@ -41,16 +41,26 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
     for (uint32_t i = 0; i < req.lingering; ++i)
         if (!extra.take(lingering[i])) return call.malformed();
     const std::span<const proto::LingeringRange> held(lingering, req.lingering);
+    // CE 6's file views may take a lingering range of their own back.
+    HeldRange own[proto::kMaxLingeringRanges]{};
+    size_t owned = 0;
+    for (const auto& l : held)
+        if ((l.flags & proto::kViewOwnRange) != 0)
+            own[owned++] = {l.base, l.length, l.dev, l.ino, l.file_offset,
+                            (l.flags & proto::kViewWritable) != 0};
     auto r = call.kernel.map_view(call.caller, HandleValue{req.mapping}, req.access,
-                                  req.offset_high, req.offset_low, req.size);
+                                  req.offset_high, req.offset_low, req.size,
+                                  std::span<const HeldRange>(own, owned));
     if (!r) return call.fail(r.error());
     const MapViewResult& v = r.value();
     uint32_t flags = view_flags(v);
+    if (v.revived) flags |= proto::kViewRevive;
     if (v.kernel_fd >= 0) {  // first view here: the client needs the descriptor...
-        const bool revive = !v.own_range && std::any_of(held.begin(), held.end(), [&](const auto& l) {
-            return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
-                   l.ino == v.ino && l.flags == flags;
-        });
+        const bool revive =
+            !v.own_range && std::any_of(held.begin(), held.end(), [&](const auto& l) {
+                return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
+                       l.ino == v.ino && l.flags == flags;
+            });
         if (revive)  // ...unless it still holds this very range
             flags |= proto::kViewRevive;
         else

@@ -393,6 +393,13 @@ TEST_CASE("ce6: a file view has its own address from the 64 KiB-aligned offset, 
     CHECK(a->ask("read " + view + " 6") == "ok second");
     CHECK(a->ask("unmap " + view) == "ok keep");
     CHECK(a->ask("unmap " + view) == "fail 87");
+    // Mapped again after its process had no view of the mapping left: the range it still holds
+    // comes back (no descriptor is sent), and its unmap still writes it back.
+    CHECK(a->ask("unmap " + read_view) == "ok keep");
+    CHECK(a->ask("map " + m + " 0xF001F 0x12345 0x100") == "ok " + view + " keep");
+    REQUIRE(a->ask("write " + view + " thirdx") == "ok");
+    CHECK(a->ask("unmap " + view) == "ok keep");
+    CHECK(host_file(k, "Temp/views6.bin").substr(0x12345, 6) == "thirdx");
 }
 
 TEST_CASE("ce5: every view of a mapping is base + offset in every process, with the mapping's "

@@ -202,3 +202,26 @@ TEST_CASE("A retired range stays in use until its last holder lets go", "[unit][
     CHECK(w.bytes_in_use() == K64);
     CHECK(w.retired_count() == 0);
 }
+
+TEST_CASE("allocate_at takes a free range at its address, aligned, and nothing in use",
+          "[unit][window]") {
+    AddressWindow w(kBase, 64 * M2);
+    Owner a, b;
+    CHECK(w.allocate_at(kBase + 3 * K64, K64, &a));
+    CHECK(w.owner_of(kBase + 3 * K64) == &a);
+    CHECK(w.bytes_in_use() == K64);
+    // The hole below stays usable, first fit fills it.
+    auto below = w.allocate(2 * K64, &b);
+    REQUIRE(below);
+    CHECK(*below == kBase);
+    CHECK_FALSE(w.allocate_at(kBase + 3 * K64, K64, &b));      // in use
+    CHECK_FALSE(w.allocate_at(kBase + K64, K64, &b));          // in use (b's)
+    CHECK_FALSE(w.allocate_at(kBase + 2 * K64 + 1, K64, &b));  // not aligned
+    CHECK_FALSE(w.allocate_at(kBase + 2 * K64, 2 * K64, &b));  // runs into a's
+    CHECK_FALSE(w.allocate_at(kBase + M2 + K64, M2, &b));      // 2 MiB ranges are 2 MiB-aligned
+    CHECK_FALSE(w.allocate_at(kBase + 64 * M2 - K64, 2 * K64, &b));  // past the end
+    CHECK(w.allocate_at(kBase + 2 * K64, K64, &b));
+    w.free(kBase + 3 * K64);
+    CHECK(w.allocate_at(kBase + 3 * K64, K64, &a));  // free again after free()
+    CHECK(w.range_count() == 3);
+}

@@ -5,6 +5,10 @@ Prints each row's median over the rounds, its min..max, and after ÷ before.
 
   python3 tools/bench/ab_compare.py --before OLD_BUILD --after build [--rounds 30] [--samples 2000]
                                     [--load N]
+  python3 tools/bench/ab_compare.py --before build --after build --after-personality ce6
+
+--before-personality and --after-personality start that side's kernel with that personality
+(default ce5): the same build under ce5 and ce6 compares the two personalities on the same calls.
 
 --load N keeps N CPU-bound processes of another program running at ordinary priority for the
 whole comparison (a busy machine, issue 22). --wall runs each row alone and compares the
@@ -23,15 +27,19 @@ import tempfile
 import time
 
 
-def start_kernel(build, base, name):
+def start_kernel(build, base, name, personality):
     run_dir = os.path.join(base, name, "run")
     root = os.path.join(base, name, "root")
     os.makedirs(run_dir, mode=0o700)
-    os.makedirs(root)
+    os.makedirs(os.path.join(root, "Windows"))
+    # The `process` row's child, where CreateProcessW looks for it.
+    shutil.copy2(os.path.join(build, "tools", "bench", "ce_noop"),
+                 os.path.join(root, "Windows", "ce_noop.exe"))
     kernel = os.path.join(build, "kernel", "cekernel")
     env = dict(os.environ, CEK_INSTANCE=f"ab-{name}-{os.getpid()}", CEK_ROOT=root,
                CEK_RUNTIME_DIR=run_dir, CEK_KERNEL=kernel)
-    subprocess.run([kernel, "--instance", env["CEK_INSTANCE"], "--root", root, "--idle-exit", "30"],
+    subprocess.run([kernel, "--instance", env["CEK_INSTANCE"], "--root", root, "--idle-exit", "30",
+                    "--personality", personality],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     return env
 
@@ -42,6 +50,8 @@ def main():
     ap.add_argument("--after", default="build", help="build directory of the new tree")
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--before-personality", default="ce5")
+    ap.add_argument("--after-personality", default="ce5")
     ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
     ap.add_argument("--rows", help="comma-separated ce_bench rows to run (default: all)")
     ap.add_argument("--wall", action="store_true",
@@ -54,7 +64,9 @@ def main():
         ap.error("--wall needs --rows")
     extra = ["--only", args.rows] if args.rows else []
     try:
-        envs = {name: start_kernel(build, base, name) for name, build in builds.items()}
+        personalities = {"before": args.before_personality, "after": args.after_personality}
+        envs = {name: start_kernel(build, base, name, personalities[name])
+                for name, build in builds.items()}
         runs = {name: {} for name in builds}
         for r in range(args.rounds):
             for name in (list(builds) if r % 2 == 0 else list(builds)[::-1]):
