@@ -465,7 +465,9 @@ Result<FlushRange> Kernel::flush_own_view(ProcessId caller, uint64_t address, ui
         if (start > address) break;  // by address: no later view starts at or below it
         const uint64_t end = start + view.size;
         if (address >= end || (size != 0 && size > end - address)) continue;
-        if (view.mapping->ram_backed() || !view.mapping->writable()) return FlushRange{};
+        // RAM and read views: nothing to write (CE: TRUE).
+        if (view.mapping->ram_backed() || (view.access & ce::kFileMapWrite) == 0)
+            return FlushRange{};
         return FlushRange{address, size == 0 ? end - address : size};
     }
     log::mapping()->debug("flush addr={:#x} size={:#x}: in no view of the caller", address, size);
