@@ -175,8 +175,37 @@ void Kernel::entry_died(const Ref<KernelObject>& object) {
 }
 
 void Kernel::release(HandleValue handle, ProcessId process, bool all) {
+    Ref<KernelObject> ended = ended_behind(handle, process);
     auto dead = all ? handles_.release_all(handle, process) : handles_.release(handle, process);
     if (dead.ok() && dead.value()) entry_died(dead.value());
+    if (ended) release_lapsed_id(*ended);
+}
+
+Ref<KernelObject> Kernel::ended_behind(HandleValue handle, ProcessId process) {
+    if (handles_.global() || process == kKernelProcess) return {};
+    HandleTable::Entry* e = handles_.find_for(handle, process);
+    KernelObject* o = e != nullptr ? e->object.get() : nullptr;
+    auto* po = object_cast<ProcessObject>(o);
+    auto* to = object_cast<ThreadObject>(o);
+    if ((po != nullptr && po->ended()) || (to != nullptr && to->exited())) return e->object;
+    return {};
+}
+
+void Kernel::release_id(KernelObject& object, HandleValue id) {
+    if (handles_.global() || handles_.handle_count(object) <= 1)
+        release(id, kKernelProcess);
+    else
+        log::handle()->debug("id {:#x} kept: handles of it are open", id.raw);
+}
+
+void Kernel::release_lapsed_id(KernelObject& object) {
+    if (handles_.handle_count(object) != 1) return;  // others still open, or the id is gone
+    HandleValue id{};
+    if (auto* p = object_cast<ProcessObject>(&object))
+        id = p->handle();
+    else if (auto* t = object_cast<ThreadObject>(&object))
+        id = t->handle();
+    if (handles_.find_for(id, kKernelProcess) != nullptr) release(id, kKernelProcess);
 }
 
 Result<HandleValue> Kernel::insert_handle(Ref<KernelObject> object, ProcessId owner,
@@ -262,12 +291,14 @@ Result<void> Kernel::close_handle(ProcessId caller, HandleValue handle) {
         close_cffm(*p, handle);
         return {};
     }
+    Ref<KernelObject> ended = ended_behind(handle, caller);
     auto dead = handles_.release(handle, caller);
     if (!dead.ok()) {
         log::handle()->debug("close h={:#x} -> ERROR_INVALID_HANDLE(6)", handle.raw);
         return dead.error();
     }
     if (dead.value()) entry_died(dead.value());
+    if (ended) release_lapsed_id(*ended);
     // CE 6: closing a mapping handle closes the CreateFileForMapping handle linked to it.
     if (p != nullptr && !p->cffm_links.empty()) {
         if (auto link = p->cffm_links.find(handle.raw); link != p->cffm_links.end()) {

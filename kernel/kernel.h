@@ -754,6 +754,14 @@ private:
     void entry_died(const Ref<KernelObject>& object);
     // Drops one reference (or, with `all`, every reference) of `process` on `handle`.
     void release(HandleValue handle, ProcessId process, bool all = false);
+    // A thread or process that has ended gives up its id: CE 5 at once (the id is a handle
+    // value its holders keep), CE 6 once no handle of it is open in any process (its id is the
+    // kernel's entry, which OpenProcess and OpenThread find meanwhile).
+    void release_id(KernelObject& object, HandleValue id);
+    // CE 6: the ended thread or process behind a handle of `process` (null for anything else,
+    // and in CE 5); after that handle closed, its id goes if the handle was the last.
+    Ref<KernelObject> ended_behind(HandleValue handle, ProcessId process);
+    void release_lapsed_id(KernelObject& object);
     // HandleTable::insert with the personality's error for a full table or quota.
     Result<HandleValue> insert_handle(Ref<KernelObject> object, ProcessId owner, uint32_t access,
                                       bool kernel_owned = false);

@@ -109,7 +109,7 @@ void Kernel::maybe_end_process(ProcessObject& o) {
     o.end();
     log::process()->debug("process ended id={:#x} code={:#x}", o.handle().raw, o.exit_code());
     wake_waiters(o);
-    release(o.handle(), kKernelProcess);  // the object stays while anyone holds its id
+    release_id(o, o.handle());  // the object stays while anyone holds its id
 }
 
 Result<Kernel::FoundImage> Kernel::find_image(std::u16string_view name) {

@@ -169,7 +169,7 @@ void Kernel::retire_thread(Process& p, ThreadObject& t) {
         if (it != p.thread_by_tid.end() && it->second == t.handle().raw) p.thread_by_tid.erase(it);
     }
     p.threads.erase(t.handle().raw);
-    release(t.handle(), kKernelProcess);  // the thread's own reference
+    release_id(t, t.handle());  // the thread's own reference
 }
 
 void Kernel::exit_thread(ThreadRef caller, uint32_t code) {

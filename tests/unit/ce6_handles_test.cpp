@@ -666,3 +666,36 @@ TEST_CASE("ce6: MapViewOfFile's access, offset and size rules, 64-bit offsets an
     CHECK(error(ro.value(), ce::kFileMapRead, 0, 20000, 1) == Win32Error::ERROR_OUTOFMEMORY);
     CHECK(error(ro.value(), ce::kFileMapRead, 0, 5, 1) == Win32Error::ERROR_SUCCESS);  // reused
 }
+
+TEST_CASE("ce6: an ended process's and thread's ids open while a handle of them is open anywhere",
+          "[unit][ce6][ids]") {
+    Ce6Scene s;
+    auto a = s.attach();
+    auto c = s.attach();
+    const uint32_t pid = s.k.process_id(c);
+    const HandleValue hc = s.process_handle_of(a, c);
+    auto made = s.k.create_thread(c, 0, 0);
+    REQUIRE(made.ok());
+    const uint32_t tid = made.value().id;
+    auto ht = s.k.open_thread(a, tid, false);
+    REQUIRE(ht.ok());
+    REQUIRE(s.k.close_handle(c, made.value().handle).ok());
+    s.k.detach_process(c);  // c and its thread end; a's handles keep both ids
+    auto again = s.k.open_process(a, pid, false);
+    REQUIRE(again.ok());
+    CHECK(s.k.process_exit_code(a, again.value()).ok());
+    auto tagain = s.k.open_thread(a, tid, false);
+    REQUIRE(tagain.ok());
+    // The last handles go, and the ids with them.
+    REQUIRE(s.k.close_handle(a, hc).ok());
+    auto third = s.k.open_process(a, pid, false);  // `again` still keeps the id
+    REQUIRE(third.ok());
+    REQUIRE(s.k.close_handle(a, third.value()).ok());
+    REQUIRE(s.k.close_handle(a, again.value()).ok());
+    CHECK(error_of(s.k.open_process(a, pid, false)) == Win32Error::ERROR_INVALID_PARAMETER);
+    auto still = s.k.open_thread(a, tid, false);  // the thread's handles are open yet
+    REQUIRE(still.ok());
+    for (auto h : s.k.handles().handles_of(a)) REQUIRE(s.k.close_handle(a, h).ok());
+    CHECK(error_of(s.k.open_process(a, pid, false)) == Win32Error::ERROR_INVALID_PARAMETER);
+    CHECK(error_of(s.k.open_thread(a, tid, false)) == Win32Error::ERROR_INVALID_PARAMETER);
+}
