@@ -126,14 +126,15 @@ struct MapViewResult {
 };
 
 // A range a client still holds mapped PROT_NONE from an earlier view of a file (a lingering
-// range, protocol/messages.h): a CE 6 file view of the same file, offset, length and protection
-// may take it again, and the client maps it back with mprotect.
+// range, protocol/messages.h): a CE 6 file view of the same mapping, offset, length and
+// protection may take it again, and the client maps it back with mprotect.
 struct HeldRange {
     uint64_t base;
     uint64_t length;
     uint64_t dev;
     uint64_t ino;
     uint64_t file_offset;
+    uint64_t mapping;  // object id
     bool writable;
 };
 
@@ -338,6 +339,9 @@ public:
     void set_shootdown(ShootdownHook hook) { shootdown_ = std::move(hook); }
     void let_go_range(ProcessId process, uint64_t base) { window_.let_go(process, base); }
     Result<UnmapResult> unmap_view(ProcessId caller, uint64_t address);
+    // Takes back the view map_view just made at `address` when its descriptor could not be
+    // sent: as an unmap, and the process is known not to hold the mapping's descriptor.
+    void undo_view(ProcessId caller, uint64_t address);
     // FlushViewOfFile (mappings.md §5): any address inside any mapping. nullopt: fail without
     // an error.
     std::optional<Result<FlushRange>> flush_view(ProcessId caller, uint64_t address, uint64_t size);
@@ -668,6 +672,7 @@ private:
         uint64_t range_base = 0;  // CE 6's file views: the view's own range (0: the mapping's)
         uint64_t range_length = 0;
         uint32_t uses = 1;  // CE 6: MapViewOfFile calls that returned this view, each unmapped
+        bool carried_fd = false;  // CE 6: the mapping's descriptor went to the client with it
     };
     // CE 6: what makes two views of one process the same view (mappings.md §3).
     struct ViewKey {

@@ -291,7 +291,13 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
     const uint32_t protection = write ? kReadWrite : ce::kFileMapRead;
     const ViewKey key{mapping.id(), offset, length, protection};
     if (auto same = p.view_keys.find(key); same != p.view_keys.end()) {
-        auto it = p.views.find(same->second);
+        // RAM views of one offset share an address: the view with this key among them.
+        auto [first, last] = p.views.equal_range(same->second);
+        auto it = std::find_if(first, last, [&](const auto& v) {
+            return v.second.offset == offset && v.second.size == length &&
+                   v.second.access == protection;
+        });
+        if (it == last) return Win32Error::ERROR_INVALID_PARAMETER;  // never: keys follow views
         ++it->second.uses;
         MapViewResult r = where_to_map(mapping, same->second);
         r.reused = true;
@@ -312,8 +318,8 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         const uint64_t span = (offset - start + length + page - 1) & ~(page - 1);
         std::optional<uint64_t> base;
         for (const HeldRange& h : held) {
-            if (h.dev == mapping.dev() && h.ino == mapping.ino() && h.file_offset == start &&
-                h.length == span && h.writable == write &&
+            if (h.mapping == mapping.id() && h.dev == mapping.dev() && h.ino == mapping.ino() &&
+                h.file_offset == start && h.length == span && h.writable == write &&
                 window_.allocate_at(h.base, span, &mapping)) {
                 base = h.base;
                 r.revived = true;
@@ -345,6 +351,7 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         r.kernel_fd = mapping.fd();
     else
         r.kernel_fd = -1;
+    view.carried_fd = r.own_range && r.kernel_fd >= 0;
     ++in_process;
     // Each view object holds a handle count on the mapping (mappings.md §6).
     handles_.hold(Ref<KernelObject>(&mapping));
@@ -441,6 +448,18 @@ Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
         r.flush_length = view_length;
     }
     return r;
+}
+
+void Kernel::undo_view(ProcessId caller, uint64_t address) {
+    Process* p = process(caller);
+    if (p == nullptr) return;
+    auto it = p->views.find(address);
+    if (it == p->views.end()) return;
+    if (it->second.carried_fd) p->fds_held.erase(it->second.mapping->id());
+    if (it->second.uses > 1)
+        --it->second.uses;
+    else
+        (void)remove_view(*p, it);
 }
 
 std::optional<Result<FlushRange>> Kernel::flush_view(ProcessId caller, uint64_t address,

@@ -72,7 +72,8 @@ struct CreateMappingReply {
 // MapView: MapViewOfFile. Errors: ERROR_INVALID_HANDLE (no such mapping for the caller),
 // ERROR_INVALID_PARAMETER (access bits, write view of a read-only map, offset or size out of
 // range), ERROR_TOO_MANY_OPEN_FILES (the descriptor could not be sent; no view was made), CE 6:
-// ERROR_OUTOFMEMORY (a size over 4 GB, the map's 20000 views, no room in the window). The
+// ERROR_OUTOFMEMORY (size 0 leaving more than 4 GB, the map's 20000 views, no room in the
+// window). The
 // reply tells the client which range to map and, when this is the first view of the mapping in
 // the calling process, which kernel descriptor to map: the kernel sends it on the process's
 // socket (KernelFdMessage, protocol/channel.h) before this reply. The range is the whole
@@ -84,7 +85,7 @@ struct CreateMappingReply {
 // still holds mapped PROT_NONE from earlier views. When the first view's range is one of them
 // (same base, length, dev, ino and flags) the kernel sends no descriptor and sets kViewRevive:
 // the client maps the range again with mprotect. A CE 6 file view takes one of the caller's
-// own lingering ranges of the same file, file offset, length and protection when it is free
+// own lingering ranges of the same mapping, file offset, length and protection when it is free
 // in the window, with kViewRevive.
 struct MapViewRequest {
     uint32_t mapping;
@@ -103,6 +104,7 @@ struct LingeringRange {
     uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked, kViewOwnRange
     uint32_t reserved;
     uint64_t file_offset;  // kViewOwnRange: where in the file the range starts
+    uint64_t object;       // kViewOwnRange: the mapping it was a view of (MapViewReply::object_id)
 };
 inline constexpr uint32_t kMaxLingeringRanges = 16;
 struct MapViewReply {

@@ -84,7 +84,8 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
         const uint32_t flags = (r.writable ? proto::kViewWritable : 0u) |
                                (r.file_backed ? proto::kViewFileBacked : 0u) |
                                (r.own ? proto::kViewOwnRange : 0u);
-        lingering[req.lingering++] = {r.base, r.length, r.dev, r.ino, flags, 0, r.file_offset};
+        lingering[req.lingering++] = {r.base,  r.length, r.dev, r.ino, flags,
+                                      0,       r.file_offset, r.object};
     }
     if (!finish(kernel.call(req, rep, std::as_bytes(std::span(lingering, req.lingering)))))
         return MapOutcome::failed;

@@ -49,6 +49,8 @@ bool Window::adopt(uint64_t base, uint64_t size) {
         ::munmap(reinterpret_cast<void*>(base_), size_);
         size_ = 0;
         lingering_.clear();
+        for (const auto& [object, fd] : kept_fds_) ::close(fd);
+        kept_fds_.clear();
     }
     if (size_ != 0) return false;  // views are mapped in the old window: cannot move it
     return reserve(base, size);
@@ -64,7 +66,8 @@ bool Window::map(const Range& range, int fd) {
         return false;
     }
     reconcile();
-    drop_lingering_over(range.base, range.length);
+    // A lingering range of this very mapping may go here; its descriptor is the one to map.
+    drop_lingering_over(range.base, range.length, range.own ? range.object : 0);
     int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
     void* want = reinterpret_cast<void*>(range.base);
     void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd,
@@ -83,7 +86,7 @@ bool Window::revive(const Range& range) {
         if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
             r.ino != range.ino || r.writable != range.writable ||
             r.file_backed != range.file_backed || r.own != range.own ||
-            r.file_offset != range.file_offset) {
+            r.file_offset != range.file_offset || r.object != range.object) {
             continue;
         }
         // Our PROT_NONE mapping holds the file, so no other file can have this (dev, ino) yet.
@@ -103,15 +106,21 @@ bool Window::revive(const Range& range) {
 void Window::release(uint64_t base, uint64_t length) {
     reconcile();
     auto it = mapped_.find(base);
-    const bool may_linger =
-        it != mapped_.end() && it->second.length == length && length <= kLingerBytes;
-    if (may_linger && ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0) {
+    const bool lingers = it != mapped_.end() && it->second.length == length &&
+                         length <= kLingerBytes &&
+                         ::mprotect(reinterpret_cast<void*>(base), length, PROT_NONE) == 0;
+    if (lingers) {
         if (lingering_.size() == kLingerRanges) drop_lingering(0);
         lingering_.push_back(it->second);
     } else {
         ::mmap(reinterpret_cast<void*>(base), length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     }
-    if (it != mapped_.end()) mapped_.erase(it);
+    uint64_t dropped_object = 0;  // an own range gone for good: its descriptor may go too
+    if (it != mapped_.end()) {
+        if (it->second.own && !lingers) dropped_object = it->second.object;
+        mapped_.erase(it);
+    }
+    if (dropped_object != 0) forget_fd(dropped_object);
     ++generation_;
 }
 
@@ -149,17 +158,17 @@ bool Window::claim(uint64_t base, uint64_t length) {
     return true;
 }
 
-void Window::drop_lingering(size_t index) {
+void Window::drop_lingering(size_t index, uint64_t keep_fd_of) {
     const Range r = lingering_[index];
     ::mmap(reinterpret_cast<void*>(r.base), r.length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(index));
-    if (r.own) forget_fd(r.object);
+    if (r.own && r.object != keep_fd_of) forget_fd(r.object);
 }
 
-void Window::drop_lingering_over(uint64_t base, uint64_t length) {
+void Window::drop_lingering_over(uint64_t base, uint64_t length, uint64_t keep_fd_of) {
     for (size_t i = lingering_.size(); i-- > 0;) {
         const Range& r = lingering_[i];
-        if (r.base < base + length && base < r.base + r.length) drop_lingering(i);
+        if (r.base < base + length && base < r.base + r.length) drop_lingering(i, keep_fd_of);
     }
 }
 

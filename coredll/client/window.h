@@ -123,8 +123,10 @@ public:
 private:
     Window();
     bool reserve(uint64_t base, uint64_t size);
-    void drop_lingering(size_t index);  // back to the reservation
-    void drop_lingering_over(uint64_t base, uint64_t length);
+    // Back to the reservation; an own range's kept descriptor goes too when nothing else uses it,
+    // unless it is mapping `keep_fd_of`'s (about to be mapped again).
+    void drop_lingering(size_t index, uint64_t keep_fd_of = 0);
+    void drop_lingering_over(uint64_t base, uint64_t length, uint64_t keep_fd_of = 0);
     // Forgets the touched ranges and lingering ranges shot down since the last call. Lock held.
     void reconcile();
 

@@ -857,7 +857,7 @@ void Server::serve_slot(Client& c, uint32_t index) {
     }
     // The descriptor goes first: a client that sees the reply finds it already in its socket.
     if (attachment.fd >= 0 && !send_descriptor(c, attachment)) {
-        if (attachment.undo_view != 0) (void)kernel_.unmap_view(c.id, attachment.undo_view);
+        if (attachment.undo_view != 0) kernel_.undo_view(c.id, attachment.undo_view);
         n = encode_failure(Win32Error::ERROR_TOO_MANY_OPEN_FILES, reply_buffer_);
         // The trace shows what the caller gets, not the handler's success.
         if (kernel_.diagnostics().tracing()) {

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "support/answers.h"
@@ -423,4 +424,47 @@ TEST_CASE("ce5: every view of a mapping is base + offset in every process, with 
     // Each MapViewOfFile call is a view of its own: three unmaps of the same address.
     for (int i = 0; i < 3; ++i) CHECK(a->ask("unmap " + view) == "ok keep");
     CHECK(a->ask("unmap " + view) == "fail 487");
+}
+
+namespace {
+size_t open_descriptors(const std::string& pid) {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd"))
+        ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("ce6: views made and unmapped in turn, of one mapping and of mappings made anew, all "
+          "map and leave no descriptor behind",
+          "[multiproc][ce6][mapping][views]") {
+    KernelFixture k(kCe6);
+    auto a = k.spawn_child();
+    const std::string pid = field(a->ask("pid"), 1);
+    const std::string file = field(a->ask("cffm /Temp/cycle6.bin 0xC0000000 0 4"), 1);
+    auto cycle = [&](const std::string& mapping) {
+        // A view, unmapped; then other views of the same mapping, which may get the same range.
+        const std::string v = field(a->ask("map " + mapping + " 2 0 0x1000"), 1);
+        REQUIRE(a->ask("write " + v + " cycle") == "ok");
+        REQUIRE(a->ask("unmap " + v) == "ok keep");
+        const std::string r = a->ask("map " + mapping + " 4 0x1000 0x2000");
+        REQUIRE(field(r, 0) == "ok");
+        REQUIRE(a->ask("unmap " + field(r, 1)) == "ok keep");
+        const std::string again = a->ask("map " + mapping + " 4 0 0x800");
+        REQUIRE(field(again, 0) == "ok");
+        CHECK(a->ask("read " + field(again, 1) + " 5") == "ok cycle");
+        REQUIRE(a->ask("unmap " + field(again, 1)) == "ok keep");
+    };
+    const std::string kept = field(a->ask("fmap " + file + " 4 0x4000"), 1);
+    cycle(kept);
+    auto fresh = [&] {  // a mapping made, viewed and closed
+        const std::string m = field(a->ask("fmap " + file + " 4 0x4000"), 1);
+        cycle(m);
+        REQUIRE(a->ask("close " + m) == "ok keep");
+    };
+    fresh();
+    const size_t before = open_descriptors(pid);
+    for (int i = 0; i < 20; ++i) fresh();
+    cycle(kept);
+    CHECK(open_descriptors(pid) <= before);
 }
