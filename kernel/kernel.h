@@ -131,8 +131,6 @@ struct MapViewResult {
 struct HeldRange {
     uint64_t base;
     uint64_t length;
-    uint64_t dev;
-    uint64_t ino;
     uint64_t file_offset;
     uint64_t mapping;  // object id
     bool writable;

@@ -318,21 +318,19 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         const uint64_t span = (offset - start + length + page - 1) & ~(page - 1);
         std::optional<uint64_t> base;
         for (const HeldRange& h : held) {
-            if (h.mapping == mapping.id() && h.dev == mapping.dev() && h.ino == mapping.ino() &&
-                h.file_offset == start && h.length == span && h.writable == write &&
-                window_.allocate_at(h.base, span, &mapping)) {
+            if (h.mapping == mapping.id() && h.file_offset == start && h.length == span &&
+                h.writable == write && window_.allocate_at(h.base, span, &mapping)) {
                 base = h.base;
-                r.revived = true;
                 break;
             }
         }
+        const bool revived = base.has_value();
         if (!base) base = window_.allocate(span, &mapping);
         if (!base) {
             if (in_process == 0) p.mapped.erase(mapping.id());
             log::mapping()->debug("window full: no room for a view of {} bytes", span);
             return Win32Error::ERROR_OUTOFMEMORY;
         }
-        const bool revived = r.revived;
         r = where_to_map(mapping, *base + (offset - start));
         r.revived = revived;
         r.map_base = *base;

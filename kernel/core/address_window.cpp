@@ -9,6 +9,10 @@ namespace cek::kernel {
 
 namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+// Where a range of `rounded` bytes (rounded_length) may start.
+uint64_t alignment_of(uint64_t rounded) {
+    return rounded >= proto::kLargeAlignment ? proto::kLargeAlignment : proto::kWindowGranularity;
+}
 }  // namespace
 
 AddressWindow::AddressWindow(uint64_t base, uint64_t size) : base_(base), size_(size) {
@@ -23,42 +27,40 @@ uint64_t AddressWindow::rounded_length(uint64_t length) {
 
 std::optional<uint64_t> AddressWindow::allocate(uint64_t length, KernelObject* owner) {
     if (length == 0 || length > size_) return std::nullopt;
-    uint64_t rounded = rounded_length(length);
-    uint64_t alignment = rounded >= proto::kLargeAlignment ? proto::kLargeAlignment
-                                                          : proto::kWindowGranularity;
+    const uint64_t rounded = rounded_length(length);
+    const uint64_t alignment = alignment_of(rounded);
     // First fit: small ranges pack at the bottom, large ones find an aligned hole.
     for (auto it = free_.begin(); it != free_.end(); ++it) {
         uint64_t start = align_up(it->first, alignment);
         uint64_t hole_end = it->first + it->second;
         if (start >= hole_end || hole_end - start < rounded) continue;
-        uint64_t hole_start = it->first;
-        free_.erase(it);
-        if (start > hole_start) free_.emplace(hole_start, start - hole_start);
-        if (start + rounded < hole_end) free_.emplace(start + rounded, hole_end - start - rounded);
-        used_.emplace(start, Used{rounded, owner, {}});
-        in_use_ += rounded;
+        take(it, start, rounded, owner);
         return start;
     }
     return std::nullopt;
 }
 
+void AddressWindow::take(std::map<uint64_t, uint64_t>::iterator hole, uint64_t start,
+                         uint64_t rounded, KernelObject* owner) {
+    const uint64_t hole_start = hole->first;
+    const uint64_t hole_end = hole->first + hole->second;
+    free_.erase(hole);
+    if (start > hole_start) free_.emplace(hole_start, start - hole_start);
+    if (start + rounded < hole_end) free_.emplace(start + rounded, hole_end - start - rounded);
+    used_.emplace(start, Used{rounded, owner, {}});
+    in_use_ += rounded;
+}
+
 bool AddressWindow::allocate_at(uint64_t address, uint64_t length, KernelObject* owner) {
     if (length == 0 || length > size_) return false;
     const uint64_t rounded = rounded_length(length);
-    const uint64_t alignment = rounded >= proto::kLargeAlignment ? proto::kLargeAlignment
-                                                                : proto::kWindowGranularity;
-    if (address % alignment != 0) return false;
+    if (address % alignment_of(rounded) != 0) return false;
     auto it = free_.upper_bound(address);
     if (it == free_.begin()) return false;
     --it;
-    const uint64_t hole_start = it->first;
     const uint64_t hole_end = it->first + it->second;
     if (address + rounded > hole_end || address + rounded < address) return false;
-    free_.erase(it);
-    if (address > hole_start) free_.emplace(hole_start, address - hole_start);
-    if (address + rounded < hole_end) free_.emplace(address + rounded, hole_end - address - rounded);
-    used_.emplace(address, Used{rounded, owner, {}});
-    in_use_ += rounded;
+    take(it, address, rounded, owner);
     return true;
 }
 

@@ -59,6 +59,10 @@ private:
         KernelObject* owner;
         std::vector<ProcessId> holders;  // a retired range (owner null): who still maps it
     };
+    // Marks [start, start + rounded) of the free range `hole` used by `owner`.
+    void take(std::map<uint64_t, uint64_t>::iterator hole, uint64_t start, uint64_t rounded,
+              KernelObject* owner);
+
     uint64_t base_;
     uint64_t size_;
     uint64_t in_use_ = 0;

@@ -46,8 +46,8 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
     size_t owned = 0;
     for (const auto& l : held)
         if ((l.flags & proto::kViewOwnRange) != 0)
-            own[owned++] = {l.base,        l.length, l.dev, l.ino,
-                            l.file_offset, l.object, (l.flags & proto::kViewWritable) != 0};
+            own[owned++] = {l.base, l.length, l.file_offset, l.object,
+                            (l.flags & proto::kViewWritable) != 0};
     auto r = call.kernel.map_view(call.caller, HandleValue{req.mapping}, req.access,
                                   req.offset_high, req.offset_low, req.size,
                                   std::span<const HeldRange>(own, owned));
