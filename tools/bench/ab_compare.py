@@ -4,16 +4,16 @@ the two interleaved round by round (the order alternating), so that both see the
 Prints each row's median over the rounds, its min..max, and after ÷ before.
 
   python3 tools/bench/ab_compare.py --before OLD_BUILD --after build [--rounds 30] [--samples 2000]
-                                    [--load N]
+                                    [--load spin1|spin2|compile1|compile2|N]
   python3 tools/bench/ab_compare.py --before build --after build --after-personality ce6
 
 --before-personality and --after-personality start that side's kernel with that personality
 (default ce5): the same build under ce5 and ce6 compares the two personalities on the same calls.
 
---load N keeps N CPU-bound processes of another program running at ordinary priority for the
-whole comparison (a busy machine, issue 22). --wall runs each row alone and compares the
-wall-clock time of the whole run (throughput: the mean, stalls included) instead of the median
-latency, which a busy machine makes bimodal.
+--load keeps another program's work running at ordinary priority for the whole comparison (a busy
+machine, issue 22): N or spinN CPU-bound loops, compileN compile loops (load.py). --wall runs
+each row alone and compares the wall-clock time of the whole run (throughput: the mean, stalls
+included) instead of the median latency, which a busy machine makes bimodal.
 
 OLD_BUILD is a build directory of another checkout (for example a `git worktree` of the
 commit before a change). Ordinary priority, as users run it (docs/performance.md).
@@ -25,6 +25,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+from load import KINDS, Load
 
 
 def start_kernel(build, base, name, personality):
@@ -52,14 +54,19 @@ def main():
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--before-personality", default="ce5")
     ap.add_argument("--after-personality", default="ce5")
-    ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
+    ap.add_argument("--load", default="quiet",
+                    help="other work running meanwhile: " + ", ".join(KINDS) + ", or N spinners")
     ap.add_argument("--rows", help="comma-separated ce_bench rows to run (default: all)")
     ap.add_argument("--wall", action="store_true",
                     help="compare each row's wall-clock run time (needs --rows)")
     args = ap.parse_args()
     builds = {"before": args.before, "after": args.after}
+    kind = args.load
+    if kind.isdigit():
+        kind = f"spin{kind}" if kind != "0" else "quiet"
+    load = Load(kind, args.after)
     base = tempfile.mkdtemp(prefix="cek-ab-")
-    spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(args.load)]
+    load.__enter__()
     if args.wall and not args.rows:
         ap.error("--wall needs --rows")
     extra = ["--only", args.rows] if args.rows else []
@@ -95,9 +102,7 @@ def main():
             print(f"{row:14s} {mb:9.2f} [{min(before):.2f}..{max(before):.2f}]".ljust(43) +
                   f" {ma:9.2f} [{min(after):.2f}..{max(after):.2f}]".ljust(29) + f"  {ma / mb:.2f}×")
     finally:
-        for s in spinners:
-            s.kill()
-            s.wait()
+        load.__exit__(None, None, None)
         shutil.rmtree(base, ignore_errors=True)  # the kernels exit on their own (--idle-exit)
     return 0
 

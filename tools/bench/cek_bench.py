@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from load import KINDS, Load
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # id -> (label, class). Classes carry the issue's targets.
@@ -65,9 +67,9 @@ ROWS = [
 ]
 LABEL = {r[0]: r[1] for r in ROWS}
 CLASS = {r[0]: r[2] for r in ROWS}
-VARIANTS = ["cek", "wine", "floor"]
-NAMES = {"cek": "CEKernel", "wine": "Wine", "floor": "floor"}
-COLOURS = {"cek": "#2b6cb0", "wine": "#c05621", "floor": "#718096"}
+VARIANTS = ["cek", "cekfifo", "wine", "floor"]
+NAMES = {"cek": "CEKernel", "cekfifo": "CEKernel FIFO", "wine": "Wine", "floor": "floor"}
+COLOURS = {"cek": "#2b6cb0", "cekfifo": "#90cdf4", "wine": "#c05621", "floor": "#718096"}
 
 
 def log(msg):
@@ -91,6 +93,7 @@ class Suite:
                 sys.exit(f"cek_bench: {exe} is missing: build it first")
         if args.fifo and subprocess.run(["chrt", "-f", "1", "true"]).returncode != 0:
             sys.exit("cek_bench: --fifo needs the right to use SCHED_FIFO (root or rtprio)")
+        self.build = build
         self.base = tempfile.mkdtemp(prefix="cekbench-", dir=args.tmp)
         self.instance = f"bench-{os.getpid()}"
         self.run_dir = os.path.join(self.base, "run")
@@ -98,12 +101,21 @@ class Suite:
         self.root = os.path.join(self.base, "root")
         os.mkdir(self.root)
         self.floor_root = os.path.join(self.base, "floor-root")
-        for v, root in (("cek", self.root), ("floor", self.floor_root)):
+        # --fifo: a second kernel, instance and root, for the labelled SCHED_FIFO column.
+        self.fifo_instance = self.instance + "-fifo"
+        self.fifo_root = os.path.join(self.base, "fifo-root")
+        roots = [("cek", self.root), ("floor", self.floor_root)]
+        if args.fifo:
+            roots.append(("cek", self.fifo_root))
+            self.bench["cekfifo"] = self.bench["cek"]
+        for v, root in roots:
             os.makedirs(os.path.join(root, "Windows"))
             shutil.copy2(noop[v], os.path.join(root, "Windows", "ce_noop.exe"))
-        self.dirs = {"cek": "\\Temp", "floor": os.path.join(self.base, "floor")}
+        self.dirs = {"cek": "\\Temp", "cekfifo": "\\Temp",
+                     "floor": os.path.join(self.base, "floor")}
         os.mkdir(self.dirs["floor"])
         self.kernels = []  # pids of kernels this run started
+        self.tables = {}  # load -> the per-call rows measured under it
         self.wineserver = None
         self.kernel_pid = None
         if args.wine:
@@ -154,17 +166,17 @@ class Suite:
         log("warming Wine up (creates the prefix on first use)")
         self.run_bench("wine", ["--first-call"])
 
-    def fifo(self):
-        return ["chrt", "-f", "1"] if self.args.fifo else []
-
     def command(self, variant, extra):
         if variant == "wine":
             return [self.wine, self.bench["wine"]] + extra
-        return self.fifo() + [self.bench[variant]] + extra
+        fifo = ["chrt", "-f", "1"] if variant == "cekfifo" else []
+        return fifo + [self.bench[variant]] + extra
 
     def env(self, variant):
         if variant == "wine":
             return self.wine_env
+        if variant == "cekfifo":
+            return self.cek_env(self.fifo_instance, self.fifo_root)
         # The floor looks the `process` row's child up under $CEK_ROOT, in a root of its own.
         return self.cek_env(root=self.floor_root if variant == "floor" else None)
 
@@ -182,11 +194,17 @@ class Suite:
             return out.read().splitlines()
 
     def start_kernel(self):
-        subprocess.run(self.fifo() + [self.kernel_exe, "--instance", self.instance, "--root",
-                                      self.root, "--idle-exit", "3600"],
+        subprocess.run([self.kernel_exe, "--instance", self.instance, "--root", self.root,
+                        "--idle-exit", "3600"],
                        env=self.cek_env(), check=True, stdout=subprocess.DEVNULL)
         self.kernel_pid = self.snapshot()["pid"]
         self.kernels.append(self.kernel_pid)
+        if self.args.fifo:
+            subprocess.run(["chrt", "-f", "1", self.kernel_exe, "--instance", self.fifo_instance,
+                            "--root", self.fifo_root, "--idle-exit", "3600"],
+                           env=self.cek_env(self.fifo_instance, self.fifo_root), check=True,
+                           stdout=subprocess.DEVNULL)
+            self.kernels.append(self.snapshot(self.fifo_instance, self.fifo_root)["pid"])
 
     def snapshot(self, instance=None, root=None):
         """The kernel's header from cedump --json (kernel pid, memory)."""
@@ -200,7 +218,8 @@ class Suite:
         return [v for v in VARIANTS if v in self.bench]
 
     # ---- the per-call rows ----
-    def latency(self):
+    def latency(self, load):
+        """The per-call rows, every build interleaved, while `load` runs (load.py)."""
         runs = {v: {} for v in self.variants()}
         samples = ["--samples", str(self.args.samples)] if not self.args.smoke else ["--smoke"]
         if self.args.only:
@@ -209,12 +228,13 @@ class Suite:
             order = self.variants()
             order = order[r % len(order):] + order[:r % len(order)]
             for v in order:
-                log(f"round {r + 1}/{self.args.rounds}: {NAMES[v]}")
+                log(f"{load}: round {r + 1}/{self.args.rounds}: {NAMES[v]}")
                 for line in self.run_bench(v, ["--dir", self.dirs[v]] + samples):
                     f = line.split()
                     if f and f[0] == "R":
                         runs[v].setdefault(f[1], []).append((float(f[2]), float(f[6])))
         self.rows = {}
+        self.tables[load] = self.rows
         for v, rows in runs.items():
             for rid, vals in rows.items():
                 medians = [m for m, _ in vals]
@@ -230,7 +250,7 @@ class Suite:
     def throughput(self):
         seconds = 0.3 if self.args.smoke else 1.5
         self.tp = {}
-        for v in self.variants():
+        for v in [v for v in self.variants() if v != "cekfifo"]:
             for n in (1, 2, 4, 8):
                 procs = [subprocess.Popen(self.command(v, ["--throughput", str(seconds),
                                                            "--client", str(k)]),
@@ -365,12 +385,18 @@ def cell(row, v):
     return text
 
 
-def verdict(rid, row):
-    """(wine/cek, cek/floor, target text, met or None)."""
+def verdict(rid, row, load):
+    """(wine/cek, cek/floor, target text, met or None). Under load the issue's object-call
+    target is "faster than Wine and within 3x of the floor under the same load"."""
     cek = row["cek"]["median"]
     wine = row["wine"]["median"] / cek if "wine" in row else None
     floor = cek / row["floor"]["median"] if "floor" in row else None
     klass = CLASS[rid]
+    if load != "quiet":
+        if klass != "object":
+            return wine, floor, "—", None
+        return wine, floor, ">1× Wine, ≤3× floor", (wine is None or wine > 1) and \
+            (floor is None or floor <= 3)
     if klass == "object":
         target, ok = "≥10× Wine, ≤2× floor", [wine is None or wine >= 10,
                                               floor is None or floor <= 2]
@@ -387,31 +413,51 @@ def verdict(rid, row):
     return wine, floor, target, all(ok)
 
 
-def table_lines(suite, markdown):
-    head = ["call", "CEKernel µs [spread]", "Wine µs [spread]", "floor µs [spread]",
-            "Wine ÷ CEKernel", "CEKernel ÷ floor", "target", "met"]
+def load_title(load):
+    if load == "quiet":
+        return "no other load"
+    kind, n = ("spin", load[4:]) if load.startswith("spin") else ("compile", load[7:])
+    return f"{n} {'CPU-bound process' if kind == 'spin' else 'compile loop'}" + \
+        ("es" if kind == "spin" and n != "1" else "s" if n != "1" else "")
+
+
+def table_lines(suite, load, markdown):
+    rows = suite.tables[load]
+    fifo = "cekfifo" in suite.bench
+    cols = ["cek"] + (["cekfifo"] if fifo else []) + ["wine", "floor"]
+    head = ["call"] + [f"{NAMES[v]} µs [spread]" for v in cols] + \
+        ["Wine ÷ CEKernel", "CEKernel ÷ floor", "target", "met"]
     lines = []
+    title = f"load: {load} ({load_title(load)}), ordinary priority" + \
+        (", CEKernel FIFO column at SCHED_FIFO 1" if fifo else "")
     if markdown:
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|---|" + "---:|" * 5 + "---|---|")
+        lines += [f"**{title}**", "", "| " + " | ".join(head) + " |",
+                  "|---|" + "---:|" * (len(cols) + 2) + "---|---|"]
     else:
-        lines.append(f"{'call':58} {'CEKernel':>34} {'Wine':>34} {'floor':>34} "
-                     f"{'W/CEK':>7} {'CEK/fl':>7}  met")
+        lines += [title, f"{'call':58} " + " ".join(f"{NAMES[v]:>34}" for v in cols) +
+                  f" {'W/CEK':>7} {'CEK/fl':>7}  met"]
     for rid, label, _ in ROWS:
-        row = suite.rows.get(rid)
+        row = rows.get(rid)
         if row is None:
             continue
-        wine, floor, target, ok = verdict(rid, row)
+        wine, floor, target, ok = verdict(rid, row, load)
         w = f"{wine:.1f}×" if wine is not None else "—"
         f = f"{floor:.2f}×" if floor is not None else "—"
         met = "—" if ok is None else ("yes" if ok else "**no**" if markdown else "NO")
         if markdown:
-            lines.append(f"| {label} | {cell(row, 'cek')} | {cell(row, 'wine')} | "
-                         f"{cell(row, 'floor')} | {w} | {f} | {target} | {met} |")
+            lines.append(f"| {label} | " + " | ".join(cell(row, v) for v in cols) +
+                         f" | {w} | {f} | {target} | {met} |")
         else:
-            lines.append(f"{label[:58]:58} {cell(row, 'cek'):>34} {cell(row, 'wine'):>34} "
-                         f"{cell(row, 'floor'):>34} {w:>7} {f:>7}  {met}")
+            lines.append(f"{label[:58]:58} " + " ".join(f"{cell(row, v):>34}" for v in cols) +
+                         f" {w:>7} {f:>7}  {met}")
     return lines
+
+
+def all_tables(suite, markdown):
+    out = []
+    for load in suite.tables:
+        out += table_lines(suite, load, markdown) + [""]
+    return out
 
 
 def extra_lines(suite, markdown):
@@ -426,7 +472,7 @@ def extra_lines(suite, markdown):
             out.append(f"{p}Throughput, {NAMES[v]}, open existing mapping + close, pairs/s by "
                        f"client processes: {text} (2 vs 1: {rates[1] / rates[0]:.2f}×, "
                        f"8 vs 1: {rates[3] / rates[0]:.2f}×)")
-    if hasattr(suite, "scale_rows"):
+    if hasattr(suite, "mem"):
         parts = []
         for rid, vals in suite.scale_rows.items():
             if "E" in vals and "L" in vals:
@@ -451,11 +497,13 @@ def extra_lines(suite, markdown):
 
 
 def write_svg(suite, path):
-    """Grouped horizontal bars, µs on a log scale: CEKernel, Wine, floor per call."""
+    """Grouped horizontal bars, µs on a log scale: CEKernel, Wine, floor per call, from the
+    first load's table."""
     import math
-    rows = [(rid, label) for rid, label, _ in ROWS if rid in suite.rows
+    table = next(iter(suite.tables.values()))
+    rows = [(rid, label) for rid, label, _ in ROWS if rid in table
             and CLASS[rid] not in ("bulk", "process") and rid != "flush"]
-    variants = suite.variants()
+    variants = [v for v in suite.variants() if v != "cekfifo"]
     bar, gap, left, width, top = 9, 10, 370, 480, 40
     group = bar * len(variants) + gap
     height = top + group * len(rows) + 50
@@ -481,7 +529,7 @@ def write_svg(suite, path):
         s.append(f'<text x="{left - 6}" y="{y0 + group / 2 + 2:.1f}" text-anchor="end">'
                  f'{label.replace("&", "&amp;")}</text>')
         for i, v in enumerate(variants):
-            st = suite.rows[rid].get(v)
+            st = table[rid].get(v)
             if st is None:
                 continue
             y = y0 + i * bar
@@ -510,33 +558,50 @@ def main():
     ap.add_argument("--only", help="only these per-call rows (ce_bench ids, comma-separated); "
                                    "skips throughput, scale, idle and first call")
     ap.add_argument("--fifo", action="store_true",
-                    help="run CEKernel (kernel and clients) and the floor at SCHED_FIFO priority "
-                         "1, so that other load on a shared machine does not turn every call into "
-                         "a cold wake-up (Linux's RT throttling still leaves others 5%% of the "
-                         "CPU); Wine stays at normal priority, where it is faster")
+                    help="add a labelled column: CEKernel (a second kernel and its clients) at "
+                         "SCHED_FIFO priority 1, which users do not have; every other column "
+                         "runs at ordinary priority")
+    ap.add_argument("--load", default="quiet",
+                    help="comma-separated loads to run the per-call rows under, one table each: "
+                         + ", ".join(KINDS) + " (load.py); throughput, scale, idle and first "
+                         "call run after them, quiet")
     args = ap.parse_args()
+    loads = args.load.split(",")
+    for kind in loads:
+        try:
+            Load(kind, args.build)
+        except ValueError as e:
+            ap.error(str(e))
     if args.install_wine:
         args.wine = True
     if args.smoke:
         args.wine, args.rounds = False, 1
     suite = Suite(args)
+    failed = False
     try:
         suite.start_kernel()
-        suite.latency()
+        for kind in loads:
+            with Load(kind, suite.build):
+                suite.latency(kind)
         if not args.only:
-            suite.throughput()
-            suite.scale()
-            suite.idle()
-            suite.first_call()
+            try:
+                suite.throughput()
+                suite.scale()
+                suite.idle()
+                suite.first_call()
+            except (RuntimeError, subprocess.SubprocessError) as e:
+                # The per-call tables are printed anyway: they took the longest.
+                log(f"cek_bench: {e}")
+                failed = True
     finally:
         suite.close()
-    print("\n".join(table_lines(suite, False) + [""] + extra_lines(suite, False)))
+    print("\n".join(all_tables(suite, False) + extra_lines(suite, False)))
     if args.svg:
         write_svg(suite, args.svg)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write("\n".join(table_lines(suite, True) + [""] + extra_lines(suite, True)) + "\n")
-    return 0
+            f.write("\n".join(all_tables(suite, True) + extra_lines(suite, True)) + "\n")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
