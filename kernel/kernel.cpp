@@ -134,6 +134,8 @@ void Kernel::detach_process(ProcessId id) {
     // other processes' waits), so no wait completes for a process that is leaving.
     drop_sync_state(*p);
     end_threads_of(*p);  // its threads are gone too: their waiters wake
+    drop_remote_controls(*p);  // callers waiting for its agent are answered
+    forget_remote_callers(id, std::nullopt);  // and its own calls waiting for others' agents
     cancel_background(id);  // its copies stop; their temporaries go
     // CE 5 (docs/semantics/handles.md §7): CreateFileForMapping handles no mapping took over, then views, then
     // every handle the process holds, its whole count.

@@ -22,6 +22,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -180,6 +181,11 @@ struct WaitCompletion {
     uint32_t thread_tid = 0;
     uint32_t process_id = 0;  // CreateProcessW: the new ids (CE 5: the handles)
     uint32_t thread_id = 0;
+    // A SuspendThread or TerminateThread of another host process's thread (code
+    // ThreadControl, `thread_handle` set): the count before and after the call.
+    uint32_t thread_previous = 0;
+    uint32_t thread_count = 0;
+    bool thread_exited = false;
 };
 
 // A thread as a thread call leaves it: its id (CE 5: its handle value), the suspend count before the call
@@ -192,6 +198,21 @@ struct ThreadState {
     uint32_t sequence = 0;
     uint32_t tid = 0;
     bool exited = false;
+    bool caller = false;  // the calling thread itself (a tid alone is not: PID namespaces)
+    // The call waits for the target process's agent (ThreadRemote): answered later through
+    // take_completions() with the caller's tag.
+    bool deferred = false;
+};
+
+// A stop, start or end of a host thread that only its own process can carry out (its shim's
+// agent thread, woken through take_pokes()): what to apply, and who waits for it.
+struct RemoteControl {
+    uint32_t token = 0;  // 0: nobody waits (a resume)
+    ce::ThreadControlOp op{};
+    ThreadState state;  // the thread's id, count and sequence as the call left them
+    ProcessId caller{};
+    uint64_t tag = 0;
+    bool caller_waits = false;  // false once the caller withdrew its call or died
 };
 
 // GetDiskFreeSpaceExW, in bytes.
@@ -428,13 +449,32 @@ public:
     // thread's mutexes are abandoned, its waiters wake and its own reference goes.
     void exit_thread(ThreadRef caller, uint32_t code);
     // SuspendThread / ResumeThread: previous count; ERROR_SIGNAL_REFUSED at 127,
-    // ERROR_INVALID_HANDLE for an unknown or exited thread, ERROR_ACCESS_DENIED for a thread of
-    // another host process (the shim could not stop it).
-    Result<ThreadState> suspend_thread(ThreadRef caller, HandleValue handle);
+    // ERROR_INVALID_HANDLE for an unknown or exited thread. A thread of another host process is
+    // stopped and started by that process's agent (RemoteControl): a suspend with a `tag` is
+    // then deferred until the agent has parked the thread; ERROR_BUSY when the target has
+    // kMaxRemoteControls queued, ERROR_ACCESS_DENIED when it runs no agent (agent_ready).
+    Result<ThreadState> suspend_thread(ThreadRef caller, HandleValue handle,
+                                       std::optional<uint64_t> tag = std::nullopt);
     Result<ThreadState> resume_thread(ThreadRef caller, HandleValue handle);
     // TerminateThread: the thread exits with `code` now (unless it already had), its parked
-    // wait fails with ERROR_OPERATION_ABORTED. The shim stops the host thread.
-    Result<ThreadState> terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code);
+    // wait fails with ERROR_OPERATION_ABORTED. The shim stops the host thread (the target's
+    // agent for another host process, deferred as for a suspend). Another process's primary
+    // thread takes its process along, with `code` (CE: a process ends with its primary thread).
+    Result<ThreadState> terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code,
+                                         std::optional<uint64_t> tag = std::nullopt);
+    // ThreadRemote, for the agent of process `agent`: the next control queued for it
+    // (ERROR_NO_MORE_ITEMS when none), and the report that the one with `token` is carried out
+    // (ERROR_INVALID_PARAMETER for a token it was not given), which answers its caller.
+    Result<RemoteControl> take_remote_control(ProcessId agent);
+    // The process's agent can be woken from now on (its connection has the notice eventfd):
+    // until then, and for a process that never connects, its threads cannot be stopped from
+    // another process (ERROR_ACCESS_DENIED).
+    void agent_ready(ProcessId id);
+    Result<void> remote_control_done(ProcessId agent, uint32_t token);
+    static constexpr size_t kMaxRemoteControls = 1024;
+    // Processes whose agent has controls to take: the server rings their notice eventfd.
+    bool has_pokes() const { return !pokes_.empty(); }
+    std::vector<ProcessId> take_pokes() { return std::exchange(pokes_, {}); }
     // The calling thread, held in the kernel (the primary thread of a program created
     // suspended), waits until its suspend count is 0: now, or later (nullopt) through
     // take_completions() with `tag` (code ThreadControl). ERROR_INVALID_PARAMETER for a thread
@@ -620,6 +660,8 @@ public:
     void cancel_background(ProcessId process);
     std::vector<WaitCompletion> take_completions() { return std::exchange(completions_, {}); }
     size_t pending_waits() const { return waits_.size(); }
+    // Calls waiting for another process's agent (SuspendThread, TerminateThread).
+    size_t pending_remote_controls() const;
 
     // Diagnostics. A `full` snapshot is what cedump shows. A `structure` snapshot leaves out each
     // object's details (describe() and the file attributes, which ask the host for paths, sizes
@@ -739,6 +781,9 @@ private:
         std::map<uint32_t, Ref<ThreadObject>> threads;  // live threads by handle value
         std::unordered_map<uint32_t, uint32_t> thread_by_tid;  // Linux tid -> handle value
         Ref<ProcessObject> object;  // none for a diagnostics connection
+        bool agent = false;  // its agent thread can be woken (agent_ready)
+        std::deque<RemoteControl> remote;  // for its agent to take, in order
+        std::unordered_map<uint32_t, RemoteControl> remote_taken;  // by token, callers waiting
     };
     // A process CreateProcessW started that has not attached yet, by its token.
     struct Spawn {
@@ -845,7 +890,21 @@ private:
     Result<ThreadObject*> current_thread(ThreadRef caller);
     Result<ThreadObject*> thread_for(ThreadRef caller, HandleValue handle);
     ThreadState state_of(const ThreadObject& t, uint32_t previous) const;
-    Result<void> same_host(ThreadRef caller, const ThreadObject& target) const;
+    // Whether stopping `target` for `caller` takes the target process's agent: a thread of
+    // another host process, not held in the kernel.
+    bool needs_agent(ThreadRef caller, const ThreadObject& target) const;
+    bool other_host(ThreadRef caller, const ThreadObject& target) const;
+    // Whether the target's process can take one more control: ERROR_ACCESS_DENIED when it runs
+    // no agent, ERROR_BUSY when kMaxRemoteControls are queued or taken.
+    Result<void> agent_room(const ThreadObject& target) const;
+    // Queues `op` for the agent of `t`'s process and pokes it; true when `tag`'s caller now
+    // waits for the agent's report (false: no such process, or no tag).
+    bool send_to_agent(ThreadObject& t, ce::ThreadControlOp op, const ThreadState& state,
+                       ProcessId caller, std::optional<uint64_t> tag);
+    // The process is going: every caller waiting for its agent is answered.
+    void drop_remote_controls(Process& p);
+    // `caller`'s call `tag` (every call of it, without a tag) no longer waits for an agent.
+    void forget_remote_callers(ProcessId caller, std::optional<uint64_t> tag);
     // Records the exit: parked waits fail, mutexes are abandoned, waiters wake.
     void end_thread(ThreadObject& t, uint32_t code);
     // Forgets an exited thread in its process and drops its own reference.
@@ -916,6 +975,8 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline, wait id)
     uint64_t next_wait_id_ = 1;
     std::vector<WaitCompletion> completions_;
+    std::vector<ProcessId> pokes_;
+    uint32_t next_remote_token_ = 0;
     bool waking_ = false;
     std::vector<Ref<Waitable>> wake_queue_;
     Diagnostics diagnostics_;

@@ -198,25 +198,34 @@ void Kernel::end_threads_of(Process& p) {
     }
 }
 
-Result<ThreadState> Kernel::suspend_thread(ThreadRef caller, HandleValue handle) {
+Result<ThreadState> Kernel::suspend_thread(ThreadRef caller, HandleValue handle,
+                                           std::optional<uint64_t> tag) {
     CEK_TRY(ThreadObject * t, thread_for(caller, handle));
     if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
-    CEK_TRY_VOID(same_host(caller, *t));
     const uint32_t previous = t->suspend_count();
     if (previous >= ThreadObject::kMaxSuspend) return Win32Error::ERROR_SIGNAL_REFUSED;
+    const bool agent = needs_agent(caller, *t);
+    if (agent) CEK_TRY_VOID(agent_room(*t));
     t->set_suspend_count(previous + 1);
-    return state_of(*t, previous);
+    ThreadState s = state_of(*t, previous);
+    s.caller = t->process() == caller.process && t->tid() == caller.tid;
+    if (agent) s.deferred = send_to_agent(*t, ce::ThreadControlOp::Suspend, s, caller.process, tag);
+    return s;
 }
 
 Result<ThreadState> Kernel::resume_thread(ThreadRef caller, HandleValue handle) {
     CEK_TRY(ThreadObject * t, thread_for(caller, handle));
     if (t->exited()) return Win32Error::ERROR_INVALID_HANDLE;
-    CEK_TRY_VOID(same_host(caller, *t));
     const uint32_t previous = t->suspend_count();
     // Resuming a thread that is not suspended returns 0 and is no error.
     if (previous != 0) t->set_suspend_count(previous - 1);
     if (t->suspend_count() == 0 && t->resume_tag) release_held(*t);
-    return state_of(*t, previous);
+    ThreadState s = state_of(*t, previous);
+    // Nobody waits for a start: the agent applies it in order after the stops queued before.
+    // (A process without an agent had no stop queued either: its count is all there is.)
+    if (previous == 1 && needs_agent(caller, *t))
+        (void)send_to_agent(*t, ce::ThreadControlOp::Resume, s, caller.process, std::nullopt);
+    return s;
 }
 
 std::optional<Result<ThreadState>> Kernel::await_resume(ThreadRef caller, uint64_t tag) {
@@ -245,29 +254,154 @@ void Kernel::release_held(ThreadObject& t) {
     completions_.push_back(std::move(done));
 }
 
-Result<ThreadState> Kernel::terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code) {
+Result<ThreadState> Kernel::terminate_thread(ThreadRef caller, HandleValue handle, uint32_t code,
+                                             std::optional<uint64_t> tag) {
     CEK_TRY(ThreadObject * t, thread_for(caller, handle));
-    CEK_TRY_VOID(same_host(caller, *t));
     const Ref<ThreadObject> thread(t);
     ThreadState s = state_of(*t, 0);
     if (t->exited()) return s;  // the first recorded exit code wins
+    Process* owner = process(t->process());
+    // CE ends a process with its primary thread: another host process goes, with this code,
+    // whether its primary thread runs or is held in the kernel (created suspended).
+    const bool primary = owner != nullptr && owner->pid > 0 && owner->object &&
+                         t->tid() == static_cast<uint32_t>(owner->pid) && other_host(caller, *t);
+    bool agent = needs_agent(caller, *t) && !primary;
+    if (agent) CEK_TRY_VOID(agent_room(*t));
+    if (primary && !owner->object->exiting()) {
+        owner->object->record_exit_code(code);
+        owner->object->set_exiting();
+        if (!killer_ || !killer_(owner->id)) {
+            log::thread()->info("TerminateThread: cannot end process {} of primary thread {:#x}",
+                                owner->pid, t->handle().raw);
+            agent = !t->held_in_kernel() && agent_room(*t).ok();  // at least stop the thread
+        }
+    }
     end_thread(*t, code);
-    if (Process* p = process(t->process())) retire_thread(*p, *t);
+    if (owner != nullptr) retire_thread(*owner, *t);
     s = state_of(*t, 0);
+    s.caller = t->process() == caller.process && t->tid() == caller.tid;
+    if (agent)
+        s.deferred = send_to_agent(*t, ce::ThreadControlOp::Terminate, s, caller.process, tag);
     return s;
 }
 
-Result<void> Kernel::same_host(ThreadRef caller, const ThreadObject& target) const {
-    // Stopping a host thread takes a signal and a word in the target's memory: only a process's
-    // own threads for now (docs/decisions/0010-threads.md).
-    // One host process (its connections share a host key: Server::host_of, from the pidfd),
+bool Kernel::other_host(ThreadRef caller, const ThreadObject& target) const {
+    // One host process: its connections share a host key (Server::host_of, from the pidfd),
     // whether or not the kernel can see its pid.
-    if (target.held_in_kernel()) return {};  // it waits in the kernel: no signal needed
     auto a = processes_.find(caller.process);
     auto b = processes_.find(target.process());
-    if (a == processes_.end() || b == processes_.end() || a->second.host != b->second.host)
-        return Win32Error::ERROR_ACCESS_DENIED;
+    return a == processes_.end() || b == processes_.end() || a->second.host != b->second.host;
+}
+
+Result<void> Kernel::agent_room(const ThreadObject& target) const {
+    auto it = processes_.find(target.process());
+    // A process that runs no agent (a program without libcoredll, one not attached yet) cannot
+    // have its threads stopped from outside.
+    if (it == processes_.end() || !it->second.agent) return Win32Error::ERROR_ACCESS_DENIED;
+    if (it->second.remote.size() + it->second.remote_taken.size() >= kMaxRemoteControls)
+        return Win32Error::ERROR_BUSY;
     return {};
+}
+
+void Kernel::agent_ready(ProcessId id) {
+    Process* p = process(id);
+    if (p == nullptr || p->diagnostics) return;
+    p->agent = true;
+    if (!p->remote.empty()) pokes_.push_back(id);
+}
+
+bool Kernel::needs_agent(ThreadRef caller, const ThreadObject& target) const {
+    // Stopping a host thread takes a signal and a word in the target's memory, which only the
+    // target's own process reaches (docs/decisions/0010-threads.md).
+    if (target.held_in_kernel()) return false;  // it waits in the kernel: no signal needed
+    return other_host(caller, target);
+}
+
+bool Kernel::send_to_agent(ThreadObject& t, ce::ThreadControlOp op, const ThreadState& state,
+                           ProcessId caller, std::optional<uint64_t> tag) {
+    Process* owner = process(t.process());
+    if (owner == nullptr || !owner->agent) return false;
+    RemoteControl c;
+    c.op = op;
+    c.state = state;
+    if (tag) {
+        do {
+            ++next_remote_token_;
+        } while (next_remote_token_ == 0 || owner->remote_taken.count(next_remote_token_) != 0);
+        c.token = next_remote_token_;
+        c.caller = caller;
+        c.tag = *tag;
+        c.caller_waits = true;
+    }
+    if (owner->remote.empty()) pokes_.push_back(owner->id);
+    owner->remote.push_back(c);
+    log::thread()->debug("thread {:#x} of process {}: {} queued for its agent (token {})",
+                         state.id, owner->id.raw, static_cast<uint32_t>(op), c.token);
+    return c.token != 0;
+}
+
+namespace {
+
+// The answer a caller waiting for an agent gets: the state its call left.
+WaitCompletion remote_answer(const RemoteControl& c) {
+    WaitCompletion done{c.caller, c.tag, c.state.sequence};
+    done.code = proto::RequestCode::ThreadControl;
+    done.thread_handle = c.state.id;
+    done.thread_tid = c.state.tid;
+    done.thread_previous = c.state.previous;
+    done.thread_count = c.state.count;
+    done.thread_exited = c.state.exited;
+    return done;
+}
+
+}  // namespace
+
+Result<RemoteControl> Kernel::take_remote_control(ProcessId agent) {
+    Process* p = process(agent);
+    if (p == nullptr || p->remote.empty()) return Win32Error::ERROR_NO_MORE_ITEMS;
+    RemoteControl c = p->remote.front();
+    p->remote.pop_front();
+    if (c.token != 0) p->remote_taken.emplace(c.token, c);
+    return c;
+}
+
+Result<void> Kernel::remote_control_done(ProcessId agent, uint32_t token) {
+    Process* p = process(agent);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_PARAMETER;
+    auto it = p->remote_taken.find(token);
+    if (it == p->remote_taken.end()) return Win32Error::ERROR_INVALID_PARAMETER;
+    if (it->second.caller_waits) completions_.push_back(remote_answer(it->second));
+    p->remote_taken.erase(it);
+    return {};
+}
+
+void Kernel::drop_remote_controls(Process& p) {
+    // Its threads are gone with it: what was asked of them is done.
+    for (const RemoteControl& c : p.remote)
+        if (c.caller_waits) completions_.push_back(remote_answer(c));
+    for (const auto& [token, c] : p.remote_taken)
+        if (c.caller_waits) completions_.push_back(remote_answer(c));
+    p.remote.clear();
+    p.remote_taken.clear();
+}
+
+size_t Kernel::pending_remote_controls() const {
+    size_t n = 0;
+    for (const auto& [id, p] : processes_) {
+        for (const RemoteControl& c : p.remote) n += c.caller_waits ? 1 : 0;
+        for (const auto& [token, c] : p.remote_taken) n += c.caller_waits ? 1 : 0;
+    }
+    return n;
+}
+
+void Kernel::forget_remote_callers(ProcessId caller, std::optional<uint64_t> tag) {
+    auto forget = [&](RemoteControl& c) {
+        if (c.caller == caller && (!tag || c.tag == *tag)) c.caller_waits = false;
+    };
+    for (auto& [id, p] : processes_) {
+        for (RemoteControl& c : p.remote) forget(c);
+        for (auto& [token, c] : p.remote_taken) forget(c);
+    }
 }
 
 Result<uint32_t> Kernel::thread_exit_code(ThreadRef caller, HandleValue handle) {

@@ -114,7 +114,9 @@ enum class HelloStatus : uint32_t {
     InternalError = 4,
 };
 
-// Sent with three descriptors: channel memfd, kernel page memfd, doorbell eventfd (Ok only).
+// Sent with four descriptors (Ok only): channel memfd, kernel page memfd, doorbell eventfd (the
+// client rings it), notice eventfd (the kernel rings it: work for the process's agent thread,
+// ThreadRemote).
 struct HelloReply {
     uint32_t magic;
     uint32_t version;  // the kernel's protocol version (meaningful on VersionMismatch too)

@@ -176,6 +176,29 @@ struct IdQueryReply {
     uint32_t reserved;
 };
 
+// ThreadRemote: SuspendThread, ResumeThread and TerminateThread of a thread of another host
+// process are carried out by that process's agent thread (the shim's watcher), which the kernel
+// wakes through the notice eventfd. `op` kThreadRemoteTake takes the next one: the reply's `op`
+// (ThreadControlOp Suspend, Resume or Terminate), the thread's id, the suspend count and its
+// sequence to apply, and a `token` (0: nobody waits for it). kThreadRemoteDone reports the one
+// with `token` carried out, which answers the caller waiting in SuspendThread or TerminateThread.
+// Errors: ERROR_NO_MORE_ITEMS (Take: nothing queued), ERROR_INVALID_PARAMETER (unknown op, a
+// token this process was not given).
+inline constexpr uint32_t kThreadRemoteTake = 1;
+inline constexpr uint32_t kThreadRemoteDone = 2;
+struct ThreadRemoteRequest {
+    uint32_t op;
+    uint32_t token;
+};
+struct ThreadRemoteReply {
+    uint32_t op;
+    uint32_t id;
+    uint32_t sequence;
+    uint32_t count;
+    uint32_t token;
+    uint32_t reserved;
+};
+
 // FlushView: FlushViewOfFile for an address the caller could not flush locally (CE 5), or for
 // any address (CE 6). CE 5: fails without setting an error when the address is inside no
 // mapping. CE 6: ERROR_INVALID_PARAMETER unless the range lies in one of the caller's views;
@@ -675,7 +698,7 @@ struct ThreadAttachReply {
     uint32_t count;
     uint32_t sequence;
     uint32_t tid;
-    uint32_t exited;
+    uint32_t flags;  // kThreadGone (below)
 };
 // ThreadExit: ExitThread or the thread function's return by the calling thread. No errors.
 struct ThreadExitRequest {
@@ -686,9 +709,11 @@ struct ThreadExitReply {
     uint64_t reserved;
 };
 // ThreadControl: SuspendThread, ResumeThread, TerminateThread (`op`, ThreadControlOp; `code` is
-// the exit code). Errors: ERROR_INVALID_HANDLE (no such thread; suspend or resume of an exited
-// one), ERROR_SIGNAL_REFUSED (suspend count at 127), ERROR_ACCESS_DENIED (a thread of another
-// host process), ERROR_INVALID_PARAMETER (unknown op).
+// the exit code). A suspend or terminate of a thread of another host process is answered once
+// that process's agent has stopped the thread (ThreadRemote), or it has gone. Errors:
+// ERROR_INVALID_HANDLE (no such thread; suspend or resume of an exited one),
+// ERROR_SIGNAL_REFUSED (suspend count at 127), ERROR_BUSY (the target process has too many
+// stops queued), ERROR_INVALID_PARAMETER (unknown op).
 using ce::ThreadControlOp;
 struct ThreadControlRequest {
     uint32_t handle;
@@ -696,13 +721,15 @@ struct ThreadControlRequest {
     uint32_t code;
     uint32_t reserved;
 };
+inline constexpr uint32_t kThreadGone = 1;  // ThreadControlReply / ThreadAttachReply flags
+inline constexpr uint32_t kThreadIsCaller = 2;  // the calling thread itself
 struct ThreadControlReply {
     uint32_t handle;
     uint32_t previous;
     uint32_t count;
     uint32_t sequence;
     uint32_t tid;
-    uint32_t exited;
+    uint32_t flags;  // kThreadGone, kThreadIsCaller
 };
 // ThreadQuery: priorities, quanta and the exit code (`op`, ThreadOp or kThreadExitCode). Errors
 // per operation, ce-kernel-objects.md §2.3: ERROR_INVALID_HANDLE (no such thread; a get on an

@@ -213,18 +213,13 @@ void WINAPI ExitThread(DWORD dwExitCode) {
 BOOL WINAPI TerminateThread(HANDLE hThread, DWORD dwExitCode) {
     proto::ThreadControlReply rep{};
     if (!control_call(hThread, proto::ThreadControlOp::Terminate, dwExitCode, rep)) return FALSE;
-    if (rep.tid == current_tid()) {
+    if ((rep.flags & proto::kThreadIsCaller) != 0) {
         // CE 5: terminating oneself reports FALSE, ERROR_INVALID_PARAMETER; the thread still
         // dies (there is no one to report to).
         leave(dwExitCode);
         pthread_exit(nullptr);
     }
-    if (auto c = thread_control(rep.handle)) {
-        c->terminated.store(true, std::memory_order_release);
-        proto::futex_wake(c->word, INT_MAX);  // a thread parked by a suspend
-        stop_thread(*c, 0);
-        forget_thread_control(rep.handle, true);
-    }
+    stop_terminated(rep.handle);  // another process's: its agent did (ThreadRemote)
     return TRUE;
 }
 
@@ -244,7 +239,7 @@ BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode) {
 DWORD WINAPI SuspendThread(HANDLE hThread) {
     proto::ThreadControlReply rep{};
     if (!control_call(hThread, proto::ThreadControlOp::Suspend, 0, rep)) return kFailed;
-    if (rep.tid == current_tid()) {
+    if ((rep.flags & proto::kThreadIsCaller) != 0) {
         park_current(know_self(rep.handle, rep.sequence, rep.count));
     } else if (auto c = thread_control(rep.handle)) {
         apply_suspend_count(*c, rep.sequence, rep.count);

@@ -24,6 +24,7 @@
 
 #include "coredll/client/file_cache.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "coredll/client/thread_id.h"
 #include "coredll/client/window.h"
 #include "protocol/futex.h"
@@ -149,6 +150,7 @@ Connection::~Connection() {
     page_region_.reset();
     if (sock_ >= 0) ::close(sock_);
     if (doorbell_ >= 0) ::close(doorbell_);
+    if (notice_ >= 0) ::close(notice_);
     for (const ReceivedFd& r : fd_stash_) ::close(r.fd);
 }
 
@@ -157,9 +159,11 @@ void Connection::atfork_prepare() {
     Window::instance().lock().lock();
     FileCache::instance().lock();
     instance().fd_mutex_.lock();
+    lock_thread_controls();  // the agent takes it when another process stops a thread
 }
 
 void Connection::atfork_parent() {
+    unlock_thread_controls();
     instance().fd_mutex_.unlock();
     FileCache::instance().unlock();
     Window::instance().lock().unlock();
@@ -170,6 +174,7 @@ void Connection::atfork_child() {
     // A new process: no kernel link, no handles, no views (CE gives a child nothing). Its one
     // thread's cached id was reset by thread_id.cpp's own fork handler.
     Connection& c = instance();
+    unlock_thread_controls();
     for (const ReceivedFd& r : c.fd_stash_) ::close(r.fd);
     c.fd_stash_.clear();
     c.fd_mutex_.unlock();
@@ -180,7 +185,8 @@ void Connection::atfork_child() {
     Window::instance().lock().unlock();
     if (c.sock_ >= 0) ::close(c.sock_);
     if (c.doorbell_ >= 0) ::close(c.doorbell_);
-    c.sock_ = c.doorbell_ = -1;
+    if (c.notice_ >= 0) ::close(c.notice_);
+    c.sock_ = c.doorbell_ = c.notice_ = -1;
     c.channel_region_.reset();
     c.page_region_.reset();
     c.channel_ = nullptr;
@@ -266,10 +272,10 @@ bool Connection::try_connect(int& err) {
         return false;
     }
     proto::HelloReply reply{};
-    int fds[3] = {-1, -1, -1};
+    int fds[4] = {-1, -1, -1, -1};
     size_t nfds = 0;
     bool whole = false;
-    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 3, nfds, 0, whole) ==
+    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 4, nfds, 0, whole) ==
                static_cast<ssize_t>(sizeof reply);
     auto give_up = [&](int e, const char* reason) {
         for (size_t i = 0; i < nfds; ++i) ::close(fds[i]);
@@ -293,7 +299,7 @@ bool Connection::try_connect(int& err) {
     default:
         return give_up(EAGAIN, "the kernel refused the connection");
     }
-    if (nfds != 3) return give_up(EPROTO, "the kernel sent no channel");
+    if (nfds != 4) return give_up(EPROTO, "the kernel sent no channel");
     try {
         channel_region_ = std::make_unique<bip::mapped_region>(
             proto::map_shared(fds[0], sizeof(proto::Channel), true));
@@ -308,6 +314,11 @@ bool Connection::try_connect(int& err) {
     channel_ = static_cast<proto::Channel*>(channel_region_->get_address());
     page_ = static_cast<const proto::KernelPage*>(page_region_->get_address());
     doorbell_ = fds[2];
+    if (diagnostics) {
+        ::close(fds[3]);  // a tool has no threads for others to stop
+    } else {
+        notice_ = fds[3];  // connected once per process (a fork's child starts without one)
+    }
     sock_ = sock;
     if (this == &instance()) Window::publish_shootdowns(&channel_->header.shootdowns, doorbell_);
     if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
@@ -411,16 +422,45 @@ void Connection::mark_dead() {
 void Connection::start_watcher() {
     if (diagnostics_) return;  // tools take no descriptors and map no views
     const int sock = sock_;
+    const int notice = notice_;
     // Detached: it sleeps until the kernel goes and never touches a Connection that went away
     // (the application's connection is never destroyed).
-    std::thread([this, sock] {
-        // POLLRDHUP only: it never reads, so the descriptors the kernel sends stay queued for
-        // take_kernel_fd.
-        pollfd p{sock, POLLRDHUP, 0};
-        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    std::thread([this, sock, notice] {
+        // The socket for POLLRDHUP only: it never reads it, so the descriptors the kernel sends
+        // stay queued for take_kernel_fd.
+        pollfd p[2] = {{sock, POLLRDHUP, 0}, {notice, POLLIN, 0}};
+        for (;;) {
+            if (::poll(p, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            // POLLNVAL: the application closed the socket under us; the connection is gone.
+            if ((p[0].revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0) break;
+            if ((p[1].revents & (POLLNVAL | POLLERR)) != 0) p[1].fd = -1;  // closed the same way
+            if ((p[1].revents & POLLIN) != 0) {
+                uint64_t count = 0;
+                (void)!::read(notice, &count, sizeof count);
+                serve_agent();
+            }
         }
         on_kernel_death();
     }).detach();
+}
+
+void Connection::serve_agent() {
+    // Everything queued, in order: a stop, then the start that ends it.
+    for (;;) {
+        proto::ThreadRemoteRequest take{proto::kThreadRemoteTake, 0};
+        proto::ThreadRemoteReply work{};
+        const CallStatus s = call(take, work);
+        if (!s.delivered || s.failed) return;  // nothing more, or no kernel
+        carry_out(static_cast<ce::ThreadControlOp>(work.op), work.id, work.sequence,
+                  work.count);
+        if (work.token == 0) continue;
+        proto::ThreadRemoteRequest done{proto::kThreadRemoteDone, work.token};
+        proto::ThreadRemoteReply ack{};
+        (void)call(done, ack);
+    }
 }
 
 void Connection::on_kernel_death() {
@@ -498,9 +538,11 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     // else, so that the thread that would end the waits (SetEvent...) always gets through.
     constexpr uint64_t kWaitSlots = ~uint64_t{0} >> 1;
     // Calls the kernel may park (waits, message-queue reads and writes) stay off the last slot.
+    // (A SuspendThread or TerminateThread of another process's thread waits for its agent.)
     const bool may_park = code == proto::RequestCode::WaitObjects ||
                           code == proto::RequestCode::MsgQueueRead ||
-                          code == proto::RequestCode::MsgQueueWrite;
+                          code == proto::RequestCode::MsgQueueWrite ||
+                          code == proto::RequestCode::ThreadControl;
     int index = claim_slot(may_park ? kWaitSlots : ~uint64_t{0});
     if (index < 0) return status;
     proto::Slot& slot = channel_->slots[index];

@@ -100,8 +100,11 @@ private:
     bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
     bool kernel_alive();
     void mark_dead();
-    // The watcher thread: sleeps until the kernel's socket hangs up, then revokes.
+    // The watcher thread: sleeps until the kernel's socket hangs up, then revokes. It is also
+    // the process's agent: woken through the notice eventfd, it stops and starts this process's
+    // threads for other processes' SuspendThread, ResumeThread and TerminateThread.
     void start_watcher();
+    void serve_agent();
     void on_kernel_death();
     // One message off the socket into the stash; false when there is none (or the kernel died).
     bool receive_kernel_fd_locked();
@@ -118,6 +121,7 @@ private:
     std::atomic<bool> revoked_{false};
     int sock_ = -1;
     int doorbell_ = -1;
+    int notice_ = -1;
     // Descriptors received for other threads' calls, oldest first (at most kFdStashSize; a
     // call that gave up on its reply leaves its descriptor here, closed when pushed out).
     struct ReceivedFd {

@@ -117,16 +117,18 @@ void park_current(ThreadControl& c) {
     }
 }
 
-void stop_thread(ThreadControl& c, uint32_t sequence) {
+void stop_thread(ThreadControl& c, uint32_t sequence, uint64_t give_up_ns) {
     sequence &= (1u << (32 - kSequenceShift)) - 1;
     const uint32_t tid = c.tid.load(std::memory_order_acquire);
     // A thread not started yet parks by itself before running any of its code.
     if (tid == 0) return;
     if (::syscall(SYS_tgkill, ::getpid(), tid, park_signal()) != 0) return;  // gone
+    const uint64_t start = give_up_ns != 0 ? proto::monotonic_ns() : 0;
     for (;;) {
         uint32_t w = c.word.load(std::memory_order_acquire);
         if ((w & (kParkedBit | kExitedBit)) != 0) return;
         if (!c.terminated.load() && ((w & kCountMask) == 0 || sequence_of(w) != sequence)) return;
+        if (give_up_ns != 0 && proto::monotonic_ns() - start >= give_up_ns) return;
         // Bounded sleeps, to notice a thread that died without a word (a pthread_exit from
         // under the shim).
         if (!proto::futex_wait(c.word, w, 50'000'000) &&
@@ -138,6 +140,29 @@ void stop_thread(ThreadControl& c, uint32_t sequence) {
 void mark_exited(ThreadControl& c) {
     c.word.fetch_or(kExitedBit, std::memory_order_acq_rel);
     proto::futex_wake(c.word, INT_MAX);
+}
+
+void stop_terminated(uint32_t handle, uint64_t give_up_ns) {
+    if (auto c = thread_control(handle)) {
+        c->terminated.store(true, std::memory_order_release);
+        proto::futex_wake(c->word, INT_MAX);  // a thread parked by a suspend
+        stop_thread(*c, 0, give_up_ns);
+        forget_thread_control(handle, true);
+    }
+}
+
+void lock_thread_controls() { g_mutex.lock(); }
+void unlock_thread_controls() { g_mutex.unlock(); }
+
+void carry_out(ce::ThreadControlOp op, uint32_t id, uint32_t sequence, uint32_t count) {
+    constexpr uint64_t kGiveUpNs = 1'000'000'000;
+    if (op == ce::ThreadControlOp::Terminate) return stop_terminated(id, kGiveUpNs);
+    // A thread the shim never met has no block: it never talked to the kernel (so no one
+    // could name it) or has gone.
+    auto c = thread_control(id);
+    if (c == nullptr) return;
+    apply_suspend_count(*c, sequence, count);
+    if (op == ce::ThreadControlOp::Suspend && count != 0) stop_thread(*c, sequence, kGiveUpNs);
 }
 
 }  // namespace cek::coredll

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "protocol/ce_constants.h"
+
 namespace cek::coredll {
 
 struct ThreadControl {
@@ -46,9 +48,20 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count);
 // The calling thread parks while its count is above 0 (or for good once terminated).
 void park_current(ThreadControl& c);
 // Stops another thread of this process whose count the kernel just raised to above 0 (or that
-// was terminated): signals it and returns once it is parked, gone or resumed meanwhile.
-void stop_thread(ThreadControl& c, uint32_t sequence);
+// was terminated): signals it and returns once it is parked, gone or resumed meanwhile, or after
+// `give_up_ns` if not 0 (a thread that blocks the signal parks once it unblocks it).
+void stop_thread(ThreadControl& c, uint32_t sequence, uint64_t give_up_ns = 0);
 // The thread is gone: anyone waiting for it to park stops waiting.
 void mark_exited(ThreadControl& c);
+// Ends a thread of this process TerminateThread ended in the kernel: it parks for good.
+void stop_terminated(uint32_t handle, uint64_t give_up_ns = 0);
+// The table of control blocks, held across fork() (Connection's fork handlers).
+void lock_thread_controls();
+void unlock_thread_controls();
+// What another process's SuspendThread, ResumeThread or TerminateThread asks of thread `id` of
+// this one (the agent, Connection::serve_agent): the kernel's count applied, and the thread
+// stopped before this returns (parked, gone, or resumed meanwhile), or 1 s has passed: one thread
+// that blocks the park signal must not hold up the others' controls.
+void carry_out(ce::ThreadControlOp op, uint32_t id, uint32_t sequence, uint32_t count);
 
 }  // namespace cek::coredll

@@ -254,10 +254,12 @@ size_t encode_completion(const WaitCompletion& done, std::span<std::byte> reply)
     if (done.code == RequestCode::ProcessCreate)
         return w.ok(proto::ProcessCreateReply{done.process_handle, done.thread_handle,
                                               done.process_id, done.thread_id});
-    // A held thread resumed (ThreadControl AwaitResume): its state, count 0.
+    // A held thread resumed (ThreadControl AwaitResume): its state, count 0. A suspend or
+    // terminate another process's agent carried out: the state the call left.
     if (done.code == RequestCode::ThreadControl)
-        return w.ok(proto::ThreadControlReply{done.thread_handle, 0, 0, done.result,
-                                              done.thread_tid, 0});
+        return w.ok(proto::ThreadControlReply{done.thread_handle, done.thread_previous,
+                                              done.thread_count, done.result, done.thread_tid,
+                                              done.thread_exited ? proto::kThreadGone : 0u});
     if (done.code == RequestCode::MsgQueueWrite)
         return w.ok(proto::MsgQueueWriteReply{done.msg_size, 1},
                     LastError::to(Win32Error::ERROR_SUCCESS));

@@ -9,13 +9,17 @@ namespace {
 
 template <class Reply>
 Reply state_reply(const ThreadState& s) {
-    return Reply{s.id, s.previous, s.count, s.sequence, s.tid, s.exited ? 1u : 0u};
+    const uint32_t flags =
+        (s.exited ? proto::kThreadGone : 0u) | (s.caller ? proto::kThreadIsCaller : 0u);
+    return Reply{s.id, s.previous, s.count, s.sequence, s.tid, flags};
 }
 
 template <class Reply>
 std::string state_text(const Reply& rep) {
     return "thread=" + handle(rep.handle) + " previous=" + to_string(rep.previous) +
-           " count=" + to_string(rep.count) + (rep.exited != 0 ? " exited" : "");
+           " count=" + to_string(rep.count) +
+           ((rep.flags & proto::kThreadGone) != 0 ? " exited" : "") +
+           ((rep.flags & proto::kThreadIsCaller) != 0 ? " self" : "");
 }
 
 }  // namespace
@@ -56,13 +60,13 @@ size_t handle(Call& call, const proto::ThreadControlRequest& req, Extra) {
     Result<ThreadState> r = Win32Error::ERROR_INVALID_PARAMETER;
     switch (static_cast<ce::ThreadControlOp>(req.op)) {
     case ce::ThreadControlOp::Suspend:
-        r = call.kernel.suspend_thread(call.thread(), h);
+        r = call.kernel.suspend_thread(call.thread(), h, call.tag);
         break;
     case ce::ThreadControlOp::Resume:
         r = call.kernel.resume_thread(call.thread(), h);
         break;
     case ce::ThreadControlOp::Terminate:
-        r = call.kernel.terminate_thread(call.thread(), h, req.code);
+        r = call.kernel.terminate_thread(call.thread(), h, req.code, call.tag);
         break;
     case ce::ThreadControlOp::AwaitResume: {
         auto held = call.kernel.await_resume(call.thread(), call.tag);
@@ -72,6 +76,7 @@ size_t handle(Call& call, const proto::ThreadControlRequest& req, Extra) {
     }
     }
     if (!r) return call.fail(r.error());
+    if (r.value().deferred) return Call::pending();  // another process's agent stops it
     return call.ok(state_reply<proto::ThreadControlReply>(r.value()));
 }
 std::string describe(const proto::ThreadControlRequest& req, Extra) {
@@ -80,6 +85,36 @@ std::string describe(const proto::ThreadControlRequest& req, Extra) {
            (req.op == 3 ? " code=" + hex(req.code) : std::string());
 }
 std::string describe(const proto::ThreadControlReply& rep, Extra) { return state_text(rep); }
+
+size_t handle(Call& call, const proto::ThreadRemoteRequest& req, Extra) {
+    switch (req.op) {
+    case proto::kThreadRemoteTake: {
+        auto r = call.kernel.take_remote_control(call.caller);
+        if (!r) return call.fail(r.error());
+        const RemoteControl& c = r.value();
+        return call.ok(proto::ThreadRemoteReply{static_cast<uint32_t>(c.op), c.state.id,
+                                                c.state.sequence, c.state.count, c.token, 0});
+    }
+    case proto::kThreadRemoteDone: {
+        auto r = call.kernel.remote_control_done(call.caller, req.token);
+        if (!r) return call.fail(r.error());
+        return call.ok(proto::ThreadRemoteReply{});
+    }
+    default:
+        return call.fail(Win32Error::ERROR_INVALID_PARAMETER);
+    }
+}
+std::string describe(const proto::ThreadRemoteRequest& req, Extra) {
+    static constexpr const char* kOps[] = {"?", "take", "done"};
+    return trace_text::choice(req.op, kOps) +
+           (req.op == proto::kThreadRemoteDone ? " token=" + to_string(req.token) : std::string());
+}
+std::string describe(const proto::ThreadRemoteReply& rep, Extra) {
+    static constexpr const char* kOps[] = {"?", "suspend", "resume", "terminate"};
+    if (rep.op == 0) return "TRUE";
+    return trace_text::choice(rep.op, kOps) + " thread=" + handle(rep.id) + " count=" +
+           to_string(rep.count) + " token=" + to_string(rep.token);
+}
 
 size_t handle(Call& call, const proto::ThreadQueryRequest& req, Extra) {
     const HandleValue h{req.handle};

@@ -81,6 +81,7 @@ constexpr size_t kMaxShootdowns = 256;
 struct Server::Client {
     int sock = -1;
     int doorbell = -1;
+    int notice = -1;  // the kernel rings it: work for the process's agent (ThreadRemote)
     int pidfd = -1;  // readable once the host process has exited (-1 where there is none)
     int pid = 0;     // as SO_PEERCRED gives it: 0 for a peer in a PID namespace we cannot see
     std::shared_ptr<Host> host;
@@ -448,6 +449,7 @@ Server::~Server() {
         if (c->attached) kernel_.detach_process(c->id);
         if (c->sock >= 0) ::close(c->sock);
         if (c->doorbell >= 0) ::close(c->doorbell);
+        if (c->notice >= 0) ::close(c->notice);
         if (c->pidfd >= 0) ::close(c->pidfd);
     }
     clients_.clear();
@@ -691,7 +693,8 @@ void Server::finish_hello(Client& c) {
     c.channel->header.slot_count = proto::kSlotCount;
     c.channel->header.slot_bytes = sizeof(proto::Slot);
     c.doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (c.doorbell < 0) {
+    c.notice = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c.doorbell < 0 || c.notice < 0) {
         ::close(channel_fd);
         return fail(proto::HelloStatus::InternalError, "no descriptor for a doorbell");
     }
@@ -722,8 +725,8 @@ void Server::finish_hello(Client& c) {
     reply.channel_bytes = sizeof(proto::Channel);
     reply.kernel_pid = ::getpid();
     reply.personality = kernel_.config().personality;
-    int fds[3] = {channel_fd, page_fd_, c.doorbell};
-    bool sent = send_with_fds(c.sock, &reply, sizeof reply, fds, 3);
+    int fds[4] = {channel_fd, page_fd_, c.doorbell, c.notice};
+    bool sent = send_with_fds(c.sock, &reply, sizeof reply, fds, 4);
     ::close(channel_fd);  // the client has its own reference now; we keep the mapping
     if (!sent) {
         drop_client(c, "hello reply not delivered");
@@ -734,6 +737,7 @@ void Server::finish_hello(Client& c) {
     ev.data.ptr = &c.bell_source;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.doorbell, &ev);
     active_.push_back(&c);
+    kernel_.agent_ready(c.id);  // it has its notice eventfd: other processes may stop its threads
     if (!c.diagnostics) {
         ++app_clients_;
         idle_since_ns_ = 0;
@@ -770,6 +774,7 @@ void Server::reap() {
         c->channel = nullptr;
         c->region.reset();
         if (c->doorbell >= 0) ::close(c->doorbell);
+        if (c->notice >= 0) ::close(c->notice);
         if (c->pidfd >= 0) ::close(c->pidfd);
         ::close(c->sock);
         release_host(*c);
@@ -907,7 +912,18 @@ bool Server::poll_channels() {
         }
     }
     if (kernel_.has_completions()) deliver_completions();
+    if (kernel_.has_pokes()) deliver_pokes();
     return worked;
+}
+
+void Server::deliver_pokes() {
+    for (ProcessId id : kernel_.take_pokes()) {
+        auto it = by_process_.find(id.raw);
+        if (it == by_process_.end() || it->second->notice < 0) continue;
+        const uint64_t one = 1;
+        // Non-blocking; a full counter is still readable, which is all the agent needs.
+        (void)!::write(it->second->notice, &one, sizeof one);
+    }
 }
 
 int Server::wait_timeout_ms() {

@@ -98,6 +98,8 @@ private:
     bool send_descriptor(Client& c, const Attachment& a);
     // Answers the waits the kernel completed since the last call.
     void deliver_completions();
+    // Rings the notice eventfd of each process whose agent has thread controls to take.
+    void deliver_pokes();
     // Expires due waits; then the milliseconds until the next deadline, or -1 for none.
     int wait_timeout_ms();
     void reap();

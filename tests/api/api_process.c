@@ -224,6 +224,26 @@ int main(void) {
     CloseHandle(pi.hProcess);
     CloseHandle(pi.hThread);
 
+    /* TerminateThread of another process's primary thread ends that process with the code,
+     * whether the thread runs or is still held by CREATE_SUSPENDED. */
+    CHECK(create(L"ce_proc", L"ran", CREATE_SUSPENDED, &pi));
+    CHECK(TerminateThread(pi.hThread, 42));
+    CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 42);
+    CHECK(GetExitCodeThread(pi.hThread, &code) && code == 42);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    CHECK(ResetEvent(ready)); /* the earlier child set it */
+    CHECK(create(L"ce_proc", L"wait", 0, &pi));
+    CHECK(WaitForSingleObject(ready, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(SuspendThread(pi.hThread) == 0); /* its agent parks it, inside its wait */
+    CHECK(ResumeThread(pi.hThread) == 1);
+    CHECK(TerminateThread(pi.hThread, 43));
+    CHECK(WaitForSingleObject(pi.hProcess, LONG_WAIT) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 43);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+
     /* A child killed with SIGKILL: a code all the same (128 + 9), and what it held is released
      * (its mutex is abandoned). */
     HANDLE held = CreateMutexW(NULL, FALSE, L"ce_proc_mutex");

@@ -838,15 +838,22 @@ private:
 
     // CreateThread's kernel half, a thread's first call (binding or adopting), ExitThread,
     // Suspend/Resume/TerminateThread, priorities, quanta and exit codes, from threads 1-3 of the
-    // caller. Threads hold references of their own that come and go with them, so the model
-    // takes the caller's references from the snapshot after each of these calls.
+    // caller; the agent's side of another process's stops (ThreadRemote take and done). Threads
+    // hold references of their own that come and go with them, so the model takes the caller's
+    // references from the snapshot after each of these calls.
     void thread_call() {
         ProcessModel& p = caller();
         const uint8_t shape = in_.byte();
         const uint32_t tid = thread();
         const uint32_t handle = (shape & 0x80) != 0 ? proto::kCurrentThreadHandle : pick_handle(p);
         Reply r;
-        switch (shape % 5) {
+        switch (shape % 6) {
+        case 5:
+            r = h_.call(p.id,
+                        proto::ThreadRemoteRequest{from_table({1u, 2u, 0u, 3u}),
+                                                   from_table({0u, 1u, 2u, 0xFFFFFFFFu})},
+                        {}, tid);
+            break;
         case 0:
             r = h_.call(p.id,
                         proto::ThreadCreateRequest{from_table({0u, 4u, 0x10000u, 0x10004u, 1u}),
@@ -878,7 +885,12 @@ private:
             break;
         }
         resync_ = true;
-        CEK_FUZZ_CHECK(!r.pending, "a thread call was parked");
+        // Only a suspend or terminate of another process's thread waits (for that process's
+        // agent: the ThreadRemote calls above carry it out).
+        if (r.pending) {
+            CEK_FUZZ_CHECK(shape % 6 == 3, "a thread call was parked");
+            return;
+        }
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "thread failure without an error");
     }
 

@@ -185,9 +185,12 @@ public:
 
     Kernel& kernel() { return *kernel_; }
 
+    // Attached as the server attaches a connected process: with an agent to stop its threads
+    // for others (its pokes are dropped here: the input calls ThreadRemote itself).
     ProcessId attach() {
         auto r = kernel_->attach_process(next_pid_++, "fuzz.exe", false);
         CEK_FUZZ_CHECK(r.ok(), "attach failed");
+        kernel_->agent_ready(r.value());
         return r.value();
     }
     // An attach that may find no room: every process takes a handle entry (its id).
@@ -199,6 +202,7 @@ public:
                            "attach failed with room in the table");
             return std::nullopt;
         }
+        kernel_->agent_ready(r.value());
         return r.value();
     }
 
@@ -259,6 +263,7 @@ public:
     // Takes the waits the kernel completed: each must be one still pending, and its reply must
     // encode like any other.
     void drain_completions() {
+        (void)kernel_->take_pokes();  // no agent threads here: inputs call ThreadRemote
         while (kernel_->has_background_work()) kernel_->run_background(UINT64_MAX);  // copies
         for (const kernel::WaitCompletion& c : kernel_->take_completions()) {
             CEK_FUZZ_CHECK(pending_.erase({c.process.raw, c.tag}) == 1,
@@ -317,9 +322,9 @@ public:
     // The kernel-wide invariants, on a fresh snapshot, which stays valid until the next check.
     const proto::Snapshot& check_invariants(Depth depth = Depth::structure) {
         drain_completions();
-        CEK_FUZZ_CHECK(kernel_->pending_waits() == pending_.size(),
-                       "pending waits " + std::to_string(kernel_->pending_waits()) + " vs " +
-                           std::to_string(pending_.size()));
+        const size_t parked = kernel_->pending_waits() + kernel_->pending_remote_controls();
+        CEK_FUZZ_CHECK(parked == pending_.size(), "pending waits " + std::to_string(parked) +
+                                                      " vs " + std::to_string(pending_.size()));
         snapshot_ = kernel_->snapshot(depth == Depth::full ? Kernel::SnapshotDepth::full
                                                            : Kernel::SnapshotDepth::structure);
         const proto::Snapshot& s = snapshot_;

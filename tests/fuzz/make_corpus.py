@@ -42,9 +42,11 @@ def draw(request, caller=0):
     return bytes([(caller << 7) | 0x40]) + size + request
 
 
-# The two processes' own entries (their ids) are 0x102 and 0x106; the first object made is next.
-PROCESS_A = 0x102
-FIRST_HANDLE = 0x10A  # index 66, generation 0
+# The two processes' own entries (their ids) are 0x102 and 0x106 in generation 1 (the table's
+# first; values carry it above bit 22); the first object made is next.
+GENERATION_1 = 1 << 22
+PROCESS_A = GENERATION_1 | 0x102
+FIRST_HANDLE = GENERATION_1 | 0x10A  # index 66
 
 
 def dispatch_seeds():
@@ -198,6 +200,20 @@ def dispatch_seeds():
             + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 2, 5, 0)) \
             + dreq(CODE["ThreadExit"], struct.pack("<2I", 5, 0)) \
             + dreq(CODE["ThreadQuery"], struct.pack("<4I", FIRST_HANDLE, 100, 0, 0))
+    if "ThreadRemote" in CODE:
+        # A's running thread suspended by B (another host process): queued for A's agent, which
+        # takes it and reports it done (the first token is 1); B's resume, queued with nobody
+        # waiting; B's terminate, taken and reported; a take with nothing left, a stale token.
+        remote = lambda op, token: dreq(CODE["ThreadRemote"], struct.pack("<2I", op, token))
+        seeds["gen-thread-remote"] = bytes([0]) \
+            + dreq(CODE["ThreadCreate"], struct.pack("<2I", 0, 0)) \
+            + dreq(CODE["ThreadAttach"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["ThreadControl"], struct.pack("<4I", FIRST_HANDLE, 1, 0, 0), caller=1) \
+            + remote(1, 0) + remote(2, 1) \
+            + dreq(CODE["ThreadControl"], struct.pack("<4I", FIRST_HANDLE, 2, 0, 0), caller=1) \
+            + remote(1, 0) \
+            + dreq(CODE["ThreadControl"], struct.pack("<4I", FIRST_HANDLE, 3, 7, 0), caller=1) \
+            + remote(1, 0) + remote(2, 2) + remote(1, 0) + remote(2, 2) + remote(3, 0)
     if "ProcessCreate" in CODE:
         # With a file system: CreateProcessW of a missing image, of an empty file (no program),
         # with a bad flag, of the harness's script \Windows\run.exe (its process is 0x10E after
@@ -213,10 +229,11 @@ def dispatch_seeds():
                    + empty) \
             + create("\\p", "x", 4) + create("p.exe", "", 0x8) \
             + create("run", "\"a b\" c", 4) \
-            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 1, 0, 0)) \
-            + dreq(CODE["ProcessOpen"], struct.pack("<2I", 0x10E, 0), caller=1) \
-            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 2, 5, 0), caller=1) \
-            + dreq(CODE["ProcessControl"], struct.pack("<4I", 0x10E, 1, 0, 0)) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", GENERATION_1 | 0x10E, 1, 0, 0)) \
+            + dreq(CODE["ProcessOpen"], struct.pack("<2I", GENERATION_1 | 0x10E, 0), caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", GENERATION_1 | 0x10E, 2, 5, 0),
+                   caller=1) \
+            + dreq(CODE["ProcessControl"], struct.pack("<4I", GENERATION_1 | 0x10E, 1, 0, 0)) \
             + dreq(CODE["ProcessOpen"], struct.pack("<2I", PROCESS_A, 0), caller=1) \
             + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 1, 0, 0), caller=1) \
             + dreq(CODE["ProcessControl"], struct.pack("<4I", PROCESS_A, 2, 7, 0), caller=1) \

@@ -61,6 +61,11 @@
 //   thread  (a CE thread that waits on a new auto-reset event, then returns 9)
 //       -> ok <thread handle> <event handle>
 //   exitcode <thread> -> ok <GetExitCodeThread's code, hex>
+//   spinner  (a CE thread that counts as fast as it can) -> ok <thread handle> <its id>
+//   waiter   (a CE thread that counts each time a new auto-reset event lets it through)
+//       -> ok <thread handle> <its id> <event handle>
+//   counted -> ok <the spinner's count> <the waiter's count> (decimal)
+//   suspend|resume <thread> -> ok <previous count> | tterminate <thread> <code> (TerminateThread)
 // Ids (CE 6's calls fail under ce5; every number hex, a failed call as "fail<error>"):
 //   ids -> ok <GetCurrentProcessId> <GetCurrentThreadId> <GetThreadId(GetCurrentThread())>
 //          <GetProcessId(GetCurrentProcess())> <GetVersionEx's major version>
@@ -96,6 +101,8 @@
 namespace {
 
 constexpr DWORD kSentinel = 0xDEADBEEF;
+std::atomic<uint64_t> g_spun{0};   // the spinner thread's count
+std::atomic<uint64_t> g_woken{0};  // the waiter thread's count
 
 std::u16string wide(const std::string& s) { return std::u16string(s.begin(), s.end()); }
 
@@ -653,6 +660,32 @@ std::string run(const std::vector<std::string>& w) {
                                   hex(reinterpret_cast<uintptr_t>(ev))
                             : fail();
     }
+    if (cmd == "spinner" || cmd == "waiter") {
+        const bool spinner = cmd == "spinner";
+        HANDLE ev = spinner ? nullptr : CreateEventW(nullptr, FALSE, FALSE, nullptr);
+        DWORD id = 0;
+        LPTHREAD_START_ROUTINE spin = [](LPVOID) -> DWORD {
+            for (;;) g_spun.fetch_add(1, std::memory_order_relaxed);
+        };
+        LPTHREAD_START_ROUTINE wait = [](LPVOID e) -> DWORD {
+            while (WaitForSingleObject(static_cast<HANDLE>(e), INFINITE) == WAIT_OBJECT_0)
+                g_woken.fetch_add(1, std::memory_order_relaxed);
+            return 1;
+        };
+        HANDLE t = CreateThread(nullptr, 0, spinner ? spin : wait, ev, 0, &id);
+        if (t == nullptr) return fail();
+        return "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " + hex(id) +
+               (spinner ? "" : " " + hex(reinterpret_cast<uintptr_t>(ev)));
+    }
+    if (cmd == "counted")
+        return "ok " + std::to_string(g_spun.load()) + " " + std::to_string(g_woken.load());
+    if ((cmd == "suspend" || cmd == "resume") && w.size() >= 2) {
+        HANDLE h = handle(w[1]);
+        DWORD previous = cmd == "suspend" ? SuspendThread(h) : ResumeThread(h);
+        return previous != 0xFFFFFFFF ? "ok " + std::to_string(previous) : fail();
+    }
+    if (cmd == "tterminate" && w.size() >= 3)
+        return TerminateThread(handle(w[1]), static_cast<DWORD>(num(w[2]))) ? "ok" : fail();
     if (cmd == "ids") {
         auto id = [](DWORD v) {
             return v != 0 ? hex(v) : "fail" + std::to_string(GetLastError());

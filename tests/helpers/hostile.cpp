@@ -230,7 +230,7 @@ std::string hello(uint32_t magic, uint32_t version, int extra_fds) {
         ::close(sock);
         return "error short-reply";
     }
-    if (reply.status != static_cast<uint32_t>(proto::HelloStatus::Ok) || fds.size() != 3) {
+    if (reply.status != static_cast<uint32_t>(proto::HelloStatus::Ok) || fds.size() != 4) {
         for (int fd : fds) ::close(fd);
         ::close(sock);
         return "status " + std::to_string(reply.status);
@@ -246,6 +246,7 @@ std::string hello(uint32_t magic, uint32_t version, int extra_fds) {
     g_raw.channel_fd = fds[0];
     g_raw.page_fd = fds[1];
     g_raw.doorbell = fds[2];
+    ::close(fds[3]);  // the notice: this client runs no agent
     g_raw.channel = static_cast<proto::Channel*>(ch);
     g_raw.page = static_cast<const proto::KernelPage*>(pg);
     g_raw.page_map = pg;

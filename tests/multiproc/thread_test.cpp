@@ -1,10 +1,15 @@
 // Threads across processes (docs/semantics/threads.md): CE 5 thread ids are global handles, so
 // another process waits on a thread by its id and reads its exit code; a process killed with
 // SIGKILL while its threads are waited on signals those waits (its threads exit with 0).
+// Another process suspends, resumes and terminates a thread: the target process's agent stops
+// the host thread before the call returns (docs/decisions/0010-threads.md).
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "support/answers.h"
 #include "support/kernel_fixture.h"
@@ -45,4 +50,121 @@ TEST_CASE("a process killed with SIGKILL signals the waits on its threads",
     // The thread objects went with the process's handles: the ids are no handles any more.
     CHECK(b->ask("exitcode " + field(t1, 1)) == "fail 6");
     CHECK(k.snapshot().waits.empty());
+}
+
+namespace {
+
+// A count read through `read` reaches `target` within 10 s.
+bool reaches(const std::function<uint64_t()>& read, uint64_t target) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline)
+        if (read() >= target) return true;
+    return false;
+}
+
+// A count read through `read` grows within 10 s (the thread runs).
+bool advances(const std::function<uint64_t()>& read) { return reaches(read, read() + 1); }
+
+uint64_t counted(Child& c, int which) { return std::stoull(field(c.ask("counted"), which)); }
+
+const std::vector<std::string> kCe6 = {"--personality", "ce6"};
+
+}  // namespace
+
+TEST_CASE("another process suspends, resumes and terminates a running thread",
+          "[multiproc][thread][suspend]") {
+    const bool ce6 = GENERATE(false, true);
+    INFO((ce6 ? "ce6" : "ce5"));
+    KernelFixture k(ce6 ? kCe6 : std::vector<std::string>{});
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string t = a->ask("spinner");
+    REQUIRE(field(t, 0) == "ok");
+    // CE 5: the id is a handle in every process; CE 6: the other process opens it.
+    std::string h = field(t, 2);
+    if (ce6) {
+        std::string opened = b->ask("openthread " + h);
+        REQUIRE(field(opened, 0) == "ok");
+        h = field(opened, 1);
+    }
+    auto spun = [&] { return counted(*a, 1); };
+    REQUIRE(advances(spun));
+    CHECK(b->ask("suspend " + h) == "ok 0");
+    // Parked before SuspendThread returned: the count no longer moves.
+    const uint64_t frozen = spun();
+    CHECK(a->ask("ping") == "ok");
+    CHECK(spun() == frozen);
+    CHECK(b->ask("suspend " + h) == "ok 1");
+    CHECK(b->ask("resume " + h) == "ok 2");
+    CHECK(spun() == frozen);
+    CHECK(b->ask("resume " + h) == "ok 1");
+    CHECK(advances(spun));
+    CHECK(b->ask("resume " + h) == "ok 0");
+    // Suspended again, then terminated while parked: it never runs again.
+    CHECK(b->ask("suspend " + h) == "ok 0");
+    CHECK(b->ask("tterminate " + h + " 77") == "ok");
+    CHECK(b->ask("wait 10000 " + h) == "ok 0x0");
+    CHECK(b->ask("exitcode " + h) == "ok 0x4d");
+    CHECK(b->ask("resume " + h) == "fail 6");
+    const uint64_t ended = spun();
+    CHECK(a->ask("ping") == "ok");
+    CHECK(spun() == ended);
+    // The process goes on, and ends with its own code.
+    a->write_line("exit 3");
+    auto status = a->wait(10s);
+    REQUIRE(status.has_value());
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 3);
+}
+
+TEST_CASE("a thread suspended by another process while it waits does not run on when its "
+          "object is signalled", "[multiproc][thread][suspend]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string t = a->ask("waiter");
+    REQUIRE(field(t, 0) == "ok");
+    const std::string id = field(t, 2), event = field(t, 3);
+    REQUIRE(waiting(k, *a));
+    CHECK(b->ask("suspend " + id) == "ok 0");
+    CHECK(a->ask("set " + event) == "ok");
+    CHECK(b->ask("ping") == "ok");
+    CHECK(counted(*a, 2) == 0);
+    CHECK(b->ask("resume " + id) == "ok 1");
+    CHECK(reaches([&] { return counted(*a, 2); }, 1));  // it may have run already
+    CHECK(counted(*a, 2) == 1);
+}
+
+TEST_CASE("TerminateThread of another process's primary thread ends that process with the code",
+          "[multiproc][thread][terminate]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string ids = a->ask("ids");
+    REQUIRE(field(ids, 0) == "ok");
+    const std::string process = field(ids, 1), primary = field(ids, 2);
+    std::string opened = b->ask("openproc " + process);  // keeps the process object
+    REQUIRE(field(opened, 0) == "ok");
+    CHECK(b->ask("tterminate " + primary + " 55") == "ok");
+    REQUIRE(a->wait(10s).has_value());
+    CHECK(b->ask("wait 10000 " + field(opened, 1)) == "ok 0x0");
+    CHECK(b->ask("pexitcode " + field(opened, 1)) == "ok 0x37");
+}
+
+TEST_CASE("a SuspendThread waiting for another process's agent ends when that process is killed",
+          "[multiproc][thread][suspend]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string t = a->ask("spinner");
+    REQUIRE(field(t, 0) == "ok");
+    const std::string id = field(t, 2);
+    a->kill(SIGSTOP);  // its agent cannot run
+    b->write_line("suspend " + id);
+    CHECK_FALSE(b->read_line(300ms).has_value());  // waits for a's agent
+    a->kill(SIGKILL);
+    REQUIRE(a->wait(10s).has_value());
+    CHECK(b->read_line(10s).value_or("timeout") == "ok 0");
+    CHECK(b->ask("resume " + id) == "fail 6");
+    CHECK(b->ask("ping") == "ok");
 }

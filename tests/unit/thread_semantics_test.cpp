@@ -1,6 +1,7 @@
 // Threads with the CE 5 personality, through cek::kernel::Kernel with fake processes and
 // threads: one test per row of ce-kernel-objects.md §1.4 and §2 that the kernel decides
 // (docs/semantics/threads.md), each with its exact error code.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -313,23 +314,161 @@ TEST_CASE("CREATE_SUSPENDED starts with count 1; each change bumps the sequence"
     CHECK(r.value().sequence > a.value().sequence);
 }
 
-TEST_CASE("Suspend and resume: bad handle or exited thread ERROR_INVALID_HANDLE, another host "
-          "process's thread ERROR_ACCESS_DENIED", "[unit][thread][suspend]") {
+TEST_CASE("Suspend and resume: bad handle or exited thread ERROR_INVALID_HANDLE",
+          "[unit][thread][suspend]") {
     ThreadScene s;
     auto p = s.attach();
-    auto q = s.attach();
     HandleValue t = s.start(p, 10);
     CHECK(error_of(s.k.suspend_thread({p, 1}, HandleValue{0x1234})) ==
           Win32Error::ERROR_INVALID_HANDLE);
     CHECK(error_of(s.k.resume_thread({p, 1}, HandleValue{0x1234})) ==
           Win32Error::ERROR_INVALID_HANDLE);
-    CHECK(error_of(s.k.suspend_thread({q, 1}, t)) == Win32Error::ERROR_ACCESS_DENIED);
-    CHECK(error_of(s.k.terminate_thread({q, 1}, t, 0)) == Win32Error::ERROR_ACCESS_DENIED);
     HandleValue keep = t;
     REQUIRE(s.k.suspend_thread({p, 1}, keep).ok());  // the creator's handle stays
     s.k.exit_thread({p, 10}, 0);
     CHECK(error_of(s.k.suspend_thread({p, 1}, keep)) == Win32Error::ERROR_INVALID_HANDLE);
     CHECK(error_of(s.k.resume_thread({p, 1}, keep)) == Win32Error::ERROR_INVALID_HANDLE);
+}
+
+TEST_CASE("A thread of another host process is stopped by that process's agent: the caller "
+          "waits for its report", "[unit][thread][suspend][remote]") {
+    ThreadScene s;
+    auto p = s.attach();
+    auto q = s.attach();  // another host process
+    HandleValue t = s.start(p, 10);
+    // Until p's connection has its notice eventfd, nothing can wake its agent: refused.
+    CHECK(error_of(s.k.suspend_thread({q, 7}, t, 41)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(error_of(s.k.terminate_thread({q, 7}, t, 0, 41)) == Win32Error::ERROR_ACCESS_DENIED);
+    CHECK(s.k.take_pokes().empty());
+    s.k.agent_ready(p);
+    CHECK(error_of(s.k.take_remote_control(p)) == Win32Error::ERROR_NO_MORE_ITEMS);
+
+    // A suspend: the count goes up now, the caller's answer waits for p's agent.
+    auto r = s.k.suspend_thread({q, 7}, t, 42);
+    REQUIRE(r.ok());
+    CHECK(r.value().deferred);
+    CHECK(r.value().previous == 0);
+    CHECK(r.value().count == 1);
+    CHECK_FALSE(r.value().caller);
+    auto pokes = s.k.take_pokes();
+    REQUIRE(pokes.size() == 1);
+    CHECK(pokes[0] == p);
+    CHECK(error_of(s.k.take_remote_control(q)) == Win32Error::ERROR_NO_MORE_ITEMS);
+    auto c = s.k.take_remote_control(p);
+    REQUIRE(c.ok());
+    CHECK(c.value().op == ce::ThreadControlOp::Suspend);
+    CHECK(c.value().state.id == t.raw);
+    CHECK(c.value().state.count == 1);
+    CHECK(c.value().state.sequence == r.value().sequence);
+    REQUIRE(c.value().token != 0);
+    CHECK(error_of(s.k.take_remote_control(p)) == Win32Error::ERROR_NO_MORE_ITEMS);
+    CHECK(s.k.take_completions().empty());
+    // Only the agent it was given to reports it, once.
+    CHECK(error_of(s.k.remote_control_done(q, c.value().token)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    REQUIRE(s.k.remote_control_done(p, c.value().token).ok());
+    CHECK(error_of(s.k.remote_control_done(p, c.value().token)) ==
+          Win32Error::ERROR_INVALID_PARAMETER);
+    auto done = s.k.take_completions();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].process == q);
+    CHECK(done[0].tag == 42);
+    CHECK(done[0].code == proto::RequestCode::ThreadControl);
+    CHECK(done[0].thread_handle == t.raw);
+    CHECK(done[0].thread_previous == 0);
+    CHECK(done[0].thread_count == 1);
+    CHECK_FALSE(done[0].failed);
+
+    // A second suspend only counts; the resumes answer at once, and the one that ends the
+    // suspension is queued for the agent with nobody waiting (token 0).
+    REQUIRE(s.k.suspend_thread({q, 7}, t, 43).value().deferred);
+    REQUIRE(s.k.remote_control_done(p, s.k.take_remote_control(p).value().token).ok());
+    (void)s.k.take_completions();
+    auto resumed = s.k.resume_thread({q, 7}, t);
+    REQUIRE(resumed.ok());
+    CHECK_FALSE(resumed.value().deferred);
+    CHECK(resumed.value().previous == 2);
+    CHECK(error_of(s.k.take_remote_control(p)) == Win32Error::ERROR_NO_MORE_ITEMS);
+    resumed = s.k.resume_thread({q, 7}, t);
+    CHECK(resumed.value().previous == 1);
+    auto start = s.k.take_remote_control(p);
+    REQUIRE(start.ok());
+    CHECK(start.value().op == ce::ThreadControlOp::Resume);
+    CHECK(start.value().token == 0);
+    CHECK(start.value().state.count == 0);
+
+    // Without a caller to answer (no tag), nothing waits.
+    auto untagged = s.k.suspend_thread({q, 7}, t);
+    REQUIRE(untagged.ok());
+    CHECK_FALSE(untagged.value().deferred);
+    (void)s.k.take_remote_control(p);
+    REQUIRE(s.k.resume_thread({q, 7}, t).ok());
+    (void)s.k.take_remote_control(p);
+
+    // A terminate: the thread has ended when the caller is answered; the agent parks it.
+    auto ended = s.k.terminate_thread({q, 7}, t, 77, 44);
+    REQUIRE(ended.ok());
+    CHECK(ended.value().deferred);
+    CHECK(ended.value().exited);
+    CHECK(s.exit_code(p, t) == 77);
+    auto end = s.k.take_remote_control(p);
+    REQUIRE(end.ok());
+    CHECK(end.value().op == ce::ThreadControlOp::Terminate);
+    REQUIRE(s.k.remote_control_done(p, end.value().token).ok());
+    done = s.k.take_completions();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].tag == 44);
+    CHECK(done[0].thread_exited);
+}
+
+TEST_CASE("Callers waiting for an agent are answered when its process goes; a full queue is "
+          "ERROR_BUSY", "[unit][thread][suspend][remote]") {
+    ThreadScene s;
+    auto p = s.attach();
+    auto q = s.attach();
+    s.k.agent_ready(p);
+    HandleValue t = s.start(p, 10);
+    HandleValue u = s.start(p, 11);
+    REQUIRE(s.k.suspend_thread({q, 7}, t, 50).value().deferred);
+    REQUIRE(s.k.take_remote_control(p).ok());  // taken, not reported
+    REQUIRE(s.k.suspend_thread({q, 8}, u, 51).value().deferred);  // still queued
+    CHECK(s.k.take_completions().empty());
+    s.k.detach_process(p);
+    auto done = s.k.take_completions();
+    std::vector<uint64_t> tags;
+    for (const auto& d : done)
+        if (d.process == q) tags.push_back(d.tag);
+    std::sort(tags.begin(), tags.end());
+    CHECK(tags == std::vector<uint64_t>{50, 51});
+
+    // A caller that withdrew its call, or died, is not answered.
+    auto r = s.attach();
+    s.k.agent_ready(r);
+    HandleValue v = s.start(r, 20);
+    auto w = s.attach();
+    REQUIRE(s.k.suspend_thread({q, 7}, v, 60).value().deferred);
+    s.k.cancel_wait(q, 60);
+    REQUIRE(s.k.suspend_thread({w, 7}, v, 61).value().deferred);
+    s.k.detach_process(w);
+    (void)s.k.take_completions();
+    for (int i = 0; i < 2; ++i) {
+        auto taken = s.k.take_remote_control(r);
+        REQUIRE(taken.ok());
+        REQUIRE(s.k.remote_control_done(r, taken.value().token).ok());
+    }
+    CHECK(s.k.take_completions().empty());
+    REQUIRE(s.k.resume_thread({q, 7}, v).ok());
+    REQUIRE(s.k.resume_thread({q, 7}, v).ok());
+    (void)s.k.take_remote_control(r);
+    CHECK(error_of(s.k.take_remote_control(r)) == Win32Error::ERROR_NO_MORE_ITEMS);
+    // Each stop and each start is queued: the agent never takes them here; taken ones count.
+    for (size_t i = 0; i < kernel::Kernel::kMaxRemoteControls / 2; ++i) {
+        REQUIRE(s.k.suspend_thread({q, 7}, v).ok());
+        REQUIRE(s.k.resume_thread({q, 7}, v).ok());
+    }
+    CHECK(error_of(s.k.suspend_thread({q, 7}, v)) == Win32Error::ERROR_BUSY);
+    (void)s.k.take_remote_control(r);
+    CHECK(s.k.suspend_thread({q, 7}, v).ok());
 }
 
 TEST_CASE("Sleep(INFINITE) is a self-suspend through GetCurrentThread()",

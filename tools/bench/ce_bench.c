@@ -498,14 +498,14 @@ static int throughput(double seconds, unsigned long client) {
     return 0;
 }
 
-/* The latency rows on an empty kernel, then with 60,000 live handles (10,000 mappings, 2,000
+/* The latency rows on an empty kernel, then with 60,000 live handles (10,000 mappings, 1,000
  * searches, the rest events): as many as one process may hold, under its quota of 65,536
- * (docs/semantics/handles.md section 6). Searches are 2,000 because each is charged its
- * largest size against the process's 16 MiB kernel-memory budget (issue 16). */
+ * (docs/semantics/handles.md section 6). Searches are 1,000 because each is charged its
+ * largest size, about 9 KiB, against the process's 16 MiB kernel-memory budget (issue 16). */
 static int scale(unsigned samples, int smoke) {
     static const char* const rows = "map_create,map_open,file_open,view_ram,view_file,file_size";
     const unsigned mappings = smoke ? 100 : 10000, handles = smoke ? 1000 : 60000;
-    const unsigned searches = mappings + (smoke ? 200 : 2000);
+    const unsigned searches = mappings + (smoke ? 200 : 1000);
     HANDLE* held = (HANDLE*)malloc(handles * sizeof *held);
     WIN32_FIND_DATAW found;
     unsigned i;

@@ -20,8 +20,13 @@ Beyond the per-call rows: throughput with 1, 2, 4 and 8 client processes; latenc
 live handles (10,000 of them mappings) against the empty kernel; kernel memory per handle; the
 kernel's CPU time while idle; process start to the first completed call with auto-start.
 
+Everything runs at ordinary priority, as users run it. --fifo adds a labelled column: the same
+CEKernel build with its own kernel at SCHED_FIFO 1. --load runs the per-call rows once per load
+(load.py: quiet, spinN, compileN), one table each, the builds interleaved within each.
+
   python3 tools/bench/cek_bench.py --build build-bench [--wine] [--install-wine] [--rounds 7]
       [--samples 5000] [--svg docs/perf-chart.svg] [--markdown out.md] [--only ID,ID...]
+      [--fifo] [--load quiet,spin1,spin2,compile2]
   python3 tools/bench/cek_bench.py --build build --smoke      # the CI smoke run (no Wine)
 """
 import argparse
