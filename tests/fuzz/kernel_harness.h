@@ -268,7 +268,12 @@ public:
         for (const kernel::WaitCompletion& c : kernel_->take_completions()) {
             CEK_FUZZ_CHECK(pending_.erase({c.process.raw, c.tag}) == 1,
                            "completion of no pending wait, process " + std::to_string(c.process.raw));
-            if (c.code != RequestCode::WaitObjects) {
+            if (c.code != RequestCode::WaitObjects || c.failed) {
+                // A wait fails only when TerminateThread ended its thread.
+                CEK_FUZZ_CHECK(c.code != RequestCode::WaitObjects ||
+                                   c.error == Win32Error::ERROR_OPERATION_ABORTED,
+                               "failed wait with error " +
+                                   std::to_string(static_cast<uint32_t>(c.error)));
                 std::vector<std::byte> out(proto::kReplyBytes);
                 CEK_FUZZ_CHECK(kernel::encode_completion(c, out) >= sizeof(ReplyHeader),
                                "background completion reply size");
