@@ -55,7 +55,7 @@ TEST_CASE("a process killed with SIGKILL signals the waits on its threads",
 namespace {
 
 // A count read through `read` reaches `target` within 10 s.
-bool reaches(const std::function<uint64_t()>& read, uint64_t target) {
+bool thread_reaches(const std::function<uint64_t()>& read, uint64_t target) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline)
         if (read() >= target) return true;
@@ -63,11 +63,13 @@ bool reaches(const std::function<uint64_t()>& read, uint64_t target) {
 }
 
 // A count read through `read` grows within 10 s (the thread runs).
-bool advances(const std::function<uint64_t()>& read) { return reaches(read, read() + 1); }
+bool thread_advances(const std::function<uint64_t()>& read) {
+    return thread_reaches(read, read() + 1);
+}
 
-uint64_t counted(Child& c, int which) { return std::stoull(field(c.ask("counted"), which)); }
+uint64_t thread_counted(Child& c, int which) { return std::stoull(field(c.ask("counted"), which)); }
 
-const std::vector<std::string> kCe6 = {"--personality", "ce6"};
+const std::vector<std::string> kThreadCe6 = {"--personality", "ce6"};
 
 }  // namespace
 
@@ -75,7 +77,7 @@ TEST_CASE("another process suspends, resumes and terminates a running thread",
           "[multiproc][thread][suspend]") {
     const bool ce6 = GENERATE(false, true);
     INFO((ce6 ? "ce6" : "ce5"));
-    KernelFixture k(ce6 ? kCe6 : std::vector<std::string>{});
+    KernelFixture k(ce6 ? kThreadCe6 : std::vector<std::string>{});
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string t = a->ask("spinner");
@@ -87,8 +89,8 @@ TEST_CASE("another process suspends, resumes and terminates a running thread",
         REQUIRE(field(opened, 0) == "ok");
         h = field(opened, 1);
     }
-    auto spun = [&] { return counted(*a, 1); };
-    REQUIRE(advances(spun));
+    auto spun = [&] { return thread_counted(*a, 1); };
+    REQUIRE(thread_advances(spun));
     CHECK(b->ask("suspend " + h) == "ok 0");
     // Parked before SuspendThread returned: the count no longer moves.
     const uint64_t frozen = spun();
@@ -98,7 +100,7 @@ TEST_CASE("another process suspends, resumes and terminates a running thread",
     CHECK(b->ask("resume " + h) == "ok 2");
     CHECK(spun() == frozen);
     CHECK(b->ask("resume " + h) == "ok 1");
-    CHECK(advances(spun));
+    CHECK(thread_advances(spun));
     CHECK(b->ask("resume " + h) == "ok 0");
     // Suspended again, then terminated while parked: it never runs again.
     CHECK(b->ask("suspend " + h) == "ok 0");
@@ -129,10 +131,10 @@ TEST_CASE("a thread suspended by another process while it waits does not run on 
     CHECK(b->ask("suspend " + id) == "ok 0");
     CHECK(a->ask("set " + event) == "ok");
     CHECK(b->ask("ping") == "ok");
-    CHECK(counted(*a, 2) == 0);
+    CHECK(thread_counted(*a, 2) == 0);
     CHECK(b->ask("resume " + id) == "ok 1");
-    CHECK(reaches([&] { return counted(*a, 2); }, 1));  // it may have run already
-    CHECK(counted(*a, 2) == 1);
+    CHECK(thread_reaches([&] { return thread_counted(*a, 2); }, 1));  // it may have run already
+    CHECK(thread_counted(*a, 2) == 1);
 }
 
 TEST_CASE("TerminateThread of another process's primary thread ends that process with the code",
