@@ -196,9 +196,12 @@ void Kernel::wake_waiters_now(Waitable& object) {
 void Kernel::cancel_wait(ProcessId caller, uint64_t tag) {
     Process* p = process(caller);
     if (p == nullptr) return;
-    forget_remote_callers(caller, tag);  // a suspend waiting for another process's agent
     auto hit = p->waits.find(tag);
-    if (hit == p->waits.end()) return;
+    if (hit == p->waits.end()) {
+        // Not a wait: perhaps a suspend waiting for another process's agent.
+        forget_remote_callers(caller, tag);
+        return;
+    }
     uint64_t id = hit->second;
     p->waits.erase(hit);
     auto it = waits_.find(id);
