@@ -38,8 +38,6 @@ void run_c_program(const char* var, const std::vector<std::string>& kernel_args 
     run_c_program(var, [](const std::filesystem::path&) {}, kernel_args);
 }
 
-const std::vector<std::string> kCe6 = {"--personality", "ce6"};
-
 // The object store api_process expects: the child program ce_proc (\Windows\ce_proc.exe, and
 // a copy without the execute bit), a script and a file that is no program.
 void prepare_processes(const std::filesystem::path& root) {
@@ -79,15 +77,4 @@ TEST_CASE("threads and TLS work end to end from a C program built with -fshort-w
 TEST_CASE("processes work end to end from a C program built with -fshort-wchar",
           "[api][kernel][process]") {
     run_c_program("CEK_API_PROCESS", prepare_processes);
-}
-
-// The same C programs under CE 6: where the personalities differ, each program checks the
-// personality's own answer (it tells them apart with GetProcessId, which CE 5 lacks).
-TEST_CASE("ce6: the misc API, queues, the registry, threads and processes from C programs",
-          "[api][kernel][ce6]") {
-    SECTION("misc") { run_c_program("CEK_API_MISC", kCe6); }
-    SECTION("msgqueue") { run_c_program("CEK_API_MSGQUEUE", kCe6); }
-    SECTION("registry") { run_c_program("CEK_API_REGISTRY", kCe6); }
-    SECTION("thread") { run_c_program("CEK_API_THREAD", kCe6); }
-    SECTION("process") { run_c_program("CEK_API_PROCESS", prepare_processes, kCe6); }
 }

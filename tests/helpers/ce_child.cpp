@@ -647,17 +647,18 @@ std::string run(const std::vector<std::string>& w) {
         DWORD r = WaitForMultipleObjects(static_cast<DWORD>(hs.size()), hs.data(), FALSE, timeout);
         return r == WAIT_FAILED ? fail() : "ok " + hex(r);
     }
-    if (cmd == "thread") {
+    if (cmd == "thread") {  // ok <handle> <event that ends it> <id>
         HANDLE ev = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+        DWORD id = 0;
         HANDLE t = CreateThread(
             nullptr, 0,
             [](LPVOID e) -> DWORD {
                 return WaitForSingleObject(static_cast<HANDLE>(e), INFINITE) == WAIT_OBJECT_0 ? 9
                                                                                              : 1;
             },
-            ev, 0, nullptr);
+            ev, 0, &id);
         return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " +
-                                  hex(reinterpret_cast<uintptr_t>(ev))
+                                  hex(reinterpret_cast<uintptr_t>(ev)) + " " + hex(id)
                             : fail();
     }
     if (cmd == "spinner" || cmd == "waiter") {

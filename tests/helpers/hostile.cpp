@@ -342,7 +342,10 @@ constexpr size_t kRequestSizes[] = {
 #undef CEK_REQUEST
 };
 
-std::string malformed() {
+// The personality's answers for an address of no view: UnmapViewOfFile's error (CE 5: 487,
+// CE 6: 87) and FlushViewOfFile's (CE 5: a failure that leaves the last error, 0xFFFFFFFF;
+// CE 6: 87).
+std::string malformed(uint32_t unmap_error, uint32_t flush_error) {
     if (g_raw.channel == nullptr) return "fail no connection";
     struct Case {
         std::string what;
@@ -398,10 +401,11 @@ std::string malformed() {
     ch.handle = 0;
     cases.push_back({"close 0", code(proto::RequestCode::CloseHandle), bytes_of(ch), -1, 6});
     proto::UnmapViewRequest uv{~uint64_t{0}};
-    cases.push_back({"unmap 2^64-1", code(proto::RequestCode::UnmapView), bytes_of(uv), -1, 487});
+    cases.push_back({"unmap 2^64-1", code(proto::RequestCode::UnmapView), bytes_of(uv), -1,
+                     unmap_error});
     proto::FlushViewRequest fv{~uint64_t{0} - 4095, ~uint64_t{0}};
     cases.push_back({"flush past the address space", code(proto::RequestCode::FlushView),
-                     bytes_of(fv), -1, kSilent});
+                     bytes_of(fv), -1, flush_error});
     cm = {0xFFFFFFFF, 4, 0xFFFFFFFF, 0xFFFFFFFF, 0, 0};
     cases.push_back({"mapping of 2^64-1 bytes", code(proto::RequestCode::CreateMapping),
                      bytes_of(cm), -1, 87});
@@ -1067,7 +1071,8 @@ std::string run(const std::vector<std::string>& w) {
         return g_raw.sock >= 0 ? "ok" : "error " + std::to_string(errno);
     }
     if (cmd == "null") return null_call(arg(1, 0x1234));
-    if (cmd == "malformed") return malformed();
+    if (cmd == "malformed")
+        return malformed(static_cast<uint32_t>(arg(1, 487)), static_cast<uint32_t>(arg(2, 0xFFFFFFFF)));
     if (cmd == "garbage") return garbage(arg(1, 1000), static_cast<uint32_t>(arg(2, 1)));
     if (cmd == "scribble") return scribble(arg(1, 1000));
     if (cmd == "noreply") return noreply(arg(1, 100));

@@ -17,7 +17,6 @@ using namespace cek::test;
 
 namespace {
 
-const std::vector<std::string> kCe6 = {"--personality", "ce6"};
 
 uint32_t hex_of(const std::string& s) {
     return static_cast<uint32_t>(std::strtoul(s.c_str(), nullptr, 16));
@@ -35,7 +34,7 @@ std::string plus(const std::string& address, int64_t delta) {
 
 TEST_CASE("ce6: a value is its process's alone; DuplicateHandle gives another process one",
           "[multiproc][ce6]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string event = a->ask("event - 1 0");
@@ -62,7 +61,7 @@ TEST_CASE("ce6: a value is its process's alone; DuplicateHandle gives another pr
 
 TEST_CASE("ce6: ids are even and apart from handles; GetThreadId and friends answer them",
           "[multiproc][ce6][ids]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     std::string ids = a->ask("ids");
     REQUIRE(field(ids, 0) == "ok");
@@ -88,8 +87,8 @@ TEST_CASE("ce6: ids are even and apart from handles; GetThreadId and friends ans
 }
 
 TEST_CASE("ce5: GetThreadId and friends are not there; ids are the handle values",
-          "[multiproc][ce6][ids]") {
-    KernelFixture k;
+          "[multiproc][ce5][ids]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     std::string ids = a->ask("ids");
     REQUIRE(field(ids, 0) == "ok");
@@ -103,7 +102,7 @@ TEST_CASE("ce5: GetThreadId and friends are not there; ids are the handle values
 
 TEST_CASE("ce6: every open of a name is a new value; a killed process's handles close",
           "[multiproc][ce6][names]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string first = a->ask("event lamp 1 0");
@@ -127,7 +126,7 @@ TEST_CASE("ce6: every open of a name is a new value; a killed process's handles 
 
 TEST_CASE("ce6: the shim's rules: TLS slots, CreateThread(NULL), GetExitCodeThread's last error",
           "[multiproc][ce6][threads]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     CHECK(a->ask("tlsfree 2") == "fail 87");    // reserved
     CHECK(a->ask("tlsfree 40") == "fail 87");   // not allocated
@@ -145,8 +144,8 @@ TEST_CASE("ce6: the shim's rules: TLS slots, CreateThread(NULL), GetExitCodeThre
     CHECK(a->ask("wait 10000 " + field(t, 1)) == "ok 0x0");
 }
 
-TEST_CASE("ce5: the same calls keep CE 5's rules", "[multiproc][ce6][threads]") {
-    KernelFixture k;
+TEST_CASE("ce5: the same calls keep CE 5's rules", "[multiproc][ce5][threads]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     CHECK(a->ask("tlsfree 2") == "ok keep");   // any slot below 64 succeeds
     CHECK(a->ask("tlsfree 40") == "ok keep");
@@ -163,7 +162,7 @@ TEST_CASE("ce5: the same calls keep CE 5's rules", "[multiproc][ce6][threads]") 
 // through a handle of its own (CE 6: TRUE, which the caller does not live to see).
 TEST_CASE("ce6: TerminateProcess of another, of an ended one, and of oneself",
           "[multiproc][ce6][processes]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     auto c = k.spawn_child();
@@ -191,8 +190,8 @@ TEST_CASE("ce6: TerminateProcess of another, of an ended one, and of oneself",
 }
 
 TEST_CASE("ce5: TerminateProcess of an ended process is ERROR_ACCESS_DENIED; of oneself it ends "
-          "the caller", "[multiproc][ce6][processes]") {
-    KernelFixture k;
+          "the caller", "[multiproc][ce5][processes]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string a_id = field(a->ask("ids"), 1);
@@ -214,7 +213,7 @@ TEST_CASE("ce5: TerminateProcess of an ended process is ERROR_ACCESS_DENIED; of 
 // shim knows no personality and keeps CE 5's rules.
 TEST_CASE("ce6: VirtualAlloc beyond 32 MB, CE 6's checks, MEM_RELEASE and VirtualProtect rules",
           "[multiproc][ce6][vmem]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     REQUIRE(field(a->ask("ids"), 0) == "ok");
     // 64 MiB committed: more than CE 5's whole slot.
@@ -252,8 +251,8 @@ TEST_CASE("ce6: VirtualAlloc beyond 32 MB, CE 6's checks, MEM_RELEASE and Virtua
     CHECK(a->ask("vquery 0xf000") == "fail 87");  // below 0x10000
 }
 
-TEST_CASE("ce5: the same VirtualAlloc calls keep CE 5's rules", "[multiproc][ce6][vmem]") {
-    KernelFixture k;
+TEST_CASE("ce5: the same VirtualAlloc calls keep CE 5's rules", "[multiproc][ce5][vmem]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     REQUIRE(field(a->ask("ids"), 0) == "ok");
     CHECK(a->ask("valloc 0 0x4000000 0x3000 4") == "fail 87");  // 32 MB and more
@@ -273,7 +272,7 @@ TEST_CASE("ce5: the same VirtualAlloc calls keep CE 5's rules", "[multiproc][ce6
 // process's own table, and the source a process handle of the caller's (an id is not one).
 TEST_CASE("ce6: OpenMsgQueue reads the queue value in the source process's table",
           "[multiproc][ce6][msgqueue]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string a_id = field(a->ask("ids"), 1);
@@ -310,7 +309,7 @@ std::string middle_view(Child& a, const std::string& file) {
 // FlushViewOfFile (mappings.md §5): CE 6 flushes only inside the caller's own views.
 TEST_CASE("ce6: FlushViewOfFile works only inside the caller's views; unmap writes back",
           "[multiproc][ce6][mapping]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string v = middle_view(*a, "\\f6.bin");
@@ -325,8 +324,8 @@ TEST_CASE("ce6: FlushViewOfFile works only inside the caller's views; unmap writ
 }
 
 TEST_CASE("ce5: FlushViewOfFile takes any address of any mapping, from any process",
-          "[multiproc][ce6][mapping]") {
-    KernelFixture k;
+          "[multiproc][ce5][mapping]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string v = middle_view(*a, "\\f5.bin");
@@ -352,7 +351,7 @@ std::string views_mapping(Child& a, const std::string& name) {
 TEST_CASE("ce6: a file view has its own address from the 64 KiB-aligned offset, its own "
           "protection and only its pages; an identical view is reused with ERROR_ALREADY_EXISTS",
           "[multiproc][ce6][mapping][views]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     auto b = spawn_child_that_may_fault(k);
     auto c = spawn_child_that_may_fault(k);
@@ -405,8 +404,8 @@ TEST_CASE("ce6: a file view has its own address from the 64 KiB-aligned offset, 
 
 TEST_CASE("ce5: every view of a mapping is base + offset in every process, with the mapping's "
           "protection",
-          "[multiproc][ce6][mapping][views]") {
-    KernelFixture k;
+          "[multiproc][ce5][mapping][views]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string m = views_mapping(*a, "views5");
@@ -438,7 +437,7 @@ size_t open_descriptors(const std::string& pid) {
 TEST_CASE("ce6: views made and unmapped in turn, of one mapping and of mappings made anew, all "
           "map and leave no descriptor behind",
           "[multiproc][ce6][mapping][views]") {
-    KernelFixture k(kCe6);
+    KernelFixture k(kCe6Kernel);
     auto a = k.spawn_child();
     const std::string pid = field(a->ask("pid"), 1);
     const std::string file = field(a->ask("cffm /Temp/cycle6.bin 0xC0000000 0 4"), 1);

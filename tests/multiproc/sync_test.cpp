@@ -143,8 +143,9 @@ TEST_CASE("a thread's SetEvent gets through while more threads wait than the cha
     CHECK(a->ask("slotflood 80", 60s) == "ok 80");
 }
 
-TEST_CASE("DuplicateHandle in a process: same value, CE 5 errors", "[multiproc][sync]") {
-    KernelFixture k;
+TEST_CASE("DuplicateHandle in a process: same value, CE 5 errors", "[multiproc][sync][ce5]") {
+    // CE 6's DuplicateHandle: tests/multiproc/ce6_test.cpp.
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     std::string e = a->ask("event - 1 0");
     REQUIRE(field(e, 0) == "ok");

@@ -1,6 +1,7 @@
 // Huge reservations (docs/semantics/vmem.md): VirtualAlloc(NULL, >= 2 MiB, MEM_RESERVE,
 // PAGE_NOACCESS) takes a range of the shared window from the kernel, unique across processes,
 // released only by its owner or by the kernel when the owner dies (kill -9 included).
+// CE 5 rows: CE 6 has no huge path (tests/multiproc/ce6_test.cpp).
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -19,8 +20,8 @@ const std::string kHuge = "valloc 0 0x400000 0x2000 1";  // 4 MiB, MEM_RESERVE, 
 }  // namespace
 
 TEST_CASE("a huge reservation lies in the shared window, commits in place, and only its owner "
-          "releases it", "[multiproc][vmem]") {
-    KernelFixture k;
+          "releases it", "[multiproc][vmem][ce5]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string got = a->ask(kHuge);
@@ -55,8 +56,8 @@ TEST_CASE("a huge reservation lies in the shared window, commits in place, and o
 }
 
 TEST_CASE("huge reservations fail with ERROR_OUTOFMEMORY; other shapes stay in the slot",
-          "[multiproc][vmem]") {
-    KernelFixture k;
+          "[multiproc][vmem][ce5]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     // More than CE 5's whole mapper region.
     CHECK(a->ask("valloc 0 0x40000000 0x2000 1") == "fail 14");
@@ -70,8 +71,8 @@ TEST_CASE("huge reservations fail with ERROR_OUTOFMEMORY; other shapes stay in t
 }
 
 TEST_CASE("the kernel releases the huge reservations of a process killed with SIGKILL",
-          "[multiproc][vmem]") {
-    KernelFixture k;
+          "[multiproc][vmem][ce5]") {
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     std::string got = a->ask(kHuge);
     REQUIRE(field(got, 0) == "ok");

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -42,6 +43,16 @@ void KernelFixture::start_kernel(const std::vector<std::string>& extra_args,
     argv.insert(argv.end(), {program("CEK_KERNEL"), "--instance", instance_, "--root",
                              root_.path(), "--foreground", "--log-level", "warn"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    // The suite's second run boots every kernel that names no personality as CEK_TEST_PERSONALITY.
+    std::string personality = "ce5";
+    if (const char* suite = std::getenv("CEK_TEST_PERSONALITY"); suite != nullptr && *suite != 0)
+        personality = suite;
+    auto named = std::find(extra_args.begin(), extra_args.end(), "--personality");
+    if (named == extra_args.end()) argv.insert(argv.end(), {"--personality", personality});
+    else if (named + 1 != extra_args.end()) personality = *(named + 1);
+    if (personality != "ce5" && personality != "ce6")
+        throw std::invalid_argument("unknown personality for the test kernel: " + personality);
+    personality_ = personality == "ce6" ? 6 : 5;
     kernel_ = std::make_unique<Child>(argv, client_env());
     auto line = kernel_->read_line(20s);
     if (!line || line->rfind("cekernel ready", 0) != 0)

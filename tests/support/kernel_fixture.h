@@ -14,6 +14,11 @@
 
 namespace cek::test {
 
+// Kernel arguments of a test of a row where CE 5 and CE 6 differ: it names its personality,
+// whatever CEK_TEST_PERSONALITY says (the suite's second run boots every other kernel as ce6).
+inline const std::vector<std::string> kCe5Kernel = {"--personality", "ce5"};
+inline const std::vector<std::string> kCe6Kernel = {"--personality", "ce6"};
+
 class KernelFixture {
 public:
     // A kernel started with `kernel_args` added (e.g. {"--personality", "ce6"}).
@@ -24,6 +29,9 @@ public:
     const std::string& root() const { return root_.path(); }
     const std::string& runtime_dir() const { return runtime_.path(); }
     pid_t kernel_pid() const { return kernel_ ? kernel_->pid() : -1; }
+    // The kernel's personality: 5 or 6.
+    int personality() const { return personality_; }
+    bool ce5() const { return personality_ == 5; }
 
     // The environment a client of this kernel needs.
     std::map<std::string, std::string> client_env() const;
@@ -52,6 +60,7 @@ private:
     TempDir runtime_;
     TempDir root_;
     std::unique_ptr<Child> kernel_;
+    int personality_ = 5;
 };
 
 // Readiness without sleeping: true once the kernel reports at least `count` waits of `child`

@@ -206,8 +206,8 @@ TEST_CASE("ce6: OpenThread and OpenProcess give a new handle on the id, in the c
 }
 
 TEST_CASE("ce5 has no OpenThread, GetThreadId, GetProcessId or GetProcessIdOfThread",
-          "[unit][ce6][ids]") {
-    Scene s;
+          "[unit][ce5][ids]") {
+    Scene s(config_of(5));
     auto p = s.attach();
     auto made = s.k.create_thread(p, 0, 0);
     REQUIRE(made.ok());

@@ -51,8 +51,8 @@ std::vector<std::string> leftovers(FileScene& s) {
     return out;
 }
 
-const FindObject& search_object(Kernel& k, HandleValue h) {
-    const auto* entry = k.handles().find_id(h.raw);
+const FindObject& search_object(Kernel& k, ProcessId p, HandleValue h) {
+    const auto* entry = k.handles().find_for(h, p);
     REQUIRE(entry != nullptr);
     const auto* find = kernel::object_cast<FindObject>(entry->object.get());
     REQUIRE(find != nullptr);
@@ -85,7 +85,7 @@ TEST_CASE("A search over a 5,000-entry folder holds a few KiB, lists every entry
     const ProcessId a = s.a;
     CHECK(ascii(s.first.name) == "f00000");
     // The old search held the whole listing: about 100 bytes per entry here, 500 KB.
-    const size_t at_start = search_object(s.k, h).memory_bytes();
+    const size_t at_start = search_object(s.k, a, h).memory_bytes();
     CHECK(at_start <= FindObject::kMaxBytes);
     CHECK(at_start < 8 * 1024);
     CHECK(s.k.memory_budget().used(a) == FindObject::kMaxBytes);
@@ -103,7 +103,7 @@ TEST_CASE("A search over a 5,000-entry folder holds a few KiB, lists every entry
             FAIL_CHECK("entry " << listed << " is " << ascii(next->name));
             break;
         }
-        largest = std::max(largest, search_object(s.k, h).memory_bytes());
+        largest = std::max(largest, search_object(s.k, a, h).memory_bytes());
     }
     CHECK(listed == 5000);
     CHECK(largest <= FindObject::kMaxBytes);

@@ -812,8 +812,9 @@ const proto::ProcessInfo* find_process(const proto::Snapshot& snap, ProcessId p)
 }  // namespace
 
 TEST_CASE("The snapshot matches the scene, survives encoding, and its structure depth agrees",
-          "[unit][mapping][snapshot]") {
-    Scene s;
+          "[unit][mapping][snapshot][ce5]") {
+    // CE 6's snapshot, with a table per process: tests/unit/ce6_handles_test.cpp.
+    Scene s(config_of(5));
     auto a = s.attach("a.exe");
     auto b = s.attach("b.exe");
     std::u16string name = u"Snap\u00e9";

@@ -141,7 +141,7 @@ TEST_CASE("CreateMsgQueue names: 257 characters at most, case-sensitive, one nam
     LastError le2;
     auto e2 = s.create(p, true, {0, 4, 64}, &empty, le2);
     REQUIRE(e2.ok());
-    CHECK(e2.value() == e1);
+    CHECK(s.same_object(p, e2.value(), p, e1));
     CHECK(le2.code == Win32Error::ERROR_ALREADY_EXISTS);
 }
 
@@ -159,13 +159,13 @@ TEST_CASE("A named end that exists is opened again; the other end joins its queu
     LastError le2;
     auto r2 = s.create(q, true, {0, 1, 16}, &name, le2);
     REQUIRE(r2.ok());
-    CHECK(r2.value() == r.value());
+    CHECK(s.same_object(q, r2.value(), p, r.value()));
     CHECK(le2.code == Win32Error::ERROR_ALREADY_EXISTS);
     // The writer end joins the reader's queue: ERROR_ALREADY_EXISTS, its options ignored...
     LastError le3;
     auto w = s.create(q, false, {0, 1, 16}, &name, le3);
     REQUIRE(w.ok());
-    CHECK(w.value() != r.value());
+    CHECK_FALSE(s.same_object(q, w.value(), p, r.value()));
     CHECK(le3.code == Win32Error::ERROR_ALREADY_EXISTS);
     auto i = s.info(q, w.value());
     CHECK(i.max_messages == 8);
@@ -207,17 +207,17 @@ TEST_CASE("OpenMsgQueue: its checks and error codes in order", "[unit][msgqueue]
     // q holds nothing: the handle is not a queue in q's handle space.
     CHECK(error_of(s.k.open_msg_queue(q, ce::kCurrentProcessHandle, r, 20, false)) ==
           Win32Error::ERROR_INVALID_PARAMETER);
-    // Named by p's process id (CE 5: the process handle), it is.
-    auto w = s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, false);
+    // Named by a handle of p (CE 5: p's id, which is its handle), it is.
+    auto w = s.k.open_msg_queue(q, s.process_handle_in(q, p).raw, r, 20, false);
     REQUIRE(w.ok());
-    // The requested end exists now: the same handle again.
-    auto w2 = s.k.open_msg_queue(p, s.k.process_handle(q).raw, w.value(), 20, false);
+    // The requested end exists now: the same end again.
+    auto w2 = s.k.open_msg_queue(p, s.process_handle_in(p, q).raw, w.value(), 20, false);
     REQUIRE(w2.ok());
-    CHECK(w2.value() == w.value());
+    CHECK(s.same_object(p, w2.value(), q, w.value()));
     CHECK(s.info(p, r).writers == 2);
     auto r2 = s.k.open_msg_queue(q, ce::kCurrentProcessHandle, w.value(), 20, true);
     REQUIRE(r2.ok());
-    CHECK(r2.value() == r);
+    CHECK(s.same_object(q, r2.value(), p, r));
 }
 
 TEST_CASE("OpenMsgQueue of a broken queue fails with ERROR_INVALID_PARAMETER",
@@ -239,7 +239,7 @@ TEST_CASE("OpenMsgQueue of a named queue opens the end by name", "[unit][msgqueu
     LastError le;
     auto w2 = s.create(p, false, {0, 4, 64}, &name, le);
     REQUIRE(w2.ok());
-    CHECK(w2.value() == w);
+    CHECK(s.same_object(p, w2.value(), p, w));
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
 }
 
@@ -474,9 +474,10 @@ TEST_CASE("A wait over a queue, an event and a mutex completes on the queue",
     LastError le;
     auto ev = s.k.create_event(p, false, false, nullptr, le).value();
     auto mx = s.k.create_mutex({p, 9}, true, nullptr, le).value();  // another thread owns it
-    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, w, 20, false).ok());
+    auto qw = s.k.open_msg_queue(q, s.process_handle_in(q, p).raw, w, 20, false);
+    REQUIRE(qw.ok());
     uint64_t tag = s.wait_pending({p, 1}, {ev, mx, r}, 10'000);
-    s.put(q, w, "wake");
+    s.put(q, qw.value(), "wake");
     CHECK(s.completed(tag, kWaitObject0 + 2));
     // And on the mutex when it comes first.
     CHECK(s.take(p, r) == "wake");
@@ -506,8 +507,9 @@ TEST_CASE("A wait on an empty queue times out", "[unit][msgqueue][wait]") {
 }
 
 TEST_CASE("DuplicateHandle does not copy a queue handle (CE 5: sync objects only)",
-          "[unit][msgqueue]") {
-    QueueScene s;
+          "[unit][msgqueue][ce5]") {
+    // CE 6 copies any handle: tests/unit/ce6_handles_test.cpp.
+    QueueScene s(config_of(5));
     auto p = s.attach();
     auto [r, w] = s.pair(p);
     CHECK(error_of(s.k.duplicate_handle(ThreadRef{p, 1}, ce::kCurrentProcessHandle, r,
@@ -545,7 +547,7 @@ TEST_CASE("GetMsgQueueInfo: size and handle checks, counts and the high-water ma
     CHECK(i.readers == 1);
     CHECK(i.writers == 1);
     auto q = s.attach();
-    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, true).ok());
+    REQUIRE(s.k.open_msg_queue(q, s.process_handle_in(q, p).raw, r, 20, true).ok());
     CHECK(s.info(p, r).readers == 2);
 }
 
@@ -692,9 +694,10 @@ TEST_CASE("Parked reads fail with ERROR_PIPE_NOT_CONNECTED when the writer goes"
     auto p = s.attach();
     auto q = s.attach();
     auto [r, w] = s.pair(p);
-    REQUIRE(s.k.open_msg_queue(q, s.k.process_handle(p).raw, r, 20, true).ok());
+    auto qr = s.k.open_msg_queue(q, s.process_handle_in(q, p).raw, r, 20, true);
+    REQUIRE(qr.ok());
     REQUIRE_FALSE(s.k.read_msg_queue({p, 2}, r, 64, kInfinite, 1, 4064).has_value());
-    REQUIRE_FALSE(s.k.read_msg_queue({q, 2}, r, 64, kInfinite, 2, 4064).has_value());
+    REQUIRE_FALSE(s.k.read_msg_queue({q, 2}, qr.value(), 64, kInfinite, 2, 4064).has_value());
     REQUIRE(s.k.close_handle(p, w).ok());
     auto c = s.k.take_completions();
     REQUIRE(c.size() == 2);
@@ -707,8 +710,9 @@ TEST_CASE("A parked reader whose process is gone takes no message",
     auto dead = s.attach();
     auto live = s.attach();
     auto [r, w] = s.pair(live);
-    REQUIRE(s.k.open_msg_queue(dead, s.k.process_handle(live).raw, r, 20, true).ok());
-    REQUIRE_FALSE(s.k.read_msg_queue({dead, 2}, r, 64, kInfinite, 1, 4064).has_value());
+    auto dr = s.k.open_msg_queue(dead, s.process_handle_in(dead, live).raw, r, 20, true);
+    REQUIRE(dr.ok());
+    REQUIRE_FALSE(s.k.read_msg_queue({dead, 2}, dr.value(), 64, kInfinite, 1, 4064).has_value());
     REQUIRE_FALSE(s.k.read_msg_queue({live, 2}, r, 64, kInfinite, 2, 4064).has_value());
     // The dead process's hang-up has not been read yet: only the liveness probe knows.
     s.k.set_liveness_probe([&](ProcessId id) { return id != dead; });

@@ -18,6 +18,7 @@ using proto::EventOp;
 namespace {
 
 struct SyncScene : Scene {
+    using Scene::Scene;
     uint64_t next_tag = 1;
 
     HandleValue event(ProcessId p, bool manual, bool initial,
@@ -178,11 +179,13 @@ TEST_CASE("Sync names: same kind opens with ERROR_ALREADY_EXISTS, kinds do not c
     REQUIRE(e1.ok());
     CHECK(le.set);
     CHECK(le.code == Win32Error::ERROR_SUCCESS);
-    // Another process: the same value, ERROR_ALREADY_EXISTS, initial state ignored.
+    // Another process: the same event (CE 5: the same value), ERROR_ALREADY_EXISTS, initial
+    // state ignored.
     le = {};
     auto e2 = s.k.create_event(q, false, true, &name, le);
     REQUIRE(e2.ok());
-    CHECK(e2.value() == e1.value());
+    CHECK(s.same_object(q, e2.value(), p, e1.value()));
+    if (s.ce5()) CHECK(e2.value() == e1.value());
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
     CHECK(s.wait_now({q, 1}, {e2.value()}) == kWaitTimeout);
     // A mutex and a mapping of the same name are other objects (CE: one namespace per kind).
@@ -212,7 +215,7 @@ TEST_CASE("OpenEvent finds events by name only", "[unit][sync][names]") {
     auto e = s.event(p, true, false, &name);
     auto opened = s.k.open_sync(q, cek::kernel::ObjectType::Event, name);
     REQUIRE(opened.ok());
-    CHECK(opened.value() == e);
+    CHECK(s.same_object(q, opened.value(), p, e));
     CHECK(error_of(s.k.open_sync(q, cek::kernel::ObjectType::Event, u"ready")) ==
           Win32Error::ERROR_FILE_NOT_FOUND);
     CHECK(error_of(s.k.open_sync(q, cek::kernel::ObjectType::Mutex, name)) ==
@@ -221,9 +224,10 @@ TEST_CASE("OpenEvent finds events by name only", "[unit][sync][names]") {
           Win32Error::ERROR_INVALID_PARAMETER);
     // The name lives while any handle does: closing the creator's leaves q's.
     REQUIRE(s.k.close_handle(p, e).ok());
-    CHECK(s.k.open_sync(p, cek::kernel::ObjectType::Event, name).ok());
-    REQUIRE(s.k.close_handle(p, e).ok());
-    REQUIRE(s.k.close_handle(q, e).ok());
+    auto again = s.k.open_sync(p, cek::kernel::ObjectType::Event, name);
+    REQUIRE(again.ok());
+    REQUIRE(s.k.close_handle(p, again.value()).ok());
+    REQUIRE(s.k.close_handle(q, opened.value()).ok());
     CHECK(error_of(s.k.open_sync(q, cek::kernel::ObjectType::Event, name)) ==
           Win32Error::ERROR_FILE_NOT_FOUND);
 }
@@ -246,7 +250,7 @@ TEST_CASE("Sync names longer than 259 characters are refused", "[unit][sync][nam
     REQUIRE(a.ok());
     auto b = s.k.create_event(p, true, false, &empty, le);
     REQUIRE(b.ok());
-    CHECK(a.value() == b.value());
+    CHECK(s.same_object(p, a.value(), p, b.value()));
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
 }
 
@@ -336,7 +340,7 @@ TEST_CASE("CreateMutex on an existing name ignores the initial owner", "[unit][s
     LastError le;
     auto again = s.k.create_mutex({p, 2}, true, &name, le);
     REQUIRE(again.ok());
-    CHECK(again.value() == m);
+    CHECK(s.same_object(p, again.value(), p, m));
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
     CHECK(error_of(s.k.release_mutex({p, 2}, m)) == Win32Error::ERROR_NOT_OWNER);
 }
@@ -362,7 +366,7 @@ TEST_CASE("CreateSemaphore checks its counts", "[unit][sync][semaphore]") {
     REQUIRE(made.ok());
     auto opened = s.k.create_semaphore(p, 5, 0, &name, le);
     REQUIRE(opened.ok());
-    CHECK(opened.value() == made.value());
+    CHECK(s.same_object(p, opened.value(), p, made.value()));
     CHECK(le.code == Win32Error::ERROR_ALREADY_EXISTS);
 }
 
@@ -518,8 +522,9 @@ TEST_CASE("Waiting keeps a closed object alive for the wait", "[unit][sync][wait
 // DuplicateHandle (CE 5)
 
 TEST_CASE("DuplicateHandle follows CE 5: sync objects only, same value, SAME_ACCESS required",
-          "[unit][sync][duplicate]") {
-    SyncScene s;
+          "[unit][sync][duplicate][ce5]") {
+    // CE 6's DuplicateHandle: tests/unit/ce6_handles_test.cpp.
+    SyncScene s(config_of(5));
     auto p = s.attach();
     auto e = s.event(p, false, false);
     constexpr uint32_t kSelf = proto::kCurrentProcessHandle;

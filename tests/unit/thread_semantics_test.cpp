@@ -2,6 +2,7 @@
 // threads: one test per row of ce-kernel-objects.md §1.4 and §2 that the kernel decides
 // (docs/semantics/threads.md), each with its exact error code.
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,20 +19,35 @@ constexpr uint32_t kStillActive = 0x103;
 constexpr HandleValue kSelf{ce::kCurrentThreadHandle};
 
 struct ThreadScene : WaitScene {
+    using WaitScene::WaitScene;
+
     HandleValue create(ProcessId p, uint32_t flags = 0) {
         auto r = k.create_thread(p, flags, 0);
         REQUIRE(r.ok());
-        CHECK(r.value().id == r.value().handle.raw);  // CE 5: the id is the handle value
+        // CE 5: the id is the handle value; CE 6: an even value of its own.
+        if (ce5()) CHECK(r.value().id == r.value().handle.raw);
+        else CHECK(r.value().id % 2 == 0);
+        ids[{p.raw, r.value().handle.raw}] = r.value().id;
         return r.value().handle;
     }
-    // A created thread that starts running as Linux thread `tid`.
+    // The id of the thread `h` names in `p` (CreateThread's lpThreadId).
+    uint32_t id_of(ProcessId p, HandleValue h) const { return ids.at({p.raw, h.raw}); }
+    // A created thread that starts running as Linux thread `tid`: the shim names it by its id.
     HandleValue start(ProcessId p, uint32_t tid, uint32_t flags = 0) {
         HandleValue h = create(p, flags);
-        auto r = k.attach_thread({p, tid}, h);
+        auto r = k.attach_thread({p, tid}, HandleValue{id_of(p, h)});
         REQUIRE(r.ok());
-        CHECK(r.value().id == h.raw);
+        CHECK(r.value().id == id_of(p, h));
         CHECK(r.value().tid == tid);
         return h;
+    }
+    // A handle of `q` for the thread `h` names in `p`: the same value in CE 5, OpenThread by
+    // id in CE 6.
+    HandleValue handle_in(ProcessId q, ProcessId p, HandleValue h) {
+        if (ce5()) return h;
+        auto r = k.open_thread(q, id_of(p, h), false);
+        REQUIRE(r.ok());
+        return r.value();
     }
     uint32_t exit_code(ProcessId p, HandleValue h) {
         auto r = k.thread_exit_code({p, 1}, h);
@@ -46,6 +62,8 @@ struct ThreadScene : WaitScene {
     Win32Error query_error(ProcessId p, HandleValue h, ce::ThreadOp op, uint32_t value = 0) {
         return error_of(k.thread_priority({p, 1}, h, op, value));
     }
+
+    std::map<std::pair<uint32_t, uint32_t>, uint32_t> ids;  // (process, handle) -> thread id
 };
 
 }  // namespace
@@ -67,8 +85,9 @@ TEST_CASE("CreateThread accepts only CREATE_SUSPENDED and STACK_SIZE_PARAM_IS_A_
 }
 
 TEST_CASE("CreateThread's reservation must be positive as a signed value; without the flag the "
-          "size is ignored", "[unit][thread][create]") {
-    ThreadScene s;
+          "size is ignored", "[unit][thread][create][ce5]") {
+    // CE 6 takes a reservation of 0 as the default stack: tests/api/api_thread.c.
+    ThreadScene s(config_of(5));
     auto p = s.attach();
     CHECK(error_of(s.k.create_thread(p, 0x10000, 0)) == Win32Error::ERROR_INVALID_PARAMETER);
     CHECK(error_of(s.k.create_thread(p, 0x10000, 0x80000000u)) ==
@@ -85,8 +104,9 @@ TEST_CASE("CreateThread from a process that is not attached: ERROR_INVALID_HANDL
 }
 
 TEST_CASE("A thread's id is its handle value; the handle outlives a close until the thread "
-          "exits", "[unit][thread][identity]") {
-    ThreadScene s;
+          "exits", "[unit][thread][identity][ce5]") {
+    // CE 6's separate ids: tests/unit/ce6_handles_test.cpp.
+    ThreadScene s(config_of(5));
     auto p = s.attach();
     HandleValue h = s.start(p, 501);
     // GetCurrentThreadId of the new thread: the same value.
@@ -125,10 +145,10 @@ TEST_CASE("A created thread binds only once, and only in its own process",
     ThreadScene s;
     auto p = s.attach();
     auto q = s.attach();
-    HandleValue h = s.create(p);
-    CHECK(error_of(s.k.attach_thread({q, 5}, h)) == Win32Error::ERROR_INVALID_PARAMETER);
-    REQUIRE(s.k.attach_thread({p, 5}, h).ok());
-    CHECK(error_of(s.k.attach_thread({p, 6}, h)) == Win32Error::ERROR_INVALID_PARAMETER);
+    const HandleValue id{s.id_of(p, s.create(p))};
+    CHECK(error_of(s.k.attach_thread({q, 5}, id)) == Win32Error::ERROR_INVALID_PARAMETER);
+    REQUIRE(s.k.attach_thread({p, 5}, id).ok());
+    CHECK(error_of(s.k.attach_thread({p, 6}, id)) == Win32Error::ERROR_INVALID_PARAMETER);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,8 +208,9 @@ TEST_CASE("WaitForMultipleObjects mixes a thread, an event and a mutex",
 }
 
 TEST_CASE("Another process waits on a thread by its id (CE 5 ids are global)",
-          "[unit][thread][wait]") {
-    ThreadScene s;
+          "[unit][thread][wait][ce5]") {
+    // CE 6: another process's value means nothing (tests/unit/ce6_handles_test.cpp).
+    ThreadScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     HandleValue t = s.start(a, 10);
@@ -204,8 +225,8 @@ TEST_CASE("A process that dies takes its threads along: exit code 0, waiters wak
     ThreadScene s;
     auto a = s.attach();
     auto b = s.attach();
-    HandleValue t1 = s.start(a, 10);
-    HandleValue t2 = s.create(a, ce::kCreateSuspended);  // never started
+    HandleValue t1 = s.handle_in(b, a, s.start(a, 10));
+    HandleValue t2 = s.handle_in(b, a, s.create(a, ce::kCreateSuspended));  // never started
     uint64_t w1 = s.wait_pending({b, 20}, {t1});
     uint64_t w2 = s.wait_pending({b, 21}, {t2});
     s.k.detach_process(a);
@@ -215,6 +236,10 @@ TEST_CASE("A process that dies takes its threads along: exit code 0, waiters wak
         CHECK((c.tag == w1 || c.tag == w2));
         CHECK(c.result == kWaitObject0);
         CHECK_FALSE(c.failed);
+    }
+    if (!s.ce5()) {  // b's own handles keep the ended threads until it closes them
+        REQUIRE(s.k.close_handle(b, t1).ok());
+        REQUIRE(s.k.close_handle(b, t2).ok());
     }
     CHECK(s.object_handles() == 0);
 }
@@ -304,7 +329,7 @@ TEST_CASE("CREATE_SUSPENDED starts with count 1; each change bumps the sequence"
     ThreadScene s;
     auto p = s.attach();
     HandleValue t = s.create(p, ce::kCreateSuspended);
-    auto a = s.k.attach_thread({p, 10}, t);
+    auto a = s.k.attach_thread({p, 10}, HandleValue{s.id_of(p, t)});
     REQUIRE(a.ok());
     CHECK(a.value().count == 1);
     auto r = s.k.resume_thread({p, 1}, t);
@@ -335,7 +360,8 @@ TEST_CASE("A thread of another host process is stopped by that process's agent: 
     ThreadScene s;
     auto p = s.attach();
     auto q = s.attach();  // another host process
-    HandleValue t = s.start(p, 10);
+    HandleValue pt = s.start(p, 10);
+    HandleValue t = s.handle_in(q, p, pt);
     // Until p's connection has its notice eventfd, nothing can wake its agent: refused.
     CHECK(error_of(s.k.suspend_thread({q, 7}, t, 41)) == Win32Error::ERROR_ACCESS_DENIED);
     CHECK(error_of(s.k.terminate_thread({q, 7}, t, 0, 41)) == Win32Error::ERROR_ACCESS_DENIED);
@@ -357,7 +383,7 @@ TEST_CASE("A thread of another host process is stopped by that process's agent: 
     auto c = s.k.take_remote_control(p);
     REQUIRE(c.ok());
     CHECK(c.value().op == ce::ThreadControlOp::Suspend);
-    CHECK(c.value().state.id == t.raw);
+    CHECK(c.value().state.id == s.id_of(p, pt));
     CHECK(c.value().state.count == 1);
     CHECK(c.value().state.sequence == r.value().sequence);
     REQUIRE(c.value().token != 0);
@@ -374,7 +400,7 @@ TEST_CASE("A thread of another host process is stopped by that process's agent: 
     CHECK(done[0].process == q);
     CHECK(done[0].tag == 42);
     CHECK(done[0].code == proto::RequestCode::ThreadControl);
-    CHECK(done[0].thread_handle == t.raw);
+    CHECK(done[0].thread_handle == s.id_of(p, pt));
     CHECK(done[0].thread_previous == 0);
     CHECK(done[0].thread_count == 1);
     CHECK_FALSE(done[0].failed);
@@ -410,7 +436,7 @@ TEST_CASE("A thread of another host process is stopped by that process's agent: 
     REQUIRE(ended.ok());
     CHECK(ended.value().deferred);
     CHECK(ended.value().exited);
-    CHECK(s.exit_code(p, t) == 77);
+    CHECK(s.exit_code(p, pt) == 77);
     auto end = s.k.take_remote_control(p);
     REQUIRE(end.ok());
     CHECK(end.value().op == ce::ThreadControlOp::Terminate);
@@ -427,8 +453,8 @@ TEST_CASE("Callers waiting for an agent are answered when its process goes; a fu
     auto p = s.attach();
     auto q = s.attach();
     s.k.agent_ready(p);
-    HandleValue t = s.start(p, 10);
-    HandleValue u = s.start(p, 11);
+    HandleValue t = s.handle_in(q, p, s.start(p, 10));
+    HandleValue u = s.handle_in(q, p, s.start(p, 11));
     REQUIRE(s.k.suspend_thread({q, 7}, t, 50).value().deferred);
     REQUIRE(s.k.take_remote_control(p).ok());  // taken, not reported
     REQUIRE(s.k.suspend_thread({q, 8}, u, 51).value().deferred);  // still queued
@@ -444,11 +470,13 @@ TEST_CASE("Callers waiting for an agent are answered when its process goes; a fu
     // A caller that withdrew its call, or died, is not answered.
     auto r = s.attach();
     s.k.agent_ready(r);
-    HandleValue v = s.start(r, 20);
+    HandleValue rv = s.start(r, 20);
+    HandleValue v = s.handle_in(q, r, rv);
     auto w = s.attach();
+    HandleValue wv = s.handle_in(w, r, rv);
     REQUIRE(s.k.suspend_thread({q, 7}, v, 60).value().deferred);
     s.k.cancel_wait(q, 60);
-    REQUIRE(s.k.suspend_thread({w, 7}, v, 61).value().deferred);
+    REQUIRE(s.k.suspend_thread({w, 7}, wv, 61).value().deferred);
     s.k.detach_process(w);
     (void)s.k.take_completions();
     for (int i = 0; i < 2; ++i) {
@@ -479,7 +507,10 @@ TEST_CASE("Sleep(INFINITE) is a self-suspend through GetCurrentThread()",
     REQUIRE(r.ok());
     CHECK(r.value().previous == 0);
     CHECK(r.value().tid == 30);
-    auto back = s.k.resume_thread({p, 31}, HandleValue{r.value().id});
+    // Another thread names it by its id: a handle in CE 5, OpenThread's in CE 6.
+    HandleValue h{r.value().id};
+    if (!s.ce5()) h = s.k.open_thread(p, r.value().id, false).value();
+    auto back = s.k.resume_thread({p, 31}, h);
     REQUIRE(back.ok());
     CHECK(back.value().previous == 1);
     CHECK(back.value().count == 0);

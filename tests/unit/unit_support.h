@@ -58,12 +58,30 @@ inline constexpr uint32_t kPageExecuteReadWrite = 0x40;
 inline constexpr uint32_t kSecImage = 0x01000000;
 inline constexpr uint32_t kFileMapExecute = 0x20;
 
+// The personality the suite runs under: CE 5 unless CEK_TEST_PERSONALITY names another (the
+// suite's second run under ce6, tests/meson.build). A test of a row where CE 5 and CE 6 differ
+// is tagged [ce5] or [ce6] and names its personality itself (docs/testing.md).
+inline uint32_t test_personality() {
+    const char* name = std::getenv("CEK_TEST_PERSONALITY");
+    if (name == nullptr || *name == 0 || std::string(name) == "ce5") return 5;
+    if (std::string(name) == "ce6") return 6;
+    throw std::invalid_argument(std::string("CEK_TEST_PERSONALITY: unknown personality ") + name);
+}
+
 inline KernelConfig config(uint64_t window_size = kWindowSize,
                            uint32_t handle_capacity = kernel::HandleTable::kMaxEntries) {
     KernelConfig c;
+    c.personality = test_personality();
     c.window_base = kWindowBase;
     c.window_size = window_size;
     c.handle_capacity = handle_capacity;
+    return c;
+}
+
+// The configuration of a test that checks a CE 5 or a CE 6 row whatever the suite's run.
+inline KernelConfig config_of(uint32_t personality) {
+    KernelConfig c = config();
+    c.personality = personality;
     return c;
 }
 
@@ -122,6 +140,23 @@ struct Scene {
     kernel::MapViewResult view(ProcessId p, HandleValue h, uint32_t offset = 0, uint64_t size = 0,
                                uint32_t access = ce::kFileMapWrite) {
         auto r = k.map_view(p, h, access, 0, offset, size);
+        REQUIRE(r.ok());
+        return r.value();
+    }
+
+    // CE 5 gives every opener of an object the same global value; CE 6 a value of its own.
+    bool ce5() const { return k.personality().version() == 5; }
+    // Whether `a` in `p` and `b` in `q` name one object (the same value in CE 5 only).
+    bool same_object(ProcessId p, HandleValue a, ProcessId q, HandleValue b) {
+        const auto* x = k.handles().find_for(a, p);
+        const auto* y = k.handles().find_for(b, q);
+        return x != nullptr && y != nullptr && x->object.get() == y->object.get();
+    }
+
+    // A handle of `p` on process `other`: its global value in CE 5, OpenProcess's in CE 6.
+    HandleValue process_handle_in(ProcessId p, ProcessId other) {
+        if (ce5()) return k.process_handle(other);
+        auto r = k.open_process(p, k.process_id(other), false);
         REQUIRE(r.ok());
         return r.value();
     }
