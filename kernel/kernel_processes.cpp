@@ -174,7 +174,8 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
         return R(Win32Error::ERROR_INVALID_PARAMETER);
     size_t running = 0;
     for (const auto& [id, rec] : processes_) running += rec.object ? 1 : 0;
-    if (running >= config_.process_slots || processes_.size() >= config_.max_processes ||
+    const bool slots_full = personality_->process_slots() && running >= config_.process_slots;
+    if (slots_full || processes_.size() >= config_.max_processes ||
         handles_.at_quota(caller.process))
         return R(Win32Error::ERROR_OUTOFMEMORY);
     if (!launcher_) return R(Win32Error::ERROR_NOT_SUPPORTED);

@@ -54,6 +54,7 @@ public:
         return Win32Error::ERROR_INVALID_PARAMETER;
     }
     uint32_t command_line_longest() const override { return ce::kProcessCommandLongest; }
+    bool process_slots() const override { return true; }
 
     // Within the calling process only, sync objects only, DUPLICATE_SAME_ACCESS required, no
     // inheritance; every failure is ERROR_INVALID_PARAMETER. The same value comes back; with

@@ -52,6 +52,7 @@ public:
     // with a limit of 16K units, terminator included.
     Win32Error long_image_name_error() const override { return Win32Error::ERROR_BAD_PATHNAME; }
     uint32_t command_line_longest() const override { return 16383; }
+    bool process_slots() const override { return false; }
 
     // Any type between any two processes (the kernel resolves them): options 0 means
     // DUPLICATE_SAME_ACCESS, only SAME_ACCESS and CLOSE_SOURCE are allowed, no inheritance.

@@ -92,6 +92,9 @@ public:
     virtual std::vector<std::u16string> image_names(std::u16string_view name) const = 0;
     virtual Win32Error long_image_name_error() const = 0;
     virtual uint32_t command_line_longest() const = 0;
+    // Whether CreateProcessW is bounded by CE 5's process slots (KernelConfig::process_slots);
+    // CE 6 has none: only the handle quota and the kernel's own limit of processes stop it.
+    virtual bool process_slots() const = 0;
 
     // DuplicateHandle (docs/semantics/handles.md §5, §9): the checks, in the personality's order
     // and with its error codes. `held`: the type of the object behind the handle, when the

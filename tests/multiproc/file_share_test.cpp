@@ -23,7 +23,7 @@ constexpr const char* kReadWrite = "0xC0000000";
 
 TEST_CASE("the CreateFileForMapping sequence shares a file mapping between two processes",
           "[multiproc][file][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     // CE 5 seed: CreateFileForMapping -> CreateFileMapping (takes the file over) -> MapViewOfFile.
@@ -95,7 +95,7 @@ TEST_CASE("writes through a file and through a view of it agree in both directio
 
 TEST_CASE("every process using a kernel-owned file handle shares its file pointer",
           "[multiproc][file][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string file = field(a->ask(std::string("cffm /Temp/pointer.txt ") + kReadWrite + " 0 2"), 1);

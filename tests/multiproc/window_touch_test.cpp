@@ -33,7 +33,7 @@ std::string new_ram_view(Child& process, const std::string& size = "65536") {
 
 TEST_CASE("a process reads and writes another's mapping by address without a view",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string view = new_ram_view(*a, "100000");  // unnamed: b cannot open it
@@ -55,7 +55,7 @@ TEST_CASE("a process reads and writes another's mapping by address without a vie
 
 TEST_CASE("threads touching one range at once all see the mapping",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     const std::string view = new_ram_view(*a);
@@ -65,7 +65,7 @@ TEST_CASE("threads touching one range at once all see the mapping",
 
 TEST_CASE("a process reaches a mapping by address after unmapping its own view",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string created = a->ask("create touch-unmapped 65536 4");
@@ -84,7 +84,7 @@ TEST_CASE("a process reaches a mapping by address after unmapping its own view",
 
 TEST_CASE("WriteFile from and ReadFile into a mapping the process never touched",
           "[multiproc][mapping][touch][file][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = k.spawn_child();
     std::string view = new_ram_view(*a);
@@ -101,7 +101,7 @@ TEST_CASE("WriteFile from and ReadFile into a mapping the process never touched"
 
 TEST_CASE("a touch of a read-only file mapping reads, and a write through it faults",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = spawn_child_that_may_fault(k);
     std::string file = field(a->ask("cffm /Temp/touch-ro.txt 0xC0000000 0 2"), 1);
@@ -118,7 +118,7 @@ TEST_CASE("a touch of a read-only file mapping reads, and a write through it fau
 
 TEST_CASE("a touch of a window address no mapping holds faults",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto b = spawn_child_that_may_fault(k);
     std::string view = new_ram_view(*a);
@@ -129,7 +129,7 @@ TEST_CASE("a touch of a window address no mapping holds faults",
 TEST_CASE("a mapping freed before or after the touch faults, and its range is reused once the "
           "processes that touched it let go",
           "[multiproc][mapping][touch][ce5]") {
-    KernelFixture k;
+    KernelFixture k(kCe5Kernel);
     auto a = k.spawn_child();
     auto toucher = spawn_child_that_may_fault(k);
     auto bystander = k.spawn_child();

@@ -141,7 +141,7 @@ TEST_CASE("A Null request echoes its cookie and leaves the last error alone",
 
 TEST_CASE("CreateMapping over the wire carries the CE 5 last-error rules",
           "[unit][dispatch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Wire name";
@@ -190,7 +190,7 @@ TEST_CASE("CreateMapping over the wire carries the CE 5 last-error rules",
 
 TEST_CASE("Kernel errors travel in a failed reply that sets the last error",
           "[unit][dispatch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     std::u16string n260(260, u'n');
     auto too_long = dispatch(s.k, a, request(create_request(4096, 260, true), utf16_bytes(n260)));
@@ -215,7 +215,7 @@ TEST_CASE("Kernel errors travel in a failed reply that sets the last error",
 
 TEST_CASE("MapView, FlushView, UnmapView and CloseHandle round-trip through the dispatcher",
           "[unit][dispatch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto created = dispatch(s.k, a, request(create_request(10000)));
     REQUIRE_FALSE(created.failed());

@@ -417,7 +417,7 @@ TEST_CASE("A sharing violation on CREATE_ALWAYS leaves the file untouched", "[un
 
 TEST_CASE("CreateFileForMapping with exactly GENERIC_READ shares reads whatever share mode is "
           "passed",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -439,7 +439,7 @@ TEST_CASE("CreateFileForMapping with exactly GENERIC_READ shares reads whatever 
 
 TEST_CASE("CreateFileForMapping with GENERIC_READ|GENERIC_WRITE is exclusive even with "
           "FILE_SHARE_READ|FILE_SHARE_WRITE",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -456,7 +456,7 @@ TEST_CASE("CreateFileForMapping with GENERIC_READ|GENERIC_WRITE is exclusive eve
 
 TEST_CASE("FILE_SHARE_WRITE_OVERRIDE in CreateFileForMapping's share argument shares reads and "
           "writes",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -473,7 +473,7 @@ TEST_CASE("FILE_SHARE_WRITE_OVERRIDE in CreateFileForMapping's share argument sh
 
 TEST_CASE("CreateFileForMapping adds FILE_FLAG_WRITE_THROUGH to a writable handle",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     s.write_host(kHost, "data");
     auto h = must(s.cffm(a, kFile, kGRW));
@@ -484,7 +484,7 @@ TEST_CASE("CreateFileForMapping adds FILE_FLAG_WRITE_THROUGH to a writable handl
 
 TEST_CASE("A CreateFileForMapping handle is kernel-owned and usable from another process",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, "data");
@@ -511,7 +511,7 @@ TEST_CASE("A file mapping that finds no room leaves another process's CreateFile
           "[unit][file][ce5]") {
     // Found by fuzz_sequence: the handle was taken off its creator's list before the window
     // was found full, so nobody closed it and the file stayed open until the kernel exited.
-    FileScene s(config(1 << 20));
+    FileScene s(config_of(5, 1 << 20));
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, "data");
@@ -527,7 +527,7 @@ TEST_CASE("A file mapping that finds the handle table full leaves another proces
           "[unit][file][ce5]") {
     // Found by fuzz_sequence: the mapping was made and the handle taken off its creator's list
     // before the mapping's own handle failed to fit; the dying mapping then closed the file handle.
-    FileScene s(config(kWindowSize, 6));  // 4 entries after the two processes' own
+    FileScene s(config_of(5, kWindowSize, 6));  // 4 entries after the two processes' own
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, "data");
@@ -549,7 +549,7 @@ TEST_CASE("A file mapping that finds the handle table full leaves another proces
 
 TEST_CASE("CloseHandle by the creator before CreateFileMapping closes a CreateFileForMapping "
           "handle",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "data");
@@ -562,7 +562,7 @@ TEST_CASE("CloseHandle by the creator before CreateFileMapping closes a CreateFi
 }
 
 TEST_CASE("Detaching the creator closes its CreateFileForMapping handles no mapping took over",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -583,7 +583,7 @@ TEST_CASE("Detaching the creator closes its CreateFileForMapping handles no mapp
 
 TEST_CASE("A successful CreateFileMapping takes the CreateFileForMapping handle over",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, std::string(4096, 'x'));
@@ -617,7 +617,7 @@ TEST_CASE("A successful CreateFileMapping takes the CreateFileForMapping handle 
 }
 
 TEST_CASE("A failed CreateFileMapping closes the CreateFileForMapping handle at once",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -635,7 +635,7 @@ TEST_CASE("A failed CreateFileMapping closes the CreateFileForMapping handle at 
 TEST_CASE("CreateFileMapping on a plain CreateFileW handle fails with ERROR_INVALID_PARAMETER "
           "after extending the file",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     s.write_host(kHost, std::string(10, 'x'));
     auto h = must(s.open(a, kFile, kGRW, 0, kOpenExisting));
@@ -646,7 +646,7 @@ TEST_CASE("CreateFileMapping on a plain CreateFileW handle fails with ERROR_INVA
     CHECK(s.object_handles() == 1);  // no mapping was made
 }
 
-TEST_CASE("A file mapping longer than the file extends the file", "[unit][file][ce5]") {
+TEST_CASE("A file mapping longer than the file extends the file", "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "0123456789");
@@ -664,7 +664,7 @@ TEST_CASE("A file mapping longer than the file extends the file", "[unit][file][
 TEST_CASE("A file mapping size with bit 31 set fails with ERROR_INVALID_PARAMETER before "
           "extending the file",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     s.write_host(kHost, "data");
     auto h = must(s.cffm(a, kFile, kGRW));
@@ -676,7 +676,7 @@ TEST_CASE("A file mapping size with bit 31 set fails with ERROR_INVALID_PARAMETE
 TEST_CASE("A file mapping with a nonzero high size fails with ERROR_INVALID_PARAMETER after "
           "extending the file",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     s.write_host(kHost, "data");
     auto h = must(s.cffm(a, kFile, kGRW));
@@ -689,7 +689,7 @@ TEST_CASE("A file mapping with a nonzero high size fails with ERROR_INVALID_PARA
 }
 
 TEST_CASE("An unnamed file mapping leaves the last error alone", "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     s.write_host(kHost, "data");
     auto h = must(s.cffm(a, kFile, kGR));
@@ -698,7 +698,7 @@ TEST_CASE("An unnamed file mapping leaves the last error alone", "[unit][file][c
     CHECK_FALSE(le.set);
 }
 
-TEST_CASE("A file mapping of size 0 is as long as the file", "[unit][file][ce5]") {
+TEST_CASE("A file mapping of size 0 is as long as the file", "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, std::string(5000, 'x'));
@@ -715,7 +715,7 @@ TEST_CASE("A file mapping of size 0 is as long as the file", "[unit][file][ce5]"
 }
 
 TEST_CASE("A file mapping of size 0 over an empty file fails with ERROR_INVALID_PARAMETER",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "");
@@ -731,7 +731,7 @@ TEST_CASE("A file mapping of size 0 over an empty file fails with ERROR_INVALID_
 
 TEST_CASE("PAGE_READWRITE on a GENERIC_READ CreateFileForMapping handle fails with "
           "ERROR_ACCESS_DENIED",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "data");
@@ -743,7 +743,7 @@ TEST_CASE("PAGE_READWRITE on a GENERIC_READ CreateFileForMapping handle fails wi
 }
 
 TEST_CASE("Extending a file through a read-only handle fails with ERROR_ACCESS_DENIED",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, "data");
@@ -757,7 +757,7 @@ TEST_CASE("Extending a file through a read-only handle fails with ERROR_ACCESS_D
 TEST_CASE("A file mapping whose name exists returns the same handle value with "
           "ERROR_ALREADY_EXISTS and closes the file handle",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, std::string(4096, 'a'));
@@ -790,7 +790,7 @@ TEST_CASE("A file mapping whose name exists returns the same handle value with "
 TEST_CASE("CreateFileMapping with an invalid file handle value fails with "
           "ERROR_INVALID_PARAMETER",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     SECTION("a value that was never a handle") {
         CHECK(err(s.map_file(a, HandleValue{0x12345678}, kRO, 4096)) ==
@@ -809,7 +809,7 @@ TEST_CASE("CreateFileMapping with an invalid file handle value fails with "
 }
 
 TEST_CASE("Views of a file mapping report file_backed and the file's dev and ino",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     s.write_host(kHost, std::string(4096, 'x'));
@@ -837,7 +837,7 @@ TEST_CASE("Views of a file mapping report file_backed and the file's dev and ino
 
 TEST_CASE("SetEndOfFile below a mapping's length fails with ERROR_USER_MAPPED_FILE",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     s.write_host(kHost, std::string(8192, 'x'));
@@ -914,7 +914,7 @@ TEST_CASE("MoveFile of an open file or of a folder holding one fails with "
 }
 
 TEST_CASE("CREATE_ALWAYS and TRUNCATE_EXISTING on a mapped file fail and leave it intact",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -1127,7 +1127,7 @@ struct MappedFile {
 }  // namespace
 
 TEST_CASE("Data written through the file's descriptor is seen through the mapping",
-          "[unit][file][ce5]") {
+          "[unit][file]") {
     FileScene s;
     MappedFile mf(s, std::string(8192, '.'));
     int fd = fd_of(s, mf.a, mf.file);
@@ -1139,7 +1139,7 @@ TEST_CASE("Data written through the file's descriptor is seen through the mappin
 
 TEST_CASE("Data written through the mapping is seen through the file's descriptor",
           "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     MappedFile mf(s, std::string(8192, '.'));
     const std::string text = "written by the view";
     std::memcpy(mf.mem + 100, text.data(), text.size());
@@ -1149,7 +1149,7 @@ TEST_CASE("Data written through the mapping is seen through the file's descripto
 }
 
 TEST_CASE("FlushViewOfFile on a file mapping succeeds", "[unit][file][ce5]") {
-    FileScene s;
+    FileScene s(config_of(5));
     MappedFile mf(s, std::string(8192, '.'));
     std::memcpy(mf.mem, "dirty", 5);
     auto whole = s.k.flush_view(mf.a, mf.v.address, 0);
@@ -1166,7 +1166,7 @@ TEST_CASE("FlushViewOfFile on a file mapping succeeds", "[unit][file][ce5]") {
     CHECK(s.read_host(kHost).substr(0, 5) == "dirty");
 }
 
-TEST_CASE("A file mapping's data is on disk after the mapping is destroyed", "[unit][file][ce5]") {
+TEST_CASE("A file mapping's data is on disk after the mapping is destroyed", "[unit][file]") {
     FileScene s;
     MappedFile mf(s, std::string(4096, '.'));
     std::memcpy(mf.mem + 10, "persisted", 9);

@@ -28,7 +28,7 @@ LastError untouched() { return LastError::to(Win32Error::ERROR_FILE_NOT_FOUND); 
 // ---------------------------------------------------------------------------------------------
 // CreateFileMapping (docs/semantics/mappings.md §2.1)
 
-TEST_CASE("A named CreateFileMapping sets the last error to 0", "[unit][mapping][ce5]") {
+TEST_CASE("A named CreateFileMapping sets the last error to 0", "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     std::u16string name = u"Shared";
@@ -40,7 +40,7 @@ TEST_CASE("A named CreateFileMapping sets the last error to 0", "[unit][mapping]
 }
 
 TEST_CASE("An unnamed CreateFileMapping leaves the last error alone", "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     LastError le = untouched();
     auto r = s.create(a, 4096, nullptr, le);
@@ -49,7 +49,7 @@ TEST_CASE("An unnamed CreateFileMapping leaves the last error alone", "[unit][ma
 }
 
 TEST_CASE("Two unnamed mappings are different objects with different handles",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto h1 = s.make(a, 4096);
@@ -63,7 +63,7 @@ TEST_CASE("Two unnamed mappings are different objects with different handles",
 
 TEST_CASE("The same name again returns the same handle value with ERROR_ALREADY_EXISTS",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Qt_shared_memory";
@@ -110,7 +110,7 @@ TEST_CASE("The same name again returns the same handle value with ERROR_ALREADY_
 
 TEST_CASE("A size with bit 31 set is rejected even for an existing name",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Big";
@@ -129,7 +129,7 @@ TEST_CASE("A size with bit 31 set is rejected even for an existing name",
 
 TEST_CASE("A name of 260 characters is rejected and one of 259 is accepted",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     std::u16string n259(259, u'x');
     std::u16string n260(260, u'x');
@@ -149,7 +149,7 @@ TEST_CASE("A name of 260 characters is rejected and one of 259 is accepted",
     CHECK(again.code == Win32Error::ERROR_ALREADY_EXISTS);
 }
 
-TEST_CASE("The empty name is a real name, distinct from no name", "[unit][mapping][ce5]") {
+TEST_CASE("The empty name is a real name, distinct from no name", "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto b = s.attach();
@@ -163,7 +163,7 @@ TEST_CASE("The empty name is a real name, distinct from no name", "[unit][mappin
     LastError le2 = untouched();
     auto h2 = s.create(b, 0, &empty, le2);
     REQUIRE(h2.ok());
-    CHECK(h2.value() == h.value());
+    CHECK(s.same_object(b, h2.value(), a, h.value()));
     CHECK(le2.code == Win32Error::ERROR_ALREADY_EXISTS);
 
     auto unnamed = s.make(a, 4096);
@@ -171,7 +171,7 @@ TEST_CASE("The empty name is a real name, distinct from no name", "[unit][mappin
 }
 
 TEST_CASE("Names are case-sensitive: \"Foo\" and \"foo\" are different mappings",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     std::u16string upper = u"Foo", lower = u"foo";
@@ -186,7 +186,7 @@ TEST_CASE("Names are case-sensitive: \"Foo\" and \"foo\" are different mappings"
 }
 
 TEST_CASE("A new RAM mapping rejects what CE 5 rejects with ERROR_INVALID_PARAMETER",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     std::u16string name = u"Rejected";
@@ -230,7 +230,7 @@ TEST_CASE("A new RAM mapping rejects what CE 5 rejects with ERROR_INVALID_PARAME
 }
 
 TEST_CASE("SEC_COMMIT and PAGE_INTERNALDBMAPPING are stripped from the protection",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     LastError le = untouched();
@@ -249,7 +249,7 @@ TEST_CASE("SEC_COMMIT and PAGE_INTERNALDBMAPPING are stripped from the protectio
 TEST_CASE("A file handle that is not a file gives ERROR_INVALID_PARAMETER",
           "[unit][mapping][ce5][file]") {
     // File-backed mappings are not built yet; this pins the current behaviour.
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto mapping = s.make(a, 4096);
     std::u16string name = u"FileBacked";
@@ -267,7 +267,7 @@ TEST_CASE("A file handle that is not a file gives ERROR_INVALID_PARAMETER",
 TEST_CASE("A bad file handle fails before the name lookup, even for an existing name",
           "[unit][mapping][ce5][file]") {
     // CE 5 reads the file length (step 3) before it looks the name up (step 5).
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Existing";
@@ -280,7 +280,7 @@ TEST_CASE("A bad file handle fails before the name lookup, even for an existing 
 
 TEST_CASE("A full window gives ERROR_NOT_ENOUGH_MEMORY and leaves no name behind",
           "[unit][mapping][ce5]") {
-    Scene s(config(4 * kGranule));
+    Scene s(config_of(5, 4 * kGranule));
     auto a = s.attach();
     std::u16string name = u"TooBig";
     LastError le = untouched();
@@ -297,7 +297,7 @@ TEST_CASE("A full window gives ERROR_NOT_ENOUGH_MEMORY and leaves no name behind
 }
 
 TEST_CASE("A full handle table fails CreateFileMapping without leaking the window range",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s(config(kWindowSize, 3));  // the process's own entry and two mappings
     auto a = s.attach();
     auto first = s.make(a, 4096);
@@ -320,7 +320,7 @@ TEST_CASE("A full handle table makes CreateFileMapping fail with ERROR_NOT_ENOUG
           "[unit][mapping][ce5]") {
     // CE 5 reports allocation failures of CreateFileMapping as ERROR_NOT_ENOUGH_MEMORY (docs/semantics/mappings.md
     // §2.1 step 8, handles.md §6); ERROR_NO_MORE_USER_HANDLES is the CE 6 table-full code.
-    Scene s(config(kWindowSize, 2));  // the process's own entry and one mapping
+    Scene s(config_of(5, kWindowSize, 2));  // the process's own entry and one mapping
     auto a = s.attach();
     s.make(a, 4096);
     LastError le = untouched();
@@ -332,7 +332,7 @@ TEST_CASE("A full handle table makes CreateFileMapping fail with ERROR_NOT_ENOUG
 
 TEST_CASE("MapViewOfFile rejects invalid, stale and foreign handles with ERROR_INVALID_HANDLE",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 4096);
@@ -383,7 +383,7 @@ TEST_CASE("MapViewOfFile rejects invalid, stale and foreign handles with ERROR_I
 }
 
 TEST_CASE("MapViewOfFile accepts access 0, READ, WRITE, READ|WRITE and FILE_MAP_ALL_ACCESS",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto h = s.make(a, 4096);
@@ -397,7 +397,7 @@ TEST_CASE("MapViewOfFile accepts access 0, READ, WRITE, READ|WRITE and FILE_MAP_
 }
 
 TEST_CASE("FILE_MAP_COPY and FILE_MAP_EXECUTE give ERROR_INVALID_PARAMETER",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto h = s.make(a, 4096);
@@ -412,7 +412,7 @@ TEST_CASE("FILE_MAP_COPY and FILE_MAP_EXECUTE give ERROR_INVALID_PARAMETER",
 }
 
 TEST_CASE("A non-zero high offset gives ERROR_INVALID_PARAMETER", "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto h = s.make(a, 4096);
     CHECK(error_of(s.k.map_view(a, h, ce::kFileMapWrite, 1, 0, 0)) ==
@@ -421,7 +421,7 @@ TEST_CASE("A non-zero high offset gives ERROR_INVALID_PARAMETER", "[unit][mappin
           Win32Error::ERROR_INVALID_PARAMETER);
 }
 
-TEST_CASE("View offsets are byte-granular: offset 1 gives base + 1", "[unit][mapping][ce5]") {
+TEST_CASE("View offsets are byte-granular: offset 1 gives base + 1", "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto h = s.make(a, 3 * 65536);
@@ -440,7 +440,7 @@ TEST_CASE("View offsets are byte-granular: offset 1 gives base + 1", "[unit][map
 
 TEST_CASE("Size 0 maps to the end and a view past the end gives ERROR_INVALID_PARAMETER",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     const uint32_t size = 10000;  // not a page multiple
     auto h = s.make(a, size);
@@ -463,16 +463,16 @@ TEST_CASE("Size 0 maps to the end and a view past the end gives ERROR_INVALID_PA
 }
 
 TEST_CASE("The same offset gives the same address in every process and every view",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Common";
     auto h = s.make(a, 65536, &name);
     auto hb = s.make(b, 0 + 65536, &name);
-    REQUIRE(hb == h);
+    REQUIRE(s.same_object(b, hb, a, h));
     auto va = s.view(a, h, 0x100);
-    auto vb = s.view(b, h, 0x100);
+    auto vb = s.view(b, hb, 0x100);
     auto va2 = s.view(a, h, 0x100, 16, ce::kFileMapRead);
     CHECK(va.address == vb.address);
     CHECK(va.address == va2.address);
@@ -483,22 +483,23 @@ TEST_CASE("The same offset gives the same address in every process and every vie
 }
 
 TEST_CASE("kernel_fd is the mapping's descriptor only on a process's first view of it",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Fd";
     auto h = s.make(a, 65536, &name);
-    REQUIRE(s.make(b, 65536, &name) == h);
+    const HandleValue hb = s.make(b, 65536, &name);
+    REQUIRE(s.same_object(b, hb, a, h));
     auto other = s.make(a, 4096);
 
     auto a1 = s.view(a, h);
     CHECK(a1.kernel_fd >= 0);
     auto a2 = s.view(a, h, 4096);
     CHECK(a2.kernel_fd == -1);
-    auto b1 = s.view(b, h);
+    auto b1 = s.view(b, hb);
     CHECK(b1.kernel_fd == a1.kernel_fd);  // first view in B
-    auto b2 = s.view(b, h);
+    auto b2 = s.view(b, hb);
     CHECK(b2.kernel_fd == -1);
     auto o1 = s.view(a, other);
     CHECK(o1.kernel_fd >= 0);  // first view of another mapping
@@ -525,7 +526,7 @@ TEST_CASE("kernel_fd is the mapping's descriptor only on a process's first view 
 
 TEST_CASE("UnmapViewOfFile needs the exact address of a view of the caller",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Unmap";
@@ -545,7 +546,7 @@ TEST_CASE("UnmapViewOfFile needs the exact address of a view of the caller",
 }
 
 TEST_CASE("Duplicate views each need their own unmap", "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto h = s.make(a, 65536);
     auto v1 = s.view(a, h);
@@ -568,18 +569,19 @@ TEST_CASE("Duplicate views each need their own unmap", "[unit][mapping][ce5]") {
 }
 
 TEST_CASE("release_length is non-zero only for the process's last view of the mapping",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Release";
     auto h = s.make(a, 65536, &name);
-    REQUIRE(s.make(b, 65536, &name) == h);
+    const HandleValue hb = s.make(b, 65536, &name);
+    REQUIRE(s.same_object(b, hb, a, h));
     auto other = s.make(a, 4096);
     auto va = s.view(a, h, 0);
     auto va2 = s.view(a, h, 8192);
     auto vo = s.view(a, other);
-    auto vb = s.view(b, h, 0);
+    auto vb = s.view(b, hb, 0);
 
     auto r1 = s.k.unmap_view(a, va2.address);
     REQUIRE(r1.ok());
@@ -602,7 +604,7 @@ TEST_CASE("release_length is non-zero only for the process's last view of the ma
 
 TEST_CASE("A view keeps the mapping and its name alive after CloseHandle; the last unmap ends both",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     std::u16string name = u"Lifetime";
     auto h = s.make(a, 65536, &name);
@@ -639,7 +641,7 @@ TEST_CASE("A view keeps the mapping and its name alive after CloseHandle; the la
 
 TEST_CASE("A view in another process keeps the name alive after the creator closes",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     std::u16string name = u"Handover";
@@ -660,7 +662,7 @@ TEST_CASE("A view in another process keeps the name alive after the creator clos
 
 TEST_CASE("CloseHandle succeeds while the process holds references and then fails",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 65536);
@@ -690,7 +692,7 @@ TEST_CASE("CloseHandle succeeds while the process holds references and then fail
 
 TEST_CASE("detach_process drops exactly that process's handles and views",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach("a.exe");
     auto b = s.attach("b.exe");
     auto c = s.attach("c.exe");
@@ -740,7 +742,7 @@ TEST_CASE("detach_process drops exactly that process's handles and views",
 }
 
 TEST_CASE("detach_process of the last holder frees the mapping and its name",
-          "[unit][mapping][ce5]") {
+          "[unit][mapping]") {
     Scene s;
     auto a = s.attach();
     std::u16string name = u"Exit";
@@ -759,7 +761,7 @@ TEST_CASE("detach_process of the last holder frees the mapping and its name",
 
 TEST_CASE("FlushViewOfFile succeeds inside any mapping and fails silently outside",
           "[unit][mapping][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 65536);
@@ -982,7 +984,7 @@ TEST_CASE("A caller that is not attached cannot create mappings or open names",
 
 TEST_CASE("A touch anywhere in a live mapping's range names that mapping, with its descriptor",
           "[unit][mapping][touch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 10000);
@@ -1003,7 +1005,7 @@ TEST_CASE("A touch anywhere in a live mapping's range names that mapping, with i
 
 TEST_CASE("A touch outside every live mapping is ERROR_INVALID_ADDRESS",
           "[unit][mapping][touch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto v = s.view(a, s.make(a, 4096));
@@ -1024,7 +1026,7 @@ TEST_CASE("A touch outside every live mapping is ERROR_INVALID_ADDRESS",
 
 TEST_CASE("A touch does not keep the mapping alive; its range waits for the toucher to end",
           "[unit][mapping][touch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 65536);
@@ -1048,7 +1050,7 @@ TEST_CASE("A touch does not keep the mapping alive; its range waits for the touc
 
 TEST_CASE("A toucher that ends before the mapping does not hold its range afterwards",
           "[unit][mapping][touch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto h = s.make(a, 65536);
@@ -1063,7 +1065,7 @@ TEST_CASE("A toucher that ends before the mapping does not hold its range afterw
 
 TEST_CASE("A dead mapping's range is posted to each living toucher and freed once all let go",
           "[unit][mapping][touch][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     std::vector<std::tuple<uint32_t, uint64_t, uint64_t>> posted;
     s.k.set_shootdown([&](ProcessId p, uint64_t base, uint64_t length) {
         posted.emplace_back(p.raw, base, length);

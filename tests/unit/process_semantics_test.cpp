@@ -23,7 +23,7 @@ constexpr uint32_t kCurrentProcess = ce::kCurrentProcessHandle;
 // A file system whose \Windows holds `name` copied from a host program, a launcher that starts
 // nothing (it records what it was asked and hands out pids), and a killer that records.
 struct ProcessScene : FileScene {
-    ProcessScene() {
+    explicit ProcessScene(KernelConfig c = config()) : FileScene(c) {
         std::filesystem::create_directories(host("Windows"));
         k.set_launcher([this](const LaunchSpec& spec) -> Result<kernel::Launched> {
             launched.push_back(spec);
@@ -80,7 +80,7 @@ struct ProcessScene : FileScene {
 
 TEST_CASE("A process's id is its handle value, global, and GetCurrentProcess() names it",
           "[unit][process][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     const HandleValue ha = s.k.process_handle(a);
@@ -111,7 +111,7 @@ TEST_CASE("A process's id is its handle value, global, and GetCurrentProcess() n
 
 TEST_CASE("A wait on a process completes when it ends, beside other objects",
           "[unit][process][ce5]") {
-    WaitScene s;
+    WaitScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     LastError le;
@@ -127,7 +127,7 @@ TEST_CASE("A wait on a process completes when it ends, beside other objects",
 }
 
 TEST_CASE("TerminateProcess: the code, a kill, CE 5's refusals", "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     const HandleValue hb = s.k.process_handle(b);
@@ -154,7 +154,7 @@ TEST_CASE("TerminateProcess: the code, a kill, CE 5's refusals", "[unit][process
 }
 
 TEST_CASE("CreateProcessW checks its arguments in CE 5's order", "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     s.install("Windows/tool.exe", ProcessScene::host_program());
     CreateProcessArgs ok;
@@ -191,7 +191,7 @@ TEST_CASE("CreateProcessW checks its arguments in CE 5's order", "[unit][process
 
 TEST_CASE("CreateProcessW finds the image as CE 5 searches, and refuses what is no program",
           "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     s.install("Windows/tool.exe", ProcessScene::host_program());
     s.install("rooted.exe", ProcessScene::host_program());
@@ -242,7 +242,7 @@ TEST_CASE("CreateProcessW finds the image as CE 5 searches, and refuses what is 
 
 TEST_CASE("A CE program's creator waits until it attaches; its handles are the creator's",
           "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     s.install("Windows/app.exe", ProcessScene::ce_program());
     auto r = s.create(a, u"app", u"arg \"with space\"", ce::kCreateSuspended, 42);
@@ -303,7 +303,7 @@ TEST_CASE("A CE program's creator waits until it attaches; its handles are the c
 
 TEST_CASE("A program that dies before it attaches fails its creator's call, and leaks nothing",
           "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     s.install("Windows/app.exe", ProcessScene::ce_program());
     CHECK_FALSE(s.create(a, u"app", u"", 0, 8).has_value());
@@ -320,7 +320,7 @@ TEST_CASE("A program that dies before it attaches fails its creator's call, and 
 
 TEST_CASE("A program that is no CE program completes at once; its status is its exit code",
           "[unit][process][ce5]") {
-    ProcessScene s;
+    ProcessScene s(config_of(5));
     auto a = s.attach();
     s.install("Windows/tool.exe", ProcessScene::host_program());
     struct Case {
@@ -345,10 +345,11 @@ TEST_CASE("A program that is no CE program completes at once; its status is its 
     CHECK(s.object_handles() == 0);
 }
 
-TEST_CASE("CreateProcessW makes room for CE 5's 31 processes and no more", "[unit][process][ce5]") {
-    // Two slots here: the caller's and one more.
-    KernelConfig small = config();
-    small.process_slots = 2;
+// Room for `slots` processes, with a launcher that starts none; returns the results of three
+// CreateProcessW calls by one attached process.
+std::vector<Win32Error> create_three(uint32_t personality, uint32_t slots) {
+    KernelConfig small = config_of(personality);
+    small.process_slots = slots;
     FileScene f(small);
     std::filesystem::create_directories(f.host("Windows"));
     std::filesystem::copy_file(ProcessScene::host_program(), f.host("Windows/tool.exe"));
@@ -359,12 +360,22 @@ TEST_CASE("CreateProcessW makes room for CE 5's 31 processes and no more", "[uni
     auto a = f.attach();
     CreateProcessArgs args;
     args.image = u"tool";
-    auto first = f.k.create_process(ThreadRef{a, 1}, args, 1);
-    REQUIRE(first.has_value());
-    REQUIRE(first->ok());
-    auto second = f.k.create_process(ThreadRef{a, 1}, args, 2);
-    REQUIRE(second.has_value());
-    CHECK(error_of(*second) == Win32Error::ERROR_OUTOFMEMORY);
+    std::vector<Win32Error> out;
+    for (uint64_t tag = 1; tag <= 3; ++tag) {
+        auto r = f.k.create_process(ThreadRef{a, 1}, args, tag);
+        REQUIRE(r.has_value());  // a host program completes at once
+        out.push_back(r->ok() ? Win32Error::ERROR_SUCCESS : r->error());
+    }
+    return out;
+}
+
+TEST_CASE("CreateProcessW makes room for CE 5's 31 processes and no more; CE 6 has no slots",
+          "[unit][process][ce5][ce6]") {
+    // Two slots here: the caller's and one more.
+    const auto ok = Win32Error::ERROR_SUCCESS;
+    CHECK(create_three(5, 2) ==
+          std::vector<Win32Error>{ok, Win32Error::ERROR_OUTOFMEMORY, Win32Error::ERROR_OUTOFMEMORY});
+    CHECK(create_three(6, 2) == std::vector<Win32Error>{ok, ok, ok});
 }
 
 TEST_CASE("CE command lines split into host arguments with the C runtime's rules",

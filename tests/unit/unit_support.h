@@ -79,8 +79,9 @@ inline KernelConfig config(uint64_t window_size = kWindowSize,
 }
 
 // The configuration of a test that checks a CE 5 or a CE 6 row whatever the suite's run.
-inline KernelConfig config_of(uint32_t personality) {
-    KernelConfig c = config();
+inline KernelConfig config_of(uint32_t personality, uint64_t window_size = kWindowSize,
+                              uint32_t handle_capacity = kernel::HandleTable::kMaxEntries) {
+    KernelConfig c = config(window_size, handle_capacity);
     c.personality = personality;
     return c;
 }

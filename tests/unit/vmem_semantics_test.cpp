@@ -7,7 +7,7 @@ using namespace cek::unit;
 
 TEST_CASE("huge reservations take window ranges apart from mappings, one owner each",
           "[unit][vmem][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto b = s.attach();
     auto r = s.k.reserve_huge(a, 3 << 20);
@@ -31,7 +31,7 @@ TEST_CASE("huge reservations take window ranges apart from mappings, one owner e
 
 TEST_CASE("huge reservations fail with ERROR_OUTOFMEMORY outside 2 MiB to 960 MiB or when the "
           "window is full", "[unit][vmem][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     CHECK(s.k.reserve_huge(a, (2 << 20) - 1).error() == Win32Error::ERROR_OUTOFMEMORY);
     CHECK(s.k.reserve_huge(a, 0x3C000001).error() == Win32Error::ERROR_OUTOFMEMORY);
@@ -42,7 +42,7 @@ TEST_CASE("huge reservations fail with ERROR_OUTOFMEMORY outside 2 MiB to 960 Mi
 }
 
 TEST_CASE("a detaching process's huge reservations go back to the window", "[unit][vmem][ce5]") {
-    Scene s;
+    Scene s(config_of(5));
     auto a = s.attach();
     auto first = s.k.reserve_huge(a, 2 << 20);
     auto second = s.k.reserve_huge(a, 8 << 20);
