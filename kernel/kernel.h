@@ -124,6 +124,9 @@ struct MapViewResult {
     uint64_t file_offset = 0;
     bool reused = false;       // CE 6: the caller's identical view; nothing to map
     bool revived = false;      // CE 6: a range the caller still holds (HeldRange); no descriptor
+    bool pages_own = false;    // CE 6 RAM-backed: only the view's pages, with its protection
+    bool view_writes = false;  // the view is read-write
+    uint64_t view_length = 0;  // the view's length in bytes
 };
 
 // A range a client still holds mapped PROT_NONE from an earlier view of a file (a lingering
@@ -287,6 +290,8 @@ struct UnmapResult {
     uint64_t forget_object = 0;   // CE 6: the mapping of which the process has no view left
     uint64_t flush_base = 0;    // CE 6: the view, for the caller to write back (0: nothing to)
     uint64_t flush_length = 0;
+    uint64_t view_length = 0;   // CE 6 RAM-backed: the view that went, for the caller to protect
+    bool view_writes = false;   // its pages again from its other views (0: no view went)
 };
 
 // FlushViewOfFile: the range the caller writes back in its own address space (CE 6); empty when

@@ -242,6 +242,7 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     if (length > mapping->size() - offset) return Win32Error::ERROR_INVALID_PARAMETER;
 
     MapViewResult r = where_to_map(*mapping, mapping->base() + offset);
+    r.view_length = length;
     uint32_t& in_process = p->mapped[mapping->id()];
     r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
     ++in_process;
@@ -311,7 +312,10 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
     uint32_t& in_process = p.mapped[mapping.id()];
     View view{Ref<MappingObject>(&mapping), handle, offset, length, protection};
     if (mapping.ram_backed()) {
+        // The mapping's common range, of which the caller opens only the view's pages, with
+        // the view's protection merged with its other views' (mappings.md §3.1).
         r = where_to_map(mapping, mapping.base() + offset);
+        r.pages_own = true;
     } else {
         static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
         const uint64_t start = offset & ~(kBlock - 1);
@@ -350,6 +354,8 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
     else
         r.kernel_fd = -1;
     view.carried_fd = r.own_range && r.kernel_fd >= 0;
+    r.view_writes = write;
+    r.view_length = length;
     ++in_process;
     // Each view object holds a handle count on the mapping (mappings.md §6).
     handles_.hold(Ref<KernelObject>(&mapping));
@@ -436,11 +442,18 @@ Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
     const bool write_back = personality_->unmap_writes_back() && !view.mapping->ram_backed() &&
                             (view.access & ce::kFileMapWrite) != 0;
     const uint64_t view_length = view.size;
+    const bool pages_own = !personality_->views_global() && view.mapping->ram_backed();
+    const bool view_writes = (view.access & ce::kFileMapWrite) != 0;
     UnmapResult r;
-    if (view.uses > 1)
+    if (view.uses > 1) {
         --view.uses;
-    else
+    } else {
         r = remove_view(*p, it);
+        if (pages_own) {  // CE 6's RAM view: the caller protects its pages again
+            r.view_length = view_length;
+            r.view_writes = view_writes;
+        }
+    }
     if (write_back) {
         r.flush_base = address;
         r.flush_length = view_length;

@@ -86,7 +86,11 @@ struct CreateMappingReply {
 // (same base, length, dev, ino and flags) the kernel sends no descriptor and sets kViewRevive:
 // the client maps the range again with mprotect. A CE 6 file view takes one of the caller's
 // own lingering ranges of the same mapping, file offset, length and protection when it is free
-// in the window, with kViewRevive.
+// in the window, with kViewRevive. A CE 6 RAM-backed view comes with kViewPagesOwn: the
+// mapping's range is mapped PROT_NONE and only the view's pages, [address, address +
+// view_length) rounded out to pages, get access: read-write if this view (kViewWrites) or
+// another of the caller's views over the same page writes, else read-only (CE 6 merges the
+// views at one offset).
 struct MapViewRequest {
     uint32_t mapping;
     uint32_t access;
@@ -101,7 +105,7 @@ struct LingeringRange {
     uint64_t length;
     uint64_t dev;
     uint64_t ino;
-    uint32_t flags;  // MapViewFlags: kViewWritable, kViewFileBacked, kViewOwnRange
+    uint32_t flags;  // the range's MapViewFlags (kRangeFlags); others are ignored
     uint32_t reserved;
     uint64_t file_offset;  // kViewOwnRange: where in the file the range starts
     uint64_t object;       // kViewOwnRange: the mapping it was a view of (MapViewReply::object_id)
@@ -117,6 +121,7 @@ struct MapViewReply {
     int32_t kernel_fd;     // descriptor number in the kernel; -1 when already mapped here
     uint32_t flags;        // MapViewFlags
     uint64_t file_offset;  // kViewOwnRange: where in the file the range starts
+    uint64_t view_length;  // the view's length in bytes (what was asked, or to the end)
 };
 enum MapViewFlags : uint32_t {
     kViewWritable = 1,    // map the range PROT_READ|PROT_WRITE (else PROT_READ)
@@ -124,13 +129,21 @@ enum MapViewFlags : uint32_t {
     kViewRevive = 4,      // a range the client names as lingering: no descriptor, mprotect it
     kViewOwnRange = 8,    // CE 6: the range is this view's alone
     kViewReused = 16,     // CE 6: an identical view the caller has; nothing to map
+    kViewPagesOwn = 32,   // CE 6 RAM-backed: the range PROT_NONE but for the views' own pages
+    kViewWrites = 64,     // with kViewPagesOwn: this view is read-write
 };
+// The flags that describe a mapped range rather than one view or one reply: what a lingering
+// range must match to be revived.
+inline constexpr uint32_t kRangeFlags = kViewWritable | kViewFileBacked | kViewOwnRange |
+                                        kViewPagesOwn;
 
 // UnmapView: UnmapViewOfFile. Errors: ERROR_INVALID_ADDRESS (not a view start of the caller;
 // CE 6: ERROR_INVALID_PARAMETER). When `release_length` is non-zero the client returns that
 // range to the reservation; when `flush_length` is (CE 6), it first writes that range back.
 // `forget_object` (CE 6) names a mapping of which the caller has no view left: it closes the
-// descriptor it kept for the mapping's own-range views.
+// descriptor it kept for the mapping's own-range views. `view_flags` with kViewPagesOwn (CE 6's
+// RAM-backed views): the view that went, `view_length` bytes at the address (kViewWrites: it was
+// read-write), whose pages the client protects again from its remaining views.
 struct UnmapViewRequest {
     uint64_t address;
 };
@@ -140,6 +153,9 @@ struct UnmapViewReply {
     uint64_t flush_base;      // CE 6: the view, which the caller writes back (length 0: none)
     uint64_t flush_length;
     uint64_t forget_object;   // CE 6: 0, or the mapping whose kept descriptor goes
+    uint64_t view_length;     // kViewPagesOwn: the length of the view that went
+    uint32_t view_flags;      // 0, or kViewPagesOwn with kViewWrites when it was read-write
+    uint32_t reserved;
 };
 
 // WindowTouch: the client's fault handler found `address` (in the window, not mapped in this
@@ -1026,7 +1042,8 @@ constexpr uint32_t reg_set_value_inline(uint32_t name_chars) {
 #include "requests.def"
 #undef CEK_REQUEST
 static_assert(sizeof(RequestHeader) == 16 && sizeof(ReplyHeader) == 16);
-static_assert(sizeof(MapViewReply) == 64 && sizeof(CreateMappingRequest) == 24);
+static_assert(sizeof(MapViewReply) == 72 && sizeof(CreateMappingRequest) == 24);
+static_assert(sizeof(UnmapViewReply) == 56);
 
 // Maps a request struct to its code, for the client's typed call<>() helper.
 template <class Request>

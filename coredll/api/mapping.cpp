@@ -83,7 +83,8 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
         if (req.lingering == Window::kLingerRanges) break;
         const uint32_t flags = (r.writable ? proto::kViewWritable : 0u) |
                                (r.file_backed ? proto::kViewFileBacked : 0u) |
-                               (r.own ? proto::kViewOwnRange : 0u);
+                               (r.own ? proto::kViewOwnRange : 0u) |
+                               (r.pages_own ? proto::kViewPagesOwn : 0u);
         lingering[req.lingering++] = {r.base,  r.length, r.dev, r.ino, flags,
                                       0,       r.file_offset, r.object};
     }
@@ -91,6 +92,7 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
         return MapOutcome::failed;
     Window::Range range{rep.map_base, rep.map_length, (rep.flags & proto::kViewWritable) != 0,
                         (rep.flags & proto::kViewFileBacked) != 0, rep.dev, rep.ino};
+    range.pages_own = (rep.flags & proto::kViewPagesOwn) != 0;
     if ((rep.flags & proto::kViewReused) != 0) {  // CE 6: a view we have (ERROR_ALREADY_EXISTS)
         address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
         return MapOutcome::mapped;
@@ -125,6 +127,17 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
             set_last_error(ERROR_NOT_ENOUGH_MEMORY);
             return MapOutcome::failed;
         }
+    }
+    // CE 6's RAM-backed view: its pages open now, merged with our other views over them.
+    if (range.pages_own &&
+        !window.add_view_pages(rep.address, rep.view_length, (rep.flags & proto::kViewWrites) != 0)) {
+        const int err = errno;
+        undo_view(kernel, rep.address);
+        if (rep.kernel_fd >= 0 || (rep.flags & proto::kViewRevive) != 0)
+            window.release(rep.map_base, rep.map_length);  // the view we just mapped was the first
+        log()->error("cannot open the view's pages at {:#x}: {}", rep.address, std::strerror(err));
+        set_last_error(ERROR_NOT_ENOUGH_MEMORY);
+        return MapOutcome::failed;
     }
     address = reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
     return MapOutcome::mapped;
@@ -192,6 +205,9 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     // CE 6 writes the view back first; it is unmapped even when that fails, and the call then
     // reports the failure.
     const bool written = rep.flush_length == 0 || write_back(rep.flush_base, rep.flush_length);
+    if ((rep.view_flags & proto::kViewPagesOwn) != 0)
+        window.drop_view_pages(req.address, rep.view_length,
+                               (rep.view_flags & proto::kViewWrites) != 0);
     if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);
     if (rep.forget_object != 0) window.forget_fd(rep.forget_object);
     if (!written) {

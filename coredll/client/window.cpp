@@ -68,7 +68,7 @@ bool Window::map(const Range& range, int fd) {
     reconcile();
     // A lingering range of this very mapping may go here; its descriptor is the one to map.
     drop_lingering_over(range.base, range.length, range.own ? range.object : 0);
-    int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
+    int prot = range.pages_own ? PROT_NONE : PROT_READ | (range.writable ? PROT_WRITE : 0);
     void* want = reinterpret_cast<void*>(range.base);
     void* got = ::mmap(want, range.length, prot, MAP_SHARED | MAP_FIXED, fd,
                        static_cast<off_t>(range.file_offset));
@@ -86,10 +86,18 @@ bool Window::revive(const Range& range) {
         if (r.base != range.base || r.length != range.length || r.dev != range.dev ||
             r.ino != range.ino || r.writable != range.writable ||
             r.file_backed != range.file_backed || r.own != range.own ||
-            r.file_offset != range.file_offset || r.object != range.object) {
+            r.file_offset != range.file_offset || r.object != range.object ||
+            r.pages_own != range.pages_own) {
             continue;
         }
         // Our PROT_NONE mapping holds the file, so no other file can have this (dev, ino) yet.
+        // A pages_own range stays PROT_NONE until its views open their pages.
+        if (range.pages_own) {
+            mapped_[range.base] = range;
+            lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(i));
+            ++generation_;
+            return true;
+        }
         int prot = PROT_READ | (range.writable ? PROT_WRITE : 0);
         if (::mprotect(reinterpret_cast<void*>(range.base), range.length, prot) != 0) {
             drop_lingering(i);
@@ -115,6 +123,7 @@ void Window::release(uint64_t base, uint64_t length) {
     } else {
         ::mmap(reinterpret_cast<void*>(base), length, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     }
+    page_views_.erase(base);
     uint64_t dropped_object = 0;  // an own range gone for good: its descriptor may go too
     if (it != mapped_.end()) {
         if (it->second.own && !lingers) dropped_object = it->second.object;
@@ -122,6 +131,55 @@ void Window::release(uint64_t base, uint64_t length) {
     }
     if (dropped_object != 0) forget_fd(dropped_object);
     ++generation_;
+}
+
+bool Window::add_view_pages(uint64_t address, uint64_t length, bool writes) {
+    Range range;
+    if (!mapped_here(address, range) || !range.pages_own || length == 0 ||
+        length > range.base + range.length - address) {
+        errno = EINVAL;
+        return false;
+    }
+    page_views_[range.base].push_back({address, length, writes});
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    return protect_view_pages(range.base, address & ~(page - 1),
+                              (address + length + page - 1) & ~(page - 1));
+}
+
+void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
+    Range range;
+    if (!mapped_here(address, range) || !range.pages_own) return;
+    auto views = page_views_.find(range.base);
+    if (views == page_views_.end()) return;
+    auto& list = views->second;
+    auto it = std::find_if(list.begin(), list.end(), [&](const PageView& v) {
+        return v.address == address && v.length == length && v.writes == writes;
+    });
+    if (it == list.end()) return;
+    list.erase(it);
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    (void)protect_view_pages(range.base, address & ~(page - 1),
+                             (address + length + page - 1) & ~(page - 1));
+}
+
+bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<uint8_t> prot((hi - lo) / page, PROT_NONE);
+    for (const PageView& v : page_views_[range_base]) {
+        const uint64_t from = std::max(v.address & ~(page - 1), lo);
+        const uint64_t to = std::min((v.address + v.length + page - 1) & ~(page - 1), hi);
+        const uint8_t access = PROT_READ | (v.writes ? PROT_WRITE : 0);
+        for (uint64_t at = from; at < to; at += page) prot[(at - lo) / page] |= access;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < prot.size();) {  // one mprotect per run of equal access
+        size_t j = i;
+        while (j < prot.size() && prot[j] == prot[i]) ++j;
+        ok = ::mprotect(reinterpret_cast<void*>(lo + i * page), (j - i) * page, prot[i]) == 0 && ok;
+        i = j;
+    }
+    ++generation_;
+    return ok;
 }
 
 int Window::kept_fd(uint64_t object) const {
@@ -238,6 +296,7 @@ void Window::reset_after_fork() {
         ::mmap(reinterpret_cast<void*>(base_), size_, PROT_NONE, kReserveFlags | MAP_FIXED, -1, 0);
     mapped_.clear();
     lingering_.clear();
+    page_views_.clear();
     for (const auto& [object, fd] : kept_fds_) ::close(fd);
     kept_fds_.clear();
     revoked_ = false;
@@ -247,8 +306,15 @@ void Window::reset_after_fork() {
 void Window::revoke() {
     std::lock_guard guard(mutex_);
     revoked_ = true;
-    for (const auto& [base, range] : mapped_)
-        if (range.writable) ::mprotect(reinterpret_cast<void*>(base), range.length, PROT_READ);
+    for (const auto& [base, range] : mapped_) {
+        if (!range.writable) continue;
+        if (!range.pages_own) {
+            ::mprotect(reinterpret_cast<void*>(base), range.length, PROT_READ);
+            continue;
+        }
+        for (PageView& v : page_views_[base]) v.writes = false;  // only the views' pages
+        (void)protect_view_pages(base, base, base + range.length);
+    }
 }
 
 namespace {

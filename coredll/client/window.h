@@ -19,6 +19,10 @@
 // pages; the mapping's descriptor is kept here (keep_fd) from the first such view the kernel
 // sends it with until the kernel says the process has no view of the mapping left.
 //
+// CE 6 opens only a RAM-backed view's own pages (pages_own): the mapping's range is mapped
+// PROT_NONE and each view's pages get access, read-write where any of this process's views over
+// the page writes (CE 6 merges the views at one offset), read-only where only read views lie.
+//
 // CE 5 lets any process touch any live mapping by address, without a view (window_fault.cpp):
 // a fault in the window that no mapping of ours covers asks the kernel, which names the mapping
 // there, and its range is mapped here as a first view's would be (Range::touched).
@@ -53,6 +57,7 @@ public:
         bool own = false;      // a CE 6 file view's own range: the file from file_offset
         uint64_t file_offset = 0;
         uint64_t object = 0;   // own ranges: the mapping (kept_fd)
+        bool pages_own = false;  // CE 6 RAM-backed: PROT_NONE but for its views' pages
     };
     static constexpr size_t kLingerRanges = 4;
     static constexpr uint64_t kLingerBytes = 1 << 20;
@@ -70,6 +75,11 @@ public:
     // (errno set) if the host refuses.
     bool map(const Range& range, int fd);
     void release(uint64_t base, uint64_t length);
+    // CE 6's RAM-backed views in a pages_own range mapped here: the view of `length` bytes at
+    // `address` opens its pages; when it goes they get what the process's other views there
+    // give them. False (errno set) when the address is in no such range or the host refuses.
+    bool add_view_pages(uint64_t address, uint64_t length, bool writes);
+    void drop_view_pages(uint64_t address, uint64_t length, bool writes);
 
     // CE 6: the descriptor of mapping `object` kept for its views' own ranges (-1: none kept).
     // keep_fd takes ownership; forget_fd closes it unless a range of the mapping is still
@@ -129,12 +139,21 @@ private:
     void drop_lingering_over(uint64_t base, uint64_t length, uint64_t keep_fd_of = 0);
     // Forgets the touched ranges and lingering ranges shot down since the last call. Lock held.
     void reconcile();
+    // Gives each page of [lo, hi) (page-aligned, inside the pages_own range at `range_base`)
+    // the access of the views over it.
+    bool protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi);
 
+    struct PageView {
+        uint64_t address;
+        uint64_t length;
+        bool writes;
+    };
     uint64_t base_ = 0;
     uint64_t size_ = 0;
     std::map<uint64_t, Range> mapped_;  // by base
     std::vector<Range> lingering_;      // oldest first
     std::map<uint64_t, int> kept_fds_;  // CE 6: mapping object id -> descriptor
+    std::map<uint64_t, std::vector<PageView>> page_views_;  // pages_own range base -> views
     bool revoked_ = false;
     uint64_t generation_ = 0;
     static constexpr size_t kShotRecord = 64;

@@ -14,7 +14,8 @@ uint64_t join(uint32_t high, uint32_t low) { return (uint64_t{high} << 32) | low
 uint32_t view_flags(const MapViewResult& v) {
     return (v.writable ? proto::kViewWritable : 0u) |
            (v.file_backed ? proto::kViewFileBacked : 0u) |
-           (v.own_range ? proto::kViewOwnRange : 0u) | (v.reused ? proto::kViewReused : 0u);
+           (v.own_range ? proto::kViewOwnRange : 0u) | (v.reused ? proto::kViewReused : 0u) |
+           (v.pages_own ? proto::kViewPagesOwn : 0u);
 }
 
 }  // namespace
@@ -59,15 +60,18 @@ size_t handle(Call& call, const proto::MapViewRequest& req, Extra extra) {
         const bool revive =
             !v.own_range && std::any_of(held.begin(), held.end(), [&](const auto& l) {
                 return l.base == v.map_base && l.length == v.map_length && l.dev == v.dev &&
-                       l.ino == v.ino && l.flags == flags;
+                       l.ino == v.ino &&
+                       (l.flags & proto::kRangeFlags) == (flags & proto::kRangeFlags);
             });
         if (revive)  // ...unless it still holds this very range
             flags |= proto::kViewRevive;
         else
             call.attach(v.kernel_fd, v.dev, v.ino, v.address);
     }
-    const proto::MapViewReply reply{v.address, v.map_base, v.map_length, v.object_id, v.dev,
-                                    v.ino,     v.kernel_fd, flags,        v.file_offset};
+    if (v.pages_own && v.view_writes) flags |= proto::kViewWrites;  // after the revive match
+    const proto::MapViewReply reply{v.address, v.map_base,  v.map_length,  v.object_id,
+                                    v.dev,     v.ino,       v.kernel_fd,   flags,
+                                    v.file_offset, v.view_length};
     if (v.reused) return call.ok(reply, LastError::to(Win32Error::ERROR_ALREADY_EXISTS));
     return call.ok(reply);
 }
@@ -82,8 +86,12 @@ size_t handle(Call& call, const proto::UnmapViewRequest& req, Extra) {
     auto r = call.kernel.unmap_view(call.caller, req.address);
     if (!r) return call.fail(r.error());
     const UnmapResult& u = r.value();
+    const uint32_t view_flags =
+        u.view_length == 0 ? 0u
+                           : proto::kViewPagesOwn | (u.view_writes ? proto::kViewWrites : 0u);
     return call.ok(proto::UnmapViewReply{u.release_base, u.release_length, u.flush_base,
-                                         u.flush_length, u.forget_object});
+                                         u.flush_length, u.forget_object, u.view_length,
+                                         view_flags, 0});
 }
 std::string describe(const proto::UnmapViewRequest& req, Extra) {
     return "address=" + hex(req.address);

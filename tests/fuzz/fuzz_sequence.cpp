@@ -229,6 +229,15 @@ private:
                            v.map_length <= kWindowBase + kWindowSize - v.map_base &&
                            v.address >= v.map_base && v.address < v.map_base + v.map_length,
                        "view outside its mapping's range");
+        // A view's pages lie in its range; only CE 6's RAM views open their own pages.
+        CEK_FUZZ_CHECK(v.view_length != 0 && v.view_length <= v.map_base + v.map_length - v.address,
+                       "view longer than its range");
+        CEK_FUZZ_CHECK((v.flags & proto::kViewPagesOwn) == 0 ||
+                           ((v.flags & proto::kViewFileBacked) == 0 &&
+                            h_.kernel().personality().version() == 6),
+                       "own pages on a view that is not a CE 6 RAM view");
+        CEK_FUZZ_CHECK((v.flags & proto::kViewWrites) == 0 || (v.flags & proto::kViewPagesOwn) != 0,
+                       "kViewWrites without kViewPagesOwn");
         bool first = true;
         for (const auto& [address, view] : p.views) first = first && view.object_id != v.object_id;
         if (exact_) CEK_FUZZ_CHECK(first == (v.kernel_fd >= 0), "descriptor on a view that is not the first");
@@ -254,8 +263,12 @@ private:
         p.views.erase(it);
         bool last = true;
         for (const auto& [address, other] : p.views) last = last && other.object_id != view.object_id;
-        CEK_FUZZ_CHECK(last == (r.as<proto::UnmapViewReply>().release_length != 0),
+        const auto u = r.as<proto::UnmapViewReply>();
+        CEK_FUZZ_CHECK(last == (u.release_length != 0),
                        "range released while views remain, or kept after the last");
+        CEK_FUZZ_CHECK((u.view_flags == 0) == (u.view_length == 0) &&
+                           (u.view_flags & ~(proto::kViewPagesOwn | proto::kViewWrites)) == 0,
+                       "unmap names a view that went without its length, or other flags");
         release_ref(p, view.handle);
     }
 

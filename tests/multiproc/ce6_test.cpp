@@ -467,3 +467,37 @@ TEST_CASE("ce6: views made and unmapped in turn, of one mapping and of mappings 
     cycle(kept);
     CHECK(open_descriptors(pid) <= before);
 }
+
+TEST_CASE("ce6: a RAM-backed view opens only its pages, with its protection; views over the same "
+          "pages merge, read-write while one of them is",
+          "[multiproc][ce6][mapping][views]") {
+    KernelFixture k(kCe6Kernel);
+    auto a = spawn_child_that_may_fault(k);
+    auto b = k.spawn_child();
+    const std::string m = field(a->ask("create ram6 0x20000 4"), 1);  // 128 KiB, read-write
+    // A read-write view and a read view of the same page: one address, merged read-write.
+    const std::string v = field(a->ask("map " + m + " 2 0x10000 0x1000"), 1);
+    REQUIRE(a->ask("write " + v + " hello") == "ok");
+    CHECK(field(a->ask("map " + m + " 4 0x10000 0x1000"), 1) == v);
+    REQUIRE(a->ask("write " + v + " again") == "ok");
+    // The read-write view goes (the first made at the address): the page is read-only now.
+    CHECK(field(a->ask("unmap " + v), 0) == "ok");
+    CHECK(a->ask("read " + v + " 5") == "ok again");
+    // Another process's read-write view of the same page is its own: it writes, a reads it.
+    const std::string opened = field(b->ask("create ram6 0 4"), 1);
+    CHECK(field(b->ask("map " + opened + " 2 0x10000 0x1000"), 1) == v);
+    REQUIRE(b->ask("write " + v + " fromb") == "ok");
+    CHECK(a->ask("read " + v + " 5") == "ok fromb");
+    // b's last view goes and its range lingers; a read view brings the range back.
+    CHECK(field(b->ask("unmap " + v), 0) == "ok");
+    CHECK(field(b->ask("map " + opened + " 4 0x10000 0x1000"), 1) == v);
+    CHECK(b->ask("read " + v + " 5") == "ok fromb");
+    expect_segv(*a, "write " + v + " nope");
+
+    // A page of the mapping that no view of the process covers is no access at all.
+    auto c = spawn_child_that_may_fault(k);
+    const std::string mc = field(c->ask("create ram6 0 4"), 1);
+    const std::string first = field(c->ask("map " + mc + " 4 0 0x1000"), 1);
+    CHECK(c->ask("read " + first + " 5") == std::string("ok ") + std::string(5, '\0'));
+    expect_segv(*c, "read " + plus(first, 0x8000) + " 1");
+}

@@ -699,3 +699,40 @@ TEST_CASE("ce6: an ended process's and thread's ids open while a handle of them 
     CHECK(error_of(s.k.open_process(a, pid, false)) == Win32Error::ERROR_INVALID_PARAMETER);
     CHECK(error_of(s.k.open_thread(a, tid, false)) == Win32Error::ERROR_INVALID_PARAMETER);
 }
+
+TEST_CASE("ce6: a RAM-backed view opens its own pages; its unmap names the view that went",
+          "[unit][ce6][mapping]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    auto m = s.make(p, 0x20000);
+    auto rw = s.k.map_view(p, m, ce::kFileMapWrite, 0, 0x10000, 0x1000);
+    REQUIRE(rw.ok());
+    CHECK(rw.value().pages_own);
+    CHECK(rw.value().view_writes);
+    CHECK(rw.value().view_length == 0x1000);
+    CHECK(rw.value().map_length == 0x20000);  // the mapping's range, mapped whole
+    auto ro = s.k.map_view(p, m, ce::kFileMapRead, 0, 0x10000, 0);
+    REQUIRE(ro.ok());
+    CHECK(ro.value().address == rw.value().address);
+    CHECK(ro.value().pages_own);
+    CHECK_FALSE(ro.value().view_writes);
+    CHECK(ro.value().view_length == 0x10000);  // size 0: to the end
+    // The same read view again is one more use of it: its first unmap takes nothing away.
+    auto again = s.k.map_view(p, m, ce::kFileMapRead, 0, 0x10000, 0);
+    REQUIRE(again.ok());
+    CHECK(again.value().reused);
+    const uint64_t at = rw.value().address;
+    auto first = s.k.unmap_view(p, at);  // the read-write view, made first
+    REQUIRE(first.ok());
+    CHECK(first.value().view_length == 0x1000);
+    CHECK(first.value().view_writes);
+    CHECK(first.value().release_length == 0);
+    auto second = s.k.unmap_view(p, at);
+    REQUIRE(second.ok());
+    CHECK(second.value().view_length == 0);  // one use of the read view left
+    auto last = s.k.unmap_view(p, at);
+    REQUIRE(last.ok());
+    CHECK(last.value().view_length == 0x10000);
+    CHECK_FALSE(last.value().view_writes);
+    CHECK(last.value().release_length == 0x20000);
+}
