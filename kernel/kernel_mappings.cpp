@@ -302,6 +302,9 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
         ++it->second.uses;
         MapViewResult r = where_to_map(mapping, same->second);
         r.reused = true;
+        r.pages_own = mapping.ram_backed();
+        r.view_writes = write;
+        r.view_length = length;
         log::mapping()->debug("view reused pid={} h={:#x} addr={:#x} uses={}", p.pid, handle.raw,
                               same->second, it->second.uses);
         return r;
@@ -429,8 +432,9 @@ UnmapResult Kernel::remove_view(Process& p, std::multimap<uint64_t, View>::itera
 Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
     Process* p = process(caller);
     if (p == nullptr) return personality_->unmap_error();
-    auto it = p->views.find(address);
-    if (it == p->views.end()) {
+    // Of several views at one address (CE 6's RAM views of one offset), the oldest goes.
+    auto it = p->views.lower_bound(address);
+    if (it == p->views.end() || it->first != address) {
         log::mapping()->debug("unmap addr={:#x} -> {}", address,
                               error_name(personality_->unmap_error()));
         return personality_->unmap_error();
@@ -464,8 +468,10 @@ Result<UnmapResult> Kernel::unmap_view(ProcessId caller, uint64_t address) {
 void Kernel::undo_view(ProcessId caller, uint64_t address) {
     Process* p = process(caller);
     if (p == nullptr) return;
-    auto it = p->views.find(address);
-    if (it == p->views.end()) return;
+    // The view just made: the newest at the address.
+    auto [first, last] = p->views.equal_range(address);
+    if (first == last) return;
+    auto it = std::prev(last);
     if (it->second.carried_fd) p->fds_held.erase(it->second.mapping->id());
     if (it->second.uses > 1)
         --it->second.uses;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "coredll/client/log.h"
 #include "protocol/window.h"
@@ -140,10 +141,18 @@ bool Window::add_view_pages(uint64_t address, uint64_t length, bool writes) {
         errno = EINVAL;
         return false;
     }
-    page_views_[range.base].push_back({address, length, writes});
+    auto& views = page_views_[range.base];
+    views.push_back({address, length, writes});
     const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    return protect_view_pages(range.base, address & ~(page - 1),
-                              (address + length + page - 1) & ~(page - 1));
+    const uint64_t lo = address & ~(page - 1);
+    const uint64_t hi = (address + length + page - 1) & ~(page - 1);
+    if (protect_view_pages(range.base, lo, hi)) return true;
+    // The host refused (too many areas, vm.max_map_count): the view is not there.
+    const int err = errno;
+    views.pop_back();
+    (void)protect_view_pages(range.base, lo, hi);
+    errno = err;
+    return false;
 }
 
 void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
@@ -158,8 +167,10 @@ void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
     if (it == list.end()) return;
     list.erase(it);
     const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    (void)protect_view_pages(range.base, address & ~(page - 1),
-                             (address + length + page - 1) & ~(page - 1));
+    if (!protect_view_pages(range.base, address & ~(page - 1),
+                            (address + length + page - 1) & ~(page - 1)))
+        log()->error("view at {:#x} unmapped, but its pages keep their access: {}", address,
+                     std::strerror(errno));
 }
 
 bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
@@ -172,13 +183,18 @@ bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
         for (uint64_t at = from; at < to; at += page) prot[(at - lo) / page] |= access;
     }
     bool ok = true;
+    int err = 0;
     for (size_t i = 0; i < prot.size();) {  // one mprotect per run of equal access
         size_t j = i;
         while (j < prot.size() && prot[j] == prot[i]) ++j;
-        ok = ::mprotect(reinterpret_cast<void*>(lo + i * page), (j - i) * page, prot[i]) == 0 && ok;
+        if (::mprotect(reinterpret_cast<void*>(lo + i * page), (j - i) * page, prot[i]) != 0) {
+            ok = false;
+            err = errno;
+        }
         i = j;
     }
     ++generation_;
+    if (!ok) errno = err;
     return ok;
 }
 

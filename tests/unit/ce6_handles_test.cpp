@@ -736,3 +736,29 @@ TEST_CASE("ce6: a RAM-backed view opens its own pages; its unmap names the view 
     CHECK_FALSE(last.value().view_writes);
     CHECK(last.value().release_length == 0x20000);
 }
+
+TEST_CASE("ce6: of RAM views at one address, an unmap takes the oldest and an undo the newest",
+          "[unit][ce6][mapping]") {
+    Ce6Scene s;
+    auto p = s.attach();
+    auto m = s.make(p, 0x10000);
+    auto rw = s.k.map_view(p, m, ce::kFileMapWrite, 0, 0, 0x1000);
+    REQUIRE(rw.ok());
+    auto ro = s.k.map_view(p, m, ce::kFileMapRead, 0, 0, 0x2000);
+    REQUIRE(ro.ok());
+    REQUIRE(ro.value().address == rw.value().address);
+    auto reused = s.k.map_view(p, m, ce::kFileMapRead, 0, 0, 0x2000);
+    REQUIRE(reused.ok());
+    CHECK(reused.value().reused);
+    CHECK(reused.value().view_length == 0x2000);  // the reply describes the view all the same
+    CHECK(reused.value().pages_own);
+    // The client could not open the read view's pages: its undo takes that view's last use and
+    // then the view itself, never the read-write one made before it.
+    s.k.undo_view(p, ro.value().address);
+    s.k.undo_view(p, ro.value().address);
+    auto last = s.k.unmap_view(p, rw.value().address);
+    REQUIRE(last.ok());
+    CHECK(last.value().view_writes);
+    CHECK(last.value().view_length == 0x1000);
+    CHECK(last.value().release_length == 0x10000);
+}
