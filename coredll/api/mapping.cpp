@@ -205,7 +205,9 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     // CE 6 writes the view back first; it is unmapped even when that fails, and the call then
     // reports the failure.
     const bool written = rep.flush_length == 0 || write_back(rep.flush_base, rep.flush_length);
-    if ((rep.view_flags & proto::kViewPagesOwn) != 0)
+    // A CE 6 RAM view's pages close again but for our other views over them; the last view's
+    // range goes whole below, which closes them all.
+    if ((rep.view_flags & proto::kViewPagesOwn) != 0 && rep.release_length == 0)
         window.drop_view_pages(req.address, rep.view_length,
                                (rep.view_flags & proto::kViewWrites) != 0);
     if (rep.release_length != 0) window.release(rep.release_base, rep.release_length);

@@ -174,9 +174,24 @@ void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
 }
 
 bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
-    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::vector<PageView>& views = page_views_[range_base];
+    // The common case: at most one view over these pages, and it covers them all.
+    const PageView* only = nullptr;
+    size_t over = 0;
+    for (const PageView& v : views) {
+        if (v.address >= hi || v.address + v.length <= lo) continue;
+        only = &v;
+        ++over;
+    }
+    if (over == 0 || (over == 1 && (only->address & ~(page - 1)) <= lo &&
+                      only->address + only->length >= hi - page + 1)) {
+        const int access = over == 0 ? PROT_NONE : PROT_READ | (only->writes ? PROT_WRITE : 0);
+        ++generation_;
+        return ::mprotect(reinterpret_cast<void*>(lo), hi - lo, access) == 0;
+    }
     std::vector<uint8_t> prot((hi - lo) / page, PROT_NONE);
-    for (const PageView& v : page_views_[range_base]) {
+    for (const PageView& v : views) {
         const uint64_t from = std::max(v.address & ~(page - 1), lo);
         const uint64_t to = std::min((v.address + v.length + page - 1) & ~(page - 1), hi);
         const uint8_t access = PROT_READ | (v.writes ? PROT_WRITE : 0);
