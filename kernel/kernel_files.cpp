@@ -256,6 +256,14 @@ size_t Kernel::collect_copies() {
 }
 
 void Kernel::complete_copy(std::list<CopyTask>::iterator task) {
+    // A caller that died before its copy could end (its hang-up not read yet) gets no target:
+    // its call never returned, as in CE, where the copy runs on the caller's own thread. The
+    // job's end removes the temporary.
+    if (liveness_probe_ && !liveness_probe_(task->process)) {
+        log::file()->debug("background copy dropped: its caller died tag={:#x}", task->tag);
+        copies_.erase(task);
+        return;
+    }
     Result<void> result = root_->copy_finish(*task->job);
     fsys::UniqueFd replaced = task->job->take_replaced();
     finish_copy(task, std::move(result));

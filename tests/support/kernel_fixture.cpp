@@ -43,10 +43,12 @@ void KernelFixture::start_kernel(const std::vector<std::string>& extra_args,
     argv.insert(argv.end(), {program("CEK_KERNEL"), "--instance", instance_, "--root",
                              root_.path(), "--foreground", "--log-level", "warn"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    // The suite's second run boots every kernel that names no personality as CEK_TEST_PERSONALITY.
+    // The suite's second run boots every kernel that names no personality as CEK_TEST_PERSONALITY;
+    // a kernel started again keeps the personality of the one before.
     std::string personality = "ce5";
     if (const char* suite = std::getenv("CEK_TEST_PERSONALITY"); suite != nullptr && *suite != 0)
         personality = suite;
+    if (personality_ != 0) personality = personality_ == 6 ? "ce6" : "ce5";
     auto named = std::find(extra_args.begin(), extra_args.end(), "--personality");
     if (named == extra_args.end()) argv.insert(argv.end(), {"--personality", personality});
     else if (named + 1 != extra_args.end()) personality = *(named + 1);

@@ -60,7 +60,7 @@ private:
     TempDir runtime_;
     TempDir root_;
     std::unique_ptr<Child> kernel_;
-    int personality_ = 5;
+    int personality_ = 0;  // 5 or 6 once a kernel has started
 };
 
 // Readiness without sleeping: true once the kernel reports at least `count` waits of `child`

@@ -304,6 +304,23 @@ TEST_CASE("A process that dies mid-copy leaves no copy, temporary, target or ope
     CHECK(s.k.delete_file(u"\\Temp\\src.bin").ok());
 }
 
+TEST_CASE("A copy whose caller died, its hang-up not yet read, ends without a target",
+          "[unit][file][fairness]") {
+    CopyScene s;
+    REQUIRE_FALSE(s.k.copy_file(s.a, u"\\Temp\\src.bin", u"\\Temp\\dst.bin", false, 5));
+    REQUIRE(s.k.run_background(0) == 1);
+    // The last steps run while only the liveness probe knows the caller is gone.
+    s.k.set_liveness_probe([&](ProcessId id) { return id != s.a; });
+    while (s.k.has_background_work()) s.k.run_background(UINT64_MAX);
+    s.k.set_liveness_probe(nullptr);
+    CHECK(s.k.take_completions().empty());
+    CHECK(leftovers(s).empty());
+    CHECK_FALSE(std::filesystem::exists(s.host("Temp/dst.bin")));
+    s.k.detach_process(s.a);
+    auto b = s.attach();
+    CHECK(s.open(b, u"\\Temp\\dst.bin", kGW, 0, 1 /* CREATE_NEW */).ok());
+}
+
 TEST_CASE("A CopyFileW request left pending is answered by encode_completion with the MovePath "
           "reply, or its error",
           "[unit][dispatch][fairness]") {
