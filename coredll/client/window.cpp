@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "coredll/client/log.h"
 #include "protocol/window.h"
@@ -134,6 +135,21 @@ void Window::release(uint64_t base, uint64_t length) {
     ++generation_;
 }
 
+namespace {
+
+uint64_t page_size() {
+    static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    return page;
+}
+
+// The whole pages [lo, hi) that bytes [address, address + length) touch.
+std::pair<uint64_t, uint64_t> pages_of(uint64_t address, uint64_t length) {
+    const uint64_t page = page_size();
+    return {address & ~(page - 1), (address + length + page - 1) & ~(page - 1)};
+}
+
+}  // namespace
+
 bool Window::add_view_pages(uint64_t address, uint64_t length, bool writes) {
     Range range;
     if (!mapped_here(address, range) || !range.pages_own || length == 0 ||
@@ -143,9 +159,7 @@ bool Window::add_view_pages(uint64_t address, uint64_t length, bool writes) {
     }
     auto& views = page_views_[range.base];
     views.push_back({address, length, writes});
-    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    const uint64_t lo = address & ~(page - 1);
-    const uint64_t hi = (address + length + page - 1) & ~(page - 1);
+    const auto [lo, hi] = pages_of(address, length);
     if (protect_view_pages(range.base, lo, hi)) return true;
     // The host refused (too many areas, vm.max_map_count): the view is not there.
     const int err = errno;
@@ -166,15 +180,14 @@ void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
     });
     if (it == list.end()) return;
     list.erase(it);
-    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    if (!protect_view_pages(range.base, address & ~(page - 1),
-                            (address + length + page - 1) & ~(page - 1)))
+    const auto [lo, hi] = pages_of(address, length);
+    if (!protect_view_pages(range.base, lo, hi))
         log()->error("view at {:#x} unmapped, but its pages keep their access: {}", address,
                      std::strerror(errno));
 }
 
 bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
-    static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t page = page_size();
     const std::vector<PageView>& views = page_views_[range_base];
     // The common case: at most one view over these pages, and it covers them all.
     const PageView* only = nullptr;
@@ -184,16 +197,17 @@ bool Window::protect_view_pages(uint64_t range_base, uint64_t lo, uint64_t hi) {
         only = &v;
         ++over;
     }
-    if (over == 0 || (over == 1 && (only->address & ~(page - 1)) <= lo &&
-                      only->address + only->length >= hi - page + 1)) {
+    if (over == 0 || (over == 1 && pages_of(only->address, only->length).first <= lo &&
+                      pages_of(only->address, only->length).second >= hi)) {
         const int access = over == 0 ? PROT_NONE : PROT_READ | (only->writes ? PROT_WRITE : 0);
         ++generation_;
         return ::mprotect(reinterpret_cast<void*>(lo), hi - lo, access) == 0;
     }
     std::vector<uint8_t> prot((hi - lo) / page, PROT_NONE);
     for (const PageView& v : views) {
-        const uint64_t from = std::max(v.address & ~(page - 1), lo);
-        const uint64_t to = std::min((v.address + v.length + page - 1) & ~(page - 1), hi);
+        const auto [first, end] = pages_of(v.address, v.length);
+        const uint64_t from = std::max(first, lo);
+        const uint64_t to = std::min(end, hi);
         const uint8_t access = PROT_READ | (v.writes ? PROT_WRITE : 0);
         for (uint64_t at = from; at < to; at += page) prot[(at - lo) / page] |= access;
     }

@@ -18,13 +18,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs the C program named by environment variable `var` against a private kernel (started with
-// `kernel_args`); it prints "ok" and exits 0 when every check passed. `prepare` gets the object
-// store's host directory.
+// Runs the C program named by environment variable `var` against a private kernel (of the
+// suite's personality); it prints "ok" and exits 0 when every check passed. `prepare` gets the
+// object store's host directory.
 template <class Prepare>
-void run_c_program(const char* var, Prepare&& prepare,
-                   const std::vector<std::string>& kernel_args = {}) {
-    KernelFixture k(kernel_args);
+void run_c_program(const char* var, Prepare&& prepare) {
+    KernelFixture k;
     prepare(std::filesystem::path(k.root()));
     Child app({program(var)}, k.client_env());
     CHECK(app.read_line(30s) == std::optional<std::string>("ok"));
@@ -34,8 +33,8 @@ void run_c_program(const char* var, Prepare&& prepare,
     CHECK(WEXITSTATUS(*status) == 0);
 }
 
-void run_c_program(const char* var, const std::vector<std::string>& kernel_args = {}) {
-    run_c_program(var, [](const std::filesystem::path&) {}, kernel_args);
+void run_c_program(const char* var) {
+    run_c_program(var, [](const std::filesystem::path&) {});
 }
 
 // The object store api_process expects: the child program ce_proc (\Windows\ce_proc.exe, and
