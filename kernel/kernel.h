@@ -94,6 +94,10 @@ struct KernelConfig {
     // a disk stall holds up only the copier. Off, run_background() steps them on the kernel's
     // thread, a chunk per call: deterministic, for unit tests and fuzzers.
     bool copy_thread = false;
+    // Bounded message queues get a shared ring that their clients move messages through
+    // (protocol/msg_ring.h). Off, every queue keeps its messages in the kernel: the unit tests of
+    // the kernel's own queue rules.
+    bool msg_rings = true;
     // The registry (docs/decisions/0009-registry.md): the host directory of the system hive
     // (system.hv; the user hive is default/user.hv below it); empty keeps the registry in memory
     // only (RegFlushKey: ERROR_NOT_SUPPORTED). `registry_defaults` is a .reg file imported when
@@ -232,6 +236,15 @@ struct MsgQueueMessage {
     uint32_t flags = 0;
     bool truncated = false;
     MemoryBudget::Charge charge;  // the bytes stay charged until the reader has them all
+};
+
+// A queue end's ring for its client (Kernel::msg_queue_ring).
+struct MsgRingGrant {
+    bool reader = false;
+    const MsgRingMemory* ring = nullptr;  // null: the messages stay in the kernel
+    uint64_t queue_id = 0;
+    uint32_t max_messages = 0;
+    uint32_t max_bytes = 0;
 };
 
 // GetMsgQueueInfo.
@@ -582,6 +595,11 @@ public:
     std::optional<Result<void>> write_staged_msg(ThreadRef caller, HandleValue queue,
                                                  uint32_t flags, uint32_t timeout_ms,
                                                  uint64_t tag);
+    // The ring of a queue end the caller holds (its first use of the handle): null storage when
+    // the queue keeps its messages here. ERROR_INVALID_HANDLE for anything but a queue end.
+    Result<MsgRingGrant> msg_queue_ring(ProcessId caller, HandleValue queue);
+    // A client changed a ring that kernel waits watch: the queue's waiters look again.
+    Result<void> notify_msg_queue(ProcessId caller, HandleValue queue);
     // GetMsgQueueInfo on either end; `info_size` is MSGQUEUEINFO.dwSize.
     Result<MsgQueueInfo> msg_queue_info(ProcessId caller, HandleValue queue, uint32_t info_size);
     // Messages larger than one channel slot travel in parts (docs/decisions/0007): a writer
@@ -951,6 +969,7 @@ private:
     // The last handle of an end closed (entry_died): the broken-queue rule, and both ends'
     // waiters are woken.
     void msg_queue_end_closed(MsgQueueObject& end);
+    Win32Error ring_only(ProcessId caller, const MessageQueue& q);
     Result<void> enqueue(ThreadRef caller, HandleValue queue, std::vector<std::byte>& data,
                          uint32_t flags, MemoryBudget::Charge* charge);
 

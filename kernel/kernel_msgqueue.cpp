@@ -59,7 +59,15 @@ Result<HandleValue> Kernel::create_msg_queue(ProcessId caller, const std::u16str
         if ((options.flags & ce::kMsgQueueNoPrecommit) == 0 &&
             uint64_t{options.max_bytes} * options.max_messages > ce::kMsgQueuePrecommitLimit)
             return Win32Error::ERROR_OUTOFMEMORY;
-        return make_ref<MessageQueue>(options);
+        // A bounded queue small enough gets a ring, charged to its creator while it lives; past
+        // the creator's budget (or when the host refuses), the messages stay here.
+        std::unique_ptr<MsgRingMemory> ring;
+        if (const uint64_t bytes = proto::msg_ring_bytes(options.max_messages, options.max_bytes);
+            bytes != 0 && config_.msg_rings) {
+            if (auto charge = memory_budget_.charge(caller, bytes))
+                ring = MsgRingMemory::make(options, bytes, std::move(*charge));
+        }
+        return make_ref<MessageQueue>(options, std::move(ring));
     };
     if (name == nullptr) {
         CEK_TRY(Ref<MessageQueue> queue, new_queue());
@@ -136,6 +144,7 @@ Result<void> Kernel::enqueue(ThreadRef caller, HandleValue handle, std::vector<s
     auto found = lookup<MsgQueueObject>(caller.process, handle);
     if (!found || found.value()->reader()) return Win32Error::ERROR_INVALID_HANDLE;
     MessageQueue& q = found.value()->queue();
+    if (q.ring() != nullptr) return ring_only(caller.process, q);
     if (data.size() > q.options().max_bytes) return Win32Error::ERROR_INSUFFICIENT_BUFFER;
     if (q.broken() || (!q.allow_broken() && q.end(true) == nullptr))
         return Win32Error::ERROR_PIPE_NOT_CONNECTED;
@@ -168,6 +177,7 @@ Result<MsgQueueMessage> Kernel::read_msg_queue(ThreadRef caller, HandleValue han
     auto found = lookup<MsgQueueObject>(caller.process, handle);
     if (!found || !found.value()->reader()) return Win32Error::ERROR_INVALID_HANDLE;
     MessageQueue& q = found.value()->queue();
+    if (q.ring() != nullptr) return ring_only(caller.process, q);
     if (q.broken() || (!q.allow_broken() && q.end(false) == nullptr))
         return Win32Error::ERROR_PIPE_NOT_CONNECTED;
     if (!q.has_message()) return Win32Error::ERROR_TIMEOUT;
@@ -180,6 +190,32 @@ Result<MsgQueueMessage> Kernel::read_msg_queue(ThreadRef caller, HandleValue han
     out.charge = std::move(m.charge);
     if (MsgQueueObject* writer = q.end(false)) wake_waiters(*writer);
     return out;
+}
+
+Win32Error Kernel::ring_only(ProcessId caller, const MessageQueue& q) {
+    // The ring's clients move its messages under a lock the kernel never takes (it must never
+    // wait for a client): a client that asks the kernel instead is not using the protocol.
+    log::msgqueue()->debug("process {}: message through the kernel on queue {}, which has a ring",
+                           caller.raw, q.id());
+    return Win32Error::ERROR_INVALID_HANDLE;
+}
+
+Result<MsgRingGrant> Kernel::msg_queue_ring(ProcessId caller, HandleValue handle) {
+    auto found = lookup<MsgQueueObject>(caller, handle);
+    if (!found) return Win32Error::ERROR_INVALID_HANDLE;
+    const MsgQueueObject& end = *found.value();
+    const MessageQueue& q = end.queue();
+    return MsgRingGrant{end.reader(), q.ring(), q.id(), q.options().max_messages,
+                        q.options().max_bytes};
+}
+
+Result<void> Kernel::notify_msg_queue(ProcessId caller, HandleValue handle) {
+    auto found = lookup<MsgQueueObject>(caller, handle);
+    if (!found) return Win32Error::ERROR_INVALID_HANDLE;
+    MessageQueue& q = found.value()->queue();
+    for (bool reader : {true, false})
+        if (MsgQueueObject* end = q.end(reader)) wake_waiters(*end);
+    return {};
 }
 
 Result<MsgQueueInfo> Kernel::msg_queue_info(ProcessId caller, HandleValue handle,

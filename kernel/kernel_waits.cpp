@@ -84,7 +84,14 @@ void Kernel::park(Process& p, Wait w) {
         w.deadline = w.since_ns + uint64_t{w.timeout_ms} * 1'000'000ULL;
         deadlines_.emplace(*w.deadline, id);
     }
-    for (const auto& o : w.objects) o->waits().insert(id);
+    bool outside = false;
+    for (const auto& o : w.objects) {
+        o->waits().insert(id);
+        if (o->changes_outside()) {
+            o->waits_changed();
+            outside = true;
+        }
+    }
     auto [old, inserted] = p.waits.emplace(tag, id);
     if (!inserted) {
         // The transport reuses a tag only after the wait it named is gone; a clash is a bug.
@@ -96,6 +103,9 @@ void Kernel::park(Process& p, Wait w) {
                        p.id.raw, w.thread.tid, w.objects.size(), w.timeout_ms,
                        w.msg ? (w.msg->read ? " (ReadMsgQueue)" : " (WriteMsgQueue)") : "");
     waits_.emplace(id, std::move(w));
+    // An object that changes outside the kernel (a queue's ring) may have become ready between
+    // the caller's check and the listing that makes its clients tell the kernel: look again.
+    if (outside) try_complete(id);
 }
 
 bool Kernel::try_complete(uint64_t id) {
@@ -118,7 +128,10 @@ Kernel::Wait Kernel::unlist(std::map<uint64_t, Wait>::iterator it) {
     const uint64_t id = it->first;
     Wait w = std::move(it->second);
     waits_.erase(it);
-    for (const auto& o : w.objects) o->waits().erase(id);
+    for (const auto& o : w.objects) {
+        o->waits().erase(id);
+        if (o->changes_outside()) o->waits_changed();
+    }
     if (w.deadline) deadlines_.erase({*w.deadline, id});
     if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);
     return w;

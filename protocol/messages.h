@@ -682,6 +682,38 @@ struct MsgQueueInfoReply {
     uint16_t writers;
 };
 
+// MsgQueueRing: the ring of a queue end the caller holds, asked at a process's first use of the
+// handle (protocol/msg_ring.h). `ring_bytes` 0: the queue keeps its messages in the kernel and
+// the client uses MsgQueueWrite/MsgQueueRead. Otherwise the ring's memfd is sent on the socket
+// before the reply (`kernel_fd`, `dev`, `ino`, as for MapView), and MsgQueueWrite/MsgQueueRead
+// on this queue fail with ERROR_INVALID_HANDLE. Errors: ERROR_INVALID_HANDLE (not a queue end
+// of the caller).
+struct MsgQueueRingRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct MsgQueueRingReply {
+    uint64_t queue_id;
+    uint64_t ring_bytes;
+    uint64_t dev;
+    uint64_t ino;
+    int32_t kernel_fd;
+    uint32_t reader;  // 1: the handle is the reader end
+    uint32_t max_messages;
+    uint32_t max_bytes;
+};
+
+// MsgQueueNotify: the caller changed a queue's ring while its header listed kernel waits on an
+// end (`kernel_watch`): the kernel looks at the waits on both ends again. Errors:
+// ERROR_INVALID_HANDLE (not a queue end of the caller).
+struct MsgQueueNotifyRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct MsgQueueNotifyReply {
+    uint64_t reserved;
+};
+
 // Threads (ce-kernel-objects.md §2, docs/semantics/threads.md). A thread's handle value is its
 // id; any process may name any thread by it (CE 5); kCurrentThreadHandle names the caller.
 //

@@ -9,11 +9,12 @@ import pathlib
 import re
 import sys
 
-# Headers of protocol/ that are plain data (CE constants, record schemas, clocks), which the
-# kernel core may use; the request and reply layouts and the transport are not among them.
+# Headers of protocol/ that are plain data (CE constants, record schemas, clocks, the layouts of
+# memory an object shares with its clients), which the kernel core may use; the request and
+# reply layouts and the transport are not among them.
 PROTOCOL_DATA = ["protocol/ce_constants.h", "protocol/snapshot.h", "protocol/wire.h",
                  "protocol/trace.h", "protocol/request_codes.h", "protocol/futex.h",
-                 "protocol/window.h"]
+                 "protocol/window.h", "protocol/msg_ring.h"]
 KERNEL_CORE = ["kernel/core/"]
 KERNEL_OBJECTS = KERNEL_CORE + ["kernel/objects/"]
 KERNEL_RULES = KERNEL_OBJECTS + ["kernel/personality/", "kernel/diagnostics/", "kernel/kernel.h",

@@ -1,5 +1,6 @@
 // CloseHandle.
 #include "coredll/client/file_cache.h"
+#include "coredll/client/msg_ring_cache.h"
 #include "coredll/api/api.h"
 
 using namespace cek::coredll;
@@ -14,6 +15,7 @@ BOOL WINAPI CloseHandle(HANDLE hObject) {
     proto::CloseHandleReply rep{};
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
     FileCache::instance().forget(req.handle);  // this process's reference is gone
+    MsgRingCache::instance().forget(req.handle);
     return TRUE;
 }
 

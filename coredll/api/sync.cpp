@@ -5,6 +5,8 @@
 #include <span>
 
 #include "coredll/api/api.h"
+#include "coredll/client/file_cache.h"
+#include "coredll/client/msg_ring_cache.h"
 
 using namespace cek::coredll;
 namespace proto = cek::proto;
@@ -147,7 +149,14 @@ BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
                                 bInheritHandle ? 1u : 0u,
                                 dwOptions};
     proto::DuplicateReply rep{};
-    if (!finish(Connection::instance().call(req, rep))) return FALSE;
+    const CallStatus s = Connection::instance().call(req, rep);
+    if ((dwOptions & DUPLICATE_CLOSE_SOURCE) != 0 && s.delivered) {
+        // The source may have been one of ours and be gone now, whatever the outcome: what this
+        // process cached for that value is fetched again at its next use.
+        FileCache::instance().forget(req.handle);
+        MsgRingCache::instance().forget(req.handle);
+    }
+    if (!finish(s)) return FALSE;
     *lpTargetHandle = handle_from_wire(rep.handle);
     return TRUE;
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "coredll/client/file_cache.h"
+#include "coredll/client/msg_ring_cache.h"
 #include "coredll/client/log.h"
 #include "coredll/client/thread_park.h"
 #include "coredll/client/thread_id.h"
@@ -158,6 +159,7 @@ void Connection::atfork_prepare() {
     instance().connect_mutex_.lock();
     Window::instance().lock().lock();
     FileCache::instance().lock();
+    MsgRingCache::instance().lock();
     instance().fd_mutex_.lock();
     lock_thread_controls();  // the agent takes it when another process stops a thread
 }
@@ -165,6 +167,7 @@ void Connection::atfork_prepare() {
 void Connection::atfork_parent() {
     unlock_thread_controls();
     instance().fd_mutex_.unlock();
+    MsgRingCache::instance().unlock();
     FileCache::instance().unlock();
     Window::instance().lock().unlock();
     instance().connect_mutex_.unlock();
@@ -178,6 +181,8 @@ void Connection::atfork_child() {
     for (const ReceivedFd& r : c.fd_stash_) ::close(r.fd);
     c.fd_stash_.clear();
     c.fd_mutex_.unlock();
+    MsgRingCache::instance().reset_after_fork();
+    MsgRingCache::instance().unlock();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();
     Window::publish_shootdowns(nullptr, -1);
@@ -468,6 +473,7 @@ void Connection::on_kernel_death() {
     FileCache::instance().revoke();
     Window::instance().revoke();
     revoked_.store(true, std::memory_order_release);
+    MsgRingCache::instance().wake_all();  // its sleepers fail now, as every call does
 }
 
 // Spinning for the reply pays only while the kernel's loop is running on another CPU: it looked

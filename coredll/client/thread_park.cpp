@@ -32,9 +32,17 @@ bool newer(uint32_t a, uint32_t b) {
 }
 uint32_t sequence_of(uint32_t word) { return word >> kSequenceShift; }
 
+// ParkDeferral's depth, and a park signal that arrived inside one.
+[[gnu::tls_model("initial-exec")]] thread_local int t_defer_depth = 0;
+[[gnu::tls_model("initial-exec")]] thread_local bool t_park_deferred = false;
+
 void on_park_signal(int) {
     const int saved = errno;
-    if (ThreadControl* c = t_control) park_current(*c);
+    if (t_defer_depth > 0) {
+        t_park_deferred = true;
+    } else if (ThreadControl* c = t_control) {
+        park_current(*c);
+    }
     errno = saved;
 }
 
@@ -95,6 +103,18 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count) {
         if (c.word.compare_exchange_weak(w, next, std::memory_order_acq_rel)) break;
     }
     proto::futex_wake(c.word, INT_MAX);
+}
+
+ParkDeferral::ParkDeferral() {
+    ++t_defer_depth;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+ParkDeferral::~ParkDeferral() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (--t_defer_depth != 0 || !t_park_deferred) return;
+    t_park_deferred = false;
+    if (ThreadControl* c = t_control) park_current(*c);
 }
 
 void park_current(ThreadControl& c) {

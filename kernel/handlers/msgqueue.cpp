@@ -146,4 +146,37 @@ std::string describe(const proto::MsgQueueInfoReply& rep, Extra) {
            " writers=" + to_string(rep.writers);
 }
 
+size_t handle(Call& call, const proto::MsgQueueRingRequest& req, Extra) {
+    auto r = call.kernel.msg_queue_ring(call.caller, HandleValue{req.handle});
+    if (!r) return call.fail(r.error());
+    const MsgRingGrant& g = r.value();
+    proto::MsgQueueRingReply rep{g.queue_id, 0, 0, 0, -1, g.reader ? 1u : 0u, g.max_messages,
+                                 g.max_bytes};
+    if (g.ring != nullptr) {
+        rep.ring_bytes = g.ring->ring().bytes();
+        rep.dev = g.ring->dev();
+        rep.ino = g.ring->ino();
+        rep.kernel_fd = g.ring->fd();
+        call.attach(g.ring->fd(), g.ring->dev(), g.ring->ino());
+    }
+    return call.ok(rep);
+}
+std::string describe(const proto::MsgQueueRingRequest& req, Extra) { return handle_argument(req); }
+std::string describe(const proto::MsgQueueRingReply& rep, Extra) {
+    return std::string(direction(rep.reader)) + " queue=" + to_string(rep.queue_id) +
+           (rep.ring_bytes != 0 ? " ring=" + to_string(rep.ring_bytes) + " fd=" +
+                                      to_string(rep.kernel_fd)
+                                : std::string(" no ring"));
+}
+
+size_t handle(Call& call, const proto::MsgQueueNotifyRequest& req, Extra) {
+    auto r = call.kernel.notify_msg_queue(call.caller, HandleValue{req.handle});
+    if (!r) return call.fail(r.error());
+    return call.ok(proto::MsgQueueNotifyReply{0});
+}
+std::string describe(const proto::MsgQueueNotifyRequest& req, Extra) {
+    return handle_argument(req);
+}
+std::string describe(const proto::MsgQueueNotifyReply&, Extra) { return "TRUE"; }
+
 }  // namespace cek::kernel::handlers

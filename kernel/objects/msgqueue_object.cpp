@@ -1,9 +1,18 @@
 #include "kernel/objects/msgqueue_object.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 #include <string>
 #include <utility>
 
+#include "kernel/log.h"
 #include "protocol/ce_constants.h"
+#include "protocol/futex.h"
 
 namespace cek::kernel {
 
@@ -11,8 +20,64 @@ namespace {
 uint64_t g_next_queue_id = 1;  // the kernel's one thread only
 }  // namespace
 
-MessageQueue::MessageQueue(MsgQueueOptions options)
-    : options_(options), id_(g_next_queue_id++) {}
+std::unique_ptr<MsgRingMemory> MsgRingMemory::make(const MsgQueueOptions& options,
+                                                   uint64_t bytes, MemoryBudget::Charge charge) {
+    const int fd = ::memfd_create("cek-msgqueue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        log::msgqueue()->warn("memfd_create for a queue ring failed errno={}", errno);
+        return nullptr;
+    }
+    // Sealed at its size: a client cannot shrink the ring under the kernel's reads.
+    void* base = MAP_FAILED;
+    if (::fchmod(fd, 0600) == 0 && ::ftruncate(fd, static_cast<off_t>(bytes)) == 0 &&
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+        base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const uint32_t state =
+        (options.flags & ce::kMsgQueueAllowBroken) != 0 ? proto::kRingAllowBroken : 0;
+    if (base == MAP_FAILED ||
+        !proto::MsgRing::init(base, options.max_messages, options.max_bytes, state)) {
+        log::msgqueue()->warn("making a queue ring of {} bytes failed errno={}", bytes, errno);
+        if (base != MAP_FAILED) ::munmap(base, bytes);
+        ::close(fd);
+        return nullptr;
+    }
+    return std::unique_ptr<MsgRingMemory>(
+        new MsgRingMemory(fd, base, bytes, options, std::move(charge)));
+}
+
+MsgRingMemory::MsgRingMemory(int fd, void* base, uint64_t bytes, const MsgQueueOptions& options,
+                             MemoryBudget::Charge charge)
+    : fd_(fd), ring_(base, bytes, options.max_messages, options.max_bytes),
+      state_(ring_.header().state.load()), charge_(std::move(charge)) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+    }
+}
+
+MsgRingMemory::~MsgRingMemory() {
+    ::munmap(&ring_.header(), ring_.bytes());
+    ::close(fd_);
+}
+
+void MsgRingMemory::update_state(uint32_t set, uint32_t clear) {
+    proto::MsgRingHeader& h = ring_.header();
+    state_ = (state_ | set) & ~clear;
+    h.state.store(state_);
+    h.data_seq.fetch_add(1);
+    h.room_seq.fetch_add(1);
+    proto::futex_wake(h.data_seq, INT_MAX);
+    proto::futex_wake(h.room_seq, INT_MAX);
+}
+
+MessageQueue::MessageQueue(MsgQueueOptions options, std::unique_ptr<MsgRingMemory> ring)
+    : options_(options), id_(g_next_queue_id++), ring_(std::move(ring)) {}
+
+void MessageQueue::attach(MsgQueueObject* end, bool reader) {
+    (reader ? reader_ : writer_) = end;
+    if (ring_) ring_->update_state(reader ? proto::kRingReaderEnd : proto::kRingWriterEnd, 0);
+}
 
 bool MessageQueue::allow_broken() const {
     return (options_.flags & ce::kMsgQueueAllowBroken) != 0;
@@ -20,11 +85,17 @@ bool MessageQueue::allow_broken() const {
 
 void MessageQueue::end_closed(bool reader) {
     (reader ? reader_ : writer_) = nullptr;
-    if (allow_broken()) return;
+    const uint32_t end = reader ? proto::kRingReaderEnd : proto::kRingWriterEnd;
+    if (allow_broken()) {
+        if (ring_) ring_->update_state(0, end);
+        return;
+    }
     broken_ = true;
     alert_.reset();
     messages_.clear();
     bytes_ = 0;
+    // The ring's messages become unreachable at once: every call on it now fails.
+    if (ring_) ring_->update_state(proto::kRingBroken, end);
 }
 
 void MessageQueue::push(QueuedMessage m, bool to_alert_slot) {
@@ -57,6 +128,12 @@ bool MsgQueueObject::available() const {
     return reader_ ? queue_->has_message() : queue_->has_room();
 }
 
+void MsgQueueObject::waits_changed() {
+    if (MsgRingMemory* r = queue_->ring())
+        r->ring().header().kernel_watch[reader_ ? 0 : 1].store(
+            static_cast<uint32_t>(waits().size()));
+}
+
 void MsgQueueObject::describe(ObjectDetails& out) const {
     const MessageQueue& q = *queue_;
     const auto& o = q.options();
@@ -72,6 +149,15 @@ void MsgQueueObject::describe(ObjectDetails& out) const {
     out.emplace_back("alert", q.alert_free() ? "no" : "yes");
     out.emplace_back("high_water", std::to_string(q.high_water()));
     out.emplace_back("bytes", std::to_string(q.bytes()));
+    out.emplace_back("storage", q.ring() != nullptr ? "ring" : "kernel");
+    if (const MsgRingMemory* r = q.ring()) {
+        // Threads asleep in the ring on this end (its clients' count: a killed sleeper stays
+        // counted); threads blocked in the kernel are the waiters below.
+        const proto::MsgRingHeader& h = r->ring().header();
+        out.emplace_back("asleep", std::to_string(std::min<uint32_t>(
+                                       (reader_ ? h.read_sleepers : h.write_sleepers).load(),
+                                       1u << 16)));
+    }
     out.emplace_back("other_end", q.end(!reader_) != nullptr ? "open" : "closed");
     out.emplace_back("state", q.broken() ? "broken" : "connected");
     out.emplace_back("waiters", std::to_string(waits().size()));

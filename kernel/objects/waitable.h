@@ -38,6 +38,12 @@ public:
     // wait must report WAIT_ABANDONED (a mutex whose owner died without releasing it).
     virtual bool acquire(ThreadRef thread) = 0;
 
+    // Whether the object's readiness can change without a call to the kernel (a message
+    // queue's ring): a wait listed on it looks once more after listing, and waits_changed()
+    // runs whenever a wait is listed on it or leaves it.
+    virtual bool changes_outside() const { return false; }
+    virtual void waits_changed() {}
+
     // Ids of the waits that involve this object, oldest first.
     std::set<uint64_t>& waits() { return waits_; }
     const std::set<uint64_t>& waits() const { return waits_; }

@@ -676,7 +676,7 @@ private:
         const uint8_t shape = in_.byte();
         const uint32_t handle = pick_handle(p);
         Reply r;
-        switch (shape % 4) {
+        switch (shape % 6) {
         case 0: {  // a whole message, or a part of one at an offset
             const uint32_t total = from_table({1u, 64u, 5000u, 0u, 0x100001u});
             const uint32_t offset = (shape & 0x10) != 0 ? from_table({0u, 4000u, 5000u}) : 0u;
@@ -701,6 +701,40 @@ private:
                 CEK_FUZZ_CHECK(rep.size >= 1 && rep.size <= capacity, "read size out of range");
                 CEK_FUZZ_CHECK(r.body.size() == sizeof rep + std::min(rep.size, proto::kMsgQueueReadInline),
                                "read reply data length");
+            }
+            break;
+        }
+        case 2: {  // the ring a client asks for at its first use of the handle
+            r = h_.call(p.id, proto::MsgQueueRingRequest{handle, 0});
+            if (r.ok()) {
+                const auto rep = r.as<proto::MsgQueueRingReply>();
+                const uint64_t expected = proto::msg_ring_bytes(rep.max_messages, rep.max_bytes);
+                CEK_FUZZ_CHECK(rep.ring_bytes == 0 || rep.ring_bytes == expected,
+                               "ring size is not the queue's");
+                CEK_FUZZ_CHECK((rep.ring_bytes != 0) == (rep.kernel_fd >= 0),
+                               "a ring without its descriptor");
+            }
+            break;
+        }
+        case 3:
+            r = h_.call(p.id, proto::MsgQueueNotifyRequest{handle, 0});
+            break;
+        case 4: {
+            // A hostile client scribbles on its ring: what the kernel reads there (counts,
+            // waits' readiness, GetMsgQueueInfo) must stay within the queue.
+            auto grant = h_.kernel().msg_queue_ring(p.id, HandleValue{handle});
+            if (!grant || grant.value().ring == nullptr) return;
+            auto& h = const_cast<kernel::MsgRingMemory*>(grant.value().ring)->ring().header();
+            std::atomic<uint32_t>* words[] = {&h.state, &h.head, &h.tail, &h.alert,
+                                              &h.high_water, &h.kernel_watch[0],
+                                              &h.kernel_watch[1], &h.read_sleepers};
+            words[shape >> 5]->store(from_table({0u, 1u, 0xFFFFFFFFu, 0x80000000u, 5u}));
+            r = h_.call(p.id, proto::MsgQueueInfoRequest{handle, 28});
+            if (r.ok()) {
+                const auto rep = r.as<proto::MsgQueueInfoReply>();
+                CEK_FUZZ_CHECK(rep.max_messages == 0 || (rep.current <= rep.max_messages &&
+                                                         rep.high_water <= rep.max_messages),
+                               "a scribbled ring's counts leave the queue");
             }
             break;
         }

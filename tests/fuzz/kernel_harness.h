@@ -601,6 +601,11 @@ private:
             CEK_FUZZ_CHECK(t.kernel_fd == a.fd && t.dev == a.dev && t.ino == a.ino &&
                                a.undo_view == 0,
                            "WindowTouch attachment differs from its reply");
+        } else if (q.code == static_cast<uint32_t>(RequestCode::MsgQueueRing)) {
+            const auto g = r.as<proto::MsgQueueRingReply>();
+            CEK_FUZZ_CHECK(g.kernel_fd == a.fd && g.dev == a.dev && g.ino == a.ino &&
+                               a.undo_view == 0 && g.ring_bytes != 0,
+                           "MsgQueueRing attachment differs from its reply");
         } else {
             CEK_FUZZ_CHECK(false, "descriptor attached to request code " + std::to_string(q.code));
         }

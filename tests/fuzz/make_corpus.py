@@ -153,6 +153,15 @@ def dispatch_seeds():
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 0xFFFFFFFF)) \
             + dreq(CODE["CloseHandle"], struct.pack("<2I", second, 0)) \
             + dreq(CODE["MsgQueueRead"], struct.pack("<4I", FIRST_HANDLE, 64, 0, 10))
+    if "MsgQueueRing" in CODE:
+        reader = struct.pack("<8I", 20, 0, 4, 64, 1, 0, 0, 0)
+        unlimited = struct.pack("<8I", 20, 0, 0, 64, 1, 0, 0, 0)
+        seeds["gen-msgring"] = bytes([0]) + dreq(CODE["MsgQueueCreate"], reader) \
+            + dreq(CODE["MsgQueueRing"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["MsgQueueNotify"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["MsgQueueCreate"], unlimited) \
+            + dreq(CODE["MsgQueueRing"], struct.pack("<2I", FIRST_HANDLE + 4, 0)) \
+            + dreq(CODE["MsgQueueNotify"], struct.pack("<2I", 0x7777, 0))
     if "RegCreateKey" in CODE:
         hklm = 0x80000002
         path = u16("Software\\Fuzz")

@@ -31,7 +31,7 @@ std::string kill_writer_mid_stream(KernelFixture& k, Child& reader, const std::s
     REQUIRE(field(w, 0) == "ok");
     writer->write_line("mqstream " + field(w, 1) + " 100");
     REQUIRE(writer->read_line(10s).value_or("timeout") == "started");
-    REQUIRE(waiting(k, *writer));  // the queue is full and the writer waits for room
+    REQUIRE(asleep_on_queue(k, "writer"));  // the queue is full and the writer waits for room
     CHECK(field(reader.ask("mqinfo " + field(r, 1)), 4) == "4");
     writer->kill(SIGKILL);
     REQUIRE(writer->wait(10s).has_value());
@@ -53,7 +53,7 @@ TEST_CASE("a reader blocked in another process gets the message a writer sends",
     REQUIRE(field(w, 0) == "ok");
     CHECK(field(w, 2) == "183");  // joined the reader's queue
     reader->write_line("mqread " + field(r, 1) + " inf 64");
-    REQUIRE(waiting(k, *reader));
+    REQUIRE(asleep_on_queue(k, "reader"));  // asleep on the queue's ring
     CHECK(writer->ask("mqwrite " + field(w, 1) + " 0 0 hello") == "ok 0");
     CHECK(reader->read_line(10s).value_or("timeout") == "ok hello 0x0 0");
     // A writer blocked on a full queue completes when the reader makes room.
@@ -61,14 +61,36 @@ TEST_CASE("a reader blocked in another process gets the message a writer sends",
     CHECK(writer->ask("mqwrite " + field(w, 1) + " 0 0 two") == "ok 0");
     CHECK(writer->ask("mqwrite " + field(w, 1) + " 0 0 three") == "fail 1460");
     writer->write_line("mqwrite " + field(w, 1) + " inf 0 three");
-    REQUIRE(waiting(k, *writer));
+    REQUIRE(asleep_on_queue(k, "writer"));
     CHECK(reader->ask("mqread " + field(r, 1) + " 0 64") == "ok one 0x0 0");
     CHECK(writer->read_line(10s).value_or("timeout") == "ok 0");
     CHECK(reader->ask("mqinfo " + field(r, 1)) == "ok 0x0 2 64 2 2 1 1");
-    // A read with a timeout and nothing coming: ERROR_TIMEOUT, from the kernel's wait.
+    // A read with a timeout and nothing coming: ERROR_TIMEOUT, and the kernel holds no wait.
     CHECK(reader->ask("mqread " + field(r, 1) + " 0 64") == "ok two 0x0 0");
     CHECK(reader->ask("mqread " + field(r, 1) + " 0 64") == "ok three 0x0 0");
     CHECK(reader->ask("mqread " + field(r, 1) + " 30 64", 10s) == "fail 1460");
+    CHECK(k.snapshot().waits.empty());
+}
+
+TEST_CASE("a wait on a queue end wakes when another process's write or read changes the ring",
+          "[multiproc][msgqueue][wait]") {
+    // The write and the read go through the queue's ring, not the kernel: the kernel learns of
+    // them because the ring lists its waits and the other process tells it.
+    KernelFixture k;
+    auto reader = k.spawn_child();
+    auto writer = k.spawn_child();
+    const std::string r = field(reader->ask("mq watched 1 1 64 0"), 1);
+    const std::string w = field(writer->ask("mq watched 0 1 64 0"), 1);
+    const std::string ev = field(reader->ask("event - 1 0"), 1);
+    reader->write_line("wait inf " + ev + " " + r);
+    REQUIRE(waiting(k, *reader));
+    CHECK(writer->ask("mqwrite " + w + " 0 0 hi") == "ok 0");
+    CHECK(reader->read_line(10s).value_or("timeout") == "ok 0x1");  // the queue, second
+    // The queue (one message deep) is full: the writer end waits for room.
+    writer->write_line("wait inf " + w);
+    REQUIRE(waiting(k, *writer));
+    CHECK(reader->ask("mqread " + r + " 0 64") == "ok hi 0x0 0");
+    CHECK(writer->read_line(10s).value_or("timeout") == "ok 0x0");
     CHECK(k.snapshot().waits.empty());
 }
 
@@ -132,7 +154,7 @@ TEST_CASE("a reader killed while waiting leaves no wait; the writer then sees "
     std::string r = reader->ask("mq lonely 1 4 64 0");
     std::string w = writer->ask("mq lonely 0 4 64 0");
     reader->write_line("mqread " + field(r, 1) + " inf 64");
-    REQUIRE(waiting(k, *reader));
+    REQUIRE(asleep_on_queue(k, "reader"));
     reader->kill(SIGKILL);
     REQUIRE(reader->wait(10s).has_value());
     REQUIRE(detached(k, *reader));

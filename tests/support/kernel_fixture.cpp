@@ -103,6 +103,21 @@ bool waiting(KernelFixture& k, Child& child, size_t count) {
     });
 }
 
+bool asleep_on_queue(KernelFixture& k, const std::string& end, size_t count) {
+    return k.wait_for([&](const proto::Snapshot& s) {
+        for (const auto& o : s.objects) {
+            if (o.type != "msgqueue") continue;
+            std::string this_end, asleep;
+            for (const auto& [key, value] : o.details) {
+                if (key == "end") this_end = value;
+                if (key == "asleep") asleep = value;
+            }
+            if (this_end == end && !asleep.empty() && std::stoul(asleep) >= count) return true;
+        }
+        return false;
+    });
+}
+
 std::unique_ptr<Child> spawn_child_that_may_fault(KernelFixture& k) {
     auto env = k.client_env();
     for (const char* var : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {

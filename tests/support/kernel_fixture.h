@@ -66,6 +66,9 @@ private:
 // Readiness without sleeping: true once the kernel reports at least `count` waits of `child`
 // pending (a blocked WaitForSingleObject, ReadMsgQueue, WriteMsgQueue...).
 bool waiting(KernelFixture& k, Child& child, size_t count = 1);
+// `count` threads asleep on a message queue ring's `end` ("reader" or "writer"), as the ring
+// counts them (cedump's `asleep`): a call blocked on a ring never reaches the kernel's waits.
+bool asleep_on_queue(KernelFixture& k, const std::string& end, size_t count = 1);
 
 // A helper (ce_child) meant to die of a fault: sanitizers are told not to turn SIGSEGV into
 // a report and an abort, so the test sees the signal itself.

@@ -27,8 +27,15 @@ std::string text(const std::vector<std::byte>& b) {
     return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
+// The kernel's own message storage: every queue here keeps its messages in the kernel (no
+// rings), so these cases pin the kernel's rules; msg_ring_test.cpp pins the rings'.
+inline KernelConfig kernel_storage(KernelConfig c = config()) {
+    c.msg_rings = false;
+    return c;
+}
+
 struct QueueScene : WaitScene {
-    using WaitScene::WaitScene;
+    explicit QueueScene(KernelConfig c = kernel_storage()) : WaitScene(c) {}
 
     Result<HandleValue> create(ProcessId p, bool reader, MsgQueueOptions o,
                                const std::u16string* name, LastError& le, uint32_t size = 20) {
@@ -509,7 +516,7 @@ TEST_CASE("A wait on an empty queue times out", "[unit][msgqueue][wait]") {
 TEST_CASE("DuplicateHandle does not copy a queue handle (CE 5: sync objects only)",
           "[unit][msgqueue][ce5]") {
     // CE 6 copies any handle: tests/unit/ce6_handles_test.cpp.
-    QueueScene s(config_of(5));
+    QueueScene s(kernel_storage(config_of(5)));
     auto p = s.attach();
     auto [r, w] = s.pair(p);
     CHECK(error_of(s.k.duplicate_handle(ThreadRef{p, 1}, ce::kCurrentProcessHandle, r,
