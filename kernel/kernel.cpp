@@ -167,6 +167,7 @@ void Kernel::detach_process(ProcessId id) {
     }
     processes_.erase(id);
     diagnostics_.forget(id);
+    recheck_outside_waits();  // it may have changed a ring and died before telling anyone
 }
 
 void Kernel::entry_died(const Ref<KernelObject>& object) {

@@ -662,6 +662,8 @@ public:
     std::optional<Result<uint32_t>> wait(ThreadRef caller, std::span<const HandleValue> handles,
                                          bool wait_all, uint32_t timeout_ms, uint64_t tag);
     void cancel_wait(ProcessId caller, uint64_t tag);
+    // Every wait on an object that changes outside the kernel (a queue's ring) looks again.
+    void recheck_outside_waits();
     // Times out every pending wait whose deadline (CLOCK_MONOTONIC ns) is at or before `now`.
     void expire_waits(uint64_t now_ns);
     // The earliest deadline of a pending wait, or nullopt.

@@ -219,9 +219,25 @@ void Kernel::cancel_wait(ProcessId caller, uint64_t tag) {
     p->waits.erase(hit);
     auto it = waits_.find(id);
     if (it == waits_.end()) return;
-    for (const auto& o : it->second.objects) o->waits().erase(id);
+    for (const auto& o : it->second.objects) {
+        o->waits().erase(id);
+        if (o->changes_outside()) o->waits_changed();
+    }
     if (it->second.deadline) deadlines_.erase({*it->second.deadline, id});
     waits_.erase(it);
+}
+
+void Kernel::recheck_outside_waits() {
+    // A client that changed a ring and died (or was stopped for good) before it told the kernel
+    // leaves the ring's waiters asleep: look at every wait on such an object once.
+    std::vector<uint64_t> ids;
+    for (const auto& [id, w] : waits_)
+        for (const auto& o : w.objects)
+            if (o->changes_outside()) {
+                ids.push_back(id);
+                break;
+            }
+    for (uint64_t id : ids) try_complete(id);
 }
 
 void Kernel::expire_waits(uint64_t now_ns) {

@@ -683,14 +683,15 @@ struct MsgQueueInfoReply {
 };
 
 // MsgQueueRing: the ring of a queue end the caller holds, asked at a process's first use of the
-// handle (protocol/msg_ring.h). `ring_bytes` 0: the queue keeps its messages in the kernel and
-// the client uses MsgQueueWrite/MsgQueueRead. Otherwise the ring's memfd is sent on the socket
-// before the reply (`kernel_fd`, `dev`, `ino`, as for MapView), and MsgQueueWrite/MsgQueueRead
-// on this queue fail with ERROR_INVALID_HANDLE. Errors: ERROR_INVALID_HANDLE (not a queue end
-// of the caller).
+// handle (protocol/msg_ring.h), and to check that it still holds it. `ring_bytes` 0: the queue
+// keeps its messages in the kernel and the client uses MsgQueueWrite/MsgQueueRead. Otherwise,
+// with `send_ring`, the ring's memfd is sent on the socket before the reply (`kernel_fd`, `dev`,
+// `ino`, as for MapView; without it `kernel_fd` is -1), and MsgQueueWrite/MsgQueueRead on this
+// queue fail with ERROR_INVALID_HANDLE. Errors: ERROR_INVALID_HANDLE (not a queue end of the
+// caller).
 struct MsgQueueRingRequest {
     uint32_t handle;
-    uint32_t reserved;
+    uint32_t send_ring;  // 1: send the ring's descriptor
 };
 struct MsgQueueRingReply {
     uint64_t queue_id;

@@ -8,17 +8,22 @@
 // slot (MSGQUEUE_MSGALERT), cells 1.. hold the ordinary messages in order, `head` the oldest and
 // `tail` the next free (both counts that wrap; `tail - head` messages are queued).
 //
+// The lock is a word holding its owner's Linux thread id (0: free); a holder that died is
+// found by looking its thread up (a caller that waited a while asks) and the lock is taken
+// over: every call's last store (head, tail, alert) publishes it, so what is there is
+// consistent. No pointer lives in the ring.
+//
 // Trust: every process with a handle of the queue can write anything here. The operations below
 // check what they read (counts, sizes) so that a scribbled ring fails the calls on that queue
 // (ERROR_INVALID_HANDLE) and never reaches outside the ring; the kernel reads only counters.
+// A process can still hold the lock or leave the queue full: it disturbs that queue alone.
 // This header names no Win32 error: the shim includes it beside <windows.h>.
 #pragma once
 
-#include <pthread.h>
+#include <sys/types.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -57,8 +62,8 @@ struct MsgRingHeader {
     // Kernel waits listed on the reader end [0] and the writer end [1] (set by the kernel): a
     // client that changes what that end's readiness depends on tells the kernel (MsgQueueNotify).
     std::atomic<uint32_t> kernel_watch[2];
-    uint32_t reserved[3];
-    pthread_mutex_t lock;  // process-shared, robust: a holder's death hands it on
+    std::atomic<uint32_t> lock;          // the holder's Linux tid, 0 when free (clients only)
+    std::atomic<uint32_t> lock_waiters;  // callers asleep on `lock`
 };
 static_assert(sizeof(MsgRingHeader) <= kMsgRingHeaderBytes);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -95,25 +100,35 @@ public:
     uint64_t bytes() const { return bytes_; }
 
     // The kernel's side: a new ring (the memory zero-filled).
-    static bool init(void* base, uint32_t max_messages, uint32_t max_bytes, uint32_t state) {
+    static void init(void* base, uint32_t max_messages, uint32_t max_bytes, uint32_t state) {
         auto* h = new (base) MsgRingHeader{};
         h->magic = kMsgRingMagic;
         h->max_messages = max_messages;
         h->max_bytes = max_bytes;
         h->cell_bytes = msg_ring_cell_bytes(max_bytes);
         h->state.store(state);
-        pthread_mutexattr_t a;
-        if (pthread_mutexattr_init(&a) != 0) return false;
-        const bool ok = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == 0 &&
-                        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) == 0 &&
-                        pthread_mutex_init(&h->lock, &a) == 0;
-        pthread_mutexattr_destroy(&a);
-        return ok;
     }
 
-    // Lock-free reads, for waits and GetMsgQueueInfo: never more than the queue can hold.
+    // The lock, for thread `tid`; never blocks.
+    bool try_lock(uint32_t tid) {
+        uint32_t free = 0;
+        return header().lock.compare_exchange_strong(free, tid);
+    }
+    // Takes over the lock from `holder`, which the caller found gone (died inside a call).
+    bool take_over(uint32_t holder, uint32_t tid) {
+        return holder != 0 && header().lock.compare_exchange_strong(holder, tid);
+    }
+    // Returns whether a caller sleeps on the lock (the unlocker then wakes one).
+    bool unlock() {
+        header().lock.store(0);
+        return header().lock_waiters.load() != 0;
+    }
+
+    // Lock-free reads, for waits and GetMsgQueueInfo: never more than the queue can hold. The
+    // head first: the tail never falls behind a head read before it.
     uint32_t count() const {
-        const uint32_t n = header().tail.load() - header().head.load();
+        const uint32_t head = header().head.load();
+        const uint32_t n = header().tail.load() - head;
         return std::min(n, max_messages_);
     }
     bool has_message() const { return header().alert.load() != 0 || count() != 0; }
@@ -122,7 +137,7 @@ public:
 
     // done: the message moved; wait: the queue is full (empty); not_connected: broken, or the
     // other end missing without ALLOW_BROKEN (ERROR_PIPE_NOT_CONNECTED); unusable: the ring's
-    // lock or counts are not what any client could have left (ERROR_INVALID_HANDLE).
+    // counts are not what any client could have left (ERROR_INVALID_HANDLE).
     enum class Outcome { done, wait, not_connected, unusable };
     struct Taken {
         uint32_t size = 0;   // bytes copied
@@ -130,9 +145,9 @@ public:
         bool truncated = false;
     };
 
-    // WriteMsgQueue's steps 4-6 (the handle and the size were checked by the caller).
-    Outcome write(const void* data, uint32_t size, uint32_t flags) {
-        if (!lock()) return Outcome::unusable;
+    // WriteMsgQueue's steps 4-6 (the handle and the size were checked by the caller), with the
+    // lock held.
+    Outcome write_locked(const void* data, uint32_t size, uint32_t flags) {
         MsgRingHeader& h = header();
         Outcome out = Outcome::done;
         const uint32_t head = h.head.load(std::memory_order_relaxed);
@@ -155,14 +170,12 @@ public:
         } else {
             out = Outcome::wait;
         }
-        pthread_mutex_unlock(&h.lock);
         return out;
     }
 
-    // ReadMsgQueue's steps 4-6 into `out` (`capacity` > 0 bytes): the alert message if there is
-    // one, else the oldest, cut to `capacity` (the rest dropped).
-    Outcome read(void* out, uint32_t capacity, Taken& taken) {
-        if (!lock()) return Outcome::unusable;
+    // ReadMsgQueue's steps 4-6 into `out` (`capacity` > 0 bytes), with the lock held: the alert
+    // message if there is one, else the oldest, cut to `capacity` (the rest dropped).
+    Outcome read_locked(void* out, uint32_t capacity, Taken& taken) {
         MsgRingHeader& h = header();
         Outcome result = Outcome::done;
         const uint32_t head = h.head.load(std::memory_order_relaxed);
@@ -182,7 +195,6 @@ public:
         } else {
             result = Outcome::wait;
         }
-        pthread_mutex_unlock(&h.lock);
         return result;
     }
 
@@ -191,13 +203,6 @@ private:
     bool connected(uint32_t other_end) const {
         const uint32_t s = header().state.load();
         return (s & kRingBroken) == 0 && ((s & kRingAllowBroken) != 0 || (s & other_end) != 0);
-    }
-    bool lock() {
-        const int r = pthread_mutex_lock(&header().lock);
-        if (r == 0) return true;
-        // Its holder died inside a call: every change is made visible by the last store of a
-        // call (head, tail, alert), so what is there is consistent.
-        return r == EOWNERDEAD && pthread_mutex_consistent(&header().lock) == 0;
     }
     MsgRingCell* cell(uint32_t index) const {
         return reinterpret_cast<MsgRingCell*>(base_ + kMsgRingHeaderBytes +

@@ -5,13 +5,21 @@
 // in the kernel: a message of up to one slot's worth of bytes is one call, a larger one goes in
 // parts, and a call that must wait is parked in the kernel like a wait (docs/decisions/
 // 0007-message-queues.md). Rules and error codes: docs/semantics/msgqueue.md.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <span>
 
 #include "coredll/api/api.h"
+#include "coredll/client/log.h"
 #include "coredll/client/msg_ring_cache.h"
+#include "coredll/client/thread_id.h"
 #include "coredll/client/thread_park.h"
 #include "protocol/futex.h"
 // clang-format off
@@ -51,6 +59,10 @@ BOOL write_in_parts(HANDLE queue, const std::byte* data, DWORD size, DWORD timeo
 constexpr int kRingSpins = 200;
 // A sleeper looks again at least this often, whatever it missed.
 constexpr uint64_t kRingNapNs = 100'000'000;
+// A caller waiting for the ring's lock checks this often whether its holder still exists.
+constexpr uint64_t kLockNapNs = 10'000'000;
+// A call that must not wait (time-out 0) still waits this long for the lock.
+constexpr uint64_t kLockPatienceNs = 100'000'000;
 
 // Sleeps until `word` moves from `seen`, or until `deadline_ns` (0: never). False once the time
 // is up.
@@ -77,12 +89,60 @@ uint64_t deadline_of(DWORD timeout) {
     return proto::monotonic_ns() + uint64_t{timeout} * 1'000'000ULL;
 }
 
-// After a change that a kernel wait on `end` (0: reader, 1: writer) may be waiting for.
-void tell_kernel(const RingHandle& h, int end) {
-    if (h.ring->ring.header().kernel_watch[end].load() == 0) return;
-    proto::MsgQueueNotifyRequest req{h.handle, 0};
-    proto::MsgQueueNotifyReply rep{};
-    (void)Connection::instance().call(req, rep);  // a dead kernel has no waits to tell
+// Whether thread `tid` is gone (or a zombie): a ring lock it holds will never be let go.
+bool thread_gone(uint32_t tid) {
+    char path[40];
+    std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT || errno == ESRCH;
+    char buf[256];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return true;
+    buf[n] = '\0';
+    const char* paren = std::strrchr(buf, ')');  // the state follows the command's last ')'
+    return paren != nullptr && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+// Takes the ring's lock for the calling thread, deferring parks (`defer`) only while it holds
+// it: a thread waiting for the lock can be suspended. A holder that died is taken over. False
+// once `deadline_ns` (0: none) has passed.
+bool lock_ring(proto::MsgRing& ring, uint64_t deadline_ns, ParkDeferral& defer) {
+    const uint32_t me = current_tid();
+    proto::MsgRingHeader& h = ring.header();
+    for (int spin = 0;; ++spin) {
+        defer.resume();
+        if (ring.try_lock(me)) return true;
+        const uint32_t holder = h.lock.load();
+        if (spin < kRingSpins || holder == 0) {
+            proto::cpu_relax();
+            continue;
+        }
+        defer.pause();
+        uint64_t nap = kLockNapNs;
+        if (deadline_ns != 0) {
+            const uint64_t now = proto::monotonic_ns();
+            if (now >= deadline_ns) return false;
+            nap = std::min(nap, deadline_ns - now);
+        }
+        h.lock_waiters.fetch_add(1);
+        const bool woken = proto::futex_wait(h.lock, holder, nap);
+        h.lock_waiters.fetch_sub(1);
+        if (!woken && h.lock.load() == holder && thread_gone(holder)) {
+            defer.resume();
+            if (ring.take_over(holder, me)) {
+                log()->warn("a message queue ring's lock was held by thread {}, which is gone: "
+                            "taken over",
+                            holder);
+                return true;
+            }
+        }
+        spin = kRingSpins;  // spun once already: straight back to sleep if still held
+    }
+}
+
+void unlock_ring(proto::MsgRing& ring) {
+    if (ring.unlock()) proto::futex_wake(ring.header().lock, 1);
 }
 
 BOOL fail_with(DWORD error) {
@@ -90,76 +150,100 @@ BOOL fail_with(DWORD error) {
     return FALSE;
 }
 
-// The handle again after a wake-up: still this process's, and still the same end of the same
-// queue (a close of one of several references leaves it so). False with the last error set
-// when it is not.
-bool still_held(std::shared_ptr<RingHandle>& h) {
+// After a wake-up or a close by this process: still a handle of ours? False with the last error
+// set when it is not.
+bool still_ours(std::shared_ptr<RingHandle>& h) {
     if (Connection::instance().kernel_gone()) return fail_with(ERROR_SERVICE_NOT_ACTIVE);
     if (!h->stale.load(std::memory_order_acquire)) return true;
     cek::Win32Error error{};
+    if (!MsgRingCache::instance().still_held(*h, error))
+        return fail_with(static_cast<DWORD>(error));
     auto again = MsgRingCache::instance().get(h->handle, error);
     if (!again) return fail_with(static_cast<DWORD>(error));
-    if (again->reader != h->reader || again->ring != h->ring)
-        return fail_with(ERROR_INVALID_HANDLE);  // the value names something else now
     h = std::move(again);
     return true;
 }
 
-BOOL ring_failure(proto::MsgRing::Outcome out) {
+// A call the ring refused: the queue's state, unless the handle itself went (a close of its
+// last reference breaks the queue before this process's own bookkeeping hears of it, and CE
+// checks the handle first: ERROR_INVALID_HANDLE).
+BOOL ring_failure(const RingHandle& h, proto::MsgRing::Outcome out) {
+    cek::Win32Error error{};
+    if (!MsgRingCache::instance().still_held(h, error)) return fail_with(static_cast<DWORD>(error));
     return fail_with(out == proto::MsgRing::Outcome::not_connected ? ERROR_PIPE_NOT_CONNECTED
                                                                     : ERROR_INVALID_HANDLE);
+}
+
+// One message in or out of a ring: `op` runs with the lock held and says what happened. Both
+// WriteMsgQueue and ReadMsgQueue: they differ in the futex words and the end they tell.
+template <class Op>
+BOOL ring_call(std::shared_ptr<RingHandle> h, DWORD timeout, bool reader, Op op) {
+    const uint64_t deadline = deadline_of(timeout);
+    const uint64_t lock_deadline =
+        timeout == 0 ? proto::monotonic_ns() + kLockPatienceNs : deadline;
+    for (;;) {
+        if (!still_ours(h)) return FALSE;
+        proto::MsgRing& ring = h->ring->ring;
+        proto::MsgRingHeader& head = ring.header();
+        // What this call would sleep on, read before it looks, so no change is missed.
+        std::atomic<uint32_t>& word = reader ? head.data_seq : head.room_seq;
+        const uint32_t seen = word.load();
+        proto::MsgRing::Outcome out;
+        {
+            // Parks wait until the lock is let go and the kernel told: a thread stopped in
+            // between would leave the others (or a kernel wait) asleep.
+            ParkDeferral defer;
+            if (!lock_ring(ring, lock_deadline, defer)) return fail_with(ERROR_TIMEOUT);
+            if (ParkDeferral::pending()) {
+                // Suspended or terminated while it waited: it must not take a message now.
+                unlock_ring(ring);
+                defer.pause();
+                continue;
+            }
+            out = op(ring);
+            unlock_ring(ring);
+            if (out == proto::MsgRing::Outcome::done) {
+                // Wake the other side's sleepers, and the kernel if it waits on the other end.
+                std::atomic<uint32_t>& other = reader ? head.room_seq : head.data_seq;
+                if ((reader ? head.write_sleepers : head.read_sleepers).load() != 0)
+                    proto::futex_wake(other, INT_MAX);
+                if (head.kernel_watch[reader ? 1 : 0].load() != 0) {
+                    proto::MsgQueueNotifyRequest req{h->handle, 0};
+                    proto::MsgQueueNotifyReply rep{};
+                    (void)Connection::instance().call(req, rep);  // no kernel: no waits
+                }
+                return TRUE;
+            }
+        }
+        if (out != proto::MsgRing::Outcome::wait) return ring_failure(*h, out);
+        if (timeout == 0 ||
+            !await_change(word, seen, reader ? head.read_sleepers : head.write_sleepers, deadline))
+            return fail_with(ERROR_TIMEOUT);
+    }
 }
 
 BOOL ring_write(std::shared_ptr<RingHandle> h, const void* data, DWORD size, DWORD timeout,
                 DWORD flags) {
     if (size > h->max_bytes) return fail_with(ERROR_INSUFFICIENT_BUFFER);
-    const uint64_t deadline = deadline_of(timeout);
-    for (;;) {
-        proto::MsgRingHeader& head = h->ring->ring.header();
-        const uint32_t seen = head.room_seq.load();
-        proto::MsgRing::Outcome out;
-        {
-            ParkDeferral holding_the_ring;
-            out = h->ring->ring.write(data, size, flags);
-        }
-        if (out == proto::MsgRing::Outcome::done) {
-            if (head.read_sleepers.load() != 0) proto::futex_wake(head.data_seq, INT_MAX);
-            tell_kernel(*h, 0);
-            set_last_error(ERROR_SUCCESS);
-            return TRUE;
-        }
-        if (out != proto::MsgRing::Outcome::wait) return ring_failure(out);
-        if (timeout == 0 || !await_change(head.room_seq, seen, head.write_sleepers, deadline))
-            return fail_with(ERROR_TIMEOUT);
-        if (!still_held(h)) return FALSE;
-    }
+    if (!ring_call(std::move(h), timeout, false, [&](proto::MsgRing& ring) {
+            return ring.write_locked(data, size, flags);
+        }))
+        return FALSE;
+    set_last_error(ERROR_SUCCESS);
+    return TRUE;
 }
 
 BOOL ring_read(std::shared_ptr<RingHandle> h, void* out, DWORD capacity, DWORD* read,
                DWORD timeout, DWORD* flags) {
-    const uint64_t deadline = deadline_of(timeout);
-    for (;;) {
-        proto::MsgRingHeader& head = h->ring->ring.header();
-        const uint32_t seen = head.data_seq.load();
-        proto::MsgRing::Taken taken;
-        proto::MsgRing::Outcome result;
-        {
-            ParkDeferral holding_the_ring;
-            result = h->ring->ring.read(out, capacity, taken);
-        }
-        if (result == proto::MsgRing::Outcome::done) {
-            if (head.write_sleepers.load() != 0) proto::futex_wake(head.room_seq, INT_MAX);
-            tell_kernel(*h, 1);
-            *read = taken.size;
-            *flags = taken.flags;
-            set_last_error(taken.truncated ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS);
-            return TRUE;
-        }
-        if (result != proto::MsgRing::Outcome::wait) return ring_failure(result);
-        if (timeout == 0 || !await_change(head.data_seq, seen, head.read_sleepers, deadline))
-            return fail_with(ERROR_TIMEOUT);
-        if (!still_held(h)) return FALSE;
-    }
+    proto::MsgRing::Taken taken;
+    if (!ring_call(std::move(h), timeout, true, [&](proto::MsgRing& ring) {
+            return ring.read_locked(out, capacity, taken);
+        }))
+        return FALSE;
+    *read = taken.size;
+    *flags = taken.flags;
+    set_last_error(taken.truncated ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS);
+    return TRUE;
 }
 
 // The queue's entry for a write (reader false) or a read; null with the last error set when the

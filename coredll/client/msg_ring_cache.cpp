@@ -28,18 +28,20 @@ MsgRingCache& MsgRingCache::instance() {
     return *cache;
 }
 
-std::shared_ptr<MappedRing> MsgRingCache::map_ring(uint64_t queue_id, int fd, uint64_t bytes,
-                                                   uint32_t max_messages, uint32_t max_bytes) {
+std::shared_ptr<MappedRing> MsgRingCache::map_ring(const proto::MsgQueueRingReply& rep, int fd) {
     std::lock_guard lock(mutex_);
-    if (auto it = rings_.find(queue_id); it != rings_.end()) {
-        if (auto ring = it->second.lock()) {
-            if (ring->ring.bytes() == bytes) return ring;
-        }
+    if (auto it = rings_.find(rep.queue_id); it != rings_.end()) {
+        auto ring = it->second.lock();
+        if (ring && ring->dev == rep.dev && ring->ino == rep.ino &&
+            ring->ring.bytes() == rep.ring_bytes && ring->ring.max_messages() == rep.max_messages &&
+            ring->ring.max_bytes() == rep.max_bytes)
+            return ring;
     }
-    void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* base = ::mmap(nullptr, rep.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return nullptr;
-    auto ring = std::make_shared<MappedRing>(base, bytes, max_messages, max_bytes, queue_id);
-    rings_[queue_id] = ring;
+    auto ring = std::make_shared<MappedRing>(base, rep.ring_bytes, rep.max_messages,
+                                             rep.max_bytes, rep.queue_id, rep.dev, rep.ino);
+    rings_[rep.queue_id] = ring;
     return ring;
 }
 
@@ -49,18 +51,18 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
         error = Win32Error::ERROR_SERVICE_NOT_ACTIVE;
         return nullptr;
     }
+    uint64_t forgets = 0;
     {
         std::lock_guard lock(mutex_);
         auto it = handles_.find(handle);
-        if (it != handles_.end() && !it->second->stale.load(std::memory_order_acquire))
-            return it->second;
+        if (it != handles_.end()) return it->second;
+        forgets = forgets_;
     }
-    proto::MsgQueueRingRequest req{handle, 0};
+    proto::MsgQueueRingRequest req{handle, 1};
     proto::MsgQueueRingReply rep{};
     CallStatus st = kernel.call(req, rep);
     if (!st.delivered || st.failed) {
         error = st.error;
-        forget(handle);
         return nullptr;
     }
     auto entry = std::make_shared<RingHandle>();
@@ -76,8 +78,7 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
                 log()->error("cannot take the ring of queue handle {:#x}: errno {}", handle, errno);
             return nullptr;
         }
-        entry->ring =
-            map_ring(rep.queue_id, fd, rep.ring_bytes, rep.max_messages, rep.max_bytes);
+        entry->ring = map_ring(rep, fd);
         const int err = errno;
         ::close(fd);
         if (!entry->ring) {
@@ -87,18 +88,41 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
         }
     }
     std::lock_guard lock(mutex_);
-    handles_[handle] = entry;
+    // A close of this value while the kernel answered may have come after its answer: this
+    // call uses what it got, later ones ask again.
+    if (forgets == forgets_) handles_.emplace(handle, entry);
     return entry;
+}
+
+bool MsgRingCache::still_held(const RingHandle& h, Win32Error& error) {
+    proto::MsgQueueRingRequest req{h.handle, 0};
+    proto::MsgQueueRingReply rep{};
+    CallStatus st = Connection::instance().call(req, rep);
+    if (!st.delivered || st.failed) {
+        error = st.error;
+        return false;
+    }
+    const bool same_ring = h.ring == nullptr
+                               ? rep.ring_bytes == 0
+                               : rep.ring_bytes != 0 && rep.queue_id == h.ring->queue_id &&
+                                     rep.dev == h.ring->dev && rep.ino == h.ring->ino;
+    const bool same = (rep.reader != 0) == h.reader && same_ring;
+    if (!same) error = Win32Error::ERROR_INVALID_HANDLE;  // the value names something else now
+    return same;
 }
 
 void MsgRingCache::forget(uint32_t handle) {
     std::shared_ptr<RingHandle> gone;
     {
         std::lock_guard lock(mutex_);
+        ++forgets_;
         auto it = handles_.find(handle);
         if (it == handles_.end()) return;
         gone = std::move(it->second);
         handles_.erase(it);
+        // The queue's last entry here: its slot in rings_ goes too (the mapping goes with the
+        // last thread that still uses it).
+        if (gone->ring && gone->ring.use_count() == 1) rings_.erase(gone->ring->queue_id);
     }
     gone->stale.store(true, std::memory_order_release);
     if (gone->ring) wake_ring_sleepers(gone->ring->ring);

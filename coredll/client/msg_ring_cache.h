@@ -3,11 +3,13 @@
 // queue's ring once per handle; the process maps it once per queue, and WriteMsgQueue and
 // ReadMsgQueue then move messages through it with no round trip.
 //
-// A handle loses this process's reference only through this process's own CloseHandle (CE 5
-// refuses DuplicateHandle of a queue end; CE 6's DUPLICATE_CLOSE_SOURCE names the caller's
-// handles), which marks the entry stale and wakes the threads asleep on its ring: each asks the
-// kernel again whether the handle is still held (a close of one of several references leaves it
-// valid). The kernel's death wakes every sleeper too; calls then fail as every call does.
+// This process's CloseHandle (or DuplicateHandle with DUPLICATE_CLOSE_SOURCE) of a value drops
+// its entry, marks it stale and wakes the threads asleep on its ring: each asks the kernel again
+// whether the handle is still held (a close of one of several references leaves it valid). A
+// failed call asks too before it reports the queue's state, since the kernel may have broken
+// the queue for that very close. The kernel's death wakes every sleeper; calls then fail as
+// every call does. Not seen: CE 6's DuplicateHandle by another process closing one of ours with
+// DUPLICATE_CLOSE_SOURCE (the entry stays until this process closes the value).
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,7 @@
 #include <unordered_map>
 
 #include "common/errors.h"
+#include "protocol/messages.h"
 #include "protocol/msg_ring.h"
 
 namespace cek::coredll {
@@ -24,14 +27,16 @@ namespace cek::coredll {
 // One queue's ring mapped in this process (shared by the handles of both its ends).
 struct MappedRing {
     MappedRing(void* base, uint64_t bytes, uint32_t max_messages, uint32_t max_bytes,
-               uint64_t queue_id)
-        : ring(base, bytes, max_messages, max_bytes), queue_id(queue_id) {}
+               uint64_t queue_id, uint64_t dev, uint64_t ino)
+        : ring(base, bytes, max_messages, max_bytes), queue_id(queue_id), dev(dev), ino(ino) {}
     ~MappedRing();
     MappedRing(const MappedRing&) = delete;
     MappedRing& operator=(const MappedRing&) = delete;
 
     proto::MsgRing ring;
     uint64_t queue_id;
+    uint64_t dev;  // the memfd's identity, as the kernel named it
+    uint64_t ino;
 };
 
 // One handle of this process.
@@ -50,6 +55,9 @@ public:
     // The entry for `handle`, asking the kernel the first time (and again once stale). Fails
     // with the kernel's error (ERROR_INVALID_HANDLE, ERROR_SERVICE_NOT_ACTIVE...).
     std::shared_ptr<RingHandle> get(uint32_t handle, Win32Error& error);
+    // Whether this process still holds `h` as the same end of the same queue, asking the kernel
+    // (the cache aside); false with the kernel's error, or ERROR_INVALID_HANDLE.
+    bool still_held(const RingHandle& h, Win32Error& error);
     // CloseHandle(handle) by this process: the entry goes, and whoever sleeps on it looks again.
     void forget(uint32_t handle);
     void reset_after_fork();
@@ -60,10 +68,10 @@ public:
     void unlock() { mutex_.unlock(); }
 
 private:
-    std::shared_ptr<MappedRing> map_ring(uint64_t queue_id, int fd, uint64_t bytes,
-                                         uint32_t max_messages, uint32_t max_bytes);
+    std::shared_ptr<MappedRing> map_ring(const proto::MsgQueueRingReply& rep, int fd);
 
     std::mutex mutex_;
+    uint64_t forgets_ = 0;  // forget() calls: a get() that raced one caches nothing
     std::unordered_map<uint32_t, std::shared_ptr<RingHandle>> handles_;
     std::unordered_map<uint64_t, std::weak_ptr<MappedRing>> rings_;  // by queue id
 };

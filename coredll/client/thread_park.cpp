@@ -32,14 +32,14 @@ bool newer(uint32_t a, uint32_t b) {
 }
 uint32_t sequence_of(uint32_t word) { return word >> kSequenceShift; }
 
-// ParkDeferral's depth, and a park signal that arrived inside one.
-[[gnu::tls_model("initial-exec")]] thread_local int t_defer_depth = 0;
-[[gnu::tls_model("initial-exec")]] thread_local bool t_park_deferred = false;
+// ParkDeferral's depth, and a park signal that arrived inside one (shared with the handler).
+[[gnu::tls_model("initial-exec")]] thread_local volatile sig_atomic_t t_defer_depth = 0;
+[[gnu::tls_model("initial-exec")]] thread_local volatile sig_atomic_t t_park_deferred = 0;
 
 void on_park_signal(int) {
     const int saved = errno;
     if (t_defer_depth > 0) {
-        t_park_deferred = true;
+        t_park_deferred = 1;
     } else if (ThreadControl* c = t_control) {
         park_current(*c);
     }
@@ -105,17 +105,25 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count) {
     proto::futex_wake(c.word, INT_MAX);
 }
 
-ParkDeferral::ParkDeferral() {
-    ++t_defer_depth;
+void ParkDeferral::resume() {
+    if (active_) return;
+    active_ = true;
+    t_defer_depth = t_defer_depth + 1;
     std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-ParkDeferral::~ParkDeferral() {
+void ParkDeferral::pause() {
+    if (!active_) return;
+    active_ = false;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (--t_defer_depth != 0 || !t_park_deferred) return;
-    t_park_deferred = false;
+    t_defer_depth = t_defer_depth - 1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_defer_depth != 0 || t_park_deferred == 0) return;
+    t_park_deferred = 0;
     if (ThreadControl* c = t_control) park_current(*c);
 }
+
+bool ParkDeferral::pending() { return t_park_deferred != 0; }
 
 void park_current(ThreadControl& c) {
     for (;;) {

@@ -60,10 +60,20 @@ void stop_terminated(uint32_t handle, uint64_t give_up_ns = 0);
 // suspended or terminated thread never keeps the lock.
 class ParkDeferral {
 public:
-    ParkDeferral();
-    ~ParkDeferral();
+    ParkDeferral() { resume(); }
+    ~ParkDeferral() { pause(); }
     ParkDeferral(const ParkDeferral&) = delete;
     ParkDeferral& operator=(const ParkDeferral&) = delete;
+
+    // Ends the deferral for a while (to wait for the lock): a park that came meanwhile is taken
+    // now, and later ones at once.
+    void pause();
+    void resume();
+    // A park came while deferred: the holder should let go and pause().
+    static bool pending();
+
+private:
+    bool active_ = false;
 };
 
 // The table of control blocks, held across fork() (Connection's fork handlers).

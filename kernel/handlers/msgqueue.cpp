@@ -156,12 +156,16 @@ size_t handle(Call& call, const proto::MsgQueueRingRequest& req, Extra) {
         rep.ring_bytes = g.ring->ring().bytes();
         rep.dev = g.ring->dev();
         rep.ino = g.ring->ino();
-        rep.kernel_fd = g.ring->fd();
-        call.attach(g.ring->fd(), g.ring->dev(), g.ring->ino());
+        if (req.send_ring != 0) {
+            rep.kernel_fd = g.ring->fd();
+            call.attach(g.ring->fd(), g.ring->dev(), g.ring->ino());
+        }
     }
     return call.ok(rep);
 }
-std::string describe(const proto::MsgQueueRingRequest& req, Extra) { return handle_argument(req); }
+std::string describe(const proto::MsgQueueRingRequest& req, Extra) {
+    return handle_argument(req) + (req.send_ring != 0 ? " send" : " check");
+}
 std::string describe(const proto::MsgQueueRingReply& rep, Extra) {
     return std::string(direction(rep.reader)) + " queue=" + to_string(rep.queue_id) +
            (rep.ring_bytes != 0 ? " ring=" + to_string(rep.ring_bytes) + " fd=" +

@@ -34,13 +34,12 @@ std::unique_ptr<MsgRingMemory> MsgRingMemory::make(const MsgQueueOptions& option
         base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const uint32_t state =
         (options.flags & ce::kMsgQueueAllowBroken) != 0 ? proto::kRingAllowBroken : 0;
-    if (base == MAP_FAILED ||
-        !proto::MsgRing::init(base, options.max_messages, options.max_bytes, state)) {
+    if (base == MAP_FAILED) {
         log::msgqueue()->warn("making a queue ring of {} bytes failed errno={}", bytes, errno);
-        if (base != MAP_FAILED) ::munmap(base, bytes);
         ::close(fd);
         return nullptr;
     }
+    proto::MsgRing::init(base, options.max_messages, options.max_bytes, state);
     return std::unique_ptr<MsgRingMemory>(
         new MsgRingMemory(fd, base, bytes, options, std::move(charge)));
 }
@@ -76,7 +75,9 @@ MessageQueue::MessageQueue(MsgQueueOptions options, std::unique_ptr<MsgRingMemor
 
 void MessageQueue::attach(MsgQueueObject* end, bool reader) {
     (reader ? reader_ : writer_) = end;
-    if (ring_) ring_->update_state(reader ? proto::kRingReaderEnd : proto::kRingWriterEnd, 0);
+    if (!ring_) return;
+    ring_->update_state(reader ? proto::kRingReaderEnd : proto::kRingWriterEnd, 0);
+    end->waits_changed();  // a new end: its own count, not its predecessor's
 }
 
 bool MessageQueue::allow_broken() const {
@@ -129,9 +130,10 @@ bool MsgQueueObject::available() const {
 }
 
 void MsgQueueObject::waits_changed() {
-    if (MsgRingMemory* r = queue_->ring())
-        r->ring().header().kernel_watch[reader_ ? 0 : 1].store(
-            static_cast<uint32_t>(waits().size()));
+    // An end whose last handle closed is ready for its waiters and no longer the queue's.
+    MsgRingMemory* r = queue_->ring();
+    if (r == nullptr || queue_->end(reader_) != this) return;
+    r->ring().header().kernel_watch[reader_ ? 0 : 1].store(static_cast<uint32_t>(waits().size()));
 }
 
 void MsgQueueObject::describe(ObjectDetails& out) const {

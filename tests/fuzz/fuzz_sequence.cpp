@@ -705,14 +705,15 @@ private:
             break;
         }
         case 2: {  // the ring a client asks for at its first use of the handle
-            r = h_.call(p.id, proto::MsgQueueRingRequest{handle, 0});
+            const uint32_t send = (shape >> 3) & 1u;
+            r = h_.call(p.id, proto::MsgQueueRingRequest{handle, send});
             if (r.ok()) {
                 const auto rep = r.as<proto::MsgQueueRingReply>();
                 const uint64_t expected = proto::msg_ring_bytes(rep.max_messages, rep.max_bytes);
                 CEK_FUZZ_CHECK(rep.ring_bytes == 0 || rep.ring_bytes == expected,
                                "ring size is not the queue's");
-                CEK_FUZZ_CHECK((rep.ring_bytes != 0) == (rep.kernel_fd >= 0),
-                               "a ring without its descriptor");
+                CEK_FUZZ_CHECK((send != 0 && rep.ring_bytes != 0) == (rep.kernel_fd >= 0),
+                               "a ring's descriptor sent unasked, or not sent");
             }
             break;
         }

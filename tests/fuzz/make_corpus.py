@@ -157,6 +157,7 @@ def dispatch_seeds():
         reader = struct.pack("<8I", 20, 0, 4, 64, 1, 0, 0, 0)
         unlimited = struct.pack("<8I", 20, 0, 0, 64, 1, 0, 0, 0)
         seeds["gen-msgring"] = bytes([0]) + dreq(CODE["MsgQueueCreate"], reader) \
+            + dreq(CODE["MsgQueueRing"], struct.pack("<2I", FIRST_HANDLE, 1)) \
             + dreq(CODE["MsgQueueRing"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["MsgQueueNotify"], struct.pack("<2I", FIRST_HANDLE, 0)) \
             + dreq(CODE["MsgQueueCreate"], unlimited) \

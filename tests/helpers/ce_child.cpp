@@ -5,6 +5,7 @@
 // so tests can tell "set to 0" from "left alone". Numbers are hex where they are handles or
 // addresses. Commands:
 //   ping | pid | exit <code>
+//   bg <command>   the command on a thread of its own: "started" now, "bg <answer>" when done
 //   create <name|-> <size> <protect> [size_high]   -> ok <handle> <lasterror>
 //   map <handle> <access> <offset> <size> [offset_high] -> ok <address> <lasterror>
 //   unmap <address> | flush <address> <size> | close <handle>
@@ -95,6 +96,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -801,6 +803,13 @@ std::string run(const std::vector<std::string>& w) {
 
 }  // namespace
 
+std::mutex g_output;  // answers from the main thread and from "bg" threads, a line each
+
+void answer(const std::string& line) {
+    std::lock_guard lock(g_output);
+    std::cout << line << std::endl;
+}
+
 int main() {
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -808,7 +817,16 @@ int main() {
         std::vector<std::string> w;
         for (std::string s; in >> s;) w.push_back(s);
         if (w.empty()) continue;
-        std::cout << run(w) << std::endl;
+        if (w[0] == "bg" && w.size() > 1) {
+            // "bg <command>": the command on a thread of its own, answered "bg <answer>" when
+            // it is done; "started" now.
+            std::thread([rest = std::vector<std::string>(w.begin() + 1, w.end())] {
+                answer("bg " + run(rest));
+            }).detach();
+            answer("started");
+            continue;
+        }
+        answer(run(w));
     }
     return 0;
 }

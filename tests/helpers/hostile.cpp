@@ -27,6 +27,8 @@
 // CE API:
 //   quota                   CreateEventW until it fails                      -> ok <count> <error>
 //   open-name <name>        CreateFileMappingW of an existing name           -> ok | fail <error>
+//   mqlock <name> hold|set <tid>|free  the ring lock of queue <name>'s writer end (4 x 64 bytes):
+//                           held for good, or its owner word set or cleared  -> held | ok | fail
 //   create <size>           one unnamed RAM mapping                          -> ok <h> | fail <error>
 //   window                  mappings until the window is full to the page   -> ok <count> <error>
 //   map-all                 MapViewOfFile of every mapping "window" made     -> ok <count> | fail
@@ -78,6 +80,8 @@
 
 // Before <windows.h>: the Win32Error enum names clash with its macros.
 #include "coredll/client/connection.h"
+#include "coredll/client/msg_ring_cache.h"
+#include "coredll/client/thread_id.h"
 #include "protocol/channel.h"
 #include "protocol/futex.h"
 #include "protocol/messages.h"
@@ -92,6 +96,7 @@ constexpr uint32_t kFileDescriptorCode = code_of(cek::proto::RequestCode::FileDe
 }  // namespace
 
 #include <windows.h>
+#include <msgqueue.h>
 
 #include <algorithm>
 #include <atomic>
@@ -663,6 +668,26 @@ std::string open_name(const std::string& name) {
     return "ok " + hex(reinterpret_cast<uintptr_t>(h)) + " " + std::to_string(GetLastError());
 }
 
+// The ring lock of queue `name`'s writer end (4 messages of 64 bytes): "hold" takes it for good
+// (a process then killed inside a call), "set <tid>" writes that owner into the lock word (a
+// scribble naming a live thread), "free" clears it.
+std::string mqlock(const std::string& name, const std::string& how, uint32_t tid) {
+    std::u16string wide(name.begin(), name.end());
+    MSGQUEUEOPTIONS o{sizeof o, 0, 4, 64, FALSE};
+    HANDLE h = CreateMsgQueue(reinterpret_cast<LPCWSTR>(wide.c_str()), &o);
+    if (h == nullptr) return "fail " + std::to_string(GetLastError());
+    g_handles.push_back(h);
+    cek::Win32Error error{};
+    auto entry = cek::coredll::MsgRingCache::instance().get(
+        static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h)), error);
+    if (!entry || !entry->ring) return "fail no ring";
+    cek::proto::MsgRing& ring = entry->ring->ring;
+    if (how == "hold")
+        return ring.try_lock(cek::coredll::current_tid()) ? "held" : "fail busy";
+    ring.header().lock.store(how == "set" ? tid : 0);
+    return "ok";
+}
+
 struct WindowMap {
     HANDLE handle;
     DWORD size;
@@ -1090,6 +1115,8 @@ std::string run(const std::vector<std::string>& w) {
     }
     if (cmd == "quota") return quota();
     if (cmd == "open-name" && w.size() > 1) return open_name(w[1]);
+    if (cmd == "mqlock" && w.size() > 2)
+        return mqlock(w[1], w[2], static_cast<uint32_t>(w.size() > 3 ? num(w[3]) : 0));
     if (cmd == "create") return create(arg(1, 4096));
     if (cmd == "window") return window();
     if (cmd == "map-all") return map_all();

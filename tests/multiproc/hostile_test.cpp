@@ -342,3 +342,30 @@ TEST_CASE("a kernel out of descriptors refuses new connections and keeps serving
     n.leave();
     require_nothing_leaked(k);
 }
+
+TEST_CASE("a process killed holding a queue ring's lock hands it on; a scribbled lock costs "
+          "only the time-out", "[multiproc][msgqueue][death][hostile]") {
+    KernelFixture k;
+    auto reader = k.spawn_child();
+    auto writer = k.spawn_child();
+    auto hostile = spawn_hostile(k);
+    const std::string r = field(reader->ask("mq locked 1 4 64 0"), 1);
+    const std::string w = field(writer->ask("mq locked 0 4 64 0"), 1);
+    // A lock word naming a live thread (the reader's): a call gives up at its time-out, and one
+    // that must not wait after a short patience, both with ERROR_TIMEOUT.
+    REQUIRE(hostile->ask("mqlock locked set " + std::to_string(reader->pid())) == "ok");
+    CHECK(writer->ask("mqwrite " + w + " 50 0 late", 10s) == "fail 1460");
+    CHECK(writer->ask("mqwrite " + w + " 0 0 late", 10s) == "fail 1460");
+    REQUIRE(hostile->ask("mqlock locked free") == "ok");
+    CHECK(writer->ask("mqwrite " + w + " 0 0 one") == "ok 0");
+    // The hostile process takes the lock inside a call and is killed there: the writer blocked
+    // behind it takes the lock over and writes.
+    REQUIRE(hostile->ask("mqlock locked hold") == "held");
+    writer->write_line("mqwrite " + w + " inf 0 two");
+    CHECK(reader->ask("mqread " + r + " 0 64") == "fail 1460");  // the reader cannot get in
+    hostile->kill(SIGKILL);
+    REQUIRE(hostile->wait(10s).has_value());
+    CHECK(writer->read_line(10s).value_or("timeout") == "ok 0");
+    CHECK(reader->ask("mqread " + r + " 0 64") == "ok one 0x0 0");
+    CHECK(reader->ask("mqread " + r + " 0 64") == "ok two 0x0 0");
+}

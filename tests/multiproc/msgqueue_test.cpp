@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <set>
 #include <string>
 
 #include "support/answers.h"
@@ -69,6 +70,22 @@ TEST_CASE("a reader blocked in another process gets the message a writer sends",
     CHECK(reader->ask("mqread " + field(r, 1) + " 0 64") == "ok two 0x0 0");
     CHECK(reader->ask("mqread " + field(r, 1) + " 0 64") == "ok three 0x0 0");
     CHECK(reader->ask("mqread " + field(r, 1) + " 30 64", 10s) == "fail 1460");
+    CHECK(k.snapshot().waits.empty());
+}
+
+TEST_CASE("a queue without a ring parks a blocked read in the kernel until another process "
+          "writes", "[multiproc][msgqueue]") {
+    // Unbounded: the kernel keeps the messages (no ring), and a read that must wait is a kernel
+    // wait of the reader's process.
+    KernelFixture k;
+    auto reader = k.spawn_child();
+    auto writer = k.spawn_child();
+    const std::string r = field(reader->ask("mq unbounded 1 0 64 0"), 1);
+    const std::string w = field(writer->ask("mq unbounded 0 0 64 0"), 1);
+    reader->write_line("mqread " + r + " inf 64");
+    REQUIRE(waiting(k, *reader));
+    CHECK(writer->ask("mqwrite " + w + " 0 0 parked") == "ok 0");
+    CHECK(reader->read_line(10s).value_or("timeout") == "ok parked 0x0 0");
     CHECK(k.snapshot().waits.empty());
 }
 
@@ -221,4 +238,32 @@ TEST_CASE("8 writers and 8 readers in 4 processes lose and duplicate nothing",
     CHECK(field(info, 4) == "0");  // nothing left
     CHECK(field(info, 6) == "2");  // readers
     CHECK(field(info, 7) == "2");  // writers
+}
+
+TEST_CASE("a call blocked on a queue ring whose handle another thread closes fails with "
+          "ERROR_INVALID_HANDLE", "[multiproc][msgqueue]") {
+    // CE checks the handle before the queue's state: the close breaks the queue (no
+    // ALLOW_BROKEN), but the blocked call reports its handle, not the broken queue.
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    const std::string r = field(a->ask("mq shut 1 1 64 0"), 1);
+    const std::string w = field(b->ask("mq shut 0 1 64 0"), 1);
+    auto close_under = [&](Child& c, const std::string& h) {
+        c.write_line("close " + h);
+        std::set<std::string> lines;
+        for (int i = 0; i < 2; ++i) lines.insert(c.read_line(10s).value_or("timeout"));
+        return lines;
+    };
+    REQUIRE(a->ask("bg mqread " + r + " inf 64") == "started");
+    REQUIRE(asleep_on_queue(k, "reader"));
+    CHECK(close_under(*a, r) == std::set<std::string>{"ok keep", "bg fail 6"});
+    // The writer side: a queue one message deep, full, and its writer closed under the write.
+    auto c = k.spawn_child();
+    const std::string w2 = field(c->ask("mq shut2 0 1 64 2"), 1);
+    REQUIRE(c->ask("mqwrite " + w2 + " 0 0 one") == "ok 0");
+    REQUIRE(c->ask("bg mqwrite " + w2 + " inf 0 two") == "started");
+    REQUIRE(asleep_on_queue(k, "writer"));
+    CHECK(close_under(*c, w2) == std::set<std::string>{"ok keep", "bg fail 6"});
+    (void)w;
 }

@@ -28,19 +28,25 @@ struct TestRing {
           base(::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)),
           ring(base, bytes, max_messages, max_bytes) {
         REQUIRE(base != MAP_FAILED);
-        REQUIRE(proto::MsgRing::init(base, max_messages, max_bytes, state));
+        proto::MsgRing::init(base, max_messages, max_bytes, state);
     }
     ~TestRing() { ::munmap(base, bytes); }
 
+    // One call, the lock taken and let go around it as a client does.
     Outcome put(const std::string& s, uint32_t flags = 0) {
-        return ring.write(s.data(), static_cast<uint32_t>(s.size()), flags);
+        REQUIRE(ring.try_lock(kTid));
+        const Outcome o = ring.write_locked(s.data(), static_cast<uint32_t>(s.size()), flags);
+        CHECK_FALSE(ring.unlock());
+        return o;
     }
     // The next message as text, or "" when the read did not complete.
     std::string take(uint32_t capacity = 64, uint32_t* flags = nullptr, bool* cut = nullptr,
                      Outcome* outcome = nullptr) {
         std::vector<char> out(capacity);
         proto::MsgRing::Taken t;
-        const Outcome o = ring.read(out.data(), capacity, t);
+        REQUIRE(ring.try_lock(kTid));
+        const Outcome o = ring.read_locked(out.data(), capacity, t);
+        CHECK_FALSE(ring.unlock());
         if (outcome != nullptr) *outcome = o;
         if (o != Outcome::done) return "";
         if (flags != nullptr) *flags = t.flags;
@@ -48,6 +54,7 @@ struct TestRing {
         return std::string(out.data(), t.size);
     }
 
+    static constexpr uint32_t kTid = 4242;
     uint64_t bytes;
     void* base;
     proto::MsgRing ring;
@@ -167,25 +174,32 @@ TEST_CASE("A scribbled ring fails its calls and is never read past its cells",
     }
 }
 
-TEST_CASE("A ring's lock held by a process that died goes to the next caller",
-          "[unit][msgqueue][ring][death]") {
+TEST_CASE("A ring's lock: one holder, handed over only from the holder named",
+          "[unit][msgqueue][ring]") {
     TestRing t(2, 64, kBothEnds);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::pthread_mutex_lock(&t.ring.header().lock);
-        ::_exit(0);  // dies holding it, as a process killed inside a call
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(t.put("after") == Outcome::done);
-    CHECK(t.take() == "after");
-    CHECK(t.put("again") == Outcome::done);  // consistent again, not just once
+    CHECK(t.ring.try_lock(7));
+    CHECK(t.ring.header().lock.load() == 7);
+    CHECK_FALSE(t.ring.try_lock(8));
+    CHECK_FALSE(t.ring.take_over(9, 8));  // not its holder: nothing changes
+    CHECK_FALSE(t.ring.take_over(0, 8));
+    CHECK(t.ring.take_over(7, 8));        // the holder found gone
+    CHECK(t.ring.header().lock.load() == 8);
+    t.ring.header().lock_waiters.store(1);
+    CHECK(t.ring.unlock());  // someone sleeps on it: the unlocker wakes one
+    CHECK(t.ring.header().lock.load() == 0);
+    CHECK(t.ring.try_lock(9));
 }
 
 // ---- What the kernel keeps of a ring ----
 
 namespace {
+
+Outcome write(proto::MsgRing& ring, const std::string& m) {
+    REQUIRE(ring.try_lock(1));
+    const Outcome o = ring.write_locked(m.data(), static_cast<uint32_t>(m.size()), 0);
+    ring.unlock();
+    return o;
+}
 
 struct RingScene : WaitScene {
     using WaitScene::WaitScene;
@@ -279,8 +293,8 @@ TEST_CASE("The kernel writes a ring's state: ends, broken, and counts for GetMsg
     auto w = s.open(p, r, false);
     CHECK(ring.header().state.load() == kBothEnds);
     const std::string m = "hello";
-    REQUIRE(ring.write(m.data(), 5, 0) == Outcome::done);
-    REQUIRE(ring.write(m.data(), 5, 0) == Outcome::done);
+    REQUIRE(write(ring, m) == Outcome::done);
+    REQUIRE(write(ring, m) == Outcome::done);
     auto info = s.k.msg_queue_info(p, w, 28);
     REQUIRE(info.ok());
     CHECK(info.value().current == 2);
@@ -318,7 +332,7 @@ TEST_CASE("Kernel waits on a ring's end: listed in its header, woken by MsgQueue
     CHECK(ring.header().kernel_watch[1].load() == 0);
     // A message in the ring alone does not reach the kernel...
     const std::string m = "x";
-    REQUIRE(ring.write(m.data(), 1, 0) == Outcome::done);
+    REQUIRE(write(ring, m) == Outcome::done);
     CHECK_FALSE(s.completed(tag, 0));
     // ...the client that saw kernel_watch tells it.
     REQUIRE(s.k.notify_msg_queue(p, w).ok());
@@ -329,10 +343,51 @@ TEST_CASE("Kernel waits on a ring's end: listed in its header, woken by MsgQueue
     CHECK(ring.header().kernel_watch[1].load() == 1);
     char out[4];
     proto::MsgRing::Taken taken;
-    REQUIRE(ring.read(out, sizeof out, taken) == Outcome::done);
+    REQUIRE(ring.try_lock(1));
+    REQUIRE(ring.read_locked(out, sizeof out, taken) == Outcome::done);
+    ring.unlock();
     REQUIRE(s.k.notify_msg_queue(p, r).ok());
     CHECK(s.completed(room, 0));
-    // A wait listed after the ring changed finds it ready at once, notified or not.
-    REQUIRE(ring.write(m.data(), 1, 0) == Outcome::done);
+    // A wait made after the ring changed finds it ready at once, notified or not.
+    REQUIRE(write(ring, m) == Outcome::done);
     CHECK(s.wait_now({p, 1}, {r}) == 0);
+}
+
+TEST_CASE("A waiter that goes takes its count off the ring", "[unit][msgqueue][ring][wait]") {
+    RingScene s;
+    auto p = s.attach();
+    auto q = s.attach();
+    const std::u16string name = u"watched";
+    LastError le;
+    auto r = s.k.create_msg_queue(p, &name, 20, {0, 4, 64}, true, le);
+    REQUIRE(r.ok());
+    auto rq = s.k.create_msg_queue(q, &name, 20, {0, 4, 64}, true, le);  // the same end
+    REQUIRE(rq.ok());
+    proto::MsgRing& ring = s.ring(p, r.value());
+    s.wait_pending({q, 1}, {rq.value()});
+    CHECK(ring.header().kernel_watch[0].load() == 1);
+    s.k.detach_process(q);  // its wait is cancelled, not completed
+    CHECK(ring.header().kernel_watch[0].load() == 0);
+}
+
+TEST_CASE("A ring changed by a process that died before telling the kernel wakes its waiters",
+          "[unit][msgqueue][ring][wait][death]") {
+    RingScene s;
+    auto p = s.attach();
+    auto q = s.attach();
+    const std::u16string name = u"told";
+    LastError le;
+    auto r = s.k.create_msg_queue(p, &name, 20, {0, 4, 64}, true, le);
+    auto w = s.k.create_msg_queue(q, &name, 20, {0, 4, 64}, false, le);
+    // p holds the writer end too, so q's death closes no end (which would wake the waits).
+    auto kept = s.k.create_msg_queue(p, &name, 20, {0, 4, 64}, false, le);
+    REQUIRE(r.ok());
+    REQUIRE(w.ok());
+    REQUIRE(kept.ok());
+    proto::MsgRing& ring = s.ring(p, r.value());
+    const uint64_t tag = s.wait_pending({p, 1}, {r.value()});
+    REQUIRE(write(ring, "last words") == Outcome::done);  // q's write; q dies before its notify
+    CHECK_FALSE(s.completed(tag, 0));
+    s.k.detach_process(q);
+    CHECK(s.completed(tag, 0));
 }
