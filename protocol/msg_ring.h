@@ -64,6 +64,9 @@ struct MsgRingHeader {
     std::atomic<uint32_t> kernel_watch[2];
     std::atomic<uint32_t> lock;          // the holder's Linux tid, 0 when free (clients only)
     std::atomic<uint32_t> lock_waiters;  // callers asleep on `lock`
+    // The CPU each side (0: readers, 1: writers) last moved a message on: a hint for whether
+    // spinning can pay (the other side on another CPU) or yielding can (on this one).
+    std::atomic<uint32_t> cpu[2];
 };
 static_assert(sizeof(MsgRingHeader) <= kMsgRingHeaderBytes);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

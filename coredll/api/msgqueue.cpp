@@ -6,6 +6,7 @@
 // parts, and a call that must wait is parked in the kernel like a wait (docs/decisions/
 // 0007-message-queues.md). Rules and error codes: docs/semantics/msgqueue.md.
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,8 @@ BOOL write_in_parts(HANDLE queue, const std::byte* data, DWORD size, DWORD timeo
 // How long a call spins on its ring before it sleeps: a peer on another CPU usually answers
 // within a few microseconds; a longer spin only takes a CPU from it on a busy machine.
 constexpr int kRingSpins = 200;
+// Yields instead, when the peer last ran on this CPU (it cannot be running now).
+constexpr int kRingYields = 4;
 // A sleeper looks again at least this often, whatever it missed.
 constexpr uint64_t kRingNapNs = 100'000'000;
 // A caller waiting for the ring's lock checks this often whether its holder still exists.
@@ -64,14 +67,21 @@ constexpr uint64_t kLockNapNs = 10'000'000;
 // A call that must not wait (time-out 0) still waits this long for the lock.
 constexpr uint64_t kLockPatienceNs = 100'000'000;
 
-// Sleeps until `word` moves from `seen`, or until `deadline_ns` (0: never). False once the time
-// is up.
+uint32_t this_cpu() { return static_cast<uint32_t>(sched_getcpu()); }
+
+// Waits until `word` moves from `seen`, or until `deadline_ns` (0: never): first without
+// sleeping, if the peer (last seen on `peer_cpu`) can answer meanwhile: on another CPU it may be
+// running, so spin; on this one it cannot, so yield to it. False once the time is up.
 bool await_change(std::atomic<uint32_t>& word, uint32_t seen, std::atomic<uint32_t>& sleepers,
-                  uint64_t deadline_ns) {
-    for (int i = 0; i < kRingSpins; ++i) {
-        if (word.load(std::memory_order_acquire) != seen) return true;
-        proto::cpu_relax();
+                  uint64_t deadline_ns, const std::atomic<uint32_t>& peer_cpu) {
+    if (peer_cpu.load(std::memory_order_relaxed) == this_cpu()) {
+        for (int i = 0; i < kRingYields && word.load(std::memory_order_acquire) == seen; ++i)
+            sched_yield();
+    } else {
+        for (int i = 0; i < kRingSpins && word.load(std::memory_order_acquire) == seen; ++i)
+            proto::cpu_relax();
     }
+    if (word.load(std::memory_order_acquire) != seen) return true;
     uint64_t nap = kRingNapNs;
     if (deadline_ns != 0) {
         const uint64_t now = proto::monotonic_ns();
@@ -202,6 +212,8 @@ BOOL ring_call(std::shared_ptr<RingHandle> h, DWORD timeout, bool reader, Op op)
             }
             out = op(ring);
             unlock_ring(ring);
+            if (out == proto::MsgRing::Outcome::done)
+                head.cpu[reader ? 0 : 1].store(this_cpu(), std::memory_order_relaxed);
             if (out == proto::MsgRing::Outcome::done) {
                 // Wake the other side's sleepers, and the kernel if it waits on the other end.
                 std::atomic<uint32_t>& other = reader ? head.room_seq : head.data_seq;
@@ -217,7 +229,8 @@ BOOL ring_call(std::shared_ptr<RingHandle> h, DWORD timeout, bool reader, Op op)
         }
         if (out != proto::MsgRing::Outcome::wait) return ring_failure(*h, out);
         if (timeout == 0 ||
-            !await_change(word, seen, reader ? head.read_sleepers : head.write_sleepers, deadline))
+            !await_change(word, seen, reader ? head.read_sleepers : head.write_sleepers, deadline,
+                          head.cpu[reader ? 1 : 0]))
             return fail_with(ERROR_TIMEOUT);
     }
 }
