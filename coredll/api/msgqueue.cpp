@@ -170,6 +170,7 @@ bool still_ours(std::shared_ptr<RingHandle>& h) {
         return fail_with(static_cast<DWORD>(error));
     auto again = MsgRingCache::instance().get(h->handle, error);
     if (!again) return fail_with(static_cast<DWORD>(error));
+    if (!again->ring || again->reader != h->reader) return fail_with(ERROR_INVALID_HANDLE);
     h = std::move(again);
     return true;
 }
@@ -212,9 +213,8 @@ BOOL ring_call(std::shared_ptr<RingHandle> h, DWORD timeout, bool reader, Op op)
             }
             out = op(ring);
             unlock_ring(ring);
-            if (out == proto::MsgRing::Outcome::done)
-                head.cpu[reader ? 0 : 1].store(this_cpu(), std::memory_order_relaxed);
             if (out == proto::MsgRing::Outcome::done) {
+                head.cpu[reader ? 0 : 1].store(this_cpu(), std::memory_order_relaxed);
                 // Wake the other side's sleepers, and the kernel if it waits on the other end.
                 std::atomic<uint32_t>& other = reader ? head.room_seq : head.data_seq;
                 if ((reader ? head.write_sleepers : head.read_sleepers).load() != 0)
