@@ -99,7 +99,10 @@ TEST_CASE("a wait on a queue end wakes when another process's write or read chan
     const std::string r = field(reader->ask("mq watched 1 1 64 0"), 1);
     const std::string w = field(writer->ask("mq watched 0 1 64 0"), 1);
     const std::string ev = field(reader->ask("event - 1 0"), 1);
-    reader->write_line("wait inf " + ev + " " + r);
+    // The writer's process too (CE 5: its id; CE 6: what OpenProcess gives the reader).
+    std::string process = std::to_string(ce_id_of(k.snapshot(), writer->pid()));
+    if (!k.ce5()) process = field(reader->ask("openproc " + process), 1);
+    reader->write_line("wait inf " + ev + " " + r + " " + process);
     REQUIRE(waiting(k, *reader));
     CHECK(writer->ask("mqwrite " + w + " 0 0 hi") == "ok 0");
     CHECK(reader->read_line(10s).value_or("timeout") == "ok 0x1");  // the queue, second
