@@ -237,7 +237,7 @@ BOOL ring_call(std::shared_ptr<RingHandle> h, DWORD timeout, bool reader, Op op)
 
 BOOL ring_write(std::shared_ptr<RingHandle> h, const void* data, DWORD size, DWORD timeout,
                 DWORD flags) {
-    if (size > h->max_bytes) return fail_with(ERROR_INSUFFICIENT_BUFFER);
+    if (size > h->ring->ring.max_bytes()) return fail_with(ERROR_INSUFFICIENT_BUFFER);
     if (!ring_call(std::move(h), timeout, false, [&](proto::MsgRing& ring) {
             return ring.write_locked(data, size, flags);
         }))

@@ -68,7 +68,6 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
     auto entry = std::make_shared<RingHandle>();
     entry->handle = handle;
     entry->reader = rep.reader != 0;
-    entry->max_bytes = rep.max_bytes;
     if (rep.ring_bytes != 0) {
         const int fd = kernel.take_kernel_fd(rep.kernel_fd, rep.dev, rep.ino);
         if (fd < 0) {

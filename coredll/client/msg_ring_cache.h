@@ -43,7 +43,6 @@ struct MappedRing {
 struct RingHandle {
     uint32_t handle = 0;
     bool reader = false;
-    uint32_t max_bytes = 0;
     std::shared_ptr<MappedRing> ring;  // null: the queue keeps its messages in the kernel
     std::atomic<bool> stale{false};    // this process closed a reference: ask the kernel again
 };
