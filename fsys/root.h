@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fsys/attributes.h"
+#include "fsys/dir_fds.h"
 #include "fsys/dir_cache.h"
 #include "fsys/path.h"
 #include "fsys/unique_fd.h"
@@ -112,6 +113,7 @@ public:
 
     AttributeBackend attribute_backend() const { return attrs_.backend(); }
     const DirCache::Stats& cache_stats() const { return cache_.stats(); }
+    const DirFds::Stats& dir_fd_stats() const { return dir_fds_.stats(); }
 
     // CreateFileW / CreateFileForMappingW. Errors: disposition outside 1..5, or
     // TRUNCATE_EXISTING without write -> INVALID_PARAMETER; missing leaf -> FILE_NOT_FOUND;
@@ -183,12 +185,21 @@ private:
 
     Root(UniqueFd root_fd, const HostStat& root_st, AttributeStore attrs, RootOptions options);
 
-    Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf);
+    // `exact_missing`: the caller already knows the name as spelled is not there (skips that
+    // statx); the directory's listing still finds other spellings.
+    // `dir_now`: the directory's statx, read just now (else find_child reads it if it must).
+    Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf,
+                             bool exact_missing = false, const HostStat* dir_now = nullptr);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
+    // walk_dirs's fast path for the first kCachedDepth levels (dir_fds_); false when a level is
+    // not a directory as spelled (the component walk then looks).
+    bool walk_cached(const CePath& path, size_t count, Walk& w);
+    static constexpr size_t kCachedDepth = 2;
     // find_more's work for a name without wildcards, and for a pattern.
     Result<size_t> find_named(FindCursor& cursor, std::vector<FindEntry>& out);
     Result<size_t> find_matching(FindCursor& cursor, std::vector<FindEntry>& out, size_t max);
-    Result<Lookup> lookup(const CePath& path);
+    // `exact_missing`: exact_regular_file found nothing at the whole path as spelled.
+    Result<Lookup> lookup(const CePath& path, bool exact_missing = false);
     // `path` when it exists (else FILE_NOT_FOUND); the root is ACCESS_DENIED unless root_ok.
     Result<Lookup> lookup_existing(const CePath& path, bool root_ok);
     // MoveFile's and CopyFile's shared start: neither path is the root, the source exists and
@@ -197,7 +208,9 @@ private:
                                      bool directories);
     // The host path of `path` relative to the root when it names an existing regular file in
     // its exact case (its statx in `st`); nullopt otherwise (the caller then walks).
-    std::optional<std::string> exact_regular_file(const CePath& path, HostStat& st);
+    // `exact_missing` is set when nothing is there as spelled (ENOENT).
+    std::optional<std::string> exact_regular_file(const CePath& path, HostStat& st,
+                                                  bool& exact_missing);
     // open_file's steps (root_open.cpp).
     Result<OpenedFile> open_parsed(const CePath& path, const OpenRequest& request, bool fast);
     Result<OpenTarget> locate_for_open(const CePath& path, const OpenRequest& request, bool fast);
@@ -221,6 +234,7 @@ private:
     HostStat root_st_;
     AttributeStore attrs_;
     DirCache cache_;
+    DirFds dir_fds_;
     uint64_t temp_counter_ = 0;
 };
 

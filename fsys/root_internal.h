@@ -13,10 +13,13 @@ namespace cek::fsys {
 
 // The directories above a leaf, opened O_PATH one component at a time.
 struct Root::Walk {
-    UniqueFd owner;  // empty when the walk ended at the root itself
+    UniqueFd owner;      // empty when the walk ended at the root or at a cached directory
+    DirFds::Fd shared;   // the cached directory's descriptor, kept open while the walk lives
     int fd = -1;
     HostStat st;         // valid only when st_known (the fast path skips it); see dir_stat
     bool st_known = true;
+    bool st_fresh = false;  // st was read by this walk (the root's st is as it was at start)
+    bool exact = false;  // every component was found as spelled (the root, or the fast path)
     std::vector<std::u16string> real;  // canonical components, real case
 };
 

@@ -10,14 +10,15 @@
 namespace cek::fsys {
 
 // Exact-case statx first (most lookups), then the folded-name cache of the directory.
-Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool is_leaf) {
+Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool is_leaf,
+                                     bool exact_missing, const HostStat* dir_now) {
     const ErrnoContext context = is_leaf ? ErrnoContext::leaf : ErrnoContext::parent;
     Child c;
     c.ce = std::u16string(name);
     if (is_reserved_ce_name(name)) return c;  // fsys's own files do not exist for CE
     auto host = to_utf8(name);
     if (!host) return Win32Error::ERROR_INVALID_NAME;
-    int rc = stat_at(dirfd, host->c_str(), c.st);
+    int rc = exact_missing ? -ENOENT : stat_at(dirfd, host->c_str(), c.st);
     if (rc == 0) {
         c.exists = true;
         c.host = std::move(*host);
@@ -25,7 +26,11 @@ Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool i
     }
     if (rc != -ENOENT) return fail(rc, context);
     HostStat dir_st;
-    if (rc = stat_fd(dirfd, dir_st); rc < 0) return fail(rc, ErrnoContext::parent);
+    if (dir_now != nullptr) {
+        dir_st = *dir_now;
+    } else if (rc = stat_fd(dirfd, dir_st); rc < 0) {
+        return fail(rc, ErrnoContext::parent);
+    }
     CEK_TRY(auto real, cache_.find(dirfd, dir_st, fold(name)));
     if (!real) return c;
     rc = stat_at(dirfd, real->c_str(), c.st);
@@ -41,8 +46,10 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
     Walk w;
     w.fd = root_fd_.get();
     w.st = root_st_;
+    w.exact = count == 0;
     if (count == 0) return w;
-    // Fast path: the whole exact-case directory chain in one openat2 (confined by RESOLVE_IN_ROOT
+    // Fast paths for an exact-case directory chain: up to kCachedDepth levels from the
+    // descriptor cache (a statx per level), deeper in one openat2 (confined by RESOLVE_IN_ROOT
     // and RESOLVE_NO_SYMLINKS like every open). Any failure falls back to the component walk,
     // which finds other spellings and tells the precise error.
     std::string rel;
@@ -52,12 +59,15 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
         if (i > 0) rel += '/';
         rel += *to_utf8(path.components[i]);
     }
-    if (fast) {
+    if (fast && count <= kCachedDepth) {
+        if (walk_cached(path, count, w)) return w;
+    } else if (fast) {
         const int fd = open_beneath(root_fd_.get(), rel.c_str(), O_PATH | O_DIRECTORY);
         if (fd >= 0) {
             w.owner.reset(fd);
             w.fd = fd;
             w.st_known = false;
+            w.exact = true;
             w.real.assign(path.components.begin(), path.components.begin() + count);
             return w;
         }
@@ -75,6 +85,30 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
         w.real.push_back(std::move(c.ce));
     }
     return w;
+}
+
+bool Root::walk_cached(const CePath& path, size_t count, Walk& w) {
+    int parent = root_fd_.get();
+    std::string key;
+    DirFds::Fd fd;
+    HostStat st;
+    for (size_t i = 0; i < count; ++i) {
+        auto host = to_utf8(path.components[i]);
+        if (!host) return false;
+        if (i > 0) key += '/';
+        key += *host;
+        fd = dir_fds_.open(parent, key, host->c_str(), st);
+        if (!fd) return false;
+        parent = fd->get();
+    }
+    w.shared = std::move(fd);
+    w.fd = parent;
+    w.st = st;
+    w.st_known = true;
+    w.st_fresh = true;
+    w.exact = true;
+    w.real.assign(path.components.begin(), path.components.begin() + count);
+    return true;
 }
 
 Result<const HostStat*> Root::dir_stat(Walk& w) {
@@ -107,7 +141,7 @@ void Root::changed(Walk& w, const std::optional<HostStat>& before, std::string_v
     }
 }
 
-Result<Root::Lookup> Root::lookup(const CePath& path) {
+Result<Root::Lookup> Root::lookup(const CePath& path, bool exact_missing) {
     Lookup l;
     if (path.is_root()) {
         l.parent.fd = root_fd_.get();
@@ -119,7 +153,11 @@ Result<Root::Lookup> Root::lookup(const CePath& path) {
     }
     const size_t n = path.components.size();
     CEK_TRY(l.parent, walk_dirs(path, n - 1));
-    CEK_TRY(Child c, find_child(l.parent.fd, path.components[n - 1], true));
+    // The whole path's ENOENT says the leaf is missing as spelled only if its directories were
+    // found as spelled too.
+    CEK_TRY(Child c, find_child(l.parent.fd, path.components[n - 1], true,
+                                exact_missing && l.parent.exact,
+                                l.parent.st_fresh ? &l.parent.st : nullptr));
     if (c.exists && c.st.is_symlink()) return Win32Error::ERROR_ACCESS_DENIED;
     l.requested = *to_utf8(path.components[n - 1]);
     l.reserved = is_reserved_ce_name(path.components[n - 1]);
@@ -163,7 +201,9 @@ Result<uint32_t> Root::attributes_of(int parent, const std::string& name, const 
     return attrs_.get(fd.get(), st);
 }
 
-std::optional<std::string> Root::exact_regular_file(const CePath& path, HostStat& st) {
+std::optional<std::string> Root::exact_regular_file(const CePath& path, HostStat& st,
+                                                    bool& exact_missing) {
+    exact_missing = false;
     if (path.is_root()) return std::nullopt;
     std::string rel;
     for (const auto& c : path.components) {
@@ -173,7 +213,9 @@ std::optional<std::string> Root::exact_regular_file(const CePath& path, HostStat
         if (!rel.empty()) rel += '/';
         rel += *host;
     }
-    if (stat_at(root_fd_.get(), rel.c_str(), st) != 0 || !st.is_regular()) return std::nullopt;
+    const int rc = stat_at(root_fd_.get(), rel.c_str(), st);
+    exact_missing = rc == -ENOENT;
+    if (rc != 0 || !st.is_regular()) return std::nullopt;
     return rel;
 }
 

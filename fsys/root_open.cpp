@@ -83,8 +83,9 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
                                                bool fast) {
     OpenTarget t;
     std::optional<std::string> whole;
+    bool exact_missing = false;
     if (fast && disposition_of(request) != Disposition::create_new) {
-        whole = exact_regular_file(parsed, t.l.st);
+        whole = exact_regular_file(parsed, t.l.st, exact_missing);
     }
     if (whole) {
         // An existing regular file named in its exact case (most opens): statx and openat2 by the
@@ -97,7 +98,7 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
         t.l.real = parsed.components;
         return t;
     }
-    CEK_TRY(t.l, lookup(parsed));
+    CEK_TRY(t.l, lookup(parsed, exact_missing));
     t.at = t.l.parent.fd;
     t.at_name = t.l.leaf;
     return t;

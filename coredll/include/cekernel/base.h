@@ -16,6 +16,13 @@ extern "C" {
 #define WINAPI
 #define APIENTRY
 #define CALLBACK
+/* Calling-convention keywords of the CE compilers: one convention on x86-64 and AArch64. */
+#ifndef __cdecl
+#define __cdecl
+#endif
+#ifndef __stdcall
+#define __stdcall
+#endif
 #define WINBASEAPI __attribute__((visibility("default")))
 #define CONST const
 #define VOID void

@@ -1,0 +1,164 @@
+// The directory-descriptor cache (fsys/dir_fds.h) and the exact-case hint of lookups: cached
+// directories are used only while the host still has them at their path, and a name missing as
+// spelled is still found in another case.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "temp_root.h"
+
+using cek::Win32Error;
+using namespace cek::fsys;
+using namespace cek::fsys::test;
+
+namespace {
+
+cek::Result<OpenedFile> open_read(Root& r, std::u16string_view p) {
+    OpenRequest req;
+    req.read = true;
+    req.disposition = 3;  // OPEN_EXISTING
+    return r.open_file(p, req);
+}
+
+std::string content(Root& r, std::u16string_view p) {
+    auto f = open_read(r, p);
+    return f ? read_fd(f->fd.get()) : "<error>";
+}
+
+Win32Error attributes_error(Root& r, std::u16string_view p) {
+    auto a = r.get_attributes(p);
+    return a ? Win32Error::ERROR_SUCCESS : a.error();
+}
+
+std::u16string wide(const std::string& s) { return std::u16string(s.begin(), s.end()); }
+
+}  // namespace
+
+TEST_CASE("Directories near the root are walked through cached descriptors", "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Sub"));
+    write_host_file(s.host("Temp/Sub/f"), "one");
+    REQUIRE(attributes_error(s.root(), u"\\Temp\\Sub\\missing") ==
+            Win32Error::ERROR_FILE_NOT_FOUND);
+    const auto before = s.root().dir_fd_stats();
+    CHECK(before.opens == 2);  // \Temp and \Temp\Sub
+    for (int i = 0; i < 5; ++i) {
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\missing") ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f") == Win32Error::ERROR_SUCCESS);
+    }
+    CHECK(s.root().dir_fd_stats().opens == before.opens);
+    CHECK(s.root().dir_fd_stats().hits >= before.hits + 20);
+}
+
+TEST_CASE("A cached directory renamed or replaced on the host is not used by its old path",
+          "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Sub"));
+    write_host_file(s.host("Temp/Sub/f1"), "one");
+    REQUIRE(content(s.root(), u"\\Temp\\Sub\\f1") == "one");
+    REQUIRE(attributes_error(s.root(), u"\\Temp\\Sub\\f2") == Win32Error::ERROR_FILE_NOT_FOUND);
+
+    SECTION("the directory itself") {
+        std::filesystem::rename(s.host("Temp/Sub"), s.host("Temp/Old"));
+        std::filesystem::create_directories(s.host("Temp/Sub"));
+        write_host_file(s.host("Temp/Sub/f2"), "two");
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(content(s.root(), u"\\Temp\\Sub\\f2") == "two");
+        CHECK(content(s.root(), u"\\Temp\\Old\\f1") == "one");
+        CHECK(s.root().dir_fd_stats().stale >= 1);
+    }
+    SECTION("its parent") {
+        std::filesystem::rename(s.host("Temp"), s.host("Gone"));
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
+        std::filesystem::create_directories(s.host("Temp/Sub"));
+        write_host_file(s.host("Temp/Sub/f2"), "two");
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(content(s.root(), u"\\Temp\\Sub\\f2") == "two");
+    }
+    SECTION("removed") {
+        std::filesystem::remove_all(s.host("Temp/Sub"));
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    SECTION("by a symlink to where it went") {
+        std::filesystem::rename(s.host("Temp/Sub"), s.host("../elsewhere"));
+        std::filesystem::create_directory_symlink(s.host("../elsewhere"), s.host("Temp/Sub"));
+        const Win32Error cached = attributes_error(s.root(), u"\\Temp\\Sub\\f1");
+        CHECK(cached != Win32Error::ERROR_SUCCESS);
+        CHECK(err(open_read(s.root(), u"\\Temp\\Sub\\f1")) != Win32Error::ERROR_SUCCESS);
+        s.reopen();  // a Root that never cached anything says the same
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == cached);
+    }
+}
+
+TEST_CASE("A name missing as spelled is still found in another case", "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Sub"));
+    write_host_file(s.host("ReadMe.TXT"), "root");
+    write_host_file(s.host("Temp/ReadMe.TXT"), "temp");
+    write_host_file(s.host("Temp/Sub/ReadMe.TXT"), "sub");
+    for (int round = 0; round < 2; ++round) {  // cold, then through the cached directories
+        CHECK(content(s.root(), u"\\README.txt") == "root");
+        CHECK(content(s.root(), u"\\Temp\\readme.txt") == "temp");
+        CHECK(content(s.root(), u"\\Temp\\Sub\\README.TXT") == "sub");
+        CHECK(content(s.root(), u"\\TEMP\\SUB\\readme.TXT") == "sub");
+        CHECK(attributes_error(s.root(), u"\\temp\\sub\\readme.txt") == Win32Error::ERROR_SUCCESS);
+        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\ReadMe.TXT2") ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    // Two host names that fold alike: the one spelled exactly wins, even when the directories
+    // are spelled in another case (the whole path's miss then says nothing about the leaf).
+    write_host_file(s.host("Temp/Sub/twin"), "lower");
+    write_host_file(s.host("Temp/Sub/TWIN"), "upper");
+    CHECK(content(s.root(), u"\\Temp\\Sub\\twin") == "lower");
+    CHECK(content(s.root(), u"\\TEMP\\SUB\\twin") == "lower");
+    CHECK(content(s.root(), u"\\temp\\sub\\TWIN") == "upper");
+    // Created as spelled after a miss: found at once.
+    CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\New") == Win32Error::ERROR_FILE_NOT_FOUND);
+    write_host_file(s.host("Temp/Sub/New"), "new");
+    CHECK(content(s.root(), u"\\Temp\\Sub\\New") == "new");
+    CHECK(content(s.root(), u"\\temp\\sub\\NEW") == "new");
+}
+
+TEST_CASE("More directories than the cache holds are all still found", "[fsys][unit]") {
+    StoreFixture s;
+    const int dirs = static_cast<int>(DirFds::kMaxEntries) + 10;
+    for (int i = 0; i < dirs; ++i) {
+        const std::string d = "D" + std::to_string(i);
+        std::filesystem::create_directories(s.host(d));
+        write_host_file(s.host(d + "/f"), d);
+    }
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < dirs; ++i) {
+            const std::string d = "D" + std::to_string(i);
+            INFO(d);
+            CHECK(content(s.root(), u"\\" + wide(d) + u"\\f") == d);
+        }
+    }
+}
+
+TEST_CASE("A copy keeps its directories after the cache lets them go", "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/A"));
+    std::filesystem::create_directories(s.host("Temp/B"));
+    write_host_file(s.host("Temp/A/src"), std::string(100'000, 'x'));
+    auto job = s.root().copy_begin(u"\\Temp\\A\\src", u"\\Temp\\B\\dst", true);
+    REQUIRE(job.ok());
+    for (size_t i = 0; i < DirFds::kMaxEntries + 1; ++i) {  // every cached descriptor dropped
+        const std::string d = "E" + std::to_string(i);
+        std::filesystem::create_directories(s.host(d));
+        REQUIRE(attributes_error(s.root(), u"\\" + wide(d) + u"\\x") ==
+                Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    for (;;) {
+        auto done = (*job)->step(4096);
+        REQUIRE(done.ok());
+        if (*done) break;
+    }
+    REQUIRE(s.root().copy_finish(**job).ok());
+    CHECK(read_host_file(s.host("Temp/B/dst")) == std::string(100'000, 'x'));
+}
