@@ -52,16 +52,16 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
     // descriptor cache (a statx per level), deeper in one openat2 (confined by RESOLVE_IN_ROOT
     // and RESOLVE_NO_SYMLINKS like every open). Any failure falls back to the component walk,
     // which finds other spellings and tells the precise error.
-    std::string rel;
     bool fast = true;
-    for (size_t i = 0; i < count && fast; ++i) {
-        fast = !is_reserved_ce_name(path.components[i]);
-        if (i > 0) rel += '/';
-        rel += *to_utf8(path.components[i]);
-    }
+    for (size_t i = 0; i < count && fast; ++i) fast = !is_reserved_ce_name(path.components[i]);
     if (fast && count <= kCachedDepth) {
         if (walk_cached(path, count, w)) return w;
     } else if (fast) {
+        std::string rel;
+        for (size_t i = 0; i < count; ++i) {
+            if (i > 0) rel += '/';
+            rel += *to_utf8(path.components[i]);
+        }
         const int fd = open_beneath(root_fd_.get(), rel.c_str(), O_PATH | O_DIRECTORY);
         if (fd >= 0) {
             w.owner.reset(fd);

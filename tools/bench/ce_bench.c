@@ -66,6 +66,7 @@ static WCHAR g_dir[MAX_PATH];
 static WCHAR g_file[MAX_PATH];  /* DIR\cekbench.bin, BIG_FILE bytes */
 static WCHAR g_small[MAX_PATH]; /* DIR\cekbench-small.bin, 64 KiB */
 static WCHAR g_flush[MAX_PATH]; /* DIR\cekbench-flush.bin, 64 KiB */
+static WCHAR g_missing[MAX_PATH]; /* DIR\cekbench-missing: never exists */
 
 static void fail(const char* call) {
     fprintf(stderr, "ce_bench: %s: %s failed, error %lu\n", g_row, call,
@@ -154,6 +155,7 @@ static void setup_files(void) {
     join(g_file, g_dir, "cekbench.bin");
     join(g_small, g_dir, "cekbench-small.bin");
     join(g_flush, g_dir, "cekbench-flush.bin");
+    join(g_missing, g_dir, "cekbench-missing");
     write_file(g_file, BIG_FILE);
     write_file(g_small, 64 * KIB);
     write_file(g_flush, 64 * KIB);
@@ -290,6 +292,18 @@ static void op_critsec(void) {
     LeaveCriticalSection(&g_section);
 }
 
+/* What SQLite's CE build does per transaction: its file lock is a named mutex taken and let
+ * go, and it asks whether a journal exists. */
+static HANDLE g_mutex;
+static void op_mutex(void) {
+    CHECK(WaitForSingleObject(g_mutex, INFINITE) == WAIT_OBJECT_0, "WaitForSingleObject(mutex)");
+    CHECK(ReleaseMutex(g_mutex), "ReleaseMutex");
+}
+static void op_attr_missing(void) {
+    CHECK(GetFileAttributesW(g_missing) == INVALID_FILE_ATTRIBUTES, "GetFileAttributesW(missing)");
+    CHECK(GetLastError() == ERROR_FILE_NOT_FOUND, "GetFileAttributesW(missing): error");
+}
+
 static void op_flush(void) {
     ((volatile char*)g_flush_view)[100] += 1;
     CHECK(FlushViewOfFile(g_flush_view, 64 * KIB), "FlushViewOfFile");
@@ -362,6 +376,8 @@ static const Row kRows[] = {
     {"read64m", op_read64m, 1, 200, (double)BIG_FILE, 1},
     {"flush", op_flush, 1, 10, 0, 0},
     {"critsec", op_critsec, 64, 1, 0, 0},
+    {"mutex", op_mutex, 16, 1, 0, 0},
+    {"attr_missing", op_attr_missing, 8, 1, 0, 0},
     {"thread", op_thread, 1, 4, 0, 0},
     {"wait_exited", op_wait_exited, 16, 1, 0, 0},
     {"process", op_process, 1, 20, 0, 0},
@@ -424,6 +440,8 @@ static int selected(const char* only, const char* id) {
 
 static void setup_objects(void) {
     InitializeCriticalSection(&g_section);
+    g_mutex = CreateMutexW(NULL, FALSE, L"cekbench-mutex");
+    CHECK(g_mutex != NULL, "CreateMutexW");
     g_buffer = (char*)malloc(MIB);
     g_kept = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 64 * KIB,
                                 L"cekbench-kept");

@@ -64,6 +64,8 @@ ROWS = [
     ("read64m", "first touch of a 64 MiB file view, reading each page", "bulk"),
     ("flush", "FlushViewOfFile 64 KiB, one dirty page", "info"),
     ("critsec", "EnterCriticalSection + LeaveCriticalSection, uncontended", "info"),
+    ("mutex", "WaitForSingleObject + ReleaseMutex, named mutex, uncontended", "info"),
+    ("attr_missing", "GetFileAttributesW of a missing file", "info"),
     ("thread", "CreateThread + WaitForSingleObject + CloseHandle (floor: pthread_create + join)",
      "object"),
     ("wait_exited", "WaitForSingleObject on a thread that has exited", "object"),

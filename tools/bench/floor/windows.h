@@ -85,7 +85,8 @@ enum floor_kind {
     FLOOR_FILE_MAPPING,
     FLOOR_THREAD,
     FLOOR_PROCESS,
-    FLOOR_PROCESS_THREAD /* a process's primary thread: nothing of its own */
+    FLOOR_PROCESS_THREAD, /* a process's primary thread: nothing of its own */
+    FLOOR_MUTEX
 };
 struct floor_handle {
     enum floor_kind kind;
@@ -96,6 +97,7 @@ struct floor_handle {
     int joined;
     pid_t pid;        /* processes: reaped by the first wait */
     int status;
+    pthread_mutex_t* mutex; /* mutexes: in shared memory */
 };
 
 static DWORD floor_last_error;
@@ -218,6 +220,11 @@ static BOOL CloseHandle(HANDLE handle) {
     struct floor_handle* h = (struct floor_handle*)handle;
     if (h->kind == FLOOR_THREAD) {
         if (!h->joined) pthread_detach(h->thread);
+        free(h);
+        return TRUE;
+    }
+    if (h->kind == FLOOR_MUTEX) {
+        munmap(h->mutex, sizeof *h->mutex);
         free(h);
         return TRUE;
     }
@@ -433,9 +440,54 @@ static BOOL CreateProcessW(LPCWSTR image, LPCWSTR line, LPSECURITY_ATTRIBUTES sa
     return TRUE;
 }
 
+/* A mutex another process could share: a robust, process-shared pthread mutex in shared memory
+ * (CE releases a mutex whose owner died). Whether the memory is named does not change what a
+ * lock and an unlock cost, so the floor's is anonymous. */
+static HANDLE CreateMutexW(LPSECURITY_ATTRIBUTES sa, BOOL initial, LPCWSTR name) {
+    pthread_mutexattr_t attr;
+    struct floor_handle* h = (struct floor_handle*)floor_new(FLOOR_MUTEX, -1, 0);
+    (void)sa, (void)name;
+    h->mutex = (pthread_mutex_t*)mmap(NULL, sizeof *h->mutex, PROT_READ | PROT_WRITE,
+                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (h->mutex == MAP_FAILED) return floor_errno(), free(h), (HANDLE)NULL;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(h->mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (initial) pthread_mutex_lock(h->mutex);
+    return h;
+}
+
+static BOOL ReleaseMutex(HANDLE handle) {
+    struct floor_handle* h = (struct floor_handle*)handle;
+    return pthread_mutex_unlock(h->mutex) == 0;
+}
+
+/* GetFileAttributesW: a stat (a file's stored attributes would add a getxattr). */
+#define INVALID_FILE_ATTRIBUTES 0xFFFFFFFFu
+#define FILE_ATTRIBUTE_DIRECTORY 0x10
+#define ERROR_FILE_NOT_FOUND 2
+static DWORD GetFileAttributesW(LPCWSTR path) {
+    char host[MAX_PATH + 16];
+    struct stat st;
+    floor_narrow(host, path, "");
+    if (stat(host, &st) != 0) {
+        floor_last_error = errno == ENOENT ? ERROR_FILE_NOT_FOUND : (DWORD)errno;
+        return INVALID_FILE_ATTRIBUTES;
+    }
+    return S_ISDIR(st.st_mode) ? FILE_ATTRIBUTE_DIRECTORY : FILE_ATTRIBUTE_NORMAL;
+}
+
 static DWORD WaitForSingleObject(HANDLE handle, DWORD ms) {
     struct floor_handle* h = (struct floor_handle*)handle;
     (void)ms;
+    if (h->kind == FLOOR_MUTEX) {
+        int rc = pthread_mutex_lock(h->mutex);
+        if (rc == EOWNERDEAD) pthread_mutex_consistent(h->mutex);
+        return WAIT_OBJECT_0;
+    }
     if (h->kind == FLOOR_PROCESS) {
         while (!h->joined && waitpid(h->pid, &h->status, 0) < 0)
             if (errno != EINTR) return floor_errno(), 0xFFFFFFFFu;
