@@ -44,11 +44,13 @@ DirCache::DirCache(Limits limits) : limits_(limits) {}
 
 Result<DirCache::Lru::iterator> DirCache::current(int dirfd, const HostStat& dir_st) {
     auto found = index_.find(std::make_pair(dir_st.dev, dir_st.ino));
-    // A racy listing is read again on use, except while fsys itself keeps changing the
-    // directory (a fill): it is then read again once the directory has been quiet for the window.
+    // A racy listing is read again on use. One that fsys's own changes updated is used while
+    // fsys keeps changing the directory (a fill) and read again once the directory has been
+    // quiet for the window: a host change in the same tick as one of fsys's is then seen.
+    const bool trusted = found != index_.end() && !found->second->racy && !found->second->updated;
     if (found != index_.end() && same_time(found->second->mtime, dir_st.mtime) &&
         same_time(found->second->ctime, dir_st.ctime) &&
-        (!found->second->racy || (found->second->updated && is_racy(dir_st)))) {
+        (trusted || (found->second->updated && is_racy(dir_st)))) {
         lru_.splice(lru_.begin(), lru_, found->second);
         return found->second;
     }
@@ -63,6 +65,20 @@ Result<std::optional<std::string>> DirCache::find(int dirfd, const HostStat& dir
     auto name = it->names.lower_bound(Name{std::u16string(folded), std::string()});
     if (name == it->names.end() || name->folded != folded) return std::optional<std::string>{};
     return std::optional<std::string>{name->host};
+}
+
+std::optional<bool> DirCache::known_presence(const HostStat& dir_st, std::u16string_view folded) {
+    auto found = index_.find(std::make_pair(dir_st.dev, dir_st.ino));
+    if (found == index_.end() || found->second->racy || found->second->updated ||
+        !same_time(found->second->mtime, dir_st.mtime) ||
+        !same_time(found->second->ctime, dir_st.ctime)) {
+        return std::nullopt;
+    }
+    ++stats_.lookups;
+    lru_.splice(lru_.begin(), lru_, found->second);
+    const auto& names = found->second->names;
+    auto name = names.lower_bound(Name{std::u16string(folded), std::string()});
+    return name != names.end() && name->folded == folded;
 }
 
 Result<const DirCache::Listing*> DirCache::listing(int dirfd, const HostStat& dir_st) {

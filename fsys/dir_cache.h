@@ -55,6 +55,11 @@ public:
     Result<std::optional<std::string>> find(int dirfd, const HostStat& dir_st,
                                             std::u16string_view folded);
 
+    // Without reading the directory: nullopt unless a listing of it is fully trusted now (held,
+    // its times unchanged, not read within the racy window); else whether it holds a name
+    // whose folded form is `folded`. A lookup that is told no skips its exact-case statx.
+    std::optional<bool> known_presence(const HostStat& dir_st, std::u16string_view folded);
+
     // The whole listing of `dirfd` (current stat `dir_st`), read on the same terms as find().
     // Valid until the next call on this cache.
     Result<const Listing*> listing(int dirfd, const HostStat& dir_st);

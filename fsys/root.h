@@ -130,6 +130,9 @@ public:
     Result<uint32_t> get_attributes(int fd);
     Result<void> set_attributes(int fd, uint32_t attributes);
     Result<FileInfo> query(int fd);
+    // GetFileAttributesExW: what query() tells of the file or directory at `path`, found by a
+    // lookup (no open of the whole path). Special files are ACCESS_DENIED, as for an open.
+    Result<FileInfo> path_info(std::u16string_view path);
 
     // GetFileTime / SetFileTime by descriptor; nullopt leaves a time unchanged. The host cannot
     // set a birth time, so a creation time is accepted and ignored.

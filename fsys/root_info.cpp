@@ -50,6 +50,19 @@ Result<FileInfo> Root::query(int fd) {
     return info;
 }
 
+Result<FileInfo> Root::path_info(std::u16string_view path) {
+    CEK_TRY(CePath parsed, parse_path(path));
+    CEK_TRY(Lookup l, lookup_existing(parsed, true));
+    if (!l.st.is_regular() && !l.st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
+    FileInfo info;
+    CEK_TRY(info.attributes, attributes_of(l.parent.fd, l.leaf, l.st));
+    info.size = l.st.is_dir() ? 0 : l.st.size;
+    info.links = l.st.nlink;
+    info.times = times_of(l.st);
+    info.id = id_of(l.st);
+    return info;
+}
+
 Result<FileTimes> Root::get_times(int fd) {
     HostStat st;
     if (const int rc = stat_fd(fd, st); rc < 0) return fail(rc, ErrnoContext::leaf);

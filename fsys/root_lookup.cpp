@@ -18,6 +18,11 @@ Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool i
     if (is_reserved_ce_name(name)) return c;  // fsys's own files do not exist for CE
     auto host = to_utf8(name);
     if (!host) return Win32Error::ERROR_INVALID_NAME;
+    // A leaf in a directory stat'ed just now whose listing is trusted: a name it does not hold
+    // in any case costs no statx (SQLite asks for its missing journals at every transaction).
+    if (is_leaf && dir_now != nullptr) {
+        if (auto known = cache_.known_presence(*dir_now, fold(name)); known && !*known) return c;
+    }
     int rc = exact_missing ? -ENOENT : stat_at(dirfd, host->c_str(), c.st);
     if (rc == 0) {
         c.exists = true;

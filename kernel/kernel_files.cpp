@@ -366,10 +366,7 @@ Result<void> Kernel::find_close(ProcessId caller, HandleValue search) {
 
 Result<fsys::FileInfo> Kernel::path_info(std::u16string_view path) {
     if (!root_) return Win32Error::ERROR_NOT_SUPPORTED;
-    fsys::OpenRequest look{};  // no access: opens for fstat only, and directories too
-    look.allow_directory = true;
-    CEK_TRY(fsys::OpenedFile f, root_->open_file(path, look));
-    return root_->query(f.fd.get());
+    return root_->path_info(path);
 }
 
 Result<DiskSpace> Kernel::disk_space(std::u16string_view directory) {

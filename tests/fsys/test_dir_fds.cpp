@@ -162,3 +162,47 @@ TEST_CASE("A copy keeps its directories after the cache lets them go", "[fsys][u
     REQUIRE(s.root().copy_finish(**job).ok());
     CHECK(read_host_file(s.host("Temp/B/dst")) == std::string(100'000, 'x'));
 }
+
+TEST_CASE("A missing name is answered from a trusted listing, and changes are still seen",
+          "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Db"));
+    write_host_file(s.host("Temp/Db/app.db"), "db");
+    settle();
+    REQUIRE(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+            Win32Error::ERROR_FILE_NOT_FOUND);
+    const auto builds = s.root().cache_stats().builds;
+    for (int i = 0; i < 10; ++i) {
+        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(s.root().path_info(u"\\Temp\\Db\\app.db-journal").error() ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    CHECK(s.root().cache_stats().builds == builds);  // answered from the listing
+
+    // Made on the host, exactly as spelled: seen at once.
+    write_host_file(s.host("Temp/Db/app.db-journal"), "j");
+    CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") == Win32Error::ERROR_SUCCESS);
+    REQUIRE(::unlink(s.host("Temp/Db/app.db-journal").c_str()) == 0);
+    CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+          Win32Error::ERROR_FILE_NOT_FOUND);
+
+    // Made through the store (the listing is updated in place), then a host name right after:
+    // both are seen, and again once the directory has been quiet (its listing is read again).
+    OpenRequest create;
+    create.read = create.write = true;
+    create.disposition = 1;  // CREATE_NEW
+    REQUIRE(s.root().open_file(u"\\Temp\\Db\\app.db-journal", create).ok());
+    write_host_file(s.host("Temp/Db/Host"), "h");
+    for (int round = 0; round < 2; ++round) {
+        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\APP.DB-JOURNAL") ==
+              Win32Error::ERROR_SUCCESS);
+        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\host") == Win32Error::ERROR_SUCCESS);
+        CHECK(s.root().path_info(u"\\Temp\\Db\\app.db-wal").error() ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+        settle();
+    }
+    auto info = s.root().path_info(u"\\temp\\db\\APP.DB");
+    REQUIRE(info.ok());
+    CHECK(info->size == 2);
+}
