@@ -28,6 +28,14 @@ int64_t to_ns(const timespec& ts) {
 bool same_time(const timespec& a, const timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
+// Whole seconds in both times: a file system with coarse timestamps (FAT, ext2/3, small ext4
+// inodes), where two changes a second apart can leave them equal; never trusted for absence.
+bool fine_times(const HostStat& st) { return st.mtime.tv_nsec != 0 || st.ctime.tv_nsec != 0; }
+
+// A listing that fsys updated in place is read again once the directory is quiet, so that
+// known_presence can trust it, only when that is cheap: a directory of at most this many names.
+// A larger one keeps the listing (a fill through the store reads it once).
+constexpr size_t kRereadNames = 1024;
 
 // A listing read this soon after the directory changed may miss a change made in the same
 // timestamp tick, which would leave mtime/ctime as they are.
@@ -44,15 +52,19 @@ DirCache::DirCache(Limits limits) : limits_(limits) {}
 
 Result<DirCache::Lru::iterator> DirCache::current(int dirfd, const HostStat& dir_st) {
     auto found = index_.find(std::make_pair(dir_st.dev, dir_st.ino));
-    // A racy listing is read again on use. One that fsys's own changes updated is used while
-    // fsys keeps changing the directory (a fill) and read again once the directory has been
-    // quiet for the window: a host change in the same tick as one of fsys's is then seen.
-    const bool trusted = found != index_.end() && !found->second->racy && !found->second->updated;
+    // A racy listing is read again on use, except while fsys itself keeps changing the
+    // directory (a fill): it is then read again once the directory has been quiet for the window.
+    // A small one that fsys updated is read again once quiet too, so that a host change in the
+    // same tick as one of fsys's is seen and known_presence can trust the listing.
     if (found != index_.end() && same_time(found->second->mtime, dir_st.mtime) &&
-        same_time(found->second->ctime, dir_st.ctime) &&
-        (trusted || (found->second->updated && is_racy(dir_st)))) {
-        lru_.splice(lru_.begin(), lru_, found->second);
-        return found->second;
+        same_time(found->second->ctime, dir_st.ctime)) {
+        const Entry& e = *found->second;
+        const bool reread_once_quiet =
+            e.racy || (e.updated && e.fine && e.names.size() <= kRereadNames);
+        if (!reread_once_quiet || (e.updated && is_racy(dir_st))) {
+            lru_.splice(lru_.begin(), lru_, found->second);
+            return found->second;
+        }
     }
     return build(dirfd, dir_st);
 }
@@ -70,6 +82,7 @@ Result<std::optional<std::string>> DirCache::find(int dirfd, const HostStat& dir
 std::optional<bool> DirCache::known_presence(const HostStat& dir_st, std::u16string_view folded) {
     auto found = index_.find(std::make_pair(dir_st.dev, dir_st.ino));
     if (found == index_.end() || found->second->racy || found->second->updated ||
+        !found->second->fine ||
         !same_time(found->second->mtime, dir_st.mtime) ||
         !same_time(found->second->ctime, dir_st.ctime)) {
         return std::nullopt;
@@ -102,6 +115,7 @@ Result<DirCache::Lru::iterator> DirCache::build(int dirfd, const HostStat& dir_s
     e.mtime = dir_st.mtime;
     e.ctime = dir_st.ctime;
     e.racy = is_racy(dir_st);
+    e.fine = fine_times(dir_st);
 
     std::vector<std::string> host_names;
     if (const int rc = list_dir(dirfd, host_names); rc < 0) {
@@ -146,6 +160,7 @@ void DirCache::update(const HostStat& before, const HostStat& after, std::string
     }
     e.mtime = after.mtime;
     e.ctime = after.ctime;
+    e.fine = e.fine && fine_times(after);
     e.updated = true;
 }
 

@@ -56,8 +56,9 @@ public:
                                             std::u16string_view folded);
 
     // Without reading the directory: nullopt unless a listing of it is fully trusted now (held,
-    // its times unchanged, not read within the racy window); else whether it holds a name
-    // whose folded form is `folded`. A lookup that is told no skips its exact-case statx.
+    // its times unchanged and finer than a second, read outside the racy window and not updated
+    // in place since); else whether it holds a name whose folded form is `folded`. A lookup
+    // that is told no skips its exact-case statx.
     std::optional<bool> known_presence(const HostStat& dir_st, std::u16string_view folded);
 
     // The whole listing of `dirfd` (current stat `dir_st`), read on the same terms as find().
@@ -88,6 +89,7 @@ private:
         timespec ctime{};
         bool racy = false;     // read within the window after a change: may miss a second one
         bool updated = false;  // fsys changed the directory since the listing was read
+        bool fine = false;     // the directory's times have sub-second parts (not FAT, ext2/3)
         Listing names;
     };
     struct KeyHash {

@@ -53,6 +53,11 @@ Result<FileInfo> Root::query(int fd) {
 Result<FileInfo> Root::path_info(std::u16string_view path) {
     CEK_TRY(CePath parsed, parse_path(path));
     CEK_TRY(Lookup l, lookup_existing(parsed, true));
+    if (parsed.is_root()) {  // the lookup gives the root's stat as it was at start
+        if (const int rc = stat_fd(root_fd_.get(), l.st); rc < 0) {
+            return fail(rc, ErrnoContext::leaf);
+        }
+    }
     if (!l.st.is_regular() && !l.st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
     FileInfo info;
     CEK_TRY(info.attributes, attributes_of(l.parent.fd, l.leaf, l.st));

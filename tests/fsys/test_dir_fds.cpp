@@ -3,6 +3,7 @@
 // spelled is still found in another case.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -205,4 +206,55 @@ TEST_CASE("A missing name is answered from a trusted listing, and changes are st
     auto info = s.root().path_info(u"\\temp\\db\\APP.DB");
     REQUIRE(info.ok());
     CHECK(info->size == 2);
+}
+
+TEST_CASE("GetFileAttributesExW of the root reports its current times and links",
+          "[fsys][unit]") {
+    StoreFixture s;
+    settle();
+    std::filesystem::create_directories(s.host("Added"));  // one more link, a new write time
+    auto now = s.root().path_info(u"\\");
+    REQUIRE(now.ok());
+    struct stat st {};
+    REQUIRE(::stat(s.host().c_str(), &st) == 0);
+    CHECK(now->links == st.st_nlink);
+    OpenRequest look;
+    look.allow_directory = true;
+    auto opened = s.root().open_file(u"\\", look);
+    REQUIRE(opened.ok());
+    auto by_fd = s.root().query(opened->fd.get());
+    REQUIRE(by_fd.ok());
+    CHECK(now->times.last_write == by_fd->times.last_write);
+    CHECK(now->attributes == by_fd->attributes);
+}
+
+TEST_CASE("Special files are ACCESS_DENIED to GetFileAttributesExW, as to an open",
+          "[fsys][unit]") {
+    StoreFixture s;
+    REQUIRE(::mkfifo(s.host("Temp/fifo").c_str(), 0666) == 0);
+    REQUIRE(::mkfifo(s.host("fifo").c_str(), 0666) == 0);
+    for (int round = 0; round < 2; ++round) {  // cold, then through the cached directory
+        CHECK(err(s.root().path_info(u"\\Temp\\fifo")) == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(err(s.root().path_info(u"\\TEMP\\FIFO")) == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(err(s.root().path_info(u"\\fifo")) == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(err(s.root().path_info(u"\\Temp\\fifo\\x")) == Win32Error::ERROR_PATH_NOT_FOUND);
+        settle();
+    }
+}
+
+TEST_CASE("A slow fill of a large directory through the store reads it once", "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Fill"));
+    for (int i = 0; i < 2000; ++i) write_host_file(s.host("Temp/Fill/f" + std::to_string(i)), "");
+    settle();
+    OpenRequest create;
+    create.write = true;
+    create.disposition = 1;  // CREATE_NEW
+    REQUIRE(s.root().open_file(u"\\Temp\\Fill\\First", create).ok());
+    const auto builds = s.root().cache_stats().builds;
+    for (int i = 0; i < 10; ++i) {
+        settle();  // an application creating a file now and then
+        REQUIRE(s.root().open_file(u"\\Temp\\Fill\\New" + wide(std::to_string(i)), create).ok());
+    }
+    CHECK(s.root().cache_stats().builds - builds <= 1);
 }

@@ -178,6 +178,9 @@ def main():
                 print(f"\n{m}: tests with the largest CE − native difference (medians, s)\n")
                 rows = []
                 for num, (name, _) in results[m]["tests"]["native"][0].items():
+                    if any(num not in t for side in ("native", "ce")
+                           for t in results[m]["tests"][side]):
+                        continue  # a test one build did not report
                     nat = statistics.median(t[num][1] for t in results[m]["tests"]["native"])
                     ce = statistics.median(t[num][1] for t in results[m]["tests"]["ce"])
                     rows.append((ce - nat, num, name, nat, ce))
