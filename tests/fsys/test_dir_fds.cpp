@@ -17,24 +17,24 @@ using namespace cek::fsys::test;
 
 namespace {
 
-cek::Result<OpenedFile> open_read(Root& r, std::u16string_view p) {
+cek::Result<OpenedFile> fds_open(Root& r, std::u16string_view p) {
     OpenRequest req;
     req.read = true;
     req.disposition = 3;  // OPEN_EXISTING
     return r.open_file(p, req);
 }
 
-std::string content(Root& r, std::u16string_view p) {
-    auto f = open_read(r, p);
+std::string fds_content(Root& r, std::u16string_view p) {
+    auto f = fds_open(r, p);
     return f ? read_fd(f->fd.get()) : "<error>";
 }
 
-Win32Error attributes_error(Root& r, std::u16string_view p) {
+Win32Error fds_attr_error(Root& r, std::u16string_view p) {
     auto a = r.get_attributes(p);
     return a ? Win32Error::ERROR_SUCCESS : a.error();
 }
 
-std::u16string wide(const std::string& s) { return std::u16string(s.begin(), s.end()); }
+std::u16string fds_wide(const std::string& s) { return std::u16string(s.begin(), s.end()); }
 
 }  // namespace
 
@@ -42,14 +42,14 @@ TEST_CASE("Directories near the root are walked through cached descriptors", "[f
     StoreFixture s;
     std::filesystem::create_directories(s.host("Temp/Sub"));
     write_host_file(s.host("Temp/Sub/f"), "one");
-    REQUIRE(attributes_error(s.root(), u"\\Temp\\Sub\\missing") ==
+    REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Sub\\missing") ==
             Win32Error::ERROR_FILE_NOT_FOUND);
     const auto before = s.root().dir_fd_stats();
     CHECK(before.opens == 2);  // \Temp and \Temp\Sub
     for (int i = 0; i < 5; ++i) {
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\missing") ==
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\missing") ==
               Win32Error::ERROR_FILE_NOT_FOUND);
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f") == Win32Error::ERROR_SUCCESS);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f") == Win32Error::ERROR_SUCCESS);
     }
     CHECK(s.root().dir_fd_stats().opens == before.opens);
     CHECK(s.root().dir_fd_stats().hits >= before.hits + 20);
@@ -60,39 +60,39 @@ TEST_CASE("A cached directory renamed or replaced on the host is not used by its
     StoreFixture s;
     std::filesystem::create_directories(s.host("Temp/Sub"));
     write_host_file(s.host("Temp/Sub/f1"), "one");
-    REQUIRE(content(s.root(), u"\\Temp\\Sub\\f1") == "one");
-    REQUIRE(attributes_error(s.root(), u"\\Temp\\Sub\\f2") == Win32Error::ERROR_FILE_NOT_FOUND);
+    REQUIRE(fds_content(s.root(), u"\\Temp\\Sub\\f1") == "one");
+    REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Sub\\f2") == Win32Error::ERROR_FILE_NOT_FOUND);
 
     SECTION("the directory itself") {
         std::filesystem::rename(s.host("Temp/Sub"), s.host("Temp/Old"));
         std::filesystem::create_directories(s.host("Temp/Sub"));
         write_host_file(s.host("Temp/Sub/f2"), "two");
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
-        CHECK(content(s.root(), u"\\Temp\\Sub\\f2") == "two");
-        CHECK(content(s.root(), u"\\Temp\\Old\\f1") == "one");
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(fds_content(s.root(), u"\\Temp\\Sub\\f2") == "two");
+        CHECK(fds_content(s.root(), u"\\Temp\\Old\\f1") == "one");
         CHECK(s.root().dir_fd_stats().stale >= 1);
     }
     SECTION("its parent") {
         std::filesystem::rename(s.host("Temp"), s.host("Gone"));
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
         std::filesystem::create_directories(s.host("Temp/Sub"));
         write_host_file(s.host("Temp/Sub/f2"), "two");
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
-        CHECK(content(s.root(), u"\\Temp\\Sub\\f2") == "two");
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(fds_content(s.root(), u"\\Temp\\Sub\\f2") == "two");
     }
     SECTION("removed") {
         std::filesystem::remove_all(s.host("Temp/Sub"));
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f1") == Win32Error::ERROR_PATH_NOT_FOUND);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub") == Win32Error::ERROR_FILE_NOT_FOUND);
     }
     SECTION("by a symlink to where it went") {
         std::filesystem::rename(s.host("Temp/Sub"), s.host("../elsewhere"));
         std::filesystem::create_directory_symlink(s.host("../elsewhere"), s.host("Temp/Sub"));
-        const Win32Error cached = attributes_error(s.root(), u"\\Temp\\Sub\\f1");
+        const Win32Error cached = fds_attr_error(s.root(), u"\\Temp\\Sub\\f1");
         CHECK(cached != Win32Error::ERROR_SUCCESS);
-        CHECK(err(open_read(s.root(), u"\\Temp\\Sub\\f1")) != Win32Error::ERROR_SUCCESS);
+        CHECK(err(fds_open(s.root(), u"\\Temp\\Sub\\f1")) != Win32Error::ERROR_SUCCESS);
         s.reopen();  // a Root that never cached anything says the same
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\f1") == cached);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\f1") == cached);
     }
 }
 
@@ -103,26 +103,26 @@ TEST_CASE("A name missing as spelled is still found in another case", "[fsys][un
     write_host_file(s.host("Temp/ReadMe.TXT"), "temp");
     write_host_file(s.host("Temp/Sub/ReadMe.TXT"), "sub");
     for (int round = 0; round < 2; ++round) {  // cold, then through the cached directories
-        CHECK(content(s.root(), u"\\README.txt") == "root");
-        CHECK(content(s.root(), u"\\Temp\\readme.txt") == "temp");
-        CHECK(content(s.root(), u"\\Temp\\Sub\\README.TXT") == "sub");
-        CHECK(content(s.root(), u"\\TEMP\\SUB\\readme.TXT") == "sub");
-        CHECK(attributes_error(s.root(), u"\\temp\\sub\\readme.txt") == Win32Error::ERROR_SUCCESS);
-        CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\ReadMe.TXT2") ==
+        CHECK(fds_content(s.root(), u"\\README.txt") == "root");
+        CHECK(fds_content(s.root(), u"\\Temp\\readme.txt") == "temp");
+        CHECK(fds_content(s.root(), u"\\Temp\\Sub\\README.TXT") == "sub");
+        CHECK(fds_content(s.root(), u"\\TEMP\\SUB\\readme.TXT") == "sub");
+        CHECK(fds_attr_error(s.root(), u"\\temp\\sub\\readme.txt") == Win32Error::ERROR_SUCCESS);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\ReadMe.TXT2") ==
               Win32Error::ERROR_FILE_NOT_FOUND);
     }
     // Two host names that fold alike: the one spelled exactly wins, even when the directories
     // are spelled in another case (the whole path's miss then says nothing about the leaf).
     write_host_file(s.host("Temp/Sub/twin"), "lower");
     write_host_file(s.host("Temp/Sub/TWIN"), "upper");
-    CHECK(content(s.root(), u"\\Temp\\Sub\\twin") == "lower");
-    CHECK(content(s.root(), u"\\TEMP\\SUB\\twin") == "lower");
-    CHECK(content(s.root(), u"\\temp\\sub\\TWIN") == "upper");
+    CHECK(fds_content(s.root(), u"\\Temp\\Sub\\twin") == "lower");
+    CHECK(fds_content(s.root(), u"\\TEMP\\SUB\\twin") == "lower");
+    CHECK(fds_content(s.root(), u"\\temp\\sub\\TWIN") == "upper");
     // Created as spelled after a miss: found at once.
-    CHECK(attributes_error(s.root(), u"\\Temp\\Sub\\New") == Win32Error::ERROR_FILE_NOT_FOUND);
+    CHECK(fds_attr_error(s.root(), u"\\Temp\\Sub\\New") == Win32Error::ERROR_FILE_NOT_FOUND);
     write_host_file(s.host("Temp/Sub/New"), "new");
-    CHECK(content(s.root(), u"\\Temp\\Sub\\New") == "new");
-    CHECK(content(s.root(), u"\\temp\\sub\\NEW") == "new");
+    CHECK(fds_content(s.root(), u"\\Temp\\Sub\\New") == "new");
+    CHECK(fds_content(s.root(), u"\\temp\\sub\\NEW") == "new");
 }
 
 TEST_CASE("More directories than the cache holds are all still found", "[fsys][unit]") {
@@ -137,7 +137,7 @@ TEST_CASE("More directories than the cache holds are all still found", "[fsys][u
         for (int i = 0; i < dirs; ++i) {
             const std::string d = "D" + std::to_string(i);
             INFO(d);
-            CHECK(content(s.root(), u"\\" + wide(d) + u"\\f") == d);
+            CHECK(fds_content(s.root(), u"\\" + fds_wide(d) + u"\\f") == d);
         }
     }
 }
@@ -152,7 +152,7 @@ TEST_CASE("A copy keeps its directories after the cache lets them go", "[fsys][u
     for (size_t i = 0; i < DirFds::kMaxEntries + 1; ++i) {  // every cached descriptor dropped
         const std::string d = "E" + std::to_string(i);
         std::filesystem::create_directories(s.host(d));
-        REQUIRE(attributes_error(s.root(), u"\\" + wide(d) + u"\\x") ==
+        REQUIRE(fds_attr_error(s.root(), u"\\" + fds_wide(d) + u"\\x") ==
                 Win32Error::ERROR_FILE_NOT_FOUND);
     }
     for (;;) {
@@ -170,11 +170,11 @@ TEST_CASE("A missing name is answered from a trusted listing, and changes are st
     std::filesystem::create_directories(s.host("Temp/Db"));
     write_host_file(s.host("Temp/Db/app.db"), "db");
     settle();
-    REQUIRE(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+    REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
             Win32Error::ERROR_FILE_NOT_FOUND);
     const auto builds = s.root().cache_stats().builds;
     for (int i = 0; i < 10; ++i) {
-        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
               Win32Error::ERROR_FILE_NOT_FOUND);
         CHECK(s.root().path_info(u"\\Temp\\Db\\app.db-journal").error() ==
               Win32Error::ERROR_FILE_NOT_FOUND);
@@ -183,9 +183,9 @@ TEST_CASE("A missing name is answered from a trusted listing, and changes are st
 
     // Made on the host, exactly as spelled: seen at once.
     write_host_file(s.host("Temp/Db/app.db-journal"), "j");
-    CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") == Win32Error::ERROR_SUCCESS);
+    CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db-journal") == Win32Error::ERROR_SUCCESS);
     REQUIRE(::unlink(s.host("Temp/Db/app.db-journal").c_str()) == 0);
-    CHECK(attributes_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
+    CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db-journal") ==
           Win32Error::ERROR_FILE_NOT_FOUND);
 
     // Made through the store (the listing is updated in place), then a host name right after:
@@ -196,9 +196,9 @@ TEST_CASE("A missing name is answered from a trusted listing, and changes are st
     REQUIRE(s.root().open_file(u"\\Temp\\Db\\app.db-journal", create).ok());
     write_host_file(s.host("Temp/Db/Host"), "h");
     for (int round = 0; round < 2; ++round) {
-        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\APP.DB-JOURNAL") ==
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\APP.DB-JOURNAL") ==
               Win32Error::ERROR_SUCCESS);
-        CHECK(attributes_error(s.root(), u"\\Temp\\Db\\host") == Win32Error::ERROR_SUCCESS);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\host") == Win32Error::ERROR_SUCCESS);
         CHECK(s.root().path_info(u"\\Temp\\Db\\app.db-wal").error() ==
               Win32Error::ERROR_FILE_NOT_FOUND);
         settle();
@@ -254,7 +254,7 @@ TEST_CASE("A slow fill of a large directory through the store reads it once", "[
     const auto builds = s.root().cache_stats().builds;
     for (int i = 0; i < 10; ++i) {
         settle();  // an application creating a file now and then
-        REQUIRE(s.root().open_file(u"\\Temp\\Fill\\New" + wide(std::to_string(i)), create).ok());
+        REQUIRE(s.root().open_file(u"\\Temp\\Fill\\New" + fds_wide(std::to_string(i)), create).ok());
     }
     CHECK(s.root().cache_stats().builds - builds <= 1);
 }
