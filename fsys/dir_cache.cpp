@@ -37,6 +37,12 @@ bool fine_times(const HostStat& st) { return st.mtime.tv_nsec != 0 || st.ctime.t
 // A larger one keeps the listing (a fill through the store reads it once).
 constexpr size_t kRereadNames = 1024;
 
+// The first host name of that folded form (the bytewise smallest), or null.
+const DirCache::Name* first_folded(const DirCache::Listing& names, std::u16string_view folded) {
+    auto name = names.lower_bound(DirCache::Name{std::u16string(folded), std::string()});
+    return name != names.end() && name->folded == folded ? &*name : nullptr;
+}
+
 // A listing read this soon after the directory changed may miss a change made in the same
 // timestamp tick, which would leave mtime/ctime as they are.
 bool is_racy(const HostStat& dir_st) {
@@ -73,9 +79,8 @@ Result<std::optional<std::string>> DirCache::find(int dirfd, const HostStat& dir
                                                   std::u16string_view folded) {
     ++stats_.lookups;
     CEK_TRY(Lru::iterator it, current(dirfd, dir_st));
-    // The first host name of that folded form is the bytewise smallest.
-    auto name = it->names.lower_bound(Name{std::u16string(folded), std::string()});
-    if (name == it->names.end() || name->folded != folded) return std::optional<std::string>{};
+    const Name* name = first_folded(it->names, folded);
+    if (name == nullptr) return std::optional<std::string>{};
     return std::optional<std::string>{name->host};
 }
 
@@ -89,9 +94,7 @@ std::optional<bool> DirCache::known_presence(const HostStat& dir_st, std::u16str
     }
     ++stats_.lookups;
     lru_.splice(lru_.begin(), lru_, found->second);
-    const auto& names = found->second->names;
-    auto name = names.lower_bound(Name{std::u16string(folded), std::string()});
-    return name != names.end() && name->folded == folded;
+    return first_folded(found->second->names, folded) != nullptr;
 }
 
 Result<const DirCache::Listing*> DirCache::listing(int dirfd, const HostStat& dir_st) {

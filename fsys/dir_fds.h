@@ -39,8 +39,6 @@ public:
     // why); `st` is then unspecified.
     Fd open(int parent, const std::string& key, const char* name, HostStat& st);
 
-    void clear() { entries_.clear(); }
-    size_t size() const { return entries_.size(); }
     const Stats& stats() const { return stats_; }
 
 private:

@@ -38,16 +38,25 @@ Result<void> Root::set_attributes(int fd, uint32_t attributes) {
     return attrs_.set(fd, st, attributes);
 }
 
-Result<FileInfo> Root::query(int fd) {
-    HostStat st;
-    if (const int rc = stat_fd(fd, st); rc < 0) return fail(rc, ErrnoContext::leaf);
+namespace {
+
+FileInfo info_of(const HostStat& st, uint32_t attributes) {
     FileInfo info;
-    CEK_TRY(info.attributes, attrs_.get(fd, st));
+    info.attributes = attributes;
     info.size = st.is_dir() ? 0 : st.size;
     info.links = st.nlink;
     info.times = times_of(st);
     info.id = id_of(st);
     return info;
+}
+
+}  // namespace
+
+Result<FileInfo> Root::query(int fd) {
+    HostStat st;
+    if (const int rc = stat_fd(fd, st); rc < 0) return fail(rc, ErrnoContext::leaf);
+    CEK_TRY(uint32_t attributes, attrs_.get(fd, st));
+    return info_of(st, attributes);
 }
 
 Result<FileInfo> Root::path_info(std::u16string_view path) {
@@ -59,13 +68,8 @@ Result<FileInfo> Root::path_info(std::u16string_view path) {
         }
     }
     if (!l.st.is_regular() && !l.st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
-    FileInfo info;
-    CEK_TRY(info.attributes, attributes_of(l.parent.fd, l.leaf, l.st));
-    info.size = l.st.is_dir() ? 0 : l.st.size;
-    info.links = l.st.nlink;
-    info.times = times_of(l.st);
-    info.id = id_of(l.st);
-    return info;
+    CEK_TRY(uint32_t attributes, attributes_of(l.parent.fd, l.leaf, l.st));
+    return info_of(l.st, attributes);
 }
 
 Result<FileTimes> Root::get_times(int fd) {

@@ -20,8 +20,10 @@ Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool i
     if (!host) return Win32Error::ERROR_INVALID_NAME;
     // A leaf in a directory stat'ed just now whose listing is trusted: a name it does not hold
     // in any case costs no statx (SQLite asks for its missing journals at every transaction).
+    std::u16string folded;  // folded once, when a listing is asked
     if (is_leaf && dir_now != nullptr) {
-        if (auto known = cache_.known_presence(*dir_now, fold(name)); known && !*known) return c;
+        folded = fold(name);
+        if (auto known = cache_.known_presence(*dir_now, folded); known && !*known) return c;
     }
     int rc = exact_missing ? -ENOENT : stat_at(dirfd, host->c_str(), c.st);
     if (rc == 0) {
@@ -36,7 +38,8 @@ Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool i
     } else if (rc = stat_fd(dirfd, dir_st); rc < 0) {
         return fail(rc, ErrnoContext::parent);
     }
-    CEK_TRY(auto real, cache_.find(dirfd, dir_st, fold(name)));
+    if (folded.empty()) folded = fold(name);
+    CEK_TRY(auto real, cache_.find(dirfd, dir_st, folded));
     if (!real) return c;
     rc = stat_at(dirfd, real->c_str(), c.st);
     if (rc == -ENOENT) return c;  // removed since the directory was read, in the same tick
