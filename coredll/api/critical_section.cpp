@@ -66,7 +66,7 @@ void WINAPI InitializeCriticalSection(LPCRITICAL_SECTION lpCriticalSection) {
 void WINAPI DeleteCriticalSection(LPCRITICAL_SECTION lpCriticalSection) {
     if (lpCriticalSection == nullptr) return;
     if (lpCriticalSection->needtrap != 0)
-        log()->error("DeleteCriticalSection of a section that is held (owner {})",
+        log().error("DeleteCriticalSection of a section that is held (owner {})",
                      owner(lpCriticalSection));
     lpCriticalSection->hCrit = nullptr;
 }
@@ -92,7 +92,7 @@ BOOL WINAPI TryEnterCriticalSection(LPCRITICAL_SECTION lpCriticalSection) {
 
 void WINAPI LeaveCriticalSection(LPCRITICAL_SECTION lpCriticalSection) {
     if (owner(lpCriticalSection) != self()) {
-        log()->error("LeaveCriticalSection by thread {}, which does not own it (owner {})",
+        log().error("LeaveCriticalSection by thread {}, which does not own it (owner {})",
                      self(), owner(lpCriticalSection));
         return;
     }

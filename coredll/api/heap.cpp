@@ -247,7 +247,7 @@ BOOL WINAPI HeapFree(HANDLE hHeap, DWORD, LPVOID lpMem) {
     return with_heap(hHeap, BOOL{FALSE}, [&](Heap& heap) -> BOOL {
         if (lpMem == nullptr) return TRUE;
         if (!heap.free(lpMem)) {
-            log()->debug("HeapFree: {} is no block of heap {}", lpMem, hHeap);
+            log().debug("HeapFree: {} is no block of heap {}", lpMem, hHeap);
             set_last_error(ERROR_INVALID_PARAMETER);
             return FALSE;
         }

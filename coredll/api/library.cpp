@@ -76,7 +76,7 @@ void* symbol(HMODULE module, const char* name) {
     dlerror();
     void* p = dlsym(module, name);
     if (p == nullptr) {
-        log()->debug("GetProcAddress: {} not found", name);
+        log().debug("GetProcAddress: {} not found", name);
         set_last_error(ERROR_PROC_NOT_FOUND);
     }
     return p;
@@ -98,7 +98,7 @@ HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName) {
     for (const auto& host : candidates(name)) {
         void* h = dlopen(host.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (h == nullptr) {
-            log()->debug("LoadLibraryW: {}", dlerror());
+            log().debug("LoadLibraryW: {}", dlerror());
             continue;
         }
         Modules& m = modules();

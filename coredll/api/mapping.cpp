@@ -57,7 +57,7 @@ MapOutcome map_own_range(Window& window, Connection& kernel, const proto::MapVie
             return MapOutcome::failed;
         }
         undo_view(kernel, rep.address);
-        log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base, rep.map_length,
+        log().error("cannot map view base={:#x} len={:#x}: {}", rep.map_base, rep.map_length,
                      std::strerror(err));
         set_last_error(ERROR_NOT_ENOUGH_MEMORY);
         return MapOutcome::failed;
@@ -122,7 +122,7 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
             // A lingering range named in the request was shot down meanwhile (window_fault.cpp):
             // asked again, the kernel sends the descriptor.
             if ((rep.flags & proto::kViewRevive) != 0) return MapOutcome::revive_lost;
-            log()->error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
+            log().error("cannot map view base={:#x} len={:#x}: {}", rep.map_base,
                          rep.map_length, std::strerror(err));
             set_last_error(ERROR_NOT_ENOUGH_MEMORY);
             return MapOutcome::failed;
@@ -135,7 +135,7 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
         undo_view(kernel, rep.address);
         if (rep.kernel_fd >= 0 || (rep.flags & proto::kViewRevive) != 0)
             window.release(rep.map_base, rep.map_length);  // the view we just mapped was the first
-        log()->error("cannot open the view's pages at {:#x}: {}", rep.address, std::strerror(err));
+        log().error("cannot open the view's pages at {:#x}: {}", rep.address, std::strerror(err));
         set_last_error(ERROR_NOT_ENOUGH_MEMORY);
         return MapOutcome::failed;
     }

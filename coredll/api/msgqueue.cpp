@@ -141,7 +141,7 @@ bool lock_ring(proto::MsgRing& ring, uint64_t deadline_ns, ParkDeferral& defer) 
         if (!woken && h.lock.load() == holder && thread_gone(holder)) {
             defer.resume();
             if (ring.take_over(holder, me)) {
-                log()->warn("a message queue ring's lock was held by thread {}, which is gone: "
+                log().warn("a message queue ring's lock was held by thread {}, which is gone: "
                             "taken over",
                             holder);
                 return true;

@@ -7,13 +7,13 @@
 // waits for, its CE image path and its command line. The shim reads them before main, connects
 // at once and forgets them, so a program this one starts by other means does not inherit them.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -60,8 +60,14 @@ std::string quote(const std::string& arg) {
 // A program started from a shell: its arguments after the program name, joined, and a CE path
 // for its executable (the path inside the object store when it is there, else \Windows\<name>).
 void describe_host_program(Self& s) {
-    std::ifstream in("/proc/self/cmdline", std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string all;
+    if (int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC); fd >= 0) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+            if (n > 0) all.append(buf, static_cast<size_t>(n));
+        ::close(fd);
+    }
     std::vector<std::string> args;
     for (size_t start = 0; start < all.size();) {
         size_t end = all.find('\0', start);

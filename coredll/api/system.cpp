@@ -89,7 +89,7 @@ void WINAPI OutputDebugStringW(LPCWSTR lpOutputString) {
     if (lpOutputString == nullptr) return;
     std::string text = utf8_of(lpOutputString);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    debug_log()->info("{}", text);
+    debug_log().info("{}", text);
 }
 
 LONG WINAPI InterlockedIncrement(LPLONG lpAddend) {

@@ -93,8 +93,17 @@ void leave(DWORD code) {
 
 void adopted_thread_ended(void*) { leave(0); }
 
-void* thread_main(void* arg) {
-    std::unique_ptr<StartBlock> block(static_cast<StartBlock*>(arg));
+// What a new thread runs once its start block is used up.
+struct Entry {
+    LPTHREAD_START_ROUTINE start;
+    LPVOID parameter;
+};
+
+// Binds the new thread to its CE id and control block, attaches it, and parks it while it is
+// held (CREATE_SUSPENDED, or a suspend or terminate before it ran: nothing of its code runs
+// until then). Takes the start block.
+__attribute__((noinline)) Entry begin_thread(StartBlock* raw) {
+    std::unique_ptr<StartBlock> block(raw);
     set_cached_thread_id(block->id);
     ThreadControl& c = *block->control;
     c.tid.store(current_tid(), std::memory_order_release);
@@ -102,13 +111,16 @@ void* thread_main(void* arg) {
     proto::ThreadAttachRequest req{block->id, 0};
     proto::ThreadAttachReply rep{};
     if (finish(Connection::instance().call(req, rep))) apply_suspend_count(c, rep.sequence, rep.count);
-    // CREATE_SUSPENDED, or a suspend or terminate before the thread ran: nothing of its code
-    // runs until then.
     park_current(c);
-    LPTHREAD_START_ROUTINE start = block->start;
-    LPVOID parameter = block->parameter;
-    block.reset();
-    leave(start(parameter));
+    return {block->start, block->parameter};
+}
+
+// No object with a destructor lives across the thread function's call, so this frame needs
+// no cleanup when ExitThread's pthread_exit unwinds it. That unwind runs in the host's unwinder
+// (libgcc_s), which cannot run the cleanups of the shim's own C++ runtime (decision 0012).
+void* thread_main(void* arg) {
+    const Entry entry = begin_thread(static_cast<StartBlock*>(arg));
+    leave(entry.start(entry.parameter));
     return nullptr;
 }
 
@@ -204,7 +216,8 @@ HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES /*ignored*/, DWORD cbStack,
 }
 
 void WINAPI ExitThread(DWORD dwExitCode) {
-    // CE: the process ends when its primary thread does, with that thread's code.
+    // CE: the process ends when its primary thread does, with that thread's code. (No object
+    // with a destructor here either: pthread_exit unwinds this frame; see thread_main.)
     if (static_cast<pid_t>(current_tid()) == ::getpid()) ExitProcess(dwExitCode);
     leave(dwExitCode);
     pthread_exit(nullptr);

@@ -202,10 +202,10 @@ private:
             asked = space_size_ + kSlotSize;
             got = ::mmap(nullptr, asked, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                          -1, 0);
-            log()->warn("cannot reserve 1 GiB of address space: VirtualAlloc has 32 MiB");
+            log().warn("cannot reserve 1 GiB of address space: VirtualAlloc has 32 MiB");
         }
         if (got == MAP_FAILED) {
-            log()->warn("cannot reserve the address space: VirtualAlloc will fail");
+            log().warn("cannot reserve the address space: VirtualAlloc will fail");
             return;
         }
         const auto start = reinterpret_cast<uint64_t>(got);
@@ -275,7 +275,7 @@ LPVOID reserve_huge(uint64_t size) {
         return nullptr;
     }
     if (!Window::instance().claim(rep.address, rep.length)) {
-        log()->error("huge reservation {:#x}+{:#x} is outside the window", rep.address, rep.length);
+        log().error("huge reservation {:#x}+{:#x} is outside the window", rep.address, rep.length);
         proto::VmReleaseRequest undo{rep.address};
         proto::VmReleaseReply undone{};
         (void)kernel.call(undo, undone);
@@ -292,7 +292,7 @@ void release_huge(uint64_t base) {
     proto::VmReleaseRequest req{base};
     proto::VmReleaseReply rep{};
     if (!Connection::instance().call(req, rep).delivered)
-        log()->debug("huge reservation {:#x}: the kernel did not hear of its release", base);
+        log().debug("huge reservation {:#x}: the kernel did not hear of its release", base);
 }
 
 LPVOID fail(DWORD error) {

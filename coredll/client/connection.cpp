@@ -245,7 +245,7 @@ bool Connection::try_connect(int& err) {
     if (int e = proto::check_private_dir(dir, &why); e != 0 && e != ENOENT) {
         err = EACCES;
         failure_ = "runtime directory not private: " + why;
-        log()->error("refusing to connect: the runtime directory {}", why);
+        log().error("refusing to connect: the runtime directory {}", why);
         return false;
     }
     int sock = connect_socket(proto::socket_path(dir, instance_), err);
@@ -259,7 +259,7 @@ bool Connection::try_connect(int& err) {
         err = EACCES;
         failure_ = "the socket's listener is uid " + std::to_string(peer.uid) + ", not uid " +
                    std::to_string(::geteuid());
-        log()->error("refusing to connect: {}", failure_);
+        log().error("refusing to connect: {}", failure_);
         return false;
     }
     proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
@@ -327,7 +327,7 @@ bool Connection::try_connect(int& err) {
     sock_ = sock;
     if (this == &instance()) Window::publish_shootdowns(&channel_->header.shootdowns, doorbell_);
     if (!diagnostics && !Window::instance().adopt(reply.window_base, reply.window_size))
-        log()->error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
+        log().error("cannot reserve the kernel's window {:#x}+{:#x}: views will fail",
                      reply.window_base, reply.window_size);
     return true;
 }
@@ -342,9 +342,9 @@ bool Connection::autostart() {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
-    log()->debug("starting a kernel: {} --instance {} --root {}", kernel, instance, root);
+    log().debug("starting a kernel: {} --instance {} --root {}", kernel, instance, root);
     if (::posix_spawnp(&pid, kernel.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
-        log()->error("cannot start the kernel {}: {}", kernel, std::strerror(errno));
+        log().error("cannot start the kernel {}: {}", kernel, std::strerror(errno));
         return false;
     }
     // The launcher exits once the kernel listens (0) or found one already running (3).
@@ -352,7 +352,7 @@ bool Connection::autostart() {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
-    if (!ok) log()->error("the kernel {} failed to start (status {})", kernel, status);
+    if (!ok) log().error("the kernel {} failed to start (status {})", kernel, status);
     return ok;
 }
 
@@ -379,7 +379,7 @@ bool Connection::connect_locked() {
         }
     }
     if (err == ENOENT || err == ECONNREFUSED) failure_ = "no kernel is running for this instance";
-    log()->debug("connect failed: {} ({})", failure_, std::strerror(err));
+    log().debug("connect failed: {} ({})", failure_, std::strerror(err));
     return false;
 }
 
@@ -421,7 +421,7 @@ bool Connection::kernel_alive() {
 }
 
 void Connection::mark_dead() {
-    if (!dead_.exchange(true)) log()->error("the kernel is gone: every call now fails");
+    if (!dead_.exchange(true)) log().error("the kernel is gone: every call now fails");
 }
 
 void Connection::start_watcher() {
@@ -613,7 +613,7 @@ bool Connection::receive_kernel_fd_locked() {
         // Exactly one descriptor with a whole message, or nothing of it is kept.
         if (n != static_cast<ssize_t>(sizeof m) || nfds != 1 || !whole) {
             if (nfds == 1) ::close(fd);
-            log()->error("malformed descriptor message from the kernel ({} bytes, {} descriptors)",
+            log().error("malformed descriptor message from the kernel ({} bytes, {} descriptors)",
                          n, nfds);
             continue;
         }

@@ -47,7 +47,7 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
         return false;
     }
     if (fd < 0) {
-        log()->error("cannot take the descriptor of handle {:#x}: errno {}", handle, errno);
+        log().error("cannot take the descriptor of handle {:#x}: errno {}", handle, errno);
         error = Win32Error::ERROR_INVALID_HANDLE;
         return false;
     }
@@ -73,12 +73,12 @@ void FileCache::revoke() {
     // An O_PATH descriptor: read, write, ftruncate and fsync on it all fail with EBADF.
     int refuses = ::open("/", O_PATH | O_CLOEXEC);
     if (refuses < 0) {
-        log()->error("cannot revoke the files of a dead kernel: errno {}", errno);
+        log().error("cannot revoke the files of a dead kernel: errno {}", errno);
         return;
     }
     for (auto& [h, f] : files_) ::dup3(refuses, f.fd, O_CLOEXEC);
     ::close(refuses);
-    log()->debug("revoked {} file descriptors of a dead kernel", files_.size());
+    log().debug("revoked {} file descriptors of a dead kernel", files_.size());
 }
 
 void FileCache::reset_after_fork() {

@@ -1,6 +1,7 @@
 #include "coredll/client/log.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <optional>
@@ -35,31 +36,48 @@ spdlog::level::level_enum level_from_env(std::string_view name, spdlog::level::l
     return named.value_or(global.value_or(fallback));
 }
 
-}  // namespace
-
-std::shared_ptr<spdlog::logger> stderr_logger(const char* name, spdlog::level::level_enum level,
-                                              const char* pattern) {
-    // Not registered with spdlog: the shim lives inside applications, which may use spdlog and
-    // its registry themselves, and the registry is destroyed at exit while the shim's watcher
-    // thread may still be logging a hang-up. The callers keep their logger for good.
-    auto logger = std::make_shared<spdlog::logger>(
-        name, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+// A new logger `name` on stderr with `pattern`, at the level SPDLOG_LEVEL gives `name` or else
+// `level`. Not registered with spdlog: the shim lives inside applications, which may use spdlog
+// and its registry themselves, and the registry is destroyed at exit while the shim's watcher
+// thread may still be logging a hang-up. The callers keep their logger for good.
+spdlog::logger& stderr_logger(const char* name, spdlog::level::level_enum level,
+                              const char* pattern) {
+    auto* logger = new spdlog::logger(name, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     logger->set_level(level_from_env(name, level));
     logger->set_pattern(pattern);
-    return logger;
+    return *logger;
 }
 
-std::shared_ptr<spdlog::logger> const& log() {
-    // Never destroyed: the watcher thread may still log (the kernel's hang-up) while the process
-    // runs its static destructors, which would otherwise free the logger under it.
-    static const auto* const logger = new std::shared_ptr<spdlog::logger>(
+static_assert(int(Level::trace) == spdlog::level::trace && int(Level::warn) == spdlog::level::warn &&
+              int(Level::critical) == spdlog::level::critical);
+
+spdlog::level::level_enum to_spdlog(Level level) {
+    return static_cast<spdlog::level::level_enum>(level);
+}
+
+}  // namespace
+
+bool Logger::should_log(Level level) const { return backend_.should_log(to_spdlog(level)); }
+
+void Logger::write(Level level, fmt::string_view format, fmt::format_args args) const {
+    try {
+        fmt::memory_buffer text;
+        fmt::vformat_to(fmt::appender(text), format, args);
+        backend_.log(to_spdlog(level), std::string_view(text.data(), text.size()));
+    } catch (...) {
+        // Out of memory while formatting: the message is lost, the call it reports is not.
+    }
+}
+
+const Logger& log() {
+    static const auto* const logger = new Logger(
         stderr_logger("coredll", spdlog::level::warn, "[%H:%M:%S.%e] [%P:%t] [%n] [%l] %v"));
     return *logger;
 }
 
-std::shared_ptr<spdlog::logger> const& debug_log() {
-    static const auto* const logger = new std::shared_ptr<spdlog::logger>(
-        stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v"));
+const Logger& debug_log() {
+    static const auto* const logger =
+        new Logger(stderr_logger("debug", spdlog::level::info, "[%H:%M:%S.%e] [%P:%t] [%n] %v"));
     return *logger;
 }
 

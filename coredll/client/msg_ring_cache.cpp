@@ -74,14 +74,14 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
             error = kernel.kernel_gone() ? Win32Error::ERROR_SERVICE_NOT_ACTIVE
                                          : Win32Error::ERROR_INVALID_HANDLE;
             if (!kernel.kernel_gone())
-                log()->error("cannot take the ring of queue handle {:#x}: errno {}", handle, errno);
+                log().error("cannot take the ring of queue handle {:#x}: errno {}", handle, errno);
             return nullptr;
         }
         entry->ring = map_ring(rep, fd);
         const int err = errno;
         ::close(fd);
         if (!entry->ring) {
-            log()->error("cannot map the ring of queue handle {:#x}: errno {}", handle, err);
+            log().error("cannot map the ring of queue handle {:#x}: errno {}", handle, err);
             error = Win32Error::ERROR_NOT_ENOUGH_MEMORY;
             return nullptr;
         }

@@ -26,7 +26,7 @@ Window& Window::instance() {
 Window::Window() {
     auto cfg = proto::window_config_from_env();
     if (!reserve(cfg.base, cfg.size))
-        log()->warn("cannot reserve the mapping window at {:#x}+{:#x} (errno {})", cfg.base,
+        log().warn("cannot reserve the mapping window at {:#x}+{:#x} (errno {})", cfg.base,
                     cfg.size, errno);
 }
 
@@ -182,7 +182,7 @@ void Window::drop_view_pages(uint64_t address, uint64_t length, bool writes) {
     list.erase(it);
     const auto [lo, hi] = pages_of(address, length);
     if (!protect_view_pages(range.base, lo, hi))
-        log()->error("view at {:#x} unmapped, but its pages keep their access: {}", address,
+        log().error("view at {:#x} unmapped, but its pages keep their access: {}", address,
                      std::strerror(errno));
 }
 

@@ -172,13 +172,13 @@ TEST_CASE("OutputDebugStringW writes UTF-8 to the logger \"debug\" at info", "[a
     std::ostringstream sink_text;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_text);
     OutputDebugStringW(u"warm-up");  // creates the logger
-    const auto& logger = cek::coredll::debug_log();
-    CHECK(logger->level() == spdlog::level::info);
-    logger->sinks().push_back(sink);
+    auto& logger = cek::coredll::debug_log().backend();
+    CHECK(logger.level() == spdlog::level::info);
+    logger.sinks().push_back(sink);
     sink->set_pattern("%l %v");
     OutputDebugStringW(u"caf\u00E9 \u20AC\r\n");
-    logger->flush();
-    logger->sinks().pop_back();
+    logger.flush();
+    logger.sinks().pop_back();
     CHECK(sink_text.str() == "info caf\xC3\xA9 \xE2\x82\xAC\n");
 }
 
