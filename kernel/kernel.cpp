@@ -155,7 +155,7 @@ void Kernel::detach_process(ProcessId id) {
                          held.size(), views);
     handles_.unbind_group(id);
     // Creations it was waiting for go on without it.
-    for (auto& [token, spawn] : spawns_)
+    for (auto& [child, spawn] : spawns_)
         if (spawn.creator.process == id) spawn.creator_waiting = false;
     if (Ref<ProcessObject> object = p->object) {
         object->set_detached();

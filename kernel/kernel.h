@@ -274,6 +274,9 @@ struct CreateProcessArgs {
 struct LaunchSpec {
     std::vector<std::string> argv;
     std::vector<std::string> env;
+    // A CE program: the transport hands it a connection to the kernel, made before it runs,
+    // and connects it to the process once create_process has made it (child_by_pid).
+    bool connect = false;
 };
 // What the transport started: the host pid, and the host key its connections will have
 // (attach_process's `host`).
@@ -525,7 +528,8 @@ public:
     // ERROR_OUTOFMEMORY (31 processes, no handle), ERROR_FILE_NOT_FOUND (§1.2's search),
     // ERROR_BAD_EXE_FORMAT (not an ELF program or a #! script), ERROR_ACCESS_DENIED (the host
     // may not run it). A CE program (linked with libcoredll) leaves the call pending (nullopt)
-    // until it attaches (claim_spawn) or dies first (ERROR_DLL_INIT_FAILED): it completes
+    // until it has loaded (program_loaded) or it dies first (ERROR_DLL_INIT_FAILED): it
+    // completes
     // through take_completions() with `tag` (code ProcessCreate). Another program completes at
     // once. The caller gets a reference on the process and one on its primary thread.
     std::optional<Result<ProcessCreated>> create_process(ThreadRef caller,
@@ -536,16 +540,18 @@ public:
     void set_launcher(std::function<Result<Launched>(const LaunchSpec&)> launcher) {
         launcher_ = std::move(launcher);
     }
-    // A new connection of host process `pid` presents the token its environment carried: the
-    // process CreateProcessW made for it, now attached (its creator's call completes). nullopt
-    // when no pending creation has that token and pid.
-    std::optional<ProcessId> claim_spawn(uint32_t token, int pid);
     // The host process the kernel started for `process` has ended with wait status `status`
     // (the transport reaped it): the exit code, unless one was recorded, comes from it.
     // The transport detaches the process's connection first, if it has one.
     void child_exited(ProcessId process, int status);
     // The process the kernel started as host pid `pid`, until it is reaped.
     std::optional<ProcessId> child_by_pid(int pid) const;
+    // A program create_process started: the state of its primary thread, which the transport
+    // hands it with its connection (what ThreadAttach would answer).
+    Result<ThreadState> primary_thread_state(ProcessId child);
+    // The started program `child` has loaded (its shim rang its doorbell): its creator's
+    // CreateProcessW completes. Nothing when no creation of it is pending.
+    void program_loaded(ProcessId child);
     // The kernel records these exit codes before the host process ends: ExitProcess and the
     // end of main (first recorded wins).
     void exit_process(ProcessId caller, uint32_t code);
@@ -810,9 +816,8 @@ private:
         std::deque<RemoteControl> remote;  // for its agent to take, in order
         std::unordered_map<uint32_t, RemoteControl> remote_taken;  // by token, callers waiting
     };
-    // A process CreateProcessW started that has not attached yet, by its token.
+    // A process CreateProcessW started that has not loaded yet (program_loaded).
     struct Spawn {
-        ProcessId child;
         ThreadRef creator;
         uint64_t tag;
         bool creator_waiting = true;  // false once the creator died
@@ -962,7 +967,7 @@ private:
         fsys::OpenedFile file;
     };
     Result<FoundImage> find_image(std::u16string_view name);
-    void fail_spawn(std::map<uint32_t, Spawn>::iterator it, Win32Error error);
+    void fail_spawn(std::map<ProcessId, Spawn>::iterator it, Win32Error error);
 
     // Message queues (kernel_msgqueue.cpp).
     // A new end of `queue` for `caller`, named `key` ("R:name"/"W:name") or not.
@@ -988,8 +993,7 @@ private:
     std::function<Result<Launched>(const LaunchSpec&)> launcher_;
     std::function<bool(ProcessId)> killer_;
     ShootdownHook shootdown_;
-    std::map<uint32_t, Spawn> spawns_;  // by token
-    uint32_t next_token_ = 0;
+    std::map<ProcessId, Spawn> spawns_;  // by the started process
     // Programs the kernel started and has not reaped, by their record's id (the record may be
     // gone already: the connection hung up first).
     std::map<ProcessId, Ref<ProcessObject>> children_;

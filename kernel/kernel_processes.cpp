@@ -186,20 +186,17 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
     auto argv = launch_argv(info, host, may_exec, split_command_line(a.command_line));
     if (host.empty() || !argv) return R(Win32Error::ERROR_ACCESS_DENIED);
 
-    LaunchSpec spec{std::move(*argv), {}};
-    uint32_t token = 0;
-    if (info.ce_program) {
-        if (++next_token_ == 0) ++next_token_;
-        token = next_token_;
-        spec.env = {"CEK_SPAWN_TOKEN=" + std::to_string(token),
-                    "CEK_IMAGE=" + utf8_from_utf16(found.ce_path),
+    LaunchSpec spec{std::move(*argv), {}, info.ce_program};
+    if (info.ce_program)
+        spec.env = {"CEK_IMAGE=" + utf8_from_utf16(found.ce_path),
                     "CEK_CMDLINE=" + utf8_from_utf16(a.command_line)};
-    }
     CEK_TRY(Launched launched, launcher_(spec));
 
     // The record and its objects; the program runs already, so a failure here kills it.
     auto undo = [&](ProcessId id) {
         if (killer_) killer_(id);
+        // Not yet a child the reap detaches (child_exited): its record goes now.
+        if (children_.count(id) == 0) detach_process(id);
         return R(Win32Error::ERROR_OUTOFMEMORY);
     };
     auto rec = attach_record(launched.pid, host, false, launched.host);
@@ -231,15 +228,22 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
                           launched.pid, utf8_from_utf16(found.ce_path),
                           suspended ? " suspended" : "");
     if (!info.ce_program) return R(created);
-    spawns_[token] = Spawn{id, caller, tag, true, created};
+    spawns_[id] = Spawn{caller, tag, true, created};
     return std::nullopt;
 }
 
-std::optional<ProcessId> Kernel::claim_spawn(uint32_t token, int pid) {
-    auto it = spawns_.find(token);
-    if (it == spawns_.end()) return std::nullopt;
-    Process* child = process(it->second.child);
-    if (child == nullptr || child->pid != pid) return std::nullopt;
+Result<ThreadState> Kernel::primary_thread_state(ProcessId child) {
+    Process* p = process(child);
+    if (p == nullptr || p->pid <= 0 || children_.count(child) == 0)
+        return Win32Error::ERROR_INVALID_HANDLE;
+    auto it = p->thread_by_tid.find(static_cast<uint32_t>(p->pid));
+    if (it == p->thread_by_tid.end()) return Win32Error::ERROR_INVALID_HANDLE;
+    return state_of(*p->threads.at(it->second), 0);
+}
+
+void Kernel::program_loaded(ProcessId child) {
+    auto it = spawns_.find(child);
+    if (it == spawns_.end()) return;
     const Spawn spawn = it->second;
     spawns_.erase(it);
     if (spawn.creator_waiting) {
@@ -251,10 +255,9 @@ std::optional<ProcessId> Kernel::claim_spawn(uint32_t token, int pid) {
         done.thread_id = spawn.created.thread_id;
         completions_.push_back(std::move(done));
     }
-    return spawn.child;
 }
 
-void Kernel::fail_spawn(std::map<uint32_t, Spawn>::iterator it, Win32Error error) {
+void Kernel::fail_spawn(std::map<ProcessId, Spawn>::iterator it, Win32Error error) {
     const Spawn spawn = it->second;
     spawns_.erase(it);
     if (!spawn.creator_waiting) return;
@@ -281,11 +284,8 @@ void Kernel::child_exited(ProcessId id, int status) {
     object->record_exit_code(code_of_status(status));
     object->set_reaped();
     // A CE program that died before it attached never loaded: its creator's call fails.
-    for (auto s = spawns_.begin(); s != spawns_.end();) {
-        auto next = std::next(s);
-        if (s->second.child == id) fail_spawn(s, Win32Error::ERROR_DLL_INIT_FAILED);
-        s = next;
-    }
+    if (auto s = spawns_.find(id); s != spawns_.end())
+        fail_spawn(s, Win32Error::ERROR_DLL_INIT_FAILED);
     if (process(id) != nullptr)
         detach_process(id);
     else

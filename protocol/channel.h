@@ -93,15 +93,18 @@ struct alignas(64) KernelPage {
 };
 
 // Socket messages (SOCK_SEQPACKET): one each way at connect, then only KernelFdMessages from the
-// kernel (a client that writes after its hello is dropped).
+// kernel (a client that writes after its hello is dropped). A program CreateProcessW started
+// sends no hello: it finds its end of a connected socket pair at descriptor kStartedSocketFd
+// (its environment names it, kStartedSocketEnv) with the HelloReply already queued on it, and
+// rings its doorbell once it has read it (HelloReply::thread_id).
 struct Hello {
     uint32_t magic;
     uint32_t version;
     uint32_t flags;  // HelloFlags
-    // A program CreateProcessW started: the token its environment carried (CEK_SPAWN_TOKEN),
-    // so this connection is the process its creator waits for. 0 otherwise.
-    uint32_t spawn_token;
+    uint32_t reserved;  // 0
 };
+inline constexpr int kStartedSocketFd = 3;
+inline constexpr const char* kStartedSocketEnv = "CEK_KERNEL_FD";
 enum HelloFlags : uint32_t {
     kHelloDiagnostics = 1,  // cedump: attach without appearing as an application process
 };
@@ -128,6 +131,13 @@ struct HelloReply {
     int32_t kernel_pid;
     uint32_t personality;  // 5 for ce5, 6 for ce6
     uint64_t boot_time_ns;  // CLOCK_REALTIME at kernel start
+    // A program CreateProcessW started (0 otherwise): its primary thread, as ThreadAttach
+    // would answer for it. The program's attach is then one ring of its doorbell, with nothing
+    // in its channel: it tells the kernel that the program has loaded.
+    uint32_t thread_id;
+    uint32_t thread_count;     // its suspend count: 1 when created suspended
+    uint32_t thread_sequence;
+    uint32_t reserved;
 };
 
 // A descriptor the kernel hands the process (docs/decisions/0008-descriptor-passing.md): sent

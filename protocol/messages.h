@@ -19,7 +19,13 @@ struct RequestHeader {
     uint32_t code;
     uint32_t size;
     uint32_t thread_id;  // the caller's Linux tid, for tracing and (later) wait ownership
-    uint32_t reserved;
+    uint32_t flags;      // RequestFlags
+};
+enum RequestFlags : uint32_t {
+    // Nobody waits for the reply (the process's exit code, as it ends). The kernel serves such
+    // a request even when the process is gone before it looked; no other request of a process
+    // that is gone is served.
+    kRequestPosted = 1,
 };
 
 // Precedes every reply. `failed` says whether the call failed; `set_error` whether the client

@@ -3,15 +3,17 @@
 // design: docs/decisions/0011-processes.md.
 //
 // The kernel starts the programs (it is their parent and reaps them); a CE program it starts
-// finds in its environment the token that makes its first connection the process its creator
-// waits for, its CE image path and its command line. The shim reads them before main, connects
-// at once and forgets them, so a program this one starts by other means does not inherit them.
+// finds in its environment the descriptor of its connection to the kernel (already the process
+// its creator waits for), its CE image path and its command line. The shim reads them before
+// main, connects at once and forgets them, so a program this one starts by other means does not
+// inherit them.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -20,6 +22,7 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/log.h"
+#include "protocol/channel.h"
 
 using namespace cek::coredll;
 namespace proto = cek::proto;
@@ -104,30 +107,37 @@ const Self& known_self() {
     return s;
 }
 
-void report_exit(int status, void*) {
-    // main returned or exit() was called: the kernel records the full 32-bit code (the host's
-    // exit status keeps only 8 bits). A program that never used the kernel says nothing.
+// Tells the kernel the process ends with `code` (all 32 bits; the host's exit status keeps
+// only 8), without waiting for the answer: the process ends next, and the kernel serves what a
+// process published before it went (decision 0011, "Exit codes"). A program that never used
+// the kernel says nothing.
+void tell_exit(uint32_t code) {
+    // ExitProcess tells, then exit()'s report_exit tells again: the first code recorded wins,
+    // and nothing is skipped that another thread may not have told yet.
     Connection& c = Connection::instance();
     if (!c.connected() || c.kernel_gone()) return;
-    proto::ProcessControlRequest req{proto::kCurrentProcessHandle,
-                                     static_cast<uint32_t>(proto::ProcessOp::Exit),
-                                     static_cast<uint32_t>(status), 0};
-    proto::ProcessControlReply rep{};
-    (void)c.call(req, rep);
+    (void)c.post(proto::ProcessControlRequest{
+        proto::kCurrentProcessHandle, static_cast<uint32_t>(proto::ProcessOp::Exit), code, 0});
 }
+
+// main returned or exit() was called.
+void report_exit(int status, void*) { tell_exit(static_cast<uint32_t>(status)); }
 
 // Before main (and before the application's own constructors: they run after their
 // libraries'): a program the kernel started attaches now, its creator waits for that.
 __attribute__((constructor)) void start_process() {
     ::on_exit(&report_exit, nullptr);
-    const char* token = std::getenv("CEK_SPAWN_TOKEN");
-    if (token == nullptr) return;
+    const char* socket = std::getenv(proto::kStartedSocketEnv);
+    if (socket == nullptr) return;
     Self& s = self();
     s.started_by_kernel = true;
     if (const char* image = std::getenv("CEK_IMAGE")) s.image = cek::utf16_from_utf8(image);
     if (const char* line = std::getenv("CEK_CMDLINE")) s.command_line = cek::utf16_from_utf8(line);
-    Connection::instance().set_spawn_token(static_cast<uint32_t>(std::strtoul(token, nullptr, 10)));
-    ::unsetenv("CEK_SPAWN_TOKEN");
+    char* end = nullptr;
+    const long fd = std::strtol(socket, &end, 10);
+    Connection::instance().set_started_socket(
+        *socket != '\0' && *end == '\0' && fd >= 0 && fd <= INT_MAX ? static_cast<int>(fd) : -1);
+    ::unsetenv(proto::kStartedSocketEnv);
     ::unsetenv("CEK_IMAGE");
     ::unsetenv("CEK_CMDLINE");
     if (Connection::instance().ensure_connected()) attach_primary_thread();
@@ -251,10 +261,7 @@ BOOL WINAPI TerminateProcess(HANDLE hProcess, DWORD uExitCode) {
 }
 
 void WINAPI ExitProcess(UINT uExitCode) {
-    uint32_t ignored = 0;
-    if (Connection::instance().connected())
-        (void)control(handle_from_wire(proto::kCurrentProcessHandle), proto::ProcessOp::Exit,
-                      uExitCode, ignored);
+    tell_exit(uExitCode);
     ::exit(static_cast<int>(uExitCode));
 }
 

@@ -154,9 +154,14 @@ BOOL set(HANDLE h, proto::ThreadOp o, uint32_t value) {
 }  // namespace
 
 void cek::coredll::attach_primary_thread() {
-    if (attach_current() == 0) return;
-    ThreadControl* c = current_control();
-    if (c == nullptr || (c->word.load(std::memory_order_acquire) & kCountMask) == 0) return;
+    // The kernel made this thread with the process and told its state in the hello reply; the
+    // program's attach is one ring of its doorbell, which nobody answers (decision 0011).
+    Connection& connection = Connection::instance();
+    const proto::HelloReply& hello = connection.hello();
+    if (hello.thread_id == 0) return;
+    ThreadControl* c = &know_self(hello.thread_id, hello.thread_sequence, hello.thread_count);
+    connection.ring_doorbell();
+    if ((c->word.load(std::memory_order_acquire) & kCountMask) == 0) return;
     // CREATE_SUSPENDED: nothing of the program runs until its creator, another process, resumes
     // this thread; the thread waits for that in the kernel (the creator cannot reach its word).
     proto::ThreadControlRequest req{proto::kCurrentThreadHandle,

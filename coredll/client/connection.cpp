@@ -14,12 +14,14 @@
 
 #include <boost/interprocess/exceptions.hpp>
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <climits>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "coredll/client/file_cache.h"
@@ -141,7 +143,13 @@ Connection& Connection::instance() {
 
 Connection::Connection(std::string instance, bool diagnostics)
     : instance_(std::move(instance)), diagnostics_(diagnostics) {
-    spin_ns_ = ::sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 20'000 : 0;
+    // Spinning for a reply pays only with another CPU to run the kernel meanwhile. Counted in
+    // this process's CPU set rather than online: a container's cpuset limits its kernel too
+    // (where sysconf counts the host's CPUs), and it is one system call where sysconf reads a
+    // file on every program start.
+    cpu_set_t cpus;
+    const bool one_cpu = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+    spin_ns_ = one_cpu ? 0 : 20'000;
     if (const char* s = std::getenv("CEK_SPIN_US"); s != nullptr && *s != '\0')
         spin_ns_ = std::strtoull(s, nullptr, 10) * 1000;
 }
@@ -200,7 +208,9 @@ void Connection::atfork_child() {
     c.dead_ = false;
     c.revoked_ = false;
     c.failure_ = "not connected";
-    c.spawn_token_ = 0;  // the token was the parent's
+    c.started_socket_ = -1;  // the parent's, taken or not: this process connects anew
+    c.started_program_ = false;
+    c.posted_mask_ = 0;  // slots of the parent's channel
     c.connect_mutex_.unlock();
 }
 
@@ -230,58 +240,94 @@ static int connect_socket(const std::string& path, int& err) {
     return sock;
 }
 
-bool Connection::try_connect(int& err) {
-    const bool diagnostics = diagnostics_;
-    if (!proto::valid_instance_name(instance_)) {
-        err = EINVAL;
-        failure_ = "invalid instance name";
-        return false;
+int Connection::open_socket(int& err) {
+    int sock = std::exchange(started_socket_, -1);
+    const bool started = started_program_;
+    if (started && sock < 0) {
+        // Its one connection failed: another would be a process its creator does not know.
+        err = ENOTCONN;
+        failure_ = "the connection the kernel started this program with failed";
+        return -1;
     }
-    // Whoever can write in the runtime directory can put a socket there that poses as the
-    // kernel and receives every name, path and file this process uses: refuse any directory
-    // that is not this user's alone. (A missing one is fine: connect fails, autostart makes it.)
-    const std::string dir = proto::runtime_dir();
-    std::string why;
-    if (int e = proto::check_private_dir(dir, &why); e != 0 && e != ENOENT) {
-        err = EACCES;
-        failure_ = "runtime directory not private: " + why;
-        log().error("refusing to connect: the runtime directory {}", why);
-        return false;
+    if (!started) {
+        if (!proto::valid_instance_name(instance_)) {
+            err = EINVAL;
+            failure_ = "invalid instance name";
+            return -1;
+        }
+        // Whoever can write in the runtime directory can put a socket there that poses as the
+        // kernel and receives every name, path and file this process uses: refuse any
+        // directory that is not this user's alone. (A missing one is fine: connect fails,
+        // autostart makes it.)
+        const std::string dir = proto::runtime_dir();
+        std::string why;
+        if (int e = proto::check_private_dir(dir, &why); e != 0 && e != ENOENT) {
+            err = EACCES;
+            failure_ = "runtime directory not private: " + why;
+            log().error("refusing to connect: the runtime directory {}", why);
+            return -1;
+        }
+        sock = connect_socket(proto::socket_path(dir, instance_), err);
+        if (sock < 0) return -1;
     }
-    int sock = connect_socket(proto::socket_path(dir, instance_), err);
-    if (sock < 0) return false;
-    // The listener must be this user too (checked by the host, not by what the peer says).
+    // The kernel must be this user too (checked by the host, not by what the peer says).
     ucred peer{};
     socklen_t peer_len = sizeof peer;
-    if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
-        peer.uid != ::geteuid()) {
-        ::close(sock);
+    const bool unix_socket = ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0;
+    // A started program's socket pair was made by the kernel, which is its parent.
+    if (unix_socket && started && peer.pid != ::getppid()) {
         err = EACCES;
-        failure_ = "the socket's listener is uid " + std::to_string(peer.uid) + ", not uid " +
-                   std::to_string(::geteuid());
+        failure_ = "descriptor " + std::to_string(sock) + " (" + proto::kStartedSocketEnv +
+                   ") is not a connection made by this program's parent";
         log().error("refusing to connect: {}", failure_);
-        return false;
+        return -1;
     }
-    proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
-                       diagnostics ? uint32_t{proto::kHelloDiagnostics} : 0u, spawn_token_};
-    if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
+    if (!unix_socket || peer.uid != ::geteuid()) {
+        if (!started) ::close(sock);  // a started program's descriptor may be anything: keep it
+        err = EACCES;
+        failure_ = !unix_socket ? "descriptor " + std::to_string(sock) + " (" +
+                                      proto::kStartedSocketEnv + ") is no connected socket"
+                                : "the socket's peer is uid " + std::to_string(peer.uid) +
+                                      ", not uid " + std::to_string(::geteuid());
+        log().error("refusing to connect: {}", failure_);
+        return -1;
+    }
+    // Close-on-exec again (the kernel's dup2 cleared it): what this program runs must not
+    // inherit its connection. Only now, so that a descriptor that is no such socket is untouched.
+    if (started && ::fcntl(sock, F_SETFD, FD_CLOEXEC) != 0) {
         err = errno;
         ::close(sock);
-        return false;
+        return -1;
     }
-    // The kernel answers at once; a hung kernel must not hang us.
+    if (!started) {
+        proto::Hello hello{proto::kMagic, proto::kProtocolVersion,
+                           diagnostics_ ? uint32_t{proto::kHelloDiagnostics} : 0u, 0};
+        if (::send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) {
+            err = errno;
+            ::close(sock);
+            return -1;
+        }
+    }
+    // The kernel answers at once (a started program's answer is usually queued already); a
+    // hung kernel must not hang us.
     pollfd p{sock, POLLIN, 0};
     if (::poll(&p, 1, 10'000) != 1) {
         err = ETIMEDOUT;
         ::close(sock);
-        return false;
+        return -1;
     }
+    return sock;
+}
+
+bool Connection::try_connect(int& err) {
+    const bool diagnostics = diagnostics_;
+    int sock = open_socket(err);
+    if (sock < 0) return false;
     proto::HelloReply reply{};
     int fds[4] = {-1, -1, -1, -1};
     size_t nfds = 0;
     bool whole = false;
-    bool got = receive_with_fds(sock, &reply, sizeof reply, fds, 4, nfds, 0, whole) ==
-               static_cast<ssize_t>(sizeof reply);
+    const ssize_t n = receive_with_fds(sock, &reply, sizeof reply, fds, 4, nfds, 0, whole);
     auto give_up = [&](int e, const char* reason) {
         for (size_t i = 0; i < nfds; ++i) ::close(fds[i]);
         ::close(sock);
@@ -289,8 +335,16 @@ bool Connection::try_connect(int& err) {
         failure_ = reason;
         return false;
     };
-    if (!got || reply.magic != proto::kMagic) return give_up(EPROTO, "bad reply from the kernel");
-    hello_ = reply;
+    // Magic and version first: they lead every version's reply, which may be shorter or longer.
+    constexpr auto kLead = static_cast<ssize_t>(offsetof(proto::HelloReply, status));
+    if (n < kLead || reply.magic != proto::kMagic)
+        return give_up(EPROTO, "bad reply from the kernel");
+    hello_ = reply;  // a version mismatch is reported with the kernel's version (cedump)
+    // A started program's kernel never saw a hello to check: this side checks (its libcoredll
+    // may come from another build than the kernel that started it).
+    if (reply.version != proto::kProtocolVersion)
+        return give_up(EPROTO, "the kernel speaks another protocol version");
+    if (n != static_cast<ssize_t>(sizeof reply)) return give_up(EPROTO, "bad reply from the kernel");
     switch (static_cast<proto::HelloStatus>(reply.status)) {
     case proto::HelloStatus::Ok:
         break;
@@ -359,7 +413,6 @@ bool Connection::autostart() {
 bool Connection::connect_locked() {
     int err = 0;
     if (try_connect(err)) {
-        spawn_token_ = 0;  // presented once: a reconnect is not the started program again
         connected_.store(true, std::memory_order_release);
         start_watcher();
         return true;
@@ -386,6 +439,7 @@ bool Connection::connect_locked() {
 int Connection::claim_slot(uint64_t allowed) {
     auto& header = channel_->header;
     for (;;) {
+        if (posted_mask_.load(std::memory_order_relaxed) != 0) release_answered_posts();
         uint64_t busy = header.busy_mask.load(std::memory_order_relaxed);
         while ((~busy & allowed) != 0) {
             int index = __builtin_ctzll(~busy & allowed);
@@ -411,6 +465,11 @@ void Connection::release_slot(int index) {
         // All of them: a waiter for a wait slot cannot use every slot (claim_slot).
         proto::futex_wake(header.free_seq, INT_MAX);
     }
+}
+
+void Connection::ring_doorbell() {
+    const uint64_t one = 1;
+    (void)!::write(doorbell_, &one, sizeof one);
 }
 
 bool Connection::kernel_alive() {
@@ -540,34 +599,13 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
         status.error = Win32Error::ERROR_INVALID_PARAMETER;
         return status;
     }
-    // A wait may hold its slot for as long as it waits; the last slot is kept for everything
-    // else, so that the thread that would end the waits (SetEvent...) always gets through.
-    constexpr uint64_t kWaitSlots = ~uint64_t{0} >> 1;
-    // Calls the kernel may park (waits, message-queue reads and writes) stay off the last slot.
-    // (A SuspendThread or TerminateThread of another process's thread waits for its agent.)
-    const bool may_park = code == proto::RequestCode::WaitObjects ||
-                          code == proto::RequestCode::MsgQueueRead ||
-                          code == proto::RequestCode::MsgQueueWrite ||
-                          code == proto::RequestCode::ThreadControl;
-    int index = claim_slot(may_park ? kWaitSlots : ~uint64_t{0});
+    uint32_t seq = 0;
+    bool kernel_asleep = false;
+    const int index = publish(code, body, body_bytes, extra, 0, seq, kernel_asleep);
     if (index < 0) return status;
     proto::Slot& slot = channel_->slots[index];
-    proto::RequestHeader h{static_cast<uint32_t>(code), static_cast<uint32_t>(total),
-                           current_tid(), 0};
-    std::memcpy(slot.request, &h, sizeof h);
-    std::memcpy(slot.request + sizeof h, body, body_bytes);
-    if (!extra.empty()) std::memcpy(slot.request + sizeof h + body_bytes, extra.data(), extra.size());
-    uint32_t seq = slot.control.req_seq.load(std::memory_order_relaxed) + 1;
-    note_cpu(slot);
-    slot.control.req_seq.store(seq, std::memory_order_release);
-    channel_->header.ready_mask.fetch_or(uint64_t{1} << index, std::memory_order_seq_cst);
-    // A sleeping kernel needs its doorbell; its wake-up then takes longer than any useful spin,
-    // so the caller sleeps at once (spinning would only delay its own wake-up further).
-    const bool kernel_asleep = page_->sleeping.load(std::memory_order_seq_cst) != 0;
-    if (kernel_asleep) {
-        uint64_t one = 1;
-        (void)::write(doorbell_, &one, sizeof one);
-    }
+    // A sleeping kernel's wake-up takes longer than any useful spin, so the caller sleeps at
+    // once (spinning would only delay its own wake-up further).
     if (!wait_reply(slot, seq, !kernel_asleep && kernel_running_elsewhere())) {
         // The slot stays claimed: the dead kernel might still have been writing into it.
         return status;
@@ -591,6 +629,65 @@ CallStatus Connection::call(proto::RequestCode code, const void* body, size_t bo
     }
     release_slot(index);
     return status;
+}
+
+int Connection::publish(proto::RequestCode code, const void* body, size_t body_bytes,
+                        std::span<const std::byte> extra, uint32_t flags, uint32_t& seq,
+                        bool& asleep) {
+    const size_t total = sizeof(proto::RequestHeader) + body_bytes + extra.size();
+    // A wait may hold its slot for as long as it waits; the last slot is kept for everything
+    // else, so that the thread that would end the waits (SetEvent...) always gets through.
+    constexpr uint64_t kWaitSlots = ~uint64_t{0} >> 1;
+    // Calls the kernel may park (waits, message-queue reads and writes) stay off the last slot.
+    // (A SuspendThread or TerminateThread of another process's thread waits for its agent.)
+    const bool may_park = code == proto::RequestCode::WaitObjects ||
+                          code == proto::RequestCode::MsgQueueRead ||
+                          code == proto::RequestCode::MsgQueueWrite ||
+                          code == proto::RequestCode::ThreadControl;
+    const int index = claim_slot(may_park ? kWaitSlots : ~uint64_t{0});
+    if (index < 0) return -1;
+    proto::Slot& slot = channel_->slots[index];
+    proto::RequestHeader h{static_cast<uint32_t>(code), static_cast<uint32_t>(total),
+                           current_tid(), flags};
+    std::memcpy(slot.request, &h, sizeof h);
+    std::memcpy(slot.request + sizeof h, body, body_bytes);
+    if (!extra.empty()) std::memcpy(slot.request + sizeof h + body_bytes, extra.data(), extra.size());
+    seq = slot.control.req_seq.load(std::memory_order_relaxed) + 1;
+    note_cpu(slot);
+    slot.control.req_seq.store(seq, std::memory_order_release);
+    channel_->header.ready_mask.fetch_or(uint64_t{1} << index, std::memory_order_seq_cst);
+    // A sleeping kernel needs its doorbell.
+    asleep = page_->sleeping.load(std::memory_order_seq_cst) != 0;
+    if (asleep) ring_doorbell();
+    return index;
+}
+
+bool Connection::post(proto::RequestCode code, const void* body, size_t body_bytes) {
+    if (dead_.load(std::memory_order_acquire) || !ensure_connected()) return false;
+    if (sizeof(proto::RequestHeader) + body_bytes > proto::kRequestBytes) return false;
+    uint32_t seq = 0;
+    bool asleep = false;
+    const int index = publish(code, body, body_bytes, {}, proto::kRequestPosted, seq, asleep);
+    if (index < 0) return false;
+    // Not released here (the kernel may still be answering): a later claim does it.
+    posted_seq_[static_cast<size_t>(index)].store(seq, std::memory_order_relaxed);
+    posted_mask_.fetch_or(uint64_t{1} << index, std::memory_order_release);
+    return true;
+}
+
+void Connection::release_answered_posts() {
+    uint64_t posted = posted_mask_.load(std::memory_order_acquire);
+    while (posted != 0) {
+        const auto index = static_cast<size_t>(__builtin_ctzll(posted));
+        const uint64_t bit = uint64_t{1} << index;
+        posted &= posted - 1;
+        if (channel_->slots[index].control.rep_seq.load(std::memory_order_acquire) !=
+            posted_seq_[index].load(std::memory_order_relaxed))
+            continue;
+        // Whoever clears the bit releases the slot, once.
+        if ((posted_mask_.fetch_and(~bit, std::memory_order_acq_rel) & bit) != 0)
+            release_slot(static_cast<int>(index));
+    }
 }
 
 bool Connection::receive_kernel_fd_locked() {

@@ -19,6 +19,7 @@
 
 #include <boost/interprocess/mapped_region.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,16 @@ public:
                     sizeof reply, data);
     }
 
+    // Publishes a request and does not wait for its reply: the process's exit code as it ends.
+    // The kernel serves it even when the process is gone before it looked
+    // (proto::kRequestPosted); its slot is let go once answered, by a later claim. False when
+    // it could not be published (no kernel, or a dead one).
+    bool post(proto::RequestCode code, const void* body, size_t body_bytes);
+    template <class Request>
+    bool post(const Request& req) {
+        return post(proto::RequestTraits<Request>::kCode, &req, sizeof req);
+    }
+
     // Receives the descriptor a reply named (`kernel_fd`, `dev`, `ino`), which the kernel sent
     // on the socket before that reply (protocol/channel.h, KernelFdMessage), and checks it is
     // the object the kernel described. Never blocks: -1 with errno ENOENT when it is not there,
@@ -82,15 +93,24 @@ public:
     bool ensure_connected();
     const proto::HelloReply& hello() const { return hello_; }
     bool connected() const { return connected_.load(std::memory_order_acquire); }
-    // A program CreateProcessW started: the token its first connect presents (then forgotten),
-    // so the kernel knows it as the process its creator waits for.
-    void set_spawn_token(uint32_t token) { spawn_token_ = token; }
+    // A program CreateProcessW started: its connection is the socket the kernel handed it at
+    // this descriptor (protocol/channel.h, kStartedSocketFd), with the HelloReply queued. The
+    // first connect takes it; no other connect happens then, whatever becomes of it.
+    void set_started_socket(int fd) {
+        started_socket_ = fd;
+        started_program_ = true;
+    }
+    // Rings the kernel's doorbell with nothing in the channel: a started program's attach.
+    void ring_doorbell();
     // Why the last connect failed, for tools: "no kernel", "version mismatch"...
     const char* connect_failure() const { return failure_.c_str(); }
 
 private:
     bool connect_locked();
     bool try_connect(int& err);
+    // The socket of a new connection, checked to be the kernel's (same user), hello sent
+    // unless it is the started socket; -1 with `err` and failure_ set.
+    int open_socket(int& err);
     bool autostart();
     // A free slot among `allowed` (a bit each), waiting for one if need be; -1 if the kernel died.
     int claim_slot(uint64_t allowed);
@@ -98,6 +118,13 @@ private:
     bool kernel_running_elsewhere() const;
     static void note_cpu(proto::Slot& slot);
     bool wait_reply(proto::Slot& slot, uint32_t seq, bool spin);
+    // Writes a request into a free slot and publishes it (ringing a sleeping kernel): the
+    // slot's index, its sequence number in `seq` and whether the kernel slept in `asleep`;
+    // -1 when no slot could be had (the kernel died).
+    int publish(proto::RequestCode code, const void* body, size_t body_bytes,
+                std::span<const std::byte> extra, uint32_t flags, uint32_t& seq, bool& asleep);
+    // Lets go of the slots of posted requests the kernel has answered.
+    void release_answered_posts();
     bool kernel_alive();
     void mark_dead();
     // The watcher thread: sleeps until the kernel's socket hangs up, then revokes. It is also
@@ -114,7 +141,11 @@ private:
 
     std::string instance_;
     bool diagnostics_;
-    uint32_t spawn_token_ = 0;
+    int started_socket_ = -1;
+    bool started_program_ = false;
+    // Slots of posted requests not yet let go, and the sequence number each waits for.
+    std::atomic<uint64_t> posted_mask_{0};
+    std::array<std::atomic<uint32_t>, proto::kSlotCount> posted_seq_{};
     std::mutex connect_mutex_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> dead_{false};

@@ -3,7 +3,10 @@
 #include <elf.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "common/utf.h"
 
@@ -32,7 +35,18 @@ constexpr size_t kMaxPhdrs = 256;
 constexpr size_t kMaxDynamic = 4096;  // entries
 constexpr size_t kMaxString = 4096;
 
-bool read_at(int fd, void* out, size_t n, uint64_t offset) {
+// The file's first bytes, read once: the headers, program headers, interpreter and most
+// dynamic strings of an ordinary program lie there, so inspecting one costs one or two reads.
+struct Head {
+    char data[4096];
+    size_t size = 0;
+};
+
+bool read_at(int fd, const Head& head, void* out, size_t n, uint64_t offset) {
+    if (offset <= head.size && n <= head.size - offset) {
+        std::memcpy(out, head.data + offset, n);
+        return true;
+    }
     size_t done = 0;
     while (done < n) {
         ssize_t r = ::pread(fd, static_cast<char*>(out) + done, n - done,
@@ -44,7 +58,13 @@ bool read_at(int fd, void* out, size_t n, uint64_t offset) {
 }
 
 // A NUL-terminated string at `offset` (at most kMaxString bytes).
-std::optional<std::string> string_at(int fd, uint64_t offset) {
+std::optional<std::string> string_at(int fd, const Head& head, uint64_t offset) {
+    if (offset < head.size) {
+        const char* start = head.data + offset;
+        const size_t room = head.size - offset;
+        if (const void* nul = std::memchr(start, 0, std::min(room, kMaxString)))
+            return std::string(start, static_cast<const char*>(nul));
+    }
     std::string out;
     char buf[256];
     while (out.size() < kMaxString) {
@@ -65,21 +85,21 @@ std::optional<uint64_t> file_offset(const std::vector<Phdr>& phdrs, uint64_t vad
     return std::nullopt;
 }
 
-Result<ImageInfo> inspect_elf(int fd) {
+Result<ImageInfo> inspect_elf(int fd, const Head& head) {
     Ehdr eh{};
-    if (!read_at(fd, &eh, sizeof eh, 0) || eh.e_ident[EI_CLASS] != kClass ||
+    if (!read_at(fd, head, &eh, sizeof eh, 0) || eh.e_ident[EI_CLASS] != kClass ||
         eh.e_ident[EI_DATA] != kData || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
         eh.e_entry == 0 || eh.e_phentsize != sizeof(Phdr) || eh.e_phnum == 0 ||
         eh.e_phnum > kMaxPhdrs)
         return Win32Error::ERROR_BAD_EXE_FORMAT;
     std::vector<Phdr> phdrs(eh.e_phnum);
-    if (!read_at(fd, phdrs.data(), phdrs.size() * sizeof(Phdr), eh.e_phoff))
+    if (!read_at(fd, head, phdrs.data(), phdrs.size() * sizeof(Phdr), eh.e_phoff))
         return Win32Error::ERROR_BAD_EXE_FORMAT;
     ImageInfo info;
     const Phdr* dynamic = nullptr;
     for (const Phdr& ph : phdrs) {
         if (ph.p_type == PT_INTERP) {
-            auto interp = string_at(fd, ph.p_offset);
+            auto interp = string_at(fd, head, ph.p_offset);
             if (!interp) return Win32Error::ERROR_BAD_EXE_FORMAT;
             info.interpreter = *interp;
         } else if (ph.p_type == PT_DYNAMIC) {
@@ -88,7 +108,7 @@ Result<ImageInfo> inspect_elf(int fd) {
     }
     if (dynamic == nullptr) return info;  // static: it cannot link libcoredll
     std::vector<Dyn> dyn(std::min<size_t>(dynamic->p_filesz / sizeof(Dyn), kMaxDynamic));
-    if (!read_at(fd, dyn.data(), dyn.size() * sizeof(Dyn), dynamic->p_offset))
+    if (!read_at(fd, head, dyn.data(), dyn.size() * sizeof(Dyn), dynamic->p_offset))
         return Win32Error::ERROR_BAD_EXE_FORMAT;
     std::optional<uint64_t> strtab;
     for (const Dyn& d : dyn)
@@ -97,17 +117,16 @@ Result<ImageInfo> inspect_elf(int fd) {
     for (const Dyn& d : dyn) {
         if (d.d_tag == DT_NULL) break;
         if (d.d_tag != DT_NEEDED) continue;
-        auto name = string_at(fd, *strtab + d.d_un.d_val);
+        auto name = string_at(fd, head, *strtab + d.d_un.d_val);
         if (name && name->rfind("libcoredll.so", 0) == 0) info.ce_program = true;
     }
     return info;
 }
 
-Result<ImageInfo> inspect_script(int fd) {
-    char line[256] = {};
-    ssize_t n = ::pread(fd, line, sizeof line - 1, 0);
+Result<ImageInfo> inspect_script(const Head& head) {
+    const size_t n = std::min<size_t>(head.size, 255);  // the #! line's limit
     if (n < 2) return Win32Error::ERROR_BAD_EXE_FORMAT;
-    std::string_view text(line + 2, static_cast<size_t>(n) - 2);
+    std::string_view text(head.data + 2, n - 2);
     const size_t end = text.find('\n');
     if (end == std::string_view::npos) return Win32Error::ERROR_BAD_EXE_FORMAT;  // too long
     text = text.substr(0, end);
@@ -129,10 +148,16 @@ Result<ImageInfo> inspect_script(int fd) {
 }  // namespace
 
 Result<ImageInfo> inspect_image(int fd) {
-    unsigned char magic[4] = {};
-    if (::pread(fd, magic, sizeof magic, 0) < 0) return Win32Error::ERROR_READ_FAULT;
-    if (std::memcmp(magic, ELFMAG, SELFMAG) == 0) return inspect_elf(fd);
-    if (magic[0] == '#' && magic[1] == '!') return inspect_script(fd);
+    auto head = std::make_unique<Head>();
+    ssize_t n;
+    while ((n = ::pread(fd, head->data, sizeof head->data, 0)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) return Win32Error::ERROR_READ_FAULT;
+    head->size = static_cast<size_t>(n);
+    if (head->size >= SELFMAG && std::memcmp(head->data, ELFMAG, SELFMAG) == 0)
+        return inspect_elf(fd, *head);
+    if (head->size >= 2 && head->data[0] == '#' && head->data[1] == '!')
+        return inspect_script(*head);
     return Win32Error::ERROR_BAD_EXE_FORMAT;
 }
 

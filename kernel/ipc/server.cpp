@@ -26,11 +26,12 @@
 #include <cstring>
 #include <deque>
 #include <new>
-#include <spawn.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernel/dispatch/dispatch.h"
+#include "kernel/ipc/spawn.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "kernel/log_sink.h"
@@ -87,6 +88,8 @@ struct Server::Client {
     std::shared_ptr<Host> host;
     ProcessId id{};
     bool attached = false;
+    bool started = false;  // a program launch() started, connected by a socket pair
+    bool loaded = false;   // such a program has rung its doorbell: its creation completed
     bool diagnostics = false;
     bool dead = false;
     Source sock_source{SourceKind::Socket, nullptr};
@@ -216,7 +219,7 @@ namespace {
 std::vector<std::string> child_environment(const ServerOptions& options,
                                            const std::vector<std::string>& extra) {
     static constexpr std::string_view kOurs[] = {"CEK_INSTANCE=", "CEK_RUNTIME_DIR=",
-                                                 "CEK_AUTOSTART=", "CEK_SPAWN_TOKEN=",
+                                                 "CEK_AUTOSTART=", "CEK_KERNEL_FD=",
                                                  "CEK_IMAGE=", "CEK_CMDLINE="};
     std::vector<std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -249,26 +252,34 @@ Win32Error spawn_error(int e) {
 }  // namespace
 
 Result<Launched> Server::launch(const LaunchSpec& spec) {
-    std::vector<std::string> env = child_environment(options_, spec.env);
+    // A CE program gets its connection now (decision 0011, "The creator's wait"): one end of a
+    // socket pair at kStartedSocketFd, where its shim looks before main. The HelloReply and
+    // the channel follow in bind_started(), while the program is still loading.
+    int pair[2] = {-1, -1};
+    if (spec.connect) {
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+            log::ipc()->warn("no socket pair for {}: {}", spec.argv[0], std::strerror(errno));
+            return Win32Error::ERROR_OUTOFMEMORY;
+        }
+        ::fcntl(pair[0], F_SETFL, O_NONBLOCK);  // the kernel's end, as accept4 gives them
+    }
+    std::vector<std::string> extra = spec.env;
+    if (spec.connect)
+        extra.push_back(std::string(proto::kStartedSocketEnv) + "=" +
+                        std::to_string(proto::kStartedSocketFd));
+    std::vector<std::string> env = child_environment(options_, extra);
     std::vector<char*> argv, envp;
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     // The kernel blocks its stop signals (read through signalfd) and ignores SIGPIPE: the
-    // program gets an empty mask and default actions.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = 0;
-    int e = ::posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), envp.data());
-    posix_spawnattr_destroy(&attr);
+    // program gets an empty mask and default actions (spawn_program).
+    const pid_t spawned = spawn_program(argv.data(), envp.data(), pair[1], proto::kStartedSocketFd);
+    const int e = spawned < 0 ? -spawned : 0;
+    const pid_t pid = spawned < 0 ? 0 : spawned;
+    if (pair[1] >= 0) ::close(pair[1]);
+    if (e != 0 && pair[0] >= 0) ::close(pair[0]);
     if (e != 0) {
         log::ipc()->debug("cannot start {}: {}", spec.argv[0], std::strerror(e));
         return spawn_error(e);
@@ -279,6 +290,7 @@ Result<Launched> Server::launch(const LaunchSpec& spec) {
     if (child->pidfd < 0) {
         // Without a pidfd the kernel could not tell its end: do not let it run unwatched.
         log::ipc()->error("no pidfd for started pid {}: {}", pid, std::strerror(errno));
+        if (pair[0] >= 0) ::close(pair[0]);
         ::kill(pid, SIGKILL);
         while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
         }
@@ -292,8 +304,45 @@ Result<Launched> Server::launch(const LaunchSpec& spec) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, child->pidfd, &ev);
     const Launched launched{pid, child->host->key};
     log::ipc()->info("started pid={} {}", pid, spec.argv[0]);
+    if (pair[0] >= 0) {
+        // Its connection, as accept_clients() would make it, waiting for its process.
+        auto client = std::make_unique<Client>();
+        client->sock = pair[0];
+        client->pid = pid;
+        client->started = true;
+        client->host = child->host;
+        // Its end is the Child's pidfd (on_child_exit), not one of its own: the pidfd here
+        // serves liveness checks and signals only.
+        client->pidfd = ::fcntl(child->pidfd, F_DUPFD_CLOEXEC, 0);
+        client->sock_source.client = client.get();
+        client->bell_source.client = client.get();
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.ptr = &client->sock_source;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, client->sock, &ev);
+        unbound_.push_back(client.get());
+        Client* raw = client.get();
+        clients_.emplace(raw, std::move(client));
+    }
     children_[pid] = std::move(child);
     return launched;
+}
+
+void Server::bind_started() {
+    const std::vector<Client*> pending = std::exchange(unbound_, {});
+    for (Client* c : pending) {
+        if (c->dead) continue;
+        // Its process was not made (create_process failed), or it cannot have its channel: it
+        // must not run without its kernel, and nobody waits for it. It goes; the reap tidies up.
+        const std::optional<ProcessId> id = kernel_.child_by_pid(c->pid);
+        if (!id) {
+            drop_client(*c, "its process was not made");  // which kills it (not loaded)
+            continue;
+        }
+        proto::HelloReply reply{};
+        reply.magic = proto::kMagic;
+        reply.version = proto::kProtocolVersion;
+        (void)open_channel(*c, *id, reply);  // a failure drops it, which kills it
+    }
 }
 
 bool Server::kill_process(ProcessId id) {
@@ -380,12 +429,15 @@ void Server::on_child_exit(Child& child) {
     log::ipc()->info("started pid={} ended, status {:#x}", pid, status);
     children_.erase(pid);  // destroys `child`
     if (children_.empty() && app_clients_ == 0) idle_since_ns_ = proto::monotonic_ns();
-    const std::optional<ProcessId> id = kernel_.child_by_pid(pid);
-    if (!id) return;
-    // Its connection goes first (the kernel detaches it), then the kernel learns the status.
-    if (auto c = by_process_.find(id->raw); c != by_process_.end())
-        drop_client(*c->second, "process exited");
-    kernel_.child_exited(*id, status);
+    // Its connection goes first (the kernel detaches it, with the requests it published before
+    // it went, its exit code among them), then the kernel learns the status.
+    for (auto& [raw, c] : clients_)
+        if (c->started && c->pid == pid && !c->dead) {
+            drop_client(*c, "process exited");
+            break;
+        }
+    if (const std::optional<ProcessId> id = kernel_.child_by_pid(pid))
+        kernel_.child_exited(*id, status);
 }
 
 std::shared_ptr<Server::Host> Server::host_of(int pid, int pidfd) {
@@ -638,7 +690,7 @@ void Server::accept_clients() {
 
 void Server::on_client_readable(Client& c) {
     if (c.dead) return;
-    if (c.attached) {
+    if (c.attached || c.started) {
         // After the hello the client sends nothing (descriptors go only the other way):
         // readable means gone, or misbehaving.
         char byte;
@@ -675,14 +727,35 @@ void Server::finish_hello(Client& c) {
         drop_client(c, why);
     };
     c.diagnostics = (hello.flags & proto::kHelloDiagnostics) != 0;
+    auto attached =
+        kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics, c.host->key);
+    if (!attached) return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
+    (void)open_channel(c, attached.value(), reply);
+}
+
+bool Server::open_channel(Client& c, ProcessId id, proto::HelloReply& reply) {
+    // Every failure detaches the process again (drop_client), so none is left behind.
+    c.id = id;
+    c.attached = true;
+    by_process_[c.id.raw] = &c;
+    if (!c.diagnostics) {
+        ++app_clients_;
+        idle_since_ns_ = 0;
+    }
+    auto fail = [&](const char* why) {
+        reply.status = static_cast<uint32_t>(proto::HelloStatus::InternalError);
+        send_with_fds(c.sock, &reply, sizeof reply, nullptr, 0);
+        drop_client(c, why);
+        return false;
+    };
     int channel_fd = make_memfd("cek-channel", sizeof(proto::Channel), F_SEAL_SEAL);
-    if (channel_fd < 0) return fail(proto::HelloStatus::InternalError, "no memory for a channel");
+    if (channel_fd < 0) return fail("no memory for a channel");
     try {
         c.region = std::make_unique<bip::mapped_region>(
             proto::map_shared(channel_fd, sizeof(proto::Channel), true));
     } catch (const bip::interprocess_exception& e) {
         ::close(channel_fd);
-        return fail(proto::HelloStatus::InternalError, "cannot map a channel");
+        return fail("cannot map a channel");
     }
     // Only the header is written: the slots are the memfd's zeroes, so an idle client's channel
     // costs the kernel one page, not half a megabyte.
@@ -696,26 +769,8 @@ void Server::finish_hello(Client& c) {
     c.notice = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c.doorbell < 0 || c.notice < 0) {
         ::close(channel_fd);
-        return fail(proto::HelloStatus::InternalError, "no descriptor for a doorbell");
+        return fail("no descriptor for a doorbell");
     }
-    // Attached last: every failure above leaves no process behind in the kernel. A program
-    // CreateProcessW started is the process the kernel made for it already.
-    std::optional<ProcessId> claimed;
-    if (hello.spawn_token != 0 && !c.diagnostics)
-        claimed = kernel_.claim_spawn(hello.spawn_token, c.pid);
-    if (claimed) {
-        c.id = *claimed;
-    } else {
-        auto attached =
-            kernel_.attach_process(c.pid, executable_of(c.pid), c.diagnostics, c.host->key);
-        if (!attached) {
-            ::close(channel_fd);
-            return fail(proto::HelloStatus::TooManyProcesses, "cannot attach");
-        }
-        c.id = attached.value();
-    }
-    c.attached = true;
-    by_process_[c.id.raw] = &c;
 
     reply.status = static_cast<uint32_t>(proto::HelloStatus::Ok);
     // An application's id is its process handle value (CE 5); a tool's, its kernel record.
@@ -725,30 +780,47 @@ void Server::finish_hello(Client& c) {
     reply.channel_bytes = sizeof(proto::Channel);
     reply.kernel_pid = ::getpid();
     reply.personality = kernel_.config().personality;
-    int fds[4] = {channel_fd, page_fd_, c.doorbell, c.notice};
-    bool sent = send_with_fds(c.sock, &reply, sizeof reply, fds, 4);
-    ::close(channel_fd);  // the client has its own reference now; we keep the mapping
-    if (!sent) {
-        drop_client(c, "hello reply not delivered");
-        return;
+    if (c.started) {
+        auto primary = kernel_.primary_thread_state(id);
+        if (!primary) {
+            ::close(channel_fd);
+            return fail("its primary thread is gone");
+        }
+        reply.thread_id = primary.value().id;
+        reply.thread_count = primary.value().count;
+        reply.thread_sequence = primary.value().sequence;
     }
+    // The doorbell is watched before the client can ring it: a started program may ring and
+    // be gone before this loop looks again.
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &c.bell_source;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.doorbell, &ev);
     active_.push_back(&c);
-    kernel_.agent_ready(c.id);  // it has its notice eventfd: other processes may stop its threads
-    if (!c.diagnostics) {
-        ++app_clients_;
-        idle_since_ns_ = 0;
+    int fds[4] = {channel_fd, page_fd_, c.doorbell, c.notice};
+    bool sent = send_with_fds(c.sock, &reply, sizeof reply, fds, 4);
+    ::close(channel_fd);  // the client has its own reference now; we keep the mapping
+    if (!sent) {
+        drop_client(c, "hello reply not delivered");
+        return false;
     }
+    kernel_.agent_ready(c.id);  // it has its notice eventfd: other processes may stop its threads
     log::ipc()->info("attached pid={} process={}{}", c.pid, c.id.raw,
                      c.diagnostics ? " (diagnostics)" : "");
+    return true;
 }
 
 void Server::drop_client(Client& c, const char* why) {
     if (c.dead) return;
+    drain_channel(c);
+    // A started program that goes before it loaded must not run on without its kernel (its
+    // shim refused the connection, or closed it): it is killed, and its creator's call fails
+    // at the reap.
+    if (c.started && !c.loaded)
+        if (auto child = children_.find(c.pid); child != children_.end())
+            (void)::syscall(SYS_pidfd_send_signal, child->second->pidfd, SIGKILL, nullptr, 0);
     c.dead = true;
+    std::erase(unbound_, &c);
     if (c.attached) {
         log::ipc()->info("detaching pid={} process={}: {}", c.pid, c.id.raw, why);
         kernel_.detach_process(c.id);
@@ -896,6 +968,32 @@ bool Server::send_descriptor(Client& c, const Attachment& a) {
     return false;
 }
 
+void Server::drain_channel(Client& c) {
+    if (!c.attached || c.channel == nullptr) return;
+    // A started program's ring can be the last thing it did: it loaded.
+    if (c.started && !c.loaded && c.doorbell >= 0) {
+        uint64_t rung = 0;
+        if (::read(c.doorbell, &rung, sizeof rung) == sizeof rung) note_loaded(c);
+    }
+    // Only what nobody waits for (kRequestPosted: the exit code). Any other call of a process
+    // that is gone is dropped unserved, as if it had died a moment earlier: serving it would
+    // take a signal, a message or a thread from the living for nobody.
+    uint64_t bits = c.channel->header.ready_mask.exchange(0, std::memory_order_seq_cst);
+    while (bits != 0) {
+        const auto index = static_cast<uint32_t>(__builtin_ctzll(bits));
+        bits &= bits - 1;
+        proto::RequestHeader h{};
+        std::memcpy(&h, c.channel->slots[index].request, sizeof h);
+        if ((h.flags & proto::kRequestPosted) != 0) serve_slot(c, index);
+    }
+}
+
+void Server::note_loaded(Client& c) {
+    if (!c.started || c.loaded || !c.attached) return;
+    c.loaded = true;
+    kernel_.program_loaded(c.id);
+}
+
 bool Server::poll_channels() {
     bool worked = false;
     // Index loop: a request never adds or removes clients (only socket events do).
@@ -911,6 +1009,7 @@ bool Server::poll_channels() {
             worked = true;
         }
     }
+    if (!unbound_.empty()) bind_started();  // CreateProcessW made their processes
     if (kernel_.has_completions()) deliver_completions();
     if (kernel_.has_pokes()) deliver_pokes();
     return worked;
@@ -1055,9 +1154,11 @@ int Server::run() {
                 drop_client(*src->client, "process exited");
                 break;
             case SourceKind::Doorbell: {
+                Client& c = *src->client;
                 uint64_t v;
-                if (src->client->doorbell >= 0) (void)::read(src->client->doorbell, &v, sizeof v);
-                check_shootdowns(*src->client);  // a process confirms them by ringing
+                if (c.doorbell >= 0) (void)::read(c.doorbell, &v, sizeof v);
+                note_loaded(c);  // a started program's first ring: its shim has loaded
+                check_shootdowns(c);  // a process confirms them by ringing
                 break;
             }
             case SourceKind::Background:

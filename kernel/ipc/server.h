@@ -82,7 +82,17 @@ private:
     // accept() failed for want of descriptors: refuse one pending connection.
     void shed_connection();
     void on_client_readable(Client& c);
+    // Serves the requests the client posted before it went (proto::kRequestPosted: its exit
+    // code), and takes a started program's last ring; drop_client does it before the detach.
+    void drain_channel(Client& c);
+    // A started program rang its doorbell: it has loaded, and its creator's call completes.
+    void note_loaded(Client& c);
     void finish_hello(Client& c);
+    // Gives client `c`, attached as process `id`, its channel, doorbell and notice in the
+    // HelloReply (`reply` holds magic and version); false, the client dropped, on failure.
+    bool open_channel(Client& c, ProcessId id, proto::HelloReply& reply);
+    // Connects the programs launch() started to the processes create_process made for them.
+    void bind_started();
     void drop_client(Client& c, const char* why);
     bool poll_channels();
     // Whether the loop should busy-poll after its last request, from how the recent spins
@@ -126,6 +136,7 @@ private:
     std::unique_ptr<Source> background_source_;  // finished background work (Kernel)
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
     std::vector<Client*> active_;  // clients with a channel, polled each round
+    std::vector<Client*> unbound_;  // started programs' connections, before bind_started()
     std::unordered_map<uint32_t, Client*> by_process_;  // attached clients by ProcessId
     std::unordered_map<int, std::unique_ptr<Child>> children_;  // started programs by pid
     std::unordered_map<uint64_t, std::weak_ptr<Host>> hosts_;  // by identity (host_of)

@@ -1,9 +1,11 @@
 /* api_process: processes end to end from a plain C program built with -fshort-wchar, as CE
  * sources are, against a private kernel whose object store holds the child program ce_proc
  * (\Windows\ce_proc.exe, and a copy without the execute bit, \Windows\noexec.exe), a script
- * (\tool.sh, "exit 7") and a file that is no program (\Windows\data.exe); misc_kernel_test.cpp
+ * (\tool.sh, "exit 7"), one whose interpreter is missing (\noint.exe) and a file that is no
+ * program (\Windows\data.exe); misc_kernel_test.cpp
  * puts them there. CreateProcessW's refused arguments and missing or bad images with CE 5's
- * codes, exit codes (all 32 bits, ExitThread of the primary thread, a SIGKILL), waits on a
+ * codes, exit codes (all 32 bits, ExitThread of the primary thread, a SIGKILL), what the
+ * kernel starts a program with and the program puts away before WinMain, waits on a
  * process mixed with an event, TerminateProcess of a child blocked in a wait, CREATE_SUSPENDED,
  * OpenProcess, toolhelp, and the child's view of its command line and module name. Nothing
  * waits without a time-out. Exits 0 and prints "ok" when every check passed; prints each failed
@@ -128,6 +130,8 @@ int main(void) {
     CHECK(refused(L"missing", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
     CHECK(refused(L"\\Windows\\missing.exe", FALSE, 0, NULL, NULL) == ERROR_FILE_NOT_FOUND);
     CHECK(refused(L"data", FALSE, 0, NULL, NULL) == ERROR_BAD_EXE_FORMAT);
+    /* A script whose interpreter is missing: the host cannot run it. */
+    CHECK(refused(L"\\noint.exe", FALSE, 0, NULL, NULL) == ERROR_BAD_EXE_FORMAT);
 
     /* Found in \Windows with ".exe" added; ids are the handle values (CE 6: values of their
      * own); the exit code is WinMain's, all 32 bits of it. */
@@ -151,6 +155,14 @@ int main(void) {
     CHECK(!GetExitCodeProcess(pi.hProcess, &code) && GetLastError() == ERROR_INVALID_HANDLE);
 
     CHECK(run(L"\\Windows\\ce_proc.exe", L"exit 3735928559") == 0xDEADBEEF);
+    /* A code the host's exit status carries whole comes from it; one more needs telling,
+     * whether the program ends through ExitProcess (WinMain's return) or the C library. */
+    CHECK(run(L"ce_proc", L"exit 255") == 255);
+    CHECK(run(L"ce_proc", L"exit 256") == 256);
+    CHECK(run(L"ce_proc", L"cexit 255") == 255);
+    CHECK(run(L"ce_proc", L"cexit 256") == 256);
+    CHECK(run(L"ce_proc", L"cexit 3735928559") == 0xDEADBEEF);
+    CHECK(run(L"ce_proc", L"started") == 0);
     CHECK(run(L"ce_proc.exe", L"exitthread 9") == 9);
     CHECK(run(L"ce_proc", L"module \\Windows\\ce_proc.exe") == 0);
     CHECK(run(L"ce_proc", L"cmdline") == 0);

@@ -1,6 +1,7 @@
 /* ce_proc: the child program of api_process, a CE program as CE sources are written: it starts
  * at WinMain (coredll-winmain provides main) and does what its command line says:
  *   exit N          returns N from WinMain (the process's exit code, all 32 bits)
+ *   cexit N         calls the C library's exit(N), as a program with main() ends
  *   exitthread N    ExitThread(N) on the primary thread: the process ends with N
  *   module PATH     exits 0 when GetModuleFileNameW and GetModuleHandleW(NULL) are right
  *   cmdline         exits 0 when lpCmdLine is GetCommandLineW() and reads "cmdline"
@@ -9,12 +10,17 @@
  *   ran             sets the event "ce_proc_ran", then exits 0
  *   wait            sets "ce_proc_ready", then waits for ever (until terminated)
  *   hold            takes the mutex "ce_proc_mutex" (its creator made it), then raises SIGKILL
+ *   started         exits 0 when what the kernel started it with is put away before WinMain:
+ *                   no CEK_KERNEL_FD, CEK_IMAGE or CEK_CMDLINE in its environment, and its
+ *                   connection (descriptor 3) not inherited by what it runs (close-on-exec)
  * Built with -fshort-wchar, so the C library's wide-string functions (4-byte wchar_t) are not
  * used.
  */
 #include <windows.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 
 static DWORD length(const WCHAR* s) {
     DWORD n = 0;
@@ -49,6 +55,7 @@ int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPWSTR line, int show
     (void)show;
     if (previous != NULL) return 100;
     if (starts_with(line, L"exit ")) return (int)number(line + 5);
+    if (starts_with(line, L"cexit ")) exit((int)number(line + 6));
     if (starts_with(line, L"exitthread ")) {
         ExitThread(number(line + 11));
         return 101;
@@ -86,6 +93,14 @@ int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPWSTR line, int show
         if (WaitForSingleObject(m, 30000) != WAIT_OBJECT_0) return 106;
         raise(SIGKILL);
         return 103;
+    }
+    if (same(line, L"started")) {
+        if (getenv("CEK_KERNEL_FD") != NULL) return 1;
+        if (getenv("CEK_IMAGE") != NULL || getenv("CEK_CMDLINE") != NULL) return 2;
+        const int flags = fcntl(3, F_GETFD);
+        if (flags < 0) return 3; /* the connection is there: the shim took it, not closed it */
+        if ((flags & FD_CLOEXEC) == 0) return 4;
+        return 0;
     }
     return 105;
 }

@@ -38,7 +38,8 @@ void run_c_program(const char* var) {
 }
 
 // The object store api_process expects: the child program ce_proc (\Windows\ce_proc.exe, and
-// a copy without the execute bit), a script and a file that is no program.
+// a copy without the execute bit), a script, one whose interpreter is missing and a file that
+// is no program.
 void prepare_processes(const std::filesystem::path& root) {
     namespace fs = std::filesystem;
     fs::create_directories(root / "Windows");
@@ -48,6 +49,7 @@ void prepare_processes(const std::filesystem::path& root) {
     fs::copy_file(child, root / "Windows" / "noexec.exe");
     fs::permissions(root / "Windows" / "noexec.exe", fs::perms::owner_read | fs::perms::owner_write);
     std::ofstream(root / "tool.sh") << "#!/bin/sh\nexit 7\n";
+    std::ofstream(root / "noint.exe") << "#!/nonexistent/interpreter\nexit 7\n";
     std::ofstream(root / "Windows" / "data.exe") << "not a program\n";
 }
 

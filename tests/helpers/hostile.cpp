@@ -24,6 +24,10 @@
 //                           for the descriptor, never reading the socket
 //                           -> ok <count> | refused <calls that succeeded> <error> | fail <why>
 //   drop                    close the connection                             -> ok
+//   rawid                   the connection's process id (decimal)            -> ok <id>
+//   lastwords <code> [posted]  once the kernel sleeps, ExitProcess(<code>)'s request published
+//                           (posted as the shim posts it unless [posted] is 0) without a ring,
+//                           and the connection closed at once           -> ok | fail <why>
 // CE API:
 //   quota                   CreateEventW until it fails                      -> ok <count> <error>
 //   open-name <name>        CreateFileMappingW of an existing name           -> ok | fail <error>
@@ -137,6 +141,7 @@ struct Raw {
     proto::Channel* channel = nullptr;
     const proto::KernelPage* page = nullptr;
     void* page_map = nullptr;
+    uint32_t process_id = 0;  // the HelloReply's
 };
 Raw g_raw;
 
@@ -255,6 +260,7 @@ std::string hello(uint32_t magic, uint32_t version, int extra_fds) {
     g_raw.channel = static_cast<proto::Channel*>(ch);
     g_raw.page = static_cast<const proto::KernelPage*>(pg);
     g_raw.page_map = pg;
+    g_raw.process_id = reply.process_id;
     return "status 0";
 }
 
@@ -503,6 +509,28 @@ std::string noreply(uint64_t count) {
     proto::NullRequest req{1};
     for (uint64_t i = 0; i < count; ++i)
         put_request(1, static_cast<uint32_t>(proto::RequestCode::Null), &req, sizeof req);
+    return "ok";
+}
+
+// ExitProcess's request with `code`, published without a ring once the kernel sleeps (so it
+// does not look), and the connection closed at once: the process's last words, which the
+// kernel reads before it detaches the process when they are posted (kRequestPosted).
+std::string last_words(uint32_t code, bool posted) {
+    if (g_raw.channel == nullptr) return "fail no connection";
+    const uint64_t deadline = proto::monotonic_ns() + kReplyTimeoutNs;
+    while (g_raw.page->sleeping.load(std::memory_order_seq_cst) == 0)
+        if (proto::monotonic_ns() > deadline) return "fail the kernel never slept";
+    proto::ProcessControlRequest req{proto::kCurrentProcessHandle,
+                                     static_cast<uint32_t>(proto::ProcessOp::Exit), code, 0};
+    proto::Slot& slot = g_raw.channel->slots[5];
+    proto::RequestHeader h{static_cast<uint32_t>(proto::RequestCode::ProcessControl),
+                           static_cast<uint32_t>(sizeof h + sizeof req),
+                           static_cast<uint32_t>(::gettid()), posted ? proto::kRequestPosted : 0u};
+    std::memcpy(slot.request, &h, sizeof h);
+    std::memcpy(slot.request + sizeof h, &req, sizeof req);
+    slot.control.req_seq.store(slot.control.req_seq.load() + 1, std::memory_order_release);
+    g_raw.channel->header.ready_mask.fetch_or(uint64_t{1} << 5, std::memory_order_seq_cst);
+    drop_raw();
     return "ok";
 }
 
@@ -1113,6 +1141,9 @@ std::string run(const std::vector<std::string>& w) {
         drop_raw();
         return "ok";
     }
+    if (cmd == "rawid") return g_raw.channel != nullptr ? "ok " + std::to_string(g_raw.process_id)
+                                                        : "fail no connection";
+    if (cmd == "lastwords") return last_words(static_cast<uint32_t>(arg(1, 0)), arg(2, 1) != 0);
     if (cmd == "quota") return quota();
     if (cmd == "open-name" && w.size() > 1) return open_name(w[1]);
     if (cmd == "mqlock" && w.size() > 2)

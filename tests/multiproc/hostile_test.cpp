@@ -369,3 +369,25 @@ TEST_CASE("a process killed holding a queue ring's lock hands it on; a scribbled
     CHECK(reader->ask("mqread " + r + " 0 64") == "ok one 0x0 0");
     CHECK(reader->ask("mqread " + r + " 0 64") == "ok two 0x0 0");
 }
+
+TEST_CASE("a process's posted exit code is served after it went; nothing else it left is",
+          "[multiproc][hostile]") {
+    // ExitProcess posts its code without waiting for the answer (decision 0011, "Exit codes");
+    // a process that closes its connection right after must not lose it, even when the kernel
+    // looks at the hang-up before the channel. A call it made and did not post is dropped.
+    KernelFixture k;
+    for (const char* posted : {"1", "0"}) {
+        auto h = spawn_hostile(k);
+        REQUIRE(h->ask("hello") == "status 0");
+        const std::string id = field(h->ask("rawid"), 1);
+        REQUIRE(!id.empty());
+        auto watcher = k.spawn_child();
+        const std::string process = field(watcher->ask("openproc " + id), 1);
+        REQUIRE(!process.empty());
+        REQUIRE(h->ask(std::string("lastwords 0x2468ace0 ") + posted) == "ok");
+        CHECK(watcher->ask("wait 10000 " + process) == "ok 0x0");
+        // Not told: a process from a shell that ends without a code reports 0.
+        CHECK(watcher->ask("pexitcode " + process) ==
+              (std::string(posted) == "1" ? "ok 0x2468ace0" : "ok 0x0"));
+    }
+}

@@ -185,3 +185,18 @@ TEST_CASE("a child made with the raw fork system call does not keep its parent's
     CHECK(waiter->read_line(10s).value_or("timeout") == "ok 0x80");
     ::kill(raw_child, SIGKILL);
 }
+
+TEST_CASE("a program told of a kernel connection it does not have connects nowhere else",
+          "[multiproc][trust]") {
+    // CEK_KERNEL_FD names the socket the kernel starts a CE program with (decision 0011). A
+    // program that finds it set to something else must not fall back to the instance's socket:
+    // that connection would be a process no creator waits for.
+    KernelFixture k;
+    auto env = k.client_env();
+    env["CEK_KERNEL_FD"] = "0";  // the helper's stdin: a pipe
+    Child victim({program("CEK_CHILD")}, env);
+    REQUIRE(victim.ask("ping") == "ok");
+    CHECK(victim.ask("event - 0 0", 30s) == "fail 1062");  // ERROR_SERVICE_NOT_ACTIVE
+    CHECK(victim.ask("event - 0 0", 30s) == "fail 1062");  // and no second try elsewhere
+    CHECK(process_id_of(k.snapshot(), victim.pid()) == 0);
+}

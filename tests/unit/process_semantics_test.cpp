@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "kernel/core/image.h"
 #include "unit_support.h"
@@ -222,6 +223,18 @@ TEST_CASE("CreateProcessW finds the image as CE 5 searches, and refuses what is 
     CHECK(image_of(u"far").ends_with("/Apps/far.exe"));
     // Found but no program: ERROR_BAD_EXE_FORMAT. A folder is not an image.
     CHECK(image_of(u"text") == "error 193");
+    // Nor is a #! line longer than Linux reads, or without its end; nor an ELF cut short.
+    s.write_host("Windows/longline.exe", "#!/bin/sh " + std::string(300, 'x') + "\n");
+    CHECK(image_of(u"longline") == "error 193");
+    s.write_host("Windows/unended.exe", "#!/bin/sh");
+    CHECK(image_of(u"unended") == "error 193");
+    {
+        std::ifstream in(ProcessScene::host_program(), std::ios::binary);
+        std::string head(100, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        s.write_host("Windows/cut.exe", head);
+    }
+    CHECK(image_of(u"cut") == "error 193");
     std::filesystem::create_directories(s.host("Windows/folder.exe"));
     CHECK(image_of(u"folder") == "error 2");
     // A script runs through its interpreter, with the #! line's argument.
@@ -249,30 +262,36 @@ TEST_CASE("A CE program's creator waits until it attaches; its handles are the c
     CHECK_FALSE(r.has_value());  // pending until the program attaches
     REQUIRE(s.launched.size() == 1);
     const LaunchSpec spec = s.launched[0];
-    std::string token;
-    for (const auto& e : spec.env)
-        if (e.rfind("CEK_SPAWN_TOKEN=", 0) == 0) token = e.substr(16);
-    REQUIRE_FALSE(token.empty());
+    CHECK(spec.connect);  // the transport connects it before it runs
     CHECK(std::find(spec.env.begin(), spec.env.end(), "CEK_IMAGE=\\Windows\\app.exe") !=
           spec.env.end());
     CHECK(std::find(spec.env.begin(), spec.env.end(), "CEK_CMDLINE=arg \"with space\"") !=
           spec.env.end());
-    CHECK(s.completion(42) == std::nullopt);
-    // Another pid presenting the token is not the program.
-    CHECK(s.k.claim_spawn(static_cast<uint32_t>(std::stoul(token)), 1) == std::nullopt);
-    auto child = s.k.claim_spawn(static_cast<uint32_t>(std::stoul(token)), 5000);
+    auto child = s.k.child_by_pid(5000);
     REQUIRE(child.has_value());
+    CHECK(s.completion(42) == std::nullopt);
+    // The primary thread the transport hands the program: held (suspended, count 1) until the
+    // creator resumes it. Its attach, or another thread's, is not the program's.
+    auto state = s.k.primary_thread_state(*child);
+    REQUIRE(state.ok());
+    CHECK(state.value().count == 1);
+    CHECK(state.value().tid == 5000);
+    REQUIRE(s.k.attach_thread(ThreadRef{*child, 5000}, HandleValue{0}).ok());
+    REQUIRE(s.k.attach_thread(ThreadRef{*child, 5001}, HandleValue{0}).ok());
+    CHECK(s.completion(42) == std::nullopt);
+    // Its shim has loaded: the creation completes, once.
+    s.k.program_loaded(*child);
     auto done = s.completion(42);
     REQUIRE(done.has_value());
     CHECK_FALSE(done->failed);
     const HandleValue hp{done->process_handle};
     const HandleValue ht{done->thread_handle};
     CHECK(hp == s.k.process_handle(*child));
-    // The primary thread is held: suspended, count 1, until the creator resumes it.
-    auto state = s.k.attach_thread(ThreadRef{*child, 5000}, HandleValue{0});
-    REQUIRE(state.ok());
     CHECK(state.value().id == ht.raw);
-    CHECK(state.value().count == 1);
+    s.k.program_loaded(*child);
+    CHECK(s.completion(42) == std::nullopt);
+    // Only a started program has a primary thread to hand over.
+    CHECK(s.k.primary_thread_state(a).error() == Win32Error::ERROR_INVALID_HANDLE);
     auto held = s.k.await_resume(ThreadRef{*child, 5000}, 9);
     CHECK_FALSE(held.has_value());
     auto resumed = s.k.resume_thread(ThreadRef{a, 1}, ht);  // another host process: allowed
