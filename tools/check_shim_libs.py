@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """What libcoredll makes every CE program load (docs/decisions/0012-shim-runtime.md).
 
-Usage: check_shim_libs.py LIBCOREDLL [--shared-runtime]
+Usage: check_shim_libs.py LIBCOREDLL
 
 Reads the library's dynamic section (readelf -d) and fails when it needs a library outside the
-allowed set: the C library, the dynamic loader and libm always; libstdc++ and libgcc_s only
-with --shared-runtime (the sanitizer builds). spdlog and fmt are never allowed: the shim's
-logger builds them in (coredll/client/log.h).
+allowed set: the C library, the dynamic loader and libm. Not libstdc++ or libgcc_s (linked in
+and kept private), nor spdlog or fmt (the shim's logger builds them in: coredll/client/log.h).
+For the ordinary build; a sanitizer build links its runtimes and the shared C++ runtime.
 """
 import re
 import subprocess
@@ -19,8 +19,6 @@ def main():
         return 2
     path = sys.argv[1]
     allowed = {"libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
-    if "--shared-runtime" in sys.argv[2:]:
-        allowed |= {"libstdc++.so.6", "libgcc_s.so.1"}
     out = subprocess.run(["readelf", "-d", path], stdout=subprocess.PIPE, text=True, check=True)
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out.stdout)
     if not needed:
