@@ -77,7 +77,7 @@ def build_programs(args, work):
 class Kernel:
     """A private kernel on `root`, started in the background; its CPU time from /proc."""
 
-    def __init__(self, build, base):
+    def __init__(self, build, base, extra_args=()):
         self.exe = os.path.join(os.path.abspath(build), "kernel", "cekernel")
         self.instance = f"speedtest1-{os.getpid()}"
         self.root = os.path.join(base, "root")
@@ -86,8 +86,8 @@ class Kernel:
         self.env = dict(os.environ, CEK_INSTANCE=self.instance, CEK_ROOT=self.root,
                         CEK_RUNTIME_DIR=self.run_dir, CEK_KERNEL=self.exe, CEK_AUTOSTART="0")
         # Without --foreground the kernel returns once it serves; cedump tells its pid.
-        run([self.exe, "--instance", self.instance, "--root", self.root, "--idle-exit", "3600"],
-            env=self.env)
+        run([self.exe, "--instance", self.instance, "--root", self.root, "--idle-exit", "3600"] +
+            list(extra_args), env=self.env)
         cedump = os.path.join(os.path.abspath(build), "tools", "cedump", "cedump")
         doc = json.loads(run([cedump, "--instance", self.instance, "--json", "processes"],
                              env=self.env))
@@ -130,6 +130,8 @@ def main():
     ap.add_argument("--tmp", default=None, help="where the roots go (one file system for both)")
     ap.add_argument("--cc", default="cc")
     ap.add_argument("--detail", action="store_true", help="per test, the largest differences")
+    ap.add_argument("--kernel-arg", action="append", default=[],
+                    help="an option for the kernel, e.g. --kernel-arg=--spin-us=10 (repeatable)")
     args = ap.parse_args()
     modes = args.modes.split(",")
     for m in modes:
@@ -140,7 +142,7 @@ def main():
     kernel = None
     try:
         exes = build_programs(args, base)
-        kernel = Kernel(args.build, base)
+        kernel = Kernel(args.build, base, args.kernel_arg)
         native_dir = os.path.join(base, "native")
         os.mkdir(native_dir)
         ce_db = args.db_dir.rstrip("\\") + "\\speedtest1.db"
