@@ -61,6 +61,9 @@ Kernel::~Kernel() {
     // kernel itself still owns (taken-over CreateFileForMapping handles).
     while (!processes_.empty()) detach_process(processes_.begin()->first);
     for (HandleValue h : handles_.handles_of(kKernelProcess)) close_kernel_handle(h);
+    // Mutexes still referenced elsewhere die after the process table: they must not call back.
+    for (auto& [id, mutex] : mutex_words_) mutex->drop_host();
+    mutex_words_.clear();
 }
 
 Kernel::Process* Kernel::process(ProcessId id) {

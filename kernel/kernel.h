@@ -317,7 +317,7 @@ struct FlushRange {
     uint64_t length = 0;
 };
 
-class Kernel {
+class Kernel : private MutexWordHost {
 public:
     // `root` is the CE file system; without one every file call fails with ERROR_NOT_SUPPORTED.
     // Throws std::invalid_argument for a personality that does not exist (choose_personality).
@@ -447,6 +447,12 @@ public:
     Result<HandleValue> open_sync(ProcessId caller, ObjectType type, const std::u16string& name);
     Result<void> set_event(ProcessId caller, HandleValue event, ce::EventOp op);
     Result<void> release_mutex(ThreadRef caller, HandleValue mutex);
+    // MutexWord: gives the caller the mutex's shared word (made on the first ask); null when
+    // there is no memory for one (the kernel keeps the state).
+    Result<const MutexObject*> mutex_word(ProcessId caller, HandleValue mutex);
+    // Hands mutexes the kernel took over back to their words where no thread waits (after every
+    // request and every event that can end a wait; cheap when there are none).
+    void publish_mutex_words();
     // Returns the previous count.
     Result<int32_t> release_semaphore(ProcessId caller, HandleValue semaphore, int32_t count);
     // DuplicateHandle, the personality's rules (docs/semantics/handles.md).
@@ -804,7 +810,9 @@ private:
         std::unordered_map<uint32_t, HandleValue> cffm_links;
         bool cffm_warned = false;  // CE 6: the deprecation of CreateFileForMappingW was logged
         std::unordered_map<uint64_t, uint64_t> waits;  // tag -> wait id
-        std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;  // object id -> mutex
+        // Mutexes the kernel holds the state of and one of its threads owns: object id -> mutex.
+        std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;
+        std::set<uint64_t> mutex_words;  // ids of the mutexes whose word it was given
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
         std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
@@ -908,6 +916,14 @@ private:
     Wait unlist(std::map<uint64_t, Wait>::iterator it);
     // Process death: its waits go, its mutexes are abandoned.
     void drop_sync_state(Process& p);
+    // A thread (`tid`) or the whole process is gone: the kernel takes over the words of `p`'s
+    // mutexes that it may own, so that the usual abandonment finds them.
+    void settle_words_of(Process& p, std::optional<uint32_t> tid);
+    // MutexWordHost.
+    std::optional<ThreadRef> find_owner(uint32_t tid,
+                                        const std::vector<ProcessId>& holders) const override;
+    void word_settled(MutexObject& mutex) override;
+    void word_gone(MutexObject& mutex) override;
     void snapshot_waits(proto::Snapshot& s) const;
     void snapshot_threads(proto::Snapshot& s) const;
     // Process death: its huge reservations go back to the window.
@@ -986,6 +1002,10 @@ private:
     OpenFiles open_files_;
     uint64_t boot_time_ns_;
     uint64_t boot_mono_ns_;
+    // Mutexes with a shared word, by id, and those the kernel holds to hand back: before every
+    // object that may hold a mutex.
+    std::unordered_map<uint64_t, MutexObject*> mutex_words_;
+    std::set<uint64_t> unpublished_words_;
     AddressWindow window_;  // before every object that may hold a range
     HandleTable handles_;
     NameSpace names_;

@@ -1,5 +1,9 @@
 // Synchronization objects: events, mutexes, semaphores, opening them by name, and
 // DuplicateHandle. Rules: docs/semantics/sync.md, docs/semantics/handles.md §5.
+#include <string>
+
+#include <unistd.h>
+
 #include "fsys/path.h"
 #include "kernel/kernel_impl.h"
 #include "kernel/log.h"
@@ -102,6 +106,84 @@ Result<void> Kernel::release_mutex(ThreadRef caller, HandleValue handle) {
         wake_waiters(*mutex);
     }
     return {};
+}
+
+Result<const MutexObject*> Kernel::mutex_word(ProcessId caller, HandleValue handle) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    CEK_TRY(MutexObject * mutex, lookup<MutexObject>(caller, handle));
+    if (!mutex->share_word(caller, *this)) return nullptr;
+    mutex_words_.emplace(mutex->id(), mutex);
+    p->mutex_words.insert(mutex->id());
+    return mutex;
+}
+
+void Kernel::publish_mutex_words() {
+    for (auto it = unpublished_words_.begin(); it != unpublished_words_.end();) {
+        auto found = mutex_words_.find(*it);
+        if (found == mutex_words_.end()) {
+            it = unpublished_words_.erase(it);
+            continue;
+        }
+        MutexObject& mutex = *found->second;
+        const std::optional<ThreadRef> owner = mutex.owner();
+        if (!mutex.publish()) {  // waiters, or an abandonment to tell: later
+            ++it;
+            continue;
+        }
+        // The word has it now: the owner's death is found through the word (settle_words_of),
+        // its process being one the word is scanned for.
+        if (owner)
+            if (Process* p = process(owner->process)) {
+                p->owned_mutexes.erase(mutex.id());
+                p->mutex_words.insert(mutex.id());
+                mutex.add_holder(owner->process);
+            }
+        it = unpublished_words_.erase(it);
+    }
+}
+
+void Kernel::settle_words_of(Process& p, std::optional<uint32_t> tid) {
+    for (uint64_t id : p.mutex_words) {
+        auto found = mutex_words_.find(id);
+        if (found == mutex_words_.end()) continue;
+        MutexObject& mutex = *found->second;
+        // Only a word a thread of its may own: the kernel's, or naming that thread.
+        if (const auto fast = mutex.word_owner_tid();
+            !mutex.word_in_kernel() && (!fast || (tid && *fast != *tid)))
+            continue;
+        const std::optional<ThreadRef>& owner = mutex.owner();  // settles the word
+        if (owner && owner->process == p.id && (!tid || owner->tid == *tid))
+            p.owned_mutexes.emplace(id, Ref<MutexObject>(&mutex));
+    }
+}
+
+std::optional<ThreadRef> Kernel::find_owner(uint32_t tid,
+                                            const std::vector<ProcessId>& holders) const {
+    // The threads the kernel knows first, then the host's own list: a thread that never called
+    // the kernel (a plain pthread, or the first thread) can own a mutex through the word.
+    for (ProcessId id : holders) {
+        auto it = processes_.find(id);
+        if (it != processes_.end() && it->second.thread_by_tid.contains(tid))
+            return ThreadRef{id, tid};
+    }
+    for (ProcessId id : holders) {
+        auto it = processes_.find(id);
+        if (it == processes_.end() || it->second.pid <= 0) continue;
+        const std::string task =
+            "/proc/" + std::to_string(it->second.pid) + "/task/" + std::to_string(tid);
+        if (::access(task.c_str(), F_OK) == 0) return ThreadRef{id, tid};
+    }
+    return std::nullopt;
+}
+
+void Kernel::word_settled(MutexObject& mutex) { unpublished_words_.insert(mutex.id()); }
+
+void Kernel::word_gone(MutexObject& mutex) {
+    mutex_words_.erase(mutex.id());
+    unpublished_words_.erase(mutex.id());
+    for (ProcessId id : mutex.word_holders())
+        if (Process* p = process(id)) p->mutex_words.erase(mutex.id());
 }
 
 Result<int32_t> Kernel::release_semaphore(ProcessId caller, HandleValue handle, int32_t count) {

@@ -141,6 +141,7 @@ void Kernel::end_thread(ThreadObject& t, uint32_t code) {
             completions_.push_back(std::move(done));
         }
         // The mutexes it owns are abandoned now (0005 could only do this at process death).
+        settle_words_of(*p, t.tid());
         std::vector<Ref<MutexObject>> abandoned;
         for (auto it = p->owned_mutexes.begin(); it != p->owned_mutexes.end();) {
             if (it->second->owner() && *it->second->owner() == ref) {

@@ -256,6 +256,11 @@ void Kernel::drop_sync_state(Process& p) {
     for (const auto& [tag, id] : p.waits) tags.push_back(tag);
     for (uint64_t tag : tags) cancel_wait(p.id, tag);
     // Mutexes its threads still own are abandoned; the next waiter hears WAIT_ABANDONED.
+    settle_words_of(p, std::nullopt);
+    for (uint64_t id : p.mutex_words)
+        if (auto found = mutex_words_.find(id); found != mutex_words_.end())
+            found->second->forget_holder(p.id);
+    p.mutex_words.clear();
     auto owned = std::move(p.owned_mutexes);
     p.owned_mutexes.clear();
     for (auto& [id, mutex] : owned) {

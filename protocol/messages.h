@@ -512,6 +512,23 @@ struct MutexReleaseReply {
     uint64_t reserved;
 };
 
+// MutexWord: the shared word of a mutex the caller holds (protocol/mutex_word.h), asked at a
+// process's first wait or release through the handle. `available` 0: the kernel keeps the state
+// and every call goes to it (no memory for a word). Otherwise the word's memfd is sent on the
+// socket before the reply (`kernel_fd`, `dev`, `ino`, as for MapView); `object_id` tells two
+// handles of one mutex apart. Errors: ERROR_INVALID_HANDLE (not a mutex of the caller).
+struct MutexWordRequest {
+    uint32_t handle;
+    uint32_t reserved;
+};
+struct MutexWordReply {
+    uint64_t object_id;
+    uint64_t dev;
+    uint64_t ino;
+    int32_t kernel_fd;
+    uint32_t available;
+};
+
 // SemaphoreRelease: ReleaseSemaphore. Errors: ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER
 // (count <= 0), ERROR_TOO_MANY_POSTS (the count would pass the maximum; nothing changes).
 struct SemaphoreReleaseRequest {

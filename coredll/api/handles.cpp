@@ -1,6 +1,7 @@
 // CloseHandle.
 #include "coredll/client/file_cache.h"
 #include "coredll/client/msg_ring_cache.h"
+#include "coredll/client/mutex_word_cache.h"
 #include "coredll/api/api.h"
 
 using namespace cek::coredll;
@@ -16,6 +17,7 @@ BOOL WINAPI CloseHandle(HANDLE hObject) {
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
     FileCache::instance().forget(req.handle);  // this process's reference is gone
     MsgRingCache::instance().forget(req.handle);
+    MutexWordCache::instance().forget(req.handle);
     return TRUE;
 }
 

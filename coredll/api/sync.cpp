@@ -7,6 +7,9 @@
 #include "coredll/api/api.h"
 #include "coredll/client/file_cache.h"
 #include "coredll/client/msg_ring_cache.h"
+#include "coredll/client/mutex_word_cache.h"
+#include "coredll/client/thread_id.h"
+#include "protocol/mutex_word.h"
 
 using namespace cek::coredll;
 namespace proto = cek::proto;
@@ -82,12 +85,17 @@ BOOL WINAPI PulseEvent(HANDLE hEvent) { return event_op(hEvent, proto::EventOp::
 
 HANDLE WINAPI CreateMutexW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, BOOL bInitialOwner,
                            LPCWSTR lpName) {
-    return create_sync(proto::SyncKind::Mutex, bInitialOwner ? proto::kMutexInitialOwner : 0u, 0,
-                       0, lpName);
+    HANDLE h = create_sync(proto::SyncKind::Mutex, bInitialOwner ? proto::kMutexInitialOwner : 0u,
+                           0, 0, lpName);
+    if (h != nullptr) MutexWordCache::instance().note_mutex(handle_to_wire(h));
+    return h;
 }
 
 BOOL WINAPI ReleaseMutex(HANDLE hMutex) {
     released(hMutex);
+    // Owned through the word: released there, no round trip (protocol/mutex_word.h).
+    if (auto word = MutexWordCache::instance().get(handle_to_wire(hMutex)))
+        if (proto::mutex_word_release(word->word(), current_tid())) return TRUE;
     proto::MutexReleaseRequest req{handle_to_wire(hMutex), 0};
     proto::MutexReleaseReply rep{};
     return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
@@ -113,6 +121,13 @@ DWORD WINAPI WaitForMultipleObjects(DWORD nCount, CONST HANDLE* lpHandles, BOOL 
         set_last_error(ERROR_INVALID_PARAMETER);
         return WAIT_FAILED;
     }
+    // A free mutex, or one the caller owns, is taken through its word without the kernel.
+    if (nCount == 1 && !bWaitAll)
+        if (auto word = MutexWordCache::instance().get(handle_to_wire(lpHandles[0])))
+            if (proto::mutex_word_acquire(word->word(), current_tid())) {
+                acquired(lpHandles[0]);
+                return WAIT_OBJECT_0;
+            }
     uint32_t handles[MAXIMUM_WAIT_OBJECTS];
     for (DWORD i = 0; i < nCount; ++i) handles[i] = handle_to_wire(lpHandles[i]);
     proto::WaitObjectsRequest req{nCount, bWaitAll ? 1u : 0u, dwMilliseconds, 0};
@@ -155,6 +170,7 @@ BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
         // process cached for that value is fetched again at its next use.
         FileCache::instance().forget(req.handle);
         MsgRingCache::instance().forget(req.handle);
+        MutexWordCache::instance().forget(req.handle);
     }
     if (!finish(s)) return FALSE;
     *lpTargetHandle = handle_from_wire(rep.handle);

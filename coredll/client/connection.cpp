@@ -26,6 +26,7 @@
 
 #include "coredll/client/file_cache.h"
 #include "coredll/client/msg_ring_cache.h"
+#include "coredll/client/mutex_word_cache.h"
 #include "coredll/client/log.h"
 #include "coredll/client/thread_park.h"
 #include "coredll/client/thread_id.h"
@@ -168,6 +169,7 @@ void Connection::atfork_prepare() {
     Window::instance().lock().lock();
     FileCache::instance().lock();
     MsgRingCache::instance().lock();
+    MutexWordCache::instance().lock();
     instance().fd_mutex_.lock();
     lock_thread_controls();  // the agent takes it when another process stops a thread
 }
@@ -175,6 +177,7 @@ void Connection::atfork_prepare() {
 void Connection::atfork_parent() {
     unlock_thread_controls();
     instance().fd_mutex_.unlock();
+    MutexWordCache::instance().unlock();
     MsgRingCache::instance().unlock();
     FileCache::instance().unlock();
     Window::instance().lock().unlock();
@@ -191,6 +194,8 @@ void Connection::atfork_child() {
     c.fd_mutex_.unlock();
     MsgRingCache::instance().reset_after_fork();
     MsgRingCache::instance().unlock();
+    MutexWordCache::instance().reset_after_fork();
+    MutexWordCache::instance().unlock();
     FileCache::instance().reset_after_fork();
     FileCache::instance().unlock();
     Window::publish_shootdowns(nullptr, -1);

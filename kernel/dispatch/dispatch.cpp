@@ -205,9 +205,12 @@ size_t decode_and_dispatch(Kernel& kernel, ProcessId caller, std::span<const std
                            std::span<std::byte> reply, uint64_t tag, Attachment* attachment) {
     if (attachment != nullptr) *attachment = Attachment{};
     // The one cost of tracing when nobody traces: this branch.
-    if (kernel.diagnostics().tracing()) [[unlikely]]
-        return dispatch_traced(kernel, caller, request, reply, tag, attachment);
-    return dispatch(kernel, caller, request, reply, tag, attachment);
+    const size_t n = kernel.diagnostics().tracing()
+                         ? dispatch_traced(kernel, caller, request, reply, tag, attachment)
+                         : dispatch(kernel, caller, request, reply, tag, attachment);
+    // Before the caller sees its answer: mutexes the call took over go back to their words.
+    kernel.publish_mutex_words();
+    return n;
 }
 
 size_t encode_failure(Win32Error e, std::span<std::byte> reply) {

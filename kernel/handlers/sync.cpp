@@ -101,6 +101,24 @@ size_t handle(Call& call, const proto::MutexReleaseRequest& req, Extra) {
 std::string describe(const proto::MutexReleaseRequest& req, Extra) { return handle_argument(req); }
 std::string describe(const proto::MutexReleaseReply&, Extra) { return "TRUE"; }
 
+size_t handle(Call& call, const proto::MutexWordRequest& req, Extra) {
+    auto r = call.kernel.mutex_word(call.caller, HandleValue{req.handle});
+    if (!r) return call.fail(r.error());
+    proto::MutexWordReply rep{0, 0, 0, -1, 0};
+    if (const MutexObject* mutex = r.value()) {
+        rep = proto::MutexWordReply{mutex->id(), mutex->word_dev(), mutex->word_ino(),
+                                    mutex->word_fd(), 1};
+        call.attach(mutex->word_fd(), mutex->word_dev(), mutex->word_ino());
+    }
+    return call.ok(rep);
+}
+std::string describe(const proto::MutexWordRequest& req, Extra) { return handle_argument(req); }
+std::string describe(const proto::MutexWordReply& rep, Extra) {
+    return rep.available != 0 ? "mutex=" + to_string(rep.object_id) + " fd=" +
+                                    to_string(rep.kernel_fd)
+                              : std::string("no word");
+}
+
 size_t handle(Call& call, const proto::SemaphoreReleaseRequest& req, Extra) {
     auto r = call.kernel.release_semaphore(call.caller, HandleValue{req.handle}, req.count);
     if (!r) return call.fail(r.error());

@@ -1087,7 +1087,10 @@ int Server::run() {
     bool spinning = false;  // busy-polling for a next request since the last one
     epoll_event events[64];
     while (!stop_) {
-        if (kernel_.pending_waits() != 0) (void)wait_timeout_ms();  // expires due waits
+        if (kernel_.pending_waits() != 0) {
+            (void)wait_timeout_ms();  // expires due waits
+            kernel_.publish_mutex_words();
+        }
         bool worked = poll_channels();
         const bool background = kernel_.has_background_work();
         if (background) {  // e.g. a large CopyFileW, a chunk at a time
@@ -1170,6 +1173,7 @@ int Server::run() {
         }
         if (kernel_.has_completions()) deliver_completions();  // e.g. mutexes a death abandoned
         reap();
+        kernel_.publish_mutex_words();  // waits that ended, deaths: mutexes back to their words
         if (n > 0) last_work = proto::monotonic_ns();
         if (n == 0 && timeout == 0 && idle_timeout_ms() == 0) {
             log::kernel()->info("no clients for {} s: exiting", options_.idle_exit_seconds);

@@ -15,6 +15,7 @@
 // after one, the model is rebuilt from the snapshot and only the kernel-wide invariants remain.
 // At the end every process dies: nothing may be left, and no descriptor may leak.
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +25,7 @@
 
 #include "kernel_harness.h"
 #include "protocol/ce_constants.h"
+#include "protocol/mutex_word.h"
 
 using namespace cek;
 using namespace cek::fuzz;
@@ -520,14 +522,39 @@ private:
         const uint8_t which = in_.byte();
         const uint32_t handle = pick_handle(p);
         Reply r;
-        if (which % 3 == 0)
-            r = h_.call(p.id, proto::EventSetRequest{handle, which / 3 % 4u}, {}, thread());
-        else if (which % 3 == 1)
+        if (which % 5 == 0)
+            r = h_.call(p.id, proto::EventSetRequest{handle, which / 5 % 4u}, {}, thread());
+        else if (which % 5 == 1)
             r = h_.call(p.id, proto::MutexReleaseRequest{handle, 0}, {}, thread());
-        else
+        else if (which % 5 == 2)
             r = h_.call(p.id, proto::SemaphoreReleaseRequest{handle, from_table({1, 1, 2, 0, -1})},
                         {}, thread());
+        else if (which % 5 == 3)
+            r = h_.call(p.id, proto::MutexWordRequest{handle, 0});
+        else
+            return mutex_word_op(p, handle, which / 5);
         if (!r.ok()) CEK_FUZZ_CHECK(r.header.set_error == 1, "signal failure without an error");
+    }
+
+    // What a client does with a mutex's shared word without the kernel: takes it, releases it,
+    // or (a hostile one) writes anything. The kernel must make a state of whatever it finds.
+    void mutex_word_op(ProcessModel& p, uint32_t handle, uint32_t op) {
+        auto grant = h_.kernel().mutex_word(p.id, HandleValue{handle});
+        h_.kernel().publish_mutex_words();
+        if (!grant || grant.value() == nullptr) return;
+        void* page = ::mmap(nullptr, proto::kMutexWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                            grant.value()->word_fd(), 0);
+        CEK_FUZZ_CHECK(page != MAP_FAILED, "a mutex word cannot be mapped");
+        auto& word = *static_cast<std::atomic<uint64_t>*>(page);
+        if (op % 3 == 0)
+            (void)proto::mutex_word_acquire(word, thread());
+        else if (op % 3 == 1)
+            (void)proto::mutex_word_release(word, thread());
+        else
+            word.store(from_table({uint64_t{0}, proto::kMutexKernel, uint64_t{5},
+                                   proto::mutex_word(7, 1), uint64_t{1} << 40,
+                                   ~uint64_t{0}}));
+        ::munmap(page, proto::kMutexWordBytes);
     }
 
     void wait() {

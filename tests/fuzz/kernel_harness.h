@@ -606,6 +606,11 @@ private:
             CEK_FUZZ_CHECK(g.kernel_fd == a.fd && g.dev == a.dev && g.ino == a.ino &&
                                a.undo_view == 0 && g.ring_bytes != 0,
                            "MsgQueueRing attachment differs from its reply");
+        } else if (q.code == static_cast<uint32_t>(RequestCode::MutexWord)) {
+            const auto m = r.as<proto::MutexWordReply>();
+            CEK_FUZZ_CHECK(m.kernel_fd == a.fd && m.dev == a.dev && m.ino == a.ino &&
+                               a.undo_view == 0 && m.available == 1,
+                           "MutexWord attachment differs from its reply");
         } else {
             CEK_FUZZ_CHECK(false, "descriptor attached to request code " + std::to_string(q.code));
         }

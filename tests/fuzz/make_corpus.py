@@ -138,6 +138,18 @@ def dispatch_seeds():
         wait = struct.pack("<4I", 1, 0, 0xFFFFFFFF, 0) + struct.pack("<I", FIRST_HANDLE)
         seeds["gen-wait"] = bytes([0]) + dreq(CODE["SyncCreate"], event) + dreq(CODE["WaitObjects"], wait) \
             + dreq(CODE["EventSet"], struct.pack("<2I", FIRST_HANDLE, 1))
+    if "MutexWord" in CODE:
+        # A mutex, its word (the descriptor attached), a wait and releases around it, the word
+        # of a handle that is no mutex.
+        mutex = struct.pack("<6I", 2, 0, 0, 0, 0, 0)
+        wait = struct.pack("<4I", 1, 0, 0, 0) + struct.pack("<I", FIRST_HANDLE)
+        seeds["gen-mutexword"] = bytes([0]) + dreq(CODE["SyncCreate"], mutex) \
+            + dreq(CODE["MutexWord"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["WaitObjects"], wait) \
+            + dreq(CODE["MutexWord"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["MutexRelease"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["MutexRelease"], struct.pack("<2I", FIRST_HANDLE, 0)) \
+            + dreq(CODE["MutexWord"], struct.pack("<2I", 0x7777, 0))
     if "MsgQueueCreate" in CODE:
         second = FIRST_HANDLE + 4  # index 65
         name = u16("Queue")

@@ -52,6 +52,86 @@ TEST_CASE("a mutex held by a process killed with SIGKILL is abandoned to the wai
     CHECK(waiter->ask("release " + field(opened, 1)) == "fail 288");
 }
 
+namespace {
+// The snapshot's detail `key` of the one mutex, "" when there is none.
+std::string mutex_detail(KernelFixture& k, const std::string& key) {
+    for (const auto& o : k.snapshot().objects)
+        if (o.type == "mutex")
+            for (const auto& [name, value] : o.details)
+                if (name == key) return value;
+    return "";
+}
+}  // namespace
+
+TEST_CASE("a mutex taken through its shared word: a second process's waits go through the "
+          "kernel, the owner keeps its count and hands it on",
+          "[multiproc][sync][word]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    auto b = k.spawn_child();
+    std::string m = a->ask("mutex wordlock 0");
+    REQUIRE(field(m, 0) == "ok");
+    const std::string a_tid = field(a->ask("tid"), 1);
+    CHECK(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");
+    CHECK(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");  // recursion, in the word
+    // The kernel was asked for the word and holds nothing: the owner is what the word says.
+    const uint32_t a_id = process_id_of(k.snapshot(), a->pid());
+    CHECK(mutex_detail(k, "word") == "shared, 1 processes");
+    CHECK(mutex_detail(k, "owner") == "process " + std::to_string(a_id) + " tid " + a_tid);
+    CHECK(mutex_detail(k, "recursion") == "2");
+    std::string opened = b->ask("mutex wordlock 0");
+    REQUIRE(field(opened, 2) == "183");
+    CHECK(b->ask("wait 0 " + field(opened, 1)) == "ok 0x102");
+    CHECK(b->ask("release " + field(opened, 1)) == "fail 288");
+    b->write_line("wait 30000 " + field(opened, 1));
+    REQUIRE(waiting(k, *b));
+    CHECK(mutex_detail(k, "word") == "kernel");
+    CHECK(a->ask("release " + field(m, 1)) == "ok");
+    CHECK(a->ask("release " + field(m, 1)) == "ok");
+    CHECK(b->read_line(10s).value_or("timeout") == "ok 0x0");
+    CHECK(a->ask("release " + field(m, 1)) == "fail 288");
+    const std::string b_tid = field(b->ask("tid"), 1);
+    const uint32_t b_id = process_id_of(k.snapshot(), b->pid());
+    CHECK(mutex_detail(k, "owner") == "process " + std::to_string(b_id) + " tid " + b_tid);
+    CHECK(b->ask("wait 0 " + field(opened, 1)) == "ok 0x0");
+    CHECK(b->ask("release " + field(opened, 1)) == "ok");
+    CHECK(b->ask("release " + field(opened, 1)) == "ok");
+    CHECK(b->ask("release " + field(opened, 1)) == "fail 288");
+    CHECK(mutex_detail(k, "owner") == "none");
+    CHECK(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");
+    CHECK(a->ask("release " + field(m, 1)) == "ok");
+}
+
+TEST_CASE("a process killed with SIGKILL while it owns a mutex through its word abandons it",
+          "[multiproc][sync][word]") {
+    KernelFixture k;
+    auto owner = k.spawn_child();
+    auto waiter = k.spawn_child();
+    std::string m = owner->ask("mutex worddb 0");
+    REQUIRE(field(m, 0) == "ok");
+    CHECK(owner->ask("wait 0 " + field(m, 1)) == "ok 0x0");
+    std::string opened = waiter->ask("mutex worddb 0");
+    REQUIRE(field(opened, 2) == "183");
+    const bool parked = GENERATE(false, true);
+    CAPTURE(parked);
+    if (parked) {
+        waiter->write_line("wait inf " + field(opened, 1));
+        REQUIRE(waiting(k, *waiter));
+    }
+    owner->kill(SIGKILL);
+    REQUIRE(owner->wait(10s).has_value());
+    if (parked) {
+        CHECK(waiter->read_line(10s).value_or("timeout") == "ok 0x80");
+    } else {
+        REQUIRE(k.wait_for([&](const cek::proto::Snapshot& s) {
+            return process_id_of(s, owner->pid()) == 0;
+        }));
+        CHECK(waiter->ask("wait 0 " + field(opened, 1)) == "ok 0x80");
+    }
+    CHECK(waiter->ask("release " + field(opened, 1)) == "ok");
+    CHECK(waiter->ask("release " + field(opened, 1)) == "fail 288");
+}
+
 TEST_CASE("a wait times out in the kernel with WAIT_TIMEOUT", "[multiproc][sync]") {
     KernelFixture k;
     auto a = k.spawn_child();
