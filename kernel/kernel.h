@@ -574,6 +574,11 @@ public:
     Result<uint32_t> process_exit_code(ProcessId caller, HandleValue process);
     // How TerminateProcess kills a process (the transport has its pidfd); false when it cannot.
     void set_killer(std::function<bool(ProcessId)> killer) { killer_ = std::move(killer); }
+    // Whether a host process's Linux thread ids are the kernel's own, so that a mutex word may
+    // name them (default: the same PID namespace). Tests with made-up pids replace it.
+    void set_thread_id_check(std::function<bool(int pid)> check) {
+        thread_ids_are_ours_ = std::move(check);
+    }
 
     // Message queues (kernel_msgqueue.cpp; ce-kernel-objects.md §5, docs/semantics/msgqueue.md).
     // CreateMsgQueue: `options_size` is MSGQUEUEOPTIONS.dwSize; the last error is set on every
@@ -813,6 +818,7 @@ private:
         // Mutexes the kernel holds the state of and one of its threads owns: object id -> mutex.
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;
         std::set<uint64_t> mutex_words;  // ids of the mutexes whose word it was given
+        std::optional<bool> own_thread_ids;  // its Linux thread ids are the kernel's (asked once)
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message
         std::unordered_map<uint32_t, std::vector<std::byte>> reg_staging;  // tid -> a large value
@@ -924,6 +930,10 @@ private:
                                         const std::vector<ProcessId>& holders) const override;
     void word_settled(MutexObject& mutex) override;
     void word_gone(MutexObject& mutex) override;
+    // Whether thread `tid` of host process `pid` exists and has not ended (procfs).
+    static bool thread_running(int pid, uint32_t tid);
+    // Whether host process `pid` is in this kernel's PID namespace (procfs; false when unseen).
+    static bool same_pid_namespace(int pid);
     void snapshot_waits(proto::Snapshot& s) const;
     void snapshot_threads(proto::Snapshot& s) const;
     // Process death: its huge reservations go back to the window.
@@ -1012,6 +1022,11 @@ private:
     std::map<ProcessId, Process> processes_;
     std::function<Result<Launched>(const LaunchSpec&)> launcher_;
     std::function<bool(ProcessId)> killer_;
+    std::function<bool(int)> thread_ids_are_ours_ = &Kernel::same_pid_namespace;
+    // Words of mutexes, at most: in all, and given to one process (each is a page, a
+    // descriptor and a mapping of the kernel's). Past them, the kernel keeps the state.
+    static constexpr size_t kMaxMutexWords = 16384;
+    static constexpr size_t kMaxMutexWordsPerProcess = 1024;
     ShootdownHook shootdown_;
     std::map<ProcessId, Spawn> spawns_;  // by the started process
     // Programs the kernel started and has not reaped, by their record's id (the record may be

@@ -2,7 +2,11 @@
 // DuplicateHandle. Rules: docs/semantics/sync.md, docs/semantics/handles.md §5.
 #include <string>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "fsys/path.h"
 #include "kernel/kernel_impl.h"
@@ -112,6 +116,13 @@ Result<const MutexObject*> Kernel::mutex_word(ProcessId caller, HandleValue hand
     Process* p = process(caller);
     if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
     CEK_TRY(MutexObject * mutex, lookup<MutexObject>(caller, handle));
+    // A word names its owner by Linux thread id: only for a process whose ids are this
+    // kernel's (its PID namespace), and within bounds (a page, a descriptor and a mapping each).
+    if (!p->own_thread_ids) p->own_thread_ids = thread_ids_are_ours_(p->pid);
+    if (!*p->own_thread_ids) return nullptr;
+    if (!mutex->has_word() && (mutex_words_.size() >= kMaxMutexWords ||
+                               p->mutex_words.size() >= kMaxMutexWordsPerProcess))
+        return nullptr;
     if (!mutex->share_word(caller, *this)) return nullptr;
     mutex_words_.emplace(mutex->id(), mutex);
     p->mutex_words.insert(mutex->id());
@@ -119,27 +130,24 @@ Result<const MutexObject*> Kernel::mutex_word(ProcessId caller, HandleValue hand
 }
 
 void Kernel::publish_mutex_words() {
-    for (auto it = unpublished_words_.begin(); it != unpublished_words_.end();) {
-        auto found = mutex_words_.find(*it);
-        if (found == mutex_words_.end()) {
-            it = unpublished_words_.erase(it);
-            continue;
-        }
-        MutexObject& mutex = *found->second;
-        const std::optional<ThreadRef> owner = mutex.owner();
-        if (!mutex.publish()) {  // waiters, or an abandonment to tell: later
-            ++it;
-            continue;
-        }
+    // Only mutexes that changed since are looked at (word_settled, unlist): what cannot be
+    // handed back now (a waiter, an abandonment to tell) is queued again by its next change.
+    while (!unpublished_words_.empty()) {
+        const uint64_t id = *unpublished_words_.begin();
+        unpublished_words_.erase(unpublished_words_.begin());
+        auto found = mutex_words_.find(id);
+        if (found == mutex_words_.end()) continue;
+        const Ref<MutexObject> mutex(found->second);  // an erase below may drop the last other
+        const std::optional<ThreadRef> owner = mutex->owner();
+        if (!mutex->publish()) continue;
         // The word has it now: the owner's death is found through the word (settle_words_of),
         // its process being one the word is scanned for.
         if (owner)
             if (Process* p = process(owner->process)) {
-                p->owned_mutexes.erase(mutex.id());
-                p->mutex_words.insert(mutex.id());
-                mutex.add_holder(owner->process);
+                mutex->add_holder(owner->process);
+                p->mutex_words.insert(id);
+                p->owned_mutexes.erase(id);
             }
-        it = unpublished_words_.erase(it);
     }
 }
 
@@ -148,6 +156,7 @@ void Kernel::settle_words_of(Process& p, std::optional<uint32_t> tid) {
         auto found = mutex_words_.find(id);
         if (found == mutex_words_.end()) continue;
         MutexObject& mutex = *found->second;
+        mutex.forget_published(p.id, tid);  // its id may come back as another thread's
         // Only a word a thread of its may own: the kernel's, or naming that thread.
         if (const auto fast = mutex.word_owner_tid();
             !mutex.word_in_kernel() && (!fast || (tid && *fast != *tid)))
@@ -170,11 +179,35 @@ std::optional<ThreadRef> Kernel::find_owner(uint32_t tid,
     for (ProcessId id : holders) {
         auto it = processes_.find(id);
         if (it == processes_.end() || it->second.pid <= 0) continue;
-        const std::string task =
-            "/proc/" + std::to_string(it->second.pid) + "/task/" + std::to_string(tid);
-        if (::access(task.c_str(), F_OK) == 0) return ThreadRef{id, tid};
+        if (thread_running(it->second.pid, tid)) return ThreadRef{id, tid};
     }
     return std::nullopt;
+}
+
+bool Kernel::thread_running(int pid, uint32_t tid) {
+    // The task's state, the letter after the name's closing parenthesis: a leader that ended
+    // while its other threads run stays listed as a zombie.
+    const std::string path =
+        "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char* close_paren = std::strrchr(buf, ')');
+    if (close_paren == nullptr || close_paren[1] != ' ') return false;
+    const char state = close_paren[2];
+    return state != 'Z' && state != 'X' && state != 'x';
+}
+
+bool Kernel::same_pid_namespace(int pid) {
+    if (pid <= 0) return false;  // a peer this kernel cannot see
+    struct stat mine {}, theirs {};
+    const std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+    return ::stat("/proc/self/ns/pid", &mine) == 0 && ::stat(path.c_str(), &theirs) == 0 &&
+           mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
 }
 
 void Kernel::word_settled(MutexObject& mutex) { unpublished_words_.insert(mutex.id()); }

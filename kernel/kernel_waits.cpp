@@ -131,6 +131,8 @@ Kernel::Wait Kernel::unlist(std::map<uint64_t, Wait>::iterator it) {
     for (const auto& o : w.objects) {
         o->waits().erase(id);
         if (o->changes_outside()) o->waits_changed();
+        if (auto* mutex = object_cast<MutexObject>(o.get()); mutex != nullptr && mutex->has_word())
+            unpublished_words_.insert(mutex->id());  // perhaps no waiter left: back to the word
     }
     if (w.deadline) deadlines_.erase({*w.deadline, id});
     if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);

@@ -14,10 +14,11 @@ extern "C" {
 BOOL WINAPI CloseHandle(HANDLE hObject) {
     proto::CloseHandleRequest req{handle_to_wire(hObject), 0};
     proto::CloseHandleReply rep{};
+    // Before the close: once the kernel has it, the value may name a new mutex at once.
+    MutexWordCache::instance().forget(req.handle);
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
     FileCache::instance().forget(req.handle);  // this process's reference is gone
     MsgRingCache::instance().forget(req.handle);
-    MutexWordCache::instance().forget(req.handle);
     return TRUE;
 }
 

@@ -18,8 +18,11 @@ MutexWordCache& MutexWordCache::instance() {
 }
 
 void MutexWordCache::note_mutex(uint32_t handle) {
+    // A value seen before belonged to another object (closed where this process did not see
+    // it): the new mutex's word is asked for afresh.
     std::lock_guard lock(mutex_);
-    handles_.try_emplace(handle);
+    ++forgets_;
+    handles_.insert_or_assign(handle, Entry{});
 }
 
 std::shared_ptr<MappedMutexWord> MutexWordCache::get(uint32_t handle) {

@@ -1126,6 +1126,7 @@ int Server::run() {
             }
             timeout = idle_timeout_ms();
             int waits = wait_timeout_ms();
+            kernel_.publish_mutex_words();  // waits that just ended
             if (waits >= 0 && (timeout < 0 || waits < timeout)) timeout = waits;
         }
         int n = ::epoll_wait(epoll_fd_, events, 64, timeout);

@@ -23,6 +23,7 @@ MutexObject::~MutexObject() {
 
 bool MutexObject::acquire(ThreadRef thread) {
     settle();
+    changed();
     if (owner_) {
         ++recursion_;  // the owner again (ready_for checked)
         return false;
@@ -37,6 +38,7 @@ bool MutexObject::acquire(ThreadRef thread) {
 std::optional<bool> MutexObject::release_by(ThreadRef thread) {
     settle();
     if (!owner_ || !(*owner_ == thread)) return std::nullopt;
+    changed();
     if (--recursion_ != 0) return false;
     owner_.reset();
     return true;
@@ -44,9 +46,20 @@ std::optional<bool> MutexObject::release_by(ThreadRef thread) {
 
 void MutexObject::abandon() {
     settle();
+    changed();
     owner_.reset();
     recursion_ = 0;
     abandoned_ = true;
+}
+
+void MutexObject::changed() {
+    if (word_ != nullptr && host_ != nullptr) host_->word_settled(*this);
+}
+
+void MutexObject::forget_published(ProcessId process, std::optional<uint32_t> tid) {
+    if (published_owner_ && published_owner_->process == process &&
+        (!tid || published_owner_->tid == *tid))
+        published_owner_.reset();
 }
 
 bool MutexObject::share_word(ProcessId process, MutexWordHost& host) {

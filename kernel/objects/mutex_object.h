@@ -82,6 +82,9 @@ public:
     // A process whose thread may own the mutex through the word: given it, or named in it.
     void add_holder(ProcessId process);
     void forget_holder(ProcessId process);
+    // A thread (or, without `tid`, every thread) of `process` is gone: an owner the kernel
+    // wrote into the word for it is no longer taken on trust.
+    void forget_published(ProcessId process, std::optional<uint32_t> tid);
     // The kernel is going away: no more calls to it (an owner is no longer looked up).
     void drop_host() { host_ = nullptr; }
     // The owner the word names while the kernel does not hold it (no settling): for a death,
@@ -98,6 +101,9 @@ public:
     size_t memory_bytes() const override;
 
 private:
+    // The kernel changed the state: it looks at handing it back after the call.
+    void changed();
+
     // The state while the kernel holds it (always, for a mutex without a word).
     mutable std::optional<ThreadRef> owner_;
     mutable uint32_t recursion_ = 0;

@@ -156,6 +156,7 @@ public:
             children_.push_back(pid);
             return kernel::Launched{pid, static_cast<uint32_t>(pid)};
         });
+        kernel_->set_thread_id_check([](int) { return true; });  // made-up pids and tids
         kernel_->set_killer([this](ProcessId id) {
             const int pid = kernel_->pid_of(id);
             if (!kernel_->child_by_pid(pid)) return false;

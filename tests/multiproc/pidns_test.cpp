@@ -133,6 +133,32 @@ TEST_CASE("a client in a PID namespace of its own works with a kernel outside it
     CHECK(k.wait_for([](const cek::proto::Snapshot& s) { return app_processes(s) == 1; }));
 }
 
+TEST_CASE("clients in PID namespaces of their own, whose thread ids repeat, exclude each other "
+          "through a mutex",
+          "[multiproc][pidns][word]") {
+    REQUIRE_PID_NAMESPACES();
+    KernelFixture k;
+    auto one = spawn_in_namespace(k, program("CEK_CHILD"));
+    auto two = spawn_in_namespace(k, program("CEK_CHILD"));
+    REQUIRE(one->ask("tid") == two->ask("tid"));  // both main threads are their namespace's 1
+    std::string m1 = one->ask("mutex pidns-mutex 0");
+    REQUIRE(field(m1, 0) == "ok");
+    std::string m2 = two->ask("mutex pidns-mutex 0");
+    REQUIRE(field(m2, 2) == "183");
+    CHECK(one->ask("wait 0 " + field(m1, 1)) == "ok 0x0");
+    // The same thread id in another namespace is another thread: no second owner.
+    CHECK(two->ask("wait 0 " + field(m2, 1)) == "ok 0x102");
+    CHECK(two->ask("release " + field(m2, 1)) == "fail 288");
+    two->write_line("wait inf " + field(m2, 1));
+    REQUIRE(some_wait(k));
+    CHECK(one->ask("release " + field(m1, 1)) == "ok");
+    CHECK(two->read_line(10s).value_or("timeout") == "ok 0x0");
+    CHECK(one->ask("wait 0 " + field(m1, 1)) == "ok 0x102");
+    CHECK(two->ask("release " + field(m2, 1)) == "ok");
+    CHECK(one->ask("wait 0 " + field(m1, 1)) == "ok 0x0");
+    CHECK(one->ask("release " + field(m1, 1)) == "ok");
+}
+
 TEST_CASE("a kernel in a PID namespace serves clients it cannot see, each a process of its own",
           "[multiproc][pidns]") {
     REQUIRE_PID_NAMESPACES();

@@ -20,7 +20,7 @@ using cek::kernel::WaitCompletion;
 
 namespace {
 
-uint32_t this_tid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); }
+uint32_t word_test_tid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); }
 
 // A thread id no process of this test has (Linux ids stay below 2^22).
 constexpr uint32_t kNoSuchTid = 0x7FFFFFF0;
@@ -29,7 +29,7 @@ struct WordScene : Scene {
     uint64_t next_tag = 1;
     // This test process as a CE process: the kernel finds its threads in /proc.
     ProcessId self = attach_self("self.exe");
-    ThreadRef me{self, this_tid()};
+    ThreadRef me{self, word_test_tid()};
 
     ProcessId attach_self(const std::string& exe) {
         auto r = k.attach_process(::getpid(), exe, false);
@@ -89,7 +89,7 @@ struct WordScene : Scene {
     std::vector<void*> pages;
 };
 
-bool completed(const std::vector<WaitCompletion>& c, uint64_t tag, uint32_t result) {
+bool word_wait_done(const std::vector<WaitCompletion>& c, uint64_t tag, uint32_t result) {
     return std::any_of(c.begin(), c.end(),
                        [&](const WaitCompletion& w) { return w.tag == tag && w.result == result; });
 }
@@ -144,7 +144,7 @@ TEST_CASE("A mutex owned through its word: a second thread's wait takes the word
     REQUIRE(s.release(s.me, h).ok());
     CHECK(s.k.take_completions().empty());
     REQUIRE(s.release(s.me, h).ok());
-    CHECK(completed(s.k.take_completions(), tag, kWaitObject0));
+    CHECK(word_wait_done(s.k.take_completions(), tag, kWaitObject0));
     // The new owner holds it through the word again: no thread waits.
     CHECK(w.load() == proto::mutex_word(77, 1));
     CHECK(s.release({other, 77}, theirs).ok());
@@ -209,7 +209,7 @@ TEST_CASE("A process that dies owning a mutex through its word abandons it, to a
         const uint64_t tag = s.wait_pending({other, 5}, h);
         s.k.detach_process(dying);
         s.k.publish_mutex_words();
-        CHECK(completed(s.k.take_completions(), tag, kWaitAbandoned0));
+        CHECK(word_wait_done(s.k.take_completions(), tag, kWaitAbandoned0));
         CHECK(w.load() == proto::mutex_word(5, 1));
     }
     SECTION("no waiter: the next wait") {
@@ -240,4 +240,33 @@ TEST_CASE("MutexWord: only a mutex of the caller has a word", "[unit][sync][mute
     CHECK(w.load() == proto::mutex_word(s.me.tid, 1));
     REQUIRE(proto::mutex_word_release(w, s.me.tid));
     REQUIRE(s.k.close_handle(s.self, h).ok());
+}
+
+TEST_CASE("A mutex whose handles are all closed while it is owned and waited on goes away "
+          "cleanly when the last wait ends",
+          "[unit][sync][mutex][word]") {
+    WordScene s;
+    s.k.set_thread_id_check([](int) { return true; });
+    auto first = s.attach();
+    auto second = s.attach();
+    const std::u16string name = u"going";
+    auto mine = s.mutex(s.me, true, &name);
+    (void)s.word(s.self, mine);
+    auto h1 = s.mutex({first, 21}, false, &name);
+    auto h2 = s.mutex({second, 22}, false, &name);
+    const uint64_t first_tag = s.wait_pending({first, 21}, h1);
+    const uint64_t second_tag = s.wait_pending({second, 22}, h2);
+    // The owner goes through the kernel (a thread waits); the first waiter owns it now, in the
+    // kernel's books alone while the second still waits.
+    REQUIRE(s.release(s.me, mine).ok());
+    CHECK(word_wait_done(s.k.take_completions(), first_tag, kWaitObject0));
+    for (auto [p, h] : {std::pair{s.self, mine}, {first, h1}, {second, h2}})
+        REQUIRE(s.k.close_handle(p, h).ok());
+    // The last wait ends: the mutex may go back to its word, and then away (its owner's books
+    // held the last reference).
+    s.k.cancel_wait(second, second_tag);
+    s.k.publish_mutex_words();
+    const auto snapshot = s.k.snapshot();
+    CHECK(std::none_of(snapshot.objects.begin(), snapshot.objects.end(),
+                       [](const auto& o) { return o.type == "mutex"; }));
 }

@@ -266,6 +266,7 @@ TEST_CASE("A thread that exits owning a mutex abandons it at once", "[unit][thre
 TEST_CASE("A thread that exits owning a mutex through its shared word abandons it at once",
           "[unit][thread][mutex][word]") {
     ThreadScene s;
+    s.k.set_thread_id_check([](int) { return true; });  // made-up pids: their ids are taken as is
     auto p = s.attach();
     HandleValue t = s.start(p, 10);
     LastError le;
@@ -286,9 +287,20 @@ TEST_CASE("A thread that exits owning a mutex through its shared word abandons i
     std::atomic<uint64_t>* w_other = map_word(other);
     REQUIRE(proto::mutex_word_acquire(*w, 10));
     REQUIRE(proto::mutex_word_acquire(*w_other, 12));
-    s.k.exit_thread({p, 10}, 0);
-    s.k.publish_mutex_words();
-    CHECK(s.wait_now({p, 11}, {mx}) == kWaitAbandoned0);
+    SECTION("a waiter parked before the exit") {
+        // The waiter's wait took the word over: only the exit's own look can wake it.
+        uint64_t tag = s.wait_pending({p, 11}, {mx});
+        s.k.publish_mutex_words();
+        s.k.exit_thread({p, 10}, 0);
+        s.k.publish_mutex_words();
+        CHECK(s.completed(tag, kWaitAbandoned0));
+        CHECK(*w == proto::mutex_word(11, 1));
+    }
+    SECTION("the next wait") {
+        s.k.exit_thread({p, 10}, 0);
+        s.k.publish_mutex_words();
+        CHECK(s.wait_now({p, 11}, {mx}) == kWaitAbandoned0);
+    }
     // A mutex of another thread of the same process is not touched.
     CHECK(*w_other == proto::mutex_word(12, 1));
     ::munmap(w, proto::kMutexWordBytes);
