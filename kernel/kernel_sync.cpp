@@ -1,12 +1,11 @@
 // Synchronization objects: events, mutexes, semaphores, opening them by name, and
 // DuplicateHandle. Rules: docs/semantics/sync.md, docs/semantics/handles.md §5.
-#include <string>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 
 #include "fsys/path.h"
 #include "kernel/kernel_impl.h"
@@ -138,6 +137,7 @@ void Kernel::publish_mutex_words() {
         auto found = mutex_words_.find(id);
         if (found == mutex_words_.end()) continue;
         const Ref<MutexObject> mutex(found->second);  // an erase below may drop the last other
+        if (!mutex->word_in_kernel()) continue;  // the word holds it already
         const std::optional<ThreadRef> owner = mutex->owner();
         if (!mutex->publish()) continue;
         // The word has it now: the owner's death is found through the word (settle_words_of),
