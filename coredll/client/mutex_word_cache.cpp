@@ -26,6 +26,8 @@ void MutexWordCache::note_mutex(uint32_t handle) {
 }
 
 std::shared_ptr<MappedMutexWord> MutexWordCache::get(uint32_t handle) {
+    // A dead kernel fails every call (ERROR_SERVICE_NOT_ACTIVE), these too.
+    if (Connection::instance().kernel_gone()) return nullptr;
     uint64_t forgets = 0;
     {
         std::lock_guard lock(mutex_);

@@ -75,6 +75,21 @@ TEST_CASE("kill -9 of the kernel mid-call fails every caller with ERROR_SERVICE_
             CHECK(name.find("cek") == std::string::npos);
 }
 
+TEST_CASE("after the kernel's death a mutex's shared word is not used: its waits fail too",
+          "[multiproc][kernel][death][word]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    std::string m = a->ask("mutex death-word 0");
+    REQUIRE(field(m, 0) == "ok");
+    REQUIRE(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");  // through the word
+    REQUIRE(a->ask("release " + field(m, 1)) == "ok");
+    k.kill_kernel(SIGKILL);
+    REQUIRE(k.wait_kernel(10s));
+    CHECK(a->ask("event - 0 0") == "fail 1062");  // the shim has seen the death
+    CHECK(a->ask("wait 0 " + field(m, 1)) == "fail 1062");
+    CHECK(a->ask("release " + field(m, 1)) == "fail 1062");
+}
+
 TEST_CASE("files and attributes written before kill -9 of the kernel are intact after restart",
           "[multiproc][kernel][death][file]") {
     KernelFixture k;
