@@ -930,6 +930,10 @@ private:
                                         const std::vector<ProcessId>& holders) const override;
     void word_settled(MutexObject& mutex) override;
     void word_gone(MutexObject& mutex) override;
+    // A wait on `object` ended: a mutex with a word may go back to it.
+    void word_may_go_back(Waitable& object);
+    // Whether `p`'s Linux thread ids are the kernel's (thread_ids_are_ours_, asked once).
+    bool thread_ids_ours(Process& p);
     // Whether thread `tid` of host process `pid` exists and has not ended (procfs).
     static bool thread_running(int pid, uint32_t tid);
     // Whether host process `pid` is in this kernel's PID namespace (procfs; false when unseen).

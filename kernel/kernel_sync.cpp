@@ -117,8 +117,7 @@ Result<const MutexObject*> Kernel::mutex_word(ProcessId caller, HandleValue hand
     CEK_TRY(MutexObject * mutex, lookup<MutexObject>(caller, handle));
     // A word names its owner by Linux thread id: only for a process whose ids are this
     // kernel's (its PID namespace), and within bounds (a page, a descriptor and a mapping each).
-    if (!p->own_thread_ids) p->own_thread_ids = thread_ids_are_ours_(p->pid);
-    if (!*p->own_thread_ids) return nullptr;
+    if (!thread_ids_ours(*p)) return nullptr;
     if (!mutex->has_word() && (mutex_words_.size() >= kMaxMutexWords ||
                                p->mutex_words.size() >= kMaxMutexWordsPerProcess))
         return nullptr;
@@ -139,15 +138,18 @@ void Kernel::publish_mutex_words() {
         const Ref<MutexObject> mutex(found->second);  // an erase below may drop the last other
         if (!mutex->word_in_kernel()) continue;  // the word holds it already
         const std::optional<ThreadRef> owner = mutex->owner();
+        Process* owner_process = owner ? process(owner->process) : nullptr;
+        // An owner whose thread id means nothing here (another PID namespace) stays the
+        // kernel's to keep: in the word it could be taken for another process's thread.
+        if (owner && (owner_process == nullptr || !thread_ids_ours(*owner_process))) continue;
         if (!mutex->publish()) continue;
         // The word has it now: the owner's death is found through the word (settle_words_of),
         // its process being one the word is scanned for.
-        if (owner)
-            if (Process* p = process(owner->process)) {
-                mutex->add_holder(owner->process);
-                p->mutex_words.insert(id);
-                p->owned_mutexes.erase(id);
-            }
+        if (owner_process != nullptr) {
+            mutex->add_holder(owner->process);
+            owner_process->mutex_words.insert(id);
+            owner_process->owned_mutexes.erase(id);
+        }
     }
 }
 
@@ -211,6 +213,16 @@ bool Kernel::same_pid_namespace(int pid) {
 }
 
 void Kernel::word_settled(MutexObject& mutex) { unpublished_words_.insert(mutex.id()); }
+
+void Kernel::word_may_go_back(Waitable& object) {
+    if (auto* mutex = object_cast<MutexObject>(&object); mutex != nullptr && mutex->has_word())
+        unpublished_words_.insert(mutex->id());  // perhaps no waiter left
+}
+
+bool Kernel::thread_ids_ours(Process& p) {
+    if (!p.own_thread_ids) p.own_thread_ids = thread_ids_are_ours_(p.pid);
+    return *p.own_thread_ids;
+}
 
 void Kernel::word_gone(MutexObject& mutex) {
     mutex_words_.erase(mutex.id());

@@ -131,8 +131,7 @@ Kernel::Wait Kernel::unlist(std::map<uint64_t, Wait>::iterator it) {
     for (const auto& o : w.objects) {
         o->waits().erase(id);
         if (o->changes_outside()) o->waits_changed();
-        if (auto* mutex = object_cast<MutexObject>(o.get()); mutex != nullptr && mutex->has_word())
-            unpublished_words_.insert(mutex->id());  // perhaps no waiter left: back to the word
+        word_may_go_back(*o);
     }
     if (w.deadline) deadlines_.erase({*w.deadline, id});
     if (Process* p = process(w.thread.process)) p->waits.erase(w.tag);
@@ -224,6 +223,7 @@ void Kernel::cancel_wait(ProcessId caller, uint64_t tag) {
     for (const auto& o : it->second.objects) {
         o->waits().erase(id);
         if (o->changes_outside()) o->waits_changed();
+        word_may_go_back(*o);
     }
     if (it->second.deadline) deadlines_.erase({*it->second.deadline, id});
     waits_.erase(it);

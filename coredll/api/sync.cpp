@@ -164,13 +164,14 @@ BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
                                 bInheritHandle ? 1u : 0u,
                                 dwOptions};
     proto::DuplicateReply rep{};
+    // Before the close, as CloseHandle does: once the kernel has it, the value may be reused.
+    if ((dwOptions & DUPLICATE_CLOSE_SOURCE) != 0) MutexWordCache::instance().forget(req.handle);
     const CallStatus s = Connection::instance().call(req, rep);
     if ((dwOptions & DUPLICATE_CLOSE_SOURCE) != 0 && s.delivered) {
         // The source may have been one of ours and be gone now, whatever the outcome: what this
         // process cached for that value is fetched again at its next use.
         FileCache::instance().forget(req.handle);
         MsgRingCache::instance().forget(req.handle);
-        MutexWordCache::instance().forget(req.handle);
     }
     if (!finish(s)) return FALSE;
     *lpTargetHandle = handle_from_wire(rep.handle);

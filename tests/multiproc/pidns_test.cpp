@@ -159,6 +159,38 @@ TEST_CASE("clients in PID namespaces of their own, whose thread ids repeat, excl
     CHECK(one->ask("release " + field(m1, 1)) == "ok");
 }
 
+TEST_CASE("a mutex owned by a client in a PID namespace of its own stays with the kernel while "
+          "it owns it; a client in the kernel's namespace goes on through the word",
+          "[multiproc][pidns][word]") {
+    REQUIRE_PID_NAMESPACES();
+    KernelFixture k;
+    auto inside = spawn_in_namespace(k, program("CEK_CHILD"));
+    auto outside = k.spawn_child();
+    auto word_state = [&] {
+        for (const auto& o : k.snapshot().objects)
+            if (o.type == "mutex")
+                for (const auto& [key, value] : o.details)
+                    if (key == "word") return value;
+        return std::string("none");
+    };
+    std::string mo = outside->ask("mutex pidns-mixed 0");
+    REQUIRE(field(mo, 0) == "ok");
+    CHECK(outside->ask("wait 0 " + field(mo, 1)) == "ok 0x0");
+    CHECK(outside->ask("release " + field(mo, 1)) == "ok");
+    CHECK(word_state() == "shared, 1 processes");
+    std::string mi = inside->ask("mutex pidns-mixed 0");
+    REQUIRE(field(mi, 2) == "183");
+    // Its thread id is its namespace's own: the word must not carry it.
+    CHECK(inside->ask("wait 0 " + field(mi, 1)) == "ok 0x0");
+    CHECK(word_state() == "kernel");
+    CHECK(outside->ask("wait 0 " + field(mo, 1)) == "ok 0x102");
+    CHECK(inside->ask("release " + field(mi, 1)) == "ok");
+    CHECK(word_state() == "shared, 1 processes");
+    CHECK(outside->ask("wait 0 " + field(mo, 1)) == "ok 0x0");
+    CHECK(inside->ask("wait 0 " + field(mi, 1)) == "ok 0x102");
+    CHECK(outside->ask("release " + field(mo, 1)) == "ok");
+}
+
 TEST_CASE("a kernel in a PID namespace serves clients it cannot see, each a process of its own",
           "[multiproc][pidns]") {
     REQUIRE_PID_NAMESPACES();

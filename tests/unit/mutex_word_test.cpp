@@ -26,6 +26,11 @@ uint32_t word_test_tid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); 
 constexpr uint32_t kNoSuchTid = 0x7FFFFFF0;
 
 struct WordScene : Scene {
+    // Made-up pids: their threads' ids are taken as the kernel's own (the PID-namespace rule
+    // has a multi-process test of its own).
+    WordScene() {
+        k.set_thread_id_check([](int) { return true; });
+    }
     uint64_t next_tag = 1;
     // This test process as a CE process: the kernel finds its threads in /proc.
     ProcessId self = attach_self("self.exe");
@@ -246,7 +251,6 @@ TEST_CASE("A mutex whose handles are all closed while it is owned and waited on 
           "cleanly when the last wait ends",
           "[unit][sync][mutex][word]") {
     WordScene s;
-    s.k.set_thread_id_check([](int) { return true; });
     auto first = s.attach();
     auto second = s.attach();
     const std::u16string name = u"going";
@@ -269,4 +273,21 @@ TEST_CASE("A mutex whose handles are all closed while it is owned and waited on 
     const auto snapshot = s.k.snapshot();
     CHECK(std::none_of(snapshot.objects.begin(), snapshot.objects.end(),
                        [](const auto& o) { return o.type == "mutex"; }));
+}
+
+TEST_CASE("A wait withdrawn (its slot reused, its process gone) gives the word back to the owner",
+          "[unit][sync][mutex][word]") {
+    WordScene s;
+    auto other = s.attach();
+    const std::u16string name = u"withdrawn";
+    auto h = s.mutex(s.me, false, &name);
+    auto theirs = s.mutex({other, 31}, false, &name);
+    auto& w = s.word(s.self, h);
+    REQUIRE(proto::mutex_word_acquire(w, s.me.tid));
+    const uint64_t tag = s.wait_pending({other, 31}, theirs);
+    CHECK((w.load() & proto::kMutexKernel) != 0);
+    s.k.cancel_wait(other, tag);
+    s.k.publish_mutex_words();
+    CHECK(w.load() == proto::mutex_word(s.me.tid, 1));
+    REQUIRE(proto::mutex_word_release(w, s.me.tid));
 }
