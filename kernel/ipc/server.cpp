@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "kernel/dispatch/dispatch.h"
+#include "kernel/core/memfd.h"
 #include "kernel/ipc/spawn.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
@@ -138,19 +139,6 @@ bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size
         std::memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
     }
     return ::sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(size);
-}
-
-// A memfd of `size` bytes that can never be resized, with `seals` added too.
-int make_memfd(const char* name, size_t size, int seals) {
-    int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) return -1;
-    // Owner-only, like everything of the kernel's (memfds are created 0777).
-    if (::fchmod(fd, 0600) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
-        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | seals) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 #ifndef SO_PEERPIDFD

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "kernel/core/memfd.h"
 #include "kernel/log.h"
 
 namespace cek::kernel {
@@ -51,16 +52,10 @@ uint64_t MappingObject::map_length() const {
 Result<Ref<MappingObject>> MappingObject::create_ram(uint64_t size, bool writable,
                                                      AddressWindow& window) {
     Ref<MappingObject> m(new MappingObject(size, writable, window));
-    m->fd_ = ::memfd_create("cek-mapping", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    // The size is a kernel fact: sealed so that no client can shrink the pages under a view.
+    m->fd_ = make_memfd("cek-mapping", m->map_length(), F_SEAL_SEAL);
     if (m->fd_ < 0) {
-        log::mapping()->warn("memfd_create failed errno={}", errno);
-        return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
-    }
-    // The size is a kernel fact: seal it so that no client can shrink the pages under a view.
-    // Owner-only like the rest of the kernel's memory (memfds are created 0777).
-    if (::fchmod(m->fd_, 0600) != 0 || ::ftruncate(m->fd_, static_cast<off_t>(m->map_length())) != 0 ||
-        ::fcntl(m->fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-        log::mapping()->warn("sizing the mapping memfd failed errno={}", errno);
+        log::mapping()->warn("making the mapping memfd failed errno={}", errno);
         return Win32Error::ERROR_NOT_ENOUGH_MEMORY;
     }
     CEK_TRY_VOID(m->place(true));

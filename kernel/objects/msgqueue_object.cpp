@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "kernel/core/memfd.h"
 #include "kernel/log.h"
 #include "protocol/ce_constants.h"
 #include "protocol/futex.h"
@@ -22,21 +23,15 @@ uint64_t g_next_queue_id = 1;  // the kernel's one thread only
 
 std::unique_ptr<MsgRingMemory> MsgRingMemory::make(const MsgQueueOptions& options,
                                                    uint64_t bytes, MemoryBudget::Charge charge) {
-    const int fd = ::memfd_create("cek-msgqueue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) {
-        log::msgqueue()->warn("memfd_create for a queue ring failed errno={}", errno);
-        return nullptr;
-    }
     // Sealed at its size: a client cannot shrink the ring under the kernel's reads.
+    const int fd = make_memfd("cek-msgqueue", bytes, F_SEAL_SEAL);
     void* base = MAP_FAILED;
-    if (::fchmod(fd, 0600) == 0 && ::ftruncate(fd, static_cast<off_t>(bytes)) == 0 &&
-        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
-        base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0) base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const uint32_t state =
         (options.flags & ce::kMsgQueueAllowBroken) != 0 ? proto::kRingAllowBroken : 0;
     if (base == MAP_FAILED) {
         log::msgqueue()->warn("making a queue ring of {} bytes failed errno={}", bytes, errno);
-        ::close(fd);
+        if (fd >= 0) ::close(fd);
         return nullptr;
     }
     proto::MsgRing::init(base, options.max_messages, options.max_bytes, state);

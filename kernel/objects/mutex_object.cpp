@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernel/core/memfd.h"
 #include "kernel/log.h"
 #include "protocol/mutex_word.h"
 
@@ -65,23 +66,15 @@ void MutexObject::forget_published(ProcessId process, std::optional<uint32_t> ti
 bool MutexObject::share_word(ProcessId process, MutexWordHost& host) {
     if (word_ == nullptr) {
         // A page of its own: what one process can scribble on is this mutex's word alone.
-        // Sealed at its size like a mapping's memfd, owner-only like all the kernel's memory.
-        const int fd = ::memfd_create("cek-mutex", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0) {
-            log::sync()->warn("memfd_create for a mutex word failed errno={}", errno);
-            return false;
-        }
+        const int fd = make_memfd("cek-mutex", proto::kMutexWordBytes, F_SEAL_SEAL);
         struct stat st {};
         void* page = MAP_FAILED;
-        if (::fchmod(fd, 0600) == 0 &&
-            ::ftruncate(fd, static_cast<off_t>(proto::kMutexWordBytes)) == 0 &&
-            ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0 &&
-            ::fstat(fd, &st) == 0)
+        if (fd >= 0 && ::fstat(fd, &st) == 0)
             page = ::mmap(nullptr, proto::kMutexWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
                           fd, 0);
         if (page == MAP_FAILED) {
             log::sync()->warn("making a mutex word failed errno={}", errno);
-            ::close(fd);
+            if (fd >= 0) ::close(fd);
             return false;
         }
         word_fd_ = fd;
