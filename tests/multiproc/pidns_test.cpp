@@ -166,13 +166,7 @@ TEST_CASE("a mutex owned by a client in a PID namespace of its own stays with th
     KernelFixture k;
     auto inside = spawn_in_namespace(k, program("CEK_CHILD"));
     auto outside = k.spawn_child();
-    auto word_state = [&] {
-        for (const auto& o : k.snapshot().objects)
-            if (o.type == "mutex")
-                for (const auto& [key, value] : o.details)
-                    if (key == "word") return value;
-        return std::string("none");
-    };
+    auto word_state = [&] { return object_detail(k.snapshot(), "mutex", "word"); };
     std::string mo = outside->ask("mutex pidns-mixed 0");
     REQUIRE(field(mo, 0) == "ok");
     CHECK(outside->ask("wait 0 " + field(mo, 1)) == "ok 0x0");

@@ -52,17 +52,6 @@ TEST_CASE("a mutex held by a process killed with SIGKILL is abandoned to the wai
     CHECK(waiter->ask("release " + field(opened, 1)) == "fail 288");
 }
 
-namespace {
-// The snapshot's detail `key` of the one mutex, "" when there is none.
-std::string mutex_detail(KernelFixture& k, const std::string& key) {
-    for (const auto& o : k.snapshot().objects)
-        if (o.type == "mutex")
-            for (const auto& [name, value] : o.details)
-                if (name == key) return value;
-    return "";
-}
-}  // namespace
-
 TEST_CASE("a mutex taken through its shared word: a second process's waits go through the "
           "kernel, the owner keeps its count and hands it on",
           "[multiproc][sync][word]") {
@@ -76,28 +65,28 @@ TEST_CASE("a mutex taken through its shared word: a second process's waits go th
     CHECK(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");  // recursion, in the word
     // The kernel was asked for the word and holds nothing: the owner is what the word says.
     const uint32_t a_id = process_id_of(k.snapshot(), a->pid());
-    CHECK(mutex_detail(k, "word") == "shared, 1 processes");
-    CHECK(mutex_detail(k, "owner") == "process " + std::to_string(a_id) + " tid " + a_tid);
-    CHECK(mutex_detail(k, "recursion") == "2");
+    CHECK(object_detail(k.snapshot(), "mutex", "word") == "shared, 1 processes");
+    CHECK(object_detail(k.snapshot(), "mutex", "owner") == "process " + std::to_string(a_id) + " tid " + a_tid);
+    CHECK(object_detail(k.snapshot(), "mutex", "recursion") == "2");
     std::string opened = b->ask("mutex wordlock 0");
     REQUIRE(field(opened, 2) == "183");
     CHECK(b->ask("wait 0 " + field(opened, 1)) == "ok 0x102");
     CHECK(b->ask("release " + field(opened, 1)) == "fail 288");
     b->write_line("wait 30000 " + field(opened, 1));
     REQUIRE(waiting(k, *b));
-    CHECK(mutex_detail(k, "word") == "kernel");
+    CHECK(object_detail(k.snapshot(), "mutex", "word") == "kernel");
     CHECK(a->ask("release " + field(m, 1)) == "ok");
     CHECK(a->ask("release " + field(m, 1)) == "ok");
     CHECK(b->read_line(10s).value_or("timeout") == "ok 0x0");
     CHECK(a->ask("release " + field(m, 1)) == "fail 288");
     const std::string b_tid = field(b->ask("tid"), 1);
     const uint32_t b_id = process_id_of(k.snapshot(), b->pid());
-    CHECK(mutex_detail(k, "owner") == "process " + std::to_string(b_id) + " tid " + b_tid);
+    CHECK(object_detail(k.snapshot(), "mutex", "owner") == "process " + std::to_string(b_id) + " tid " + b_tid);
     CHECK(b->ask("wait 0 " + field(opened, 1)) == "ok 0x0");
     CHECK(b->ask("release " + field(opened, 1)) == "ok");
     CHECK(b->ask("release " + field(opened, 1)) == "ok");
     CHECK(b->ask("release " + field(opened, 1)) == "fail 288");
-    CHECK(mutex_detail(k, "owner") == "none");
+    CHECK(object_detail(k.snapshot(), "mutex", "owner") == "none");
     CHECK(a->ask("wait 0 " + field(m, 1)) == "ok 0x0");
     CHECK(a->ask("release " + field(m, 1)) == "ok");
 }

@@ -29,6 +29,16 @@ inline size_t object_handles(const proto::Snapshot& s) {
     return n;
 }
 
+// Detail `key` of the first object of type `type` ("mutex", "mapping"...), "" when none has it.
+inline std::string object_detail(const proto::Snapshot& s, const std::string& type,
+                                 const std::string& key) {
+    for (const auto& o : s.objects)
+        if (o.type == type)
+            for (const auto& [name, value] : o.details)
+                if (name == key) return value;
+    return "";
+}
+
 // The kernel's ProcessId of the attached process with Linux pid `pid`, or 0.
 inline uint32_t process_id_of(const proto::Snapshot& s, int pid) {
     for (const auto& p : s.processes)

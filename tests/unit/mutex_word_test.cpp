@@ -2,12 +2,12 @@
 // cek::kernel::Kernel: the test maps the word as a client does and changes it with the client's
 // own operations, then checks what the kernel makes of it: owners it finds or does not find,
 // waits, abandonment, counts too large for the word and values no client writes.
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <vector>
 
 #include "protocol/mutex_word.h"
@@ -42,27 +42,15 @@ struct WordScene : Scene {
         return r.value();
     }
 
-    ~WordScene() {
-        for (void* page : pages) ::munmap(page, proto::kMutexWordBytes);
-    }
-
     HandleValue mutex(ThreadRef t, bool owned, const std::u16string* name = nullptr) {
         LastError le;
         auto r = k.create_mutex(t, owned, name, le);
         REQUIRE(r.ok());
         return r.value();
     }
-    // MutexWord for `p`, mapped here as the shim maps it; the request's publish step included.
+    // MutexWord for `p`, mapped for the rest of the test.
     std::atomic<uint64_t>& word(ProcessId p, HandleValue h) {
-        auto r = k.mutex_word(p, h);
-        REQUIRE(r.ok());
-        REQUIRE(r.value() != nullptr);
-        k.publish_mutex_words();
-        void* page = ::mmap(nullptr, proto::kMutexWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-                            r.value()->word_fd(), 0);
-        REQUIRE(page != MAP_FAILED);
-        pages.push_back(page);
-        return *static_cast<std::atomic<uint64_t>*>(page);
+        return words.emplace_back(std::make_unique<MappedMutexWord>(k, p, h))->word();
     }
     uint32_t wait_now(ThreadRef t, HandleValue h) {
         auto r = k.wait(t, std::vector<HandleValue>{h}, false, 0, next_tag++);
@@ -91,7 +79,7 @@ struct WordScene : Scene {
         return "";
     }
 
-    std::vector<void*> pages;
+    std::vector<std::unique_ptr<MappedMutexWord>> words;
 };
 
 bool word_wait_done(const std::vector<WaitCompletion>& c, uint64_t tag, uint32_t result) {

@@ -1,8 +1,6 @@
 // Threads with the CE 5 personality, through cek::kernel::Kernel with fake processes and
 // threads: one test per row of ce-kernel-objects.md §1.4 and §2 that the kernel decides
 // (docs/semantics/threads.md), each with its exact error code.
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -273,18 +271,9 @@ TEST_CASE("A thread that exits owning a mutex through its shared word abandons i
     HandleValue mx = s.k.create_mutex({p, 1}, false, nullptr, le).value();
     HandleValue other = s.k.create_mutex({p, 1}, false, nullptr, le).value();
     // Both words mapped as the shim maps them; thread 10 takes one, thread 12 the other.
-    auto map_word = [&](HandleValue h) -> std::atomic<uint64_t>* {
-        auto r = s.k.mutex_word(p, h);
-        REQUIRE(r.ok());
-        REQUIRE(r.value() != nullptr);
-        s.k.publish_mutex_words();
-        void* page = ::mmap(nullptr, proto::kMutexWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-                            r.value()->word_fd(), 0);
-        REQUIRE(page != MAP_FAILED);
-        return static_cast<std::atomic<uint64_t>*>(page);
-    };
-    std::atomic<uint64_t>* w = map_word(mx);
-    std::atomic<uint64_t>* w_other = map_word(other);
+    MappedMutexWord mapped(s.k, p, mx), mapped_other(s.k, p, other);
+    std::atomic<uint64_t>* w = &mapped.word();
+    std::atomic<uint64_t>* w_other = &mapped_other.word();
     REQUIRE(proto::mutex_word_acquire(*w, 10));
     REQUIRE(proto::mutex_word_acquire(*w_other, 12));
     SECTION("a waiter parked before the exit") {
@@ -303,8 +292,6 @@ TEST_CASE("A thread that exits owning a mutex through its shared word abandons i
     }
     // A mutex of another thread of the same process is not touched.
     CHECK(*w_other == proto::mutex_word(12, 1));
-    ::munmap(w, proto::kMutexWordBytes);
-    ::munmap(w_other, proto::kMutexWordBytes);
     (void)t;
 }
 

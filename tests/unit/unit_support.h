@@ -5,9 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +23,7 @@
 
 #include "kernel/kernel.h"
 #include "protocol/ce_constants.h"
+#include "protocol/mutex_word.h"
 #include "common/errors.h"
 
 namespace cek {
@@ -309,6 +312,29 @@ struct FileScene : TempDir, Scene {
         LastError le;
         return map_file(p, file, protect, size_low, name, le);
     }
+};
+
+// MutexWord for `p` and the mutex `h`, mapped here as the shim maps it (the request's publish
+// step included); unmapped at the end of the scope.
+class MappedMutexWord {
+public:
+    MappedMutexWord(kernel::Kernel& k, ProcessId p, HandleValue h) {
+        auto r = k.mutex_word(p, h);
+        REQUIRE(r.ok());
+        REQUIRE(r.value() != nullptr);
+        k.publish_mutex_words();
+        page_ = ::mmap(nullptr, proto::kMutexWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       r.value()->word_fd(), 0);
+        REQUIRE(page_ != MAP_FAILED);
+    }
+    ~MappedMutexWord() { ::munmap(page_, proto::kMutexWordBytes); }
+    MappedMutexWord(const MappedMutexWord&) = delete;
+    MappedMutexWord& operator=(const MappedMutexWord&) = delete;
+
+    std::atomic<uint64_t>& word() const { return *static_cast<std::atomic<uint64_t>*>(page_); }
+
+private:
+    void* page_ = nullptr;
 };
 
 }  // namespace unit
