@@ -126,14 +126,17 @@ inline std::string utf8_from_utf16(std::u16string_view text) {
 }
 
 // UTF-16 -> UTF-8; nullopt on an unpaired surrogate.
+// Written through a pointer into room for the worst case (three bytes per unit; a pair's four
+// bytes fit in its six): every host name of every lookup passes through here.
 inline std::optional<std::string> utf8_from_utf16_strict(std::u16string_view text) {
-    std::string out;
-    out.reserve(text.size());
+    std::string out(text.size() * 3, '\0');
+    char* p = out.data();
     for (size_t i = 0; i < text.size();) {
         const char32_t c = utf::next_utf16(text.data(), text.size(), i);
         if (utf::is_surrogate(c)) return std::nullopt;
-        utf::put_utf8(c, [&](char b) { out += b; });
+        utf::put_utf8(c, [&](char b) { *p++ = b; });
     }
+    out.resize(static_cast<size_t>(p - out.data()));
     return out;
 }
 

@@ -1,7 +1,5 @@
 #include "fsys/path.h"
 
-#include "fsys/pattern.h"
-
 namespace cek::fsys {
 
 namespace {
@@ -31,32 +29,34 @@ Result<CePath> parse_path(std::u16string_view path, PathKind kind) {
     if (path.size() + 1 >= kMaxPath) return Win32Error::ERROR_FILENAME_EXCED_RANGE;
     if (!surrogates_paired(path)) return Win32Error::ERROR_INVALID_NAME;
 
-    // Split first, so that "may this component hold wildcards" knows which one is last.
-    std::vector<std::u16string_view> raw;
-    size_t start = 0;
-    for (size_t i = 0; i <= path.size(); ++i) {
-        if (i == path.size() || is_separator(path[i])) {
-            if (i > start) raw.push_back(path.substr(start, i - start));
-            start = i + 1;
-        }
-    }
-
+    // One pass over the components; a component is the last when only separators follow it
+    // (which decides whether it may hold wildcards).
     CePath out;
-    for (size_t i = 0; i < raw.size(); ++i) {
-        std::u16string_view comp = raw[i];
-        const bool last = i + 1 == raw.size();
-        for (char16_t c : comp) {
+    out.components.reserve(4);
+    size_t i = 0;
+    while (true) {
+        while (i < path.size() && is_separator(path[i])) ++i;
+        if (i == path.size()) break;
+        const size_t start = i;
+        bool wildcards = false;
+        for (; i < path.size() && !is_separator(path[i]); ++i) {
+            const char16_t c = path[i];
             if (is_forbidden(c)) return Win32Error::ERROR_INVALID_NAME;
-            if ((c == u'*' || c == u'?') && !(kind == PathKind::pattern && last)) {
-                return Win32Error::ERROR_INVALID_NAME;
-            }
+            wildcards = wildcards || c == u'*' || c == u'?';
+        }
+        std::u16string_view comp = path.substr(start, i - start);
+        size_t next = i;
+        while (next < path.size() && is_separator(path[next])) ++next;
+        const bool last = next == path.size();
+        if (wildcards && !(kind == PathKind::pattern && last)) {
+            return Win32Error::ERROR_INVALID_NAME;
         }
         if (comp == u".") continue;
         if (comp == u"..") {
             if (!out.components.empty()) out.components.pop_back();
             continue;
         }
-        if (!has_wildcards(comp)) comp = strip_trailing_dots_spaces(comp);
+        if (!wildcards) comp = strip_trailing_dots_spaces(comp);
         if (comp.empty()) return Win32Error::ERROR_INVALID_NAME;
         if (comp.size() > kMaxComponent) return Win32Error::ERROR_FILENAME_EXCED_RANGE;
         out.components.emplace_back(comp);

@@ -75,9 +75,9 @@ Result<std::unique_ptr<Root>> Root::open(const std::filesystem::path& host_dir,
 
 Result<void> Root::create_default_folders() {
     for (std::u16string_view name : kDefaultFolders) {
-        CEK_TRY(Child c, find_child(root_fd_.get(), name, true));
-        if (c.exists) continue;
         const std::string host = *to_utf8(name);
+        CEK_TRY(Child c, find_child(root_fd_.get(), name, host, true));
+        if (c.exists) continue;
         if (::mkdirat(root_fd_.get(), host.c_str(), 0777) != 0 && errno != EEXIST) {
             return win32_from_errno(errno, ErrnoContext::leaf);
         }

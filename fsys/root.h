@@ -191,8 +191,10 @@ private:
     // `exact_missing`: the caller already knows the name as spelled is not there (skips that
     // statx); the directory's listing still finds other spellings.
     // `dir_now`: the directory's statx, read just now (else find_child reads it if it must).
-    Result<Child> find_child(int dirfd, std::u16string_view name, bool is_leaf,
-                             bool exact_missing = false, const HostStat* dir_now = nullptr);
+    // `host`: `name` in UTF-8, as the caller converted it.
+    Result<Child> find_child(int dirfd, std::u16string_view name, const std::string& host,
+                             bool is_leaf, bool exact_missing = false,
+                             const HostStat* dir_now = nullptr);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
     // walk_dirs's fast path for the first kCachedDepth levels (dir_fds_); false when a level is
     // not a directory as spelled (the component walk then looks).
@@ -220,7 +222,9 @@ private:
     Result<OpenedLeaf> open_existing(const OpenTarget& target, const OpenRequest& request);
     Result<OpenedLeaf> create_leaf(Lookup& l, const OpenRequest& request);
     Result<void> refuse_readonly(int fd, const std::string& name);  // ACCESS_DENIED if READONLY
-    Result<OpenedFile> finish_open(const Lookup& l, OpenedLeaf leaf);
+    Result<OpenedFile> finish_open(const CePath& path, const Lookup& l, OpenedLeaf leaf);
+    // `path` as found: "\Temp\a.txt" in the case its directories and leaf have on disk.
+    static std::u16string real_path(const CePath& path, const Lookup& l);
     Result<uint32_t> attributes_of(int parent, const std::string& name, const HostStat& st);
     Result<FindEntry> make_entry(int dirfd, const std::string& host, std::u16string name,
                                  const HostStat& st);

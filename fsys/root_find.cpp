@@ -81,7 +81,8 @@ Result<size_t> Root::find_named(FindCursor& c, std::vector<FindEntry>& out) {
     if (!l->exists || (!l->st.is_regular() && !l->st.is_dir())) {
         return Win32Error::ERROR_FILE_NOT_FOUND;
     }
-    CEK_TRY(FindEntry e, make_entry(l->parent.fd, l->leaf, l->real.back(), l->st));
+    std::u16string name = l->leaf_ce.empty() ? std::move(path.components.back()) : l->leaf_ce;
+    CEK_TRY(FindEntry e, make_entry(l->parent.fd, l->leaf, std::move(name), l->st));
     out.push_back(std::move(e));
     return size_t{1};
 }

@@ -20,14 +20,14 @@ struct Root::Walk {
     bool st_known = true;
     bool st_fresh = false;  // st was read by this walk (the root's st is as it was at start)
     bool exact = false;  // every component was found as spelled (the root, or the fast path)
-    std::vector<std::u16string> real;  // canonical components, real case
+    std::vector<std::u16string> real;  // when !exact: the canonical components in real case
 };
 
 // One name looked up in one directory.
 struct Root::Child {
     bool exists = false;
     std::string host;   // real host name when it exists
-    std::u16string ce;  // real case when it exists, else as requested
+    std::u16string ce;  // when it exists in another spelling, its name in real case; else empty
     HostStat st;
 };
 
@@ -39,7 +39,7 @@ struct Root::Lookup {
     bool exists = false;
     bool reserved = false;     // the caller named one of fsys's own files
     HostStat st;               // only when exists
-    std::vector<std::u16string> real;  // canonical path including the leaf
+    std::u16string leaf_ce;    // when it exists in another spelling, its name in real case
 };
 
 // MoveFile's and CopyFile's source and target, from lookup_transfer.

@@ -10,14 +10,11 @@
 namespace cek::fsys {
 
 // Exact-case statx first (most lookups), then the folded-name cache of the directory.
-Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool is_leaf,
-                                     bool exact_missing, const HostStat* dir_now) {
+Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, const std::string& host,
+                                     bool is_leaf, bool exact_missing, const HostStat* dir_now) {
     const ErrnoContext context = is_leaf ? ErrnoContext::leaf : ErrnoContext::parent;
     Child c;
-    c.ce = std::u16string(name);
     if (is_reserved_ce_name(name)) return c;  // fsys's own files do not exist for CE
-    auto host = to_utf8(name);
-    if (!host) return Win32Error::ERROR_INVALID_NAME;
     // A leaf in a directory stat'ed just now whose listing is trusted: a name it does not hold
     // in any case costs no statx (SQLite asks for its missing journals at every transaction).
     std::u16string folded;  // folded once, when a listing is asked
@@ -25,10 +22,10 @@ Result<Root::Child> Root::find_child(int dirfd, std::u16string_view name, bool i
         folded = fold(name);
         if (auto known = cache_.known_presence(*dir_now, folded); known && !*known) return c;
     }
-    int rc = exact_missing ? -ENOENT : stat_at(dirfd, host->c_str(), c.st);
+    int rc = exact_missing ? -ENOENT : stat_at(dirfd, host.c_str(), c.st);
     if (rc == 0) {
         c.exists = true;
-        c.host = std::move(*host);
+        c.host = host;
         return c;
     }
     if (rc != -ENOENT) return fail(rc, context);
@@ -76,12 +73,13 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
             w.fd = fd;
             w.st_known = false;
             w.exact = true;
-            w.real.assign(path.components.begin(), path.components.begin() + count);
             return w;
         }
     }
     for (size_t i = 0; i < count; ++i) {
-        CEK_TRY(Child c, find_child(w.fd, path.components[i], false));
+        auto host = to_utf8(path.components[i]);
+        if (!host) return Win32Error::ERROR_INVALID_NAME;
+        CEK_TRY(Child c, find_child(w.fd, path.components[i], *host, false));
         if (!c.exists) return Win32Error::ERROR_PATH_NOT_FOUND;
         if (c.st.is_symlink()) return Win32Error::ERROR_ACCESS_DENIED;  // symlinks are refused
         if (!c.st.is_dir()) return Win32Error::ERROR_PATH_NOT_FOUND;
@@ -90,7 +88,7 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
         w.owner.reset(fd);
         w.fd = fd;
         w.st = c.st;
-        w.real.push_back(std::move(c.ce));
+        w.real.push_back(c.ce.empty() ? path.components[i] : std::move(c.ce));
     }
     return w;
 }
@@ -115,7 +113,6 @@ bool Root::walk_cached(const CePath& path, size_t count, Walk& w) {
     w.st_known = true;
     w.st_fresh = true;
     w.exact = true;
-    w.real.assign(path.components.begin(), path.components.begin() + count);
     return true;
 }
 
@@ -161,19 +158,20 @@ Result<Root::Lookup> Root::lookup(const CePath& path, bool exact_missing) {
     }
     const size_t n = path.components.size();
     CEK_TRY(l.parent, walk_dirs(path, n - 1));
+    auto requested = to_utf8(path.components[n - 1]);
+    if (!requested) return Win32Error::ERROR_INVALID_NAME;
     // The whole path's ENOENT says the leaf is missing as spelled only if its directories were
     // found as spelled too.
-    CEK_TRY(Child c, find_child(l.parent.fd, path.components[n - 1], true,
+    CEK_TRY(Child c, find_child(l.parent.fd, path.components[n - 1], *requested, true,
                                 exact_missing && l.parent.exact,
                                 l.parent.st_fresh ? &l.parent.st : nullptr));
     if (c.exists && c.st.is_symlink()) return Win32Error::ERROR_ACCESS_DENIED;
-    l.requested = *to_utf8(path.components[n - 1]);
+    l.requested = std::move(*requested);
     l.reserved = is_reserved_ce_name(path.components[n - 1]);
     l.exists = c.exists;
     l.leaf = c.exists ? std::move(c.host) : l.requested;
     l.st = c.st;
-    l.real = l.parent.real;
-    l.real.push_back(std::move(c.ce));
+    l.leaf_ce = std::move(c.ce);
     return l;
 }
 

@@ -76,7 +76,7 @@ Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& re
         CEK_TRY(leaf, create_leaf(t.l, request));
     }
     if (leaf.truncate) CEK_TRY_VOID(truncate_opened(leaf.fd.get(), request.write, t.at, t.at_name));
-    return finish_open(t.l, std::move(leaf));
+    return finish_open(parsed, t.l, std::move(leaf));
 }
 
 Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenRequest& request,
@@ -95,7 +95,7 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
         t.at_name = std::move(*whole);
         t.fast = true;
         t.l.exists = true;
-        t.l.real = parsed.components;
+        t.l.parent.exact = true;
         return t;
     }
     CEK_TRY(t.l, lookup(parsed, exact_missing));
@@ -166,7 +166,20 @@ Result<Root::OpenedLeaf> Root::create_leaf(Lookup& l, const OpenRequest& request
     return leaf;
 }
 
-Result<OpenedFile> Root::finish_open(const Lookup& l, OpenedLeaf leaf) {
+std::u16string Root::real_path(const CePath& path, const Lookup& l) {
+    if (path.is_root()) return format_path({});
+    std::u16string out;
+    const size_t n = path.components.size();
+    for (size_t i = 0; i + 1 < n; ++i) {
+        out += u'\\';
+        out += l.parent.exact ? path.components[i] : l.parent.real[i];
+    }
+    out += u'\\';
+    out += l.leaf_ce.empty() ? path.components[n - 1] : l.leaf_ce;
+    return out;
+}
+
+Result<OpenedFile> Root::finish_open(const CePath& path, const Lookup& l, OpenedLeaf leaf) {
     HostStat st;
     if (const int rc = stat_fd(leaf.fd.get(), st); rc < 0) return fail(rc, ErrnoContext::leaf);
     if (!st.is_regular() && !st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
@@ -182,7 +195,7 @@ Result<OpenedFile> Root::finish_open(const Lookup& l, OpenedLeaf leaf) {
     out.existed = l.exists;
     out.is_directory = st.is_dir();
     out.id = id_of(st);
-    out.ce_path = format_path(l.real);
+    out.ce_path = real_path(path, l);
     out.fd = std::move(leaf.fd);
     return out;
 }

@@ -196,6 +196,29 @@ TEST_CASE("The result carries the real-case path and the file identity", "[fsys]
     CHECK(other->ce_path == u"\\Temp\\other.txt");
 }
 
+TEST_CASE("The real-case path of a deep file, whichever way its directories were found",
+          "[fsys][unit]") {
+    StoreFixture s;
+    std::filesystem::create_directories(s.host("Temp/Deep/Er/Still"));
+    write_host_file(s.host("Temp/Deep/Er/Still/File.txt"), "x");
+    // Every directory in another case: the component walk finds each one.
+    auto walked = open(s.root(), u"\\temp\\deep\\er\\still\\file.TXT", kOpenExisting);
+    REQUIRE(walked.ok());
+    CHECK(walked->ce_path == u"\\Temp\\Deep\\Er\\Still\\File.txt");
+    // Directories as spelled beyond the cached levels (one openat2), the leaf in another case.
+    auto deep = open(s.root(), u"\\Temp\\Deep\\Er\\Still\\FILE.txt", kOpenExisting);
+    REQUIRE(deep.ok());
+    CHECK(deep->ce_path == u"\\Temp\\Deep\\Er\\Still\\File.txt");
+    // Cached levels as spelled, a deeper one in another case.
+    auto mixed = open(s.root(), u"\\Temp\\Deep\\ER\\Still\\File.txt", kOpenExisting);
+    REQUIRE(mixed.ok());
+    CHECK(mixed->ce_path == u"\\Temp\\Deep\\Er\\Still\\File.txt");
+    // A new file: the leaf as the caller wrote it, the directories as found.
+    auto created = open(s.root(), u"\\TEMP\\deep\\New.txt", kCreateNew);
+    REQUIRE(created.ok());
+    CHECK(created->ce_path == u"\\Temp\\Deep\\New.txt");
+}
+
 TEST_CASE("Descriptors are close-on-exec and opened for the access asked", "[fsys][unit]") {
     StoreFixture s;
     auto rw = open(s.root(), u"\\Temp\\a", kCreateNew, false, true);
