@@ -40,7 +40,8 @@ Root::Root(UniqueFd root_fd, const HostStat& root_st, AttributeStore attrs, Root
     : root_fd_(std::move(root_fd)),
       root_st_(root_st),
       attrs_(std::move(attrs)),
-      cache_(options.cache_limits) {}
+      cache_(options.cache_limits),
+      dir_fds_(root_fd_.get(), options.watch_directories) {}
 
 Root::~Root() = default;
 

@@ -24,6 +24,9 @@ namespace cek::fsys {
 struct RootOptions {
     bool force_sidecar = false;  // use the sidecar attribute store even where xattrs work
     DirCache::Limits cache_limits{};
+    // Watch the cached directories for changes (DirWatch) where the file system allows, so that
+    // unchanged ones need no statx per lookup. Off: a statx every time (tests compare the two).
+    bool watch_directories = true;
 };
 
 // CreateFile's dwCreationDisposition values.
@@ -114,6 +117,7 @@ public:
     AttributeBackend attribute_backend() const { return attrs_.backend(); }
     const DirCache::Stats& cache_stats() const { return cache_.stats(); }
     const DirFds::Stats& dir_fd_stats() const { return dir_fds_.stats(); }
+    bool watching_directories() const { return dir_fds_.watching(); }
 
     // CreateFileW / CreateFileForMappingW. Errors: disposition outside 1..5, or
     // TRUNCATE_EXISTING without write -> INVALID_PARAMETER; missing leaf -> FILE_NOT_FOUND;

@@ -18,7 +18,8 @@ struct Root::Walk {
     int fd = -1;
     HostStat st;         // valid only when st_known (the fast path skips it); see dir_stat
     bool st_known = true;
-    bool st_fresh = false;  // st was read by this walk (the root's st is as it was at start)
+    bool st_fresh = false;  // st is current: read by this walk, or from a watched directory
+                            // no event touched since (not the root's, which is as at start)
     bool exact = false;  // every component was found as spelled (the root, or the fast path)
     std::vector<std::u16string> real;  // when !exact: the canonical components in real case
 };

@@ -98,12 +98,13 @@ bool Root::walk_cached(const CePath& path, size_t count, Walk& w) {
     std::string key;
     DirFds::Fd fd;
     HostStat st;
+    bool watched = dir_fds_.begin_walk();
     for (size_t i = 0; i < count; ++i) {
         auto host = to_utf8(path.components[i]);
         if (!host) return false;
         if (i > 0) key += '/';
         key += *host;
-        fd = dir_fds_.open(parent, key, host->c_str(), st);
+        fd = dir_fds_.open(parent, key, host->c_str(), st, watched);
         if (!fd) return false;
         parent = fd->get();
     }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -257,4 +258,127 @@ TEST_CASE("A slow fill of a large directory through the store reads it once", "[
         REQUIRE(s.root().open_file(u"\\Temp\\Fill\\New" + fds_wide(std::to_string(i)), create).ok());
     }
     CHECK(s.root().cache_stats().builds - builds <= 1);
+}
+
+namespace {
+
+// The file systems DirWatch trusts (fsys/dir_watch.cpp): there the watch must be on.
+bool local_store(const std::string& dir) {
+    struct statfs fs {};
+    if (::statfs(dir.c_str(), &fs) != 0) return false;
+    const auto type = static_cast<unsigned long>(fs.f_type);
+    return type == 0xEF53 || type == 0x58465342 || type == 0x9123683E || type == 0x01021994;
+}
+
+}  // namespace
+
+TEST_CASE("Watched directories need no statx until something changes in them", "[fsys][unit]") {
+    StoreFixture s;
+    REQUIRE(s.root().watching_directories() == local_store(s.host()));
+    if (!s.root().watching_directories()) {
+        WARN("SKIPPED: the temporary directory is not on a local file system: no watch");
+        return;
+    }
+    std::filesystem::create_directories(s.host("Temp/Db"));
+    write_host_file(s.host("Temp/Db/app.db"), "db");
+    settle();
+    REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+    auto trusted = s.root().dir_fd_stats().trusted;
+    for (int i = 0; i < 5; ++i) {
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    CHECK(s.root().dir_fd_stats().trusted == trusted + 10);  // \Temp and \Temp\Db, each time
+
+    SECTION("a name made on the host in the watched directory, at once") {
+        write_host_file(s.host("Temp/Db/J"), "j");
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_SUCCESS);
+        REQUIRE(::unlink(s.host("Temp/Db/J").c_str()) == 0);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    SECTION("the directory renamed on the host, another put in its place") {
+        std::filesystem::rename(s.host("Temp/Db"), s.host("Temp/Moved"));
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db") ==
+              Win32Error::ERROR_PATH_NOT_FOUND);
+        std::filesystem::create_directories(s.host("Temp/Db"));
+        write_host_file(s.host("Temp/Db/j"), "j");
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_SUCCESS);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\app.db") ==
+              Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(fds_content(s.root(), u"\\Temp\\Moved\\app.db") == "db");
+    }
+    SECTION("its parent renamed on the host") {
+        std::filesystem::rename(s.host("Temp"), s.host("Gone"));
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_PATH_NOT_FOUND);
+    }
+    SECTION("the directory removed on the host") {
+        std::filesystem::remove_all(s.host("Temp/Db"));
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_PATH_NOT_FOUND);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    SECTION("a search after a name was made on the host") {
+        write_host_file(s.host("Temp/Db/Journal"), "j");
+        auto found = s.root().find_files(u"\\Temp\\Db\\*");
+        REQUIRE(found.ok());
+        REQUIRE(found->size() == 2);
+        CHECK((*found)[1].name == u"Journal");
+    }
+    SECTION("the directory's own attributes changed on the host; a file's do not count") {
+        REQUIRE(::chmod(s.host("Temp/Db").c_str(), 0700) == 0);
+        trusted = s.root().dir_fd_stats().trusted;
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(s.root().dir_fd_stats().trusted == trusted);  // checked again
+        REQUIRE(s.root().set_attributes(u"\\Temp\\Db\\app.db", 0x1).ok());  // READONLY
+        REQUIRE(::chmod(s.host("Temp/Db/app.db").c_str(), 0644) == 0);
+        trusted = s.root().dir_fd_stats().trusted;
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(s.root().dir_fd_stats().trusted == trusted + 2);  // still trusted
+    }
+    SECTION("a change through the store") {
+        OpenRequest create;
+        create.write = true;
+        create.disposition = 1;  // CREATE_NEW
+        REQUIRE(s.root().open_file(u"\\Temp\\Db\\j", create).ok());
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\J") == Win32Error::ERROR_SUCCESS);
+        REQUIRE(s.root().delete_file(u"\\TEMP\\db\\j").ok());
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    SECTION("after the cache let every directory go") {
+        for (size_t i = 0; i < DirFds::kMaxEntries + 1; ++i) {
+            const std::string d = "E" + std::to_string(i);
+            std::filesystem::create_directories(s.host(d));
+            REQUIRE(fds_attr_error(s.root(), u"\\" + fds_wide(d) + u"\\x") ==
+                    Win32Error::ERROR_FILE_NOT_FOUND);
+        }
+        REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+        trusted = s.root().dir_fd_stats().trusted;
+        REQUIRE(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+        CHECK(s.root().dir_fd_stats().trusted == trusted + 2);  // watched again
+        write_host_file(s.host("Temp/Db/j"), "j");
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_SUCCESS);
+        std::filesystem::rename(s.host("Temp/Db"), s.host("Temp/Moved"));
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_PATH_NOT_FOUND);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Moved\\j") == Win32Error::ERROR_SUCCESS);
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Moved\\j") == Win32Error::ERROR_SUCCESS);
+        std::filesystem::rename(s.host("Temp"), s.host("Gone"));  // the root's watch, renewed
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Moved\\j") ==
+              Win32Error::ERROR_PATH_NOT_FOUND);
+    }
+}
+
+TEST_CASE("Without the watch every lookup checks its directories, with the same answers",
+          "[fsys][unit]") {
+    RootOptions no_watch;
+    no_watch.watch_directories = false;
+    StoreFixture s(no_watch);
+    CHECK_FALSE(s.root().watching_directories());
+    std::filesystem::create_directories(s.host("Temp/Db"));
+    for (int i = 0; i < 3; ++i) {
+        CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    write_host_file(s.host("Temp/Db/j"), "j");
+    CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\J") == Win32Error::ERROR_SUCCESS);
+    std::filesystem::rename(s.host("Temp/Db"), s.host("Temp/Moved"));
+    CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_PATH_NOT_FOUND);
+    CHECK(s.root().dir_fd_stats().trusted == 0);
+    CHECK(s.root().dir_fd_stats().hits >= 4);
 }
