@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -65,9 +66,32 @@ Child::Child(const std::vector<std::string>& argv, const std::map<std::string, s
     if (rc != 0) throw std::runtime_error("cannot spawn " + argv[0] + ": " + std::strerror(rc));
 }
 
+namespace {
+
+// One line of /proc/<pid>/<file>, or "?".
+std::string proc_line(pid_t pid, const char* file, const std::string& prefix = "") {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(prefix, 0) == 0) return line;
+    }
+    return "?";
+}
+
+}  // namespace
+
 Child::~Child() {
     if (pid_ > 0) ::kill(-pid_, SIGKILL);  // the whole group: grandchildren too
-    if (!reaped_ && pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    if (!reaped_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);  // itself too, should it have left its group
+        // Bounded, so that a child stuck in the kernel fails its test with a diagnosis instead
+        // of hanging the suite until meson's time-out.
+        if (!wait(std::chrono::seconds(60))) {
+            std::fprintf(stderr, "test support: child %d did not die of SIGKILL in 60 s (%s, %s, "
+                         "wchan %s); left behind\n",
+                         static_cast<int>(pid_), proc_line(pid_, "status", "State:").c_str(),
+                         proc_line(pid_, "cmdline").c_str(), proc_line(pid_, "wchan").c_str());
+        }
+    }
     if (in_ >= 0) ::close(in_);
     if (out_ >= 0) ::close(out_);
 }
