@@ -73,7 +73,8 @@ TEST_CASE("a neighbour's calls are answered while another client's large CopyFil
     // two of its chunks. Before, the kernel copied the whole file in one go: the first call
     // waited for it, and found the temporary renamed.
     int during = 0;
-    while (!(answer = h->read_line(1ms))) {
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (!(answer = h->read_line(1ms)) && std::chrono::steady_clock::now() < deadline) {
         neighbour_call(*n);
         if (temporaries(k) != 0) ++during;  // renamed into place before the copy answers
         if (during >= 3) break;

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -105,11 +107,13 @@ std::optional<std::string> Child::read_line(std::chrono::milliseconds timeout) {
             buffer_.erase(0, nl + 1);
             return line;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        // Rounded up, and a last look without waiting once the time is up: truncated, a short
+        // timeout (1 ms) became 0 before the first poll, and such a call never read at all.
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return std::nullopt;
         pollfd p{out_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) != 1) return std::nullopt;
+        const int wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+        if (::poll(&p, 1, wait_ms) != 1) return std::nullopt;
         char buf[4096];
         ssize_t n = ::read(out_, buf, sizeof buf);
         if (n <= 0) return std::nullopt;
