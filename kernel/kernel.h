@@ -160,6 +160,7 @@ struct FileDescriptorResult {
     bool directory;
     uint64_t dev;
     uint64_t ino;
+    uint32_t position;  // proto::position_ref in the caller's table, or 0: the description's
 };
 
 // A wait the kernel finished after its request was left pending (WaitObjects): `tag` is what
@@ -403,7 +404,12 @@ public:
     Result<HandleValue> create_file(ProcessId caller, const CreateFileArgs& args,
                                     LastError& last_error);
     // The descriptor behind a file handle the caller may use.
-    Result<FileDescriptorResult> file_descriptor(ProcessId caller, HandleValue file);
+    // With `keep_position` the caller may keep the file's position in its table.
+    Result<FileDescriptorResult> file_descriptor(ProcessId caller, HandleValue file,
+                                                 bool keep_position = false);
+    // The caller's table of file positions (made at its first call), or null when none could
+    // be made (docs/decisions/0015-file-position.md).
+    Result<const PositionTable*> file_positions(ProcessId caller);
     Result<uint64_t> set_end_of_file(ProcessId caller, HandleValue file);
     Result<fsys::FileInfo> file_info(ProcessId caller, HandleValue file);
     Result<void> set_file_time(ProcessId caller, HandleValue file, std::optional<uint64_t> creation,
@@ -818,6 +824,7 @@ private:
         // Mutexes the kernel holds the state of and one of its threads owns: object id -> mutex.
         std::unordered_map<uint64_t, Ref<MutexObject>> owned_mutexes;
         std::set<uint64_t> mutex_words;  // ids of the mutexes whose word it was given
+        Ref<PositionTable> positions;    // its table of file positions, once it asked
         std::optional<bool> own_thread_ids;  // its Linux thread ids are the kernel's (asked once)
         std::map<uint64_t, uint64_t> huge;  // huge reservations: base -> length
         std::unordered_map<uint32_t, MsgStaging> msg_staging;  // tid -> its large message

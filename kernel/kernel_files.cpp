@@ -15,6 +15,7 @@
 #include "kernel/log.h"
 #include "kernel/objects/find_object.h"
 #include "protocol/ce_constants.h"
+#include "protocol/file_position.h"
 #include "protocol/futex.h"
 
 namespace cek::kernel {
@@ -116,24 +117,46 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     return handle;
 }
 
-Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleValue file) {
+Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleValue file,
+                                                     bool keep_position) {
     CEK_TRY(FileObject * f, lookup<FileObject>(caller, file));
     const bool kernel_owned = handles_.find_for(file, caller)->kernel_owned;
-    return FileDescriptorResult{f->fd(),         f->access(),      kernel_owned,
-                                f->is_directory(), f->file_id().dev, f->file_id().ino};
+    // A kernel-owned handle (CE 5 CreateFileForMapping) may be used by any process at any
+    // time: its position is always the description's.
+    Process* p = process(caller);
+    static const Ref<PositionTable> kNone;
+    const auto slot = f->position_for(
+        caller, p != nullptr && keep_position && !kernel_owned ? p->positions : kNone);
+    return FileDescriptorResult{f->fd(),
+                                f->access(),
+                                kernel_owned,
+                                f->is_directory(),
+                                f->file_id().dev,
+                                f->file_id().ino,
+                                slot ? proto::position_ref(slot->index, slot->generation) : 0u};
+}
+
+Result<const PositionTable*> Kernel::file_positions(ProcessId caller) {
+    Process* p = process(caller);
+    if (p == nullptr) return Win32Error::ERROR_INVALID_HANDLE;
+    if (!p->positions) {
+        p->positions = PositionTable::create();
+        if (!p->positions)
+            log::file()->warn("pid={}: no table of file positions errno={}", p->pid, errno);
+    }
+    return p->positions.get();
 }
 
 Result<uint64_t> Kernel::set_end_of_file(ProcessId caller, HandleValue file) {
     CEK_TRY(FileObject * f, lookup<FileObject>(caller, file, Need::write));
     if (f->is_directory()) return Win32Error::ERROR_ACCESS_DENIED;
-    off_t at = ::lseek(f->fd(), 0, SEEK_CUR);  // the shared file pointer
-    if (at < 0) return Win32Error::ERROR_INVALID_HANDLE;
-    if (static_cast<uint64_t>(at) < open_files_.mapped_length(f->key()))
-        return Win32Error::ERROR_USER_MAPPED_FILE;
-    if (::ftruncate(f->fd(), at) != 0)
+    const std::optional<uint64_t> at = f->position_of(caller);  // the file's one position
+    if (!at) return Win32Error::ERROR_INVALID_HANDLE;
+    if (*at < open_files_.mapped_length(f->key())) return Win32Error::ERROR_USER_MAPPED_FILE;
+    if (::ftruncate(f->fd(), static_cast<off_t>(*at)) != 0)
         return errno == ENOSPC || errno == EFBIG ? Win32Error::ERROR_DISK_FULL
                                                  : Win32Error::ERROR_ACCESS_DENIED;
-    return static_cast<uint64_t>(at);
+    return *at;
 }
 
 Result<fsys::FileInfo> Kernel::file_info(ProcessId caller, HandleValue file) {

@@ -276,11 +276,17 @@ struct CreateFileReply {
 // FileDescriptor: which kernel descriptor serves a file handle, with the handle's rights. With
 // `send_fd` the kernel sends the descriptor on the process's socket (KernelFdMessage) before
 // this reply, for the client to cache; without it (a kernel-owned handle whose descriptor the
-// client holds already) nothing is sent. Errors: INVALID_HANDLE, TOO_MANY_OPEN_FILES (the
-// descriptor could not be sent: the client left too many unread).
+// client holds already) nothing is sent. With `keep_position` (the caller mapped its table of
+// positions, FilePositions) the reply's `position` says where the file's position lives for
+// the caller (protocol/file_position.h): 0, in the descriptor's open file description; else
+// its slot in the caller's table, which the caller then keeps. A call by a second process
+// moves the position into the description first. Errors: INVALID_HANDLE, TOO_MANY_OPEN_FILES
+// (the descriptor could not be sent: the client left too many unread).
 struct FileDescriptorRequest {
     uint32_t handle;
     uint32_t send_fd;
+    uint32_t keep_position;
+    uint32_t reserved;
 };
 struct FileDescriptorReply {
     int32_t kernel_fd;
@@ -288,9 +294,23 @@ struct FileDescriptorReply {
     uint32_t write;
     uint32_t kernel_owned;  // CFFM: check with the kernel before each use
     uint32_t directory;
-    uint32_t reserved;
+    uint32_t position;  // proto::position_ref, or 0
     uint64_t dev;
     uint64_t ino;
+};
+
+// FilePositions: the caller's table of file positions (protocol/file_position.h), asked once,
+// before the process's first FileDescriptor. Its memfd is sent on the socket before the reply
+// (`kernel_fd`, `dev`, `ino`, as for MapView). `available` 0: no table (the kernel could not
+// make one); every position then stays in the open file description. Errors: none.
+struct FilePositionsRequest {
+    uint64_t reserved;
+};
+struct FilePositionsReply {
+    uint64_t dev;
+    uint64_t ino;
+    int32_t kernel_fd;
+    uint32_t available;
 };
 
 // SetEndOfFile at the handle's file pointer. Errors: INVALID_HANDLE, ACCESS_DENIED (no write

@@ -14,7 +14,8 @@ import sys
 # reply layouts and the transport are not among them.
 PROTOCOL_DATA = ["protocol/ce_constants.h", "protocol/snapshot.h", "protocol/wire.h",
                  "protocol/trace.h", "protocol/request_codes.h", "protocol/futex.h",
-                 "protocol/window.h", "protocol/msg_ring.h", "protocol/mutex_word.h"]
+                 "protocol/window.h", "protocol/msg_ring.h", "protocol/mutex_word.h",
+                 "protocol/file_position.h"]
 KERNEL_CORE = ["kernel/core/"]
 KERNEL_OBJECTS = KERNEL_CORE + ["kernel/objects/"]
 KERNEL_RULES = KERNEL_OBJECTS + ["kernel/personality/", "kernel/diagnostics/", "kernel/kernel.h",

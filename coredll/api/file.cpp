@@ -1,17 +1,23 @@
 // Files: CreateFileW, CreateFileForMappingW, the handle calls and the path calls.
 // ReadFile, WriteFile, SetFilePointer, GetFileSize and FlushFileBuffers run here, on the cached
 // descriptor (client/file_cache.h); everything that needs the kernel's knowledge (sharing,
-// mappings, attributes, names) is a request.
+// mappings, attributes, names) is a request. While this process alone uses a file it keeps the
+// position itself (protocol/file_position.h): a seek is a compare-and-swap, a read or a write
+// one pread or pwrite.
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <optional>
 
 #include "coredll/client/file_cache.h"
 #include "coredll/client/window.h"
 #include "coredll/api/api.h"
+#include "protocol/file_position.h"
 
 using namespace cek::coredll;
 namespace proto = cek::proto;
@@ -59,6 +65,141 @@ bool file_for_io(HANDLE h, LPDWORD count, bool CachedFile::*mode, CachedFile& f)
         return false;
     }
     return true;
+}
+
+// Where a kept position is now. Kept: `word` holds it. Shared: the kernel moved it into the
+// description (a second process uses the file). Closed: the slot is another file's (the handle
+// was closed by another thread). While the kernel moves it, this waits the moment that takes.
+enum class Position { Kept, Shared, Closed };
+Position load_position(const CachedFile& f, uint64_t& word) {
+    for (unsigned round = 1;; ++round) {
+        word = f.position->load(std::memory_order_acquire);
+        if (proto::position_generation(word) != f.generation) return Position::Closed;
+        const uint64_t at = proto::position_value(word);
+        if (at == proto::kPositionShared) return Position::Shared;
+        if (at != proto::kPositionMoving) return Position::Kept;
+        // A kernel that died in the middle never finishes: its descriptors refuse everything.
+        if (round % 64 == 0 && Connection::instance().kernel_gone()) return Position::Shared;
+        ::sched_yield();
+    }
+}
+
+// Reads or writes `size` bytes at `at` (pread/pwrite), or at the description's position when
+// `at` is nullopt (read/write). Returns the bytes moved before the end of the file or an error;
+// `error` is 0 or the Win32 error that stopped it.
+template <bool Write>
+DWORD transfer(const CachedFile& f, void* buffer, DWORD size, std::optional<uint64_t> at,
+               DWORD& error) {
+    auto* p = static_cast<char*>(buffer);
+    DWORD done = 0;
+    error = 0;
+    while (done < size) {
+        ssize_t n;
+        if constexpr (Write)
+            n = at ? ::pwrite(f.fd, p + done, size - done, static_cast<off_t>(*at + done))
+                   : ::write(f.fd, p + done, size - done);
+        else
+            n = at ? ::pread(f.fd, p + done, size - done, static_cast<off_t>(*at + done))
+                   : ::read(f.fd, p + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EFAULT && Window::instance().touch(address_of(p + done))) continue;
+        if (n < 0) {
+            error = io_error(errno);
+            break;
+        }
+        if (n == 0) {
+            if (Write) error = ERROR_DISK_FULL;
+            break;  // a read: end of file, success with fewer bytes
+        }
+        done += static_cast<DWORD>(n);
+    }
+    return done;
+}
+
+// ReadFile / WriteFile at the position, kept or the description's: the bytes moved, with
+// `error` as above.
+template <bool Write>
+DWORD transfer_at_position(const CachedFile& f, void* buffer, DWORD size, DWORD& error) {
+    if (f.position == nullptr) return transfer<Write>(f, buffer, size, std::nullopt, error);
+    std::lock_guard turn(*f.lock);  // this process's threads take turns, as on CE
+    for (;;) {
+        uint64_t word;
+        switch (load_position(f, word)) {
+        case Position::Closed:
+            error = ERROR_INVALID_HANDLE;
+            return 0;
+        case Position::Shared:
+            return transfer<Write>(f, buffer, size, std::nullopt, error);
+        case Position::Kept:
+            break;
+        }
+        const uint64_t at = proto::position_value(word);
+        if constexpr (Write) {
+            // The range is taken before the data goes: a takeover meanwhile puts the kernel's
+            // position after it.
+            if (size > proto::kPositionMax - at) {
+                error = ERROR_DISK_FULL;  // past any host's largest file
+                return 0;
+            }
+            const uint64_t end = proto::position_word(f.generation, at + size);
+            if (!f.position->compare_exchange_strong(word, end, std::memory_order_acq_rel))
+                continue;
+            const DWORD done = transfer<true>(f, buffer, size, at, error);
+            if (done != size) {  // short: the position ends after what was written
+                uint64_t expected = end;
+                f.position->compare_exchange_strong(
+                    expected, proto::position_word(f.generation, at + done),
+                    std::memory_order_acq_rel);
+            }
+            return done;
+        } else {
+            // A read changes nothing but the position: when the position moved under it (a
+            // takeover), it is done again where the position is now.
+            const DWORD done = transfer<false>(f, buffer, size, at, error);
+            if (f.position->compare_exchange_strong(
+                    word, proto::position_word(f.generation, at + done), std::memory_order_acq_rel))
+                return done;
+        }
+    }
+}
+
+// SetFilePointer on a kept position: the new position, or -1 with the last error set; nullopt
+// when the position is the description's after all.
+std::optional<int64_t> seek_kept(const CachedFile& f, int64_t distance, DWORD method) {
+    std::lock_guard turn(*f.lock);
+    for (;;) {
+        uint64_t word;
+        switch (load_position(f, word)) {
+        case Position::Closed:
+            set_last_error(ERROR_INVALID_HANDLE);
+            return -1;
+        case Position::Shared:
+            return std::nullopt;
+        case Position::Kept:
+            break;
+        }
+        int64_t base = 0;
+        if (method == FILE_CURRENT) {
+            base = static_cast<int64_t>(proto::position_value(word));
+        } else if (method == FILE_END) {
+            struct stat st {};
+            if (::fstat(f.fd, &st) != 0) {
+                set_last_error(io_error(errno));
+                return -1;
+            }
+            base = st.st_size;
+        }
+        int64_t target;
+        if (__builtin_add_overflow(base, distance, &target) || target < 0 ||
+            static_cast<uint64_t>(target) > proto::kPositionMax) {
+            set_last_error(ERROR_NEGATIVE_SEEK);  // what the host's lseek gives both
+            return -1;
+        }
+        if (f.position->compare_exchange_strong(
+                word, proto::position_word(f.generation, static_cast<uint64_t>(target)),
+                std::memory_order_acq_rel))
+            return target;
+    }
 }
 
 HANDLE open_file(LPCWSTR name, DWORD access, DWORD share, DWORD disposition, DWORD flags,
@@ -129,18 +270,11 @@ BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
                      LPDWORD lpNumberOfBytesRead, LPOVERLAPPED /*unsupported in CE: ignored*/) {
     CachedFile f;
     if (!file_for_io(hFile, lpNumberOfBytesRead, &CachedFile::read, f)) return FALSE;
-    auto* out = static_cast<char*>(lpBuffer);
-    DWORD done = 0;
-    while (done < nNumberOfBytesToRead) {
-        ssize_t n = ::read(f.fd, out + done, nNumberOfBytesToRead - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EFAULT && Window::instance().touch(address_of(out + done))) continue;
-        if (n < 0) {
-            set_last_error(io_error(errno));
-            return FALSE;
-        }
-        if (n == 0) break;  // end of file: success with fewer bytes, last error untouched
-        done += static_cast<DWORD>(n);
+    DWORD error = 0;
+    const DWORD done = transfer_at_position<false>(f, lpBuffer, nNumberOfBytesToRead, error);
+    if (error != 0) {
+        set_last_error(error);
+        return FALSE;
     }
     if (lpNumberOfBytesRead != nullptr) *lpNumberOfBytesRead = done;
     return TRUE;
@@ -150,20 +284,14 @@ BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrit
                       LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED) {
     CachedFile f;
     if (!file_for_io(hFile, lpNumberOfBytesWritten, &CachedFile::write, f)) return FALSE;
-    const auto* in = static_cast<const char*>(lpBuffer);
-    DWORD done = 0;
-    while (done < nNumberOfBytesToWrite) {
-        ssize_t n = ::write(f.fd, in + done, nNumberOfBytesToWrite - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EFAULT && Window::instance().touch(address_of(in + done))) continue;
-        if (n <= 0) {
-            if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = done;
-            set_last_error(n == 0 ? ERROR_DISK_FULL : io_error(errno));
-            return FALSE;
-        }
-        done += static_cast<DWORD>(n);
-    }
+    DWORD error = 0;
+    const DWORD done = transfer_at_position<true>(f, const_cast<void*>(lpBuffer),
+                                                  nNumberOfBytesToWrite, error);
     if (lpNumberOfBytesWritten != nullptr) *lpNumberOfBytesWritten = done;
+    if (error != 0) {
+        set_last_error(error);
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -179,11 +307,19 @@ DWORD WINAPI SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDistance
                            ? static_cast<int64_t>((uint64_t(uint32_t(*lpDistanceToMoveHigh)) << 32) |
                                                   uint32_t(lDistanceToMove))
                            : int64_t{lDistanceToMove};
-    static constexpr int kWhence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
-    off_t at = ::lseek(f.fd, distance, kWhence[dwMoveMethod]);
-    if (at < 0) {
-        set_last_error(errno == EINVAL ? ERROR_NEGATIVE_SEEK : io_error(errno));
-        return INVALID_SET_FILE_POINTER;
+    std::optional<int64_t> kept;
+    if (f.position != nullptr) kept = seek_kept(f, distance, dwMoveMethod);
+    off_t at;
+    if (kept) {
+        if (*kept < 0) return INVALID_SET_FILE_POINTER;
+        at = *kept;
+    } else {
+        static constexpr int kWhence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
+        at = ::lseek(f.fd, distance, kWhence[dwMoveMethod]);
+        if (at < 0) {
+            set_last_error(errno == EINVAL ? ERROR_NEGATIVE_SEEK : io_error(errno));
+            return INVALID_SET_FILE_POINTER;
+        }
     }
     if (lpDistanceToMoveHigh != nullptr) *lpDistanceToMoveHigh = static_cast<LONG>(at >> 32);
     auto low = static_cast<DWORD>(at);
@@ -207,6 +343,13 @@ DWORD WINAPI GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh) {
 }
 
 BOOL WINAPI SetEndOfFile(HANDLE hFile) {
+    // A kept position is read by the kernel from this process's table: no call of this
+    // process may move it meanwhile.
+    CachedFile f;
+    cek::Win32Error ignored{};
+    std::unique_lock<std::mutex> turn;
+    if (FileCache::instance().get(handle_to_wire(hFile), f, ignored) && f.position != nullptr)
+        turn = std::unique_lock(*f.lock);
     proto::SetEndOfFileRequest req{handle_to_wire(hFile), 0};
     proto::SetEndOfFileReply rep{};
     return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;

@@ -6,8 +6,13 @@
 // Handles the kernel owns (CreateFileForMapping) can be closed or taken over elsewhere; their
 // entries are revalidated with the kernel before each use. Other handles can only lose this
 // process's reference through this process's own CloseHandle, which drops the entry.
+//
+// While this process alone uses a file, the kernel lets it keep the file's position in its
+// table of positions (protocol/file_position.h, docs/decisions/0015-file-position.md): the
+// entry then names the position's word and a lock the process's threads take turns on.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,11 +28,16 @@ struct CachedFile {
     bool write = false;
     bool kernel_owned = false;
     bool directory = false;
+    // The position this process keeps, or null: the description's.
+    std::atomic<uint64_t>* position = nullptr;
+    uint16_t generation = 0;
+    std::mutex* lock = nullptr;  // held by a call that uses `position`
 };
 
 class FileCache {
 public:
     static FileCache& instance();
+    FileCache();
 
     // The descriptor for `handle`, fetching it from the kernel the first time.
     // Fails with the kernel's error (ERROR_INVALID_HANDLE, ERROR_SERVICE_NOT_ACTIVE...).
@@ -43,10 +53,19 @@ public:
     void unlock() { mutex_.unlock(); }
 
 private:
+    // Maps this process's table of positions at its first file use; false when there is none.
+    bool keeps_positions();
+
     // A plain mutex, not a shared one: glibc's rwlock cannot be released in a fork child
     // (it tells writers by thread id), and the critical sections are a hash lookup.
     std::mutex mutex_;
     std::unordered_map<uint32_t, CachedFile> files_;
+    // The table: asked once (0 not yet, 1 being asked, 2 done), by whichever thread gets there
+    // first; the others go on without it meanwhile. Per slot, the lock of its file's calls;
+    // replaced, never destroyed, after fork() (a parent's thread may have held one).
+    std::atomic<int> positions_state_{0};
+    std::atomic<uint64_t>* positions_ = nullptr;
+    std::mutex* slot_locks_;
 };
 
 }  // namespace cek::coredll

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "kernel/handlers/handlers.h"
+#include "protocol/file_position.h"
 
 namespace cek::kernel::handlers {
 
@@ -47,18 +48,38 @@ std::string describe(const proto::CreateFileRequest& req, Extra extra) {
 std::string describe(const proto::CreateFileReply& rep, Extra) { return handle(rep.handle); }
 
 size_t handle(Call& call, const proto::FileDescriptorRequest& req, Extra) {
-    auto r = call.kernel.file_descriptor(call.caller, HandleValue{req.handle});
+    auto r = call.kernel.file_descriptor(call.caller, HandleValue{req.handle},
+                                         req.keep_position != 0);
     if (!r) return call.fail(r.error());
     const auto& d = r.value();
     if (req.send_fd != 0) call.attach(d.fd, d.dev, d.ino);
     return call.ok(proto::FileDescriptorReply{d.fd, d.access.read, d.access.write, d.kernel_owned,
-                                              d.directory, 0, d.dev, d.ino});
+                                              d.directory, d.position, d.dev, d.ino});
 }
 std::string describe(const proto::FileDescriptorRequest& req, Extra) {
-    return handle_argument(req) + (req.send_fd != 0 ? " send_fd" : "");
+    return handle_argument(req) + (req.send_fd != 0 ? " send_fd" : "") +
+           (req.keep_position != 0 ? " keep_position" : "");
 }
 std::string describe(const proto::FileDescriptorReply& rep, Extra) {
-    return "fd=" + to_string(rep.kernel_fd);
+    return "fd=" + to_string(rep.kernel_fd) +
+           (rep.position != 0
+                ? " position=slot " + to_string(proto::position_ref_slot(rep.position))
+                : std::string(" position=shared"));
+}
+
+size_t handle(Call& call, const proto::FilePositionsRequest&, Extra) {
+    auto r = call.kernel.file_positions(call.caller);
+    if (!r) return call.fail(r.error());
+    proto::FilePositionsReply rep{0, 0, -1, 0};
+    if (const PositionTable* table = r.value()) {
+        rep = proto::FilePositionsReply{table->dev(), table->ino(), table->fd(), 1};
+        call.attach(table->fd(), table->dev(), table->ino());
+    }
+    return call.ok(rep);
+}
+std::string describe(const proto::FilePositionsRequest&, Extra) { return {}; }
+std::string describe(const proto::FilePositionsReply& rep, Extra) {
+    return rep.available != 0 ? "fd=" + to_string(rep.kernel_fd) : std::string("no table");
 }
 
 size_t handle(Call& call, const proto::SetEndOfFileRequest& req, Extra) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 
@@ -29,9 +30,60 @@ FileObject::FileObject(fsys::OpenedFile opened, FileAccess access, uint32_t shar
 }
 
 FileObject::~FileObject() {
+    if (position_table_) position_table_->free(position_slot_);
     registry_.remove(key_, this);
     log::file()->debug("file closed id={} path={}", id(),
                        fsys::to_utf8(ce_path_).value_or("?"));
+}
+
+std::optional<PositionTable::Slot> FileObject::position_for(ProcessId caller,
+                                                             const Ref<PositionTable>& table) {
+    if (position_shared_ || is_directory_) return std::nullopt;
+    if (position_table_) {
+        // The keeper asking without its table (a handle it will use through the description)
+        // must find the position there too.
+        if (position_owner_ == caller && table) return position_slot_;
+        share_position();
+        return std::nullopt;
+    }
+    // The first process to ask. Without a table it uses the description, and then so must
+    // everyone after it.
+    const off_t at = table ? ::lseek(fd_.get(), 0, SEEK_CUR) : -1;
+    std::optional<PositionTable::Slot> slot;
+    if (at >= 0) slot = table->assign(static_cast<uint64_t>(at));
+    if (!slot) {
+        position_shared_ = true;
+        return std::nullopt;
+    }
+    position_table_ = table;
+    position_slot_ = *slot;
+    position_owner_ = caller;
+    return slot;
+}
+
+std::optional<uint64_t> FileObject::position_of(ProcessId caller) {
+    if (position_table_ && !position_shared_) {
+        if (position_owner_ == caller) return position_table_->position(position_slot_);
+        share_position();
+    }
+    const off_t at = ::lseek(fd_.get(), 0, SEEK_CUR);
+    if (at < 0) return std::nullopt;
+    return static_cast<uint64_t>(at);
+}
+
+void FileObject::share_position() {
+    // The owner's threads that find the slot moving wait for the swap to shared below, so
+    // none of them uses the description before it holds the position.
+    position_table_->take_over(position_slot_, [&](std::optional<uint64_t> at) {
+        if (at && ::lseek(fd_.get(), static_cast<off_t>(*at), SEEK_SET) < 0)
+            log::file()->debug("file id={}: position {} refused by the host errno={}", id(), *at,
+                               errno);
+        else if (!at)
+            log::file()->debug("file id={}: its owner's slot held no position", id());
+    });
+    position_shared_ = true;
+    log::file()->debug("file id={}: position moved from process {} into the description", id(),
+                       position_owner_.raw);
 }
 
 void FileObject::describe(ObjectDetails& out) const {
@@ -54,6 +106,8 @@ void FileObject::describe(ObjectDetails& out) const {
     if (for_mapping_) out.emplace_back("cffm", "yes");
     if (mapped_by_ != 0) out.emplace_back("mapped_by", std::to_string(mapped_by_));
     out.emplace_back("inode", std::to_string(id_.ino));
+    if (position_table_ && !position_shared_)
+        out.emplace_back("position", "kept by process " + std::to_string(position_owner_.raw));
 }
 
 }  // namespace cek::kernel

@@ -5,13 +5,19 @@
 // directly). Access is what the handle was granted; share is what it allows others. Sharing is
 // checked per file across all processes by OpenFiles. A mapping that takes the file over keeps
 // a reference; the file closes when its handle entry and every mapping are gone.
+//
+// While one process alone uses the file, that process keeps the position in its table of
+// positions instead (docs/decisions/0015-file-position.md); the first use by a second process
+// moves it into the description for good.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "fsys/root.h"
+#include "kernel/core/ids.h"
 #include "kernel/core/object.h"
+#include "kernel/core/position_table.h"
 
 namespace cek::kernel {
 
@@ -50,9 +56,22 @@ public:
         mapped_length_ = length;
     }
 
+    // Where `caller` finds the position, at its descriptor call: a slot in `table` (its own
+    // table; null when it has none, does not keep positions or the handle is the kernel's)
+    // while no other process used the file, else nullopt: the description's. A call from a
+    // second process, or without a table, moves a kept position into the description first.
+    std::optional<PositionTable::Slot> position_for(ProcessId caller,
+                                                    const Ref<PositionTable>& table);
+    // The position as `caller` sees it, before the kernel acts at it (SetEndOfFile): the
+    // caller's own claim when it keeps the position, else the description's (moved there
+    // first when another process kept it). nullopt: neither can be read.
+    std::optional<uint64_t> position_of(ProcessId caller);
+
     void describe(ObjectDetails& out) const override;
 
 private:
+    void share_position();
+
     fsys::UniqueFd fd_;
     FileAccess access_;
     uint32_t share_;
@@ -65,6 +84,12 @@ private:
     OpenFiles& registry_;
     uint64_t mapped_by_ = 0;
     uint64_t mapped_length_ = 0;
+    // The slot of the one process that keeps the position, kept (marked shared) until the file
+    // closes once the position moved into the description.
+    Ref<PositionTable> position_table_;
+    PositionTable::Slot position_slot_{};
+    ProcessId position_owner_{};
+    bool position_shared_ = false;  // the description holds it, for good
 };
 
 }  // namespace cek::kernel

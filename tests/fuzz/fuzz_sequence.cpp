@@ -25,6 +25,7 @@
 
 #include "kernel_harness.h"
 #include "protocol/ce_constants.h"
+#include "protocol/file_position.h"
 #include "protocol/mutex_word.h"
 
 using namespace cek;
@@ -343,6 +344,21 @@ private:
         remember(handle);
     }
 
+    // FilePositions, and a scribble on the table as a hostile client may write anything there:
+    // the kernel reads it as a claim (a takeover, SetEndOfFile) and must stay whole.
+    void positions_call(ProcessModel& p) {
+        Reply r = h_.call(p.id, proto::FilePositionsRequest{});
+        if (!r.ok() || r.attachment.fd < 0) return;
+        void* table = ::mmap(nullptr, proto::kPositionTableBytes, PROT_READ | PROT_WRITE,
+                             MAP_SHARED, r.attachment.fd, 0);
+        CEK_FUZZ_CHECK(table != MAP_FAILED, "the table of positions cannot be mapped");
+        const uint32_t slot = in_.byte() % 4;  // where the first files' positions live
+        const auto word = in_.take<uint64_t>();
+        if (in_.byte() % 2 == 0)
+            static_cast<std::atomic<uint64_t>*>(table)[slot].store(word);
+        ::munmap(table, proto::kPositionTableBytes);
+    }
+
     void file_call() {
         ProcessModel& p = caller();
         const uint8_t which = in_.byte();
@@ -351,12 +367,17 @@ private:
         switch (which % 5) {
         case 0: {
             const uint32_t send_fd = (which / 5) & 1;  // with and without the descriptor sent
-            r = h_.call(p.id, proto::FileDescriptorRequest{handle, send_fd});
+            const uint32_t keep = (which / 10) & 1;   // and with the position kept or not
+            if (keep != 0 && (which / 20) % 3 == 0) positions_call(p);
+            r = h_.call(p.id, proto::FileDescriptorRequest{handle, send_fd, keep, 0});
             if (r.ok()) {
                 const auto d = r.as<proto::FileDescriptorReply>();
                 CEK_FUZZ_CHECK(::fcntl(d.kernel_fd, F_GETFD) >= 0, "FileDescriptor gave a dead descriptor");
                 CEK_FUZZ_CHECK((r.attachment.fd >= 0) == (send_fd != 0),
                                "FileDescriptor sends a descriptor exactly when asked");
+                CEK_FUZZ_CHECK(d.position == 0 ||
+                                   proto::position_ref_slot(d.position) < proto::kPositionSlots,
+                               "FileDescriptor named a slot outside the table");
             }
             break;
         }

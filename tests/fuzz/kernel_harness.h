@@ -580,8 +580,9 @@ private:
         check_attachment(q, r);
     }
 
-    // Only a successful MapView, FileDescriptor or WindowTouch names a descriptor to send: a live one of
-    // the kernel's, the one its reply names.
+    // Only a successful call that shares memory or a file (MapView, FileDescriptor, WindowTouch,
+    // MsgQueueRing, MutexWord, FilePositions) names a descriptor to send: a live one of the
+    // kernel's, the one its reply names.
     static void check_attachment(const RequestHeader& q, const Reply& r) {
         const kernel::Attachment& a = r.attachment;
         if (a.fd < 0) return;
@@ -612,6 +613,11 @@ private:
             CEK_FUZZ_CHECK(m.kernel_fd == a.fd && m.dev == a.dev && m.ino == a.ino &&
                                a.undo_view == 0 && m.available == 1,
                            "MutexWord attachment differs from its reply");
+        } else if (q.code == static_cast<uint32_t>(RequestCode::FilePositions)) {
+            const auto t = r.as<proto::FilePositionsReply>();
+            CEK_FUZZ_CHECK(t.kernel_fd == a.fd && t.dev == a.dev && t.ino == a.ino &&
+                               a.undo_view == 0 && t.available == 1,
+                           "FilePositions attachment differs from its reply");
         } else {
             CEK_FUZZ_CHECK(false, "descriptor attached to request code " + std::to_string(q.code));
         }

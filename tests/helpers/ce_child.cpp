@@ -29,6 +29,8 @@
 //   fwritefrom | freadinto <handle> <address> <n> -> ok <bytes>  (WriteFile/ReadFile at an address)
 //   seek <handle> <distance> <method> -> ok <position> | fsize <handle> -> ok <size>
 //   fflush <handle> | eof <handle> | del <path> | attrs <path> -> ok <attributes>
+//   frecords <handle> <threads> <records> <tag>  (threads write 16-byte records "<tag><thread
+//       hex digit><13-digit seq>\n" through the one handle) -> ok <failed writes>
 // Synchronization (the answer to a wait comes when the wait ends; results in hex):
 //   event <name|-> <manual> <initial> | mutex <name|-> <owned> | sem <name|-> <initial> <max>
 //                                                       -> ok <handle> <lasterror>
@@ -365,6 +367,25 @@ int mutex_loop(const std::u16string& mutex_name, const std::u16string& map_name,
             UnmapViewOfFile(const_cast<uint32_t*>(counter));
             CloseHandle(map);
             CloseHandle(m);
+        });
+    }
+    for (auto& t : pool) t.join();
+    return failures.load();
+}
+
+// `threads` threads each write `records` 16-byte records "<tag><thread><13-digit seq>\n"
+// through one file handle, one WriteFile each. Returns the number of failed writes.
+int file_records(HANDLE file, int threads, int records, char tag) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < records; ++i) {
+                char record[17];
+                std::snprintf(record, sizeof record, "%c%x%013d\n", tag, t, i);
+                DWORD written = 0;
+                if (!WriteFile(file, record, 16, &written, nullptr) || written != 16) ++failures;
+            }
         });
     }
     for (auto& t : pool) t.join();
@@ -757,6 +778,9 @@ std::string run(const std::vector<std::string>& w) {
         DWORD code = 0;
         return GetExitCodeThread(handle(w[1]), &code) ? "ok " + hex(code) : fail();
     }
+    if (cmd == "frecords" && w.size() >= 5)
+        return "ok " + std::to_string(file_records(handle(w[1]), static_cast<int>(num(w[2])),
+                                                   static_cast<int>(num(w[3])), w[4][0]));
     if (cmd == "mutexloop" && w.size() >= 5)
         return "ok " + std::to_string(mutex_loop(wide(w[1]), wide(w[2]),
                                                  static_cast<int>(num(w[3])),
