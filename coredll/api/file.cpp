@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "coredll/client/file_cache.h"
+#include "coredll/client/thread_park.h"
 #include "coredll/client/window.h"
 #include "coredll/api/api.h"
 #include "protocol/file_position.h"
@@ -84,6 +85,15 @@ Position load_position(const CachedFile& f, uint64_t& word) {
     }
 }
 
+// A call's turn on a kept position: this process's threads take turns per file, as CE
+// serializes the calls on one file object. A park (SuspendThread, TerminateThread) that comes
+// meanwhile takes effect when the call is done, so a stopped thread never keeps the turn.
+struct FileTurn {
+    explicit FileTurn(std::mutex& m) : lock(m) {}
+    ParkDeferral defer;  // first in, last out: the turn is let go before a park is taken
+    std::lock_guard<std::mutex> lock;
+};
+
 // Reads or writes `size` bytes at `at` (pread/pwrite), or at the description's position when
 // `at` is nullopt (read/write). Returns the bytes moved before the end of the file or an error;
 // `error` is 0 or the Win32 error that stopped it.
@@ -120,10 +130,11 @@ DWORD transfer(const CachedFile& f, void* buffer, DWORD size, std::optional<uint
 // `error` as above.
 template <bool Write>
 DWORD transfer_at_position(const CachedFile& f, void* buffer, DWORD size, DWORD& error) {
-    if (f.position == nullptr) return transfer<Write>(f, buffer, size, std::nullopt, error);
-    std::lock_guard turn(*f.lock);  // this process's threads take turns, as on CE
+    uint64_t word;
+    if (f.position == nullptr || load_position(f, word) == Position::Shared)
+        return transfer<Write>(f, buffer, size, std::nullopt, error);  // shared for good
+    FileTurn turn(*f.lock);
     for (;;) {
-        uint64_t word;
         switch (load_position(f, word)) {
         case Position::Closed:
             error = ERROR_INVALID_HANDLE;
@@ -163,12 +174,15 @@ DWORD transfer_at_position(const CachedFile& f, void* buffer, DWORD size, DWORD&
     }
 }
 
+constexpr int64_t kHostCheckAbove = int64_t{1} << 40;
+
 // SetFilePointer on a kept position: the new position, or -1 with the last error set; nullopt
 // when the position is the description's after all.
 std::optional<int64_t> seek_kept(const CachedFile& f, int64_t distance, DWORD method) {
-    std::lock_guard turn(*f.lock);
+    uint64_t word;
+    if (load_position(f, word) == Position::Shared) return std::nullopt;
+    FileTurn turn(*f.lock);
     for (;;) {
-        uint64_t word;
         switch (load_position(f, word)) {
         case Position::Closed:
             set_last_error(ERROR_INVALID_HANDLE);
@@ -193,6 +207,13 @@ std::optional<int64_t> seek_kept(const CachedFile& f, int64_t distance, DWORD me
         if (__builtin_add_overflow(base, distance, &target) || target < 0 ||
             static_cast<uint64_t>(target) > proto::kPositionMax) {
             set_last_error(ERROR_NEGATIVE_SEEK);  // what the host's lseek gives both
+            return -1;
+        }
+        // Beyond 1 TiB the host's largest file may be near (ext4: 16 TiB): its lseek says
+        // whether the position is one the description could take over. The description's
+        // offset is nobody's while the position is kept.
+        if (target > kHostCheckAbove && ::lseek(f.fd, target, SEEK_SET) < 0) {
+            set_last_error(ERROR_NEGATIVE_SEEK);
             return -1;
         }
         if (f.position->compare_exchange_strong(
@@ -346,10 +367,9 @@ BOOL WINAPI SetEndOfFile(HANDLE hFile) {
     // A kept position is read by the kernel from this process's table: no call of this
     // process may move it meanwhile.
     CachedFile f;
-    cek::Win32Error ignored{};
-    std::unique_lock<std::mutex> turn;
-    if (FileCache::instance().get(handle_to_wire(hFile), f, ignored) && f.position != nullptr)
-        turn = std::unique_lock(*f.lock);
+    std::optional<FileTurn> turn;
+    if (FileCache::instance().peek(handle_to_wire(hFile), f) && f.position != nullptr)
+        turn.emplace(*f.lock);
     proto::SetEndOfFileRequest req{handle_to_wire(hFile), 0};
     proto::SetEndOfFileReply rep{};
     return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;

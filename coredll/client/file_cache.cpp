@@ -102,6 +102,14 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
     return true;
 }
 
+bool FileCache::peek(uint32_t handle, CachedFile& out) {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(handle);
+    if (it == files_.end()) return false;
+    out = it->second;
+    return true;
+}
+
 void FileCache::forget(uint32_t handle) {
     std::lock_guard lock(mutex_);
     auto it = files_.find(handle);

@@ -42,6 +42,8 @@ public:
     // The descriptor for `handle`, fetching it from the kernel the first time.
     // Fails with the kernel's error (ERROR_INVALID_HANDLE, ERROR_SERVICE_NOT_ACTIVE...).
     bool get(uint32_t handle, CachedFile& out, Win32Error& error);
+    // The entry for `handle` if this process holds one already (no kernel call).
+    bool peek(uint32_t handle, CachedFile& out);
     void forget(uint32_t handle);
     void reset_after_fork();
     // The kernel died: every cached descriptor is replaced (dup3, so the number stays taken

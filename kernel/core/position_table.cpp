@@ -31,16 +31,17 @@ PositionTable::PositionTable(fsys::UniqueFd fd, uint64_t dev, uint64_t ino,
       words_(words),
       generations_(proto::kPositionSlots, 0),
       free_(proto::kPositionSlots) {
-    // Slot 0 is given first (taken from the back).
-    std::iota(free_.rbegin(), free_.rend(), 0u);
+    std::iota(free_.begin(), free_.end(), 0u);
 }
 
 PositionTable::~PositionTable() { ::munmap(words_, proto::kPositionTableBytes); }
 
 std::optional<PositionTable::Slot> PositionTable::assign(uint64_t position) {
     if (free_.empty() || position > proto::kPositionMax) return std::nullopt;
-    const uint32_t index = free_.back();
-    free_.pop_back();
+    // The slot free the longest: a process that opens and closes files in a loop goes round
+    // the table, so a slot's generation comes back only after 65,535 times 512 files.
+    const uint32_t index = free_.front();
+    free_.pop_front();
     ++in_use_;
     uint16_t& generation = generations_[index];
     if (++generation == 0) generation = 1;  // 0 never names a file

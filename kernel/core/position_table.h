@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -59,7 +60,7 @@ private:
     uint64_t ino_;
     std::atomic<uint64_t>* words_;  // the kernel's mapping of the memfd
     std::vector<uint16_t> generations_;  // per slot: the last generation given
-    std::vector<uint32_t> free_;         // free slots, the next to give last
+    std::deque<uint32_t> free_;  // free slots, the longest free first (generations last)
     size_t in_use_ = 0;
 };
 

@@ -29,6 +29,7 @@
 //   fwritefrom | freadinto <handle> <address> <n> -> ok <bytes>  (WriteFile/ReadFile at an address)
 //   seek <handle> <distance> <method> -> ok <position> | fsize <handle> -> ok <size>
 //   fflush <handle> | eof <handle> | del <path> | attrs <path> -> ok <attributes>
+//   fwriter <handle> -> ok <thread>  (a thread writing 16-byte records until a write fails)
 //   frecords <handle> <threads> <records> <tag>  (threads write 16-byte records "<tag><thread
 //       hex digit><13-digit seq>\n" through the one handle) -> ok <failed writes>
 // Synchronization (the answer to a wait comes when the wait ends; results in hex):
@@ -700,6 +701,19 @@ std::string run(const std::vector<std::string>& w) {
         if (t == nullptr) return fail();
         return "ok " + hex(reinterpret_cast<uintptr_t>(t)) + " " + hex(id) +
                (spinner ? "" : " " + hex(reinterpret_cast<uintptr_t>(ev)));
+    }
+    if (cmd == "fwriter" && w.size() >= 2) {  // a thread writing 16-byte records until it fails
+        DWORD id = 0;
+        HANDLE t = CreateThread(
+            nullptr, 0,
+            [](LPVOID f) -> DWORD {
+                static const char kRecord[] = "W-thread-record\n";
+                DWORD n = 0;
+                while (WriteFile(static_cast<HANDLE>(f), kRecord, 16, &n, nullptr) && n == 16) {}
+                return 1;
+            },
+            handle(w[1]), 0, &id);
+        return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) : fail();
     }
     if (cmd == "counted")
         return "ok " + std::to_string(g_spun.load()) + " " + std::to_string(g_woken.load());

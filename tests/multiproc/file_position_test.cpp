@@ -217,3 +217,31 @@ TEST_CASE("a process killed with -9 in the middle of its threads' writes leaves 
     CHECK(twice == 0);
     CHECK(data.find('B') >= before - 4 * 16);
 }
+
+TEST_CASE("a thread suspended or terminated in the middle of its writes never keeps the file "
+          "from its process's other threads",
+          "[multiproc][file][position][threads]") {
+    KernelFixture k;
+    auto a = k.spawn_child();
+    const std::string h = open_new(*a, "/Temp/parked.txt");
+    const std::string t = a->ask("fwriter " + h);
+    REQUIRE(field(t, 0) == "ok");
+    REQUIRE(writing_begun(k, "Temp/parked.txt"));
+    // The writer holds the file's turn nearly all the time: a park must wait for its write.
+    CHECK(a->ask("suspend " + field(t, 1)) == "ok 0");
+    CHECK(a->ask("fwrite " + h + " X", 30s) == "ok 1");
+    CHECK(a->ask("resume " + field(t, 1)) == "ok 1");
+    CHECK(a->ask("tterminate " + field(t, 1) + " 7") == "ok");
+    CHECK(a->ask("wait 10000 " + field(t, 1)) == "ok 0x0");
+    CHECK(a->ask("fwrite " + h + " Y", 30s) == "ok 1");
+    // Every record is whole: no write was cut or left a hole.
+    const std::string data = host_file(k, "Temp/parked.txt");
+    REQUIRE(data.size() % 16 == 2);
+    std::string records;
+    for (char c : data)
+        if (c != 'X' && c != 'Y') records += c;
+    bool whole = records.size() % 16 == 0;
+    for (size_t at = 0; whole && at < records.size(); at += 16)
+        whole = records.compare(at, 16, "W-thread-record\n") == 0;
+    CHECK(whole);
+}
