@@ -42,7 +42,6 @@ std::optional<PositionTable::Slot> PositionTable::assign(uint64_t position) {
     // the table, so a slot's generation comes back only after 65,535 times 512 files.
     const uint32_t index = free_.front();
     free_.pop_front();
-    ++in_use_;
     uint16_t& generation = generations_[index];
     if (++generation == 0) generation = 1;  // 0 never names a file
     words_[index].store(proto::position_word(generation, position), std::memory_order_release);
@@ -54,7 +53,6 @@ void PositionTable::free(Slot slot) {
     // here and fails that call; it never moves the next file's position.
     words_[slot.index].store(0, std::memory_order_release);
     free_.push_back(slot.index);
-    --in_use_;
 }
 
 std::optional<uint64_t> PositionTable::position(Slot slot) const {

@@ -43,13 +43,12 @@ public:
     template <class Move>
     void take_over(Slot slot, Move&& move) {
         std::atomic<uint64_t>& w = words_[slot.index];
-        const uint64_t was = w.exchange(proto::position_word(slot.generation, proto::kPositionMoving),
-                                        std::memory_order_acq_rel);
+        const uint64_t moving = proto::position_word(slot.generation, proto::kPositionMoving);
+        const uint64_t was = w.exchange(moving, std::memory_order_acq_rel);
         move(claim(was, slot.generation));
         w.store(proto::position_word(slot.generation, proto::kPositionShared),
                 std::memory_order_release);
     }
-    size_t slots_in_use() const { return in_use_; }
 
 private:
     PositionTable(fsys::UniqueFd fd, uint64_t dev, uint64_t ino, std::atomic<uint64_t>* words);
@@ -61,7 +60,6 @@ private:
     std::atomic<uint64_t>* words_;  // the kernel's mapping of the memfd
     std::vector<uint16_t> generations_;  // per slot: the last generation given
     std::deque<uint32_t> free_;  // free slots, the longest free first (generations last)
-    size_t in_use_ = 0;
 };
 
 }  // namespace cek::kernel
