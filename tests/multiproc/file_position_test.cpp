@@ -18,8 +18,8 @@ using namespace cek::test;
 
 namespace {
 
-constexpr const char* kReadWrite = "0xC0000000";
-constexpr const char* kSameAccess = "2";  // DUPLICATE_SAME_ACCESS
+constexpr const char* kOpenReadWrite = "0xC0000000";
+constexpr const char* kDupSameAccess = "2";  // DUPLICATE_SAME_ACCESS
 
 // The "position" detail cedump shows for the file at `path` ("" when the description holds it).
 std::string kept_by(KernelFixture& k, const std::string& path) {
@@ -42,13 +42,13 @@ std::string duplicate_into(Child& a, Child& b, const std::string& h) {
     REQUIRE(field(b_ids, 0) == "ok");
     const std::string to_b = a.ask("openproc " + field(b_ids, 1));
     REQUIRE(field(to_b, 0) == "ok");
-    const std::string copy = a.ask("dupto " + h + " " + field(to_b, 1) + " " + kSameAccess);
+    const std::string copy = a.ask("dupto " + h + " " + field(to_b, 1) + " " + kDupSameAccess);
     REQUIRE(field(copy, 0) == "ok");
     return field(copy, 1);
 }
 
 std::string open_new(Child& c, const std::string& path) {
-    const std::string opened = c.ask("open " + path + " " + kReadWrite + " 0 2");
+    const std::string opened = c.ask("open " + path + " " + kOpenReadWrite + " 0 2");
     REQUIRE(field(opened, 0) == "ok");
     return field(opened, 1);
 }
@@ -106,7 +106,7 @@ TEST_CASE("two handles of one file in one process share the position it keeps",
     auto a = k.spawn_child();
     const std::string h1 = open_new(*a, "/Temp/twice.txt");
     REQUIRE(a->ask("fwrite " + h1 + " abc") == "ok 3");
-    const std::string dup = a->ask("dup " + h1 + " " + kSameAccess);
+    const std::string dup = a->ask("dup " + h1 + " " + kDupSameAccess);
     REQUIRE(field(dup, 0) == "ok");
     const std::string h2 = field(dup, 1);
     CHECK(a->ask("seek " + h2 + " 0 1") == "ok 3");

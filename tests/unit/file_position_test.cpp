@@ -19,7 +19,7 @@ using cek::kernel::ThreadRef;
 
 namespace {
 
-KernelConfig ce6() {
+KernelConfig ce6_config() {
     KernelConfig c = config();
     c.personality = 6;
     return c;
@@ -38,7 +38,7 @@ struct ClientTable {
     std::atomic<uint64_t>* words;
 };
 
-uint32_t position_ref(FileScene& s, ProcessId p, HandleValue h, bool keep = true) {
+uint32_t slot_ref_of(FileScene& s, ProcessId p, HandleValue h, bool keep = true) {
     auto d = s.k.file_descriptor(p, h, keep);
     REQUIRE(d.ok());
     return d.value().position;
@@ -62,7 +62,7 @@ struct KeptFile {
     KeptFile(FileScene& s, ProcessId a, const std::u16string& path, uint64_t at)
         : client(table_of(s, a)),
           handle(open_rw(s, a, path)),
-          ref(position_ref(s, a, handle)),
+          ref(slot_ref_of(s, a, handle)),
           generation(proto::position_ref_generation(ref)) {
         REQUIRE(ref != 0);
         word().store(proto::position_word(generation, at));  // a's SetFilePointer
@@ -75,7 +75,7 @@ struct KeptFile {
 };
 
 // CE 6: `a`'s handle `h` duplicated into `b`.
-HandleValue give(FileScene& s, ProcessId a, ProcessId b, HandleValue h) {
+HandleValue give_file(FileScene& s, ProcessId a, ProcessId b, HandleValue h) {
     auto to_b = s.k.open_process(a, s.k.process_id(b), false);
     REQUIRE(to_b.ok());
     auto hb = s.k.duplicate_handle(ThreadRef{a, 1}, ce::kCurrentProcessHandle, h,
@@ -152,23 +152,23 @@ TEST_CASE("a file gets a slot for the first process that asks with a table, and 
     auto a = s.attach();
     // Without its table, a process's files use the description, for good.
     const HandleValue early = open_rw(s, a, u"\\Temp\\early.txt");
-    CHECK(position_ref(s, a, early) == 0);
+    CHECK(slot_ref_of(s, a, early) == 0);
     auto table = s.k.file_positions(a);
     REQUIRE(table.ok());
     REQUIRE(table.value() != nullptr);
     auto again = s.k.file_positions(a);
     REQUIRE(again.ok());
     CHECK(again.value() == table.value());  // one table per process
-    CHECK(position_ref(s, a, early) == 0);
+    CHECK(slot_ref_of(s, a, early) == 0);
     // Asked without keeping it: the description's, for good.
     const HandleValue plain = open_rw(s, a, u"\\Temp\\plain.txt");
-    CHECK(position_ref(s, a, plain, false) == 0);
-    CHECK(position_ref(s, a, plain) == 0);
+    CHECK(slot_ref_of(s, a, plain, false) == 0);
+    CHECK(slot_ref_of(s, a, plain) == 0);
     // With the table: a slot, the same one on every ask, holding the description's position.
     const HandleValue kept = open_rw(s, a, u"\\Temp\\kept.txt");
-    const uint32_t ref = position_ref(s, a, kept);
+    const uint32_t ref = slot_ref_of(s, a, kept);
     CHECK(ref != 0);
-    CHECK(position_ref(s, a, kept) == ref);
+    CHECK(slot_ref_of(s, a, kept) == ref);
     ClientTable client(table.value());
     CHECK(client.at(ref).load() == proto::position_word(proto::position_ref_generation(ref), 0));
     // A directory has no position.
@@ -176,11 +176,11 @@ TEST_CASE("a file gets a slot for the first process that asks with a table, and 
     auto dir = s.open(a, u"\\Temp", ce::kGenericRead, ce::kFileShareRead | ce::kFileShareWrite,
                       3, le, ce::kFileFlagBackupSemantics);
     REQUIRE(dir.ok());
-    CHECK(position_ref(s, a, dir.value()) == 0);
+    CHECK(slot_ref_of(s, a, dir.value()) == 0);
     // Closing the file frees its slot: the next file may get it, under a new generation.
     REQUIRE(s.k.close_handle(a, kept).ok());
     CHECK(client.at(ref).load() == 0);
-    const uint32_t next = position_ref(s, a, open_rw(s, a, u"\\Temp\\next.txt"));
+    const uint32_t next = slot_ref_of(s, a, open_rw(s, a, u"\\Temp\\next.txt"));
     CHECK(next != 0);
     if (proto::position_ref_slot(next) == proto::position_ref_slot(ref))
         CHECK(proto::position_ref_generation(next) != proto::position_ref_generation(ref));
@@ -202,7 +202,7 @@ TEST_CASE("CE 5: a kernel-owned CreateFileForMapping handle never keeps its posi
 TEST_CASE("ce6: SetEndOfFile cuts at the kept position; another process's call moves it into "
           "the description first",
           "[unit][ce6][files][position]") {
-    FileScene s(ce6());
+    FileScene s(ce6_config());
     auto a = s.attach();
     auto b = s.attach();
     s.write_host("Temp/cut.txt", "abcdefgh");
@@ -219,7 +219,7 @@ TEST_CASE("ce6: SetEndOfFile cuts at the kept position; another process's call m
     CHECK(error_of(s.k.set_end_of_file(a, h)) == Win32Error::ERROR_INVALID_HANDLE);
     word.store(proto::position_word(gen, 4));
     // b gets the handle: its SetEndOfFile moves a's position (4) into the description first.
-    const HandleValue hb = give(s, a, b, h);
+    const HandleValue hb = give_file(s, a, b, h);
     REQUIRE(s.k.file_positions(b).ok());
     auto by_b = s.k.set_end_of_file(b, hb);
     REQUIRE(by_b.ok());
@@ -227,8 +227,8 @@ TEST_CASE("ce6: SetEndOfFile cuts at the kept position; another process's call m
     CHECK(s.read_host("Temp/cut.txt") == "abcd");
     CHECK(word.load() == proto::position_word(gen, proto::kPositionShared));
     // From now on nobody keeps it: not b, and not a again.
-    CHECK(position_ref(s, b, hb) == 0);
-    CHECK(position_ref(s, a, h) == 0);
+    CHECK(slot_ref_of(s, b, hb) == 0);
+    CHECK(slot_ref_of(s, a, h) == 0);
     auto d = s.k.file_descriptor(a, h);
     REQUIRE(d.ok());
     CHECK(::lseek(d.value().fd, 0, SEEK_CUR) == 4);
@@ -236,12 +236,12 @@ TEST_CASE("ce6: SetEndOfFile cuts at the kept position; another process's call m
 
 TEST_CASE("ce6: a second process's descriptor call moves the kept position into the description",
           "[unit][ce6][files][position]") {
-    FileScene s(ce6());
+    FileScene s(ce6_config());
     auto a = s.attach();
     auto b = s.attach();
     KeptFile f(s, a, u"\\Temp\\moved.txt", 123);
-    const HandleValue hb = give(s, a, b, f.handle);
-    CHECK(position_ref(s, a, f.handle) == f.ref);  // b holds it but has not used it
+    const HandleValue hb = give_file(s, a, b, f.handle);
+    CHECK(slot_ref_of(s, a, f.handle) == f.ref);  // b holds it but has not used it
     auto d = s.k.file_descriptor(b, hb, true);
     REQUIRE(d.ok());
     CHECK(d.value().position == 0);
@@ -265,5 +265,5 @@ TEST_CASE("the keeping process asking for a descriptor without keeping it moves 
     CHECK(d.value().position == 0);
     CHECK(::lseek(d.value().fd, 0, SEEK_CUR) == 9);
     CHECK(proto::position_value(f.word().load()) == proto::kPositionShared);
-    CHECK(position_ref(s, a, f.handle) == 0);
+    CHECK(slot_ref_of(s, a, f.handle) == 0);
 }
