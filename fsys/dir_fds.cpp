@@ -7,10 +7,25 @@ namespace cek::fsys {
 DirFds::DirFds(int root_fd, bool watch) : watch_(root_fd, watch) {}
 
 bool DirFds::begin_walk() {
+    quiet_ = false;
     if (!watch_.on()) return false;
-    if (!watch_.quiet()) ++epoch_;
+    quiet_ = watch_.quiet();
+    if (!quiet_) ++epoch_;
     walk_epoch_ = epoch_;
     return true;
+}
+
+bool DirFds::known_regular(const std::string& path) const {
+    return watch_.on() && known_epoch_ == epoch_ && known_files_.count(path) != 0;
+}
+
+void DirFds::note_regular(const std::string& path) {
+    if (!watch_.on()) return;
+    if (known_epoch_ != walk_epoch_ || known_files_.size() >= kMaxKnownFiles) {
+        known_files_.clear();
+        known_epoch_ = walk_epoch_;
+    }
+    known_files_.insert(path);
 }
 
 void DirFds::erase(std::unordered_map<std::string, Entry>::iterator it) {

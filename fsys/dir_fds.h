@@ -11,6 +11,9 @@
 // Where the store's file system allows it, the directories are also watched (DirWatch): an
 // entry whose ancestors are all watched, checked by a statx since the last change event, is used
 // without one, with the stat that statx gave, until the next event in any watched directory.
+// The same holds for the regular files opened beneath watched directories: a name known as a
+// regular file since the last event is opened without the statx that keeps fsys from opening a
+// device or a FIFO.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fsys/dir_watch.h"
 #include "fsys/host.h"
@@ -31,12 +35,14 @@ public:
     using Fd = std::shared_ptr<const UniqueFd>;
 
     static constexpr size_t kMaxEntries = 64;  // then all are dropped and the cache refills
+    static constexpr size_t kMaxKnownFiles = 256;  // the same for the known regular files
 
     struct Stats {
         uint64_t hits = 0;
         uint64_t trusted = 0;  // of the hits: used without a statx (watched, nothing changed)
         uint64_t opens = 0;    // descriptors opened and kept
         uint64_t stale = 0;    // entries found replaced on the host and dropped
+        uint64_t known_files = 0;  // opens of a file known as regular: no statx before them
     };
 
     // `root_fd`: the store root, the parent of the first level; `watch`: use DirWatch where the
@@ -55,6 +61,17 @@ public:
     // `watched`: in, whether `parent` and all above it are watched (an entry below an
     // unwatched directory is never trusted); out, the same for this directory.
     Fd open(int parent, const std::string& key, const char* name, HostStat& st, bool& watched);
+
+    // Whether the last begin_walk found no change event queued.
+    bool quiet() const { return quiet_; }
+    // Regular files by their path from the root as spelled ("Temp/a.txt"). A file noted in a
+    // walk whose directories were all watched is known as regular until the next change event
+    // in any watched directory: entries created, removed or renamed (the only ways a name
+    // comes to another inode) all make one. Call known_regular after begin_walk, and
+    // note_regular after the walk opened the file and its fstat showed a regular file.
+    bool known_regular(const std::string& path) const;
+    void note_regular(const std::string& path);
+    void count_known_open() { ++stats_.known_files; }
 
     bool watching() const { return watch_.on(); }
     const Stats& stats() const { return stats_; }
@@ -75,6 +92,9 @@ private:
     // their queued events) leaves nothing that walk checked trusted.
     uint64_t epoch_ = 1;
     uint64_t walk_epoch_ = 0;
+    bool quiet_ = false;
+    std::unordered_set<std::string> known_files_;
+    uint64_t known_epoch_ = 0;  // the walk epoch known_files_ were noted in
     Stats stats_;
 };
 

@@ -52,6 +52,12 @@ int open_beneath(int dirfd, const char* rel, int flags, mode_t mode) {
     return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
+int drop_nonblocking(int fd) {
+    // F_SETFL sets O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK, and leaves the access
+    // mode and O_DSYNC alone: fsys sets none of the others, so 0 clears O_NONBLOCK alone.
+    return ::fcntl(fd, F_SETFL, 0) == 0 ? 0 : -errno;
+}
+
 namespace {
 
 void fill(const struct statx& sx, HostStat& out) {

@@ -40,6 +40,9 @@ struct HostStat {
 // RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS. `dirfd` is the store root or a directory opened beneath
 // it the same way, so ".." and absolute symlinks cannot leave the store. Returns fd or -errno.
 int open_beneath(int dirfd, const char* rel, int flags, mode_t mode = 0);
+// Clears O_NONBLOCK on the description of `fd`, a descriptor fsys opened (one fcntl; O_DSYNC and
+// the access mode stay). Returns 0 or -errno.
+int drop_nonblocking(int fd);
 
 // statx of `name` in `dirfd` without following a final symlink (name must be one component;
 // "" stats dirfd itself). Returns 0 or -errno.

@@ -64,6 +64,11 @@ struct OpenedFile {
     bool is_directory = false;
     FileId id;
     std::u16string ce_path;     // canonical, in the case found on disk ("\Temp\a.txt")
+    // The description still has O_NONBLOCK, with which it was opened so that a FIFO the host
+    // swapped in could not block the open. It changes nothing for a regular file or directory
+    // here; drop_nonblocking(fd) clears it before the descriptor is handed to anyone else, so
+    // that it carries no flag of ours (one fcntl saved on opens that never get that far).
+    bool nonblocking = false;
 };
 
 // FILETIMEs: 100 ns units since 1601-01-01 UTC.
@@ -201,14 +206,17 @@ private:
                              const HostStat* dir_now = nullptr);
     Result<Walk> walk_dirs(const CePath& path, size_t count);
     // walk_dirs's fast path for the first kCachedDepth levels (dir_fds_); false when a level is
-    // not a directory as spelled (the component walk then looks).
-    bool walk_cached(const CePath& path, size_t count, Walk& w);
+    // not a directory as spelled (the component walk then looks). `watched`: what
+    // dir_fds_.begin_walk() returned, called by the caller just before.
+    bool walk_cached(const CePath& path, size_t count, Walk& w, bool watched);
     static constexpr size_t kCachedDepth = 2;
     // find_more's work for a name without wildcards, and for a pattern.
     Result<size_t> find_named(FindCursor& cursor, std::vector<FindEntry>& out);
     Result<size_t> find_matching(FindCursor& cursor, std::vector<FindEntry>& out, size_t max);
     // `exact_missing`: exact_regular_file found nothing at the whole path as spelled.
     Result<Lookup> lookup(const CePath& path, bool exact_missing = false);
+    // lookup's second half: the leaf of `path` (not the root) in `parent`, its walked directory.
+    Result<Lookup> lookup_leaf(const CePath& path, Walk parent, bool exact_missing);
     // `path` when it exists (else FILE_NOT_FOUND); the root is ACCESS_DENIED unless root_ok.
     Result<Lookup> lookup_existing(const CePath& path, bool root_ok);
     // MoveFile's and CopyFile's shared start: neither path is the root, the source exists and
@@ -223,9 +231,11 @@ private:
     // open_file's steps (root_open.cpp).
     Result<OpenedFile> open_parsed(const CePath& path, const OpenRequest& request, bool fast);
     Result<OpenTarget> locate_for_open(const CePath& path, const OpenRequest& request, bool fast);
+    Result<bool> locate_watched(const CePath& path, OpenTarget& t);
     Result<OpenedLeaf> open_existing(const OpenTarget& target, const OpenRequest& request);
     Result<OpenedLeaf> create_leaf(Lookup& l, const OpenRequest& request);
-    Result<void> refuse_readonly(int fd, const std::string& name);  // ACCESS_DENIED if READONLY
+    // ACCESS_DENIED if the opened file `fd` (its fstat in `st`) is READONLY.
+    Result<void> refuse_readonly(int fd, const HostStat& st, const std::string& name);
     Result<OpenedFile> finish_open(const CePath& path, const Lookup& l, OpenedLeaf leaf);
     // `path` as found: "\Temp\a.txt" in the case its directories and leaf have on disk.
     static std::u16string real_path(const CePath& path, const Lookup& l);

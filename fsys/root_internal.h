@@ -21,6 +21,7 @@ struct Root::Walk {
     bool st_fresh = false;  // st is current: read by this walk, or from a watched directory
                             // no event touched since (not the root's, which is as at start)
     bool exact = false;  // every component was found as spelled (the root, or the fast path)
+    bool watched = false;  // walk_cached: every level watched, proven since the queue was read
     std::vector<std::u16string> real;  // when !exact: the canonical components in real case
 };
 

@@ -60,7 +60,7 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
     bool fast = true;
     for (size_t i = 0; i < count && fast; ++i) fast = !is_reserved_ce_name(path.components[i]);
     if (fast && count <= kCachedDepth) {
-        if (walk_cached(path, count, w)) return w;
+        if (walk_cached(path, count, w, dir_fds_.begin_walk())) return w;
     } else if (fast) {
         std::string rel;
         for (size_t i = 0; i < count; ++i) {
@@ -93,12 +93,11 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
     return w;
 }
 
-bool Root::walk_cached(const CePath& path, size_t count, Walk& w) {
+bool Root::walk_cached(const CePath& path, size_t count, Walk& w, bool watched) {
     int parent = root_fd_.get();
     std::string key;
     DirFds::Fd fd;
-    HostStat st;
-    bool watched = dir_fds_.begin_walk();
+    HostStat st = root_st_;
     for (size_t i = 0; i < count; ++i) {
         auto host = to_utf8(path.components[i]);
         if (!host) return false;
@@ -112,8 +111,9 @@ bool Root::walk_cached(const CePath& path, size_t count, Walk& w) {
     w.fd = parent;
     w.st = st;
     w.st_known = true;
-    w.st_fresh = true;
+    w.st_fresh = count > 0;  // the root's stat is as at start
     w.exact = true;
+    w.watched = watched;
     return true;
 }
 
@@ -157,8 +157,14 @@ Result<Root::Lookup> Root::lookup(const CePath& path, bool exact_missing) {
         l.st = root_st_;
         return l;
     }
+    CEK_TRY(Walk parent, walk_dirs(path, path.components.size() - 1));
+    return lookup_leaf(path, std::move(parent), exact_missing);
+}
+
+Result<Root::Lookup> Root::lookup_leaf(const CePath& path, Walk parent, bool exact_missing) {
+    Lookup l;
+    l.parent = std::move(parent);
     const size_t n = path.components.size();
-    CEK_TRY(l.parent, walk_dirs(path, n - 1));
     auto requested = to_utf8(path.components[n - 1]);
     if (!requested) return Win32Error::ERROR_INVALID_NAME;
     // The whole path's ENOENT says the leaf is missing as spelled only if its directories were

@@ -1,5 +1,7 @@
 // Root: CreateFileW / CreateFileForMappingW. An existing regular file named in its exact case
-// is opened by its whole path from the root; anything else is looked up component by component.
+// is opened from its cached, watched directory (without a statx when it is known as regular
+// since the last change) or by its whole path from the root; anything else is looked up
+// component by component.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,12 +18,21 @@ struct Root::OpenTarget {
     Lookup l;
     int at = -1;
     std::string at_name;
-    bool fast = false;  // opened by the whole exact-case path: a failure retries by walking
+    bool fast = false;  // opened by the exact-case path: a failure retries by walking
+    // Known as a regular file since the last change (DirFds::known_regular): no statx taken,
+    // l.st is empty.
+    bool known_regular = false;
+    // Found through watched directories since the queue was read: once opened and seen to be a
+    // regular file, `rel` is noted as known.
+    bool may_note = false;
+    std::string rel;  // the path from the root as spelled, for the note
 };
 
 // The leaf's descriptor and what is still to be done to it.
 struct Root::OpenedLeaf {
     UniqueFd fd;  // invalid only when the fast path's open failed: the caller walks instead
+    HostStat st;  // the opened file's, read right after the open
+    bool expect_regular = false;  // opened as a regular file, without O_DIRECTORY
     bool truncate = false;
     bool apply_attributes = false;
     uint32_t new_attributes = 0;
@@ -75,8 +86,20 @@ Result<OpenedFile> Root::open_parsed(const CePath& parsed, const OpenRequest& re
     } else {
         CEK_TRY(leaf, create_leaf(t.l, request));
     }
+    if (const int rc = stat_fd(leaf.fd.get(), leaf.st); rc < 0) return fail(rc, ErrnoContext::leaf);
+    if (leaf.expect_regular && !leaf.st.is_regular()) {
+        // Replaced between the look and the open (O_NONBLOCK: a FIFO did not block it). The walk
+        // tells what is there now.
+        log().debug("open: '{}' is no longer a regular file", t.at_name);
+        if (t.fast) return open_parsed(parsed, request, false);
+        return Win32Error::ERROR_ACCESS_DENIED;
+    }
+    if (t.l.exists && (request.write || leaf.truncate))
+        CEK_TRY_VOID(refuse_readonly(leaf.fd.get(), leaf.st, t.at_name));
     if (leaf.truncate) CEK_TRY_VOID(truncate_opened(leaf.fd.get(), request.write, t.at, t.at_name));
-    return finish_open(parsed, t.l, std::move(leaf));
+    CEK_TRY(OpenedFile out, finish_open(parsed, t.l, std::move(leaf)));
+    if (t.may_note && !out.is_directory) dir_fds_.note_regular(t.rel);
+    return out;
 }
 
 Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenRequest& request,
@@ -85,6 +108,8 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
     std::optional<std::string> whole;
     bool exact_missing = false;
     if (fast && disposition_of(request) != Disposition::create_new) {
+        CEK_TRY(bool found, locate_watched(parsed, t));
+        if (found) return t;
         whole = exact_regular_file(parsed, t.l.st, exact_missing);
     }
     if (whole) {
@@ -104,11 +129,59 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
     return t;
 }
 
+// An exact-case path whose directories are in the watched descriptor cache (at most
+// kCachedDepth of them), right after a read of the change queue found it empty: the directories
+// cost nothing, and a leaf known as a regular file no statx. False, with `t` untouched: use the
+// whole-path route (no watch, a deeper path, a change just seen, a directory not cached as
+// spelled).
+Result<bool> Root::locate_watched(const CePath& parsed, OpenTarget& t) {
+    const size_t n = parsed.components.size();
+    if (!dir_fds_.watching() || parsed.is_root() || n - 1 > kCachedDepth) return false;
+    std::string rel;
+    std::string leaf;
+    for (const auto& c : parsed.components) {
+        if (is_reserved_ce_name(c)) return false;
+        auto host = to_utf8(c);
+        if (!host) return false;
+        if (!rel.empty()) rel += '/';
+        rel += *host;
+        leaf = std::move(*host);
+    }
+    const bool watched = dir_fds_.begin_walk();
+    if (!dir_fds_.quiet()) return false;
+    Walk parent;
+    if (!walk_cached(parsed, n - 1, parent, watched) || !parent.watched) return false;
+    if (dir_fds_.known_regular(rel)) {
+        dir_fds_.count_known_open();
+        t.known_regular = true;
+    } else {
+        const int rc = stat_at(parent.fd, leaf.c_str(), t.l.st);
+        if (rc == -ENOENT) {
+            // Not there as spelled: the leaf's lookup in the directory already walked.
+            CEK_TRY(t.l, lookup_leaf(parsed, std::move(parent), true));
+            t.at = t.l.parent.fd;
+            t.at_name = t.l.leaf;
+            return true;
+        }
+        if (rc != 0 || t.l.st.is_symlink()) return false;  // the walk tells the precise error
+        t.may_note = t.l.st.is_regular();
+    }
+    t.l.parent = std::move(parent);
+    t.l.exists = true;
+    t.l.leaf = t.l.requested = leaf;
+    t.at = t.l.parent.fd;
+    t.at_name = std::move(leaf);
+    t.fast = true;
+    t.may_note = t.may_note || t.known_regular;
+    t.rel = std::move(rel);
+    return true;
+}
+
 Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequest& request) {
     const Disposition disp = disposition_of(request);
     const Lookup& l = t.l;
     OpenedLeaf leaf;
-    if (l.st.is_dir()) {
+    if (!t.known_regular && l.st.is_dir()) {
         if (!request.allow_directory) return Win32Error::ERROR_ACCESS_DENIED;
         if (disp == Disposition::create_new) return Win32Error::ERROR_FILE_EXISTS;
         if (disp == Disposition::create_always || disp == Disposition::truncate_existing) {
@@ -116,12 +189,13 @@ Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequ
         }
         leaf.fd.reset(
             open_beneath(l.parent.fd, l.leaf.c_str(), O_RDONLY | O_DIRECTORY | kOpenCommon));
-    } else if (!l.st.is_regular()) {
+    } else if (!t.known_regular && !l.st.is_regular()) {
         return Win32Error::ERROR_ACCESS_DENIED;
     } else {
         if (disp == Disposition::create_new) return Win32Error::ERROR_FILE_EXISTS;
         leaf.truncate =
             disp == Disposition::create_always || disp == Disposition::truncate_existing;
+        leaf.expect_regular = true;
         // Never O_TRUNC here: READONLY must be checked on the opened file first.
         leaf.fd.reset(open_beneath(t.at, t.at_name.c_str(), access_flags(request) | kOpenCommon));
         // Only the fast path retries: a walked open of a file in the root also starts at the
@@ -129,7 +203,6 @@ Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequ
         if (!leaf.fd.valid() && t.fast) return leaf;
     }
     if (!leaf.fd.valid()) return fail(leaf.fd.get(), ErrnoContext::leaf);
-    if (request.write || leaf.truncate) CEK_TRY_VOID(refuse_readonly(leaf.fd.get(), t.at_name));
     if (disp == Disposition::create_always) {
         leaf.new_attributes = (request.attributes & kStoredMask) | kAttrArchive;
         leaf.apply_attributes = true;
@@ -137,9 +210,7 @@ Result<Root::OpenedLeaf> Root::open_existing(const OpenTarget& t, const OpenRequ
     return leaf;
 }
 
-Result<void> Root::refuse_readonly(int fd, const std::string& name) {
-    HostStat st;
-    if (const int rc = stat_fd(fd, st); rc < 0) return fail(rc, ErrnoContext::leaf);
+Result<void> Root::refuse_readonly(int fd, const HostStat& st, const std::string& name) {
     CEK_TRY(uint32_t attrs, attrs_.get(fd, st));
     if ((attrs & kAttrReadonly) != 0) {
         log().debug("open for write refused path='{}' readonly -> ERROR_ACCESS_DENIED(5)", name);
@@ -180,8 +251,7 @@ std::u16string Root::real_path(const CePath& path, const Lookup& l) {
 }
 
 Result<OpenedFile> Root::finish_open(const CePath& path, const Lookup& l, OpenedLeaf leaf) {
-    HostStat st;
-    if (const int rc = stat_fd(leaf.fd.get(), st); rc < 0) return fail(rc, ErrnoContext::leaf);
+    const HostStat& st = leaf.st;
     if (!st.is_regular() && !st.is_dir()) return Win32Error::ERROR_ACCESS_DENIED;
     if (leaf.apply_attributes) {
         if (auto r = attrs_.set(leaf.fd.get(), st, leaf.new_attributes); !r) {
@@ -189,9 +259,8 @@ Result<OpenedFile> Root::finish_open(const CePath& path, const Lookup& l, Opened
             return r.error();
         }
     }
-    ::fcntl(leaf.fd.get(), F_SETFL, 0);  // drops O_NONBLOCK; F_SETFL leaves O_DSYNC alone
-
     OpenedFile out;
+    out.nonblocking = true;  // dropped before the descriptor leaves the daemon
     out.existed = l.exists;
     out.is_directory = st.is_dir();
     out.id = id_of(st);

@@ -127,7 +127,7 @@ Result<FileDescriptorResult> Kernel::file_descriptor(ProcessId caller, HandleVal
     static const Ref<PositionTable> kNone;
     const auto slot = f->position_for(
         caller, p != nullptr && keep_position && !kernel_owned ? p->positions : kNone);
-    return FileDescriptorResult{f->fd(),
+    return FileDescriptorResult{f->shared_fd(),
                                 f->access(),
                                 kernel_owned,
                                 f->is_directory(),

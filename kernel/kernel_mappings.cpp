@@ -244,7 +244,7 @@ Result<MapViewResult> Kernel::map_view(ProcessId caller, HandleValue handle, uin
     MapViewResult r = where_to_map(*mapping, mapping->base() + offset);
     r.view_length = length;
     uint32_t& in_process = p->mapped[mapping->id()];
-    r.kernel_fd = in_process == 0 ? mapping->fd() : -1;
+    r.kernel_fd = in_process == 0 ? mapping->shared_fd() : -1;
     ++in_process;
     // The view keeps the mapping, a handle on it and so its name alive (CE 5: a reference on
     // the caller's entry, IncRef; CE 6: a handle count of the view object).
@@ -351,9 +351,9 @@ Result<MapViewResult> Kernel::map_view_ce6(Process& p, HandleValue handle, Mappi
     // The descriptor goes with the first view here (RAM: its range is mapped whole), or for a
     // file view with the first one the client maps from a descriptor, which it keeps.
     if (!r.own_range)
-        r.kernel_fd = in_process == 0 ? mapping.fd() : -1;
+        r.kernel_fd = in_process == 0 ? mapping.shared_fd() : -1;
     else if (!r.revived && p.fds_held.insert(mapping.id()).second)
-        r.kernel_fd = mapping.fd();
+        r.kernel_fd = mapping.shared_fd();
     else
         r.kernel_fd = -1;
     view.carried_fd = r.own_range && r.kernel_fd >= 0;
@@ -383,7 +383,7 @@ Result<MapViewResult> Kernel::touch_window(ProcessId caller, uint64_t address) {
     mapping->touched_by(caller);
     p->touched.insert(base);
     MapViewResult r = where_to_map(*mapping, address);
-    r.kernel_fd = mapping->fd();
+    r.kernel_fd = mapping->shared_fd();
     log::mapping()->debug("touch pid={} addr={:#x} -> mapping id={} base={:#x}", p->pid, address,
                           r.object_id, base);
     return r;

@@ -110,6 +110,9 @@ struct Server::Client {
     uint64_t shoot_bytes = 0;                         // of both
     // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
     log::RateLimit complaints{1, 5};
+    // At least as many bytes as are unread on the socket: what SIOCOUTQ said at the last look,
+    // plus kFdMessageCharge for each descriptor sent since (send_descriptor).
+    int unread_bound = 0;
 };
 
 namespace {
@@ -122,6 +125,10 @@ std::string executable_of(int pid) {
     if (n <= 0) return "?";
     return std::string(buf, static_cast<size_t>(n));
 }
+
+// What one KernelFdMessage adds to a socket's SIOCOUTQ at most: Linux charges the buffer's
+// true size, about 768 bytes (protocol/channel.h, kMaxQueuedFdBytes).
+constexpr int kFdMessageCharge = 1024;
 
 bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds) {
     iovec iov{const_cast<void*>(data), size};
@@ -937,16 +944,25 @@ void Server::serve_slot(Client& c, uint32_t index) {
 
 bool Server::send_descriptor(Client& c, const Attachment& a) {
     // Never block on a client that does not read, and never let one client hold more than its
-    // share of the user's descriptors in flight: refuse past kMaxQueuedFdBytes unread.
-    int queued = 0;
+    // share of the user's descriptors in flight: refuse past kMaxQueuedFdBytes unread. The
+    // socket is asked (SIOCOUTQ) only when the bound of what may be unread gets there: a client
+    // that reads its descriptors costs one ioctl per hundred or so.
     const char* why = nullptr;
-    if (::ioctl(c.sock, SIOCOUTQ, &queued) != 0)
-        why = std::strerror(errno);
-    else if (queued > proto::kMaxQueuedFdBytes)
-        why = "too many unread on its socket";
+    if (c.unread_bound > proto::kMaxQueuedFdBytes - kFdMessageCharge) {
+        int queued = 0;
+        if (::ioctl(c.sock, SIOCOUTQ, &queued) != 0)
+            why = std::strerror(errno);
+        else if (queued > proto::kMaxQueuedFdBytes)
+            why = "too many unread on its socket";
+        else
+            c.unread_bound = queued;
+    }
     if (why == nullptr) {
         const proto::KernelFdMessage m{a.fd, 0, a.dev, a.ino};
-        if (send_with_fds(c.sock, &m, sizeof m, &a.fd, 1)) return true;
+        if (send_with_fds(c.sock, &m, sizeof m, &a.fd, 1)) {
+            c.unread_bound += kFdMessageCharge;
+            return true;
+        }
         why = std::strerror(errno);
     }
     if (c.complaints.allow(proto::monotonic_ns()))

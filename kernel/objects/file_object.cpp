@@ -22,6 +22,7 @@ FileObject::FileObject(fsys::OpenedFile opened, FileAccess access, uint32_t shar
       share_(share),
       flags_(flags),
       is_directory_(opened.is_directory),
+      nonblocking_(opened.nonblocking),
       id_(opened.id),
       ce_path_(std::move(opened.ce_path)),
       key_(std::move(key)),
@@ -36,6 +37,16 @@ FileObject::~FileObject() {
                        fsys::to_utf8(ce_path_).value_or("?"));
 }
 
+int FileObject::shared_fd() {
+    if (nonblocking_) {
+        if (const int rc = fsys::drop_nonblocking(fd_.get()); rc < 0)
+            log::file()->error("file id={}: O_NONBLOCK not dropped errno={}", id(), -rc);
+        nonblocking_ = false;
+    }
+    handed_out_ = true;
+    return fd_.get();
+}
+
 std::optional<PositionTable::Slot> FileObject::position_for(ProcessId caller,
                                                              const Ref<PositionTable>& table) {
     if (position_shared_ || is_directory_) return std::nullopt;
@@ -48,7 +59,10 @@ std::optional<PositionTable::Slot> FileObject::position_for(ProcessId caller,
     }
     // The first process to ask. Without a table it uses the description, and then so must
     // everyone after it.
-    const off_t at = table ? ::lseek(fd_.get(), 0, SEEK_CUR) : -1;
+    // A description no client holds yet is where fsys opened it (only a position moved into
+    // it, which makes it shared, moves it otherwise).
+    off_t at = -1;
+    if (table) at = handed_out_ ? ::lseek(fd_.get(), 0, SEEK_CUR) : 0;
     std::optional<PositionTable::Slot> slot;
     if (at >= 0) slot = table->assign(static_cast<uint64_t>(at));
     if (!slot) {

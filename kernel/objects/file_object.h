@@ -37,7 +37,11 @@ public:
                std::u16string key, OpenFiles& registry);
     ~FileObject() override;
 
+    // The descriptor, for the kernel's own calls on it.
     int fd() const { return fd_.get(); }
+    // The same, for handing to a client: fsys opens with O_NONBLOCK, which is dropped here the
+    // first time, so that the description clients share carries no flag of ours.
+    int shared_fd();
     FileAccess access() const { return access_; }
     uint32_t share() const { return share_; }
     uint32_t flags() const { return flags_; }
@@ -77,6 +81,8 @@ private:
     uint32_t share_;
     uint32_t flags_;
     bool is_directory_;
+    bool nonblocking_;  // O_NONBLOCK still set (dropped at the first shared_fd())
+    bool handed_out_ = false;  // shared_fd() was asked: clients may hold the description
     bool for_mapping_ = false;
     fsys::FileId id_;
     std::u16string ce_path_;

@@ -73,8 +73,10 @@ Result<Ref<MappingObject>> MappingObject::create_file(Ref<FileObject> file, uint
 }
 
 Result<void> MappingObject::place(bool in_window) {
-    struct stat st {};
-    if (::fstat(fd(), &st) == 0) {
+    if (file_) {
+        dev_ = file_->file_id().dev;  // as fsys read it when the file was opened
+        ino_ = file_->file_id().ino;
+    } else if (struct stat st {}; ::fstat(fd_, &st) == 0) {
         dev_ = st.st_dev;
         ino_ = st.st_ino;
     }

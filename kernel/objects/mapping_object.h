@@ -46,7 +46,8 @@ public:
     FileObject* file() const { return file_.get(); }
     uint64_t base() const { return base_; }  // 0: no range of the window (CE 6 file mapping)
     uint64_t map_length() const;  // size rounded up to whole pages
-    int fd() const { return file_ ? file_->fd() : fd_; }
+    // The descriptor a client maps (the file's, or the RAM memfd).
+    int shared_fd() { return file_ ? file_->shared_fd() : fd_; }
     uint64_t dev() const { return dev_; }
     uint64_t ino() const { return ino_; }
 

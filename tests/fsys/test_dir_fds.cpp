@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,7 +28,8 @@ cek::Result<OpenedFile> fds_open(Root& r, std::u16string_view p) {
 
 std::string fds_content(Root& r, std::u16string_view p) {
     auto f = fds_open(r, p);
-    return f ? read_fd(f->fd.get()) : "<error>";
+    if (!f) return "<error " + std::to_string(static_cast<int>(f.error())) + ">";
+    return read_fd(f->fd.get());
 }
 
 Win32Error fds_attr_error(Root& r, std::u16string_view p) {
@@ -365,6 +367,118 @@ TEST_CASE("Watched directories need no statx until something changes in them", "
     }
 }
 
+TEST_CASE("A file known as regular opens without a statx, and host changes are seen at once",
+          "[fsys][unit]") {
+    StoreFixture s;
+    if (!s.root().watching_directories()) {
+        WARN("SKIPPED: the temporary directory is not on a local file system: no watch");
+        return;
+    }
+    std::filesystem::create_directories(s.host("Temp/Db"));
+    write_host_file(s.host("Temp/Db/app.db"), "db");
+    write_host_file(s.host("Top.txt"), "top");
+    auto known = [&] { return s.root().dir_fd_stats().known_files; };
+    // The files just made are change events: the first open sees them and takes the statx of
+    // the whole path; the second proves the directories and the file again and notes it.
+    REQUIRE(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+    REQUIRE(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+    uint64_t before = known();
+    CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+    CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+    CHECK(known() == before + 2);
+    // A file in the root, and one spelled in another case (walked, never noted).
+    REQUIRE(fds_content(s.root(), u"\\Top.txt") == "top");
+    before = known();
+    CHECK(fds_content(s.root(), u"\\Top.txt") == "top");
+    CHECK(fds_content(s.root(), u"\\TEMP\\db\\APP.DB") == "db");
+    CHECK(fds_content(s.root(), u"\\TEMP\\db\\APP.DB") == "db");
+    CHECK(known() == before + 1);
+
+    SECTION("replaced on the host by a FIFO, a device-like file: refused, never opened") {
+        REQUIRE(::unlink(s.host("Temp/Db/app.db").c_str()) == 0);
+        REQUIRE(::mkfifo(s.host("Temp/Db/app.db").c_str(), 0600) == 0);
+        before = known();
+        auto opened = fds_open(s.root(), u"\\Temp\\Db\\app.db");
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.error() == Win32Error::ERROR_ACCESS_DENIED);
+        CHECK(known() == before);
+    }
+    SECTION("replaced on the host by a directory") {
+        REQUIRE(::unlink(s.host("Temp/Db/app.db").c_str()) == 0);
+        std::filesystem::create_directories(s.host("Temp/Db/app.db"));
+        auto opened = fds_open(s.root(), u"\\Temp\\Db\\app.db");
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.error() == Win32Error::ERROR_ACCESS_DENIED);
+    }
+    SECTION("another file renamed over it on the host") {
+        write_host_file(s.host("Temp/Db/new"), "new");
+        std::filesystem::rename(s.host("Temp/Db/new"), s.host("Temp/Db/app.db"));
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "new");
+    }
+    SECTION("removed on the host, or through the store") {
+        REQUIRE(::unlink(s.host("Temp/Db/app.db").c_str()) == 0);
+        auto opened = fds_open(s.root(), u"\\Temp\\Db\\app.db");
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.error() == Win32Error::ERROR_FILE_NOT_FOUND);
+        REQUIRE(s.root().delete_file(u"\\Top.txt").ok());
+        opened = fds_open(s.root(), u"\\Top.txt");
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.error() == Win32Error::ERROR_FILE_NOT_FOUND);
+    }
+    SECTION("a change in any watched directory: checked again twice, then known again") {
+        write_host_file(s.host("Temp/other"), "x");
+        before = known();
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+        CHECK(known() == before);
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+        CHECK(known() == before + 1);
+    }
+    SECTION("a directory renamed over the file's parent") {
+        std::filesystem::create_directories(s.host("Temp/Db2"));
+        write_host_file(s.host("Temp/Db2/app.db"), "other");
+        std::filesystem::rename(s.host("Temp/Db"), s.host("Temp/Old"));
+        std::filesystem::rename(s.host("Temp/Db2"), s.host("Temp/Db"));
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "other");
+    }
+    SECTION("deeper than the cached directories: never known") {
+        std::filesystem::create_directories(s.host("Temp/Db/Deep"));
+        write_host_file(s.host("Temp/Db/Deep/f"), "deep");
+        REQUIRE(fds_content(s.root(), u"\\Temp\\Db\\Deep\\f") == "deep");
+        before = known();
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\Deep\\f") == "deep");
+        CHECK(known() == before);
+    }
+    SECTION("opened for write with CREATE_ALWAYS and OPEN_ALWAYS; CREATE_NEW still fails") {
+        OpenRequest req;
+        req.read = req.write = true;
+        req.disposition = 4;  // OPEN_ALWAYS
+        before = known();
+        auto again = s.root().open_file(u"\\Temp\\Db\\app.db", req);
+        REQUIRE(again.ok());
+        CHECK(again->existed);
+        CHECK(known() == before + 1);
+        req.disposition = 1;  // CREATE_NEW
+        auto made = s.root().open_file(u"\\Temp\\Db\\app.db", req);
+        REQUIRE_FALSE(made.ok());
+        CHECK(made.error() == Win32Error::ERROR_FILE_EXISTS);
+        req.disposition = 2;  // CREATE_ALWAYS truncates
+        auto replaced = s.root().open_file(u"\\Temp\\Db\\app.db", req);
+        REQUIRE(replaced.ok());
+        CHECK(read_host_file(s.host("Temp/Db/app.db")).empty());
+    }
+    SECTION("READONLY is still checked on a known file opened for write") {
+        REQUIRE(s.root().set_attributes(u"\\Temp\\Db\\app.db", 0x1).ok());  // READONLY
+        CHECK(fds_content(s.root(), u"\\Temp\\Db\\app.db") == "db");
+        OpenRequest req;
+        req.read = req.write = true;
+        req.disposition = 3;  // OPEN_EXISTING
+        auto w = s.root().open_file(u"\\Temp\\Db\\app.db", req);
+        REQUIRE_FALSE(w.ok());
+        CHECK(w.error() == Win32Error::ERROR_ACCESS_DENIED);
+    }
+}
+
 TEST_CASE("Without the watch every lookup checks its directories, with the same answers",
           "[fsys][unit]") {
     RootOptions no_watch;
@@ -381,4 +495,6 @@ TEST_CASE("Without the watch every lookup checks its directories, with the same 
     CHECK(fds_attr_error(s.root(), u"\\Temp\\Db\\j") == Win32Error::ERROR_PATH_NOT_FOUND);
     CHECK(s.root().dir_fd_stats().trusted == 0);
     CHECK(s.root().dir_fd_stats().hits >= 4);
+    for (int i = 0; i < 3; ++i) CHECK(fds_content(s.root(), u"\\Temp\\Moved\\j") == "j");
+    CHECK(s.root().dir_fd_stats().known_files == 0);
 }

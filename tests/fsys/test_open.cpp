@@ -225,7 +225,12 @@ TEST_CASE("Descriptors are close-on-exec and opened for the access asked", "[fsy
     REQUIRE(rw.ok());
     CHECK((::fcntl(rw->fd.get(), F_GETFD) & FD_CLOEXEC) != 0);
     CHECK((::fcntl(rw->fd.get(), F_GETFL) & O_ACCMODE) == O_RDWR);
+    // O_NONBLOCK stays until the kernel hands the descriptor out, and then goes alone.
+    CHECK(rw->nonblocking);
+    CHECK((::fcntl(rw->fd.get(), F_GETFL) & O_NONBLOCK) != 0);
+    REQUIRE(drop_nonblocking(rw->fd.get()) == 0);
     CHECK((::fcntl(rw->fd.get(), F_GETFL) & O_NONBLOCK) == 0);
+    CHECK((::fcntl(rw->fd.get(), F_GETFL) & O_ACCMODE) == O_RDWR);
     auto ro = open(s.root(), u"\\Temp\\a", kOpenExisting, true, false);
     REQUIRE(ro.ok());
     CHECK((::fcntl(ro->fd.get(), F_GETFL) & O_ACCMODE) == O_RDONLY);
@@ -240,7 +245,8 @@ TEST_CASE("write_through gives a writable regular file O_DSYNC, whether it exist
     auto created = s.root().open_file(u"\\Temp\\wt", req);
     REQUIRE(created.ok());
     CHECK((::fcntl(created->fd.get(), F_GETFL) & O_DSYNC) == O_DSYNC);
-    CHECK((::fcntl(created->fd.get(), F_GETFL) & O_NONBLOCK) == 0);
+    REQUIRE(drop_nonblocking(created->fd.get()) == 0);
+    CHECK((::fcntl(created->fd.get(), F_GETFL) & (O_NONBLOCK | O_DSYNC)) == O_DSYNC);
     req.disposition = kOpenExisting;
     auto existing = s.root().open_file(u"\\Temp\\wt", req);  // the whole-path fast path
     REQUIRE(existing.ok());

@@ -832,6 +832,29 @@ TEST_CASE("Views of a file mapping report file_backed and the file's dev and ino
     CHECK_FALSE(r.file_backed);
 }
 
+TEST_CASE("Descriptors handed to a client carry no O_NONBLOCK, and keep their access",
+          "[unit][file]") {
+    FileScene s;
+    auto a = s.attach();
+    s.write_host(kHost, std::string(4096, 'x'));
+    auto flags = [](int fd) { return ::fcntl(fd, F_GETFL); };
+    SECTION("CreateFileW, read-write, then its descriptor") {
+        auto h = must(s.open(a, kFile, kGRW, kSRW, kOpenExisting));
+        auto d = s.k.file_descriptor(a, h);
+        REQUIRE(d.ok());
+        CHECK((flags(d->fd) & (O_NONBLOCK | O_ACCMODE | O_DSYNC)) == O_RDWR);
+    }
+    SECTION("CreateFileForMapping, then a view of its mapping first") {
+        auto h = must(s.cffm(a, kFile, kGRW));
+        auto m = must(s.map_file(a, h, kRW));
+        auto v = s.view(a, m);
+        REQUIRE(v.kernel_fd >= 0);
+        CHECK((flags(v.kernel_fd) & (O_NONBLOCK | O_ACCMODE)) == O_RDWR);
+        // CE 5 makes a writable CreateFileForMapping handle write-through; the flag stays.
+        CHECK(((flags(v.kernel_fd) & O_DSYNC) != 0) == (s.k.personality().version() == 5));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shrinking, truncating, deleting and moving a mapped or open file
 
