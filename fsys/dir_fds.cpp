@@ -34,8 +34,9 @@ void DirFds::erase(std::unordered_map<std::string, Entry>::iterator it) {
 }
 
 DirFds::Fd DirFds::open(int parent, const std::string& key, const char* name, HostStat& st,
-                        bool& watched) {
+                        bool& watched, bool cached_only) {
     auto found = entries_.find(key);
+    if (cached_only && (found == entries_.end() || found->second.wd < 0)) return nullptr;
     if (found != entries_.end() && watched && found->second.wd >= 0 && watch_.on() &&
         found->second.epoch == epoch_) {
         ++stats_.hits;

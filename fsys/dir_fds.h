@@ -60,7 +60,10 @@ public:
     // confined way (the caller's ordinary walk then tells why); `st` is then unspecified.
     // `watched`: in, whether `parent` and all above it are watched (an entry below an
     // unwatched directory is never trusted); out, the same for this directory.
-    Fd open(int parent, const std::string& key, const char* name, HostStat& st, bool& watched);
+    // `cached_only`: null at once, with no system call, unless the entry is cached and watched
+    // (opens use the cache as they find it, never filling it).
+    Fd open(int parent, const std::string& key, const char* name, HostStat& st, bool& watched,
+            bool cached_only = false);
 
     // Whether the last begin_walk found no change event queued.
     bool quiet() const { return quiet_; }

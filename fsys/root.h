@@ -207,8 +207,10 @@ private:
     Result<Walk> walk_dirs(const CePath& path, size_t count);
     // walk_dirs's fast path for the first kCachedDepth levels (dir_fds_); false when a level is
     // not a directory as spelled (the component walk then looks). `watched`: what
-    // dir_fds_.begin_walk() returned, called by the caller just before.
-    bool walk_cached(const CePath& path, size_t count, Walk& w, bool watched);
+    // dir_fds_.begin_walk() returned, called by the caller just before. `cached_only`: false
+    // also when a level is not in the cache, or not watched (DirFds::open).
+    bool walk_cached(const CePath& path, size_t count, Walk& w, bool watched,
+                     bool cached_only = false);
     static constexpr size_t kCachedDepth = 2;
     // find_more's work for a name without wildcards, and for a pattern.
     Result<size_t> find_named(FindCursor& cursor, std::vector<FindEntry>& out);

@@ -93,7 +93,8 @@ Result<Root::Walk> Root::walk_dirs(const CePath& path, size_t count) {
     return w;
 }
 
-bool Root::walk_cached(const CePath& path, size_t count, Walk& w, bool watched) {
+bool Root::walk_cached(const CePath& path, size_t count, Walk& w, bool watched,
+                       bool cached_only) {
     int parent = root_fd_.get();
     std::string key;
     DirFds::Fd fd;
@@ -103,7 +104,7 @@ bool Root::walk_cached(const CePath& path, size_t count, Walk& w, bool watched) 
         if (!host) return false;
         if (i > 0) key += '/';
         key += *host;
-        fd = dir_fds_.open(parent, key, host->c_str(), st, watched);
+        fd = dir_fds_.open(parent, key, host->c_str(), st, watched, cached_only);
         if (!fd) return false;
         parent = fd->get();
     }

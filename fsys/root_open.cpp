@@ -131,9 +131,9 @@ Result<Root::OpenTarget> Root::locate_for_open(const CePath& parsed, const OpenR
 
 // An exact-case path whose directories are in the watched descriptor cache (at most
 // kCachedDepth of them), right after a read of the change queue found it empty: the directories
-// cost nothing, and a leaf known as a regular file no statx. False, with `t` untouched: use the
-// whole-path route (no watch, a deeper path, a change just seen, a directory not cached as
-// spelled).
+// cost nothing (a statx each once after an event), and a leaf known as a regular file no statx.
+// False: use the whole-path route (no watch, a deeper path, a change just seen, a directory not
+// cached as spelled or not watched, a leaf that is neither a file nor missing).
 Result<bool> Root::locate_watched(const CePath& parsed, OpenTarget& t) {
     const size_t n = parsed.components.size();
     if (!dir_fds_.watching() || parsed.is_root() || n - 1 > kCachedDepth) return false;
@@ -150,7 +150,7 @@ Result<bool> Root::locate_watched(const CePath& parsed, OpenTarget& t) {
     const bool watched = dir_fds_.begin_walk();
     if (!dir_fds_.quiet()) return false;
     Walk parent;
-    if (!walk_cached(parsed, n - 1, parent, watched) || !parent.watched) return false;
+    if (!walk_cached(parsed, n - 1, parent, watched, true) || !parent.watched) return false;
     if (dir_fds_.known_regular(rel)) {
         dir_fds_.count_known_open();
         t.known_regular = true;

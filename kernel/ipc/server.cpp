@@ -111,7 +111,7 @@ struct Server::Client {
     // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
     log::RateLimit complaints{1, 5};
     // At least as many bytes as are unread on the socket: what SIOCOUTQ said at the last look,
-    // plus kFdMessageCharge for each descriptor sent since (send_descriptor).
+    // plus fd_message_charge_ for each descriptor sent since (send_descriptor).
     int unread_bound = 0;
 };
 
@@ -126,9 +126,22 @@ std::string executable_of(int pid) {
     return std::string(buf, static_cast<size_t>(n));
 }
 
-// What one KernelFdMessage adds to a socket's SIOCOUTQ at most: Linux charges the buffer's
-// true size, about 768 bytes (protocol/channel.h, kMaxQueuedFdBytes).
-constexpr int kFdMessageCharge = 1024;
+bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds);
+
+// What one KernelFdMessage adds to a socket's SIOCOUTQ on this host: Linux charges the buffer's
+// true size (768 bytes on x86-64 kernels of 2025, more with other configurations), so it is
+// measured once, on a socket pair, with a quarter more for safety. 2,048 when it cannot be.
+int measure_fd_message_charge() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return 2048;
+    const proto::KernelFdMessage m{pair[0], 0, 0, 0};
+    int queued = 0;
+    const bool sent = send_with_fds(pair[0], &m, sizeof m, &pair[0], 1) &&
+                      ::ioctl(pair[0], SIOCOUTQ, &queued) == 0 && queued > 0;
+    ::close(pair[0]);
+    ::close(pair[1]);
+    return sent ? queued + queued / 4 : 2048;
+}
 
 bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds) {
     iovec iov{const_cast<void*>(data), size};
@@ -196,7 +209,8 @@ bool exited(int pidfd) {
 }  // namespace
 
 Server::Server(Kernel& kernel, ServerOptions options)
-    : kernel_(kernel), options_(std::move(options)) {
+    : kernel_(kernel), options_(std::move(options)),
+      fd_message_charge_(measure_fd_message_charge()) {
     // cedump's channel column: read at snapshot time only, never on the request path.
     kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
     kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
@@ -948,7 +962,7 @@ bool Server::send_descriptor(Client& c, const Attachment& a) {
     // socket is asked (SIOCOUTQ) only when the bound of what may be unread gets there: a client
     // that reads its descriptors costs one ioctl per hundred or so.
     const char* why = nullptr;
-    if (c.unread_bound > proto::kMaxQueuedFdBytes - kFdMessageCharge) {
+    if (c.unread_bound > proto::kMaxQueuedFdBytes - fd_message_charge_) {
         int queued = 0;
         if (::ioctl(c.sock, SIOCOUTQ, &queued) != 0)
             why = std::strerror(errno);
@@ -960,7 +974,7 @@ bool Server::send_descriptor(Client& c, const Attachment& a) {
     if (why == nullptr) {
         const proto::KernelFdMessage m{a.fd, 0, a.dev, a.ino};
         if (send_with_fds(c.sock, &m, sizeof m, &a.fd, 1)) {
-            c.unread_bound += kFdMessageCharge;
+            c.unread_bound += fd_message_charge_;
             return true;
         }
         why = std::strerror(errno);

@@ -120,6 +120,8 @@ private:
 
     Kernel& kernel_;
     ServerOptions options_;
+    // The most one descriptor message adds to a socket's unread bytes (send_descriptor).
+    int fd_message_charge_;
     int lock_fd_ = -1;
     int listen_fd_ = -1;
     bool inherited_listen_ = false;  // options_.inherited_listen_fd: never unlinked here
