@@ -4,8 +4,8 @@
 //
 // Linux queues an inotify event inside the system call that makes a change, before that call
 // returns. So once quiet() has read the queue empty, every change made before that moment to a
-// watched directory (an entry created, removed or renamed in it, the directory's own attributes,
-// or the directory itself removed or renamed) has been seen, and a directory checked by a statx
+// watched directory (an entry created, removed or renamed in it, or the directory itself removed
+// or renamed) has been seen, and a directory checked by a statx
 // after that moment stays as the statx found it until quiet() reports an event. Where that
 // chain cannot be kept (inotify or /proc unavailable, a file system whose changes may come from
 // elsewhere), the watch is off and every lookup takes its statx as before.
