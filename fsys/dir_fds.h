@@ -61,7 +61,7 @@ public:
     // `watched`: in, whether `parent` and all above it are watched (an entry below an
     // unwatched directory is never trusted); out, the same for this directory.
     // `cached_only`: null at once, with no system call, unless the entry is cached and watched
-    // (opens use the cache as they find it, never filling it).
+    // (opens use the cache as they find it; they never add a directory to it).
     Fd open(int parent, const std::string& key, const char* name, HostStat& st, bool& watched,
             bool cached_only = false);
 

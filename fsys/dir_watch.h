@@ -5,10 +5,11 @@
 // Linux queues an inotify event inside the system call that makes a change, before that call
 // returns. So once quiet() has read the queue empty, every change made before that moment to a
 // watched directory (an entry created, removed or renamed in it, or the directory itself removed
-// or renamed) has been seen, and a directory checked by a statx
-// after that moment stays as the statx found it until quiet() reports an event. Where that
-// chain cannot be kept (inotify or /proc unavailable, a file system whose changes may come from
-// elsewhere), the watch is off and every lookup takes its statx as before.
+// or renamed) has been seen, and a directory checked by a statx after that moment keeps the
+// identity and the entries the statx found until quiet() reports an event. Its mode, owner
+// and times are not watched (decision 0014). Where that chain cannot be kept (inotify or /proc
+// unavailable, a file system whose changes may come from elsewhere), the watch is off and
+// every lookup takes its statx as before.
 //
 // The instance belongs to the process that made it: a child forked after Root::open would share
 // the queue (the daemon forks before it opens the store, and spawns by exec).

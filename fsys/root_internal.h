@@ -18,8 +18,10 @@ struct Root::Walk {
     int fd = -1;
     HostStat st;         // valid only when st_known (the fast path skips it); see dir_stat
     bool st_known = true;
-    bool st_fresh = false;  // st is current: read by this walk, or from a watched directory
-                            // no event touched since (not the root's, which is as at start)
+    // st shows the directory's identity and (by its mtime/ctime stamp) its entries as they are:
+    // read by this walk, or from a watched directory no event touched since (not the root's,
+    // which is as at start). Its mode, owner and times may have moved: nothing reads them here.
+    bool st_fresh = false;
     bool exact = false;  // every component was found as spelled (the root, or the fast path)
     bool watched = false;  // walk_cached: every level watched, proven since the queue was read
     std::vector<std::u16string> real;  // when !exact: the canonical components in real case

@@ -130,10 +130,11 @@ bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size
 
 // What one KernelFdMessage adds to a socket's SIOCOUTQ on this host: Linux charges the buffer's
 // true size (768 bytes on x86-64 kernels of 2025, more with other configurations), so it is
-// measured once, on a socket pair, with a quarter more for safety. 2,048 when it cannot be.
+// measured once, on a socket pair of the clients' kind, with a quarter more for safety. 2,048
+// when it cannot be.
 int measure_fd_message_charge() {
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return 2048;
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return 2048;
     const proto::KernelFdMessage m{pair[0], 0, 0, 0};
     int queued = 0;
     const bool sent = send_with_fds(pair[0], &m, sizeof m, &pair[0], 1) &&

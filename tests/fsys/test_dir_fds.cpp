@@ -404,11 +404,11 @@ TEST_CASE("A file known as regular opens without a statx, and host changes are s
     CHECK(fds_content(s.root(), u"\\TEMP\\db\\APP.DB") == "db");
     CHECK(known() == before + 1);
 
-    SECTION("replaced on the host by a FIFO, a device-like file: refused, never opened") {
+    SECTION("replaced on the host by a FIFO, a device-like file: refused, not known") {
         REQUIRE(::unlink(s.host("Temp/Db/app.db").c_str()) == 0);
         REQUIRE(::mkfifo(s.host("Temp/Db/app.db").c_str(), 0600) == 0);
         before = known();
-        for (int i = 0; i < 3; ++i) {  // the event's open, the one proving again, and after
+        for (int i = 0; i < 3; ++i) {  // the event's open, and two with the queue quiet
             auto opened = fds_open(s.root(), u"\\Temp\\Db\\app.db");
             REQUIRE_FALSE(opened.ok());
             CHECK(opened.error() == Win32Error::ERROR_ACCESS_DENIED);
