@@ -8,6 +8,7 @@
 
 #include "coredll/client/connection.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "protocol/file_position.h"
 #include "protocol/messages.h"
 
@@ -58,7 +59,7 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
     }
     bool cached = false;
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         auto it = files_.find(handle);
         if (it != files_.end()) {
             out = it->second;
@@ -95,7 +96,7 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
         entry.generation = proto::position_ref_generation(rep.position);
         entry.lock = &slot_locks_[slot];
     }
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     auto [it, inserted] = files_.emplace(handle, entry);
     if (!inserted) ::close(fd);  // another thread of ours got there first
     out = it->second;
@@ -103,7 +104,7 @@ bool FileCache::get(uint32_t handle, CachedFile& out, Win32Error& error) {
 }
 
 bool FileCache::peek(uint32_t handle, CachedFile& out) {
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     auto it = files_.find(handle);
     if (it == files_.end()) return false;
     out = it->second;
@@ -111,7 +112,7 @@ bool FileCache::peek(uint32_t handle, CachedFile& out) {
 }
 
 void FileCache::forget(uint32_t handle) {
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     auto it = files_.find(handle);
     if (it == files_.end()) return;
     ::close(it->second.fd);
@@ -119,7 +120,7 @@ void FileCache::forget(uint32_t handle) {
 }
 
 void FileCache::revoke() {
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     if (files_.empty()) return;
     // An O_PATH descriptor: read, write, ftruncate and fsync on it all fail with EBADF.
     int refuses = ::open("/", O_PATH | O_CLOEXEC);

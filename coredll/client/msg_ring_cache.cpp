@@ -9,6 +9,7 @@
 
 #include "coredll/client/connection.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "protocol/futex.h"
 
 namespace cek::coredll {
@@ -29,7 +30,7 @@ MsgRingCache& MsgRingCache::instance() {
 }
 
 std::shared_ptr<MappedRing> MsgRingCache::map_ring(const proto::MsgQueueRingReply& rep, int fd) {
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     if (auto it = rings_.find(rep.queue_id); it != rings_.end()) {
         auto ring = it->second.lock();
         if (ring && ring->dev == rep.dev && ring->ino == rep.ino &&
@@ -53,7 +54,7 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
     }
     uint64_t forgets = 0;
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         auto it = handles_.find(handle);
         if (it != handles_.end()) return it->second;
         forgets = forgets_;
@@ -86,7 +87,7 @@ std::shared_ptr<RingHandle> MsgRingCache::get(uint32_t handle, Win32Error& error
             return nullptr;
         }
     }
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     // A close of this value while the kernel answered may have come after its answer: this
     // call uses what it got, later ones ask again.
     if (forgets == forgets_) handles_.emplace(handle, entry);
@@ -113,7 +114,7 @@ bool MsgRingCache::still_held(const RingHandle& h, Win32Error& error) {
 void MsgRingCache::forget(uint32_t handle) {
     std::shared_ptr<RingHandle> gone;
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         ++forgets_;
         auto it = handles_.find(handle);
         if (it == handles_.end()) return;
@@ -137,7 +138,7 @@ void MsgRingCache::reset_after_fork() {
 void MsgRingCache::wake_all() {
     std::vector<std::shared_ptr<MappedRing>> rings;
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         for (auto& [id, weak] : rings_)
             if (auto r = weak.lock()) rings.push_back(std::move(r));
     }

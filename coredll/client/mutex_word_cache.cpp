@@ -5,6 +5,7 @@
 
 #include "coredll/client/connection.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "protocol/messages.h"
 #include "protocol/mutex_word.h"
 
@@ -20,7 +21,7 @@ MutexWordCache& MutexWordCache::instance() {
 void MutexWordCache::note_mutex(uint32_t handle) {
     // A value seen before belonged to another object (closed where this process did not see
     // it): the new mutex's word is asked for afresh.
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     ++forgets_;
     handles_.insert_or_assign(handle, Entry{});
 }
@@ -30,14 +31,14 @@ std::shared_ptr<MappedMutexWord> MutexWordCache::get(uint32_t handle) {
     if (Connection::instance().kernel_gone()) return nullptr;
     uint64_t forgets = 0;
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         auto it = handles_.find(handle);
         if (it == handles_.end()) return nullptr;
         if (it->second.asked) return it->second.word;
         forgets = forgets_;
     }
     std::shared_ptr<MappedMutexWord> word = ask(handle);
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     // A close of this value while the kernel answered: this call uses what it got, the next
     // one finds no entry and goes to the kernel.
     if (forgets == forgets_)
@@ -58,7 +59,7 @@ std::shared_ptr<MappedMutexWord> MutexWordCache::ask(uint32_t handle) {
         return nullptr;
     }
     {
-        std::lock_guard lock(mutex_);
+        DeferredLock lock(mutex_);
         if (auto it = words_.find(rep.object_id); it != words_.end())
             if (auto mapped = it->second.lock()) {
                 ::close(fd);
@@ -73,7 +74,7 @@ std::shared_ptr<MappedMutexWord> MutexWordCache::ask(uint32_t handle) {
         return nullptr;  // the kernel path works without it
     }
     auto mapped = std::make_shared<MappedMutexWord>(page, rep.object_id);
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     auto& slot = words_[rep.object_id];
     if (auto other = slot.lock()) return other;  // another thread mapped it meanwhile
     slot = mapped;
@@ -81,7 +82,7 @@ std::shared_ptr<MappedMutexWord> MutexWordCache::ask(uint32_t handle) {
 }
 
 void MutexWordCache::forget(uint32_t handle) {
-    std::lock_guard lock(mutex_);
+    DeferredLock lock(mutex_);
     ++forgets_;
     auto it = handles_.find(handle);
     if (it == handles_.end()) return;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "protocol/ce_constants.h"
 
@@ -75,6 +76,19 @@ public:
 
 private:
     bool active_ = false;
+};
+
+// A lock of the shim's own caches of kernel state (files, mutex words, message rings), held
+// under a ParkDeferral: a SuspendThread or TerminateThread that lands while a thread holds it
+// takes effect once it is let go, as CE stops a thread only once its kernel call returns. For
+// short sections that never block.
+class DeferredLock {
+public:
+    explicit DeferredLock(std::mutex& m) : lock_(m) {}
+
+private:
+    ParkDeferral defer_;  // first in, last out: the lock goes before a park is taken
+    std::lock_guard<std::mutex> lock_;
 };
 
 // The table of control blocks, held across fork() (Connection's fork handlers).
