@@ -20,17 +20,30 @@ extern "C" void __tsan_release(void* addr);
 
 namespace {
 // One synchronisation point per handle value (two values sharing a point only order more than
-// needed, in sanitizer builds alone). CE 6 gives one object a value per open, and a thread's id
-// is not its handle: a program that signals through one value and waits through another is
-// ordered by the kernel but not shown to ThreadSanitizer.
-char g_sync_points[1024];
-char* sync_point(HANDLE h) {
-    return &g_sync_points[(reinterpret_cast<uintptr_t>(h) >> 2) % sizeof g_sync_points];
+// needed, in sanitizer builds alone), and one per mutex whose word this process holds, so that a
+// mutex handed from one thread to another through the kernel orders them whichever values they
+// hold (CE 6 gives each open of an object its own value). Events and semaphores are ordered by
+// the value alone: a program that signals through one value and waits through another is
+// ordered by the kernel but not shown to ThreadSanitizer, nor is a thread's id as a handle.
+char g_handle_points[1024];
+char g_object_points[1024];
+char* handle_point(HANDLE h) {
+    return &g_handle_points[(reinterpret_cast<uintptr_t>(h) >> 2) % sizeof g_handle_points];
+}
+char* object_point(HANDLE h) {
+    const uint64_t object = MutexWordCache::instance().known_object(handle_to_wire(h));
+    return object != 0 ? &g_object_points[object % sizeof g_object_points] : nullptr;
 }
 }  // namespace
 
-void cek::coredll::released(HANDLE h) { __tsan_release(sync_point(h)); }
-void cek::coredll::acquired(HANDLE h) { __tsan_acquire(sync_point(h)); }
+void cek::coredll::released(HANDLE h) {
+    __tsan_release(handle_point(h));
+    if (char* point = object_point(h)) __tsan_release(point);
+}
+void cek::coredll::acquired(HANDLE h) {
+    __tsan_acquire(handle_point(h));
+    if (char* point = object_point(h)) __tsan_acquire(point);
+}
 #else
 void cek::coredll::released(HANDLE) {}
 void cek::coredll::acquired(HANDLE) {}
@@ -92,10 +105,10 @@ HANDLE WINAPI CreateMutexW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, BOOL bInitia
 }
 
 BOOL WINAPI ReleaseMutex(HANDLE hMutex) {
-    released(hMutex);
+    auto word = MutexWordCache::instance().get(handle_to_wire(hMutex));
+    released(hMutex);  // once the word is known, so that the object is named too
     // Owned through the word: released there, no round trip (protocol/mutex_word.h).
-    if (auto word = MutexWordCache::instance().get(handle_to_wire(hMutex)))
-        if (proto::mutex_word_release(word->word(), current_tid())) return TRUE;
+    if (word && proto::mutex_word_release(word->word(), current_tid())) return TRUE;
     proto::MutexReleaseRequest req{handle_to_wire(hMutex), 0};
     proto::MutexReleaseReply rep{};
     return finish(Connection::instance().call(req, rep)) ? TRUE : FALSE;
