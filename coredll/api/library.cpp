@@ -17,6 +17,7 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 
 using namespace cek::coredll;
 
@@ -68,7 +69,7 @@ std::vector<std::string> candidates(const std::string& ce_name) {
 
 void* symbol(HMODULE module, const char* name) {
     Modules& m = modules();
-    std::lock_guard lock(m.mutex);
+    DeferredLock lock(m.mutex);
     if (m.loaded.count(module) == 0) {
         set_last_error(ERROR_INVALID_HANDLE);
         return nullptr;
@@ -102,7 +103,7 @@ HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName) {
             continue;
         }
         Modules& m = modules();
-        std::lock_guard lock(m.mutex);
+        DeferredLock lock(m.mutex);
         ++m.loaded[h];
         return h;
     }
@@ -112,7 +113,7 @@ HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName) {
 
 BOOL WINAPI FreeLibrary(HMODULE hLibModule) {
     Modules& m = modules();
-    std::lock_guard lock(m.mutex);
+    DeferredLock lock(m.mutex);
     auto it = m.loaded.find(hLibModule);
     if (it == m.loaded.end()) {
         set_last_error(ERROR_INVALID_HANDLE);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "coredll/client/window.h"
 #include "coredll/api/api.h"
 
@@ -75,7 +76,7 @@ MapOutcome map_view(HANDLE hFileMappingObject, DWORD dwDesiredAccess, DWORD dwFi
     proto::MapViewReply rep{};
     // Connect before taking the window lock: connecting adopts the kernel's window.
     if (!kernel.ensure_connected()) return finish(CallStatus{}), MapOutcome::failed;
-    std::lock_guard guard(window.lock());
+    DeferredLock guard(window.lock());
     // The ranges we could map again by ourselves: for one of those the kernel sends no
     // descriptor (kViewRevive). The lock keeps the list as it is until the view is mapped.
     proto::LingeringRange lingering[Window::kLingerRanges]{};
@@ -200,7 +201,7 @@ BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress) {
     proto::UnmapViewRequest req{reinterpret_cast<uintptr_t>(lpBaseAddress)};
     proto::UnmapViewReply rep{};
     if (!Connection::instance().ensure_connected()) return finish(CallStatus{}), FALSE;
-    std::lock_guard guard(window.lock());
+    DeferredLock guard(window.lock());
     if (!finish(Connection::instance().call(req, rep))) return FALSE;
     // CE 6 writes the view back first; it is unmapped even when that fails, and the call then
     // reports the failure.
@@ -226,7 +227,7 @@ BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush
         // range the kernel names (to the end of the view when the count is 0).
         proto::FlushViewRequest req{address, dwNumberOfBytesToFlush};
         proto::FlushViewReply rep{};
-        std::lock_guard guard(Window::instance().lock());
+        DeferredLock guard(Window::instance().lock());
         if (!finish(Connection::instance().call(req, rep))) return FALSE;
         if (rep.length != 0 && !write_back(rep.base, rep.length)) {
             set_last_error(ERROR_WRITE_FAULT);
@@ -238,7 +239,7 @@ BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush
         // A mapping mapped here is flushed here: RAM-backed pages have no backing store, and a
         // file's pages are the page cache's, written back and waited for with msync.
         Window& window = Window::instance();
-        std::lock_guard guard(window.lock());
+        DeferredLock guard(window.lock());
         Window::Range range;
         if (window.mapped_here(address, range)) {
             if (!range.file_backed || !range.writable) return TRUE;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "coredll/api/api.h"
+#include "coredll/client/thread_park.h"
 
 using namespace cek::coredll;
 
@@ -27,11 +28,11 @@ std::unordered_set<LPVOID*>& arrays() {
 struct Slots {
     LPVOID value[kSlots] = {};
     Slots() {
-        std::lock_guard lock(g_mutex);
+        DeferredLock lock(g_mutex);
         arrays().insert(value);
     }
     ~Slots() {
-        std::lock_guard lock(g_mutex);
+        DeferredLock lock(g_mutex);
         arrays().erase(value);
     }
 };
@@ -44,7 +45,7 @@ LPVOID* slots() {
 // Zeroes slot `i` in every thread and marks it free; with `only_allocated`, only an allocated
 // slot from 4 up (false, nothing done, for any other).
 bool free_slot(DWORD i, bool only_allocated) {
-    std::lock_guard lock(g_mutex);
+    DeferredLock lock(g_mutex);
     if (only_allocated && (i < kFirstFree || (g_allocated & (uint64_t{1} << i)) == 0))
         return false;
     for (LPVOID* a : arrays()) __atomic_store_n(&a[i], nullptr, __ATOMIC_RELAXED);
@@ -58,7 +59,7 @@ extern "C" {
 
 DWORD WINAPI TlsAlloc(void) {
     {
-        std::lock_guard lock(g_mutex);
+        DeferredLock lock(g_mutex);
         for (DWORD i = kFirstFree; i < kSlots; ++i) {
             if ((g_allocated & (uint64_t{1} << i)) == 0) {
                 g_allocated |= uint64_t{1} << i;

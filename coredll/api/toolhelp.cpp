@@ -14,6 +14,7 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/diagnostics.h"
+#include "coredll/client/thread_park.h"
 // clang-format off
 #include <tlhelp32.h>  // after api.h, which orders the kernel's names before <windows.h>'s
 // clang-format on
@@ -58,7 +59,7 @@ std::u16string file_part(const std::string& path) {
 template <class F>
 BOOL with_snapshot(HANDLE h, F&& f) {
     Snapshots& all = snapshots();
-    std::lock_guard lock(all.mutex);
+    DeferredLock lock(all.mutex);
     auto it = all.by_handle.find(reinterpret_cast<uintptr_t>(h));
     if (it == all.by_handle.end()) {
         set_last_error(ERROR_INVALID_HANDLE);
@@ -148,7 +149,7 @@ HANDLE WINAPI CreateToolhelp32Snapshot(DWORD dwFlags, DWORD th32ProcessID) {
         snap->modules.push_back(e);
     }
     Snapshots& all = snapshots();
-    std::lock_guard lock(all.mutex);
+    DeferredLock lock(all.mutex);
     const uintptr_t handle = (all.next++ << 2) | 1;  // odd: never a kernel handle
     all.by_handle.emplace(handle, std::move(snap));
     return reinterpret_cast<HANDLE>(handle);
@@ -156,7 +157,7 @@ HANDLE WINAPI CreateToolhelp32Snapshot(DWORD dwFlags, DWORD th32ProcessID) {
 
 BOOL WINAPI CloseToolhelp32Snapshot(HANDLE hSnapshot) {
     Snapshots& all = snapshots();
-    std::lock_guard lock(all.mutex);
+    DeferredLock lock(all.mutex);
     if (all.by_handle.erase(reinterpret_cast<uintptr_t>(hSnapshot)) == 0) {
         set_last_error(ERROR_INVALID_HANDLE);
         return FALSE;

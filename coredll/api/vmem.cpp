@@ -41,6 +41,7 @@
 
 #include "coredll/api/api.h"
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "coredll/client/window.h"
 #include "protocol/window.h"
 
@@ -283,7 +284,7 @@ LPVOID reserve_huge(uint64_t size) {
         return nullptr;
     }
     AddressSpace& space = AddressSpace::instance();
-    std::lock_guard guard(space.lock());
+    DeferredLock guard(space.lock());
     space.add(rep.address, rep.length, true);
     return reinterpret_cast<LPVOID>(static_cast<uintptr_t>(rep.address));
 }
@@ -372,7 +373,7 @@ LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationTy
     const bool reserve = (flAllocationType & reserve_types) != 0 || (commit_too && a == 0);
 
     AddressSpace& space = AddressSpace::instance();
-    std::lock_guard guard(space.lock());
+    DeferredLock guard(space.lock());
     // Step 3: an address in no section of ours (neither the slot nor a huge reservation).
     Reservation* existing = a != 0 ? space.find(a) : nullptr;
     if (a != 0 && !space.in_space(a, ce6) && existing == nullptr)
@@ -428,6 +429,7 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
         return FALSE;
     }
     AddressSpace& space = AddressSpace::instance();
+    ParkDeferral defer;  // first in, last out, as DeferredLock's
     std::unique_lock guard(space.lock());
     Reservation* r = space.find(a);
     if (r == nullptr) {
@@ -481,7 +483,7 @@ BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
         return FALSE;
     }
     AddressSpace& space = AddressSpace::instance();
-    std::lock_guard guard(space.lock());
+    DeferredLock guard(space.lock());
     Reservation* r = space.find(a);
     if (r == nullptr || dwSize > r->end() - a) {
         set_last_error(ERROR_INVALID_PARAMETER);
@@ -524,7 +526,7 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
     info.AllocationProtect = PAGE_NOACCESS;  // CE does not remember it
     AddressSpace& space = AddressSpace::instance();
     {
-        std::lock_guard guard(space.lock());
+        DeferredLock guard(space.lock());
         if (const Reservation* r = space.find(a)) {
             // A run of pages with the same state and protection, inside the reservation.
             const uint16_t value = r->pages[r->index(page)];
@@ -557,7 +559,7 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
     }
     Window& window = Window::instance();
     if (window.contains(a)) {
-        std::lock_guard guard(window.lock());
+        DeferredLock guard(window.lock());
         Window::Range range;
         if (window.mapped_here(a, range)) {
             info.AllocationBase = reinterpret_cast<PVOID>(range.base);

@@ -222,7 +222,7 @@ void Connection::atfork_child() {
 bool Connection::ensure_connected() {
     if (connected_.load(std::memory_order_acquire)) return true;
     if (dead_.load(std::memory_order_acquire)) return false;
-    std::lock_guard guard(connect_mutex_);
+    DeferredLock guard(connect_mutex_);
     if (connected_) return true;
     return connect_locked();
 }
@@ -731,7 +731,7 @@ bool Connection::receive_kernel_fd_locked() {
 int Connection::take_kernel_fd(int kernel_fd, uint64_t dev, uint64_t ino) {
     int fd = -1;
     {
-        std::lock_guard guard(fd_mutex_);
+        DeferredLock guard(fd_mutex_);
         // Two threads taking the same object's descriptor get equivalent ones: the identity is
         // enough to match a message to its call. Ours may be in the stash already (another
         // thread read it), else it is in the socket, maybe behind others' messages.

@@ -60,7 +60,7 @@ void install_handler() {
 }  // namespace
 
 std::shared_ptr<ThreadControl> thread_control(uint32_t handle) {
-    std::lock_guard lock(g_mutex);
+    DeferredLock lock(g_mutex);
     auto& map = controls();
     auto it = map.find(handle);
     return it != map.end() ? it->second : nullptr;
@@ -71,13 +71,13 @@ std::shared_ptr<ThreadControl> make_thread_control(uint32_t handle, uint32_t ini
     auto c = std::make_shared<ThreadControl>();
     c->handle = handle;
     c->word.store(initial & kCountMask, std::memory_order_relaxed);
-    std::lock_guard lock(g_mutex);
+    DeferredLock lock(g_mutex);
     controls()[handle] = c;
     return c;
 }
 
 void forget_thread_control(uint32_t handle, bool terminated) {
-    std::lock_guard lock(g_mutex);
+    DeferredLock lock(g_mutex);
     auto it = controls().find(handle);
     if (it == controls().end()) return;
     // A terminated thread sleeps on its word until the process ends: its control is kept, and

@@ -78,10 +78,13 @@ private:
     bool active_ = false;
 };
 
-// A lock of the shim's own caches of kernel state (files, mutex words, message rings), held
-// under a ParkDeferral: a SuspendThread or TerminateThread that lands while a thread holds it
-// takes effect once it is let go, as CE stops a thread only once its kernel call returns. For
-// short sections that never block.
+// A lock of state the shim keeps for calls CE makes in its kernel (the caches of files, mutex
+// words and message rings, the window, the address space, TLS slots, modules, snapshots, thread
+// controls, the connection), held under a ParkDeferral: a SuspendThread or TerminateThread that
+// lands while a thread holds it takes effect once it is let go, as CE stops a thread only once
+// its kernel call returns. For sections that end by themselves (a kernel call may be inside,
+// never a wait for another thread of this process). The heap's locks are not among them: CE's
+// heap lives in user space, where a thread stopped in it keeps it too.
 class DeferredLock {
 public:
     explicit DeferredLock(std::mutex& m) : lock_(m) {}

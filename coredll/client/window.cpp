@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "coredll/client/log.h"
+#include "coredll/client/thread_park.h"
 #include "protocol/window.h"
 
 namespace cek::coredll {
@@ -45,7 +46,7 @@ bool Window::reserve(uint64_t base, uint64_t size) {
 }
 
 bool Window::adopt(uint64_t base, uint64_t size) {
-    std::lock_guard guard(mutex_);
+    DeferredLock guard(mutex_);
     if (base == base_ && size == size_) return true;
     if (size_ != 0 && mapped_.empty()) {
         ::munmap(reinterpret_cast<void*>(base_), size_);
@@ -254,7 +255,7 @@ void Window::forget_fd(uint64_t object) {
 }
 
 bool Window::claim(uint64_t base, uint64_t length) {
-    std::lock_guard guard(mutex_);
+    DeferredLock guard(mutex_);
     if (base < base_ || length > size_ || base - base_ > size_ - length) return false;
     reconcile();
     drop_lingering_over(base, length);
@@ -349,7 +350,7 @@ void Window::reset_after_fork() {
 }
 
 void Window::revoke() {
-    std::lock_guard guard(mutex_);
+    DeferredLock guard(mutex_);
     revoked_ = true;
     for (const auto& [base, range] : mapped_) {
         if (!range.writable) continue;

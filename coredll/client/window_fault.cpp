@@ -27,6 +27,7 @@
 #include <mutex>
 
 #include "coredll/client/connection.h"
+#include "coredll/client/thread_park.h"
 #include "coredll/client/window.h"
 
 namespace cek::coredll {
@@ -83,7 +84,7 @@ bool serve_fault(uint64_t address) {
     drain_shootdowns();  // ranges posted without a signal that arrived (it could not be sent)
     Connection* kernel = kernel_to_ask();
     if (kernel == nullptr) return false;
-    std::lock_guard guard(window.lock());
+    DeferredLock guard(window.lock());
     if (address == t_last_address && window.generation() == t_last_generation) return false;
     t_last_address = address;
     t_last_generation = window.generation();
@@ -159,7 +160,7 @@ bool Window::touch(uint64_t address) {
     if (!contains(address)) return false;
     Connection* kernel = kernel_to_ask();
     if (kernel == nullptr) return false;
-    std::lock_guard guard(lock());
+    DeferredLock guard(lock());
     Range here;
     return !mapped_here(address, here) && map_touched_locked(*this, *kernel, address);
 }

@@ -101,6 +101,7 @@
 #include <string>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -336,6 +337,29 @@ std::string mq_command(const std::vector<std::string>& w) {
     return "error unknown command";
 }
 
+
+// One round of the calls whose state the shim keeps under a lock of its own, as CE keeps it in
+// its kernel: a view of a RAM mapping, a VirtualAlloc, a TLS slot. False at the first failure.
+bool shim_state_round() {
+    HANDLE map = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0, 65536,
+                                    nullptr);
+    if (map == nullptr) return false;
+    void* view = MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+    bool ok = view != nullptr;
+    if (ok) {
+        static_cast<volatile char*>(view)[0] = 1;
+        ok = UnmapViewOfFile(view) != FALSE;
+    }
+    ok = CloseHandle(map) != FALSE && ok;
+    void* memory = VirtualAlloc(nullptr, 65536, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (memory == nullptr) return false;
+    static_cast<volatile char*>(memory)[4096] = 1;
+    ok = VirtualFree(memory, 0, MEM_RELEASE) != FALSE && ok;
+    const DWORD slot = TlsAlloc();
+    if (slot == TLS_OUT_OF_INDEXES) return false;
+    ok = TlsSetValue(slot, &ok) != FALSE && ok;
+    return TlsFree(slot) != FALSE && ok;
+}
 
 // Threads of this process bump a counter in a named mapping, read-yield-write, under a named
 // mutex; any lost update means two owners at once. Returns the number of failed calls.
@@ -715,6 +739,24 @@ std::string run(const std::vector<std::string>& w) {
             handle(w[1]), 0, &id);
         return t != nullptr ? "ok " + hex(reinterpret_cast<uintptr_t>(t)) : fail();
     }
+    if (cmd == "statelooper") {  // a thread making shim_state_round()s until one fails
+        HANDLE first = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+        DWORD id = 0;
+        HANDLE t = CreateThread(
+            nullptr, 0,
+            [](LPVOID e) -> DWORD {
+                bool told = false;
+                while (shim_state_round())
+                    if (!std::exchange(told, true)) SetEvent(static_cast<HANDLE>(e));
+                return 1;
+            },
+            first, 0, &id);
+        if (t == nullptr) return fail();
+        return WaitForSingleObject(first, 30000) == WAIT_OBJECT_0
+                   ? "ok " + hex(reinterpret_cast<uintptr_t>(t))
+                   : "error the looper made no round";
+    }
+    if (cmd == "stateround") return shim_state_round() ? "ok" : fail();
     if (cmd == "counted")
         return "ok " + std::to_string(g_spun.load()) + " " + std::to_string(g_woken.load());
     if ((cmd == "suspend" || cmd == "resume") && w.size() >= 2) {

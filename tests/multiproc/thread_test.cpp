@@ -182,3 +182,24 @@ TEST_CASE("a SuspendThread waiting for another process's agent ends when that pr
     CHECK(b->ask("resume " + id) == "fail 6");
     CHECK(b->ask("ping") == "ok");
 }
+
+TEST_CASE("a thread suspended or terminated in the middle of its view, memory and TLS calls "
+          "never keeps them from its process's other threads",
+          "[multiproc][thread][suspend]") {
+    // CE stops a thread only once its kernel call returns; the shim keeps the state of these
+    // calls under locks of its own, which a park must never hold (decision 0010).
+    KernelFixture k;
+    auto a = k.spawn_child();
+    std::string t = a->ask("statelooper", 30s);
+    REQUIRE(field(t, 0) == "ok");
+    const std::string h = field(t, 1);
+    for (int i = 0; i < 20; ++i) {
+        INFO("round " << i);
+        REQUIRE(a->ask("suspend " + h) == "ok 0");
+        REQUIRE(a->ask("stateround", 30s) == "ok");
+        REQUIRE(a->ask("resume " + h) == "ok 1");
+    }
+    CHECK(a->ask("tterminate " + h + " 7") == "ok");
+    CHECK(a->ask("wait 10000 " + h) == "ok 0x0");
+    CHECK(a->ask("stateround", 30s) == "ok");
+}
