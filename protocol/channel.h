@@ -152,11 +152,10 @@ struct KernelFdMessage {
     uint64_t ino;
 };
 
-// How many bytes of unread messages the kernel lets queue on one client's socket before it
-// refuses to send another descriptor (the call then fails with ERROR_TOO_MANY_OPEN_FILES).
-// Linux charges about 768 bytes a message, so this is about 128 messages: twice what 64
+// How many descriptor messages the kernel lets queue unread on one client's socket before it
+// refuses to send another (the call then fails with ERROR_TOO_MANY_OPEN_FILES): twice what 64
 // slots can have outstanding, and a bound on what one client holds of the user's budget of
-// descriptors in flight.
-inline constexpr int kMaxQueuedFdBytes = 128 * 768;
+// descriptors in flight. The kernel measures what the host charges a message at start.
+inline constexpr int kMaxQueuedFdMessages = 128;
 
 }  // namespace cek::proto

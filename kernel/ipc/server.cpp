@@ -111,7 +111,7 @@ struct Server::Client {
     // What this client's misbehaviour may make the kernel log: 5 lines, then one a second.
     log::RateLimit complaints{1, 5};
     // At least as many bytes as are unread on the socket: what SIOCOUTQ said at the last look,
-    // plus fd_message_charge_ for each descriptor sent since (send_descriptor).
+    // plus fd_charge_.bound for each descriptor sent since (send_descriptor).
     int unread_bound = 0;
 };
 
@@ -124,24 +124,6 @@ std::string executable_of(int pid) {
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
     if (n <= 0) return "?";
     return std::string(buf, static_cast<size_t>(n));
-}
-
-bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds);
-
-// What one KernelFdMessage adds to a socket's SIOCOUTQ on this host: Linux charges the buffer's
-// true size (768 bytes on x86-64 kernels of 2025, more with other configurations), so it is
-// measured once, on a socket pair of the clients' kind, with a quarter more for safety. 2,048
-// when it cannot be.
-int measure_fd_message_charge() {
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return 2048;
-    const proto::KernelFdMessage m{pair[0], 0, 0, 0};
-    int queued = 0;
-    const bool sent = send_with_fds(pair[0], &m, sizeof m, &pair[0], 1) &&
-                      ::ioctl(pair[0], SIOCOUTQ, &queued) == 0 && queued > 0;
-    ::close(pair[0]);
-    ::close(pair[1]);
-    return sent ? queued + queued / 4 : 2048;
 }
 
 bool send_with_fds(int sock, const void* data, size_t size, const int* fds, size_t nfds) {
@@ -211,7 +193,7 @@ bool exited(int pidfd) {
 
 Server::Server(Kernel& kernel, ServerOptions options)
     : kernel_(kernel), options_(std::move(options)),
-      fd_message_charge_(measure_fd_message_charge()) {
+      fd_charge_(measure_fd_charge()) {
     // cedump's channel column: read at snapshot time only, never on the request path.
     kernel_.set_channel_probe([this](ProcessId id) { return channel_state(id); });
     kernel_.set_liveness_probe([this](ProcessId id) { return client_alive(id); });
@@ -957,17 +939,39 @@ void Server::serve_slot(Client& c, uint32_t index) {
     publish_reply(c, index, seq, n);
 }
 
+// What one KernelFdMessage adds to a socket's SIOCOUTQ on this host: Linux charges the buffer's
+// true size (768 bytes on x86-64 kernels of 2025, more with other configurations), so it is
+// measured once, on a socket pair of the clients' kind; a quarter more bounds one message, and
+// the cap is kMaxQueuedFdMessages of them. 2,048 bytes a message when it cannot be measured.
+Server::FdCharge Server::measure_fd_charge() {
+    int queued = 0;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0) {
+        const proto::KernelFdMessage m{pair[0], 0, 0, 0};
+        if (!send_with_fds(pair[0], &m, sizeof m, &pair[0], 1) ||
+            ::ioctl(pair[0], SIOCOUTQ, &queued) != 0)
+            queued = 0;
+        ::close(pair[0]);
+        ::close(pair[1]);
+    }
+    if (queued <= 0) {
+        log::ipc()->warn("cannot measure what a descriptor message costs a socket; assuming 2 KiB");
+        queued = 2048;
+    }
+    return {queued + queued / 4, proto::kMaxQueuedFdMessages * queued};
+}
+
 bool Server::send_descriptor(Client& c, const Attachment& a) {
     // Never block on a client that does not read, and never let one client hold more than its
-    // share of the user's descriptors in flight: refuse past kMaxQueuedFdBytes unread. The
-    // socket is asked (SIOCOUTQ) only when the bound of what may be unread gets there: a client
-    // that reads its descriptors costs one ioctl per hundred or so.
+    // share of the user's descriptors in flight: refuse once kMaxQueuedFdMessages are
+    // unread. The socket is asked (SIOCOUTQ) only when the bound of what may be unread gets
+    // there: a client that reads its descriptors costs one ioctl per hundred or so.
     const char* why = nullptr;
-    if (c.unread_bound > proto::kMaxQueuedFdBytes - fd_message_charge_) {
+    if (c.unread_bound > fd_charge_.cap - fd_charge_.bound) {
         int queued = 0;
         if (::ioctl(c.sock, SIOCOUTQ, &queued) != 0)
             why = std::strerror(errno);
-        else if (queued > proto::kMaxQueuedFdBytes)
+        else if (queued >= fd_charge_.cap)
             why = "too many unread on its socket";
         else
             c.unread_bound = queued;
@@ -975,7 +979,7 @@ bool Server::send_descriptor(Client& c, const Attachment& a) {
     if (why == nullptr) {
         const proto::KernelFdMessage m{a.fd, 0, a.dev, a.ino};
         if (send_with_fds(c.sock, &m, sizeof m, &a.fd, 1)) {
-            c.unread_bound += fd_message_charge_;
+            c.unread_bound += fd_charge_.bound;
             return true;
         }
         why = std::strerror(errno);

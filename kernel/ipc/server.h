@@ -120,8 +120,14 @@ private:
 
     Kernel& kernel_;
     ServerOptions options_;
-    // The most one descriptor message adds to a socket's unread bytes (send_descriptor).
-    int fd_message_charge_;
+    // Unread bytes on a client's socket (send_descriptor): the most one descriptor message may
+    // add, and what kMaxQueuedFdMessages add up to, from what this host charges one message.
+    struct FdCharge {
+        int bound;
+        int cap;
+    };
+    static FdCharge measure_fd_charge();
+    FdCharge fd_charge_;
     int lock_fd_ = -1;
     int listen_fd_ = -1;
     bool inherited_listen_ = false;  // options_.inherited_listen_fd: never unlinked here
