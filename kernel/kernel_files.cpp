@@ -75,7 +75,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     // Sharing is decided before anything touches the file (CREATE_ALWAYS truncates).
     if (open_files_.conflicts(key, access.read, access.write, share)) {
         log::file()->debug("open {} -> ERROR_SHARING_VIOLATION(32)",
-                           fsys::to_utf8(a.path).value_or("?"));
+                           log::text(a.path));
         return Win32Error::ERROR_SHARING_VIOLATION;
     }
     if ((a.disposition == ce::kCreateAlways || a.disposition == ce::kTruncateExisting) &&
@@ -113,7 +113,7 @@ Result<HandleValue> Kernel::create_file(ProcessId caller, const CreateFileArgs& 
     last_error = LastError::to(existed && reports_existing ? Win32Error::ERROR_ALREADY_EXISTS
                                                            : Win32Error::ERROR_SUCCESS);
     log::file()->debug("file opened h={:#x} path={} cffm={}", handle.raw,
-                       fsys::to_utf8(file->ce_path()).value_or("?"), a.for_mapping);
+                       log::text(file->ce_path()), a.for_mapping);
     return handle;
 }
 

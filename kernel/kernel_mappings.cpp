@@ -42,7 +42,7 @@ Result<HandleValue> Kernel::create_mapping(ProcessId caller, HandleValue file, u
     });
     if (handle)
         log::mapping()->debug("mapping h={:#x} size={} name={}", handle->raw, length,
-                              name != nullptr ? fsys::to_utf8(*name).value_or("?") : "");
+                              log::text(name));
     return handle;
 }
 

@@ -24,8 +24,6 @@ std::u16string end_key(bool reader, const std::u16string& name) {
     return (reader ? u"R:" : u"W:") + name;
 }
 
-std::string printable(const std::u16string& name) { return fsys::to_utf8(name).value_or("?"); }
-
 }  // namespace
 
 Result<HandleValue> Kernel::add_msg_queue_end(ProcessId caller, const Ref<MessageQueue>& queue,
@@ -99,7 +97,7 @@ Result<HandleValue> Kernel::create_msg_queue(ProcessId caller, const std::u16str
         made->queue().attach(made.get(), read_access);
         if (joined) last_error = LastError::to(Win32Error::ERROR_ALREADY_EXISTS);
     }
-    log::msgqueue()->debug("create \"{}\" {} h={:#x}{}", printable(*name),
+    log::msgqueue()->debug("create \"{}\" {} h={:#x}{}", log::text(*name),
                            read_access ? "reader" : "writer", handle.value().raw,
                            made ? (joined ? " (joined)" : " (new)") : " (existing end)");
     return handle;

@@ -17,10 +17,6 @@ namespace cek::kernel {
 
 namespace {
 
-std::string printable(const std::u16string* name) {
-    return name != nullptr ? fsys::to_utf8(*name).value_or("?") : "";
-}
-
 // Makes a sync object once create_named found no object of that name.
 template <class T, class... Args>
 Result<Ref<T>> make_sync(Args&&... args) {
@@ -67,7 +63,7 @@ Result<HandleValue> Kernel::open_sync(ProcessId caller, ObjectType type,
     auto hit = names_.find(type, name);
     if (!hit) {
         log::sync()->debug("open {} \"{}\" -> ERROR_FILE_NOT_FOUND(2)", object_type_name(type),
-                           printable(&name));
+                           log::text(name));
         return Win32Error::ERROR_FILE_NOT_FOUND;
     }
     auto opened = handles_.open(Ref<KernelObject>(hit), caller, 0);

@@ -34,7 +34,7 @@ FileObject::~FileObject() {
     if (position_table_) position_table_->free(position_slot_);
     registry_.remove(key_, this);
     log::file()->debug("file closed id={} path={}", id(),
-                       fsys::to_utf8(ce_path_).value_or("?"));
+                       log::text(ce_path_));
 }
 
 int FileObject::shared_fd() {
