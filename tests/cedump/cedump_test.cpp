@@ -290,7 +290,7 @@ TEST_CASE("cedump trace reports records lost by a slow tracer", "[cedump]") {
     Child trace({program("CEK_CEDUMP"), "trace", "--pid", std::to_string(a->pid())},
                 k.client_env());
     REQUIRE(trace.read_line(10s));
-    trace.kill(SIGSTOP);
+    REQUIRE(trace.stop());
     REQUIRE(a->ask("threads 1 3000") == "ok 0");  // 4 requests per iteration
     trace.kill(SIGCONT);
     bool told = false;

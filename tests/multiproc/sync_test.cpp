@@ -249,11 +249,11 @@ TEST_CASE("a waiter killed before the kernel reads its hang-up takes no signal: 
         // serves the channel before it reads b's hang-up, so b's wait (the oldest) is still
         // listed when the event is set.
         const pid_t kernel = k.kernel_pid();
-        REQUIRE(::kill(kernel, SIGSTOP) == 0);
         struct Resume {
             pid_t pid;
             ~Resume() { ::kill(pid, SIGCONT); }
         } resume{kernel};
+        REQUIRE(stop_process(kernel));
         a->write_line("set " + field(made, 1));
         b->kill(SIGKILL);
         REQUIRE(b->wait(10s).has_value());

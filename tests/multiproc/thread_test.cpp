@@ -173,7 +173,7 @@ TEST_CASE("a SuspendThread waiting for another process's agent ends when that pr
     std::string t = a->ask("spinner");
     REQUIRE(field(t, 0) == "ok");
     const std::string id = thread_handle_in(k, *b, field(t, 2));
-    a->kill(SIGSTOP);  // its agent cannot run
+    REQUIRE(a->stop());  // its agent cannot run
     b->write_line("suspend " + id);
     CHECK_FALSE(b->read_line(300ms).has_value());  // waits for a's agent
     a->kill(SIGKILL);

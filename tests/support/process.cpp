@@ -135,6 +135,33 @@ void Child::kill(int signal) {
     if (!reaped_) ::kill(pid_, signal);
 }
 
+bool Child::stop(std::chrono::milliseconds timeout) {
+    return !reaped_ && stop_process(pid_, timeout);
+}
+
+bool stop_process(pid_t pid, std::chrono::milliseconds timeout) {
+    if (::kill(pid, SIGSTOP) != 0) return false;
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        // A task's state is the field after its name, which ends at the last ')'.
+        bool all = true, any = false;
+        std::error_code ec;
+        for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+            std::ifstream stat(task.path() / "stat");
+            std::string line;
+            std::getline(stat, line);
+            const size_t close = line.rfind(')');
+            if (close == std::string::npos || close + 2 >= line.size()) continue;  // gone
+            any = true;
+            all = all && line[close + 2] == 'T';
+        }
+        if (any && all) return true;
+        if (ec || std::chrono::steady_clock::now() >= deadline) return false;
+        ::usleep(1000);  // bounded polling, as Child::wait
+    }
+}
+
 void Child::close_stdin() {
     if (in_ >= 0) ::close(in_);
     in_ = -1;

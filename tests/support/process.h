@@ -29,6 +29,8 @@ public:
     // Sends a command line and returns the answer line ("" on timeout/EOF).
     std::string ask(const std::string& line, std::chrono::milliseconds timeout = 10s);
     void kill(int signal);
+    // SIGSTOP, and true once every thread of the child is stopped (stop_process).
+    bool stop(std::chrono::milliseconds timeout = 10s);
     // The exit status as from waitpid, or nullopt when it did not end in time.
     std::optional<int> wait(std::chrono::milliseconds timeout = 10s);
     void close_stdin();
@@ -52,6 +54,11 @@ public:
 private:
     std::string path_;
 };
+
+// SIGSTOP to `pid`, and true once every thread of it is stopped. kill() returns before that: a
+// stop takes effect only once one of the process's threads takes the signal and stops the rest,
+// and until then the others run on (under load, for milliseconds).
+bool stop_process(pid_t pid, std::chrono::milliseconds timeout = 10s);
 
 // The build-tree path of a program, from an environment variable the test() sets.
 std::string program(const char* env_var);
