@@ -14,6 +14,11 @@
 
 namespace cek::coredll {
 
+[[gnu::tls_model("initial-exec")]] constinit thread_local volatile sig_atomic_t
+    detail::t_defer_depth = 0;
+[[gnu::tls_model("initial-exec")]] constinit thread_local volatile sig_atomic_t
+    detail::t_park_deferred = 0;
+
 namespace {
 
 [[gnu::tls_model("initial-exec")]] thread_local ThreadControl* t_control = nullptr;
@@ -32,9 +37,8 @@ bool newer(uint32_t a, uint32_t b) {
 }
 uint32_t sequence_of(uint32_t word) { return word >> kSequenceShift; }
 
-// ParkDeferral's depth, and a park signal that arrived inside one (shared with the handler).
-[[gnu::tls_model("initial-exec")]] thread_local volatile sig_atomic_t t_defer_depth = 0;
-[[gnu::tls_model("initial-exec")]] thread_local volatile sig_atomic_t t_park_deferred = 0;
+using detail::t_defer_depth;
+using detail::t_park_deferred;
 
 void on_park_signal(int) {
     const int saved = errno;
@@ -105,25 +109,10 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count) {
     proto::futex_wake(c.word, INT_MAX);
 }
 
-void ParkDeferral::resume() {
-    if (active_) return;
-    active_ = true;
-    t_defer_depth = t_defer_depth + 1;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-}
-
-void ParkDeferral::pause() {
-    if (!active_) return;
-    active_ = false;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_defer_depth = t_defer_depth - 1;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (t_defer_depth != 0 || t_park_deferred == 0) return;
+void detail::take_deferred_park() {
     t_park_deferred = 0;
     if (ThreadControl* c = t_control) park_current(*c);
 }
-
-bool ParkDeferral::pending() { return t_park_deferred != 0; }
 
 void park_current(ThreadControl& c) {
     for (;;) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,17 @@ void stop_terminated(uint32_t handle, uint64_t give_up_ns = 0);
 // ring's, which other processes share; a file's turn on its kept position): a park signal that
 // arrives meanwhile takes effect when it ends, so a suspended or terminated thread never keeps
 // the lock.
+namespace detail {
+// The calling thread's deferral depth, and a park signal that arrived inside one (shared with
+// the signal handler). Inline: every file I/O call takes two deferrals.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local volatile sig_atomic_t
+    t_defer_depth;
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local volatile sig_atomic_t
+    t_park_deferred;
+// Parks the calling thread for the signal that came while it was deferred.
+void take_deferred_park();
+}  // namespace detail
+
 class ParkDeferral {
 public:
     ParkDeferral() { resume(); }
@@ -69,10 +81,23 @@ public:
 
     // Ends the deferral for a while (to wait for the lock): a park that came meanwhile is taken
     // now, and later ones at once.
-    void pause();
-    void resume();
+    void pause() {
+        if (!active_) return;
+        active_ = false;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        detail::t_defer_depth = detail::t_defer_depth - 1;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (detail::t_defer_depth == 0 && detail::t_park_deferred != 0)
+            detail::take_deferred_park();
+    }
+    void resume() {
+        if (active_) return;
+        active_ = true;
+        detail::t_defer_depth = detail::t_defer_depth + 1;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
     // A park came while deferred: the holder should let go and pause().
-    static bool pending();
+    static bool pending() { return detail::t_park_deferred != 0; }
 
 private:
     bool active_ = false;
