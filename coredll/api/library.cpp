@@ -69,7 +69,11 @@ std::vector<std::string> candidates(const std::string& ce_name) {
 
 void* symbol(HMODULE module, const char* name) {
     Modules& m = modules();
-    DeferredLock lock(m.mutex);
+    // Not deferred: dlsym takes the host loader's lock, which a thread of this process can hold
+    // in a dlopen (running constructors) while parked, and a deferred wait for it would keep a
+    // SuspendThread of this thread waiting too. Held across dlsym so that no FreeLibrary unloads
+    // the module meanwhile.
+    std::lock_guard lock(m.mutex);
     if (m.loaded.count(module) == 0) {
         set_last_error(ERROR_INVALID_HANDLE);
         return nullptr;
@@ -113,14 +117,19 @@ HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName) {
 
 BOOL WINAPI FreeLibrary(HMODULE hLibModule) {
     Modules& m = modules();
-    DeferredLock lock(m.mutex);
-    auto it = m.loaded.find(hLibModule);
-    if (it == m.loaded.end()) {
-        set_last_error(ERROR_INVALID_HANDLE);
-        return FALSE;
+    {
+        DeferredLock lock(m.mutex);
+        auto it = m.loaded.find(hLibModule);
+        if (it == m.loaded.end()) {
+            set_last_error(ERROR_INVALID_HANDLE);
+            return FALSE;
+        }
+        if (--it->second == 0) m.loaded.erase(it);
     }
-    if (--it->second == 0) m.loaded.erase(it);
-    dlclose(hLibModule);  // one dlclose per dlopen
+    // One dlclose per dlopen, after the lock: it runs the library's destructors (application
+    // code, which may wait for another thread or call back in here). A GetProcAddress that
+    // found the module holds the lock until its dlsym is done.
+    dlclose(hLibModule);
     return TRUE;
 }
 

@@ -464,6 +464,7 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType) {
     if (any_committed(*r)) drop_pages(r->base, r->length);
     space.remove(*r);
     guard.unlock();
+    defer.pause();
     if (huge) release_huge(a);
     return TRUE;
 }

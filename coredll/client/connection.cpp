@@ -165,6 +165,7 @@ Connection::~Connection() {
 }
 
 void Connection::atfork_prepare() {
+    begin_fork_deferral();  // a park now would keep every lock below
     instance().connect_mutex_.lock();
     Window::instance().lock().lock();
     FileCache::instance().lock();
@@ -182,6 +183,7 @@ void Connection::atfork_parent() {
     FileCache::instance().unlock();
     Window::instance().lock().unlock();
     instance().connect_mutex_.unlock();
+    end_fork_deferral(false);
 }
 
 void Connection::atfork_child() {
@@ -217,6 +219,7 @@ void Connection::atfork_child() {
     c.started_program_ = false;
     c.posted_mask_ = 0;  // slots of the parent's channel
     c.connect_mutex_.unlock();
+    end_fork_deferral(true);
 }
 
 bool Connection::ensure_connected() {

@@ -122,6 +122,11 @@ private:
 // The table of control blocks, held across fork() (Connection's fork handlers).
 void lock_thread_controls();
 void unlock_thread_controls();
+// Connection's fork handlers hold the shim's locks across fork(): parks wait from the first
+// handler to the last, as under a ParkDeferral. In the child none is taken (a park was for the
+// parent's thread).
+void begin_fork_deferral();
+void end_fork_deferral(bool child);
 // What another process's SuspendThread, ResumeThread or TerminateThread asks of thread `id` of
 // this one (the agent, Connection::serve_agent): the kernel's count applied, and the thread
 // stopped before this returns (parked, gone, or resumed meanwhile), or 1 s has passed: one thread
