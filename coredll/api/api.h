@@ -109,9 +109,10 @@ std::span<const std::byte> name_bytes(LPCWSTR name, Request& req) {
 
 // The kernel orders a release (SetEvent, ReleaseMutex, a thread's end...) before the wait it
 // satisfies, but in another process, where ThreadSanitizer cannot see it: in TSan builds these
-// tell it (sync.cpp); elsewhere they do nothing.
-void released(HANDLE h);
-void acquired(HANDLE h);
+// tell it (sync.cpp); elsewhere they do nothing. `object`: the mutex object the caller knows
+// from the mutex's word, 0 when it knows none.
+void released(HANDLE h, uint64_t object = 0);
+void acquired(HANDLE h, uint64_t object = 0);
 
 // Whether the kernel runs the CE 6 personality (`cekernel --personality ce6`), for the rules the
 // shim applies itself (threads.md, processes.md, the TLS slots). Without a kernel: CE 5.

@@ -20,33 +20,30 @@ extern "C" void __tsan_release(void* addr);
 
 namespace {
 // One synchronisation point per handle value (two values sharing a point only order more than
-// needed, in sanitizer builds alone), and one per mutex whose word this process holds, so that a
-// mutex handed from one thread to another through the kernel orders them whichever values they
-// hold (CE 6 gives each open of an object its own value). Events and semaphores are ordered by
-// the value alone: a program that signals through one value and waits through another is
-// ordered by the kernel but not shown to ThreadSanitizer, nor is a thread's id as a handle.
+// needed, in sanitizer builds alone), and one per mutex object when the caller knows it from the
+// mutex's word, so that a mutex handed from one thread to another through the kernel orders them
+// whichever values they hold (CE 6 gives each open of an object its own value). A wait on
+// several handles, events and semaphores are ordered by the value alone: a program that signals
+// through one value and waits through another is ordered by the kernel but not shown to
+// ThreadSanitizer, nor is a thread's id as a handle.
 char g_handle_points[1024];
 char g_object_points[1024];
 char* handle_point(HANDLE h) {
     return &g_handle_points[(reinterpret_cast<uintptr_t>(h) >> 2) % sizeof g_handle_points];
 }
-char* object_point(HANDLE h) {
-    const uint64_t object = MutexWordCache::instance().known_object(handle_to_wire(h));
-    return object != 0 ? &g_object_points[object % sizeof g_object_points] : nullptr;
-}
 }  // namespace
 
-void cek::coredll::released(HANDLE h) {
+void cek::coredll::released(HANDLE h, uint64_t object) {
     __tsan_release(handle_point(h));
-    if (char* point = object_point(h)) __tsan_release(point);
+    if (object != 0) __tsan_release(&g_object_points[object % sizeof g_object_points]);
 }
-void cek::coredll::acquired(HANDLE h) {
+void cek::coredll::acquired(HANDLE h, uint64_t object) {
     __tsan_acquire(handle_point(h));
-    if (char* point = object_point(h)) __tsan_acquire(point);
+    if (object != 0) __tsan_acquire(&g_object_points[object % sizeof g_object_points]);
 }
 #else
-void cek::coredll::released(HANDLE) {}
-void cek::coredll::acquired(HANDLE) {}
+void cek::coredll::released(HANDLE, uint64_t) {}
+void cek::coredll::acquired(HANDLE, uint64_t) {}
 #endif
 
 namespace {
@@ -106,7 +103,7 @@ HANDLE WINAPI CreateMutexW(LPSECURITY_ATTRIBUTES /*ignored in CE*/, BOOL bInitia
 
 BOOL WINAPI ReleaseMutex(HANDLE hMutex) {
     auto word = MutexWordCache::instance().get(handle_to_wire(hMutex));
-    released(hMutex);  // once the word is known, so that the object is named too
+    released(hMutex, word ? word->object_id() : 0);
     // Owned through the word: released there, no round trip (protocol/mutex_word.h).
     if (word && proto::mutex_word_release(word->word(), current_tid())) return TRUE;
     proto::MutexReleaseRequest req{handle_to_wire(hMutex), 0};
@@ -135,12 +132,14 @@ DWORD WINAPI WaitForMultipleObjects(DWORD nCount, CONST HANDLE* lpHandles, BOOL 
         return WAIT_FAILED;
     }
     // A free mutex, or one the caller owns, is taken through its word without the kernel.
-    if (nCount == 1 && !bWaitAll)
-        if (auto word = MutexWordCache::instance().get(handle_to_wire(lpHandles[0])))
-            if (proto::mutex_word_acquire(word->word(), current_tid())) {
-                acquired(lpHandles[0]);
-                return WAIT_OBJECT_0;
-            }
+    std::shared_ptr<MappedMutexWord> word;
+    if (nCount == 1 && !bWaitAll) {
+        word = MutexWordCache::instance().get(handle_to_wire(lpHandles[0]));
+        if (word && proto::mutex_word_acquire(word->word(), current_tid())) {
+            acquired(lpHandles[0], word->object_id());
+            return WAIT_OBJECT_0;
+        }
+    }
     uint32_t handles[MAXIMUM_WAIT_OBJECTS];
     for (DWORD i = 0; i < nCount; ++i) handles[i] = handle_to_wire(lpHandles[i]);
     proto::WaitObjectsRequest req{nCount, bWaitAll ? 1u : 0u, dwMilliseconds, 0};
@@ -148,10 +147,11 @@ DWORD WINAPI WaitForMultipleObjects(DWORD nCount, CONST HANDLE* lpHandles, BOOL 
     if (!finish(Connection::instance().call(req, rep,
                                             std::as_bytes(std::span(handles, nCount)))))
         return WAIT_FAILED;
+    const uint64_t object = word ? word->object_id() : 0;  // one handle: index 0
     if (rep.result < WAIT_OBJECT_0 + nCount)
-        acquired(lpHandles[rep.result - WAIT_OBJECT_0]);
+        acquired(lpHandles[rep.result - WAIT_OBJECT_0], object);
     else if (rep.result >= WAIT_ABANDONED_0 && rep.result < WAIT_ABANDONED_0 + nCount)
-        acquired(lpHandles[rep.result - WAIT_ABANDONED_0]);
+        acquired(lpHandles[rep.result - WAIT_ABANDONED_0], object);
     return rep.result;
 }
 

@@ -46,12 +46,6 @@ std::shared_ptr<MappedMutexWord> MutexWordCache::get(uint32_t handle) {
     return word;
 }
 
-uint64_t MutexWordCache::known_object(uint32_t handle) {
-    DeferredLock lock(mutex_);
-    auto it = handles_.find(handle);
-    return it != handles_.end() && it->second.word ? it->second.word->object_id() : 0;
-}
-
 std::shared_ptr<MappedMutexWord> MutexWordCache::ask(uint32_t handle) {
     Connection& kernel = Connection::instance();
     proto::MutexWordRequest req{handle, 0};

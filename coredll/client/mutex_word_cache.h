@@ -45,8 +45,6 @@ public:
     // The word behind `handle`, asking the kernel at the handle's first use; null when the
     // call must go to the kernel (not a mutex this process made, no word, the kernel gone).
     std::shared_ptr<MappedMutexWord> get(uint32_t handle);
-    // The object behind `handle` if this process already has its word, else 0; never asks.
-    uint64_t known_object(uint32_t handle);
     // This process closed `handle`.
     void forget(uint32_t handle);
 
