@@ -154,7 +154,7 @@ Result<Kernel::FoundImage> Kernel::find_image(std::u16string_view name) {
             return FoundImage{std::move(ce_path), std::move(opened.value())};
         }
     }
-    log::process()->debug("CreateProcessW: no image for {}", utf8_from_utf16(name));
+    log::process()->debug("CreateProcessW: no image for {}", log::text(name));
     return Win32Error::ERROR_FILE_NOT_FOUND;
 }
 
@@ -225,7 +225,7 @@ std::optional<Result<ProcessCreated>> Kernel::create_process(ThreadRef caller,
     }
     created.thread = thread_handle.value();
     log::process()->debug("process created id={:#x} pid={} image={}{}", created.process_id,
-                          launched.pid, utf8_from_utf16(found.ce_path),
+                          launched.pid, log::text(found.ce_path),
                           suspended ? " suspended" : "");
     if (!info.ce_program) return R(created);
     spawns_[id] = Spawn{caller, tag, true, created};

@@ -33,7 +33,7 @@ RULES = [
     ("kernel/personality/", LOWER + PROTOCOL_DATA + KERNEL_OBJECTS + ["kernel/personality/"]),
     ("kernel/diagnostics/", LOWER + PROTOCOL_DATA + KERNEL_RULES),
     ("kernel/kernel", LOWER + PROTOCOL_DATA + KERNEL_RULES),
-    ("kernel/log.", ["kernel/log.h"]),
+    ("kernel/log.", ["common/", "kernel/log.h"]),
     ("kernel/dispatch/", LOWER + ["protocol/"] + KERNEL_RULES + ["kernel/dispatch/", "kernel/handlers/"]),
     ("kernel/handlers/", LOWER + ["protocol/"] + KERNEL_RULES + ["kernel/dispatch/", "kernel/handlers/"]),
     ("kernel/ipc/", LOWER + ["protocol/"] + KERNEL_RULES + ["kernel/dispatch/", "kernel/ipc/"]),

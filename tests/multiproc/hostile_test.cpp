@@ -262,13 +262,15 @@ TEST_CASE("a client that never reads the descriptors it asks for is refused more
     Neighbour n(k);
     auto h = spawn_hostile(k);
     REQUIRE(h->ask("hello") == "status 0");
-    // 128 unread descriptor messages may queue on its socket, whatever the host charges one;
+    // 128 unread descriptor messages may queue on its socket, in what the host charges one
+    // (fewer only where the socket's send buffer fills first: more than 1.6 KiB a message);
     // past that every call that would send one more fails with ERROR_TOO_MANY_OPEN_FILES (4),
     // and the kernel goes on.
     const std::string flood = h->ask("fdflood \\fdflood.bin 1000", 60s);
     INFO(flood);
     REQUIRE(field(flood, 0) == "refused");
-    CHECK(std::stoi(field(flood, 1)) == cek::proto::kMaxQueuedFdMessages);
+    CHECK(std::stoi(field(flood, 1)) <= cek::proto::kMaxQueuedFdMessages);
+    CHECK(std::stoi(field(flood, 1)) >= cek::proto::kMaxQueuedFdMessages / 2);
     CHECK(field(flood, 2) == "4");
     CHECK(field(h->ask("fdflood \\fdflood2.bin 1"), 0) == "refused");  // still full
     CHECK(h->ask("null") == "ok");  // calls that send nothing still work

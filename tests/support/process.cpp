@@ -153,8 +153,10 @@ bool stop_process(pid_t pid, std::chrono::milliseconds timeout) {
             std::getline(stat, line);
             const size_t close = line.rfind(')');
             if (close == std::string::npos || close + 2 >= line.size()) continue;  // gone
+            const char state = line[close + 2];
+            if (state == 'Z' || state == 'X') continue;  // a thread that has ended
             any = true;
-            all = all && line[close + 2] == 'T';
+            all = all && (state == 'T' || state == 't');
         }
         if (any && all) return true;
         if (ec || std::chrono::steady_clock::now() >= deadline) return false;
