@@ -57,10 +57,7 @@ void stop_thread(ThreadControl& c, uint32_t sequence, uint64_t give_up_ns = 0);
 void mark_exited(ThreadControl& c);
 // Ends a thread of this process TerminateThread ended in the kernel: it parks for good.
 void stop_terminated(uint32_t handle, uint64_t give_up_ns = 0);
-// While one lives, the calling thread holds a lock that other threads wait for (a message queue
-// ring's, which other processes share; a file's turn on its kept position): a park signal that
-// arrives meanwhile takes effect when it ends, so a suspended or terminated thread never keeps
-// the lock.
+
 namespace detail {
 // The calling thread's deferral depth, and a park signal that arrived inside one (shared with
 // the signal handler). Inline: every file I/O call takes two deferrals.
@@ -72,6 +69,10 @@ namespace detail {
 void take_deferred_park();
 }  // namespace detail
 
+// While one lives, the calling thread holds a lock that other threads wait for (a message queue
+// ring's, which other processes share; a file's turn on its kept position; a DeferredLock's): a
+// park signal that arrives meanwhile takes effect when it ends, so a suspended or terminated
+// thread never keeps the lock.
 class ParkDeferral {
 public:
     ParkDeferral() { resume(); }
