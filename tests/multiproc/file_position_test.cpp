@@ -215,7 +215,7 @@ TEST_CASE("a process killed with -9 in the middle of its threads' writes leaves 
     }
     CHECK(b_records == 100);
     CHECK(twice == 0);
-    CHECK(data.find('B') >= before - 4 * 16);
+    CHECK(data.find('B') + 4 * 16 >= before);  // (before may be under 4 records)
 }
 
 TEST_CASE("a thread suspended or terminated in the middle of its writes never keeps the file "
