@@ -98,6 +98,7 @@ struct floor_handle {
     pid_t pid;        /* processes: reaped by the first wait */
     int status;
     pthread_mutex_t* mutex; /* mutexes: in shared memory */
+    int write_back;   /* a writable CreateFileForMappingW file: written back when it closes */
 };
 
 static DWORD floor_last_error;
@@ -172,19 +173,31 @@ static HANDLE CreateFileW(LPCWSTR path, DWORD access, DWORD share, LPSECURITY_AT
     }
     return floor_new(FLOOR_FILE, fd, 0);
 }
-#define CreateFileForMappingW CreateFileW
+
+/* CE 5 opens it FILE_FLAG_WRITE_THROUGH, and the mapping that takes it over writes its dirty
+ * pages back when it ends: the floor pays the same fdatasync at the close (no row writes
+ * through the handle itself, so the descriptor is not O_DSYNC). */
+static HANDLE CreateFileForMappingW(LPCWSTR path, DWORD access, DWORD share,
+                                    LPSECURITY_ATTRIBUTES sa, DWORD disposition,
+                                    DWORD attributes, HANDLE tmpl) {
+    HANDLE h = CreateFileW(path, access, share, sa, disposition, attributes, tmpl);
+    if (h != INVALID_HANDLE_VALUE && (access & GENERIC_WRITE) != 0)
+        ((struct floor_handle*)h)->write_back = 1;
+    return h;
+}
 
 static HANDLE CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect,
                                  DWORD size_high, DWORD size_low, LPCWSTR name) {
     uint64_t size = ((uint64_t)size_high << 32) | size_low;
     struct floor_handle* h;
-    (void)sa, (void)protect;
+    (void)sa;
     if (file != INVALID_HANDLE_VALUE) { /* take the file's descriptor over */
         struct floor_handle* f = (struct floor_handle*)file;
         struct stat st;
         if (fstat(f->fd, &st) != 0) return floor_errno(), (HANDLE)NULL;
         f->kind = FLOOR_FILE_MAPPING;
         f->size = size != 0 ? size : (uint64_t)st.st_size;
+        if (protect != PAGE_READWRITE) f->write_back = 0; /* nothing can dirty its pages */
         floor_last_error = 0;
         return f;
     }
@@ -232,6 +245,7 @@ static BOOL CloseHandle(HANDLE handle) {
         free(h); /* an unreaped child stays a zombie: the bench always waits first */
         return TRUE;
     }
+    if (h->kind == FLOOR_FILE_MAPPING && h->write_back) fdatasync(h->fd);
     close(h->fd);
     if (h->name[0] != 0) floor_name_unref(h->name);
     free(h);
