@@ -40,10 +40,27 @@ uint32_t sequence_of(uint32_t word) { return word >> kSequenceShift; }
 using detail::t_defer_depth;
 using detail::t_park_deferred;
 
+// A park signal inside a deferral: the thread parks as the deferral ends, and the parked bit
+// says so now, so that its suspender returns at once, as CE's SuspendThread does for a thread
+// inside a kernel call (the late suspend). Waiting for the park instead would make the
+// suspender wait for whatever the deferred section waits for, such as an allocator lock held by
+// a thread that is itself suspended. park_current keeps the bit, or clears it if the count is 0
+// again by then.
+void promise_park(ThreadControl& c) {
+    uint32_t w = c.word.load(std::memory_order_acquire);
+    for (;;) {
+        const bool stay = c.terminated.load(std::memory_order_acquire) || (w & kCountMask) != 0;
+        if (!stay || (w & kParkedBit) != 0) return;
+        if (c.word.compare_exchange_weak(w, w | kParkedBit, std::memory_order_acq_rel)) break;
+    }
+    proto::futex_wake(c.word, INT_MAX);
+}
+
 void on_park_signal(int) {
     const int saved = errno;
     if (t_defer_depth > 0) {
         t_park_deferred = 1;
+        if (ThreadControl* c = t_control) promise_park(*c);
     } else if (ThreadControl* c = t_control) {
         park_current(*c);
     }
@@ -118,8 +135,10 @@ void end_fork_deferral(bool child) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     t_defer_depth = t_defer_depth - 1;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (child) {
+    if (child) {  // the parent's park, and the promise of it, stay with the parent's thread
         t_park_deferred = 0;
+        if (ThreadControl* c = t_control)
+            c->word.fetch_and(~kParkedBit, std::memory_order_acq_rel);
         return;
     }
     if (t_defer_depth == 0 && t_park_deferred != 0) detail::take_deferred_park();

@@ -6,7 +6,8 @@
 // A thread with a count above 0 parks: the suspender sends it kParkSignal, whose handler (or the
 // thread itself, for a self-suspend) sleeps on the control word until the count is 0 again.
 // The signal interrupts anything, a kernel call's futex wait included (the wait goes on once
-// the handler returns). The suspender returns only once the target says it is parked.
+// the handler returns). The suspender returns only once the target says it is parked, or that
+// it will park as it leaves the ParkDeferral it is in (CE's late suspend).
 #pragma once
 
 #include <atomic>
@@ -20,7 +21,8 @@
 namespace cek::coredll {
 
 struct ThreadControl {
-    // [sequence:23][exited:1][parked:1][count:7]
+    // [sequence:23][exited:1][parked:1][count:7]; parked: parked, or will park as the deferral
+    // it is in ends
     std::atomic<uint32_t> word{0};
     std::atomic<uint32_t> tid{0};            // Linux tid once the thread runs
     std::atomic<bool> terminated{false};     // TerminateThread: park for good
@@ -50,8 +52,9 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count);
 // The calling thread parks while its count is above 0 (or for good once terminated).
 void park_current(ThreadControl& c);
 // Stops another thread of this process whose count the kernel just raised to above 0 (or that
-// was terminated): signals it and returns once it is parked, gone or resumed meanwhile, or after
-// `give_up_ns` if not 0 (a thread that blocks the signal parks once it unblocks it).
+// was terminated): signals it and returns once it is parked (or will park as its deferral ends),
+// gone or resumed meanwhile, or after `give_up_ns` if not 0 (a thread that blocks the signal
+// parks once it unblocks it).
 void stop_thread(ThreadControl& c, uint32_t sequence, uint64_t give_up_ns = 0);
 // The thread is gone: anyone waiting for it to park stops waiting.
 void mark_exited(ThreadControl& c);
