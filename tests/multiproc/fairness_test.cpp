@@ -65,25 +65,33 @@ TEST_CASE("a neighbour's calls are answered while another client's large CopyFil
     auto n = k.spawn_child();
     write_big(k, "Temp/big.bin", kCopyBytes);
     auto h = spawn_hostile(k);
-    h->write_line("copy \\Temp\\big.bin \\Temp\\copy.bin");
-    REQUIRE(h->read_line(10s) == std::optional<std::string>("started"));
-    std::optional<std::string> answer;
-    REQUIRE(copy_begun(k, *h, answer));
     // Each neighbour call answered while the copy's temporary is still there was served between
     // two of its chunks. Before, the kernel copied the whole file in one go: the first call
-    // waited for it, and found the temporary renamed.
+    // waited for it, and found the temporary renamed. A copy can still end within the
+    // neighbour's first call when the machine deschedules the neighbour that long, so a copy
+    // that saw no call is made again, up to three copies; a kernel that copies in one go fails
+    // every one.
     int during = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 120s;
-    while (!(answer = h->read_line(1ms)) && std::chrono::steady_clock::now() < deadline) {
-        neighbour_call(*n);
-        if (temporaries(k) != 0) ++during;  // renamed into place before the copy answers
-        if (during >= 3) break;
+    for (int attempt = 0; attempt < 3 && during == 0; ++attempt) {
+        const std::string target = "copy" + std::to_string(attempt) + ".bin";
+        h->write_line("copy \\Temp\\big.bin \\Temp\\" + target);
+        REQUIRE(h->read_line(10s) == std::optional<std::string>("started"));
+        std::optional<std::string> answer;
+        const bool begun = copy_begun(k, *h, answer);  // else it answered before we looked
+        const auto deadline = std::chrono::steady_clock::now() + 120s;
+        while (begun && !(answer = h->read_line(1ms)) &&
+               std::chrono::steady_clock::now() < deadline) {
+            neighbour_call(*n);
+            if (temporaries(k) != 0) ++during;  // renamed into place before the copy answers
+            if (during >= 3) break;
+        }
+        if (!answer) answer = h->read_line(120s);
+        CHECK(answer == std::optional<std::string>("ok"));
+        CHECK(fs::file_size(fs::path(k.root()) / "Temp" / target) == kCopyBytes);
+        CHECK(temporaries(k) == 0);
+        if (during == 0) WARN("copy " << attempt + 1 << " ended before a neighbour call did");
     }
     CHECK(during >= 1);
-    if (!answer) answer = h->read_line(120s);
-    CHECK(answer == std::optional<std::string>("ok"));
-    CHECK(fs::file_size(fs::path(k.root()) / "Temp" / "copy.bin") == kCopyBytes);
-    CHECK(temporaries(k) == 0);
     h->close_stdin();
     CHECK(h->wait(30s));
     n->close_stdin();
