@@ -70,9 +70,9 @@ std::vector<std::string> candidates(const std::string& ce_name) {
 void* symbol(HMODULE module, const char* name) {
     Modules& m = modules();
     // Not deferred: dlsym takes the host loader's lock, which a thread of this process can hold
-    // in a dlopen (running constructors) while parked, and a deferred wait for it would keep a
-    // SuspendThread of this thread waiting too. Held across dlsym so that no FreeLibrary unloads
-    // the module meanwhile.
+    // in a dlopen (running constructors) while parked, and a deferred section must end by itself
+    // (thread_park.h), never wait for another thread of the process. Held across dlsym so that no
+    // FreeLibrary unloads the module meanwhile.
     std::lock_guard lock(m.mutex);
     if (m.loaded.count(module) == 0) {
         set_last_error(ERROR_INVALID_HANDLE);

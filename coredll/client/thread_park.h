@@ -7,7 +7,7 @@
 // thread itself, for a self-suspend) sleeps on the control word until the count is 0 again.
 // The signal interrupts anything, a kernel call's futex wait included (the wait goes on once
 // the handler returns). The suspender returns only once the target says it is parked, or that
-// it will park as it leaves the ParkDeferral it is in (CE's late suspend).
+// it will park as it leaves its outermost ParkDeferral (CE's late suspend).
 #pragma once
 
 #include <atomic>
