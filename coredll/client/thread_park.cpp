@@ -126,22 +126,15 @@ void apply_suspend_count(ThreadControl& c, uint32_t sequence, uint32_t count) {
     proto::futex_wake(c.word, INT_MAX);
 }
 
-void begin_fork_deferral() {
-    t_defer_depth = t_defer_depth + 1;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-}
+void begin_fork_deferral() { detail::enter_deferral(); }
 
 void end_fork_deferral(bool child) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_defer_depth = t_defer_depth - 1;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
     if (child) {  // the parent's park, and the promise of it, stay with the parent's thread
         t_park_deferred = 0;
         if (ThreadControl* c = t_control)
             c->word.fetch_and(~kParkedBit, std::memory_order_acq_rel);
-        return;
     }
-    if (t_defer_depth == 0 && t_park_deferred != 0) detail::take_deferred_park();
+    detail::leave_deferral();
 }
 
 void detail::take_deferred_park() {

@@ -70,6 +70,17 @@ namespace detail {
     t_park_deferred;
 // Parks the calling thread for the signal that came while it was deferred.
 void take_deferred_park();
+// One deferral level more; one less, taking a park that came meanwhile once none is left.
+inline void enter_deferral() {
+    t_defer_depth = t_defer_depth + 1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+inline void leave_deferral() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_defer_depth = t_defer_depth - 1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_defer_depth == 0 && t_park_deferred != 0) take_deferred_park();
+}
 }  // namespace detail
 
 // While one lives, the calling thread holds a lock that other threads wait for (a message queue
@@ -88,17 +99,12 @@ public:
     void pause() {
         if (!active_) return;
         active_ = false;
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-        detail::t_defer_depth = detail::t_defer_depth - 1;
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-        if (detail::t_defer_depth == 0 && detail::t_park_deferred != 0)
-            detail::take_deferred_park();
+        detail::leave_deferral();
     }
     void resume() {
         if (active_) return;
         active_ = true;
-        detail::t_defer_depth = detail::t_defer_depth + 1;
-        std::atomic_signal_fence(std::memory_order_seq_cst);
+        detail::enter_deferral();
     }
     // A park came while deferred: the holder should let go and pause().
     static bool pending() { return detail::t_park_deferred != 0; }
