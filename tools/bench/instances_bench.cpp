@@ -4,17 +4,26 @@
 //          (context switches), read from /proc for every thread
 //   busy   --busy-instances kernels (default 8), each with one client making calls (SetEvent +
 //          ResetEvent on its own event) as fast as it can for --busy-seconds, all started at
-//          once; each instance's throughput and the spread, (max - min) / max
+//          once; each instance's throughput and the spread, (max - min) / max, and the CPU time
+//          each instance got (its kernel's threads and its client), to tell an instance that
+//          got less of the machine from one that did more with its share; with --cgroup DIR
+//          each instance (its kernel and its client) runs in a group of its own made under DIR
+//          (a cgroup directory whose CPU controller is on, v1 or v2), as a container or a
+//          systemd unit per device would put it
 // Every kernel is private (fresh root and runtime directory). Not a test: the smoke run
 // (--quick) checks that every client connects and every call succeeds, never a speed.
 // Figures: docs/performance.md, "Many instances".
 //
 //   instances_bench [--quick] [--kernel PATH] [--idle-instances N] [--idle-seconds S]
-//                   [--busy-instances N] [--busy-seconds S]
+//                   [--busy-instances N] [--busy-seconds S] [--cgroup DIR]
 #include <dirent.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +50,7 @@ struct Options {
     double idle_seconds = 10;
     int busy_instances = 8;
     double busy_seconds = 5;
+    std::string cgroup;  // where the busy instances get a group each, if anywhere
 };
 
 // What the threads of some processes have used so far.
@@ -91,9 +101,22 @@ struct Instance {
     std::vector<pid_t> clients;
 };
 
+// What a busy client reports on `results`, in one write (under PIPE_BUF, so never interleaved).
+struct BusyResult {
+    uint64_t instance;
+    uint64_t calls;
+    uint64_t cpu_ns;  // the client's own CPU time while it called
+};
+
+uint64_t process_cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // The client's side: an event of its own, then either nothing (idle) or SetEvent + ResetEvent
-// until the go signal's deadline; reports its call count on `results` as 8 bytes.
-int client_body(const Pipe& ready, const Pipe& go, const Pipe& results, bool busy,
+// until the go signal's deadline, reported on `results` as a BusyResult.
+int client_body(int instance, const Pipe& ready, const Pipe& go, const Pipe& results, bool busy,
                 double seconds) {
     HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
     if (event == nullptr) return 3;
@@ -103,6 +126,7 @@ int client_body(const Pipe& ready, const Pipe& go, const Pipe& results, bool bus
         return CloseHandle(event) ? 0 : 4;
     }
     if (go.get() != 'g') return 5;
+    const uint64_t cpu0 = process_cpu_ns();
     const uint64_t end = cek::proto::monotonic_ns() + static_cast<uint64_t>(seconds * 1e9);
     uint64_t calls = 0;
     while (cek::proto::monotonic_ns() < end) {
@@ -110,7 +134,8 @@ int client_body(const Pipe& ready, const Pipe& go, const Pipe& results, bool bus
             if (!SetEvent(event) || !ResetEvent(event)) return 6;
         calls += 128;
     }
-    (void)!::write(results.w, &calls, sizeof calls);
+    const BusyResult r{static_cast<uint64_t>(instance), calls, process_cpu_ns() - cpu0};
+    (void)!::write(results.w, &r, sizeof r);
     return CloseHandle(event) ? 0 : 4;
 }
 
@@ -123,7 +148,7 @@ std::vector<Instance> start(const Options& o, int count, int clients_each, const
         for (int c = 0; c < clients_each; ++c)
             all[i].clients.push_back(fork_child([&] {
                 ::close(go.w);
-                return client_body(ready, go, results, busy, seconds);
+                return client_body(i, ready, go, results, busy, seconds);
             }));
     }
     for (int n = 0; n < count * clients_each; ++n)
@@ -170,30 +195,93 @@ bool idle(const Options& o) {
     return finish(all, go);
 }
 
+// min, median, max and (max - min) / max of some per-instance figures.
+void print_spread(const char* what, std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    double sum = 0;
+    for (double x : v) sum += x;
+    std::printf("  %s: min %.0f, median %.0f, max %.0f; total %.0f; spread (max - min) / max "
+                "%.1f%%\n",
+                what, v.front(), v[v.size() / 2], v.back(), sum,
+                100.0 * (v.back() - v.front()) / v.back());
+}
+
+// One cgroup per instance under `parent`, holding the instance's kernel and clients; removed
+// when the bench is done with them (a group can go once its processes have). `ok` is false,
+// with a message printed, when a group could not be made or filled.
+struct InstanceGroups {
+    std::vector<std::string> dirs;
+    bool ok = true;
+    InstanceGroups(const std::string& parent, const std::vector<Instance>& all) {
+        if (parent.empty()) return;
+        for (size_t i = 0; i < all.size() && ok; ++i) {
+            const std::string dir = parent + "/cek-bench-" + std::to_string(::getpid()) + "-" +
+                                    std::to_string(i);
+            if (::mkdir(dir.c_str(), 0755) != 0) {
+                std::fprintf(stderr, "instances_bench: mkdir %s: %s\n", dir.c_str(),
+                             std::strerror(errno));
+                ok = false;
+                break;
+            }
+            dirs.push_back(dir);
+            std::vector<pid_t> pids = all[i].clients;
+            pids.push_back(all[i].kernel->pid());
+            for (pid_t pid : pids) {
+                // "r+": a cgroup's file exists once the group does; nothing is made elsewhere.
+                FILE* f = std::fopen((dir + "/cgroup.procs").c_str(), "r+");
+                const bool written = f != nullptr && std::fprintf(f, "%d\n", pid) > 0;
+                if (f == nullptr || std::fclose(f) != 0 || !written) {
+                    std::fprintf(stderr, "instances_bench: moving %d into %s: %s\n", pid,
+                                 dir.c_str(), std::strerror(errno));
+                    ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    ~InstanceGroups() {
+        for (const auto& dir : dirs)
+            if (::rmdir(dir.c_str()) != 0)
+                std::fprintf(stderr, "instances_bench: could not remove %s: %s\n", dir.c_str(),
+                             std::strerror(errno));
+    }
+};
+
 bool busy(const Options& o) {
     Pipe ready, go, results;
     auto all = start(o, o.busy_instances, 1, ready, go, results, true, o.busy_seconds);
-    for (int i = 0; i < o.busy_instances; ++i) go.put('g');
-    std::vector<double> rates;
-    for (int i = 0; i < o.busy_instances; ++i) {
-        uint64_t calls = 0;
+    InstanceGroups groups(o.cgroup, all);
+    if (!groups.ok) {
+        (void)finish(all, go);
+        return false;
+    }
+    const size_t n = all.size();
+    std::vector<uint64_t> kernel_cpu0(n);
+    for (size_t i = 0; i < n; ++i) kernel_cpu0[i] = usage_of({all[i].kernel->pid()}).cpu_ns;
+    for (size_t i = 0; i < n; ++i) go.put('g');
+    std::vector<double> rates(n, -1), cpu_ms(n, 0), per_cpu_ms(n, 0);
+    size_t reported = 0;
+    for (; reported < n; ++reported) {
+        BusyResult r{};
         pollfd p{results.r, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(o.busy_seconds * 1000) + 60'000) != 1 ||
-            ::read(results.r, &calls, sizeof calls) != sizeof calls)
+            ::read(results.r, &r, sizeof r) != sizeof r || r.instance >= n || rates[r.instance] >= 0)
             break;
-        rates.push_back(static_cast<double>(calls) / o.busy_seconds);
+        // The kernel is read as its client reports: it has nothing else to serve.
+        const uint64_t kernel_ns = usage_of({all[r.instance].kernel->pid()}).cpu_ns -
+                                   kernel_cpu0[r.instance];
+        rates[r.instance] = static_cast<double>(r.calls) / o.busy_seconds;
+        cpu_ms[r.instance] = static_cast<double>(kernel_ns + r.cpu_ns) / 1e6;
+        per_cpu_ms[r.instance] = static_cast<double>(r.calls) / std::max(cpu_ms[r.instance], 1e-3);
     }
-    const bool ok = finish(all, go) && static_cast<int>(rates.size()) == o.busy_instances;
+    const bool ok = finish(all, go) && reported == n;
     if (!ok) return false;
-    std::sort(rates.begin(), rates.end());
-    double sum = 0;
-    for (double r : rates) sum += r;
-    std::printf("busy: %d instances, one client each calling as fast as it can, %.1f s\n",
-                o.busy_instances, o.busy_seconds);
-    std::printf("  calls/s per instance: min %.0f, median %.0f, max %.0f; total %.0f\n",
-                rates.front(), rates[rates.size() / 2], rates.back(), sum);
-    std::printf("  spread (max - min) / max: %.1f%%\n",
-                100.0 * (rates.back() - rates.front()) / rates.back());
+    std::printf("busy: %d instances, one client each calling as fast as it can, %.1f s%s\n",
+                o.busy_instances, o.busy_seconds,
+                o.cgroup.empty() ? "" : ", a cgroup per instance");
+    print_spread("calls/s per instance", rates);
+    print_spread("CPU ms per instance (kernel + client)", cpu_ms);
+    print_spread("calls per CPU ms", per_cpu_ms);
     return true;
 }
 
@@ -226,16 +314,23 @@ int main(int argc, char** argv) {
             o.busy_instances = std::atoi(next());
         } else if (a == "--busy-seconds") {
             o.busy_seconds = std::atof(next());
+        } else if (a == "--cgroup") {
+            o.cgroup = next();
         } else {
             std::fprintf(stderr, "usage: instances_bench [--quick] [--kernel PATH] "
                                  "[--idle-instances N] [--idle-seconds S] "
-                                 "[--busy-instances N] [--busy-seconds S]\n");
+                                 "[--busy-instances N] [--busy-seconds S] [--cgroup DIR]\n");
             return 2;
         }
     }
     if (o.kernel.empty() || o.idle_instances < 1 || o.busy_instances < 1 || o.idle_seconds <= 0 ||
         o.busy_seconds <= 0) {
         std::fprintf(stderr, "instances_bench: needs --kernel (or CEK_KERNEL) and positive counts\n");
+        return 2;
+    }
+    if (!o.cgroup.empty() && ::access((o.cgroup + "/cgroup.procs").c_str(), W_OK) != 0) {
+        std::fprintf(stderr, "instances_bench: --cgroup %s: not a cgroup directory this process "
+                             "may write to\n", o.cgroup.c_str());
         return 2;
     }
     if (!idle(o) || !busy(o)) {
