@@ -7,15 +7,17 @@
 //          once; each instance's throughput and the spread, (max - min) / max, and the CPU time
 //          each instance got (its kernel's threads and its client), to tell an instance that
 //          got less of the machine from one that did more with its share; with --cgroup DIR
-//          each instance (its kernel and its client) runs in a group of its own made under DIR
-//          (a cgroup directory whose CPU controller is on, v1 or v2), as a container or a
-//          systemd unit per device would put it
+//          each instance (its kernel and its client) runs in a group of its own made under DIR,
+//          as a container per device would put it. DIR is a directory of cgroup v1's cpu
+//          hierarchy, or a v2 group with "cpu" in its cgroup.subtree_control; the bench must be
+//          allowed to move its processes into DIR's children (as root: run it outside DIR)
 // Every kernel is private (fresh root and runtime directory). Not a test: the smoke run
 // (--quick) checks that every client connects and every call succeeds, never a speed.
 // Figures: docs/performance.md, "Many instances".
 //
 //   instances_bench [--quick] [--kernel PATH] [--idle-instances N] [--idle-seconds S]
 //                   [--busy-instances N] [--busy-seconds S] [--cgroup DIR]
+//                   [--kernel-arg ARG]...   (added to each kernel's command line)
 #include <dirent.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -51,6 +53,7 @@ struct Options {
     int busy_instances = 8;
     double busy_seconds = 5;
     std::string cgroup;  // where the busy instances get a group each, if anywhere
+    std::vector<std::string> kernel_args;
 };
 
 // What the threads of some processes have used so far.
@@ -105,7 +108,8 @@ struct Instance {
 struct BusyResult {
     uint64_t instance;
     uint64_t calls;
-    uint64_t cpu_ns;  // the client's own CPU time while it called
+    uint64_t client_ns;  // the client's own CPU time while it called
+    uint64_t kernel_ns;  // its kernel's over the same stretch
 };
 
 uint64_t process_cpu_ns() {
@@ -116,8 +120,8 @@ uint64_t process_cpu_ns() {
 
 // The client's side: an event of its own, then either nothing (idle) or SetEvent + ResetEvent
 // until the go signal's deadline, reported on `results` as a BusyResult.
-int client_body(int instance, const Pipe& ready, const Pipe& go, const Pipe& results, bool busy,
-                double seconds) {
+int client_body(int instance, pid_t kernel, const Pipe& ready, const Pipe& go,
+                const Pipe& results, bool busy, double seconds) {
     HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
     if (event == nullptr) return 3;
     ready.put('r');
@@ -127,6 +131,7 @@ int client_body(int instance, const Pipe& ready, const Pipe& go, const Pipe& res
     }
     if (go.get() != 'g') return 5;
     const uint64_t cpu0 = process_cpu_ns();
+    const uint64_t kernel0 = usage_of({kernel}).cpu_ns;
     const uint64_t end = cek::proto::monotonic_ns() + static_cast<uint64_t>(seconds * 1e9);
     uint64_t calls = 0;
     while (cek::proto::monotonic_ns() < end) {
@@ -134,7 +139,10 @@ int client_body(int instance, const Pipe& ready, const Pipe& go, const Pipe& res
             if (!SetEvent(event) || !ResetEvent(event)) return 6;
         calls += 128;
     }
-    const BusyResult r{static_cast<uint64_t>(instance), calls, process_cpu_ns() - cpu0};
+    const uint64_t kernel1 = usage_of({kernel}).cpu_ns;  // its threads stay the same
+    if (kernel1 < kernel0) return 7;
+    const BusyResult r{static_cast<uint64_t>(instance), calls, process_cpu_ns() - cpu0,
+                       kernel1 - kernel0};
     (void)!::write(results.w, &r, sizeof r);
     return CloseHandle(event) ? 0 : 4;
 }
@@ -144,11 +152,13 @@ std::vector<Instance> start(const Options& o, int count, int clients_each, const
     std::vector<Instance> all(static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) {
         // The kernel sets this process's environment to its instance; the clients inherit it.
-        all[i].kernel = std::make_unique<PrivateKernel>(o.kernel, "inst" + std::to_string(i));
+        all[i].kernel =
+            std::make_unique<PrivateKernel>(o.kernel, "inst" + std::to_string(i), o.kernel_args);
+        const pid_t kernel = all[i].kernel->pid();
         for (int c = 0; c < clients_each; ++c)
             all[i].clients.push_back(fork_child([&] {
                 ::close(go.w);
-                return client_body(i, ready, go, results, busy, seconds);
+                return client_body(i, kernel, ready, go, results, busy, seconds);
             }));
     }
     for (int n = 0; n < count * clients_each; ++n)
@@ -192,18 +202,35 @@ bool idle(const Options& o) {
                 k_ms / (wall * 10), static_cast<double>(k1.switches - k0.switches) / wall);
     std::printf("  clients: %8.3f ms CPU in all (%.4f%% of one CPU), %6.1f wake-ups/s\n", c_ms,
                 c_ms / (wall * 10), static_cast<double>(c1.switches - c0.switches) / wall);
-    return finish(all, go);
+    if (finish(all, go)) return true;
+    std::fprintf(stderr, "instances_bench: an idle client failed\n");
+    return false;
 }
 
-// min, median, max and (max - min) / max of some per-instance figures.
-void print_spread(const char* what, std::vector<double> v) {
+// min, median, max (and the total, where a sum means something) and (max - min) / max of
+// some per-instance figures.
+void print_spread(const char* what, std::vector<double> v, bool total) {
     std::sort(v.begin(), v.end());
     double sum = 0;
     for (double x : v) sum += x;
-    std::printf("  %s: min %.0f, median %.0f, max %.0f; total %.0f; spread (max - min) / max "
-                "%.1f%%\n",
-                what, v.front(), v[v.size() / 2], v.back(), sum,
-                100.0 * (v.back() - v.front()) / v.back());
+    std::printf("  %s: min %.0f, median %.0f, max %.0f", what, v.front(), v[v.size() / 2],
+                v.back());
+    if (total) std::printf("; total %.0f", sum);
+    std::printf("; spread (max - min) / max %.1f%%\n", 100.0 * (v.back() - v.front()) / v.back());
+}
+
+// Whether `dir` is a cgroup whose children get the CPU controller: v1's cpu hierarchy has
+// cpu.shares in every group, v2 lists "cpu" in the parent's cgroup.subtree_control.
+bool cpu_controlled(const std::string& dir) {
+    if (::access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return false;
+    if (::access((dir + "/cpu.shares").c_str(), F_OK) == 0) return true;
+    FILE* f = std::fopen((dir + "/cgroup.subtree_control").c_str(), "r");
+    if (f == nullptr) return false;
+    char word[64];
+    bool cpu = false;
+    while (!cpu && std::fscanf(f, "%63s", word) == 1) cpu = std::strcmp(word, "cpu") == 0;
+    std::fclose(f);
+    return cpu;
 }
 
 // One cgroup per instance under `parent`, holding the instance's kernel and clients; removed
@@ -256,8 +283,6 @@ bool busy(const Options& o) {
         return false;
     }
     const size_t n = all.size();
-    std::vector<uint64_t> kernel_cpu0(n);
-    for (size_t i = 0; i < n; ++i) kernel_cpu0[i] = usage_of({all[i].kernel->pid()}).cpu_ns;
     for (size_t i = 0; i < n; ++i) go.put('g');
     std::vector<double> rates(n, -1), cpu_ms(n, 0), per_cpu_ms(n, 0);
     size_t reported = 0;
@@ -267,21 +292,20 @@ bool busy(const Options& o) {
         if (::poll(&p, 1, static_cast<int>(o.busy_seconds * 1000) + 60'000) != 1 ||
             ::read(results.r, &r, sizeof r) != sizeof r || r.instance >= n || rates[r.instance] >= 0)
             break;
-        // The kernel is read as its client reports: it has nothing else to serve.
-        const uint64_t kernel_ns = usage_of({all[r.instance].kernel->pid()}).cpu_ns -
-                                   kernel_cpu0[r.instance];
         rates[r.instance] = static_cast<double>(r.calls) / o.busy_seconds;
-        cpu_ms[r.instance] = static_cast<double>(kernel_ns + r.cpu_ns) / 1e6;
+        cpu_ms[r.instance] = static_cast<double>(r.kernel_ns + r.client_ns) / 1e6;
         per_cpu_ms[r.instance] = static_cast<double>(r.calls) / std::max(cpu_ms[r.instance], 1e-3);
     }
-    const bool ok = finish(all, go) && reported == n;
-    if (!ok) return false;
+    if (!finish(all, go) || reported != n) {
+        std::fprintf(stderr, "instances_bench: a busy client failed\n");
+        return false;
+    }
     std::printf("busy: %d instances, one client each calling as fast as it can, %.1f s%s\n",
                 o.busy_instances, o.busy_seconds,
                 o.cgroup.empty() ? "" : ", a cgroup per instance");
-    print_spread("calls/s per instance", rates);
-    print_spread("CPU ms per instance (kernel + client)", cpu_ms);
-    print_spread("calls per CPU ms", per_cpu_ms);
+    print_spread("calls/s per instance", rates, true);
+    print_spread("CPU ms per instance (kernel + client)", cpu_ms, true);
+    print_spread("calls per CPU ms", per_cpu_ms, false);
     return true;
 }
 
@@ -316,10 +340,13 @@ int main(int argc, char** argv) {
             o.busy_seconds = std::atof(next());
         } else if (a == "--cgroup") {
             o.cgroup = next();
+        } else if (a == "--kernel-arg") {
+            o.kernel_args.push_back(next());
         } else {
             std::fprintf(stderr, "usage: instances_bench [--quick] [--kernel PATH] "
                                  "[--idle-instances N] [--idle-seconds S] "
-                                 "[--busy-instances N] [--busy-seconds S] [--cgroup DIR]\n");
+                                 "[--busy-instances N] [--busy-seconds S] [--cgroup DIR] "
+                                 "[--kernel-arg ARG]...\n");
             return 2;
         }
     }
@@ -328,14 +355,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "instances_bench: needs --kernel (or CEK_KERNEL) and positive counts\n");
         return 2;
     }
-    if (!o.cgroup.empty() && ::access((o.cgroup + "/cgroup.procs").c_str(), W_OK) != 0) {
+    if (!o.cgroup.empty() && !cpu_controlled(o.cgroup)) {
         std::fprintf(stderr, "instances_bench: --cgroup %s: not a cgroup directory this process "
-                             "may write to\n", o.cgroup.c_str());
+                             "may write to, with the CPU controller on for its children\n",
+                     o.cgroup.c_str());
         return 2;
     }
-    if (!idle(o) || !busy(o)) {
-        std::fprintf(stderr, "instances_bench: a client failed\n");
-        return 1;
-    }
+    if (!idle(o) || !busy(o)) return 1;
     return 0;
 }

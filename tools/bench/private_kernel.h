@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace cek::bench {
 
@@ -59,8 +60,10 @@ inline int reap(pid_t pid) {
 
 class PrivateKernel {
 public:
-    // `kernel` is the cekernel binary; `tag` names the instance and the temporary folder.
-    PrivateKernel(const std::string& kernel, const std::string& tag) {
+    // `kernel` is the cekernel binary; `tag` names the instance and the temporary folder;
+    // `extra` is added to the kernel's command line (e.g. "--spin-us", "0").
+    PrivateKernel(const std::string& kernel, const std::string& tag,
+                  const std::vector<std::string>& extra = {}) {
         std::string templ = "/tmp/cek-" + tag + "-XXXXXX";
         if (::mkdtemp(templ.data()) == nullptr) die("mkdtemp");
         base_ = templ;
@@ -71,13 +74,19 @@ public:
         ::setenv("CEK_RUNTIME_DIR", (base_ / "run").c_str(), 1);
         ::setenv("CEK_ROOT", root().c_str(), 1);
         ::setenv("CEK_AUTOSTART", "0", 1);
+        // Built before the fork: the child only execs.
+        const std::string root_dir = root().string();
+        std::vector<const char*> argv{kernel.c_str(), "--instance",  instance.c_str(),
+                                      "--root",       root_dir.c_str(), "--foreground",
+                                      "--log-level",  "warn"};
+        for (const auto& a : extra) argv.push_back(a.c_str());
+        argv.push_back(nullptr);
         Pipe out;
         pid_ = ::fork();
         if (pid_ < 0) die("fork");
         if (pid_ == 0) {
             ::dup2(out.w, 1);
-            ::execl(kernel.c_str(), kernel.c_str(), "--instance", instance.c_str(), "--root",
-                    root().c_str(), "--foreground", "--log-level", "warn", nullptr);
+            ::execv(kernel.c_str(), const_cast<char* const*>(argv.data()));
             std::_Exit(127);
         }
         ::close(out.w);
