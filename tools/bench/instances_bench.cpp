@@ -290,7 +290,8 @@ bool busy(const Options& o) {
         BusyResult r{};
         pollfd p{results.r, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(o.busy_seconds * 1000) + 60'000) != 1 ||
-            ::read(results.r, &r, sizeof r) != sizeof r || r.instance >= n || rates[r.instance] >= 0)
+            ::read(results.r, &r, sizeof r) != sizeof r || r.instance >= n ||
+            rates[r.instance] >= 0)
             break;
         rates[r.instance] = static_cast<double>(r.calls) / o.busy_seconds;
         cpu_ms[r.instance] = static_cast<double>(r.kernel_ns + r.client_ns) / 1e6;
@@ -352,7 +353,8 @@ int main(int argc, char** argv) {
     }
     if (o.kernel.empty() || o.idle_instances < 1 || o.busy_instances < 1 || o.idle_seconds <= 0 ||
         o.busy_seconds <= 0) {
-        std::fprintf(stderr, "instances_bench: needs --kernel (or CEK_KERNEL) and positive counts\n");
+        std::fprintf(stderr,
+                     "instances_bench: needs --kernel (or CEK_KERNEL) and positive counts\n");
         return 2;
     }
     if (!o.cgroup.empty() && !cpu_controlled(o.cgroup)) {
